@@ -1,0 +1,142 @@
+/**
+ * Sampling parameters as SGLang names them (camelCase here), with SGLang's defaults and validation rules.
+ * A request's parameters are validated once, before it is queued, and a bad value fails that request alone.
+ */
+import { IrisError } from "./errors.js";
+
+export interface SamplingParams {
+  /** Tokens to generate at most (SGLang's default: 128). */
+  maxNewTokens?: number;
+  /** Tokens that must be generated before a stop condition counts. */
+  minNewTokens?: number;
+  /** Stop strings: generation ends when the text contains one (trimmed from the output unless `noStopTrim`). */
+  stop?: string | string[];
+  stopTokenIds?: number[];
+  /** 0 means greedy. */
+  temperature?: number;
+  topP?: number;
+  /** -1 means the whole vocabulary. */
+  topK?: number;
+  minP?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  repetitionPenalty?: number;
+  ignoreEos?: boolean;
+  skipSpecialTokens?: boolean;
+  noStopTrim?: boolean;
+  /** Seeds this request's random draws, so sampling is reproducible. */
+  seed?: number;
+}
+
+/** Parameters with every default filled in, as the scheduler and sampler use them. */
+export interface ResolvedSamplingParams {
+  readonly maxNewTokens: number;
+  readonly minNewTokens: number;
+  readonly stop: readonly string[];
+  readonly stopTokenIds: readonly number[];
+  readonly temperature: number;
+  readonly topP: number;
+  readonly topK: number;
+  readonly minP: number;
+  readonly frequencyPenalty: number;
+  readonly presencePenalty: number;
+  readonly repetitionPenalty: number;
+  readonly ignoreEos: boolean;
+  readonly skipSpecialTokens: boolean;
+  readonly noStopTrim: boolean;
+  readonly seed: number | undefined;
+  /** True when sampling reduces to argmax (temperature 0 or top-k 1). */
+  readonly greedy: boolean;
+}
+
+/** SGLang's value for "no top-k limit". */
+export const TOP_K_ALL = 1 << 30;
+export const DEFAULT_MAX_NEW_TOKENS = 128;
+/** Temperatures below this are greedy, as in SGLang. */
+const GREEDY_TEMPERATURE = 1e-6;
+
+const KNOWN_KEYS = new Set<string>([
+  "maxNewTokens", "minNewTokens", "stop", "stopTokenIds", "temperature", "topP", "topK", "minP", "frequencyPenalty",
+  "presencePenalty", "repetitionPenalty", "ignoreEos", "skipSpecialTokens", "noStopTrim", "seed",
+]);
+
+function camelCase(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function fail(message: string): never {
+  throw new IrisError("INVALID_ARGUMENT", message);
+}
+
+function numberOr(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "number" || Number.isNaN(value)) fail(`${name} must be a number, got ${JSON.stringify(value)}.`);
+  return value;
+}
+
+function booleanOr(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "boolean") fail(`${name} must be true or false, got ${JSON.stringify(value)}.`);
+  return value;
+}
+
+/**
+ * Fills in defaults and checks every value with SGLang's rules (`SamplingParams.verify`), against the model's
+ * vocabulary size for token ids. Throws INVALID_ARGUMENT naming the parameter and the allowed range.
+ */
+export function resolveSamplingParams(params: SamplingParams | undefined, vocabSize: number): ResolvedSamplingParams {
+  const p = (params ?? {}) as Record<string, unknown>;
+  if (typeof p !== "object" || Array.isArray(p)) fail(`samplingParams must be an object, got ${JSON.stringify(params)}.`);
+  for (const key of Object.keys(p)) {
+    if (KNOWN_KEYS.has(key)) continue;
+    const hint = KNOWN_KEYS.has(camelCase(key)) ? ` (did you mean ${camelCase(key)}?)` : "";
+    fail(`unknown sampling parameter ${key}${hint}; known: ${[...KNOWN_KEYS].join(", ")}.`);
+  }
+  const maxNewTokens = numberOr(p.maxNewTokens, "maxNewTokens", DEFAULT_MAX_NEW_TOKENS);
+  const minNewTokens = numberOr(p.minNewTokens, "minNewTokens", 0);
+  let temperature = numberOr(p.temperature, "temperature", 1.0);
+  const topP = numberOr(p.topP, "topP", 1.0);
+  let topK = numberOr(p.topK, "topK", TOP_K_ALL);
+  const minP = numberOr(p.minP, "minP", 0.0);
+  const frequencyPenalty = numberOr(p.frequencyPenalty, "frequencyPenalty", 0.0);
+  const presencePenalty = numberOr(p.presencePenalty, "presencePenalty", 0.0);
+  const repetitionPenalty = numberOr(p.repetitionPenalty, "repetitionPenalty", 1.0);
+
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) fail(`temperature must be a non-negative finite number, got ${temperature}.`);
+  if (!(topP > 0 && topP <= 1)) fail(`topP must be in (0, 1], got ${topP}.`);
+  if (!(minP >= 0 && minP <= 1)) fail(`minP must be in [0, 1], got ${minP}.`);
+  if (!Number.isInteger(topK) || !(topK === -1 || topK >= 1)) fail(`topK must be -1 (disable) or at least 1, got ${topK}.`);
+  if (!(frequencyPenalty >= -2 && frequencyPenalty <= 2)) fail(`frequencyPenalty must be in [-2, 2], got ${frequencyPenalty}.`);
+  if (!(presencePenalty >= -2 && presencePenalty <= 2)) fail(`presencePenalty must be in [-2, 2], got ${presencePenalty}.`);
+  if (!(repetitionPenalty > 0 && repetitionPenalty <= 2)) fail(`repetitionPenalty must be in (0, 2] (1.0 = no penalty), got ${repetitionPenalty}.`);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) fail(`maxNewTokens must be an integer of at least 0, got ${maxNewTokens}.`);
+  if (!Number.isInteger(minNewTokens) || minNewTokens < 0 || minNewTokens > maxNewTokens) {
+    fail(`minNewTokens must be in [0, maxNewTokens], got ${minNewTokens}.`);
+  }
+
+  const stop = p.stop === undefined || p.stop === null ? [] : typeof p.stop === "string" ? [p.stop] : p.stop;
+  if (!Array.isArray(stop) || !stop.every((s) => typeof s === "string")) fail(`stop must be a string or a list of strings, got ${JSON.stringify(p.stop)}.`);
+  if (stop.some((s) => s.length === 0)) fail("stop strings must not be empty.");
+  const stopTokenIds = (p.stopTokenIds ?? []) as unknown;
+  if (!Array.isArray(stopTokenIds) || !stopTokenIds.every((id) => Number.isInteger(id) && id >= 0 && id < vocabSize)) {
+    fail(`stopTokenIds must be a list of token ids in [0, ${vocabSize - 1}], got ${JSON.stringify(p.stopTokenIds)}.`);
+  }
+  const seed = p.seed === undefined || p.seed === null ? undefined : numberOr(p.seed, "seed", 0);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) fail(`seed must be an integer, got ${seed}.`);
+
+  if (topK === -1) topK = TOP_K_ALL;
+  const greedy = temperature < GREEDY_TEMPERATURE || topK === 1;
+  // SGLang turns a near-zero temperature into top-k 1 at temperature 1, so nothing divides by zero.
+  if (temperature < GREEDY_TEMPERATURE) {
+    temperature = 1.0;
+    topK = 1;
+  }
+  return Object.freeze({
+    maxNewTokens, minNewTokens, stop: Object.freeze([...stop]), stopTokenIds: Object.freeze([...stopTokenIds]),
+    temperature, topP, topK, minP, frequencyPenalty, presencePenalty, repetitionPenalty,
+    ignoreEos: booleanOr(p.ignoreEos, "ignoreEos", false),
+    skipSpecialTokens: booleanOr(p.skipSpecialTokens, "skipSpecialTokens", true),
+    noStopTrim: booleanOr(p.noStopTrim, "noStopTrim", false),
+    seed, greedy,
+  });
+}
