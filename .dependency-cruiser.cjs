@@ -12,7 +12,7 @@ const allowed = {
   runtime: ["core", "utils"],
   kernels: ["core", "utils", "runtime"],
   attention: ["core", "utils", "runtime", "kernels"],
-  layers: ["core", "utils", "runtime", "kernels", "attention"],
+  layers: ["core", "utils", "runtime", "kernels", "attention", "checkpoint"],
   models: ["core", "utils", "runtime", "kernels", "attention", "layers", "checkpoint"],
   runner: ["core", "utils", "runtime", "kernels", "attention", "layers", "models", "cache", "checkpoint", "multimodal"],
   engine: ["core", "utils", "runtime", "kernels", "attention", "layers", "models", "cache", "checkpoint",
