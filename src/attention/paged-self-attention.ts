@@ -1,0 +1,24 @@
+/**
+ * The decoder's attention over the paged KV cache: store this step's keys and values, then attend. Projections and
+ * rotary live in the model, so each model shows its own order of operations (Qwen: rotary; Llama 4: rotary, then
+ * QK norm, or temperature tuning on NoPE layers).
+ */
+import { pagedAttention } from "../kernels/paged-attention.js";
+import { storeKV } from "../kernels/store-kv.js";
+import type { Tensor } from "../runtime/tensor.js";
+import type { AttentionBatch } from "./attention-batch.js";
+
+export class PagedSelfAttention {
+  /**
+   * @param layer index of the decoder layer, selecting its cache
+   * @param chunkSize chunked attention (Llama 4's RoPE layers); undefined for plain causal attention
+   */
+  constructor(readonly layer: number, readonly scale: number, readonly chunkSize?: number) {}
+
+  /** q [T, Hq, D], k and v [T, Hk, D] → [T, Hq, D]. */
+  forward(q: Tensor, k: Tensor, v: Tensor, batch: AttentionBatch): Tensor {
+    const cache = batch.caches[this.layer];
+    storeKV(k, v, cache.k, cache.v, batch.slotMapping);
+    return pagedAttention(q, cache.k, cache.v, batch.meta, { scale: this.scale, chunkSize: this.chunkSize });
+  }
+}

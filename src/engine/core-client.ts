@@ -1,0 +1,148 @@
+/**
+ * The caller's side of the worker thread that runs the `EngineCore`: starts it, routes its outputs to the request
+ * that owns them, and turns a crash of the worker into an error for every request still in flight.
+ */
+import { Worker } from "node:worker_threads";
+import { IrisError } from "../core/errors.js";
+import type { HostTensor } from "../core/host-tensor.js";
+import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
+
+export interface LoadProgressEvent {
+  readonly stage: string;
+  readonly loaded: number;
+  readonly total: number;
+}
+
+type OutputListener = (output: CoreOutput) => void;
+type FailureListener = (error: IrisError) => void;
+
+interface Pending {
+  readonly onOutput: OutputListener;
+  readonly onFailure: FailureListener;
+}
+
+/** The worker entry point next to this file: TypeScript under tsx (tests, development), JavaScript once built. */
+function startWorker(options: CoreOptions): Worker {
+  const isSource = import.meta.url.endsWith(".ts");
+  const entry = new URL(isSource ? "./core-worker.ts" : "./core-worker.js", import.meta.url);
+  if (!isSource) return new Worker(entry, { workerData: options });
+  // NOTE: a worker does not inherit the parent's `--import tsx` hooks on Node 20; register them before loading.
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(code, { eval: true, workerData: options });
+}
+
+export class CoreClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<string, Pending>();
+  private readonly encodes = new Map<number, { resolve: (t: HostTensor) => void; reject: (e: IrisError) => void }>();
+  private nextEncodeId = 0;
+  private failure: IrisError | null = null;
+  private closed = false;
+  private readonly closedPromise: Promise<void>;
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+    this.closedPromise = new Promise((resolve) => worker.once("exit", () => resolve()));
+  }
+
+  /** Starts the core and resolves once the model is loaded. */
+  static start(options: CoreOptions, onProgress?: (event: LoadProgressEvent) => void): Promise<{ client: CoreClient; info: CoreInfo }> {
+    const worker = startWorker(options);
+    const client = new CoreClient(worker);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on("message", (message: FromCore) => {
+        if (message.type === "progress") onProgress?.(message);
+        else if (message.type === "ready") {
+          ready = true;
+          resolve({ client, info: message.info });
+        } else if (message.type === "failed" && !ready) {
+          void worker.terminate();
+          reject(IrisError.fromJSON(message.error));
+        } else client.handle(message);
+      });
+      worker.on("error", (err) => {
+        const error = err instanceof IrisError ? err : new IrisError("INTERNAL", `the engine core crashed: ${err.message}`, { cause: err });
+        if (!ready) reject(error);
+        client.failAll(error);
+      });
+      worker.on("exit", (code) => {
+        client.closed = true;
+        const error = new IrisError("ENGINE_SHUTDOWN", `the engine core stopped (exit code ${code})`);
+        if (!ready) reject(error);
+        client.failAll(error);
+      });
+    });
+  }
+
+  submit(request: CoreRequest, onOutput: OutputListener, onFailure: FailureListener): void {
+    this.checkOpen();
+    this.pending.set(request.rid, { onOutput, onFailure });
+    this.send({ type: "add", request });
+  }
+
+  abort(rid: string): void {
+    if (!this.closed && this.pending.has(rid)) this.send({ type: "abort", rid });
+  }
+
+  encode(mm: MultimodalPayload): Promise<HostTensor> {
+    this.checkOpen();
+    const id = this.nextEncodeId++;
+    return new Promise((resolve, reject) => {
+      this.encodes.set(id, { resolve, reject });
+      this.send({ type: "encode", id, mm });
+    });
+  }
+
+  /** Asks the core to stop; resolves once the worker exited. In-flight requests fail with ENGINE_SHUTDOWN. */
+  async shutdown(): Promise<void> {
+    if (!this.closed) {
+      this.send({ type: "shutdown" });
+      const timer = setTimeout(() => void this.worker.terminate(), 10_000);
+      await this.closedPromise;
+      clearTimeout(timer);
+    }
+    this.failAll(new IrisError("ENGINE_SHUTDOWN", "the engine was shut down before this request finished"));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private handle(message: FromCore): void {
+    if (message.type === "outputs") {
+      for (const output of message.outputs) {
+        const pending = this.pending.get(output.rid);
+        if (!pending) continue;
+        if (output.finished) this.pending.delete(output.rid);
+        pending.onOutput(output);
+      }
+    } else if (message.type === "encoded") {
+      const waiter = this.encodes.get(message.id);
+      this.encodes.delete(message.id);
+      if (message.error) waiter?.reject(IrisError.fromJSON(message.error));
+      else if (message.embeddings) waiter?.resolve(message.embeddings);
+    } else if (message.type === "failed") {
+      this.failAll(IrisError.fromJSON(message.error));
+    }
+  }
+
+  private failAll(error: IrisError): void {
+    this.failure ??= error;
+    for (const pending of this.pending.values()) pending.onFailure(error);
+    this.pending.clear();
+    for (const waiter of this.encodes.values()) waiter.reject(error);
+    this.encodes.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closed || this.failure) {
+      throw this.failure ?? new IrisError("ENGINE_SHUTDOWN", "the engine has been shut down");
+    }
+  }
+
+  private send(message: ToCore): void {
+    this.worker.postMessage(message);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Messages between the `Engine` on the caller's thread and the `EngineCore` on its worker thread. Everything here
+ * survives structured clone: plain objects, typed arrays, no classes.
+ */
+import type { IrisErrorCode } from "../core/errors.js";
+import type { HostTensor } from "../core/host-tensor.js";
+import type { FinishReason } from "../core/request.js";
+import type { ResolvedSamplingParams } from "../core/sampling-params.js";
+
+/** Settings the core needs to load the model and size its caches; resolved on the caller's thread. */
+export interface CoreOptions {
+  readonly modelPath: string;
+  readonly device: "cpu" | "cuda";
+  readonly loadFormat: "auto" | "dummy";
+  readonly contextLength: number;
+  /** KV cache capacity in tokens. */
+  readonly maxTotalTokens: number;
+  readonly pageSize: number;
+  readonly maxRunningRequests: number;
+  /** Tokens computed in one step at most (prefill chunks and decode together). */
+  readonly maxTokensPerStep: number;
+  readonly enablePrefixCache: boolean;
+  readonly randomSeed: number;
+}
+
+/** A request's images, in the form the model takes them. */
+export type MultimodalPayload =
+  | {
+      readonly kind: "pixels";
+      /** Qwen2.5-VL: [patches, 1176]; Llama 4: [tiles, 3, 336, 336]. */
+      readonly pixelValues: HostTensor;
+      /** Qwen2.5-VL: [t, h, w] per image. */
+      readonly imageGrids?: readonly (readonly number[])[];
+      /** Llama 4: tiles per image (the global tile included). */
+      readonly tilesPerImage?: readonly number[];
+    }
+  | {
+      readonly kind: "embeddings";
+      /** [image tokens, hidden]: the vision encoder's output in prompt order. */
+      readonly embeddings: HostTensor;
+      readonly imageGrids?: readonly (readonly number[])[];
+    };
+
+export interface CoreRequest {
+  readonly rid: string;
+  /** The prompt's token ids, image placeholders already expanded. */
+  readonly inputIds: Int32Array;
+  /**
+   * The key of the prompt for the prefix cache: `inputIds` with each image's placeholder tokens replaced by a
+   * value derived from that image's content (negative, so it never equals a token id).
+   */
+  readonly cacheKey: Int32Array;
+  readonly mm: MultimodalPayload | undefined;
+  /**
+   * Rotary positions of the prompt, [length, rows] row-major (Qwen2.5-VL's M-RoPE: rows t, h, w), and the offset of
+   * decoded tokens' positions (a token at cache position p gets p + offset in every row). Undefined: 1-D positions
+   * equal to the cache position.
+   */
+  readonly positions?: { readonly values: Int32Array; readonly rows: number; readonly decodeOffset: number };
+  readonly sampling: ResolvedSamplingParams;
+}
+
+export type ToCore =
+  | { readonly type: "add"; readonly request: CoreRequest }
+  | { readonly type: "abort"; readonly rid: string }
+  | { readonly type: "encode"; readonly id: number; readonly mm: MultimodalPayload }
+  | { readonly type: "shutdown" };
+
+export interface SerializedError {
+  readonly code: IrisErrorCode;
+  readonly message: string;
+}
+
+/** What one step produced for one request. */
+export interface CoreOutput {
+  readonly rid: string;
+  readonly newTokenIds: readonly number[];
+  /** Text that became final with these tokens (held back: partial characters and possible stop-string starts). */
+  readonly delta: string;
+  readonly finished: boolean;
+  readonly finishReason: FinishReason | null;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly cachedTokens: number;
+  readonly numRetractions: number;
+}
+
+export interface CoreInfo {
+  readonly maxTotalTokens: number;
+  readonly contextLength: number;
+  readonly device: string;
+  readonly weightBytes: number;
+}
+
+export type FromCore =
+  | { readonly type: "progress"; readonly stage: string; readonly loaded: number; readonly total: number }
+  | { readonly type: "ready"; readonly info: CoreInfo }
+  | { readonly type: "outputs"; readonly outputs: readonly CoreOutput[] }
+  | { readonly type: "encoded"; readonly id: number; readonly embeddings?: HostTensor; readonly error?: SerializedError }
+  | { readonly type: "failed"; readonly error: SerializedError }
+  | { readonly type: "closed" };

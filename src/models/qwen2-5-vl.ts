@@ -1,0 +1,109 @@
+/**
+ * Qwen2.5-VL (model-facts A3): the vision tower's embeddings scattered over the `<|image_pad|>` tokens, then a
+ * Qwen2 decoder with M-RoPE: pre-norm layers of biased q/k/v projections, rotary over three position rows,
+ * grouped-query attention on the paged cache, and a SwiGLU MLP; a final norm and the (possibly tied) output head.
+ */
+import { PagedSelfAttention } from "../attention/paged-self-attention.js";
+import type { AttentionBatch } from "../attention/attention-batch.js";
+import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
+import { add } from "../kernels/add.js";
+import { applyRotary } from "../kernels/apply-rotary.js";
+import { gatherRows } from "../kernels/gather-rows.js";
+import { linear } from "../kernels/linear.js";
+import { scatterRows } from "../kernels/scatter-rows.js";
+import { Embedding } from "../layers/embedding.js";
+import { GatedMLP } from "../layers/gated-mlp.js";
+import { Linear } from "../layers/linear.js";
+import { RMSNorm } from "../layers/norms.js";
+import { Parameters } from "../layers/parameters.js";
+import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
+import { defaultInvFreq, mropeSectionMap } from "../layers/rotary-frequencies.js";
+import type { Device } from "../runtime/device.js";
+import type { Tensor } from "../runtime/tensor.js";
+import type { ForwardBatch, VisionInput, VisionLanguageModel } from "./model.js";
+import { Qwen2_5_VisionTower } from "./qwen2-5-vl-vision.js";
+
+type TextConfig = Qwen2_5_VLConfig["text"];
+
+class DecoderLayer {
+  private readonly inputNorm: RMSNorm;
+  private readonly postAttentionNorm: RMSNorm;
+  private readonly q: Linear;
+  private readonly k: Linear;
+  private readonly v: Linear;
+  private readonly o: Linear;
+  private readonly attention: PagedSelfAttention;
+  private readonly mlp: GatedMLP;
+
+  constructor(params: Parameters, index: number, private readonly c: TextConfig) {
+    const prefix = `model.layers.${index}`;
+    const kvSize = c.numKvHeads * c.headDim;
+    this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
+    this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
+    this.q = new Linear(params, `${prefix}.self_attn.q_proj`, c.hiddenSize, c.numHeads * c.headDim, { bias: true });
+    this.k = new Linear(params, `${prefix}.self_attn.k_proj`, c.hiddenSize, kvSize, { bias: true });
+    this.v = new Linear(params, `${prefix}.self_attn.v_proj`, c.hiddenSize, kvSize, { bias: true });
+    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, c.numHeads * c.headDim, c.hiddenSize, { bias: false });
+    this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim));
+    this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false);
+  }
+
+  forward(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): Tensor {
+    const { numHeads, numKvHeads, headDim } = this.c;
+    const T = h.shape[0];
+    const x = this.inputNorm.forward(h);
+    const q = this.q.forward(x).view([T, numHeads, headDim]);
+    const k = this.k.forward(x).view([T, numKvHeads, headDim]);
+    const v = this.v.forward(x).view([T, numKvHeads, headDim]);
+    applyRotary(q, rotary.cos, rotary.sin, "neox");
+    applyRotary(k, rotary.cos, rotary.sin, "neox");
+    const attended = this.attention.forward(q, k, v, batch).view([T, numHeads * headDim]);
+    const afterAttention = add(h, this.o.forward(attended));
+    return add(afterAttention, this.mlp.forward(this.postAttentionNorm.forward(afterAttention)));
+  }
+}
+
+export class Qwen2_5_VL implements VisionLanguageModel {
+  readonly parameters: Parameters;
+  readonly positionRows = 3;
+  readonly imageTokenId: number;
+  readonly embeddingSize: number;
+  private readonly vision: Qwen2_5_VisionTower;
+  private readonly embed: Embedding;
+  private readonly layers: DecoderLayer[];
+  private readonly norm: RMSNorm;
+  private readonly lmHead: Tensor;
+  private readonly rotary: RotaryEmbedding;
+
+  constructor(readonly config: Qwen2_5_VLConfig, device: Device) {
+    const params = new Parameters(device);
+    const t = config.text;
+    this.parameters = params;
+    this.imageTokenId = config.tokens.image;
+    this.embeddingSize = t.hiddenSize;
+    this.vision = new Qwen2_5_VisionTower(params, config.vision);
+    this.embed = new Embedding(params, "model.embed_tokens", t.vocabSize, t.hiddenSize);
+    this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t));
+    this.norm = new RMSNorm(params, "model.norm", t.hiddenSize, t.rmsNormEps);
+    this.lmHead = t.tieWordEmbeddings
+      ? params.tie("lm_head.weight", "model.embed_tokens.weight")
+      : params.add("lm_head.weight", [t.vocabSize, t.hiddenSize]);
+    if (t.rope.kind !== "mrope") throw new Error("unreachable: the config reader requires M-RoPE");
+    // M-RoPE: frequency j rotates by the t, h or w position according to the section it falls in.
+    this.rotary = new RotaryEmbedding(device, defaultInvFreq(t.headDim, t.ropeTheta), mropeSectionMap(t.rope.section));
+  }
+
+  encodeImages(input: VisionInput): Tensor {
+    const grids = (input.imageGrids ?? []).map(([t, h, w]) => ({ t, h, w }));
+    return this.vision.forward(input.pixelValues, grids);
+  }
+
+  forward(batch: ForwardBatch): Tensor {
+    let h = this.embed.forward(batch.inputIds);
+    if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
+    const rotary = this.rotary.tables(batch.positions);
+    for (const layer of this.layers) h = layer.forward(h, rotary, batch.attention);
+    const last = this.norm.forward(gatherRows(h, batch.logitRows));
+    return linear(last, this.lmHead);
+  }
+}

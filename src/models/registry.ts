@@ -1,0 +1,67 @@
+/**
+ * The model families Iris runs, by the `family` of the normalized config (itself chosen by the HF `architectures`
+ * name), and how each family's checkpoint names map onto the Hub-layout names its layers declare.
+ */
+import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
+import type { ModelConfig, ModelFamily } from "../checkpoint/model-config.js";
+import type { Device } from "../runtime/device.js";
+import { loadDummyWeights, loadWeights, type LoadProgress } from "./load-weights.js";
+import type { VisionLanguageModel } from "./model.js";
+import { Qwen2_5_VL } from "./qwen2-5-vl.js";
+
+interface FamilyEntry {
+  create(config: ModelConfig, device: Device): VisionLanguageModel;
+  /**
+   * transformers 4.52+ and 5 save some checkpoints with in-memory names (`model.language_model.layers...`); these
+   * rewrite them to the Hub names, leaving Hub names as they are.
+   */
+  readonly renames: readonly [RegExp, string][];
+}
+
+const FAMILIES: Record<ModelFamily, FamilyEntry> = {
+  qwen2_5_vl: {
+    create: (config, device) => new Qwen2_5_VL(config as Extract<ModelConfig, { family: "qwen2_5_vl" }>, device),
+    renames: [[/^model\.language_model\./, "model."], [/^model\.visual\./, "visual."]],
+  },
+  llama4: {
+    create: () => {
+      throw new Error("Llama 4 is not wired yet");
+    },
+    renames: [
+      [/^model\.language_model\./, "language_model.model."],
+      [/^model\.vision_model\./, "vision_model."],
+      [/^model\.multi_modal_projector\./, "multi_modal_projector."],
+      [/^lm_head\./, "language_model.lm_head."],
+    ],
+  },
+};
+
+export function createModel(config: ModelConfig, device: Device): VisionLanguageModel {
+  return FAMILIES[config.family].create(config, device);
+}
+
+export interface LoadModelOptions {
+  /** `dummy`: random weights from the config alone (for benchmarks at real scale). */
+  readonly loadFormat?: "auto" | "dummy";
+  readonly seed?: number;
+  readonly onProgress?: (progress: LoadProgress) => void;
+}
+
+/** Builds the model for `config` on `device` and fills its weights from the checkpoint (or randomly). */
+export function loadModel(config: ModelConfig, device: Device, checkpoint: CheckpointWeights | null,
+  options: LoadModelOptions = {}): VisionLanguageModel {
+  const model = createModel(config, device);
+  if (options.loadFormat === "dummy" || checkpoint === null) {
+    loadDummyWeights(model.parameters, options.seed ?? 0, options.onProgress);
+    return model;
+  }
+  const renames = FAMILIES[config.family].renames;
+  const tied = config.text.tieWordEmbeddings;
+  loadWeights(model.parameters, checkpoint, {
+    toHubName: (name) => renames.reduce((n, [pattern, replacement]) => n.replace(pattern, replacement), name),
+    // Some tied checkpoints still carry a copy of the output head; the tied model reads the embeddings instead.
+    ignorable: (name) => tied && /(^|\.)lm_head\.weight$/.test(name),
+    onProgress: options.onProgress,
+  });
+  return model;
+}

@@ -1,0 +1,51 @@
+/**
+ * Runs a model's forward pass on one whole prompt, outside the engine: the cache pages laid out in order, one
+ * sequence, logits of the last token. For layer-by-layer parity tests against the reference fixtures.
+ */
+import { join } from "node:path";
+import { CheckpointWeights } from "../../src/checkpoint/checkpoint-weights.js";
+import { loadModelConfig, type ModelConfig } from "../../src/checkpoint/model-config.js";
+import { empty, fromHost } from "../../src/runtime/creation.js";
+import { getDevice } from "../../src/runtime/device.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
+import type { VisionLanguageModel } from "../../src/models/model.js";
+import { loadModel } from "../../src/models/registry.js";
+import { buildAttentionBatch } from "../../src/runner/attention-metadata.js";
+import { modelDir } from "./fixtures.js";
+
+export function loadFixtureModel(name: string): { model: VisionLanguageModel; config: ModelConfig } {
+  const dir = modelDir(name);
+  const config = loadModelConfig(join(dir, "config.json"));
+  const weights = CheckpointWeights.open(dir);
+  try {
+    return { model: loadModel(config, getDevice("cpu"), weights), config };
+  } finally {
+    weights.close();
+  }
+}
+
+/** Logits of the last prompt token, with the prompt's positions ([L, rows] row-major) and image embeddings. */
+export function promptLogits(model: VisionLanguageModel, inputIds: Int32Array, positions: Int32Array,
+  imageEmbeddings: Tensor | null, pageSize = 16): Tensor {
+  const device = getDevice("cpu");
+  const text = model.config.text;
+  const L = inputIds.length;
+  const pages = Math.ceil(L / pageSize) + 1;
+  // Pages out of order, to exercise the page table.
+  const pageList = Array.from({ length: pages }, (_, i) => pages - 1 - i);
+  const caches = Array.from({ length: text.numLayers }, () => ({
+    k: empty(device, [pages * pageSize, text.numKvHeads, text.headDim]),
+    v: empty(device, [pages * pageSize, text.numKvHeads, text.headDim]),
+  }));
+  const slots = Int32Array.from({ length: L }, (_, i) => pageList[Math.floor(i / pageSize)] * pageSize + (i % pageSize));
+  const attention = buildAttentionBatch(device, caches, pageSize, [{ queryCount: L, kvLen: L, pages: pageList, slots }]);
+  const imageRows = Int32Array.from([...inputIds.keys()].filter((i) => inputIds[i] === model.imageTokenId));
+  return model.forward({
+    inputIds: fromHost(device, inputIds, { dtype: "I32" }),
+    positions: fromHost(device, positions, { dtype: "I32", shape: [L, model.positionRows] }),
+    cachePositions: Int32Array.from({ length: L }, (_, i) => i),
+    images: imageEmbeddings ? { rows: fromHost(device, imageRows, { dtype: "I32" }), embeddings: imageEmbeddings } : null,
+    attention,
+    logitRows: fromHost(device, Int32Array.from([L - 1]), { dtype: "I32" }),
+  });
+}
