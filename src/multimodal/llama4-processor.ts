@@ -1,0 +1,101 @@
+/**
+ * The Llama 4 processor: a rendered prompt and its images in, `input_ids` and `pixel_values` out, as transformers'
+ * `Llama4Processor` produces them. Each `<|image|>` placeholder becomes
+ *   <|image_start|>
+ *   for each tile row: (<|patch|> x N, with <|tile_x_separator|> between tiles), then <|tile_y_separator|>
+ *   <|image|> <|patch|> x N <|image_end|>            (the global tile)
+ * where N = (tile / patch)^2 / round(1 / pixel_shuffle_ratio^2) (144 for Llama 4); a single-tile image has only
+ * <|image_start|><|image|> <|patch|> x N <|image_end|>. The model scatters vision embeddings into <|patch|> only.
+ */
+import { IrisError } from "../core/errors.js";
+import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
+import { checkPlaceholderCount, countOccurrences, replacePlaceholders } from "./image-placeholders.js";
+import { loadImage } from "./image-input.js";
+import type { ProcessorRequest } from "./image-types.js";
+import { Llama4ImageProcessor } from "./llama4-image-processor.js";
+import type { Llama4ProcessorConfig, Llama4TokenStrings } from "./llama4-processor-config.js";
+import { requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
+
+export interface Llama4ProcessorOutput {
+  /** I64 [L]. */
+  readonly input_ids: HostTensor;
+  /** BF16 [tiles, 3, 336, 336]; absent without images. */
+  readonly pixel_values?: HostTensor;
+  /** Per image, the tile grid `[rows, columns]`. */
+  readonly aspectRatios: readonly (readonly [number, number])[];
+}
+
+/** `<|patch|>` tokens per tile: (tile / patch)^2 divided by the pixel-shuffle downsampling, in integers. */
+export function patchesPerTile(config: Llama4ProcessorConfig): number {
+  const downsample = Math.round(1 / (config.pixelShuffleRatio * config.pixelShuffleRatio));
+  const side = Math.floor(config.tileSize / config.patchSize);
+  return Math.floor((side * side) / downsample);
+}
+
+/** The prompt text that replaces one `<|image|>` placeholder for an image of `[rows, columns]` tiles. */
+export function llama4ImagePromptText(aspectRatio: readonly [number, number], patches: number, tokens: Llama4TokenStrings): string {
+  const [rows, cols] = aspectRatio;
+  const tile = tokens.patch.repeat(patches);
+  let text = tokens.imageStart;
+  if (rows * cols > 1) {
+    for (let y = 0; y < rows; y++) {
+      for (let x = 0; x < cols; x++) {
+        text += tile;
+        if (x < cols - 1) text += tokens.tileXSeparator;
+      }
+      text += tokens.tileYSeparator;
+    }
+  }
+  return text + tokens.image + tile + tokens.imageEnd;
+}
+
+export class Llama4Processor {
+  readonly tokenizer: ProcessorTokenizer;
+  readonly imageProcessor: Llama4ImageProcessor;
+  readonly patchTokenId: number;
+
+  constructor(tokenizer: ProcessorTokenizer, imageProcessor: Llama4ImageProcessor) {
+    this.tokenizer = tokenizer;
+    this.imageProcessor = imageProcessor;
+    const { tokens } = imageProcessor.config;
+    for (const token of Object.values(tokens)) requireTokenId(tokenizer, token);
+    this.patchTokenId = requireTokenId(tokenizer, tokens.patch);
+  }
+
+  static async fromPretrained(modelDir: string, tokenizer: ProcessorTokenizer): Promise<Llama4Processor> {
+    return new Llama4Processor(tokenizer, await Llama4ImageProcessor.fromPretrained(modelDir));
+  }
+
+  get patchesPerTile(): number {
+    return patchesPerTile(this.imageProcessor.config);
+  }
+
+  async process(request: ProcessorRequest): Promise<Llama4ProcessorOutput> {
+    const images = request.images ?? [];
+    const placeholder = this.imageProcessor.config.tokens.image;
+    checkPlaceholderCount(countOccurrences(request.text, placeholder), images.length, placeholder);
+    if (images.length === 0) {
+      const ids = await this.encode(request.text, 0);
+      return { input_ids: int64Tensor([ids.length], ids), aspectRatios: [] };
+    }
+    const rgb = await Promise.all(images.map((image) => loadImage(image, request.imageOptions)));
+    const { pixel_values, aspectRatios } = this.imageProcessor.preprocess(rgb);
+    const patches = this.patchesPerTile;
+    const expansions = aspectRatios.map((ratio) => llama4ImagePromptText(ratio, patches, this.imageProcessor.config.tokens));
+    const tiles = aspectRatios.reduce((n, [rows, cols]) => n + rows * cols + (rows * cols > 1 ? 1 : 0), 0);
+    const ids = await this.encode(replacePlaceholders(request.text, placeholder, expansions), tiles * patches);
+    return { input_ids: int64Tensor([ids.length], ids), pixel_values, aspectRatios };
+  }
+
+  private async encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {
+    const ids = await this.tokenizer.encode(text);
+    if (expectedPatchTokens === 0) return ids;
+    let found = 0;
+    for (const id of ids) if (id === this.patchTokenId) found++;
+    if (found !== expectedPatchTokens) {
+      const patch = this.imageProcessor.config.tokens.patch;
+      throw new IrisError("TOKENIZER", `tokenizing the expanded prompt gave ${found} ${patch} tokens instead of ${expectedPatchTokens}: the tokenizer must treat ${patch} as a special token`);
+    }
+    return ids;
+  }
+}

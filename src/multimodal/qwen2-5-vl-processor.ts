@@ -1,0 +1,78 @@
+/**
+ * The Qwen2.5-VL processor: a rendered prompt and its images in, `input_ids`, `pixel_values` and `image_grid_thw`
+ * out, as transformers' `Qwen2_5_VLProcessor` produces them. Each `<|image_pad|>` of the prompt becomes
+ * `prod(grid_thw) / merge_size^2` copies of itself (the vision tower's output tokens for that image), then the text
+ * is tokenized once. `<|vision_start|>` / `<|vision_end|>` come from the chat template, not from here.
+ */
+import { IrisError } from "../core/errors.js";
+import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
+import { checkPlaceholderCount, countOccurrences, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
+import { loadImage } from "./image-input.js";
+import type { ProcessorRequest } from "./image-types.js";
+import { requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
+import { Qwen2VLImageProcessor, type GridThw } from "./qwen2-vl-image-processor.js";
+
+export interface Qwen2_5VLProcessorOutput {
+  /** I64 [L]. */
+  readonly input_ids: HostTensor;
+  /** F32 [patches, 1176]; absent without images. */
+  readonly pixel_values?: HostTensor;
+  /** I64 [images, 3]; absent without images. */
+  readonly image_grid_thw?: HostTensor;
+  /** The grids as plain numbers, in image order. */
+  readonly grids: readonly GridThw[];
+}
+
+export class Qwen2_5VLProcessor {
+  readonly tokenizer: ProcessorTokenizer;
+  readonly imageProcessor: Qwen2VLImageProcessor;
+  readonly imageTokenId: number;
+
+  constructor(tokenizer: ProcessorTokenizer, imageProcessor: Qwen2VLImageProcessor) {
+    this.tokenizer = tokenizer;
+    this.imageProcessor = imageProcessor;
+    this.imageTokenId = requireTokenId(tokenizer, imageProcessor.config.imageToken);
+  }
+
+  static async fromPretrained(modelDir: string, tokenizer: ProcessorTokenizer): Promise<Qwen2_5VLProcessor> {
+    return new Qwen2_5VLProcessor(tokenizer, await Qwen2VLImageProcessor.fromPretrained(modelDir));
+  }
+
+  get imageToken(): string {
+    return this.imageProcessor.config.imageToken;
+  }
+
+  async process(request: ProcessorRequest): Promise<Qwen2_5VLProcessorOutput> {
+    const images = request.images ?? [];
+    // Check the placeholders before any image is downloaded or decoded.
+    checkPlaceholderCount(countOccurrences(request.text, this.imageToken), images.length, this.imageToken);
+    if (images.length === 0) {
+      const ids = await this.encode(request.text, 0);
+      return { input_ids: int64Tensor([ids.length], ids), grids: [] };
+    }
+    const rgb = await Promise.all(images.map((image) => loadImage(image, request.imageOptions)));
+    const features = this.imageProcessor.preprocess(rgb);
+    const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
+    const text = replacePlaceholders(request.text, this.imageToken, counts.map((n) => this.imageToken.repeat(n)));
+    const ids = await this.encode(text, counts.reduce((a, b) => a + b, 0));
+    return { input_ids: int64Tensor([ids.length], ids), ...features };
+  }
+
+  /**
+   * For a prompt given as token ids with one `<|image_pad|>` id (or one run of them) per image: the ids with each
+   * run expanded to the token count of its image's grid.
+   */
+  expandInputIds(inputIds: ArrayLike<number>, grids: readonly GridThw[]): number[] {
+    return expandImageTokenIds(inputIds, this.imageTokenId, grids.map((grid) => this.imageProcessor.tokensForGrid(grid)));
+  }
+
+  private async encode(text: string, expectedImageTokens: number): Promise<readonly number[]> {
+    const ids = await this.tokenizer.encode(text);
+    let found = 0;
+    for (const id of ids) if (id === this.imageTokenId) found++;
+    if (found !== expectedImageTokens) {
+      throw new IrisError("TOKENIZER", `tokenizing the expanded prompt gave ${found} ${this.imageToken} tokens instead of ${expectedImageTokens}: the tokenizer must treat ${this.imageToken} as a special token`);
+    }
+    return ids;
+  }
+}
