@@ -1,0 +1,16 @@
+import type { Tensor } from "../runtime/tensor.js";
+import { expectDType, expectNoOverlap, expectRank, output, sameDevice } from "./check.js";
+
+/** Token embeddings: out [T, H] = table[ids[t]] for ids I32 [T], table [V, H]. */
+export function embedding(ids: Tensor, table: Tensor, out?: Tensor): Tensor {
+  const kernel = "embedding";
+  const device = sameDevice(kernel, { ids, table, out });
+  expectDType(kernel, "ids", ids, "I32");
+  expectRank(kernel, "ids", ids, 1);
+  expectDType(kernel, "table", table, "float");
+  expectRank(kernel, "table", table, 2);
+  const result = output(kernel, device, out, [ids.shape[0], table.shape[1]], table.dtype);
+  expectNoOverlap(kernel, result, { table });
+  device.backend.embedding(result, ids, table);
+  return result;
+}

@@ -1,0 +1,16 @@
+import type { Tensor } from "../runtime/tensor.js";
+import { expectCondition, expectDType, expectNoOverlap, expectRank, output, sameDevice } from "./check.js";
+
+/** out [T, width] = x[:, start .. start+width-1] for x [T, C]: splits fused projections (q|k|v, gate|up). */
+export function sliceColumns(x: Tensor, start: number, width: number, out?: Tensor): Tensor {
+  const kernel = "sliceColumns";
+  const device = sameDevice(kernel, { x, out });
+  expectDType(kernel, "x", x, "float");
+  expectRank(kernel, "x", x, 2);
+  const ok = Number.isInteger(start) && Number.isInteger(width) && start >= 0 && width >= 0 && start + width <= x.shape[1];
+  expectCondition(kernel, ok, `columns ${start} .. ${start + width - 1} are outside the ${x.shape[1]} columns of x`);
+  const result = output(kernel, device, out, [x.shape[0], width], x.dtype);
+  expectNoOverlap(kernel, result, { x });
+  device.backend.sliceColumns(result, x, start);
+  return result;
+}

@@ -1,0 +1,222 @@
+import type { DeviceKind } from "./device.js";
+import type { HostTransferArray, TensorDType } from "./dtype.js";
+import type { Storage, Tensor } from "./tensor.js";
+
+/**
+ * The contract every backend implements: memory, then one method per kernel.
+ *
+ * Conventions for every kernel:
+ * - Tensors are contiguous and row-major (see `Tensor`); shapes below use T tokens, H hidden, D head dim.
+ * - Kernels are destination-passing: the caller allocates `out` (the wrappers in src/kernels do it) so a GPU
+ *   backend can run on preallocated buffers and capture graphs. `out` never aliases an input unless the method
+ *   says "may alias".
+ * - "float" means the backend's `floatDType` (F32 on cpu, BF16 on cuda); all float tensors of one call share
+ *   it unless a parameter is said to be F32. Indices are I32.
+ * - Kernels enqueue work and return; on cuda they run asynchronously in stream order, so a kernel never reads
+ *   device memory back to the host. Only `download` and `synchronize` wait.
+ * - Shapes and dtypes are checked by the wrappers in src/kernels before a backend is called; backends check
+ *   what only they can see (index ranges on cpu) and treat everything else as given.
+ */
+export interface Backend {
+  readonly kind: DeviceKind;
+  /** The dtype of activations and widened weights: F32 on cpu. */
+  readonly floatDType: TensorDType;
+  supportsDType(dtype: TensorDType): boolean;
+
+  // ==== memory ====
+
+  /** New storage of `length` elements, contents undefined. A caching allocator lives behind this. */
+  allocate(dtype: TensorDType, length: number): Storage;
+  /** Gives the storage back; it must not be used afterwards. */
+  release(storage: Storage): void;
+  /**
+   * Copies host elements into `dst` (which may be a view). `src` is in `dst`'s dtype representation (16-bit floats
+   * as raw bits) and has `dst.numel` elements; the caller may reuse `src` as soon as this returns.
+   */
+  upload(dst: Tensor, src: HostTransferArray): void;
+  /** Copies `src` to the host once prior work finished: F32, BF16, F16 widen to Float32Array; I32 gives Int32Array. */
+  download(src: Tensor): Promise<Float32Array | Int32Array>;
+  /** Resolves once all work enqueued so far has finished. */
+  synchronize(): Promise<void>;
+
+  // ==== elementwise and data movement ====
+
+  /** Sets every element of `out` (float or I32) to `value`. */
+  fill(out: Tensor, value: number): void;
+  /** `dst = src`; same dtype and element count (shapes may differ), no overlap. */
+  copy(dst: Tensor, src: Tensor): void;
+  /** out [T, W] = columns `start .. start+W-1` of x [T, C]: splits a fused projection (q|k|v, gate|up). */
+  sliceColumns(out: Tensor, x: Tensor, start: number): void;
+  /** out = a + b. `b` has a's shape or a trailing part of it and is broadcast over the leading dims; out may alias a. */
+  add(out: Tensor, a: Tensor, b: Tensor): void;
+  /** out = a * b elementwise, broadcasting `b` as in `add`; out may alias a. */
+  mul(out: Tensor, a: Tensor, b: Tensor): void;
+  /** out[t, ...] = x[t, ...] * scale[t]; `scale` is F32 [T]; out may alias x. */
+  scaleRows(out: Tensor, x: Tensor, scale: Tensor): void;
+  /** out [T, I] = silu(x[:, :I]) * x[:, I:] for x [T, 2I]. */
+  siluAndMul(out: Tensor, x: Tensor): void;
+  /** out = gelu(x) with the exact erf form (torch `nn.GELU()`); out may alias x. */
+  gelu(out: Tensor, x: Tensor): void;
+
+  // ==== indexing ====
+
+  /** out [T, H] = table[ids[t]] for ids I32 [T], table [V, H]. Ids must lie in [0, V). */
+  embedding(out: Tensor, ids: Tensor, table: Tensor): void;
+  /** out [M, H] = x[index[m]] for x [N, H] (float or I32), index I32 [M]. */
+  gatherRows(out: Tensor, x: Tensor, index: Tensor): void;
+  /** In place: dst[index[n]] = src[n] for dst [T, H] (float or I32), index I32 [N], src [N, H]; indices distinct. */
+  scatterRows(dst: Tensor, index: Tensor, src: Tensor): void;
+
+  // ==== matrix products ====
+
+  /** out [T, N] = x [T, K] · weightᵀ + bias, with weight [N, K] (nn.Linear layout) and bias [N] or null. */
+  linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
+
+  // ==== normalization ====
+
+  /**
+   * RMS normalization over the last dim H of x [..., H]: x * rsqrt(mean(x²) + eps) * weight, statistics in fp32.
+   * `weight` [H] or null (a weightless normalization: Llama 4's QK norm). out may alias x.
+   */
+  rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void;
+  /** LayerNorm over the last dim: (x - mean) * rsqrt(var + eps) * weight + bias (biased variance). out may alias x. */
+  layerNorm(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor, eps: number): void;
+  /** Softmax over the last dim, computed in fp32. out may alias x. */
+  softmax(out: Tensor, x: Tensor): void;
+
+  // ==== rotary position embedding ====
+
+  /**
+   * Rotary tables: cos/sin [T, R] (F32) with angle[t, j] = positions[t, section[j]] * invFreq[j], the product
+   * rounded to fp32 as torch computes it. positions I32 [T, P]; invFreq F32 [R]; section I32 [R] with values in
+   * [0, P), or null when P = 1. One kernel covers 1-D RoPE, Qwen's M-RoPE (P = 3) and 2-D vision RoPE (P = 2).
+   */
+  ropeCosSin(cos: Tensor, sin: Tensor, positions: Tensor, invFreq: Tensor, section: Tensor | null): void;
+  /**
+   * In place on x [T, heads, D]: rotates the first 2R dims by angles whose cos/sin are F32 [T, R], 2R <= D.
+   * "neox" (rotate_half): pairs (d, d+R) with angle d. "interleaved" (complex): pairs (2m, 2m+1) with angle m.
+   */
+  applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void;
+
+  // ==== attention ====
+
+  /**
+   * Softmax attention inside each packed segment: out [T, Hq, D] from q [T, Hq, D], k and v [T, Hk, D]; segment s
+   * covers rows cuSeqlens[s] .. cuSeqlens[s+1]-1 (I32 [S+1], non-decreasing, from 0 to T). KV head j serves q
+   * heads j*g .. j*g+g-1 with g = Hq/Hk. `causal`: row i attends to rows <= i of its segment.
+   */
+  attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, segments: Segments, options: AttentionOptions): void;
+  /**
+   * Writes k, v [T, Hk, D] into the caches [numSlots, Hk, D] at rows slotMapping[t] (I32 [T]); a negative slot
+   * skips the token (padding).
+   */
+  storeKV(k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor, slotMapping: Tensor): void;
+  /**
+   * Attention of q [T, Hq, D] over the paged caches for a batch of sequences (see `PagedAttentionMeta`): query i
+   * of a sequence with qLen queries and kvLen keys sits at position kvLen - qLen + i and attends to the keys at
+   * positions <= its own (and, with `chunkSize`, in its chunk). Serves prefill, prefix-cached and chunked prefill
+   * and decode in one batch. The keys of this step must already be stored (`storeKV`).
+   */
+  pagedAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, meta: PagedAttentionMeta,
+    options: PagedAttentionOptions): void;
+
+  // ==== mixture of experts ====
+
+  /**
+   * Llama 4's routed experts, top-1 with a sigmoid score: per token t, e = argmax(routerLogits[t]) (first on
+   * ties), s = sigmoid(routerLogits[t, e]), h = (x[t] * s) · gateUp[e] ([H, 2I]: x·W layout, gate then up),
+   * out[t] = (silu(h[:I]) * h[I:]) · down[e] ([I, H]). x [T, H], routerLogits [T, E] -> out [T, H].
+   */
+  moeTop1Sigmoid(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Tensor, down: Tensor): void;
+
+  // ==== sampling ====
+
+  /** out I32 [B] = index of the first maximum of each row of logits [B, V]. */
+  argmax(out: Tensor, logits: Tensor): void;
+  /** In place on logits F32 [B, V]: frequency and presence penalties, then the repetition penalty (see `Penalties`). */
+  applyPenalties(logits: Tensor, penalties: Penalties): void;
+  /** out I32 [B]: one token per row of logits F32 [B, V] (left unchanged) under `params` (see `SamplingTensors`). */
+  sample(out: Tensor, logits: Tensor, params: SamplingTensors): void;
+}
+
+export type RotaryStyle = "neox" | "interleaved";
+
+/** Packed segments of a varlen attention: cuSeqlens I32 [S+1] on the device and the longest segment (host). */
+export interface Segments {
+  readonly cuSeqlens: Tensor;
+  /** An upper bound of the longest segment, known on the host, so a GPU launch needs no readback. */
+  readonly maxSeqLen: number;
+}
+
+export interface AttentionOptions {
+  /** Multiplies q·k before the softmax, usually D^-0.5. */
+  readonly scale: number;
+  readonly causal: boolean;
+}
+
+/**
+ * One step of a batch of S sequences over paged KV caches. A cache is [numSlots, Hk, D] with
+ * slot = page * pageSize + offset, so page p holds positions p*pageSize .. of whichever sequence owns it.
+ */
+export interface PagedAttentionMeta {
+  /** I32 [S+1]: sequence s owns query rows queryStart[s] .. queryStart[s+1]-1. */
+  readonly queryStart: Tensor;
+  /** I32 [S]: keys of sequence s after this step (cached prefix plus this step's tokens), >= its query count. */
+  readonly kvLens: Tensor;
+  /** I32 [S, maxPages]: the pages of each sequence in position order; entries past its last page are ignored. */
+  readonly pageTable: Tensor;
+  readonly pageSize: number;
+  /** Host-side upper bounds for launch configuration; the cpu backend does not need them. */
+  readonly maxQueryLen: number;
+  readonly maxKvLen: number;
+}
+
+export interface PagedAttentionOptions {
+  readonly scale: number;
+  /**
+   * Chunked attention (Llama 4's RoPE layers): a query at position p sees only keys at positions k <= p with
+   * floor(k / chunkSize) == floor(p / chunkSize). Undefined: plain causal.
+   */
+  readonly chunkSize?: number;
+}
+
+/**
+ * Penalties of SGLang's sampling parameters, for B rows. Per row, `tokenIds` lists each distinct token seen in
+ * prompt + output once, with how often it occurs in the output. Applied as SGLang does, additive first:
+ * logit -= frequency * count + presence * (count > 0), then for every listed token the repetition penalty
+ * (Hugging Face style): logit > 0 ? logit / repetition : logit * repetition.
+ */
+export interface Penalties {
+  /** I32 [N]: row r owns entries rowStart[r] .. rowStart[r+1]-1; ids distinct within a row. */
+  readonly tokenIds: Tensor;
+  /** I32 [N]: occurrences of the token in the row's output (0: seen in the prompt only). */
+  readonly outputCounts: Tensor;
+  /** I32 [B+1]. */
+  readonly rowStart: Tensor;
+  /** F32 [B]: 1 = none. */
+  readonly repetition: Tensor;
+  /** F32 [B]: 0 = none. */
+  readonly frequency: Tensor;
+  /** F32 [B]: 0 = none. */
+  readonly presence: Tensor;
+}
+
+/**
+ * Per-row sampling parameters (SGLang's order): a row with temperature < 1e-6 or topK == 1 takes the argmax.
+ * Otherwise probs = softmax(logits / temperature); keep the tokens (sorted by probability, ties to the lower id)
+ * that are among the first topK, whose preceding probability mass is <= topP, and whose probability is
+ * >= minP * max prob; then draw with `uniform`: the first kept token whose cumulative kept mass exceeds
+ * uniform * (kept mass). Taking the uniform numbers as input makes the draw deterministic and backend independent.
+ */
+export interface SamplingTensors {
+  /** F32 [B]. */
+  readonly temperature: Tensor;
+  /** I32 [B]: <= 0 or >= V keeps all (SGLang's -1 and 1 << 30). */
+  readonly topK: Tensor;
+  /** F32 [B] in (0, 1]. */
+  readonly topP: Tensor;
+  /** F32 [B] in [0, 1]. */
+  readonly minP: Tensor;
+  /** F32 [B] in [0, 1): one draw per row, from the request's seeded generator. */
+  readonly uniform: Tensor;
+}

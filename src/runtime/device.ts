@@ -1,0 +1,84 @@
+import { IrisError } from "../core/errors.js";
+import type { Backend } from "./backend.js";
+import { CpuBackend } from "./cpu/cpu-backend.js";
+import type { TensorDType } from "./dtype.js";
+import type { Storage } from "./tensor.js";
+
+export type DeviceKind = "cpu" | "cuda";
+
+/**
+ * A place where tensors live and kernels run. It owns one `Backend`; models reach kernels only through
+ * `tensor.device.backend`, so nothing above the runtime knows which backend runs.
+ */
+export class Device {
+  readonly kind: DeviceKind;
+  readonly index: number;
+  readonly backend: Backend;
+
+  constructor(kind: DeviceKind, index: number, backend: Backend) {
+    this.kind = kind;
+    this.index = index;
+    this.backend = backend;
+  }
+
+  /** "cpu" or "cuda:0". */
+  get name(): string {
+    return this.kind === "cpu" ? "cpu" : `${this.kind}:${this.index}`;
+  }
+
+  /** The dtype activations and widened weights use here (F32 on cpu). */
+  get floatDType(): TensorDType {
+    return this.backend.floatDType;
+  }
+
+  /** Storage for `length` elements; contents undefined. */
+  allocate(dtype: TensorDType, length: number): Storage {
+    if (!this.backend.supportsDType(dtype)) {
+      throw new IrisError("INVALID_ARGUMENT", `the ${this.name} device has no ${dtype} tensors (its float type is ${this.floatDType})`);
+    }
+    return this.backend.allocate(dtype, length);
+  }
+
+  release(storage: Storage): void {
+    this.backend.release(storage);
+  }
+
+  /** Resolves once every kernel enqueued on this device has finished. */
+  synchronize(): Promise<void> {
+    return this.backend.synchronize();
+  }
+
+  toString(): string {
+    return this.name;
+  }
+}
+
+type BackendFactory = (index: number) => Backend;
+
+const factories = new Map<DeviceKind, BackendFactory>([["cpu", () => new CpuBackend()]]);
+const devices = new Map<string, Device>();
+
+/** Makes a backend available (the cuda backend registers itself once its native addon loads). */
+export function registerBackend(kind: DeviceKind, factory: BackendFactory): void {
+  factories.set(kind, factory);
+}
+
+/** The device of that kind and index; one instance per device, created on first use. */
+export function getDevice(kind: DeviceKind = "cpu", index = 0): Device {
+  const key = `${kind}:${index}`;
+  let device = devices.get(key);
+  if (device === undefined) {
+    const factory = factories.get(kind);
+    if (factory === undefined) {
+      throw new IrisError("INVALID_ARGUMENT", `no ${kind} backend is available in this build; use the cpu device or build the native addon`);
+    }
+    if (kind === "cpu" && index !== 0) throw new IrisError("INVALID_ARGUMENT", `there is one cpu device (index 0), not ${index}`);
+    device = new Device(kind, index, factory(index));
+    devices.set(key, device);
+  }
+  return device;
+}
+
+export function cpuDevice(): Device {
+  return getDevice("cpu", 0);
+}
