@@ -26,7 +26,8 @@ export type TensorLike = HostTensor | number[] | number[][];
 /** The output of an image processor (Iris's own or Python's), used instead of a raw image. */
 export interface ProcessorOutputItem {
   readonly format: "processor_output";
-  readonly pixel_values: HostTensor;
+  /** Optional in the type so a processor's output spreads in as is; a request without it is refused. */
+  readonly pixel_values?: HostTensor;
   /** Qwen2.5-VL: one `[t, h, w]` row per image. */
   readonly image_grid_thw?: TensorLike;
   /** Llama 4: one `[tiles_y, tiles_x]` row per image. */

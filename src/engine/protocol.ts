@@ -4,8 +4,11 @@
  */
 import type { IrisErrorCode } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
+import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
 import type { FinishReason } from "../core/request.js";
 import type { ResolvedSamplingParams } from "../core/sampling-params.js";
+
+export type { MultimodalPayload, PromptPositions };
 
 /** Settings the core needs to load the model and size its caches; resolved on the caller's thread. */
 export interface CoreOptions {
@@ -23,40 +26,18 @@ export interface CoreOptions {
   readonly randomSeed: number;
 }
 
-/** A request's images, in the form the model takes them. */
-export type MultimodalPayload =
-  | {
-      readonly kind: "pixels";
-      /** Qwen2.5-VL: [patches, 1176]; Llama 4: [tiles, 3, 336, 336]. */
-      readonly pixelValues: HostTensor;
-      /** Qwen2.5-VL: [t, h, w] per image. */
-      readonly imageGrids?: readonly (readonly number[])[];
-      /** Llama 4: tiles per image (the global tile included). */
-      readonly tilesPerImage?: readonly number[];
-    }
-  | {
-      readonly kind: "embeddings";
-      /** [image tokens, hidden]: the vision encoder's output in prompt order. */
-      readonly embeddings: HostTensor;
-      readonly imageGrids?: readonly (readonly number[])[];
-    };
-
 export interface CoreRequest {
   readonly rid: string;
   /** The prompt's token ids, image placeholders already expanded. */
   readonly inputIds: Int32Array;
   /**
    * The key of the prompt for the prefix cache: `inputIds` with each image's placeholder tokens replaced by a
-   * value derived from that image's content (negative, so it never equals a token id).
+   * value derived from that image's content (at least 2^30, so it never equals a token id).
    */
   readonly cacheKey: Int32Array;
   readonly mm: MultimodalPayload | undefined;
-  /**
-   * Rotary positions of the prompt, [length, rows] row-major (Qwen2.5-VL's M-RoPE: rows t, h, w), and the offset of
-   * decoded tokens' positions (a token at cache position p gets p + offset in every row). Undefined: 1-D positions
-   * equal to the cache position.
-   */
-  readonly positions?: { readonly values: Int32Array; readonly rows: number; readonly decodeOffset: number };
+  /** Undefined: 1-D positions equal to the cache position. */
+  readonly positions?: PromptPositions;
   readonly sampling: ResolvedSamplingParams;
 }
 

@@ -6,6 +6,7 @@ import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import type { ModelConfig, ModelFamily } from "../checkpoint/model-config.js";
 import type { Device } from "../runtime/device.js";
 import { loadDummyWeights, loadWeights, type LoadProgress } from "./load-weights.js";
+import { Llama4 } from "./llama4.js";
 import type { VisionLanguageModel } from "./model.js";
 import { Qwen2_5_VL } from "./qwen2-5-vl.js";
 
@@ -24,9 +25,7 @@ const FAMILIES: Record<ModelFamily, FamilyEntry> = {
     renames: [[/^model\.language_model\./, "model."], [/^model\.visual\./, "visual."]],
   },
   llama4: {
-    create: () => {
-      throw new Error("Llama 4 is not wired yet");
-    },
+    create: (config, device) => new Llama4(config as Extract<ModelConfig, { family: "llama4" }>, device),
     renames: [
       [/^model\.language_model\./, "language_model.model."],
       [/^model\.vision_model\./, "vision_model."],

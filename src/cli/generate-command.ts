@@ -1,0 +1,131 @@
+/**
+ * `iris generate`: one prompt (used as given, or wrapped by `--chat-template`) with raw images, a processor
+ * output file or an embeddings file, through the same `Engine` the library exposes.
+ */
+import type { Command } from "commander";
+import { loadSafetensors } from "../checkpoint/safetensors.js";
+import { IrisError } from "../core/errors.js";
+import { toNumbers, type HostTensor } from "../core/host-tensor.js";
+import type { GenerateRequest, GenerateResult, ImageInput } from "../core/request.js";
+import type { SamplingParams } from "../core/sampling-params.js";
+import { Engine } from "../engine/engine.js";
+import { chatTemplates } from "../tokenizer/chat-templates.js";
+import { loadProgressBar } from "./progress.js";
+
+interface GenerateFlags {
+  model: string;
+  prompt?: string;
+  image: string[];
+  processorOutput?: string;
+  embeddings?: string;
+  chatTemplate?: string;
+  maxNewTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  ignoreEos?: boolean;
+  seed?: number;
+  loadFormat?: "auto" | "dummy";
+  json?: boolean;
+}
+
+const number = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new IrisError("INVALID_ARGUMENT", `not a number: ${value}`);
+  return n;
+};
+
+export function registerGenerate(program: Command): void {
+  program
+    .command("generate")
+    .description("generate text for a prompt and its images")
+    .requiredOption("--model <dir>", "model directory (Hugging Face layout)")
+    .option("--prompt <text>", "the prompt, used as given unless --chat-template is set")
+    .option("--image <path-or-url>", "an image (repeat for several)", (v: string, all: string[]) => [...all, v], [])
+    .option("--processor-output <file>", "safetensors with pixel_values, image_grid_thw (or aspect_ratios) and input_ids")
+    .option("--embeddings <file>", "safetensors with the vision encoder's output (feature), image_grid_thw and input_ids")
+    .option("--chat-template <name>", `wrap the prompt as one user turn (${chatTemplates.names().join(", ")})`)
+    .option("--max-new-tokens <n>", "tokens to generate at most (default 128)", number)
+    .option("--temperature <t>", "sampling temperature; 0 is greedy", number)
+    .option("--top-p <p>", "nucleus sampling threshold", number)
+    .option("--top-k <k>", "sample among the k most likely tokens", number)
+    .option("--seed <n>", "seed of the random draws", number)
+    .option("--ignore-eos", "do not stop at the end-of-sequence token")
+    .option("--load-format <format>", "auto, or dummy for random weights")
+    .option("--json", "print one JSON object { text, output_ids, meta_info } on stdout")
+    .action(async (flags: GenerateFlags) => runGenerate(flags));
+}
+
+async function runGenerate(flags: GenerateFlags): Promise<void> {
+  const request = buildRequest(flags);
+  const progress = loadProgressBar(process.stderr.isTTY || !flags.json);
+  const engine = await Engine.create({ modelPath: flags.model, loadFormat: flags.loadFormat, onProgress: progress.update });
+  progress.stop();
+  try {
+    const result = await engine.generate(request as Parameters<Engine["generate"]>[0]) as GenerateResult;
+    if (flags.json) process.stdout.write(JSON.stringify(toSnakeCase(result)) + "\n");
+    else process.stdout.write(result.text + "\n");
+  } finally {
+    await engine.shutdown();
+  }
+}
+
+function buildRequest(flags: GenerateFlags): GenerateRequest {
+  const sources = [flags.image.length > 0, flags.processorOutput !== undefined, flags.embeddings !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new IrisError("MIXED_IMAGE_FORMATS", "use one of --image, --processor-output and --embeddings");
+  const samplingParams: SamplingParams = {};
+  if (flags.maxNewTokens !== undefined) samplingParams.maxNewTokens = flags.maxNewTokens;
+  if (flags.temperature !== undefined) samplingParams.temperature = flags.temperature;
+  if (flags.topP !== undefined) samplingParams.topP = flags.topP;
+  if (flags.topK !== undefined) samplingParams.topK = flags.topK;
+  if (flags.seed !== undefined) samplingParams.seed = flags.seed;
+  if (flags.ignoreEos) samplingParams.ignoreEos = true;
+
+  let images: ImageInput[] = flags.image;
+  let fileIds: number[] | undefined;
+  if (flags.processorOutput || flags.embeddings) {
+    const tensors = loadSafetensors((flags.processorOutput ?? flags.embeddings)!);
+    fileIds = tensors.input_ids ? toNumbers(tensors.input_ids) : undefined;
+    images = [flags.processorOutput ? processorItem(tensors) : embeddingItem(tensors)];
+  }
+  if (flags.prompt === undefined) {
+    if (!fileIds) throw new IrisError("INVALID_ARGUMENT", "give --prompt, or a --processor-output / --embeddings file holding input_ids");
+    return { inputIds: fileIds, imageData: images, samplingParams };
+  }
+  const imageCount = flags.image.length || (fileIds ? 0 : images.length);
+  const prompt = flags.chatTemplate ? wrapPrompt(flags.chatTemplate, flags.prompt, imageCount) : flags.prompt;
+  return { prompt, imageData: images, samplingParams };
+}
+
+/** One user turn and an open assistant turn; the template's image token goes first, once per image, unless present. */
+function wrapPrompt(name: string, prompt: string, images: number): string {
+  const conversation = chatTemplates.get(name).copy();
+  const token = conversation.imageToken;
+  const text = prompt.includes(token) ? prompt : token.repeat(images) + prompt;
+  conversation.appendMessage(conversation.roles[0], text);
+  conversation.appendMessage(conversation.roles[1], null);
+  return conversation.getPrompt();
+}
+
+function processorItem(t: Record<string, HostTensor>): ImageInput {
+  if (!t.pixel_values) throw new IrisError("INVALID_ARGUMENT", "the processor output file has no pixel_values");
+  return { format: "processor_output", pixel_values: t.pixel_values, image_grid_thw: t.image_grid_thw, aspect_ratios: t.aspect_ratios };
+}
+
+function embeddingItem(t: Record<string, HostTensor>): ImageInput {
+  const feature = t.feature ?? t.image_embeds;
+  if (!feature) throw new IrisError("INVALID_ARGUMENT", "the embeddings file has no feature (or image_embeds) tensor");
+  return { format: "precomputed_embedding", feature, image_grid_thw: t.image_grid_thw };
+}
+
+function toSnakeCase(result: GenerateResult) {
+  const m = result.metaInfo;
+  return {
+    text: result.text,
+    output_ids: result.outputIds,
+    meta_info: {
+      id: m.id, prompt_tokens: m.promptTokens, completion_tokens: m.completionTokens, cached_tokens: m.cachedTokens,
+      finish_reason: m.finishReason, e2e_latency: m.e2eLatency,
+    },
+  };
+}

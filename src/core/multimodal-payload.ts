@@ -1,0 +1,28 @@
+/** A request's images in the form the model takes them, after processing on the caller's thread. */
+import type { HostTensor } from "./host-tensor.js";
+
+export type MultimodalPayload =
+  | {
+      readonly kind: "pixels";
+      /** Qwen2.5-VL: [patches, 1176]; Llama 4: [tiles, 3, 336, 336]. */
+      readonly pixelValues: HostTensor;
+      /** Qwen2.5-VL: [t, h, w] per image. */
+      readonly imageGrids?: readonly (readonly number[])[];
+      /** Llama 4: tiles per image (the global tile included). */
+      readonly tilesPerImage?: readonly number[];
+    }
+  | {
+      readonly kind: "embeddings";
+      /** [image tokens, hidden]: the vision encoder's output in prompt order. */
+      readonly embeddings: HostTensor;
+      readonly imageGrids?: readonly (readonly number[])[];
+    };
+
+/** Rotary positions of a prompt, when they are not simply 0, 1, 2, ... (Qwen2.5-VL's M-RoPE). */
+export interface PromptPositions {
+  /** [length, rows] row-major (M-RoPE: rows t, h, w). */
+  readonly values: Int32Array;
+  readonly rows: number;
+  /** A generated token at cache position p gets position p + decodeOffset in every row. */
+  readonly decodeOffset: number;
+}

@@ -1,0 +1,206 @@
+/**
+ * The engine's core, on its worker thread: the loop `schedule → runner.step → postprocess`, one step at a time,
+ * with requests joining and leaving between steps. A request that fails (bad images, no memory) fails alone.
+ */
+import { join } from "node:path";
+import { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
+import { loadGenerationConfig } from "../checkpoint/generation-config.js";
+import { loadModelConfig, type ModelConfig } from "../checkpoint/model-config.js";
+import { IrisError } from "../core/errors.js";
+import { NoCache } from "../cache/no-cache.js";
+import { PageAllocator } from "../cache/page-allocator.js";
+import { RadixCache } from "../cache/radix-cache.js";
+import { loadModel } from "../models/registry.js";
+import { download } from "../runtime/creation.js";
+import { getDevice } from "../runtime/device.js";
+import { ModelRunner } from "../runner/model-runner.js";
+import type { ScheduledBatch } from "../scheduler/types.js";
+import { Scheduler } from "../scheduler/scheduler.js";
+import { Tokenizer } from "../tokenizer/tokenizer.js";
+import { OutputTracker } from "./output-tracker.js";
+import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
+import { hostTensor } from "../core/host-tensor.js";
+
+interface Active {
+  readonly request: CoreRequest;
+  readonly tracker: OutputTracker;
+  cachedTokens: number;
+}
+
+export class EngineCore {
+  private readonly active = new Map<string, Active>();
+  private inbox: ToCore[] = [];
+  private wake: (() => void) | null = null;
+  private stopping = false;
+
+  private constructor(
+    private readonly scheduler: Scheduler,
+    private readonly runner: ModelRunner,
+    private readonly tokenizer: Tokenizer,
+    private readonly eosTokenIds: readonly number[],
+    private readonly send: (message: FromCore) => void,
+  ) {}
+
+  /** Loads the model and sizes the caches; reports progress through `send`. */
+  static create(options: CoreOptions, send: (message: FromCore) => void): { core: EngineCore; info: CoreInfo } {
+    const config: ModelConfig = loadModelConfig(join(options.modelPath, "config.json"));
+    const tokenizer = Tokenizer.fromDir(options.modelPath);
+    const generation = loadGenerationConfig(options.modelPath);
+    const eosTokenIds = [...new Set([...config.text.eosTokenIds, ...generation.eosTokenIds])];
+    const device = getDevice(options.device);
+    const checkpoint = options.loadFormat === "dummy" ? null : CheckpointWeights.open(options.modelPath);
+    let model;
+    try {
+      model = loadModel(config, device, checkpoint, {
+        loadFormat: options.loadFormat,
+        seed: options.randomSeed,
+        onProgress: (p) => send({ type: "progress", stage: "weights", loaded: p.loaded, total: p.total }),
+      });
+    } finally {
+      checkpoint?.close();
+    }
+    const numPages = Math.ceil(options.maxTotalTokens / options.pageSize) + 1; // + the padding page
+    const allocator = new PageAllocator({ numPages, pageSize: options.pageSize });
+    const scheduler = new Scheduler({
+      allocator,
+      prefixCache: options.enablePrefixCache ? new RadixCache(allocator) : new NoCache(options.pageSize),
+      maxTokensPerStep: options.maxTokensPerStep,
+      maxRunningRequests: options.maxRunningRequests,
+    });
+    const runner = new ModelRunner(model, device, { numPages, pageSize: options.pageSize, eosTokenIds, seed: options.randomSeed });
+    const info: CoreInfo = {
+      maxTotalTokens: (numPages - 1) * options.pageSize,
+      contextLength: options.contextLength,
+      device: device.name,
+      weightBytes: model.parameters.totalElements() * 4,
+    };
+    return { core: new EngineCore(scheduler, runner, tokenizer, eosTokenIds, send), info };
+  }
+
+  /** Queues a message from the caller's thread; the loop handles it between steps. */
+  receive(message: ToCore): void {
+    this.inbox.push(message);
+    this.wake?.();
+  }
+
+  /** Runs until a shutdown message arrives. */
+  async run(): Promise<void> {
+    while (!this.stopping) {
+      this.handleInbox();
+      if (this.stopping) break;
+      if (!this.scheduler.hasWork()) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+        continue;
+      }
+      const batch = this.scheduler.schedule();
+      if (batch) await this.step(batch);
+      // Let messages from the caller's thread in between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const rid of [...this.active.keys()]) this.fail(rid, new IrisError("ENGINE_SHUTDOWN", "the engine was shut down"));
+  }
+
+  private async step(batch: ScheduledBatch): Promise<void> {
+    let tokens: Int32Array;
+    let failures: ReadonlyMap<string, IrisError>;
+    try {
+      ({ tokens, failures } = await this.runner.step(batch.entries));
+    } catch (err) {
+      // A failure of the whole step is a bug; the requests in it fail, the engine goes on.
+      const error = err instanceof IrisError ? err : new IrisError("INTERNAL", `a model step failed: ${(err as Error).message}`);
+      tokens = new Int32Array(batch.numSampled).fill(-1);
+      failures = new Map(batch.entries.map((e) => [e.requestId, error]));
+    }
+    const sampled = this.scheduler.processBatchResult(batch, tokens);
+    const outputs: CoreOutput[] = [];
+    for (const entry of batch.entries) {
+      const active = this.active.get(entry.requestId);
+      if (active) active.cachedTokens = entry.cachedTokens;
+    }
+    for (const { requestId, token } of sampled) {
+      const failure = failures.get(requestId);
+      if (failure) continue;
+      const active = this.active.get(requestId);
+      if (!active) continue;
+      const outcome = active.tracker.push(token);
+      outputs.push(this.output(requestId, [token], outcome.delta, outcome.finishReason));
+      if (outcome.finishReason) this.finish(requestId);
+    }
+    if (outputs.length) this.send({ type: "outputs", outputs });
+    for (const [rid, error] of failures) this.fail(rid, error);
+  }
+
+  private handleInbox(): void {
+    const messages = this.inbox;
+    this.inbox = [];
+    for (const message of messages) {
+      if (message.type === "add") this.add(message.request);
+      else if (message.type === "abort") this.fail(message.rid, new IrisError("ABORTED", "the request was aborted"));
+      else if (message.type === "encode") this.encode(message.id, message.mm);
+      else if (message.type === "shutdown") this.stopping = true;
+    }
+  }
+
+  private add(request: CoreRequest): void {
+    const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds);
+    this.active.set(request.rid, { request, tracker, cachedTokens: 0 });
+    if (request.sampling.maxNewTokens === 0) {
+      this.send({ type: "outputs", outputs: [this.output(request.rid, [], "", { type: "length", length: 0 })] });
+      this.active.delete(request.rid);
+      return;
+    }
+    try {
+      this.scheduler.addRequest({ id: request.rid, promptIds: Array.from(request.cacheKey), maxNewTokens: request.sampling.maxNewTokens });
+      this.runner.addRequest({ id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, sampling: request.sampling });
+    } catch (err) {
+      this.fail(request.rid, err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message));
+    }
+  }
+
+  private encode(id: number, mm: MultimodalPayload): void {
+    try {
+      const embeddings = this.runner.encodeImages(mm);
+      void download(embeddings).then((data) =>
+        this.send({ type: "encoded", id, embeddings: hostTensor("F32", embeddings.shape, data as Float32Array) }),
+      );
+    } catch (err) {
+      const error = err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message);
+      this.send({ type: "encoded", id, error: error.toJSON() });
+    }
+  }
+
+  private finish(rid: string): void {
+    if (this.scheduler.getRequest(rid)) this.scheduler.finishRequest(rid);
+    this.runner.removeRequest(rid);
+    this.active.delete(rid);
+  }
+
+  /** Ends a request with an abort reason carrying the error; the caller's side turns it into a rejection. */
+  private fail(rid: string, error: IrisError): void {
+    const active = this.active.get(rid);
+    if (!active) return;
+    const outcome = active.tracker.abort(error.message, error.code);
+    const output = this.output(rid, [], outcome.delta, outcome.finishReason);
+    this.scheduler.abortRequest(rid);
+    this.runner.removeRequest(rid);
+    this.active.delete(rid);
+    this.send({ type: "outputs", outputs: [output] });
+  }
+
+  private output(rid: string, tokens: number[], delta: string, finishReason: CoreOutput["finishReason"]): CoreOutput {
+    const active = this.active.get(rid)!;
+    const info = this.scheduler.getRequest(rid);
+    return {
+      rid,
+      newTokenIds: tokens,
+      delta,
+      finished: finishReason !== null,
+      finishReason,
+      promptTokens: active.request.inputIds.length,
+      completionTokens: active.tracker.completionTokens,
+      cachedTokens: info?.cachedTokens ?? active.cachedTokens,
+      numRetractions: info?.numRetractions ?? 0,
+    };
+  }
+}

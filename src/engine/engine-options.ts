@@ -1,0 +1,94 @@
+/**
+ * The options of `Engine.create`, validated once and resolved against the model's config into the settings the
+ * core runs with. Derived values (context length, KV capacity) are computed here, never patched in later.
+ */
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { ModelConfig } from "../checkpoint/model-config.js";
+import { IrisError } from "../core/errors.js";
+import type { LoadImageOptions } from "../multimodal/image-types.js";
+import type { LoadProgressEvent } from "./core-client.js";
+import type { CoreOptions } from "./protocol.js";
+
+export interface EngineOptions {
+  /** A model directory as Hugging Face saves it: config.json, safetensors weights, tokenizer and processor files. */
+  readonly modelPath: string;
+  /** A chat template name (`qwen2-vl`, `llama-4`, `chatml`) for `Engine.conversation()`; prompts are used as given. */
+  readonly chatTemplate?: string;
+  /** Where the model runs; `cpu` everywhere, `cuda` where the native addon is built. */
+  readonly device?: "cpu" | "cuda";
+  /** GPUs for tensor parallelism (1 on the cpu backend). */
+  readonly tpSize?: number;
+  /** `dummy`: random weights from config.json alone, for benchmarks (SGLang's `load_format="dummy"`). */
+  readonly loadFormat?: "auto" | "dummy";
+  /** Longest prompt + output; defaults to the model's `max_position_embeddings`. */
+  readonly contextLength?: number;
+  /** KV cache capacity in tokens; defaults to what `kvCacheMemoryMB` holds. */
+  readonly maxTotalTokens?: number;
+  /** Memory for the KV cache when `maxTotalTokens` is not given (default 512 MiB on the cpu backend). */
+  readonly kvCacheMemoryMB?: number;
+  /** Tokens per KV page (default 16). */
+  readonly pageSize?: number;
+  readonly maxRunningRequests?: number;
+  /** Most tokens computed in one step; longer prompts are prefilled in chunks (default 8192). */
+  readonly chunkedPrefillSize?: number;
+  /** Turns off prefix caching (on by default; it covers images by their content). */
+  readonly disableRadixCache?: boolean;
+  /** Seeds requests that give no `seed` of their own. */
+  readonly randomSeed?: number;
+  /** Limits for loading raw images: download timeout and size, decoded pixel count. */
+  readonly imageLoad?: LoadImageOptions;
+  /** Called while the model loads (e.g. for a progress bar). */
+  readonly onProgress?: (event: LoadProgressEvent) => void;
+}
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new IrisError("INVALID_ARGUMENT", `${name} must be a positive integer, got ${value}`);
+  return v;
+}
+
+export function checkModelPath(modelPath: unknown): string {
+  if (typeof modelPath !== "string" || modelPath.length === 0) {
+    throw new IrisError("INVALID_ARGUMENT", "modelPath must name a model directory");
+  }
+  if (!existsSync(modelPath) || !statSync(modelPath).isDirectory()) {
+    throw new IrisError("MODEL_LOAD", `model directory ${modelPath} does not exist`);
+  }
+  if (!existsSync(join(modelPath, "config.json"))) {
+    throw new IrisError("MODEL_LOAD", `${modelPath} has no config.json: point modelPath at a Hugging Face model directory`);
+  }
+  return modelPath;
+}
+
+export function resolveCoreOptions(options: EngineOptions, config: ModelConfig): CoreOptions {
+  const device = options.device ?? "cpu";
+  if (device !== "cpu" && device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `device must be "cpu" or "cuda", got ${JSON.stringify(device)}`);
+  const tpSize = positiveInteger(options.tpSize, "tpSize", 1);
+  if (tpSize > 1 && device === "cpu") throw new IrisError("INVALID_ARGUMENT", "tensor parallelism (tpSize > 1) needs the cuda device");
+  const loadFormat = options.loadFormat ?? "auto";
+  if (loadFormat !== "auto" && loadFormat !== "dummy") throw new IrisError("INVALID_ARGUMENT", `loadFormat must be "auto" or "dummy", got ${JSON.stringify(loadFormat)}`);
+  const modelContext = config.text.maxPositionEmbeddings;
+  const contextLength = positiveInteger(options.contextLength, "contextLength", modelContext);
+  if (contextLength > modelContext) {
+    throw new IrisError("INVALID_ARGUMENT", `contextLength ${contextLength} exceeds the model's max_position_embeddings (${modelContext})`);
+  }
+  const pageSize = positiveInteger(options.pageSize, "pageSize", 16);
+  const t = config.text;
+  const kvBytesPerToken = 2 * t.numLayers * t.numKvHeads * t.headDim * 4;
+  const budget = positiveInteger(options.kvCacheMemoryMB, "kvCacheMemoryMB", 512) * 1024 * 1024;
+  const fromBudget = Math.max(pageSize, Math.floor(budget / kvBytesPerToken));
+  const maxTotalTokens = positiveInteger(options.maxTotalTokens, "maxTotalTokens", Math.min(fromBudget, 4 * 1024 * 1024));
+  return {
+    modelPath: options.modelPath,
+    device,
+    loadFormat,
+    contextLength,
+    maxTotalTokens,
+    pageSize,
+    maxRunningRequests: positiveInteger(options.maxRunningRequests, "maxRunningRequests", 256),
+    maxTokensPerStep: positiveInteger(options.chunkedPrefillSize, "chunkedPrefillSize", 8192),
+    enablePrefixCache: !(options.disableRadixCache ?? false),
+    randomSeed: options.randomSeed ?? Math.floor(Math.random() * 2 ** 30),
+  };
+}

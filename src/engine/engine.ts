@@ -1,0 +1,160 @@
+/**
+ * The `Engine`: Iris's offline API. It tokenizes and processes images on the caller's thread and runs the model on a
+ * worker thread (the `EngineCore`), so the caller's event loop never blocks on model compute.
+ *
+ *   const llm = await Engine.create({ modelPath });
+ *   const out = await llm.generate({ prompt, imageData: ["photo.jpg"], samplingParams: { maxNewTokens: 64 } });
+ *   await llm.shutdown();
+ */
+import { join } from "node:path";
+import { loadModelConfig, type ModelConfig } from "../checkpoint/model-config.js";
+import { IrisError } from "../core/errors.js";
+import type { HostTensor } from "../core/host-tensor.js";
+import type { GenerateRequest, GenerateResult, ImageInput, StreamChunk } from "../core/request.js";
+import { resolveSamplingParams } from "../core/sampling-params.js";
+import { chatTemplates } from "../tokenizer/chat-templates.js";
+import type { Conversation } from "../tokenizer/conversation.js";
+import { Tokenizer } from "../tokenizer/tokenizer.js";
+import { CoreClient } from "./core-client.js";
+import { checkModelPath, resolveCoreOptions, type EngineOptions } from "./engine-options.js";
+import { classifyImages } from "./image-items.js";
+import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
+import { createPreparer } from "./preparers.js";
+import type { FamilyPreparer } from "./prompt-preparer.js";
+import type { CoreInfo, CoreRequest } from "./protocol.js";
+import { RequestHandle } from "./request-handle.js";
+import { AsyncQueue } from "./async-queue.js";
+
+export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { inputIds: number[] });
+export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] });
+
+export class Engine {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly tokenizer: Tokenizer,
+    private readonly preparer: FamilyPreparer,
+    private readonly client: CoreClient,
+    readonly info: CoreInfo,
+    private readonly options: EngineOptions,
+  ) {}
+
+  /** Loads the model (on a worker thread) and its tokenizer and processor; resolves once it is ready. */
+  static async create(options: EngineOptions): Promise<Engine> {
+    const modelPath = checkModelPath(options?.modelPath);
+    const config = loadModelConfig(join(modelPath, "config.json"));
+    if (options.chatTemplate !== undefined) chatTemplates.get(options.chatTemplate);
+    const core = resolveCoreOptions(options, config);
+    const tokenizer = Tokenizer.fromDir(modelPath);
+    const preparer = await createPreparer(config, modelPath, tokenizer);
+    const { client, info } = await CoreClient.start(core, options.onProgress);
+    return new Engine(config, tokenizer, preparer, client, info, options);
+  }
+
+  /** A fresh copy of the chat template named at creation, for building prompts. */
+  conversation(): Conversation {
+    if (this.options.chatTemplate === undefined) {
+      throw new IrisError("CHAT_TEMPLATE", "no chatTemplate was given to Engine.create; pass one, or use chatTemplates.get(name)");
+    }
+    return chatTemplates.get(this.options.chatTemplate).copy();
+  }
+
+  /** Generates for one request (a result) or a batch (results in order; a failed request gets an abort result). */
+  generate(request: SingleGenerateRequest): Promise<GenerateResult>;
+  generate(request: BatchGenerateRequest): Promise<GenerateResult[]>;
+  generate(request: GenerateRequest): Promise<GenerateResult | GenerateResult[]>;
+  async generate(request: GenerateRequest): Promise<GenerateResult | GenerateResult[]> {
+    const startedAt = performance.now();
+    const { isBatch, requests } = normalizeRequest(request);
+    const handles = requests.map((r) => new RequestHandle(r.rid, r.index, startedAt));
+    await Promise.all(requests.map((r, i) => this.submit(r, handles[i])));
+    if (!isBatch) return handles[0].done;
+    return Promise.all(handles.map((h) => h.done.catch((error: IrisError) => RequestHandle.failedResult(h.rid, error))));
+  }
+
+  /**
+   * Streams text as it is generated: each chunk holds the new text (`delta`), the text and ids so far, and the
+   * request's index in its batch. Chunks of a batch interleave as they come.
+   */
+  async *generateStream(request: GenerateRequest): AsyncGenerator<StreamChunk> {
+    const startedAt = performance.now();
+    const { requests } = normalizeRequest(request);
+    const queue = new AsyncQueue<StreamChunk>();
+    let open = requests.length;
+    const handles = requests.map((r) => new RequestHandle(r.rid, r.index, startedAt, (chunk) => {
+      queue.push(chunk);
+      if (chunk.metaInfo.finishReason && --open === 0) queue.close();
+    }));
+    try {
+      await Promise.all(requests.map((r, i) => this.submit(r, handles[i])));
+      yield* queue;
+    } finally {
+      // A caller that stops reading early ends its requests.
+      for (const handle of handles) this.client.abort(handle.rid);
+    }
+  }
+
+  /**
+   * The vision encoder's output for images (raw, or one processor_output item): `[image tokens, hidden]`, ready to
+   * pass back as a `precomputed_embedding` item's `feature`.
+   */
+  async encodeImages(images: ImageInput[]): Promise<HostTensor> {
+    const classified = classifyImages(images);
+    if (classified.kind === "none" || classified.kind === "precomputed_embedding") {
+      throw new IrisError("INVALID_ARGUMENT", "encodeImages takes raw images or processor_output items");
+    }
+    return this.client.encode(await this.preparer.processImages(classified, this.options.imageLoad));
+  }
+
+  /** Stops the core; requests still running fail with ENGINE_SHUTDOWN. */
+  async shutdown(): Promise<void> {
+    await this.client.shutdown();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  /** Prepares one request and hands it to the core; any failure fails that request alone. */
+  private async submit(single: SingleRequest, handle: RequestHandle): Promise<void> {
+    try {
+      const core = await this.prepare(single);
+      this.client.submit(core, (output) => handle.accept(output), (error) => handle.fail(error));
+    } catch (err) {
+      handle.fail(err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message, { cause: err }));
+    }
+  }
+
+  private async prepare(single: SingleRequest): Promise<CoreRequest> {
+    const sampling = resolveSamplingParams(single.samplingParams, this.config.text.vocabSize);
+    const images = classifyImages(single.images);
+    if (single.inputIds) {
+      const vocab = this.config.text.vocabSize;
+      const bad = single.inputIds.find((id) => id >= vocab);
+      if (bad !== undefined) throw new IrisError("INVALID_ARGUMENT", `inputIds holds token id ${bad}, outside the vocabulary of ${vocab}`);
+    }
+    const prepared = await this.preparer.prepare(single, images, this.options.imageLoad);
+    const length = prepared.inputIds.length;
+    const context = this.info.contextLength;
+    if (length >= context) {
+      throw new IrisError("CONTEXT_TOO_LONG", `The input (${length} tokens) is longer than the model's context length (${context} tokens).`);
+    }
+    if (length + sampling.maxNewTokens > context) {
+      throw new IrisError("CONTEXT_TOO_LONG", `Requested token count exceeds the model's maximum context length of ${context} tokens. You requested a total of ${length + sampling.maxNewTokens} tokens: ${length} tokens from the input messages and ${sampling.maxNewTokens} tokens for the completion. Please reduce the number of tokens in the input messages or the completion to fit within the limit.`);
+    }
+    const inputIds = Int32Array.from(prepared.inputIds);
+    return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys), mm: prepared.mm, positions: prepared.positions, sampling };
+  }
+}
+
+/** The ids with each image's tokens replaced by that image's content key, for the prefix cache. */
+function cacheKey(ids: Int32Array, imageTokenId: number, imageKeys: readonly number[]): Int32Array {
+  const key = Int32Array.from(ids);
+  let image = -1;
+  for (let i = 0; i < key.length; i++) {
+    if (key[i] !== imageTokenId) continue;
+    // A new image starts at the first token of each run of image tokens.
+    if (i === 0 || ids[i - 1] !== imageTokenId) image = Math.min(image + 1, imageKeys.length - 1);
+    key[i] = imageKeys[image];
+  }
+  return key;
+}

@@ -1,0 +1,91 @@
+/**
+ * Sorts a request's images into one of the three forms Iris takes (raw images, processor output, precomputed
+ * embeddings) and checks each item's fields. One request uses one form for all its images, as in SGLang.
+ */
+import { IrisError } from "../core/errors.js";
+import { hostTensor, toNumbers, type HostTensor } from "../core/host-tensor.js";
+import type { ImageInput, PrecomputedEmbeddingItem, ProcessorOutputItem, RawImage, TensorLike } from "../core/request.js";
+
+export type ClassifiedImages =
+  | { readonly kind: "none" }
+  | { readonly kind: "raw"; readonly images: readonly RawImage[] }
+  | { readonly kind: "processor_output"; readonly items: readonly ProcessorOutputItem[] }
+  | { readonly kind: "precomputed_embedding"; readonly items: readonly PrecomputedEmbeddingItem[] };
+
+type Form = "raw" | "processor_output" | "precomputed_embedding";
+
+function formOf(item: ImageInput, index: number): Form {
+  if (typeof item === "string" || item instanceof Uint8Array) return "raw";
+  if (typeof item !== "object" || item === null) {
+    throw new IrisError("INVALID_ARGUMENT", `image ${index} is ${item === null ? "null" : typeof item}: give a path, URL, data URL, base64 string, bytes, decoded pixels or a processor_output / precomputed_embedding item`);
+  }
+  if (!("format" in item)) return "raw";
+  const format = String((item as { format: unknown }).format).toLowerCase();
+  if (format === "processor_output" || format === "precomputed_embedding") return format;
+  throw new IrisError("INVALID_ARGUMENT", `image ${index} has format ${JSON.stringify((item as { format: unknown }).format)}; known formats: processor_output, precomputed_embedding`);
+}
+
+export function classifyImages(images: readonly ImageInput[]): ClassifiedImages {
+  if (images.length === 0) return { kind: "none" };
+  const forms = images.map(formOf);
+  const distinct = [...new Set(forms)];
+  if (distinct.length > 1) {
+    const listed = forms.map((f, i) => `${i}: ${f}`).join(", ");
+    throw new IrisError("MIXED_IMAGE_FORMATS", `a request must give all its images in one form, got a mixture (${listed}); put several images in one processor_output or precomputed_embedding item, or pass them all raw`);
+  }
+  if (distinct[0] === "raw") return { kind: "raw", images: images as RawImage[] };
+  if (distinct[0] === "processor_output") {
+    const items = images as ProcessorOutputItem[];
+    items.forEach((item, i) => requireTensor(item.pixel_values, `image item ${i} (processor_output): pixel_values`));
+    return { kind: "processor_output", items };
+  }
+  const items = images as PrecomputedEmbeddingItem[];
+  items.forEach((item, i) => requireTensor(item.feature, `image item ${i} (precomputed_embedding): feature`));
+  return { kind: "precomputed_embedding", items };
+}
+
+function requireTensor(value: unknown, what: string): asserts value is HostTensor {
+  const t = value as HostTensor | undefined;
+  if (!t || typeof t !== "object" || !Array.isArray(t.shape) || !ArrayBuffer.isView(t.data) || typeof t.dtype !== "string") {
+    throw new IrisError("INVALID_ARGUMENT", `${what} is missing or is not a tensor ({ dtype, shape, data })`);
+  }
+}
+
+/** Rows of a 2-D integer table (e.g. image_grid_thw) given as a tensor or as nested arrays. */
+export function tableRows(value: TensorLike | undefined, width: number, what: string): number[][] {
+  if (value === undefined) return [];
+  let flat: number[];
+  if (Array.isArray(value)) flat = (value as (number | number[])[]).flat();
+  else flat = toNumbers(value as HostTensor);
+  if (flat.length % width !== 0 || !flat.every((v) => Number.isInteger(v) && v > 0)) {
+    throw new IrisError("INVALID_ARGUMENT", `${what} must hold rows of ${width} positive integers, got ${JSON.stringify(flat.slice(0, 12))}`);
+  }
+  return Array.from({ length: flat.length / width }, (_, i) => flat.slice(i * width, (i + 1) * width));
+}
+
+/** A token-id list given as a tensor or as (nested) arrays. */
+export function idList(value: TensorLike | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? (value as (number | number[])[]).flat() : toNumbers(value as HostTensor);
+}
+
+/** Concatenates tensors along dim 0 (the images of several items), keeping the dtype of the first. */
+export function concatHost(tensors: readonly HostTensor[], what: string): HostTensor {
+  if (tensors.length === 1) return tensors[0];
+  const first = tensors[0];
+  const rest = first.shape.slice(1);
+  for (const t of tensors) {
+    if (t.dtype !== first.dtype || t.shape.length !== first.shape.length || t.shape.slice(1).some((d, i) => d !== rest[i])) {
+      throw new IrisError("INVALID_ARGUMENT", `${what}: items disagree in dtype or shape ([${t.shape.join(", ")}] ${t.dtype} vs [${first.shape.join(", ")}] ${first.dtype})`);
+    }
+  }
+  const total = tensors.reduce((n, t) => n + t.data.length, 0);
+  const Ctor = first.data.constructor as new (n: number) => HostTensor["data"];
+  const data = new Ctor(total);
+  let at = 0;
+  for (const t of tensors) {
+    (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data as ArrayLike<unknown>, at);
+    at += t.data.length;
+  }
+  return hostTensor(first.dtype, [tensors.reduce((n, t) => n + t.shape[0], 0), ...rest], data);
+}

@@ -1,0 +1,101 @@
+/**
+ * Llama 4 requests: each `<|image|>` expanded into its tiles' `<|patch|>` runs by Iris's processor (or given
+ * already expanded), pixel values as tiles; positions are plain cache positions, so none are sent.
+ */
+import type { Llama4Config } from "../checkpoint/llama4-config.js";
+import { IrisError } from "../core/errors.js";
+import type { MultimodalPayload } from "../core/multimodal-payload.js";
+import { loadImage } from "../multimodal/image-input.js";
+import type { LoadImageOptions } from "../multimodal/image-types.js";
+import { llama4ImagePromptText, type Llama4Processor } from "../multimodal/llama4-processor.js";
+import { replacePlaceholders } from "../multimodal/image-placeholders.js";
+import { concatHost, idList, tableRows, type ClassifiedImages } from "./image-items.js";
+import { blockHashes, checkImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
+
+const tilesOf = ([rows, cols]: readonly number[]) => rows * cols + (rows * cols > 1 ? 1 : 0);
+
+export class Llama4Preparer implements FamilyPreparer {
+  readonly imageTokenId: number;
+
+  constructor(config: Llama4Config, private readonly processor: Llama4Processor) {
+    this.imageTokenId = config.tokens.image;
+  }
+
+  async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt> {
+    if (images.kind === "none") {
+      const ids = source.inputIds ? [...source.inputIds] : await this.encode(source.prompt!);
+      checkImageTokens(ids, this.imageTokenId, 0, "no images");
+      return { inputIds: ids, imageKeys: [] };
+    }
+    if (images.kind === "raw" && source.prompt !== undefined) {
+      const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
+      const mm: MultimodalPayload = { kind: "pixels", pixelValues: out.pixel_values!, tilesPerImage: out.aspectRatios.map(tilesOf) };
+      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), mm);
+    }
+    const mm = await this.processImages(images, imageOptions);
+    let ids: number[];
+    if (source.inputIds) ids = [...source.inputIds];
+    else if (source.prompt !== undefined) ids = await this.encode(this.expandPrompt(source.prompt, images));
+    else ids = this.itemIds(images);
+    return this.finish(ids, mm);
+  }
+
+  async processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload> {
+    if (images.kind === "raw") {
+      const rgb = await Promise.all(images.images.map((image) => loadImage(image, imageOptions)));
+      const { pixel_values, aspectRatios } = this.processor.imageProcessor.preprocess(rgb);
+      return { kind: "pixels", pixelValues: pixel_values, tilesPerImage: aspectRatios.map(tilesOf) };
+    }
+    if (images.kind === "processor_output") {
+      const pixelValues = concatHost(images.items.map((item) => item.pixel_values!), "pixel_values");
+      const ratios = images.items.flatMap((item, i) => tableRows(item.aspect_ratios, 2, `image item ${i}: aspect_ratios`));
+      // Without aspect ratios every item counts as one image of all its tiles.
+      const tilesPerImage = ratios.length ? ratios.map(tilesOf) : images.items.map((item) => item.pixel_values!.shape[0]);
+      const tiles = tilesPerImage.reduce((a, b) => a + b, 0);
+      if (pixelValues.shape.length !== 4 || pixelValues.shape[0] !== tiles) {
+        throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${tiles} tiles of [tiles, 3, size, size] the aspect ratios describe`);
+      }
+      return { kind: "pixels", pixelValues, tilesPerImage };
+    }
+    if (images.kind === "precomputed_embedding") {
+      return { kind: "embeddings", embeddings: concatHost(images.items.map((item) => item.feature), "feature") };
+    }
+    throw new IrisError("INVALID_ARGUMENT", "no images to process");
+  }
+
+  private finish(ids: readonly number[], mm: MultimodalPayload): PreparedPrompt {
+    const patches = this.processor.patchesPerTile;
+    if (mm.kind === "pixels") {
+      const tiles = mm.tilesPerImage ?? [mm.pixelValues.shape[0]];
+      checkImageTokens(ids, this.imageTokenId, tiles.reduce((a, b) => a + b, 0) * patches, "the images' tiles");
+      return { inputIds: ids, mm, imageKeys: blockHashes(mm.pixelValues, tiles) };
+    }
+    checkImageTokens(ids, this.imageTokenId, mm.embeddings.shape[0], "the precomputed embeddings");
+    return { inputIds: ids, mm, imageKeys: blockHashes(mm.embeddings, [mm.embeddings.shape[0]]) };
+  }
+
+  /** A prompt with one `<|image|>` per image, expanded by the items' aspect ratios. */
+  private expandPrompt(prompt: string, images: ClassifiedImages): string {
+    const items = images.kind === "processor_output" ? images.items : [];
+    const ratios = items.flatMap((item, i) => tableRows(item.aspect_ratios, 2, `image item ${i}: aspect_ratios`));
+    if (ratios.length === 0) {
+      throw new IrisError("INVALID_ARGUMENT", "with a text prompt, Llama 4 processor_output items need aspect_ratios to expand each <|image|>; or pass inputIds already expanded");
+    }
+    const config = this.processor.imageProcessor.config;
+    const expansions = ratios.map(([r, c]) => llama4ImagePromptText([r, c], this.processor.patchesPerTile, config.tokens));
+    return replacePlaceholders(prompt, config.tokens.image, expansions);
+  }
+
+  private itemIds(images: ClassifiedImages): number[] {
+    const items = images.kind === "processor_output" || images.kind === "precomputed_embedding" ? images.items : [];
+    const lists = items.map((item) => idList(item.input_ids)).filter((ids): ids is number[] => ids !== undefined);
+    if (lists.length !== 1) {
+      throw new IrisError("INVALID_ARGUMENT", "give the prompt (prompt or inputIds) with processor_output or precomputed_embedding items, or exactly one item carrying input_ids");
+    }
+    return lists[0];
+  }
+
+  private async encode(text: string): Promise<number[]> {
+    return [...(await this.processor.tokenizer.encode(text))];
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * What every model family's request preparation produces, and the pieces they share: token counting, expanding or
+ * accepting image placeholders in given ids, content hashes of images for the prefix-cache key.
+ */
+import { createHash } from "node:crypto";
+import { IrisError } from "../core/errors.js";
+import { DTYPE_BYTES } from "../core/dtype.js";
+import type { HostTensor } from "../core/host-tensor.js";
+import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
+import type { LoadImageOptions } from "../multimodal/image-types.js";
+import type { ClassifiedImages } from "./image-items.js";
+
+export interface PreparedPrompt {
+  readonly inputIds: readonly number[];
+  readonly mm?: MultimodalPayload;
+  readonly positions?: PromptPositions;
+  /** Per image in prompt order: a hash of its processed content, standing in for its tokens in the cache key. */
+  readonly imageKeys: readonly number[];
+}
+
+export interface PromptSource {
+  readonly prompt: string | undefined;
+  readonly inputIds: readonly number[] | undefined;
+}
+
+/** One model family's way from a prompt (or ids) and images to model inputs. */
+export interface FamilyPreparer {
+  /** The token that receives image embeddings. */
+  readonly imageTokenId: number;
+  prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt>;
+  /** The images alone (raw or processor output) in the form the vision encoder takes, for `encodeImages`. */
+  processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload>;
+}
+
+/** Image content keys start here, above every vocabulary. */
+export const IMAGE_KEY_BASE = 0x40000000;
+
+export function countToken(ids: readonly number[], token: number): number {
+  let n = 0;
+  for (const id of ids) if (id === token) n++;
+  return n;
+}
+
+/**
+ * Token ids given by the caller with images: either one placeholder (or run of them) per image, to be expanded, or
+ * already expanded to every image's token count. Anything else is a mismatch the caller must fix.
+ */
+export function placeImageTokens(ids: readonly number[], imageTokenId: number, tokensPerImage: readonly number[],
+  expand: (ids: readonly number[]) => number[]): number[] {
+  const found = countToken(ids, imageTokenId);
+  const needed = tokensPerImage.reduce((a, b) => a + b, 0);
+  if (found === needed) return [...ids];
+  let runs = 0;
+  ids.forEach((id, i) => {
+    if (id === imageTokenId && ids[i - 1] !== imageTokenId) runs++;
+  });
+  if (runs === tokensPerImage.length && found === runs) return expand(ids);
+  throw new IrisError(
+    "IMAGE_TOKEN_MISMATCH",
+    `the prompt has ${found} image tokens (id ${imageTokenId}) for ${tokensPerImage.length} image(s) that need ${needed} (${tokensPerImage.join(" + ")}); give one placeholder per image or ids expanded as the processor does`,
+  );
+}
+
+/** Checks that the prompt's image tokens match the number of embedding rows the images give. */
+export function checkImageTokens(ids: readonly number[], imageTokenId: number, rows: number, what: string): void {
+  const found = countToken(ids, imageTokenId);
+  if (found !== rows) {
+    throw new IrisError("IMAGE_TOKEN_MISMATCH", `the prompt has ${found} image tokens (id ${imageTokenId}) but ${what} give ${rows}; SGLang would only warn, Iris refuses rather than misplace image features`);
+  }
+}
+
+/**
+ * Hashes of consecutive row blocks of a tensor (one block per image), over dtype, block shape and bytes, so equal
+ * images give equal keys and different ones, with overwhelming likelihood, different keys. Keys lie in
+ * [2^30, 2^31), above any vocabulary (as SGLang's pad values lie above 1,000,000), so never equal a token id.
+ */
+export function blockHashes(t: HostTensor, rowsPerBlock: readonly number[]): number[] {
+  const rowBytes = (t.data.byteLength / Math.max(1, t.shape[0])) | 0;
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  let row = 0;
+  return rowsPerBlock.map((rows) => {
+    const hash = createHash("sha256");
+    hash.update(`${t.dtype}:${rows}x${t.shape.slice(1).join("x")}:${DTYPE_BYTES[t.dtype]}`);
+    hash.update(bytes.subarray(row * rowBytes, (row + rows) * rowBytes));
+    row += rows;
+    return IMAGE_KEY_BASE + (hash.digest().readUInt32BE(0) & 0x3fffffff);
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Qwen2.5-VL requests: `<|image_pad|>` placeholders expanded to each image's token count, pixel values and grids
+ * from Iris's processor (or given), and the M-RoPE positions of the prompt, computed here as SGLang's processor does.
+ */
+import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
+import { IrisError } from "../core/errors.js";
+import type { HostTensor } from "../core/host-tensor.js";
+import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
+import { loadImage } from "../multimodal/image-input.js";
+import type { LoadImageOptions } from "../multimodal/image-types.js";
+import { mropePositions } from "../multimodal/mrope-positions.js";
+import type { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
+import type { GridThw } from "../multimodal/qwen2-vl-image-processor.js";
+import { concatHost, idList, tableRows, type ClassifiedImages } from "./image-items.js";
+import { blockHashes, checkImageTokens, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
+
+export class QwenPreparer implements FamilyPreparer {
+  readonly imageTokenId: number;
+
+  constructor(private readonly config: Qwen2_5_VLConfig, private readonly processor: Qwen2_5VLProcessor) {
+    this.imageTokenId = config.tokens.image;
+  }
+
+  async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt> {
+    if (images.kind === "none") {
+      const ids = source.inputIds ? [...source.inputIds] : await this.encode(source.prompt!);
+      checkImageTokens(ids, this.imageTokenId, 0, "no images");
+      return { inputIds: ids, imageKeys: [] };
+    }
+    if (images.kind === "raw" && source.prompt !== undefined) {
+      const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
+      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), this.pixels(out.pixel_values!, out.grids));
+    }
+    const mm = await this.processImages(images, imageOptions);
+    const grids = (mm.imageGrids ?? []) as GridThw[];
+    const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
+    const given = source.inputIds ?? (source.prompt !== undefined ? await this.encode(source.prompt) : this.itemIds(images));
+    const ids = placeImageTokens(given, this.imageTokenId, tokensPerImage, (raw) => this.processor.expandInputIds(raw, grids));
+    return this.finish(ids, mm);
+  }
+
+  async processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload> {
+    if (images.kind === "raw") {
+      const rgb = await Promise.all(images.images.map((image) => loadImage(image, imageOptions)));
+      const features = this.processor.imageProcessor.preprocess(rgb);
+      return this.pixels(features.pixel_values, features.grids);
+    }
+    if (images.kind === "processor_output") {
+      const grids = images.items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`));
+      const pixelValues = concatHost(images.items.map((item) => item.pixel_values!), "pixel_values");
+      const patches = grids.reduce((n, [t, h, w]) => n + t * h * w, 0);
+      if (pixelValues.shape.length !== 2 || pixelValues.shape[0] !== patches) {
+        throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${patches} patches image_grid_thw describes`);
+      }
+      return { kind: "pixels", pixelValues, imageGrids: grids };
+    }
+    if (images.kind === "precomputed_embedding") {
+      const grids = images.items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`));
+      if (grids.length === 0) {
+        throw new IrisError("INVALID_ARGUMENT", "precomputed embeddings for Qwen2.5-VL need image_grid_thw, which places the image tokens' M-RoPE positions");
+      }
+      return { kind: "embeddings", embeddings: concatHost(images.items.map((item) => item.feature), "feature"), imageGrids: grids };
+    }
+    throw new IrisError("INVALID_ARGUMENT", "no images to process");
+  }
+
+  private pixels(pixelValues: HostTensor, grids: readonly GridThw[]): MultimodalPayload {
+    return { kind: "pixels", pixelValues, imageGrids: grids.map((g) => [...g]) };
+  }
+
+  private finish(ids: readonly number[], mm: MultimodalPayload): PreparedPrompt {
+    const grids = (mm.imageGrids ?? []) as GridThw[];
+    const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
+    const rows = mm.kind === "pixels" ? mm.pixelValues.shape[0] : mm.embeddings.shape[0];
+    const expectedRows = mm.kind === "pixels" ? grids.reduce((n, [t, h, w]) => n + t * h * w, 0) : tokensPerImage.reduce((a, b) => a + b, 0);
+    if (rows !== expectedRows) {
+      throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${rows} rows of ${mm.kind === "pixels" ? "pixel values" : "embeddings"} but their grids need ${expectedRows}`);
+    }
+    checkImageTokens(ids, this.imageTokenId, tokensPerImage.reduce((a, b) => a + b, 0), "the images' grids");
+    const imageKeys = mm.kind === "pixels"
+      ? blockHashes(mm.pixelValues, grids.map(([t, h, w]) => t * h * w))
+      : blockHashes(mm.embeddings, tokensPerImage);
+    const { positions, ropeDelta } = mropePositions(ids, grids, {
+      imageTokenId: this.imageTokenId,
+      visionStartTokenId: this.config.tokens.visionStart,
+      spatialMergeSize: this.config.vision.spatialMergeSize,
+    });
+    return { inputIds: ids, mm, imageKeys, positions: interleaveRows(positions, ids.length, ropeDelta) };
+  }
+
+  private itemIds(images: ClassifiedImages): number[] {
+    const items = images.kind === "processor_output" || images.kind === "precomputed_embedding" ? images.items : [];
+    const lists = items.map((item) => idList(item.input_ids)).filter((ids): ids is number[] => ids !== undefined);
+    if (lists.length !== 1) {
+      throw new IrisError("INVALID_ARGUMENT", "give the prompt (prompt or inputIds) with processor_output or precomputed_embedding items, or exactly one item carrying input_ids");
+    }
+    return lists[0];
+  }
+
+  private async encode(text: string): Promise<number[]> {
+    return [...(await this.processor.tokenizer.encode(text))];
+  }
+}
+
+/** Rows t, h, w (each of length L) → [L, 3] row-major, as the runner reads positions. */
+function interleaveRows(rows: Int32Array, length: number, decodeOffset: number): PromptPositions {
+  const values = new Int32Array(length * 3);
+  for (let i = 0; i < length; i++) for (let r = 0; r < 3; r++) values[i * 3 + r] = rows[r * length + i];
+  return { values, rows: 3, decodeOffset };
+}

@@ -1,0 +1,174 @@
+/**
+ * Llama 4 (model-facts B2-B4): the vision model's features projected into the text model and scattered over the
+ * `<|patch|>` tokens, then a decoder of pre-norm layers. RoPE layers rotate q and k as interleaved complex pairs
+ * with llama3-scaled frequencies, normalize them per head without gain and attend within chunks; NoPE layers
+ * scale q by the attention temperature of the token's cache position and attend causally over everything. The
+ * feed-forward is a top-1 sigmoid mixture of experts with a shared expert, or a dense SwiGLU MLP where the config
+ * says so. A final norm and the (possibly tied) output head.
+ */
+import { PagedSelfAttention } from "../attention/paged-self-attention.js";
+import type { AttentionBatch } from "../attention/attention-batch.js";
+import type { Llama4Config, Llama4TextConfig } from "../checkpoint/llama4-config.js";
+import { IrisError } from "../core/errors.js";
+import { add } from "../kernels/add.js";
+import { applyRotary } from "../kernels/apply-rotary.js";
+import { gatherRows } from "../kernels/gather-rows.js";
+import { linear } from "../kernels/linear.js";
+import { rmsNorm } from "../kernels/rms-norm.js";
+import { scaleRows } from "../kernels/scale-rows.js";
+import { scatterRows } from "../kernels/scatter-rows.js";
+import { Embedding } from "../layers/embedding.js";
+import { GatedMLP } from "../layers/gated-mlp.js";
+import { Linear } from "../layers/linear.js";
+import { Top1SigmoidMoE } from "../layers/moe.js";
+import { RMSNorm } from "../layers/norms.js";
+import { Parameters } from "../layers/parameters.js";
+import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
+import { decoderInvFreq } from "../layers/rotary-frequencies.js";
+import { fromHost } from "../runtime/creation.js";
+import type { Device } from "../runtime/device.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { attentionTemperatures } from "./llama4-temperature.js";
+import { Llama4VisionModel, type StageObserver } from "./llama4-vision.js";
+import type { ForwardBatch, VisionInput, VisionLanguageModel } from "./model.js";
+
+/** What every layer of one forward pass shares besides the hidden states. */
+interface StepContext {
+  readonly rotary: RotaryTables;
+  /** F32 [T]: the NoPE layers' query scale per token, or null without temperature tuning. */
+  readonly temperatures: Tensor | null;
+  readonly attention: AttentionBatch;
+}
+
+class DecoderLayer {
+  private readonly inputNorm: RMSNorm;
+  private readonly postAttentionNorm: RMSNorm;
+  private readonly q: Linear;
+  private readonly k: Linear;
+  private readonly v: Linear;
+  private readonly o: Linear;
+  private readonly attention: PagedSelfAttention;
+  private readonly feedForward: Top1SigmoidMoE | GatedMLP;
+  private readonly useRope: boolean;
+
+  constructor(params: Parameters, index: number, private readonly c: Llama4TextConfig) {
+    const prefix = `language_model.model.layers.${index}`;
+    const qSize = c.numHeads * c.headDim;
+    const kvSize = c.numKvHeads * c.headDim;
+    this.useRope = c.useRope[index];
+    this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
+    this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
+    this.q = new Linear(params, `${prefix}.self_attn.q_proj`, c.hiddenSize, qSize, { bias: false });
+    this.k = new Linear(params, `${prefix}.self_attn.k_proj`, c.hiddenSize, kvSize, { bias: false });
+    this.v = new Linear(params, `${prefix}.self_attn.v_proj`, c.hiddenSize, kvSize, { bias: false });
+    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false });
+    // Only RoPE layers are chunked ("chunked_attention"); NoPE layers see the whole context ("full_attention").
+    const chunkSize = this.useRope ? c.attentionChunkSize : undefined;
+    this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim), chunkSize);
+    this.feedForward = c.isMoeLayer[index]
+      ? new Top1SigmoidMoE(params, `${prefix}.feed_forward`, c.hiddenSize, c.expertIntermediateSize, c.numExperts)
+      : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false);
+  }
+
+  forward(h: Tensor, step: StepContext): Tensor {
+    const { numHeads, numKvHeads, headDim, rmsNormEps } = this.c;
+    const T = h.shape[0];
+    const x = this.inputNorm.forward(h);
+    const q = this.q.forward(x).view([T, numHeads, headDim]);
+    const k = this.k.forward(x).view([T, numKvHeads, headDim]);
+    const v = this.v.forward(x).view([T, numKvHeads, headDim]);
+    if (this.useRope) {
+      applyRotary(q, step.rotary.cos, step.rotary.sin, "interleaved");
+      applyRotary(k, step.rotary.cos, step.rotary.sin, "interleaved");
+      if (this.c.useQkNorm) {
+        // The QK norm comes after the rotation: an RMS normalization per head, without a gain.
+        rmsNorm(q, null, rmsNormEps, q);
+        rmsNorm(k, null, rmsNormEps, k);
+      }
+    } else if (step.temperatures !== null) {
+      scaleRows(q, step.temperatures, q);
+    }
+    const attended = this.attention.forward(q, k, v, step.attention).view([T, numHeads * headDim]);
+    const afterAttention = add(h, this.o.forward(attended));
+    return add(afterAttention, this.feedForward.forward(this.postAttentionNorm.forward(afterAttention)));
+  }
+}
+
+export class Llama4 implements VisionLanguageModel {
+  readonly parameters: Parameters;
+  readonly positionRows = 1;
+  readonly imageTokenId: number;
+  readonly embeddingSize: number;
+  private readonly vision: Llama4VisionModel;
+  private readonly projector: Linear;
+  private readonly embed: Embedding;
+  private readonly layers: DecoderLayer[];
+  private readonly norm: RMSNorm;
+  private readonly lmHead: Tensor;
+  private readonly rotary: RotaryEmbedding;
+  private readonly device: Device;
+  /** Whether any layer is a NoPE layer that scales its queries by the attention temperature. */
+  private readonly tunesTemperature: boolean;
+
+  /**
+   * @param params the collection the weights are declared in; a census (llama4-memory.ts) counts them without
+   * allocating.
+   */
+  constructor(readonly config: Llama4Config, device: Device, params: Parameters = new Parameters(device)) {
+    const t = config.text;
+    if (t.expertsPerToken !== 1) {
+      throw new IrisError("CONFIG_INVALID", `Llama 4 routes each token to one expert; num_experts_per_tok ${t.expertsPerToken} is not supported`);
+    }
+    if (t.rope.kind !== "llama3" && t.rope.kind !== "default") {
+      throw new IrisError("CONFIG_INVALID", `Llama 4 takes default or llama3 rope scaling, got ${t.rope.kind}`);
+    }
+    this.parameters = params;
+    this.device = device;
+    this.imageTokenId = config.tokens.image;
+    this.embeddingSize = t.hiddenSize;
+    this.vision = new Llama4VisionModel(params, config.vision);
+    // The reference builds the projector without a bias whatever `multi_modal_projector_bias` says.
+    this.projector = new Linear(params, "multi_modal_projector.linear_1", config.vision.visionOutputDim, t.hiddenSize, { bias: false });
+    this.embed = new Embedding(params, "language_model.model.embed_tokens", t.vocabSize, t.hiddenSize);
+    this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t));
+    this.norm = new RMSNorm(params, "language_model.model.norm", t.hiddenSize, t.rmsNormEps);
+    this.lmHead = t.tieWordEmbeddings
+      ? params.tie("language_model.lm_head.weight", "language_model.model.embed_tokens.weight")
+      : params.add("language_model.lm_head.weight", [t.vocabSize, t.hiddenSize]);
+    this.rotary = new RotaryEmbedding(device, decoderInvFreq(t.headDim, t.ropeTheta, t.rope));
+    this.tunesTemperature = t.attnTemperatureTuning && t.useRope.some((rope) => !rope);
+  }
+
+  /** The vision model's output before the projector: [tiles * 144, vision_output_dim] (the reference's vision_features). */
+  encodeImageFeatures(input: VisionInput, observe?: StageObserver): Tensor {
+    return this.vision.forward(input.pixelValues, observe);
+  }
+
+  /** One embedding row per `<|patch|>` token: tiles in order, each tile's shuffled tokens row-major. */
+  encodeImages(input: VisionInput, observe?: StageObserver): Tensor {
+    const projected = this.projector.forward(this.encodeImageFeatures(input, observe));
+    observe?.("projector", projected);
+    return projected;
+  }
+
+  /**
+   * @param observe receives `hidden_states.0` (the embeddings with the images placed) and `hidden_states.N`, the
+   * output of layer N-1, over all tokens of the step (the reference trace's `text.*` keys).
+   */
+  forward(batch: ForwardBatch, observe?: StageObserver): Tensor {
+    const t = this.config.text;
+    let h = this.embed.forward(batch.inputIds);
+    if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
+    observe?.("hidden_states.0", h);
+    const temperatures = this.tunesTemperature
+      ? fromHost(this.device, attentionTemperatures(batch.cachePositions, t.attnScale, t.floorScale), { dtype: "F32" })
+      : null;
+    const step: StepContext = { rotary: this.rotary.tables(batch.positions), temperatures, attention: batch.attention };
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(h, step);
+      observe?.(`hidden_states.${i + 1}`, h);
+    });
+    const last = this.norm.forward(gatherRows(h, batch.logitRows));
+    return linear(last, this.lmHead);
+  }
+}
