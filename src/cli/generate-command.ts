@@ -9,6 +9,7 @@ import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import type { GenerateRequest, GenerateResult, ImageInput } from "../core/request.js";
 import type { SamplingParams } from "../core/sampling-params.js";
 import { Engine } from "../engine/engine.js";
+import type { MemoryPlan } from "../engine/protocol.js";
 import { chatTemplates } from "../tokenizer/chat-templates.js";
 import { loadProgressBar } from "./progress.js";
 
@@ -59,7 +60,12 @@ export function registerGenerate(program: Command): void {
 async function runGenerate(flags: GenerateFlags): Promise<void> {
   const request = buildRequest(flags);
   const progress = loadProgressBar(process.stderr.isTTY || !flags.json);
-  const engine = await Engine.create({ modelPath: flags.model, loadFormat: flags.loadFormat, onProgress: progress.update });
+  const engine = await Engine.create({
+    modelPath: flags.model,
+    loadFormat: flags.loadFormat,
+    onProgress: progress.update,
+    onMemoryPlan: (plan) => console.error(describePlan(plan)),
+  });
   progress.stop();
   try {
     const result = await engine.generate(request as Parameters<Engine["generate"]>[0]) as GenerateResult;
@@ -116,6 +122,12 @@ function embeddingItem(t: Record<string, HostTensor>): ImageInput {
   const feature = t.feature ?? t.image_embeds;
   if (!feature) throw new IrisError("INVALID_ARGUMENT", "the embeddings file has no feature (or image_embeds) tensor");
   return { format: "precomputed_embedding", feature, image_grid_thw: t.image_grid_thw };
+}
+
+function describePlan(plan: MemoryPlan): string {
+  const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+  const params = plan.parameters >= 1e9 ? `${(plan.parameters / 1e9).toFixed(2)}B` : `${(plan.parameters / 1e6).toFixed(1)}M`;
+  return `iris: ${params} parameters (${size(plan.weightBytes)}) and a KV cache of ${plan.maxTotalTokens} tokens (${size(plan.kvCacheBytes)}) on ${plan.device}`;
 }
 
 function toSnakeCase(result: GenerateResult) {

@@ -5,12 +5,18 @@
 import { Worker } from "node:worker_threads";
 import { IrisError } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
-import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
+import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MemoryPlan, MultimodalPayload, ToCore } from "./protocol.js";
 
 export interface LoadProgressEvent {
   readonly stage: string;
   readonly loaded: number;
   readonly total: number;
+}
+
+export interface StartListeners {
+  readonly onProgress?: (event: LoadProgressEvent) => void;
+  /** The memory the model will take, known before any weight is allocated. */
+  readonly onMemoryPlan?: (plan: MemoryPlan) => void;
 }
 
 type OutputListener = (output: CoreOutput) => void;
@@ -47,13 +53,14 @@ export class CoreClient {
   }
 
   /** Starts the core and resolves once the model is loaded. */
-  static start(options: CoreOptions, onProgress?: (event: LoadProgressEvent) => void): Promise<{ client: CoreClient; info: CoreInfo }> {
+  static start(options: CoreOptions, listeners: StartListeners = {}): Promise<{ client: CoreClient; info: CoreInfo }> {
     const worker = startWorker(options);
     const client = new CoreClient(worker);
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on("message", (message: FromCore) => {
-        if (message.type === "progress") onProgress?.(message);
+        if (message.type === "progress") listeners.onProgress?.(message);
+        else if (message.type === "plan") listeners.onMemoryPlan?.(message.plan);
         else if (message.type === "ready") {
           ready = true;
           resolve({ client, info: message.info });

@@ -20,6 +20,7 @@ import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { OutputTracker } from "./output-tracker.js";
 import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
 import { hostTensor } from "../core/host-tensor.js";
+import { bytesPerElement, checkFits, memoryPlan } from "./memory-plan.js";
 
 interface Active {
   readonly request: CoreRequest;
@@ -48,6 +49,10 @@ export class EngineCore {
     const generation = loadGenerationConfig(options.modelPath);
     const eosTokenIds = [...new Set([...config.text.eosTokenIds, ...generation.eosTokenIds])];
     const device = getDevice(options.device);
+    const numPages = Math.ceil(options.maxTotalTokens / options.pageSize) + 1; // + the padding page
+    const plan = memoryPlan(config, device.name, numPages * options.pageSize, bytesPerElement(device.floatDType));
+    send({ type: "plan", plan });
+    checkFits(plan, device.kind);
     const checkpoint = options.loadFormat === "dummy" ? null : CheckpointWeights.open(options.modelPath);
     let model;
     try {
@@ -59,7 +64,6 @@ export class EngineCore {
     } finally {
       checkpoint?.close();
     }
-    const numPages = Math.ceil(options.maxTotalTokens / options.pageSize) + 1; // + the padding page
     const allocator = new PageAllocator({ numPages, pageSize: options.pageSize });
     const scheduler = new Scheduler({
       allocator,
@@ -68,12 +72,7 @@ export class EngineCore {
       maxRunningRequests: options.maxRunningRequests,
     });
     const runner = new ModelRunner(model, device, { numPages, pageSize: options.pageSize, eosTokenIds, seed: options.randomSeed });
-    const info: CoreInfo = {
-      maxTotalTokens: (numPages - 1) * options.pageSize,
-      contextLength: options.contextLength,
-      device: device.name,
-      weightBytes: model.parameters.totalElements() * 4,
-    };
+    const info: CoreInfo = { ...plan, maxTotalTokens: (numPages - 1) * options.pageSize, contextLength: options.contextLength };
     return { core: new EngineCore(scheduler, runner, tokenizer, eosTokenIds, send), info };
   }
 

@@ -8,7 +8,7 @@ import type { ModelConfig } from "../checkpoint/model-config.js";
 import { IrisError } from "../core/errors.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import type { LoadProgressEvent } from "./core-client.js";
-import type { CoreOptions } from "./protocol.js";
+import type { CoreOptions, MemoryPlan } from "./protocol.js";
 
 export interface EngineOptions {
   /** A model directory as Hugging Face saves it: config.json, safetensors weights, tokenizer and processor files. */
@@ -40,6 +40,8 @@ export interface EngineOptions {
   readonly imageLoad?: LoadImageOptions;
   /** Called while the model loads (e.g. for a progress bar). */
   readonly onProgress?: (event: LoadProgressEvent) => void;
+  /** Called once the memory the model needs is known, before any weight is allocated. */
+  readonly onMemoryPlan?: (plan: MemoryPlan) => void;
 }
 
 function positiveInteger(value: number | undefined, name: string, fallback: number): number {

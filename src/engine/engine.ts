@@ -46,7 +46,7 @@ export class Engine {
     const core = resolveCoreOptions(options, config);
     const tokenizer = Tokenizer.fromDir(modelPath);
     const preparer = await createPreparer(config, modelPath, tokenizer);
-    const { client, info } = await CoreClient.start(core, options.onProgress);
+    const { client, info } = await CoreClient.start(core, options);
     return new Engine(config, tokenizer, preparer, client, info, options);
   }
 

@@ -66,14 +66,21 @@ export interface CoreOutput {
   readonly numRetractions: number;
 }
 
-export interface CoreInfo {
-  readonly maxTotalTokens: number;
-  readonly contextLength: number;
+/** What the model will take, known from its config before any weight is allocated. */
+export interface MemoryPlan {
   readonly device: string;
+  readonly parameters: number;
   readonly weightBytes: number;
+  readonly kvCacheBytes: number;
+  readonly maxTotalTokens: number;
+}
+
+export interface CoreInfo extends MemoryPlan {
+  readonly contextLength: number;
 }
 
 export type FromCore =
+  | { readonly type: "plan"; readonly plan: MemoryPlan }
   | { readonly type: "progress"; readonly stage: string; readonly loaded: number; readonly total: number }
   | { readonly type: "ready"; readonly info: CoreInfo }
   | { readonly type: "outputs"; readonly outputs: readonly CoreOutput[] }

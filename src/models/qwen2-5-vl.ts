@@ -75,8 +75,7 @@ export class Qwen2_5_VL implements VisionLanguageModel {
   private readonly lmHead: Tensor;
   private readonly rotary: RotaryEmbedding;
 
-  constructor(readonly config: Qwen2_5_VLConfig, device: Device) {
-    const params = new Parameters(device);
+  constructor(readonly config: Qwen2_5_VLConfig, device: Device, params: Parameters = new Parameters(device)) {
     const t = config.text;
     this.parameters = params;
     this.imageTokenId = config.tokens.image;

@@ -4,6 +4,7 @@
  */
 import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import type { ModelConfig, ModelFamily } from "../checkpoint/model-config.js";
+import type { Parameters } from "../layers/parameters.js";
 import type { Device } from "../runtime/device.js";
 import { loadDummyWeights, loadWeights, type LoadProgress } from "./load-weights.js";
 import { Llama4 } from "./llama4.js";
@@ -11,7 +12,7 @@ import type { VisionLanguageModel } from "./model.js";
 import { Qwen2_5_VL } from "./qwen2-5-vl.js";
 
 interface FamilyEntry {
-  create(config: ModelConfig, device: Device): VisionLanguageModel;
+  create(config: ModelConfig, device: Device, params?: Parameters): VisionLanguageModel;
   /**
    * transformers 4.52+ and 5 save some checkpoints with in-memory names (`model.language_model.layers...`); these
    * rewrite them to the Hub names, leaving Hub names as they are.
@@ -21,11 +22,11 @@ interface FamilyEntry {
 
 const FAMILIES: Record<ModelFamily, FamilyEntry> = {
   qwen2_5_vl: {
-    create: (config, device) => new Qwen2_5_VL(config as Extract<ModelConfig, { family: "qwen2_5_vl" }>, device),
+    create: (config, device, params) => new Qwen2_5_VL(config as Extract<ModelConfig, { family: "qwen2_5_vl" }>, device, params),
     renames: [[/^model\.language_model\./, "model."], [/^model\.visual\./, "visual."]],
   },
   llama4: {
-    create: (config, device) => new Llama4(config as Extract<ModelConfig, { family: "llama4" }>, device),
+    create: (config, device, params) => new Llama4(config as Extract<ModelConfig, { family: "llama4" }>, device, params),
     renames: [
       [/^model\.language_model\./, "language_model.model."],
       [/^model\.vision_model\./, "vision_model."],
@@ -35,8 +36,9 @@ const FAMILIES: Record<ModelFamily, FamilyEntry> = {
   },
 };
 
-export function createModel(config: ModelConfig, device: Device): VisionLanguageModel {
-  return FAMILIES[config.family].create(config, device);
+/** Builds the model; its weights are declared in `params` (allocated, unless a census only counts them). */
+export function createModel(config: ModelConfig, device: Device, params?: Parameters): VisionLanguageModel {
+  return FAMILIES[config.family].create(config, device, params);
 }
 
 export interface LoadModelOptions {

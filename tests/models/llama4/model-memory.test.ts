@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { CheckpointWeights } from "../../../src/checkpoint/checkpoint-weights.js";
 import { loadModelConfig, type Llama4Config } from "../../../src/checkpoint/model-config.js";
 import { numel } from "../../../src/core/host-tensor.js";
-import { llama4WeightFootprint, type DeclaredWeight } from "../../../src/models/llama4-memory.js";
+import { weightFootprint, type DeclaredWeight } from "../../../src/models/weight-footprint.js";
 import { LAYOUTS, modelDir } from "../../helpers/fixtures.js";
 
 function llama4Config(name: string): Llama4Config {
@@ -31,7 +31,7 @@ test("Scout: 16 experts, NoPE every 4th layer, chunks of 8192, and about 109B pa
   assert.equal(t.attentionChunkSize, 8192);
   assert.equal(t.tieWordEmbeddings, false);
 
-  const footprint = llama4WeightFootprint(config, 2);
+  const footprint = weightFootprint(config, 2);
   // Llama-4-Scout-17B-16E: 109B parameters in all (17B active: the other 15 of each layer's 16 experts idle).
   assert.equal(footprint.parameters, sum(footprint.weights));
   assert.equal(footprint.parameters, 108_641_793_536);
@@ -48,7 +48,7 @@ test("Scout: 16 experts, NoPE every 4th layer, chunks of 8192, and about 109B pa
 
 for (const layout of LAYOUTS["tiny-llama4"]) {
   test(`${layout}: the footprint names exactly the checkpoint's tensors and counts its parameters`, () => {
-    const footprint = llama4WeightFootprint(llama4Config(layout), 2);
+    const footprint = weightFootprint(llama4Config(layout), 2);
     const weights = CheckpointWeights.open(modelDir(layout));
     try {
       const names = weights.names();

@@ -49,3 +49,17 @@ for (const layout of LAYOUTS[MODEL]) {
     });
   }
 }
+
+test("the weight footprint of the real 3B and 7B configs, from the config alone", async () => {
+  const { loadModelConfig } = await import("../../../src/checkpoint/model-config.js");
+  const { weightFootprint } = await import("../../../src/models/weight-footprint.js");
+  const { modelDir } = await import("../../helpers/fixtures.js");
+  const { join } = await import("node:path");
+  const b3 = weightFootprint(loadModelConfig(join(modelDir("qwen2_5-vl-3b-shape"), "config.json")), 2);
+  const b7 = weightFootprint(loadModelConfig(join(modelDir("qwen2_5-vl-7b-shape"), "config.json")), 2);
+  // Qwen2.5-VL-3B-Instruct has 3.75B parameters (tied head); 7B-Instruct 8.29B.
+  assert.ok(Math.abs(b3.parameters - 3.755e9) < 0.01e9, `3B: ${b3.parameters}`);
+  assert.ok(Math.abs(b7.parameters - 8.292e9) < 0.01e9, `7B: ${b7.parameters}`);
+  assert.ok(!b3.weights.some((w) => w.name === "lm_head.weight"));
+  assert.ok(b7.weights.some((w) => w.name === "lm_head.weight"));
+});

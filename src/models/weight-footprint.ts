@@ -1,15 +1,15 @@
 /**
- * The weight memory of a Llama 4 model from its config alone, before anything is allocated: the model is built
- * over a census of its parameter declarations (the same constructors that later allocate them), so the count can
- * never drift from what loading needs. Scout (16 experts, 48 layers) comes to about 109B parameters.
+ * A model's weight memory from its config alone, before anything is allocated: the model is built over a census
+ * of its parameter declarations (the same constructors that later allocate them), so the count can never drift
+ * from what loading needs. Llama 4 Scout (16 experts, 48 layers) comes to about 109B parameters.
  */
-import type { Llama4Config } from "../checkpoint/llama4-config.js";
+import type { ModelConfig } from "../checkpoint/model-config.js";
 import { invariant } from "../core/errors.js";
 import { numel } from "../core/host-tensor.js";
 import { Parameters } from "../layers/parameters.js";
 import { cpuDevice } from "../runtime/device.js";
 import { Tensor } from "../runtime/tensor.js";
-import { Llama4 } from "./llama4.js";
+import { createModel } from "./registry.js";
 
 export interface DeclaredWeight {
   readonly name: string;
@@ -47,11 +47,11 @@ class ParameterCensus extends Parameters {
   }
 }
 
-export function llama4WeightFootprint(config: Llama4Config, bytesPerElement: number): WeightFootprint {
+export function weightFootprint(config: ModelConfig, bytesPerElement: number): WeightFootprint {
   // NOTE: the cpu device only receives the rotary frequency tables (a few hundred floats); a meta device in
   // src/runtime would make even that unnecessary.
   const census = new ParameterCensus(cpuDevice());
-  new Llama4(config, census.device, census);
+  createModel(config, census.device, census);
   const weights = [...census.declared].map(([name, { tensor, sources }]) => ({ name, shape: tensor.shape, sources }));
   const parameters = weights.reduce((sum, w) => sum + numel(w.shape), 0);
   return { parameters, bytes: parameters * bytesPerElement, weights };

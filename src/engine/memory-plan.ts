@@ -1,0 +1,41 @@
+/**
+ * The memory a model needs, from its config alone, reported (and checked against the machine on the cpu device)
+ * before any weight is allocated: a checkpoint that cannot fit fails with a clear error instead of the process.
+ */
+import { totalmem } from "node:os";
+import type { ModelConfig } from "../checkpoint/model-config.js";
+import { IrisError } from "../core/errors.js";
+import type { TensorDType } from "../runtime/dtype.js";
+import { weightFootprint } from "../models/weight-footprint.js";
+import type { MemoryPlan } from "./protocol.js";
+
+const GiB = 2 ** 30;
+
+export function bytesPerElement(dtype: TensorDType): number {
+  return dtype === "F32" || dtype === "I32" ? 4 : 2;
+}
+
+export function memoryPlan(config: ModelConfig, device: string, kvTokens: number, elementBytes: number): MemoryPlan {
+  const { parameters, bytes } = weightFootprint(config, elementBytes);
+  const t = config.text;
+  return {
+    device,
+    parameters,
+    weightBytes: bytes,
+    kvCacheBytes: 2 * t.numLayers * t.numKvHeads * t.headDim * elementBytes * kvTokens,
+    maxTotalTokens: kvTokens,
+  };
+}
+
+/** On the cpu device the weights (widened to float32) and the KV cache must fit in the machine's memory. */
+export function checkFits(plan: MemoryPlan, deviceKind: string): void {
+  if (deviceKind !== "cpu") return;
+  const need = plan.weightBytes + plan.kvCacheBytes;
+  const have = totalmem();
+  if (need > 0.9 * have) {
+    throw new IrisError(
+      "OUT_OF_MEMORY",
+      `the model needs ${(plan.weightBytes / GiB).toFixed(1)} GiB of float32 weights and ${(plan.kvCacheBytes / GiB).toFixed(1)} GiB of KV cache on the cpu device, but this machine has ${(have / GiB).toFixed(1)} GiB; use a smaller model, a smaller maxTotalTokens, or a GPU`,
+    );
+  }
+}
