@@ -1,0 +1,32 @@
+/**
+ * Iris's public API. See README.md and docs/structure.md.
+ *
+ *   import { Engine, chatTemplates, AutoProcessor } from "iris-vlm";
+ */
+export { Engine, type SingleGenerateRequest, type BatchGenerateRequest } from "./engine/engine.js";
+export type { EngineOptions } from "./engine/engine-options.js";
+export type { LoadProgressEvent } from "./engine/core-client.js";
+export type { CoreInfo as EngineInfo, MemoryPlan } from "./engine/protocol.js";
+
+export { IrisError, isIrisError, type IrisErrorCode } from "./core/errors.js";
+export type {
+  DecodedImage, FinishReason, GenerateRequest, GenerateResult, ImageInput, MetaInfo, PrecomputedEmbeddingItem,
+  ProcessorOutputItem, RawImage, StreamChunk, TensorLike,
+} from "./core/request.js";
+export type { SamplingParams } from "./core/sampling-params.js";
+export { hostTensor, int64Tensor, float32Tensor, toFloat32, toNumbers, type HostTensor } from "./core/host-tensor.js";
+export type { DType } from "./core/dtype.js";
+
+export { loadSafetensors, saveSafetensors, SafetensorsFile } from "./checkpoint/safetensors.js";
+export { ModelConfig, loadModelConfig, type ModelFamily } from "./checkpoint/model-config.js";
+
+export { Tokenizer } from "./tokenizer/tokenizer.js";
+export { IncrementalDetokenizer } from "./tokenizer/incremental-detokenizer.js";
+export { chatTemplates } from "./tokenizer/chat-templates.js";
+export { Conversation, SeparatorStyle } from "./tokenizer/conversation.js";
+export { JinjaChatTemplate } from "./tokenizer/jinja-chat-template.js";
+
+export { AutoProcessor, type Processor } from "./multimodal/auto-processor.js";
+export { Qwen2_5VLProcessor } from "./multimodal/qwen2-5-vl-processor.js";
+export { Llama4Processor } from "./multimodal/llama4-processor.js";
+export { loadImage } from "./multimodal/image-input.js";
