@@ -9,8 +9,8 @@ import { loadImage } from "../multimodal/image-input.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { llama4ImagePromptText, type Llama4Processor } from "../multimodal/llama4-processor.js";
 import { replacePlaceholders } from "../multimodal/image-placeholders.js";
-import { concatHost, idList, tableRows, type ClassifiedImages } from "./image-items.js";
-import { blockHashes, checkImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
+import { concatHost, tableRows, type ClassifiedImages } from "./image-items.js";
+import { blockHashes, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 const tilesOf = ([rows, cols]: readonly number[]) => rows * cols + (rows * cols > 1 ? 1 : 0);
 
@@ -22,11 +22,7 @@ export class Llama4Preparer implements FamilyPreparer {
   }
 
   async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt> {
-    if (images.kind === "none") {
-      const ids = source.inputIds ? [...source.inputIds] : await this.encode(source.prompt!);
-      checkImageTokens(ids, this.imageTokenId, 0, "no images");
-      return { inputIds: ids, imageKeys: [] };
-    }
+    if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
       const mm: MultimodalPayload = { kind: "pixels", pixelValues: out.pixel_values!, tilesPerImage: out.aspectRatios.map(tilesOf) };
@@ -35,8 +31,8 @@ export class Llama4Preparer implements FamilyPreparer {
     const mm = await this.processImages(images, imageOptions);
     let ids: number[];
     if (source.inputIds) ids = [...source.inputIds];
-    else if (source.prompt !== undefined) ids = await this.encode(this.expandPrompt(source.prompt, images));
-    else ids = this.itemIds(images);
+    else if (source.prompt !== undefined) ids = await encodeText(this.processor.tokenizer, this.expandPrompt(source.prompt, images));
+    else ids = itemInputIds(images);
     return this.finish(ids, mm);
   }
 
@@ -84,18 +80,5 @@ export class Llama4Preparer implements FamilyPreparer {
     const config = this.processor.imageProcessor.config;
     const expansions = ratios.map(([r, c]) => llama4ImagePromptText([r, c], this.processor.patchesPerTile, config.tokens));
     return replacePlaceholders(prompt, config.tokens.image, expansions);
-  }
-
-  private itemIds(images: ClassifiedImages): number[] {
-    const items = images.kind === "processor_output" || images.kind === "precomputed_embedding" ? images.items : [];
-    const lists = items.map((item) => idList(item.input_ids)).filter((ids): ids is number[] => ids !== undefined);
-    if (lists.length !== 1) {
-      throw new IrisError("INVALID_ARGUMENT", "give the prompt (prompt or inputIds) with processor_output or precomputed_embedding items, or exactly one item carrying input_ids");
-    }
-    return lists[0];
-  }
-
-  private async encode(text: string): Promise<number[]> {
-    return [...(await this.processor.tokenizer.encode(text))];
   }
 }

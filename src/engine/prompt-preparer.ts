@@ -8,7 +8,8 @@ import { DTYPE_BYTES } from "../core/dtype.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
-import type { ClassifiedImages } from "./image-items.js";
+import type { ProcessorTokenizer } from "../multimodal/processor-tokenizer.js";
+import { idList, type ClassifiedImages } from "./image-items.js";
 
 export interface PreparedPrompt {
   readonly inputIds: readonly number[];
@@ -34,6 +35,28 @@ export interface FamilyPreparer {
 
 /** Image content keys start here, above every vocabulary. */
 export const IMAGE_KEY_BASE = 0x40000000;
+
+/** Encodes text with the tokenizer's defaults (its post-processor runs, as SGLang tokenizes a prompt). */
+export async function encodeText(tokenizer: ProcessorTokenizer, text: string): Promise<number[]> {
+  return [...(await tokenizer.encode(text))];
+}
+
+/** A request without images: its ids, given or tokenized, must hold no image token. */
+export async function textOnlyPrompt(source: PromptSource, tokenizer: ProcessorTokenizer, imageTokenId: number): Promise<PreparedPrompt> {
+  const ids = source.inputIds ? [...source.inputIds] : await encodeText(tokenizer, source.prompt!);
+  checkImageTokens(ids, imageTokenId, 0, "no images");
+  return { inputIds: ids, imageKeys: [] };
+}
+
+/** The ids carried by the request's single processor_output / precomputed_embedding item, when no prompt is given. */
+export function itemInputIds(images: ClassifiedImages): number[] {
+  const items = images.kind === "processor_output" || images.kind === "precomputed_embedding" ? images.items : [];
+  const lists = items.map((item) => idList(item.input_ids)).filter((ids): ids is number[] => ids !== undefined);
+  if (lists.length !== 1) {
+    throw new IrisError("INVALID_ARGUMENT", "give the prompt (prompt or inputIds) with processor_output or precomputed_embedding items, or exactly one item carrying input_ids");
+  }
+  return lists[0];
+}
 
 export function countToken(ids: readonly number[], token: number): number {
   let n = 0;

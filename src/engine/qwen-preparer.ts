@@ -11,8 +11,8 @@ import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { mropePositions } from "../multimodal/mrope-positions.js";
 import type { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
 import type { GridThw } from "../multimodal/qwen2-vl-image-processor.js";
-import { concatHost, idList, tableRows, type ClassifiedImages } from "./image-items.js";
-import { blockHashes, checkImageTokens, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
+import { concatHost, tableRows, type ClassifiedImages } from "./image-items.js";
+import { blockHashes, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 export class QwenPreparer implements FamilyPreparer {
   readonly imageTokenId: number;
@@ -22,11 +22,7 @@ export class QwenPreparer implements FamilyPreparer {
   }
 
   async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt> {
-    if (images.kind === "none") {
-      const ids = source.inputIds ? [...source.inputIds] : await this.encode(source.prompt!);
-      checkImageTokens(ids, this.imageTokenId, 0, "no images");
-      return { inputIds: ids, imageKeys: [] };
-    }
+    if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
       return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), this.pixels(out.pixel_values!, out.grids));
@@ -34,7 +30,7 @@ export class QwenPreparer implements FamilyPreparer {
     const mm = await this.processImages(images, imageOptions);
     const grids = (mm.imageGrids ?? []) as GridThw[];
     const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
-    const given = source.inputIds ?? (source.prompt !== undefined ? await this.encode(source.prompt) : this.itemIds(images));
+    const given = source.inputIds ?? (source.prompt !== undefined ? await encodeText(this.processor.tokenizer, source.prompt) : itemInputIds(images));
     const ids = placeImageTokens(given, this.imageTokenId, tokensPerImage, (raw) => this.processor.expandInputIds(raw, grids));
     return this.finish(ids, mm);
   }
@@ -86,19 +82,6 @@ export class QwenPreparer implements FamilyPreparer {
       spatialMergeSize: this.config.vision.spatialMergeSize,
     });
     return { inputIds: ids, mm, imageKeys, positions: interleaveRows(positions, ids.length, ropeDelta) };
-  }
-
-  private itemIds(images: ClassifiedImages): number[] {
-    const items = images.kind === "processor_output" || images.kind === "precomputed_embedding" ? images.items : [];
-    const lists = items.map((item) => idList(item.input_ids)).filter((ids): ids is number[] => ids !== undefined);
-    if (lists.length !== 1) {
-      throw new IrisError("INVALID_ARGUMENT", "give the prompt (prompt or inputIds) with processor_output or precomputed_embedding items, or exactly one item carrying input_ids");
-    }
-    return lists[0];
-  }
-
-  private async encode(text: string): Promise<number[]> {
-    return [...(await this.processor.tokenizer.encode(text))];
   }
 }
 
