@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Trains Iris's bundled demo model: a tiny Qwen2.5-VL that looks at a picture of coloured shapes and answers
+questions about it.
+
+Input: two data sets written by `node dist/demo/shapes/write-dataset.js` (one of training seeds, one of held-out
+seeds). Output: a Hugging Face checkpoint folder (bf16 safetensors, config, generation config, tokenizer,
+preprocessor config, chat template), `reference.json` (greedy outputs for Iris's parity test) and
+`training_summary.json`. See README.md beside this file.
+
+Runs with PyTorch 2.11, transformers 5.17 and tokenizers, on one GPU (or, slowly, the CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import platform
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from demo_checkpoint import (  # noqa: E402
+    check_against_hf_processor,
+    check_model_config,
+    hf_tokenizer_matches,
+    model_config,
+    write_processor_files,
+)
+from demo_data import (  # noqa: E402
+    IMAGE_TOKENS,
+    PATCH_DIM,
+    PATCHES_PER_IMAGE,
+    QUESTION_KINDS,
+    BatchMaker,
+    Encoder,
+    build_examples,
+    chat_prompt,
+    dataset_texts,
+    load_dataset,
+)
+from demo_eval import generation_accuracy, log, reference_outputs, teacher_forced_accuracy  # noqa: E402
+from demo_fast_paths import check_fast_paths, fast_vision_tower, position_template  # noqa: E402
+from demo_tokenizer import SpecialIds, train_tokenizer, write_json  # noqa: E402
+
+CALIBRATE_FROM, CALIBRATE_TO = 10, 60  # steps timed to fit the schedule into the time budget
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train-data", required=True, help="data set of training seeds (write-dataset.js --out)")
+    p.add_argument("--eval-data", required=True, help="data set of held-out seeds")
+    p.add_argument("--out", required=True, help="checkpoint folder to write")
+    p.add_argument("--steps", type=int, default=100_000, help="most optimizer steps (the time budget usually ends first)")
+    p.add_argument("--time-budget-minutes", type=float, default=6.0,
+                   help="wall time for the training loop; the cosine schedule is fitted to it after the first steps (0: off)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--min-lr-ratio", type=float, default=0.05)
+    p.add_argument("--warmup-steps", type=int, default=200)
+    p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vocab-size", type=int, default=640, help="BPE vocabulary before the 14 special tokens (at most)")
+    p.add_argument("--rope-theta", type=float, default=1_000_000.0)
+    p.add_argument("--kind-weights", default="describe=0.25,count=0.05,leftmost=0.1,color=0.35,exists=0.25",
+                   help="share of each question kind in the training batches")
+    p.add_argument("--loss", choices=["example", "token"], default="example",
+                   help="average the answer loss per example (default) or per token")
+    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-per-kind", type=int, default=512, help="held-out examples per kind in the periodic check")
+    p.add_argument("--reference-per-kind", type=int, default=4)
+    p.add_argument("--reference-max-new-tokens", type=int, default=16)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--no-speed-ups", action="store_true",
+                   help="train through transformers' code alone (see demo_fast_paths.py; about 10x slower a step)")
+    return p.parse_args()
+
+
+def kind_weights(spec: str) -> dict:
+    weights = {}
+    for part in spec.split(","):
+        name, value = part.split("=")
+        if name not in QUESTION_KINDS:
+            raise SystemExit(f"--kind-weights: unknown kind {name!r} (kinds: {QUESTION_KINDS})")
+        weights[name] = float(value)
+    return weights
+
+
+class Schedule:
+    """Linear warmup, then cosine decay to min_lr_ratio * lr at `total` steps; `total` may be refitted once."""
+
+    def __init__(self, lr: float, warmup: int, total: int, min_ratio: float):
+        self.lr, self.warmup, self.total, self.min_ratio = lr, warmup, total, min_ratio
+
+    def refit(self, total: int) -> None:
+        self.total = total
+        self.warmup = min(self.warmup, max(1, total // 10))
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        progress = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
+        return self.lr * (self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def build_tokenizer(train_set, out_dir: str, vocab_size: int, probes: list):
+    tokenizer = train_tokenizer(dataset_texts(train_set), vocab_size)
+    log(f"tokenizer: {tokenizer.get_vocab_size(with_added_tokens=False)} BPE tokens + 14 special = "
+        f"{tokenizer.get_vocab_size(with_added_tokens=True)}")
+    # "Qwen2Tokenizer" is what real Qwen2.5-VL checkpoints name; fall back to the generic class of transformers 5
+    # only if its Qwen2 class does not reproduce tokenizer.json exactly.
+    for tokenizer_class in ("Qwen2Tokenizer", "TokenizersBackend"):
+        write_processor_files(tokenizer, out_dir, tokenizer_class)
+        problem = hf_tokenizer_matches(out_dir, tokenizer, probes)
+        if problem is None:
+            log(f"transformers' AutoTokenizer ({tokenizer_class}) matches the trained tokenizer")
+            return tokenizer, tokenizer_class
+        log(f"WARNING: with tokenizer_class {tokenizer_class}: {problem}")
+    raise SystemExit("transformers does not load the trained tokenizer faithfully; see the warnings above")
+
+
+def build_model(config, device):
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    model = Qwen2_5_VLForConditionalGeneration(config).to(device)
+    if model.lm_head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+        log("WARNING: lm_head was not tied to the embeddings; tying it")
+        model.tie_weights()
+    if model.lm_head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+        raise SystemExit("cannot tie lm_head to the token embeddings")
+    return model
+
+
+def parameter_counts(model) -> dict:
+    unique = {p.data_ptr(): p for p in model.parameters()}.values()
+    vision = sum(p.numel() for n, p in model.named_parameters() if ".visual." in f".{n}")
+    total = sum(p.numel() for p in unique)
+    return {"total": total, "vision": vision, "text": total - vision}
+
+
+def optimizer_for(model, lr: float, weight_decay: float, device) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.ndim >= 2 and "embed" not in name else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8, fused=device.type == "cuda")
+
+
+def check_first_batch(batch: dict, ids: SpecialIds, batch_size: int) -> None:
+    if tuple(batch["pixel_values"].shape) != (batch_size * PATCHES_PER_IMAGE, PATCH_DIM):
+        raise RuntimeError(f"pixel_values shape {tuple(batch['pixel_values'].shape)}")
+    if int((batch["input_ids"] == ids.image_pad).sum()) != batch_size * IMAGE_TOKENS:
+        raise RuntimeError("image token count differs from the pictures' token count")
+    if int((batch["labels"] != -100).sum(dim=1).min()) < 2:
+        raise RuntimeError("an example has no answer tokens to learn")
+
+
+def answer_loss(logits: torch.Tensor, labels: torch.Tensor, mode: str) -> torch.Tensor:
+    """Cross-entropy of the answer tokens (labels != -100, predicted from the position before). "example": the mean
+    over each example's answer, then over the batch, so a one-word answer weighs as much as a description;
+    "token": the mean over all answer tokens of the batch (transformers' own loss)."""
+    target = labels[:, 1:]
+    mask = target != -100
+    ce = torch.nn.functional.cross_entropy(
+        logits[:, :-1].float().reshape(-1, logits.shape[-1]), target.clamp(min=0).reshape(-1), reduction="none"
+    ).view_as(target) * mask
+    if mode == "token":
+        return ce.sum() / mask.sum()
+    return (ce.sum(dim=1) / mask.sum(dim=1)).mean()
+
+
+def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eval_table, ids, device) -> dict:
+    weights = kind_weights(args.kind_weights)
+    counts = torch.bincount(train_table.kind, minlength=len(QUESTION_KINDS)).float()
+    per_example = torch.tensor([weights.get(k, 0.0) for k in QUESTION_KINDS])[train_table.kind] / counts[train_table.kind]
+    per_example = per_example.to(device)
+    optimizer = optimizer_for(model, args.lr, args.weight_decay, device)
+    schedule = Schedule(args.lr, args.warmup_steps, args.steps, args.min_lr_ratio)
+    autocast = device.type == "cuda"
+    budget = args.time_budget_minutes * 60
+    model.train()
+    history, recent, started, calibrate_start, eval_seconds = [], [], time.time(), None, 0.0
+    step = 0
+    while step < schedule.total:
+        lr = schedule(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        index = torch.multinomial(per_example, args.batch_size, replacement=True)
+        batch = make_batch(index)
+        if step == 0:
+            check_first_batch(batch, ids, args.batch_size)
+        labels = batch.pop("labels")
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            logits = model(**batch, use_cache=False).logits
+        loss = answer_loss(logits, labels, args.loss)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        recent.append(loss.detach())
+        step += 1
+
+        elapsed = time.time() - started - eval_seconds
+        if step == CALIBRATE_FROM:
+            calibrate_start = (time.time(), eval_seconds)
+        if step == CALIBRATE_TO and budget > 0:
+            per_step = (time.time() - calibrate_start[0] - (eval_seconds - calibrate_start[1])) / (CALIBRATE_TO - CALIBRATE_FROM)
+            fitted = min(args.steps, max(CALIBRATE_TO + 1, int(CALIBRATE_TO + (budget - elapsed) / per_step)))
+            schedule.refit(fitted)
+            log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {args.time_budget_minutes:g} minutes")
+        if step % 50 == 0 or step == schedule.total:
+            mean_loss = torch.stack(recent).mean().item()
+            recent.clear()
+            if not math.isfinite(mean_loss):
+                raise SystemExit(f"the loss is {mean_loss} near step {step}")
+            history.append({"step": step, "loss": mean_loss, "lr": lr, "seconds": round(elapsed, 1)})
+            log(f"step {step}/{schedule.total} loss {mean_loss:.4f} lr {lr:.2e} {elapsed:.0f}s")
+        if step % args.eval_every == 0 or step == schedule.total:
+            t0 = time.time()
+            scores = teacher_forced_accuracy(model, eval_make_batch, eval_table, args.eval_per_kind, 512, autocast)
+            eval_seconds += time.time() - t0
+            history[-1]["held_out_exact_match"] = scores
+            log("held-out exact match (teacher forced): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        if budget > 0 and elapsed > budget * 1.15:
+            log(f"WARNING: over the time budget at step {step}; stopping early")
+            break
+    return {"steps": step, "train_seconds": round(time.time() - started, 1), "history": history}
+
+
+def save_checkpoint(model, out_dir: str, ids: SpecialIds) -> None:
+    from transformers import GenerationConfig
+
+    model.to(torch.bfloat16)
+    model.generation_config = GenerationConfig(
+        bos_token_id=ids.endoftext, eos_token_id=[ids.im_end, ids.endoftext], pad_token_id=ids.endoftext, do_sample=False
+    )
+    model.save_pretrained(out_dir)
+    for name in ("config.json", "generation_config.json", "model.safetensors"):
+        if not os.path.exists(os.path.join(out_dir, name)):
+            raise SystemExit(f"save_pretrained wrote no {name}")
+
+
+def reload_float32(out_dir: str, trained, device):
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    loaded = Qwen2_5_VLForConditionalGeneration.from_pretrained(out_dir, dtype=torch.float32).to(device)
+    saved = dict(trained.named_parameters())
+    for name, p in loaded.named_parameters():
+        if name not in saved or not torch.equal(p.detach(), saved[name].detach().float().to(device)):
+            raise SystemExit(f"reloaded weight {name} differs from the trained bf16 weight")
+    if loaded.lm_head.weight.data_ptr() != loaded.get_input_embeddings().weight.data_ptr():
+        raise SystemExit("the reloaded model's lm_head is not tied to its embeddings")
+    return loaded
+
+
+def main() -> None:
+    args = parse_args()
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    import transformers
+
+    environment = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+    }
+    log(f"environment: {environment}")
+    t_start = time.time()
+    os.makedirs(args.out, exist_ok=True)
+
+    train_set, eval_set = load_dataset(args.train_data), load_dataset(args.eval_data)
+    if train_set.meta["split"] != "training" or eval_set.meta["split"] != "held-out":
+        raise SystemExit("--train-data must hold training seeds and --eval-data held-out seeds")
+    log(f"data: {train_set.count} training pictures, {eval_set.count} held-out pictures")
+
+    probes = sorted({qa["question"] for s in eval_set.samples[:200] for qa in s["questions"]}
+                    | {qa["answer"] for s in eval_set.samples[:200] for qa in s["questions"]})
+    probes += [chat_prompt(q, IMAGE_TOKENS) for q in probes[:5]] + ["What is this? A café, naïve 12 ✓"]
+    tokenizer, tokenizer_class = build_tokenizer(train_set, args.out, args.vocab_size, probes)
+    ids = SpecialIds(tokenizer)
+    encoder = Encoder(tokenizer)
+    train_table, eval_table = build_examples(train_set, encoder), build_examples(eval_set, encoder)
+    log(f"examples: {train_table.count} training, {eval_table.count} held-out; longest {train_table.tokens.shape[1]} tokens")
+
+    vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
+    config = model_config(ids, vocab_size, args.rope_theta)
+    check_model_config(config, ids, vocab_size)
+    model = build_model(config, device)
+    params = parameter_counts(model)
+    log(f"model: {params['total']:,} parameters ({params['vision']:,} vision, {params['text']:,} text); "
+        f"attention {model.config._attn_implementation}")
+    processor_check = check_against_hf_processor(args.out, tokenizer, ids, eval_table.questions[0],
+                                                 eval_set.images[0], model)
+    log(f"the processor loaded from {args.out} agrees with the training inputs: {processor_check}")
+
+    images_train = torch.from_numpy(train_set.images).to(device)
+    images_eval = torch.from_numpy(eval_set.images).to(device)
+    make_batch = BatchMaker(train_table, images_train, ids, device, with_mm_token_type_ids=True)
+    eval_make_batch = BatchMaker(eval_table, images_eval, ids, device, with_mm_token_type_ids=True)
+    speed_ups = False
+    if not args.no_speed_ups:
+        train_template = position_template(train_table, ids.image_pad)
+        probe = make_batch(torch.arange(0, train_table.count, max(1, train_table.count // 32))[:32], with_labels=False)
+        speed_ups = check_fast_paths(model, probe, train_template, PATCHES_PER_IMAGE)
+    if speed_ups:
+        make_batch.position_template = train_template.to(device)
+        eval_make_batch.position_template = position_template(eval_table, ids.image_pad).to(device)
+    with fast_vision_tower(PATCHES_PER_IMAGE) if speed_ups else contextlib.nullcontext():
+        training = train(args, model, make_batch, train_table, eval_make_batch, eval_table, ids, device)
+    training["speed_ups"] = speed_ups
+    eval_make_batch.position_template = None
+
+    save_checkpoint(model, args.out, ids)
+    log(f"saved the bf16 checkpoint to {args.out}")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    loaded = reload_float32(args.out, model, device)
+    del model
+    forced = teacher_forced_accuracy(loaded, eval_make_batch, eval_table, 10**9, 512, autocast=False)
+    longest = {k: 0 for k in QUESTION_KINDS}
+    for k, answer in zip(eval_table.kind.tolist(), eval_table.answers):
+        longest[QUESTION_KINDS[k]] = max(longest[QUESTION_KINDS[k]], len(encoder.answer(answer)))
+    generated, misses = generation_accuracy(
+        loaded, eval_make_batch, eval_table, ids, lambda t: tokenizer.decode(t, skip_special_tokens=True), 512,
+        {k: v + 2 for k, v in longest.items()},
+    )
+    log("held-out exact match of the saved checkpoint (float32, HF generate, greedy):")
+    for kind in QUESTION_KINDS:
+        n = int((eval_table.kind == QUESTION_KINDS.index(kind)).sum())
+        log(f"  {kind:9s} {generated.get(kind, float('nan')):.4f}  (teacher forced {forced.get(kind, float('nan')):.4f}, {n} questions)")
+    for miss in misses[::5]:
+        log(f"  miss: {miss}")
+
+    from transformers import AutoProcessor
+
+    loaded = loaded.to("cpu")
+    processor = AutoProcessor.from_pretrained(args.out)
+    cases = reference_outputs(loaded, processor, eval_set, eval_table, ids, args.reference_per_kind,
+                              args.reference_max_new_tokens)
+    write_json(os.path.join(args.out, "reference.json"), {
+        "about": "Greedy outputs of this checkpoint through Hugging Face transformers: the saved bf16 weights loaded "
+                 "in float32 on the CPU, inputs from the processor loaded from this folder. Pictures: "
+                 "generateScene(seed) + renderScene in Iris's src/demo/shapes (image_sha256 checks the bytes).",
+        "environment": environment,
+        "max_new_tokens": args.reference_max_new_tokens,
+        "generator_version": eval_set.meta["generatorVersion"],
+        "cases": cases,
+    })
+    log(f"reference.json: {len(cases)} cases, {sum(c['matches_expected'] for c in cases)} answered as expected")
+
+    write_json(os.path.join(args.out, "training_summary.json"), {
+        "args": vars(args),
+        "environment": environment,
+        "parameters": params,
+        "tokenizer": {"bpe": tokenizer.get_vocab_size(with_added_tokens=False), "total": vocab_size,
+                      "tokenizer_class": tokenizer_class},
+        "data": {"train_pictures": train_set.count, "train_examples": train_table.count,
+                 "held_out_pictures": eval_set.count, "held_out_examples": eval_table.count},
+        "training": training,
+        "held_out_exact_match": {"generate": generated, "teacher_forced": forced},
+        "misses": misses,
+        "total_seconds": round(time.time() - t_start, 1),
+    })
+    log(f"done in {time.time() - t_start:.0f} s; files: {sorted(os.listdir(args.out))}")
+
+
+if __name__ == "__main__":
+    main()
