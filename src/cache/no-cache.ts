@@ -8,6 +8,8 @@ const EMPTY_HANDLE: PrefixHandle = Object.freeze({ cachedTokens: 0 });
  * so every request computes its whole prompt and frees all its pages itself.
  */
 export class NoCache implements PrefixCache {
+  readonly sharesPrefixes = false;
+
   constructor(readonly pageSize: number) {}
 
   matchPrefix(_key: readonly number[]): PrefixMatch {

@@ -23,6 +23,8 @@
 export interface PrefixCache {
   /** Tokens per page; equal to the allocator's. */
   readonly pageSize: number;
+  /** Whether inserted pages are ever matched (false for `NoCache`): the scheduler only waits for a cache that shares. */
+  readonly sharesPrefixes: boolean;
 
   /**
    * Finds the longest cached prefix of `key`, in whole pages. Does not change what is cached or its size info,

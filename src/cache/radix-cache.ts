@@ -19,6 +19,7 @@ class RadixHandle implements PrefixHandle {
  */
 export class RadixCache implements PrefixCache {
   readonly pageSize: number;
+  readonly sharesPrefixes = true;
   private readonly root: RadixNode;
   private clock = 0;
   private evictablePages = 0;

@@ -151,7 +151,9 @@ export class EngineCore {
     }
     try {
       this.scheduler.addRequest({ id: request.rid, promptIds: Array.from(request.cacheKey), maxNewTokens: request.sampling.maxNewTokens });
-      this.runner.addRequest({ id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, sampling: request.sampling });
+      this.runner.addRequest({
+        id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, imageKeys: request.imageKeys, sampling: request.sampling,
+      });
     } catch (err) {
       this.fail(request.rid, err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message));
     }

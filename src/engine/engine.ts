@@ -142,7 +142,7 @@ export class Engine {
       throw new IrisError("CONTEXT_TOO_LONG", `Requested token count exceeds the model's maximum context length of ${context} tokens. You requested a total of ${length + sampling.maxNewTokens} tokens: ${length} tokens from the input messages and ${sampling.maxNewTokens} tokens for the completion. Please reduce the number of tokens in the input messages or the completion to fit within the limit.`);
     }
     const inputIds = Int32Array.from(prepared.inputIds);
-    return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys), mm: prepared.mm, positions: prepared.positions, sampling };
+    return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
   }
 }
 

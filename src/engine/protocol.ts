@@ -36,6 +36,8 @@ export interface CoreRequest {
    */
   readonly cacheKey: Int32Array;
   readonly mm: MultimodalPayload | undefined;
+  /** Content keys of the images in prompt order (the same values `cacheKey` holds at their tokens). */
+  readonly imageKeys: readonly number[];
   /** Undefined: 1-D positions equal to the cache position. */
   readonly positions?: PromptPositions;
   readonly sampling: ResolvedSamplingParams;

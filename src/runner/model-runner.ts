@@ -12,6 +12,7 @@ import { empty, fromHost } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { buildAttentionBatch } from "./attention-metadata.js";
+import { EmbeddingCache } from "./embedding-cache.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
 import { sampleTokens } from "./sampler.js";
 
@@ -36,14 +37,18 @@ export interface ModelRunnerOptions {
   readonly eosTokenIds: readonly number[];
   /** Seeds requests that bring no seed of their own: the n-th such request gets seed + n. */
   readonly seed: number;
+  /** Budget of the vision embedding cache (default 256 MiB). */
+  readonly embeddingCacheBytes?: number;
 }
 
 export class ModelRunner {
   private readonly caches: LayerKVCache[];
   private readonly requests = new Map<string, RunnerRequest>();
   private requestCounter = 0;
+  private readonly embeddingCache: EmbeddingCache;
 
   constructor(readonly model: VisionLanguageModel, readonly device: Device, private readonly options: ModelRunnerOptions) {
+    this.embeddingCache = new EmbeddingCache(options.embeddingCacheBytes ?? 256 * 2 ** 20, device.floatDType === "F32" ? 4 : 2);
     const text = model.config.text;
     const slots = options.numPages * options.pageSize;
     this.caches = Array.from({ length: text.numLayers }, () => ({
@@ -165,7 +170,9 @@ export class ModelRunner {
   private embeddingsOf(req: RunnerRequest): Tensor {
     if (req.imageEmbeddings === null) {
       if (!req.mm) throw new IrisError("INTERNAL", `internal error: request ${req.id} has image tokens but no images`);
-      req.imageEmbeddings = this.encodeImages(req.mm);
+      const cached = req.imagesKey === undefined ? undefined : this.embeddingCache.get(req.imagesKey);
+      req.imageEmbeddings = cached ?? this.encodeImages(req.mm);
+      if (!cached && req.imagesKey !== undefined) this.embeddingCache.put(req.imagesKey, req.imageEmbeddings);
       const expected = req.imageRowOf.size;
       if (req.imageEmbeddings.shape[0] !== expected) {
         throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${req.imageEmbeddings.shape[0]} embedding rows for ${expected} image tokens`);

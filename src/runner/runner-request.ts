@@ -13,6 +13,8 @@ export interface RunnerRequestSpec {
   readonly inputIds: Int32Array;
   readonly positions?: PromptPositions;
   readonly mm?: MultimodalPayload;
+  /** Content keys of the request's images, in order: equal keys mean equal images (and equal embeddings). */
+  readonly imageKeys?: readonly number[];
   readonly sampling: ResolvedSamplingParams;
 }
 
@@ -29,6 +31,8 @@ export class RunnerRequest {
   readonly imageRowOf: Map<number, number>;
   readonly mm: MultimodalPayload | undefined;
   readonly positions: PromptPositions | undefined;
+  /** Key of the request's images in the embedding cache; undefined when they have no content keys. */
+  readonly imagesKey: string | undefined;
   /** The vision encoder's output for this request, computed when a step first needs it. */
   imageEmbeddings: Tensor | null = null;
 
@@ -40,6 +44,7 @@ export class RunnerRequest {
     this.tokens = Array.from(spec.inputIds);
     this.mm = spec.mm;
     this.positions = spec.positions;
+    this.imagesKey = spec.imageKeys?.length ? `${spec.mm?.kind}:${spec.imageKeys.join(",")}` : undefined;
     this.imageRowOf = new Map();
     if (spec.mm) {
       let row = 0;

@@ -7,13 +7,22 @@ import type { SchedulingContext } from "./scheduling-context.js";
  * and memory allows. Each candidate first takes its cached prefix, then must pass the reservation check: pages
  * for the rest of its prompt plus the new-token-ratio share of its output, on top of what running requests are
  * expected to still need, must fit in the free and evictable pages. The first candidate that does not fit stops
- * admission (strict FCFS: no overtaking, so a long prompt is not starved by short ones).
+ * admission (FCFS: no overtaking for memory, so a long prompt is not starved by short ones).
+ *
+ * In-batch prefix sharing (as SGLang's in-batch prefix caching): a candidate that shares at least one more whole
+ * page with a request admitted in this same step than the cache holds waits one step, so it finds those pages
+ * cached instead of computing them again (several questions about one picture share the picture's tokens). It is
+ * the only overtaking allowed, and it cannot starve: the waiter's prefix is cached by the next step.
  */
 export function admitWaiting(ctx: SchedulingContext, batch: BatchBuilder): void {
-  while (batch.prefillBudgetLeft > 0 && ctx.running.size < ctx.maxRunningRequests) {
-    const req = ctx.waiting.peek();
-    if (req === undefined) return;
+  const admittedNow: RequestState[] = [];
+  for (const req of [...ctx.waiting.toArray()]) {
+    if (batch.prefillBudgetLeft <= 0 || ctx.running.size >= ctx.maxRunningRequests) return;
     ctx.memory.matchAndLock(req);
+    if (ctx.memory.prefixCache.sharesPrefixes && sharesMoreThanCached(req, admittedNow, ctx.memory.pageSize)) {
+      ctx.memory.release(req);
+      continue;
+    }
     const needed = expectedMissingPages(ctx, req);
     const count = Math.min(req.pendingTokens, batch.prefillBudgetLeft);
     if (needed + reservedForRunning(ctx) > ctx.memory.availablePages() || ctx.memory.tokensThatFit(req, count) < count) {
@@ -22,8 +31,24 @@ export function admitWaiting(ctx: SchedulingContext, batch: BatchBuilder): void 
     }
     ctx.memory.grow(req, req.kvLength + count);
     ctx.admit(req);
+    admittedNow.push(req);
     batch.add(req, count, false);
   }
+}
+
+/** Whether `req` shares a whole page beyond its cached prefix with a request admitted in this step. */
+function sharesMoreThanCached(req: RequestState, admittedNow: readonly RequestState[], pageSize: number): boolean {
+  const needed = req.kvLength + pageSize;
+  // Only whole pages of the prompt minus its last token can ever be matched (see CacheManager.matchAndLock).
+  if (needed > req.tokenIds.length - 1) return false;
+  return admittedNow.some((other) => commonPrefix(req.tokenIds, other.tokenIds, needed) >= needed);
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[], limit: number): number {
+  const n = Math.min(a.length, b.length, limit);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
 }
 
 /** Pages `req` is still expected to allocate, by the current new-token ratio. */

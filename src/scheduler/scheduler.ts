@@ -173,7 +173,7 @@ export class Scheduler {
   }
 
   private admit(req: RequestState): void {
-    invariant(this.waiting.shift() === req, `admitted request ${req.id} is not the head of the waiting queue`);
+    invariant(this.waiting.remove(req), `admitted request ${req.id} is not waiting`);
     req.status = "running";
     req.prefillEnd = req.tokenIds.length;
     this.running.add(req);

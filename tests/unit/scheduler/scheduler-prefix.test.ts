@@ -83,3 +83,31 @@ test("two requests prefilled together both cache their pages; the later one swap
   assert.equal(again.infos.get("t3")?.cachedTokens, 20);
   assertNoLeaks(s);
 });
+
+test("requests arriving together that share pages wait one step and reuse them (in-batch prefix sharing)", () => {
+  const s = setup({ numPages: 200, pageSize: 4 });
+  // Three questions about one picture, one about another: 21 text + 8 image tokens are shared per picture.
+  const jobs = [
+    job("q1", [...system, ...image(111), ...tokens(1, 6)], 3),
+    job("q2", [...system, ...image(111), ...tokens(2, 6)], 3),
+    job("other", [...system, ...image(222), ...tokens(3, 6)], 3),
+    job("q3", [...system, ...image(111), ...tokens(4, 6)], 3),
+  ];
+  const run = drive(s, jobs);
+  for (const j of jobs) assert.deepEqual(run.outputs.get(j.spec.id), referenceOutput(j), j.spec.id);
+  const firstStep = run.batches[0].entries.map((e) => e.requestId);
+  // "other" shares only the text pages with q1, which the cache does not hold yet either: it waits as well.
+  assert.deepEqual(firstStep, ["q1"]);
+  assert.equal(run.infos.get("q2")?.cachedTokens, 28);
+  assert.equal(run.infos.get("q3")?.cachedTokens, 28);
+  assert.equal(run.infos.get("other")?.cachedTokens, 20);
+  assertNoLeaks(s);
+});
+
+test("without a sharing cache nothing waits", () => {
+  const s = setup({ numPages: 200, pageSize: 4, prefixCache: false });
+  const jobs = [job("a", [...system, ...tokens(1, 6)], 2), job("b", [...system, ...tokens(2, 6)], 2)];
+  const run = drive(s, jobs);
+  assert.deepEqual(run.batches[0].entries.map((e) => e.requestId), ["a", "b"]);
+  assertNoLeaks(s);
+});
