@@ -7,7 +7,10 @@ import { loadSafetensors } from "../checkpoint/safetensors.js";
 import { IrisError } from "../core/errors.js";
 import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import type { GenerateRequest, GenerateResult, ImageInput } from "../core/request.js";
-import type { SamplingParams } from "../core/sampling-params.js";
+import { resolveSamplingParams, type SamplingParams } from "../core/sampling-params.js";
+import { join } from "node:path";
+import { loadModelConfig } from "../checkpoint/model-config.js";
+import { checkModelPath } from "../engine/engine-options.js";
 import { Engine } from "../engine/engine.js";
 import type { MemoryPlan } from "../engine/protocol.js";
 import { chatTemplates } from "../tokenizer/chat-templates.js";
@@ -59,6 +62,9 @@ export function registerGenerate(program: Command): void {
 
 async function runGenerate(flags: GenerateFlags): Promise<void> {
   const request = buildRequest(flags);
+  // Check the sampling flags before the model loads: a typo should not cost a load.
+  const config = loadModelConfig(join(checkModelPath(flags.model), "config.json"));
+  resolveSamplingParams(request.samplingParams as SamplingParams, config.text.vocabSize);
   const progress = loadProgressBar(process.stderr.isTTY || !flags.json);
   const engine = await Engine.create({
     modelPath: flags.model,

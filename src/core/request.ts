@@ -50,8 +50,11 @@ export type ImageInput = RawImage | ProcessorOutputItem | PrecomputedEmbeddingIt
 export interface GenerateRequest {
   /** The prompt, used as given (build it with a chat template first). One string, or a batch. */
   prompt?: string | string[];
-  /** Token ids instead of a prompt: one list, or a batch of lists. */
-  inputIds?: number[] | number[][];
+  /**
+   * Token ids instead of a prompt: one list, or a batch of lists; or a processor's `input_ids` tensor (1-D for one
+   * request, 2-D for a batch).
+   */
+  inputIds?: number[] | number[][] | HostTensor;
   /**
    * The images, SGLang style: for one prompt a list of its images (or one image); for a batch a list with one entry
    * per prompt (an image or a list of images).

@@ -83,8 +83,14 @@ export class CoreClient {
     });
   }
 
+  /** Whether a request with this id is in flight. */
+  isRunning(rid: string): boolean {
+    return this.pending.has(rid);
+  }
+
   submit(request: CoreRequest, onOutput: OutputListener, onFailure: FailureListener): void {
     this.checkOpen();
+    if (this.pending.has(request.rid)) throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${request.rid}`);
     this.pending.set(request.rid, { onOutput, onFailure });
     this.send({ type: "add", request });
   }

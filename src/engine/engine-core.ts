@@ -142,6 +142,8 @@ export class EngineCore {
   }
 
   private add(request: CoreRequest): void {
+    // The caller's side refuses duplicate ids; one reaching here would corrupt the running request's state.
+    if (this.active.has(request.rid)) return;
     const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds);
     this.active.set(request.rid, { request, tracker, cachedTokens: 0 });
     if (request.sampling.maxNewTokens === 0) {

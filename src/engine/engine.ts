@@ -117,6 +117,9 @@ export class Engine {
   /** Prepares one request and hands it to the core; any failure fails that request alone. */
   private async submit(single: SingleRequest, handle: RequestHandle): Promise<void> {
     try {
+      if (this.client.isRunning(single.rid)) {
+        throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${single.rid} is still running; give each request its own rid`);
+      }
       const core = await this.prepare(single);
       this.client.submit(core, (output) => handle.accept(output), (error) => handle.fail(error));
     } catch (err) {
@@ -138,7 +141,7 @@ export class Engine {
     if (length >= context) {
       throw new IrisError("CONTEXT_TOO_LONG", `The input (${length} tokens) is longer than the model's context length (${context} tokens).`);
     }
-    if (length + sampling.maxNewTokens > context) {
+    if (length + sampling.maxNewTokens >= context) {
       throw new IrisError("CONTEXT_TOO_LONG", `Requested token count exceeds the model's maximum context length of ${context} tokens. You requested a total of ${length + sampling.maxNewTokens} tokens: ${length} tokens from the input messages and ${sampling.maxNewTokens} tokens for the completion. Please reduce the number of tokens in the input messages or the completion to fit within the limit.`);
     }
     const inputIds = Int32Array.from(prepared.inputIds);

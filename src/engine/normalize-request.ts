@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { IrisError } from "../core/errors.js";
+import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import type { GenerateRequest, ImageInput } from "../core/request.js";
 import type { SamplingParams } from "../core/sampling-params.js";
 
@@ -44,7 +45,7 @@ export function normalizeRequest(req: GenerateRequest): NormalizedRequest {
     if (!prompts.every((p) => typeof p === "string")) fail("prompt must be a string or a list of strings.");
     ids = prompts.map(() => undefined);
   } else {
-    const list = inputIds as unknown[];
+    const list = idLists(inputIds!);
     if (!Array.isArray(list)) fail("inputIds must be a list of token ids or a list of such lists.");
     if (list.length === 0) fail("inputIds cannot be empty.");
     isBatch = Array.isArray(list[0]);
@@ -67,6 +68,19 @@ export function normalizeRequest(req: GenerateRequest): NormalizedRequest {
     isBatch,
     requests: prompts.map((p, i) => ({ index: i, rid: rids[i], prompt: p, inputIds: ids[i], images: images[i], samplingParams: params[i] })),
   };
+}
+
+/** Ids given as arrays pass through; a tensor becomes one list (1-D) or one list per row (2-D). */
+function idLists(ids: NonNullable<GenerateRequest["inputIds"]>): unknown[] {
+  if (Array.isArray(ids)) return ids;
+  const t = ids as HostTensor;
+  if (!t || !Array.isArray(t.shape) || !ArrayBuffer.isView(t.data) || t.shape.length < 1 || t.shape.length > 2) {
+    fail("inputIds must be a list of token ids, a list of such lists, or a 1-D or 2-D tensor of ids.");
+  }
+  const flat = toNumbers(t);
+  if (t.shape.length === 1) return flat;
+  const width = t.shape[1];
+  return Array.from({ length: t.shape[0] }, (_, i) => flat.slice(i * width, (i + 1) * width));
 }
 
 /**

@@ -24,20 +24,29 @@ export class OutputTracker {
 
   constructor(tokenizer: Tokenizer, private readonly params: ResolvedSamplingParams, eosTokenIds: readonly number[]) {
     this.detokenizer = new IncrementalDetokenizer(tokenizer, { skipSpecialTokens: params.skipSpecialTokens });
-    this.stopTokens = new Set([...(params.ignoreEos ? [] : eosTokenIds), ...params.stopTokenIds]);
+    // As in SGLang, `ignoreEos` turns off every stop token, the request's own `stopTokenIds` included.
+    this.stopTokens = new Set(params.ignoreEos ? [] : [...eosTokenIds, ...params.stopTokenIds]);
   }
 
   get completionTokens(): number {
     return this.generated;
   }
 
-  /** Takes one generated token; returns the text it finalized and whether the request is done. */
+  /**
+   * Takes one generated token; returns the text it finalized and whether the request is done. The checks run in
+   * SGLang's order: the length limit first, then (once `minNewTokens` are out) stop tokens, then stop strings.
+   */
   push(token: number): TokenOutcome {
     this.generated++;
     const p = this.params;
+    if (this.generated >= p.maxNewTokens) {
+      this.text += this.detokenizer.push(token);
+      return this.finish({ type: "length", length: p.maxNewTokens });
+    }
     const mayStop = this.generated >= p.minNewTokens;
     if (mayStop && this.stopTokens.has(token)) {
-      // The stop token stays in the output ids but not in the text (SGLang trims the matched token).
+      // The stop token stays in the output ids; the text drops it unless `noStopTrim` (SGLang's trim_matched_stop).
+      if (p.noStopTrim) this.text += this.detokenizer.push(token);
       return this.finish({ type: "stop", matched: token });
     }
     this.text += this.detokenizer.push(token);
@@ -48,7 +57,6 @@ export class OutputTracker {
         return this.finish({ type: "stop", matched: match.stop }, false);
       }
     }
-    if (this.generated >= p.maxNewTokens) return this.finish({ type: "length", length: p.maxNewTokens });
     return { delta: this.take(this.text.length - this.heldBack()), finishReason: null };
   }
 

@@ -23,6 +23,8 @@ export interface Llama4ProcessorOutput {
   readonly pixel_values?: HostTensor;
   /** Per image, the tile grid `[rows, columns]`. */
   readonly aspectRatios: readonly (readonly [number, number])[];
+  /** The same tile grids as an I64 [images, 2] tensor, under the name the engine's processor_output items read. */
+  readonly aspect_ratios?: HostTensor;
 }
 
 /** `<|patch|>` tokens per tile: (tile / patch)^2 divided by the pixel-shuffle downsampling, in integers. */
@@ -84,7 +86,8 @@ export class Llama4Processor {
     const expansions = aspectRatios.map((ratio) => llama4ImagePromptText(ratio, patches, this.imageProcessor.config.tokens));
     const tiles = aspectRatios.reduce((n, [rows, cols]) => n + rows * cols + (rows * cols > 1 ? 1 : 0), 0);
     const ids = await this.encode(replacePlaceholders(request.text, placeholder, expansions), tiles * patches);
-    return { input_ids: int64Tensor([ids.length], ids), pixel_values, aspectRatios };
+    const aspect_ratios = int64Tensor([aspectRatios.length, 2], aspectRatios.flat());
+    return { input_ids: int64Tensor([ids.length], ids), pixel_values, aspectRatios, aspect_ratios };
   }
 
   private async encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {

@@ -1,0 +1,38 @@
+/**
+ * The bundled demo model (models/shapes-vlm: a Qwen2.5-VL-architecture model of 3.3M parameters trained by
+ * scripts/train-demo-model on pictures from ./shapes) and how it is asked: SGLang's `qwen2-vl` template, the
+ * image first, then the question, exactly as in training.
+ */
+import { fileURLToPath } from "node:url";
+import type { DecodedImage, GenerateResult } from "../core/request.js";
+import type { Engine } from "../engine/engine.js";
+import { chatTemplates } from "../tokenizer/chat-templates.js";
+import type { RenderedImage } from "./shapes/render.js";
+
+/** models/shapes-vlm at the package root, from src/demo (tsx) or dist/demo (built) alike. */
+export const DEMO_MODEL_DIR = fileURLToPath(new URL("../../models/shapes-vlm", import.meta.url));
+
+/** Long enough for the longest description (three shapes, about 20 tokens) and its end token. */
+const MAX_ANSWER_TOKENS = 32;
+
+export function demoPrompt(question: string): string {
+  const conversation = chatTemplates.get("qwen2-vl").copy();
+  conversation.appendMessage(conversation.roles[0], `${conversation.imageToken}${question}`);
+  conversation.appendMessage(conversation.roles[1], null);
+  return conversation.getPrompt();
+}
+
+export function asDecodedImage(image: RenderedImage): DecodedImage {
+  return { data: image.data, width: image.width, height: image.height, channels: 3 };
+}
+
+/** Greedy answers to several questions about pictures, one batch through the engine. */
+export async function askAll(engine: Engine, items: readonly { image: DecodedImage | string; question: string }[]): Promise<string[]> {
+  if (items.length === 0) return [];
+  const results: GenerateResult[] = await engine.generate({
+    prompt: items.map((item) => demoPrompt(item.question)),
+    imageData: items.map((item) => [item.image]),
+    samplingParams: { temperature: 0, maxNewTokens: MAX_ANSWER_TOKENS },
+  });
+  return results.map((r) => r.text.trim());
+}
