@@ -1,11 +1,13 @@
 /** The `iris` command line: a thin layer over the same `Engine` the library exposes. */
 import { Command, CommanderError } from "commander";
 import { isIrisError } from "../core/errors.js";
+import { registerDemo } from "./demo-command.js";
 import { registerGenerate } from "./generate-command.js";
 
 const program = new Command();
 program.name("iris").description("Iris: offline inference for vision-language models");
 registerGenerate(program);
+registerDemo(program);
 // Usage errors come back here as one line, like every other error, instead of commander's printout.
 for (const command of [program, ...program.commands]) {
   command.exitOverride().configureOutput({ outputError: () => undefined });

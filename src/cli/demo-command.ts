@@ -1,0 +1,54 @@
+/** `iris demo`: the bundled model looks at a picture and answers questions about it, on the CPU. */
+import type { Command } from "commander";
+import { IrisError } from "../core/errors.js";
+import { runDemo, runEvaluation } from "../demo/run-demo.js";
+import { loadProgressBar } from "./progress.js";
+
+interface DemoFlags {
+  image?: string;
+  seed?: string;
+  eval?: string;
+  color?: boolean;
+  json?: boolean;
+}
+
+const integer = (value: string, name: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new IrisError("INVALID_ARGUMENT", `${name} must be a non-negative integer, got ${value}`);
+  return n;
+};
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("the bundled model answers questions about a picture (a drawn one, or --image)")
+    .option("--image <path-or-url>", "ask about this picture instead of a drawn one")
+    .option("--seed <n>", "draw this scene of the shapes generator")
+    .option("--eval <n>", "score the model on n held-out pictures and print the accuracy")
+    .option("--no-color", "do not show the picture as coloured text")
+    .option("--json", "with --eval: print the scores as JSON")
+    .action(async (flags: DemoFlags) => {
+      const progress = loadProgressBar(Boolean(process.stderr.isTTY));
+      const started = performance.now();
+      if (flags.eval !== undefined) {
+        const result = await runEvaluation(integer(flags.eval, "--eval"), progress.update);
+        progress.stop();
+        if (flags.json) console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000 }));
+        else {
+          console.log(`${result.pictures} held-out pictures, ${result.questions} questions: ${(100 * result.accuracy).toFixed(1)}% exactly right (${(100 * result.shortAnswerAccuracy).toFixed(1)}% of the short-answer questions)`);
+          for (const [kind, score] of Object.entries(result.byKind)) {
+            console.log(`  ${kind.padEnd(9)} ${score.correct}/${score.questions}`);
+          }
+        }
+        return;
+      }
+      await runDemo({
+        image: flags.image,
+        seed: flags.seed === undefined ? undefined : integer(flags.seed, "--seed"),
+        color: flags.color !== false && Boolean(process.stdout.isTTY),
+        print: (line) => console.log(line),
+        onProgress: progress.update,
+      });
+      progress.stop();
+    });
+}
