@@ -17,7 +17,7 @@ const allowed = {
   runner: ["core", "utils", "runtime", "kernels", "attention", "layers", "models", "cache", "checkpoint", "multimodal"],
   engine: ["core", "utils", "runtime", "kernels", "attention", "layers", "models", "cache", "checkpoint",
     "multimodal", "tokenizer", "scheduler", "runner"],
-  cli: ["core", "utils", "checkpoint", "multimodal", "tokenizer", "engine"],
+  cli: ["core", "utils", "checkpoint", "multimodal", "tokenizer", "engine", "demo"],
   demo: ["core", "utils", "checkpoint", "multimodal", "tokenizer", "engine"],
 };
 
