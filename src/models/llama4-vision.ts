@@ -13,6 +13,7 @@ import { concatRows } from "../kernels/concat-rows.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
 import { Linear } from "../layers/linear.js";
+import { QKVProjection } from "../layers/qkv-projection.js";
 import { LayerNorm } from "../layers/norms.js";
 import type { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
@@ -28,9 +29,7 @@ export type StageObserver = (stage: string, x: Tensor) => void;
 class VisionEncoderLayer {
   private readonly inputNorm: LayerNorm;
   private readonly postAttentionNorm: LayerNorm;
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
+  private readonly qkv: QKVProjection;
   private readonly o: Linear;
   private readonly fc1: Linear;
   private readonly fc2: Linear;
@@ -39,21 +38,17 @@ class VisionEncoderLayer {
     const H = c.hiddenSize;
     this.inputNorm = new LayerNorm(params, `${prefix}.input_layernorm`, H, c.normEps);
     this.postAttentionNorm = new LayerNorm(params, `${prefix}.post_attention_layernorm`, H, c.normEps);
-    this.q = new Linear(params, `${prefix}.self_attn.q_proj`, H, H, { bias: true });
-    this.k = new Linear(params, `${prefix}.self_attn.k_proj`, H, H, { bias: true });
-    this.v = new Linear(params, `${prefix}.self_attn.v_proj`, H, H, { bias: true });
+    const shape = { hidden: H, numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim };
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: true, separate: true });
     this.o = new Linear(params, `${prefix}.self_attn.o_proj`, H, H, { bias: true });
     this.fc1 = new Linear(params, `${prefix}.mlp.fc1`, H, c.intermediateSize, { bias: true });
     this.fc2 = new Linear(params, `${prefix}.mlp.fc2`, c.intermediateSize, H, { bias: true });
   }
 
   forward(x: Tensor, rotary: RotaryTables, tiles: Segments): Tensor {
-    const { hiddenSize: H, numHeads, headDim } = this.c;
+    const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
-    const normed = this.inputNorm.forward(x);
-    const q = this.q.forward(normed).view([N, numHeads, headDim]);
-    const k = this.k.forward(normed).view([N, numHeads, headDim]);
-    const v = this.v.forward(normed).view([N, numHeads, headDim]);
+    const { q, k, v } = this.qkv.forward(this.inputNorm.forward(x));
     applyRotary(q, rotary.cos, rotary.sin, "interleaved");
     applyRotary(k, rotary.cos, rotary.sin, "interleaved");
     const attended = attention(q, k, v, tiles, { scale: 1 / Math.sqrt(headDim), causal: false });

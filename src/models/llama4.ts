@@ -20,6 +20,7 @@ import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
+import { QKVProjection } from "../layers/qkv-projection.js";
 import { Top1SigmoidMoE } from "../layers/moe.js";
 import { RMSNorm } from "../layers/norms.js";
 import { Parameters } from "../layers/parameters.js";
@@ -43,9 +44,7 @@ interface StepContext {
 class DecoderLayer {
   private readonly inputNorm: RMSNorm;
   private readonly postAttentionNorm: RMSNorm;
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
+  private readonly qkv: QKVProjection;
   private readonly o: Linear;
   private readonly attention: PagedSelfAttention;
   private readonly feedForward: Top1SigmoidMoE | GatedMLP;
@@ -54,13 +53,11 @@ class DecoderLayer {
   constructor(params: Parameters, index: number, private readonly c: Llama4TextConfig) {
     const prefix = `language_model.model.layers.${index}`;
     const qSize = c.numHeads * c.headDim;
-    const kvSize = c.numKvHeads * c.headDim;
     this.useRope = c.useRope[index];
     this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
     this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
-    this.q = new Linear(params, `${prefix}.self_attn.q_proj`, c.hiddenSize, qSize, { bias: false });
-    this.k = new Linear(params, `${prefix}.self_attn.k_proj`, c.hiddenSize, kvSize, { bias: false });
-    this.v = new Linear(params, `${prefix}.self_attn.v_proj`, c.hiddenSize, kvSize, { bias: false });
+    const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: false, separate: true });
     this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false });
     // Only RoPE layers are chunked ("chunked_attention"); NoPE layers see the whole context ("full_attention").
     const chunkSize = this.useRope ? c.attentionChunkSize : undefined;
@@ -71,12 +68,9 @@ class DecoderLayer {
   }
 
   forward(h: Tensor, step: StepContext): Tensor {
-    const { numHeads, numKvHeads, headDim, rmsNormEps } = this.c;
+    const { numHeads, headDim, rmsNormEps } = this.c;
     const T = h.shape[0];
-    const x = this.inputNorm.forward(h);
-    const q = this.q.forward(x).view([T, numHeads, headDim]);
-    const k = this.k.forward(x).view([T, numKvHeads, headDim]);
-    const v = this.v.forward(x).view([T, numKvHeads, headDim]);
+    const { q, k, v } = this.qkv.forward(this.inputNorm.forward(h));
     if (this.useRope) {
       applyRotary(q, step.rotary.cos, step.rotary.sin, "interleaved");
       applyRotary(k, step.rotary.cos, step.rotary.sin, "interleaved");

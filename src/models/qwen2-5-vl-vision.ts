@@ -9,9 +9,9 @@ import { applyRotary } from "../kernels/apply-rotary.js";
 import { attention } from "../kernels/attention.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
-import { sliceColumns } from "../kernels/slice-columns.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
+import { QKVProjection } from "../layers/qkv-projection.js";
 import { RMSNorm } from "../layers/norms.js";
 import type { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
@@ -27,25 +27,23 @@ const VISION_NORM_EPS = 1e-6;
 class VisionBlock {
   private readonly norm1: RMSNorm;
   private readonly norm2: RMSNorm;
-  private readonly qkv: Linear;
+  private readonly qkv: QKVProjection;
   private readonly proj: Linear;
   private readonly mlp: GatedMLP;
 
   constructor(params: Parameters, prefix: string, private readonly c: QwenVisionConfig) {
     this.norm1 = new RMSNorm(params, `${prefix}.norm1`, c.hiddenSize, VISION_NORM_EPS);
     this.norm2 = new RMSNorm(params, `${prefix}.norm2`, c.hiddenSize, VISION_NORM_EPS);
-    this.qkv = new Linear(params, `${prefix}.attn.qkv`, c.hiddenSize, 3 * c.hiddenSize, { bias: true });
+    const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numHeads, headDim: c.headDim };
+    this.qkv = new QKVProjection(params, `${prefix}.attn.qkv`, shape, { bias: true, separate: false });
     this.proj = new Linear(params, `${prefix}.attn.proj`, c.hiddenSize, c.hiddenSize, { bias: true });
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, true);
   }
 
   forward(x: Tensor, rotary: RotaryTables, segments: Segments): Tensor {
-    const { hiddenSize: H, numHeads, headDim } = this.c;
+    const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
-    const qkv = this.qkv.forward(this.norm1.forward(x));
-    const q = sliceColumns(qkv, 0, H).view([N, numHeads, headDim]);
-    const k = sliceColumns(qkv, H, H).view([N, numHeads, headDim]);
-    const v = sliceColumns(qkv, 2 * H, H).view([N, numHeads, headDim]);
+    const { q, k, v } = this.qkv.forward(this.norm1.forward(x));
     applyRotary(q, rotary.cos, rotary.sin, "neox");
     applyRotary(k, rotary.cos, rotary.sin, "neox");
     const attended = attention(q, k, v, segments, { scale: 1 / Math.sqrt(headDim), causal: false });

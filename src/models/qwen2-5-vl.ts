@@ -14,6 +14,7 @@ import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
+import { QKVProjection } from "../layers/qkv-projection.js";
 import { RMSNorm } from "../layers/norms.js";
 import { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
@@ -28,33 +29,26 @@ type TextConfig = Qwen2_5_VLConfig["text"];
 class DecoderLayer {
   private readonly inputNorm: RMSNorm;
   private readonly postAttentionNorm: RMSNorm;
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
+  private readonly qkv: QKVProjection;
   private readonly o: Linear;
   private readonly attention: PagedSelfAttention;
   private readonly mlp: GatedMLP;
 
   constructor(params: Parameters, index: number, private readonly c: TextConfig) {
     const prefix = `model.layers.${index}`;
-    const kvSize = c.numKvHeads * c.headDim;
     this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
     this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
-    this.q = new Linear(params, `${prefix}.self_attn.q_proj`, c.hiddenSize, c.numHeads * c.headDim, { bias: true });
-    this.k = new Linear(params, `${prefix}.self_attn.k_proj`, c.hiddenSize, kvSize, { bias: true });
-    this.v = new Linear(params, `${prefix}.self_attn.v_proj`, c.hiddenSize, kvSize, { bias: true });
+    const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: true, separate: true });
     this.o = new Linear(params, `${prefix}.self_attn.o_proj`, c.numHeads * c.headDim, c.hiddenSize, { bias: false });
     this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim));
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false);
   }
 
   forward(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): Tensor {
-    const { numHeads, numKvHeads, headDim } = this.c;
+    const { numHeads, headDim } = this.c;
     const T = h.shape[0];
-    const x = this.inputNorm.forward(h);
-    const q = this.q.forward(x).view([T, numHeads, headDim]);
-    const k = this.k.forward(x).view([T, numKvHeads, headDim]);
-    const v = this.v.forward(x).view([T, numKvHeads, headDim]);
+    const { q, k, v } = this.qkv.forward(this.inputNorm.forward(h));
     applyRotary(q, rotary.cos, rotary.sin, "neox");
     applyRotary(k, rotary.cos, rotary.sin, "neox");
     const attended = this.attention.forward(q, k, v, batch).view([T, numHeads * headDim]);

@@ -1,0 +1,54 @@
+/**
+ * The query, key and value projections of an attention block as one matrix product (one weight [q|k|v]), split
+ * into per-head views. Checkpoints store them either fused (Qwen2.5-VL's vision `attn.qkv`) or as separate
+ * `q_proj`/`k_proj`/`v_proj` tensors, which the loader places into the fused weight's row blocks.
+ */
+import { sliceColumns } from "../kernels/slice-columns.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { Linear } from "./linear.js";
+import type { Parameters } from "./parameters.js";
+
+export interface QKVShape {
+  readonly hidden: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+}
+
+export interface QKV {
+  /** [T, numHeads, headDim] */
+  readonly q: Tensor;
+  /** [T, numKvHeads, headDim] */
+  readonly k: Tensor;
+  readonly v: Tensor;
+}
+
+export class QKVProjection {
+  private readonly qkv: Linear;
+
+  /**
+   * @param name the fused tensor's checkpoint prefix (e.g. `visual.blocks.0.attn.qkv`), or, with `separate`, the
+   *   prefix holding `q_proj`, `k_proj` and `v_proj` (e.g. `model.layers.0.self_attn`)
+   */
+  constructor(params: Parameters, name: string, private readonly s: QKVShape, options: { bias: boolean; separate: boolean }) {
+    const qSize = s.numHeads * s.headDim;
+    const kvSize = s.numKvHeads * s.headDim;
+    const parts = options.separate
+      ? [{ name: `${name}.q_proj`, rows: qSize }, { name: `${name}.k_proj`, rows: kvSize }, { name: `${name}.v_proj`, rows: kvSize }]
+      : undefined;
+    this.qkv = new Linear(params, options.separate ? `${name}.qkv_proj` : name, s.hidden, qSize + 2 * kvSize, { bias: options.bias, parts });
+  }
+
+  forward(x: Tensor): QKV {
+    const { numHeads, numKvHeads, headDim } = this.s;
+    const T = x.shape[0];
+    const qSize = numHeads * headDim;
+    const kvSize = numKvHeads * headDim;
+    const fused = this.qkv.forward(x);
+    return {
+      q: sliceColumns(fused, 0, qSize).view([T, numHeads, headDim]),
+      k: sliceColumns(fused, qSize, kvSize).view([T, numKvHeads, headDim]),
+      v: sliceColumns(fused, qSize + kvSize, kvSize).view([T, numKvHeads, headDim]),
+    };
+  }
+}
