@@ -44,10 +44,26 @@ export class Engine {
     const config = loadModelConfig(join(modelPath, "config.json"));
     if (options.chatTemplate !== undefined) chatTemplates.get(options.chatTemplate);
     const core = resolveCoreOptions(options, config);
-    const tokenizer = Tokenizer.fromDir(modelPath);
-    const preparer = await createPreparer(config, modelPath, tokenizer);
-    const { client, info } = await CoreClient.start(core, options);
+    // The worker loads the model while this thread loads the tokenizer and processor.
+    const starting = CoreClient.start(core, options);
+    // Observed here so a failure while this thread is still loading is not an unhandled rejection; awaited below.
+    starting.catch(() => undefined);
+    let tokenizer: Tokenizer;
+    let preparer: FamilyPreparer;
+    try {
+      tokenizer = Tokenizer.fromDir(modelPath);
+      preparer = await createPreparer(config, modelPath, tokenizer);
+    } catch (err) {
+      await starting.then(({ client }) => client.shutdown(), () => undefined);
+      throw err;
+    }
+    const { client, info } = await starting;
     return new Engine(config, tokenizer, preparer, client, info, options);
+  }
+
+  /** Ends a running request early (SGLang's `abort_request`): it finishes with an `abort` reason. */
+  abort(rid: string): void {
+    this.client.abort(rid);
   }
 
   /** A fresh copy of the chat template named at creation, for building prompts. */
