@@ -2,7 +2,8 @@
  * The caller's side of the worker thread that runs the `EngineCore`: starts it, routes its outputs to the request
  * that owns them, and turns a crash of the worker into an error for every request still in flight.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "../utils/module-worker.js";
 import { IrisError } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MemoryPlan, MultimodalPayload, ToCore } from "./protocol.js";
@@ -27,17 +28,6 @@ interface Pending {
   readonly onFailure: FailureListener;
 }
 
-/** The worker entry point next to this file: TypeScript under tsx (tests, development), JavaScript once built. */
-function startWorker(options: CoreOptions): Worker {
-  const isSource = import.meta.url.endsWith(".ts");
-  const entry = new URL(isSource ? "./core-worker.ts" : "./core-worker.js", import.meta.url);
-  if (!isSource) return new Worker(entry, { workerData: options });
-  // NOTE: a worker does not inherit the parent's `--import tsx` hooks on Node 20; register them before loading.
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData: options });
-}
-
 export class CoreClient {
   private readonly worker: Worker;
   private readonly pending = new Map<string, Pending>();
@@ -54,7 +44,7 @@ export class CoreClient {
 
   /** Starts the core and resolves once the model is loaded. */
   static start(options: CoreOptions, listeners: StartListeners = {}): Promise<{ client: CoreClient; info: CoreInfo }> {
-    const worker = startWorker(options);
+    const worker = startModuleWorker(import.meta.url, "./core-worker", options);
     const client = new CoreClient(worker);
     return new Promise((resolve, reject) => {
       let ready = false;

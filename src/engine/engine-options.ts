@@ -3,6 +3,7 @@
  * core runs with. Derived values (context length, KV capacity) are computed here, never patched in later.
  */
 import { existsSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { ModelConfig } from "../checkpoint/model-config.js";
 import { IrisError } from "../core/errors.js";
@@ -36,6 +37,12 @@ export interface EngineOptions {
   readonly disableRadixCache?: boolean;
   /** Seeds requests that give no `seed` of their own. */
   readonly randomSeed?: number;
+  /**
+   * Worker threads that load and preprocess raw images, so pictures are decoded and resized on several cores and
+   * the caller's thread stays free (default: one per core beyond the first, at most 4; 0 processes them on the
+   * caller's thread).
+   */
+  readonly preprocessWorkers?: number;
   /** Limits for loading raw images: download timeout and size, decoded pixel count. */
   readonly imageLoad?: LoadImageOptions;
   /** Called while the model loads (e.g. for a progress bar). */
@@ -61,6 +68,12 @@ export function checkModelPath(modelPath: unknown): string {
     throw new IrisError("MODEL_LOAD", `${modelPath} has no config.json: point modelPath at a Hugging Face model directory`);
   }
   return modelPath;
+}
+
+export function preprocessWorkerCount(requested: number | undefined): number {
+  const count = requested ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+  if (!Number.isInteger(count) || count < 0) throw new IrisError("INVALID_ARGUMENT", `preprocessWorkers must be a non-negative integer, got ${requested}`);
+  return count;
 }
 
 export function resolveCoreOptions(options: EngineOptions, config: ModelConfig): CoreOptions {

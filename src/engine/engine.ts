@@ -16,7 +16,8 @@ import { chatTemplates } from "../tokenizer/chat-templates.js";
 import type { Conversation } from "../tokenizer/conversation.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { CoreClient } from "./core-client.js";
-import { checkModelPath, resolveCoreOptions, type EngineOptions } from "./engine-options.js";
+import { checkModelPath, preprocessWorkerCount, resolveCoreOptions, type EngineOptions } from "./engine-options.js";
+import { ImagePreprocessPool } from "../multimodal/image-preprocess-pool.js";
 import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
@@ -36,6 +37,7 @@ export class Engine {
     private readonly client: CoreClient,
     readonly info: CoreInfo,
     private readonly options: EngineOptions,
+    private readonly pool: ImagePreprocessPool | undefined,
   ) {}
 
   /** Loads the model (on a worker thread) and its tokenizer and processor; resolves once it is ready. */
@@ -50,15 +52,24 @@ export class Engine {
     starting.catch(() => undefined);
     let tokenizer: Tokenizer;
     let preparer: FamilyPreparer;
+    let pool: ImagePreprocessPool | undefined;
     try {
+      const workers = preprocessWorkerCount(options.preprocessWorkers);
+      pool = workers > 0 ? await ImagePreprocessPool.start(modelPath, workers) : undefined;
       tokenizer = Tokenizer.fromDir(modelPath);
-      preparer = await createPreparer(config, modelPath, tokenizer);
+      preparer = await createPreparer(config, modelPath, tokenizer, pool);
     } catch (err) {
+      await pool?.close();
       await starting.then(({ client }) => client.shutdown(), () => undefined);
       throw err;
     }
-    const { client, info } = await starting;
-    return new Engine(config, tokenizer, preparer, client, info, options);
+    try {
+      const { client, info } = await starting;
+      return new Engine(config, tokenizer, preparer, client, info, options, pool);
+    } catch (err) {
+      await pool?.close();
+      throw err;
+    }
   }
 
   /** Ends a running request early (SGLang's `abort_request`): it finishes with an `abort` reason. */
@@ -123,7 +134,7 @@ export class Engine {
 
   /** Stops the core; requests still running fail with ENGINE_SHUTDOWN. */
   async shutdown(): Promise<void> {
-    await this.client.shutdown();
+    await Promise.all([this.client.shutdown(), this.pool?.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

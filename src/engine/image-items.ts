@@ -3,7 +3,7 @@
  * embeddings) and checks each item's fields. One request uses one form for all its images, as in SGLang.
  */
 import { IrisError } from "../core/errors.js";
-import { hostTensor, toNumbers, type HostTensor } from "../core/host-tensor.js";
+import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import type { ImageInput, PrecomputedEmbeddingItem, ProcessorOutputItem, RawImage, TensorLike } from "../core/request.js";
 
 export type ClassifiedImages =
@@ -67,25 +67,4 @@ export function tableRows(value: TensorLike | undefined, width: number, what: st
 export function idList(value: TensorLike | undefined): number[] | undefined {
   if (value === undefined) return undefined;
   return Array.isArray(value) ? (value as (number | number[])[]).flat() : toNumbers(value as HostTensor);
-}
-
-/** Concatenates tensors along dim 0 (the images of several items), keeping the dtype of the first. */
-export function concatHost(tensors: readonly HostTensor[], what: string): HostTensor {
-  if (tensors.length === 1) return tensors[0];
-  const first = tensors[0];
-  const rest = first.shape.slice(1);
-  for (const t of tensors) {
-    if (t.dtype !== first.dtype || t.shape.length !== first.shape.length || t.shape.slice(1).some((d, i) => d !== rest[i])) {
-      throw new IrisError("INVALID_ARGUMENT", `${what}: items disagree in dtype or shape ([${t.shape.join(", ")}] ${t.dtype} vs [${first.shape.join(", ")}] ${first.dtype})`);
-    }
-  }
-  const total = tensors.reduce((n, t) => n + t.data.length, 0);
-  const Ctor = first.data.constructor as new (n: number) => HostTensor["data"];
-  const data = new Ctor(total);
-  let at = 0;
-  for (const t of tensors) {
-    (data as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data as ArrayLike<unknown>, at);
-    at += t.data.length;
-  }
-  return hostTensor(first.dtype, [tensors.reduce((n, t) => n + t.shape[0], 0), ...rest], data);
 }

@@ -4,12 +4,12 @@
  */
 import type { Llama4Config } from "../checkpoint/llama4-config.js";
 import { IrisError } from "../core/errors.js";
+import { concatHostTensors } from "../core/host-tensor.js";
 import type { MultimodalPayload } from "../core/multimodal-payload.js";
-import { loadImage } from "../multimodal/image-input.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { llama4ImagePromptText, type Llama4Processor } from "../multimodal/llama4-processor.js";
 import { replacePlaceholders } from "../multimodal/image-placeholders.js";
-import { concatHost, tableRows, type ClassifiedImages } from "./image-items.js";
+import { tableRows, type ClassifiedImages } from "./image-items.js";
 import { blockHashes, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 const tilesOf = ([rows, cols]: readonly number[]) => rows * cols + (rows * cols > 1 ? 1 : 0);
@@ -38,12 +38,11 @@ export class Llama4Preparer implements FamilyPreparer {
 
   async processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload> {
     if (images.kind === "raw") {
-      const rgb = await Promise.all(images.images.map((image) => loadImage(image, imageOptions)));
-      const { pixel_values, aspectRatios } = this.processor.imageProcessor.preprocess(rgb);
+      const { pixel_values, aspectRatios } = await this.processor.features(images.images, imageOptions);
       return { kind: "pixels", pixelValues: pixel_values, tilesPerImage: aspectRatios.map(tilesOf) };
     }
     if (images.kind === "processor_output") {
-      const pixelValues = concatHost(images.items.map((item) => item.pixel_values!), "pixel_values");
+      const pixelValues = concatHostTensors(images.items.map((item) => item.pixel_values!), "pixel_values");
       const ratios = images.items.flatMap((item, i) => tableRows(item.aspect_ratios, 2, `image item ${i}: aspect_ratios`));
       // Without aspect ratios every item counts as one image of all its tiles.
       const tilesPerImage = ratios.length ? ratios.map(tilesOf) : images.items.map((item) => item.pixel_values!.shape[0]);
@@ -54,7 +53,7 @@ export class Llama4Preparer implements FamilyPreparer {
       return { kind: "pixels", pixelValues, tilesPerImage };
     }
     if (images.kind === "precomputed_embedding") {
-      return { kind: "embeddings", embeddings: concatHost(images.items.map((item) => item.feature), "feature") };
+      return { kind: "embeddings", embeddings: concatHostTensors(images.items.map((item) => item.feature), "feature") };
     }
     throw new IrisError("INVALID_ARGUMENT", "no images to process");
   }

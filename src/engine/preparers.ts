@@ -1,5 +1,6 @@
 /** Picks the request preparation of the model's family, with its processor built from the model directory. */
 import type { ModelConfig } from "../checkpoint/model-config.js";
+import type { ImageFeaturizer } from "../multimodal/image-features.js";
 import { Llama4Processor } from "../multimodal/llama4-processor.js";
 import { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
 import type { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -7,7 +8,9 @@ import { Llama4Preparer } from "./llama4-preparer.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
 import { QwenPreparer } from "./qwen-preparer.js";
 
-export async function createPreparer(config: ModelConfig, modelPath: string, tokenizer: Tokenizer): Promise<FamilyPreparer> {
-  if (config.family === "qwen2_5_vl") return new QwenPreparer(config, await Qwen2_5VLProcessor.fromPretrained(modelPath, tokenizer));
-  return new Llama4Preparer(config, await Llama4Processor.fromPretrained(modelPath, tokenizer));
+/** @param featurizer where images are loaded and processed (a pool of workers, or this thread when undefined) */
+export async function createPreparer(config: ModelConfig, modelPath: string, tokenizer: Tokenizer,
+  featurizer?: ImageFeaturizer): Promise<FamilyPreparer> {
+  if (config.family === "qwen2_5_vl") return new QwenPreparer(config, await Qwen2_5VLProcessor.fromPretrained(modelPath, tokenizer, featurizer));
+  return new Llama4Preparer(config, await Llama4Processor.fromPretrained(modelPath, tokenizer, featurizer));
 }

@@ -4,14 +4,14 @@
  */
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { IrisError } from "../core/errors.js";
+import { concatHostTensors } from "../core/host-tensor.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
-import { loadImage } from "../multimodal/image-input.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { mropePositions } from "../multimodal/mrope-positions.js";
 import type { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
 import type { GridThw } from "../multimodal/qwen2-vl-image-processor.js";
-import { concatHost, tableRows, type ClassifiedImages } from "./image-items.js";
+import { tableRows, type ClassifiedImages } from "./image-items.js";
 import { blockHashes, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 export class QwenPreparer implements FamilyPreparer {
@@ -37,13 +37,12 @@ export class QwenPreparer implements FamilyPreparer {
 
   async processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload> {
     if (images.kind === "raw") {
-      const rgb = await Promise.all(images.images.map((image) => loadImage(image, imageOptions)));
-      const features = this.processor.imageProcessor.preprocess(rgb);
+      const features = await this.processor.features(images.images, imageOptions);
       return this.pixels(features.pixel_values, features.grids);
     }
     if (images.kind === "processor_output") {
       const grids = images.items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`));
-      const pixelValues = concatHost(images.items.map((item) => item.pixel_values!), "pixel_values");
+      const pixelValues = concatHostTensors(images.items.map((item) => item.pixel_values!), "pixel_values");
       const patches = grids.reduce((n, [t, h, w]) => n + t * h * w, 0);
       if (pixelValues.shape.length !== 2 || pixelValues.shape[0] !== patches) {
         throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${patches} patches image_grid_thw describes`);
@@ -55,7 +54,7 @@ export class QwenPreparer implements FamilyPreparer {
       if (grids.length === 0) {
         throw new IrisError("INVALID_ARGUMENT", "precomputed embeddings for Qwen2.5-VL need image_grid_thw, which places the image tokens' M-RoPE positions");
       }
-      return { kind: "embeddings", embeddings: concatHost(images.items.map((item) => item.feature), "feature"), imageGrids: grids };
+      return { kind: "embeddings", embeddings: concatHostTensors(images.items.map((item) => item.feature), "feature"), imageGrids: grids };
     }
     throw new IrisError("INVALID_ARGUMENT", "no images to process");
   }

@@ -9,6 +9,7 @@
  */
 import { hostTensor, type HostTensor } from "../core/host-tensor.js";
 import { f32ToBf16, roundToBf16 } from "../core/half.js";
+import type { ImageFeatures } from "./image-features.js";
 import type { RgbImage } from "./image-types.js";
 import { loadLlama4ProcessorConfig, type Llama4ProcessorConfig } from "./llama4-processor-config.js";
 import { bestFitCanvas, resizeTarget, supportedCanvases, type Canvas } from "./llama4-tiling.js";
@@ -101,6 +102,12 @@ export class Llama4ImageProcessor {
       }
     });
     return { pixel_values: hostTensor("BF16", [total, CHANNELS, tileSize, tileSize], out), aspectRatios };
+  }
+
+  /** One image's features, for processing images one at a time on any thread (see image-features.ts). */
+  preprocessOne(image: RgbImage): ImageFeatures {
+    const features = this.preprocess([image]);
+    return { pixel_values: features.pixel_values, aspectRatio: features.aspectRatios[0] };
   }
 
   /** Writes the tile at (`top`, `left`) of the zero-padded canvas, normalized, as CHW bf16 at `offset`. */

@@ -10,8 +10,8 @@
 import { IrisError } from "../core/errors.js";
 import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, replacePlaceholders } from "./image-placeholders.js";
-import { loadImage } from "./image-input.js";
-import type { ProcessorRequest } from "./image-types.js";
+import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
+import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
 import { Llama4ImageProcessor } from "./llama4-image-processor.js";
 import type { Llama4ProcessorConfig, Llama4TokenStrings } from "./llama4-processor-config.js";
 import { requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
@@ -55,17 +55,25 @@ export class Llama4Processor {
   readonly tokenizer: ProcessorTokenizer;
   readonly imageProcessor: Llama4ImageProcessor;
   readonly patchTokenId: number;
+  private readonly featurizer: ImageFeaturizer;
 
-  constructor(tokenizer: ProcessorTokenizer, imageProcessor: Llama4ImageProcessor) {
+  /** @param featurizer where images are loaded and processed (default: on this thread) */
+  constructor(tokenizer: ProcessorTokenizer, imageProcessor: Llama4ImageProcessor, featurizer?: ImageFeaturizer) {
     this.tokenizer = tokenizer;
     this.imageProcessor = imageProcessor;
+    this.featurizer = featurizer ?? new InlineFeaturizer(imageProcessor);
     const { tokens } = imageProcessor.config;
     for (const token of Object.values(tokens)) requireTokenId(tokenizer, token);
     this.patchTokenId = requireTokenId(tokenizer, tokens.patch);
   }
 
-  static async fromPretrained(modelDir: string, tokenizer: ProcessorTokenizer): Promise<Llama4Processor> {
-    return new Llama4Processor(tokenizer, await Llama4ImageProcessor.fromPretrained(modelDir));
+  static async fromPretrained(modelDir: string, tokenizer: ProcessorTokenizer, featurizer?: ImageFeaturizer): Promise<Llama4Processor> {
+    return new Llama4Processor(tokenizer, await Llama4ImageProcessor.fromPretrained(modelDir), featurizer);
+  }
+
+  /** Loads and processes the images (each on the featurizer's thread), merged in order. */
+  async features(images: readonly ImageInput[], options?: LoadImageOptions): Promise<MergedImageFeatures> {
+    return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options))));
   }
 
   get patchesPerTile(): number {
@@ -80,8 +88,7 @@ export class Llama4Processor {
       const ids = await this.encode(request.text, 0);
       return { input_ids: int64Tensor([ids.length], ids), aspectRatios: [] };
     }
-    const rgb = await Promise.all(images.map((image) => loadImage(image, request.imageOptions)));
-    const { pixel_values, aspectRatios } = this.imageProcessor.preprocess(rgb);
+    const { pixel_values, aspectRatios } = await this.features(images, request.imageOptions);
     const patches = this.patchesPerTile;
     const expansions = aspectRatios.map((ratio) => llama4ImagePromptText(ratio, patches, this.imageProcessor.config.tokens));
     const tiles = aspectRatios.reduce((n, [rows, cols]) => n + rows * cols + (rows * cols > 1 ? 1 : 0), 0);

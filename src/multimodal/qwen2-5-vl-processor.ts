@@ -7,8 +7,8 @@
 import { IrisError } from "../core/errors.js";
 import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
-import { loadImage } from "./image-input.js";
-import type { ProcessorRequest } from "./image-types.js";
+import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
+import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
 import { requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
 import { Qwen2VLImageProcessor, type GridThw } from "./qwen2-vl-image-processor.js";
 
@@ -27,15 +27,23 @@ export class Qwen2_5VLProcessor {
   readonly tokenizer: ProcessorTokenizer;
   readonly imageProcessor: Qwen2VLImageProcessor;
   readonly imageTokenId: number;
+  private readonly featurizer: ImageFeaturizer;
 
-  constructor(tokenizer: ProcessorTokenizer, imageProcessor: Qwen2VLImageProcessor) {
+  /** @param featurizer where images are loaded and processed (default: on this thread) */
+  constructor(tokenizer: ProcessorTokenizer, imageProcessor: Qwen2VLImageProcessor, featurizer?: ImageFeaturizer) {
     this.tokenizer = tokenizer;
     this.imageProcessor = imageProcessor;
+    this.featurizer = featurizer ?? new InlineFeaturizer(imageProcessor);
     this.imageTokenId = requireTokenId(tokenizer, imageProcessor.config.imageToken);
   }
 
-  static async fromPretrained(modelDir: string, tokenizer: ProcessorTokenizer): Promise<Qwen2_5VLProcessor> {
-    return new Qwen2_5VLProcessor(tokenizer, await Qwen2VLImageProcessor.fromPretrained(modelDir));
+  static async fromPretrained(modelDir: string, tokenizer: ProcessorTokenizer, featurizer?: ImageFeaturizer): Promise<Qwen2_5VLProcessor> {
+    return new Qwen2_5VLProcessor(tokenizer, await Qwen2VLImageProcessor.fromPretrained(modelDir), featurizer);
+  }
+
+  /** Loads and processes the images (each on the featurizer's thread), merged in order. */
+  async features(images: readonly ImageInput[], options?: LoadImageOptions): Promise<MergedImageFeatures> {
+    return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options))));
   }
 
   get imageToken(): string {
@@ -50,8 +58,8 @@ export class Qwen2_5VLProcessor {
       const ids = await this.encode(request.text, 0);
       return { input_ids: int64Tensor([ids.length], ids), grids: [] };
     }
-    const rgb = await Promise.all(images.map((image) => loadImage(image, request.imageOptions)));
-    const features = this.imageProcessor.preprocess(rgb);
+    const { pixel_values, image_grid_thw, grids } = await this.features(images, request.imageOptions);
+    const features = { pixel_values, image_grid_thw: image_grid_thw!, grids };
     const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
     const text = replacePlaceholders(request.text, this.imageToken, counts.map((n) => this.imageToken.repeat(n)));
     const ids = await this.encode(text, counts.reduce((a, b) => a + b, 0));

@@ -8,6 +8,7 @@
  * holds channel-major, then temporal, then patch row, then patch column: `c*392 + t*196 + py*14 + px` for 14-pixel
  * patches.
  */
+import type { ImageFeatures } from "./image-features.js";
 import { IrisError } from "../core/errors.js";
 import { hostTensor, int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import type { RgbImage } from "./image-types.js";
@@ -112,6 +113,12 @@ export class Qwen2VLImageProcessor {
       image_grid_thw: int64Tensor([grids.length, 3], grids.flat()),
       grids,
     };
+  }
+
+  /** One image's features, for processing images one at a time on any thread (see image-features.ts). */
+  preprocessOne(image: RgbImage): ImageFeatures {
+    const features = this.preprocess([image]);
+    return { pixel_values: features.pixel_values, grid: features.grids[0] };
   }
 
   /**

@@ -1,0 +1,53 @@
+/**
+ * Turning raw images into a processor's features, image by image, and merging several images' features in
+ * order. Each image is independent (its own resize, tiles or patches), so images can be processed on any thread
+ * and concatenated afterwards; the result equals processing them together.
+ */
+import { concatHostTensors, int64Tensor, type HostTensor } from "../core/host-tensor.js";
+import { loadImage } from "./image-input.js";
+import type { ImageInput, LoadImageOptions } from "./image-types.js";
+import type { GridThw } from "./qwen2-vl-image-processor.js";
+
+/** One image's features: Qwen2-VL's patches and grid, or Llama 4's tiles and tile grid. */
+export interface ImageFeatures {
+  readonly pixel_values: HostTensor;
+  readonly grid?: GridThw;
+  readonly aspectRatio?: readonly [number, number];
+}
+
+/** Anything that processes one decoded image: both image processors, through their `preprocess`. */
+export interface SingleImageProcessor {
+  preprocessOne(image: Awaited<ReturnType<typeof loadImage>>): ImageFeatures;
+}
+
+/** Loads and processes images, on this thread or elsewhere (see `ImagePreprocessPool`). */
+export interface ImageFeaturizer {
+  featurize(image: ImageInput, options?: LoadImageOptions): Promise<ImageFeatures>;
+}
+
+export class InlineFeaturizer implements ImageFeaturizer {
+  constructor(private readonly processor: SingleImageProcessor) {}
+
+  async featurize(image: ImageInput, options?: LoadImageOptions): Promise<ImageFeatures> {
+    return this.processor.preprocessOne(await loadImage(image, options));
+  }
+}
+
+/** Several images' features in order: pixel values concatenated, grids or tile grids listed. */
+export interface MergedImageFeatures {
+  readonly pixel_values: HostTensor;
+  readonly grids: readonly GridThw[];
+  /** Qwen2.5-VL: I64 [images, 3]. */
+  readonly image_grid_thw?: HostTensor;
+  readonly aspectRatios: readonly (readonly [number, number])[];
+}
+
+export function mergeImageFeatures(features: readonly ImageFeatures[]): MergedImageFeatures {
+  const grids = features.flatMap((f) => (f.grid ? [f.grid] : []));
+  return {
+    pixel_values: concatHostTensors(features.map((f) => f.pixel_values), "pixel_values"),
+    grids,
+    image_grid_thw: grids.length ? int64Tensor([grids.length, 3], grids.flat()) : undefined,
+    aspectRatios: features.flatMap((f) => (f.aspectRatio ? [f.aspectRatio] : [])),
+  };
+}
