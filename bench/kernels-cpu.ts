@@ -1,14 +1,18 @@
 /**
  * Microbenchmark of the cpu backend's hot kernels: prints JSON with GFLOP/s of linear at a few shapes, GB/s of
- * rmsNorm, and one vision attention and one paged decode step. Single-threaded. Run: node --import tsx bench/kernels-cpu.ts
+ * rmsNorm, and one vision attention and one paged decode step. The TypeScript kernels are single-threaded; linear runs
+ * the native addon when it is built (`linearImplementation` says which; bench/gemm-cpu.ts compares both).
+ * Run: node --import tsx bench/kernels-cpu.ts
  */
 import { cpus, loadavg } from "node:os";
 import { attention } from "../src/kernels/attention.js";
 import { linear } from "../src/kernels/linear.js";
 import { pagedAttention } from "../src/kernels/paged-attention.js";
 import { rmsNorm } from "../src/kernels/rms-norm.js";
+import { linearImplementation } from "../src/runtime/cpu/matmul.js";
 import { empty, fromHost } from "../src/runtime/creation.js";
 import { cpuDevice } from "../src/runtime/device.js";
+import { nativeCpuStatus } from "../src/runtime/native.js";
 import type { Tensor } from "../src/runtime/tensor.js";
 
 const device = cpuDevice();
@@ -92,7 +96,10 @@ console.log(JSON.stringify({
   benchmark: "kernels-cpu",
   node: process.version,
   cpu: cpus()[0]?.model ?? "unknown",
-  threads: 1,
+  // The TypeScript kernels run on one thread; the native linear on `info().threads`.
+  threads: { typescript: 1, linear: linearImplementation === "native" ? nativeCpuStatus().addon!.info().threads : 1 },
+  linearImplementation,
+  native: nativeCpuStatus().reason,
   loadAverage: loadavg().map((v) => +v.toFixed(2)),
   linear: linearResults,
   rmsNorm: normResults,

@@ -5,3 +5,4 @@ export { download, downloadFloat32, downloadInt32, empty, fromHost, full, upload
 export { cpuDevice, Device, getDevice, registerBackend, type DeviceKind } from "./device.js";
 export { isFloatTensorDType, isTensorDType, TENSOR_DTYPES, type HostTransferArray, type TensorDType } from "./dtype.js";
 export { Tensor, type Storage } from "./tensor.js";
+export { loadNativeCpu, nativeCpuStatus, type NativeCpuAddon, type NativeCpuInfo, type NativeCpuIsa, type NativeCpuStatus } from "./native.js";

@@ -1,8 +1,24 @@
+import { loadNativeCpu } from "../native.js";
 import type { Tensor } from "../tensor.js";
 import { gemmNT } from "./gemm.js";
 import { f32 } from "./storage.js";
 
+const native = loadNativeCpu();
+
+/** Which implementation `linear` runs: the native addon when it loaded (see native.ts), else TypeScript. */
+export const linearImplementation: "native" | "typescript" = native === null ? "typescript" : "native";
+
 export function linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
+  if (native === null) {
+    linearTypeScript(out, x, weight, bias);
+    return;
+  }
+  // f32() gives views of exactly the tensors' elements (offsets applied), which the addon reads in place.
+  native.linear(f32(out), f32(x), f32(weight), bias === null ? null : f32(bias), x.shape[0], x.shape[1], weight.shape[0]);
+}
+
+/** The TypeScript product: the fallback without the addon, and the reference the addon is tested against. */
+export function linearTypeScript(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
   const T = x.shape[0], K = x.shape[1], N = weight.shape[0];
   const y = f32(out);
   gemmNT(y, f32(x), f32(weight), T, N, K);
