@@ -25,7 +25,6 @@ import { bytesPerElement, checkFits, memoryPlan } from "./memory-plan.js";
 interface Active {
   readonly request: CoreRequest;
   readonly tracker: OutputTracker;
-  cachedTokens: number;
 }
 
 export class EngineCore {
@@ -111,15 +110,11 @@ export class EngineCore {
       tokens = new Int32Array(batch.numSampled).fill(-1);
       failures = new Map(batch.entries.map((e) => [e.requestId, error]));
     }
+    // Failed requests leave first, so the scheduler skips their entries (and their -1 tokens).
+    for (const [rid, error] of failures) this.fail(rid, error);
     const sampled = this.scheduler.processBatchResult(batch, tokens);
     const outputs: CoreOutput[] = [];
-    for (const entry of batch.entries) {
-      const active = this.active.get(entry.requestId);
-      if (active) active.cachedTokens = entry.cachedTokens;
-    }
     for (const { requestId, token } of sampled) {
-      const failure = failures.get(requestId);
-      if (failure) continue;
       const active = this.active.get(requestId);
       if (!active) continue;
       const outcome = active.tracker.push(token);
@@ -127,7 +122,6 @@ export class EngineCore {
       if (outcome.finishReason) this.finish(requestId);
     }
     if (outputs.length) this.send({ type: "outputs", outputs });
-    for (const [rid, error] of failures) this.fail(rid, error);
   }
 
   private handleInbox(): void {
@@ -145,7 +139,7 @@ export class EngineCore {
     // The caller's side refuses duplicate ids; one reaching here would corrupt the running request's state.
     if (this.active.has(request.rid)) return;
     const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds);
-    this.active.set(request.rid, { request, tracker, cachedTokens: 0 });
+    this.active.set(request.rid, { request, tracker });
     if (request.sampling.maxNewTokens === 0) {
       this.send({ type: "outputs", outputs: [this.output(request.rid, [], "", { type: "length", length: 0 })] });
       this.active.delete(request.rid);
@@ -164,8 +158,9 @@ export class EngineCore {
   private encode(id: number, mm: MultimodalPayload): void {
     try {
       const embeddings = this.runner.encodeImages(mm);
-      void download(embeddings).then((data) =>
-        this.send({ type: "encoded", id, embeddings: hostTensor("F32", embeddings.shape, data as Float32Array) }),
+      download(embeddings).then(
+        (data) => this.send({ type: "encoded", id, embeddings: hostTensor("F32", embeddings.shape, data as Float32Array) }),
+        (err: Error) => this.send({ type: "encoded", id, error: { code: "INTERNAL", message: `reading the embeddings back failed: ${err.message}` } }),
       );
     } catch (err) {
       const error = err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message);
@@ -174,7 +169,7 @@ export class EngineCore {
   }
 
   private finish(rid: string): void {
-    if (this.scheduler.getRequest(rid)) this.scheduler.finishRequest(rid);
+    if (this.scheduler.counters(rid)) this.scheduler.finishRequest(rid);
     this.runner.removeRequest(rid);
     this.active.delete(rid);
   }
@@ -193,7 +188,7 @@ export class EngineCore {
 
   private output(rid: string, tokens: number[], delta: string, finishReason: CoreOutput["finishReason"]): CoreOutput {
     const active = this.active.get(rid)!;
-    const info = this.scheduler.getRequest(rid);
+    const counters = this.scheduler.counters(rid);
     return {
       rid,
       newTokenIds: tokens,
@@ -202,8 +197,8 @@ export class EngineCore {
       finishReason,
       promptTokens: active.request.inputIds.length,
       completionTokens: active.tracker.completionTokens,
-      cachedTokens: info?.cachedTokens ?? active.cachedTokens,
-      numRetractions: info?.numRetractions ?? 0,
+      cachedTokens: counters?.cachedTokens ?? 0,
+      numRetractions: counters?.numRetractions ?? 0,
     };
   }
 }

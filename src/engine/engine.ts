@@ -30,6 +30,10 @@ export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { in
 export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] });
 
 export class Engine {
+  /** Requests between `generate` and their hand-over to the core (tokenizing, loading and processing images). */
+  private readonly preparing = new Set<string>();
+  private readonly abortedWhilePreparing = new Set<string>();
+
   private constructor(
     readonly config: ModelConfig,
     readonly tokenizer: Tokenizer,
@@ -72,9 +76,10 @@ export class Engine {
     }
   }
 
-  /** Ends a running request early (SGLang's `abort_request`): it finishes with an `abort` reason. */
+  /** Ends a request early (SGLang's `abort_request`), whether it is still being prepared or already running. */
   abort(rid: string): void {
-    this.client.abort(rid);
+    if (this.preparing.has(rid)) this.abortedWhilePreparing.add(rid);
+    else this.client.abort(rid);
   }
 
   /** A fresh copy of the chat template named at creation, for building prompts. */
@@ -143,13 +148,23 @@ export class Engine {
 
   /** Prepares one request and hands it to the core; any failure fails that request alone. */
   private async submit(single: SingleRequest, handle: RequestHandle): Promise<void> {
+    const rid = single.rid;
     try {
-      if (this.client.isRunning(single.rid)) {
-        throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${single.rid} is still running; give each request its own rid`);
+      if (this.client.isRunning(rid) || this.preparing.has(rid)) {
+        throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${rid} is still running; give each request its own rid`);
       }
-      const core = await this.prepare(single);
+      this.preparing.add(rid);
+      let core: CoreRequest;
+      try {
+        core = await this.prepare(single);
+      } finally {
+        this.preparing.delete(rid);
+      }
+      // An abort that came while the request was being prepared (its images downloaded, say) ends it here.
+      if (this.abortedWhilePreparing.delete(rid)) throw new IrisError("ABORTED", "the request was aborted");
       this.client.submit(core, (output) => handle.accept(output), (error) => handle.fail(error));
     } catch (err) {
+      this.abortedWhilePreparing.delete(rid);
       handle.fail(err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message, { cause: err }));
     }
   }
@@ -172,19 +187,25 @@ export class Engine {
       throw new IrisError("CONTEXT_TOO_LONG", `Requested token count exceeds the model's maximum context length of ${context} tokens. You requested a total of ${length + sampling.maxNewTokens} tokens: ${length} tokens from the input messages and ${sampling.maxNewTokens} tokens for the completion. Please reduce the number of tokens in the input messages or the completion to fit within the limit.`);
     }
     const inputIds = Int32Array.from(prepared.inputIds);
-    return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
+    return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys, prepared.imageTokenCounts), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
   }
 }
 
-/** The ids with each image's tokens replaced by that image's content key, for the prefix cache. */
-function cacheKey(ids: Int32Array, imageTokenId: number, imageKeys: readonly number[]): Int32Array {
+/**
+ * The ids with each image's tokens replaced by that image's content key, for the prefix cache. Images are told
+ * apart by their token counts, not by runs: a Llama 4 image's patch runs are interrupted by tile separators.
+ */
+function cacheKey(ids: Int32Array, imageTokenId: number, imageKeys: readonly number[], tokenCounts: readonly number[]): Int32Array {
   const key = Int32Array.from(ids);
-  let image = -1;
+  let image = 0;
+  let used = 0;
   for (let i = 0; i < key.length; i++) {
     if (key[i] !== imageTokenId) continue;
-    // A new image starts at the first token of each run of image tokens.
-    if (i === 0 || ids[i - 1] !== imageTokenId) image = Math.min(image + 1, imageKeys.length - 1);
     key[i] = imageKeys[image];
+    if (++used === tokenCounts[image]) {
+      image++;
+      used = 0;
+    }
   }
   return key;
 }

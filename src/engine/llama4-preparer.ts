@@ -10,14 +10,14 @@ import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { llama4ImagePromptText, type Llama4Processor } from "../multimodal/llama4-processor.js";
 import { replacePlaceholders } from "../multimodal/image-placeholders.js";
 import { tableRows, type ClassifiedImages } from "./image-items.js";
-import { blockHashes, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
+import { blockHashes, checkEmbeddingWidth, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 const tilesOf = ([rows, cols]: readonly number[]) => rows * cols + (rows * cols > 1 ? 1 : 0);
 
 export class Llama4Preparer implements FamilyPreparer {
   readonly imageTokenId: number;
 
-  constructor(config: Llama4Config, private readonly processor: Llama4Processor) {
+  constructor(private readonly config: Llama4Config, private readonly processor: Llama4Processor) {
     this.imageTokenId = config.tokens.image;
   }
 
@@ -47,13 +47,16 @@ export class Llama4Preparer implements FamilyPreparer {
       // Without aspect ratios every item counts as one image of all its tiles.
       const tilesPerImage = ratios.length ? ratios.map(tilesOf) : images.items.map((item) => item.pixel_values!.shape[0]);
       const tiles = tilesPerImage.reduce((a, b) => a + b, 0);
-      if (pixelValues.shape.length !== 4 || pixelValues.shape[0] !== tiles) {
-        throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${tiles} tiles of [tiles, 3, size, size] the aspect ratios describe`);
+      const { numChannels, imageSize } = this.config.vision;
+      const [n, c, h, w] = pixelValues.shape;
+      if (pixelValues.shape.length !== 4 || n !== tiles || c !== numChannels || h !== imageSize || w !== imageSize) {
+        throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${tiles} tiles of [${numChannels}, ${imageSize}, ${imageSize}] the aspect ratios describe`);
       }
       return { kind: "pixels", pixelValues, tilesPerImage };
     }
     if (images.kind === "precomputed_embedding") {
-      return { kind: "embeddings", embeddings: concatHostTensors(images.items.map((item) => item.feature), "feature") };
+      const embeddings = concatHostTensors(images.items.map((item) => item.feature), "feature");
+      return { kind: "embeddings", embeddings: checkEmbeddingWidth(embeddings, this.config.text.hiddenSize) };
     }
     throw new IrisError("INVALID_ARGUMENT", "no images to process");
   }
@@ -63,10 +66,13 @@ export class Llama4Preparer implements FamilyPreparer {
     if (mm.kind === "pixels") {
       const tiles = mm.tilesPerImage ?? [mm.pixelValues.shape[0]];
       checkImageTokens(ids, this.imageTokenId, tiles.reduce((a, b) => a + b, 0) * patches, "the images' tiles");
-      return { inputIds: ids, mm, imageKeys: blockHashes(mm.pixelValues, tiles) };
+      const imageKeys = blockHashes(mm.pixelValues, tiles.map((n) => ({ rows: n, layout: `${n} tiles` })));
+      return { inputIds: ids, mm, imageKeys, imageTokenCounts: tiles.map((n) => n * patches) };
     }
-    checkImageTokens(ids, this.imageTokenId, mm.embeddings.shape[0], "the precomputed embeddings");
-    return { inputIds: ids, mm, imageKeys: blockHashes(mm.embeddings, [mm.embeddings.shape[0]]) };
+    // Precomputed embeddings come as one block: the images of the request share one key.
+    const rows = mm.embeddings.shape[0];
+    checkImageTokens(ids, this.imageTokenId, rows, "the precomputed embeddings");
+    return { inputIds: ids, mm, imageKeys: blockHashes(mm.embeddings, [{ rows, layout: "embeddings" }]), imageTokenCounts: [rows] };
   }
 
   /** A prompt with one `<|image|>` per image, expanded by the items' aspect ratios. */

@@ -15,8 +15,10 @@ export interface PreparedPrompt {
   readonly inputIds: readonly number[];
   readonly mm?: MultimodalPayload;
   readonly positions?: PromptPositions;
-  /** Per image in prompt order: a hash of its processed content, standing in for its tokens in the cache key. */
+  /** Per image in prompt order: a hash of its processed content and layout, standing in for its tokens in the cache key. */
   readonly imageKeys: readonly number[];
+  /** Per image in prompt order: how many of the prompt's image tokens it fills. */
+  readonly imageTokenCounts: readonly number[];
 }
 
 export interface PromptSource {
@@ -45,7 +47,7 @@ export async function encodeText(tokenizer: ProcessorTokenizer, text: string): P
 export async function textOnlyPrompt(source: PromptSource, tokenizer: ProcessorTokenizer, imageTokenId: number): Promise<PreparedPrompt> {
   const ids = source.inputIds ? [...source.inputIds] : await encodeText(tokenizer, source.prompt!);
   checkImageTokens(ids, imageTokenId, 0, "no images");
-  return { inputIds: ids, imageKeys: [] };
+  return { inputIds: ids, imageKeys: [], imageTokenCounts: [] };
 }
 
 /** The ids carried by the request's single processor_output / precomputed_embedding item, when no prompt is given. */
@@ -84,6 +86,14 @@ export function placeImageTokens(ids: readonly number[], imageTokenId: number, t
   );
 }
 
+/** Precomputed embeddings must be [tokens, hidden] with the decoder's hidden size. */
+export function checkEmbeddingWidth(embeddings: HostTensor, hidden: number): HostTensor {
+  if (embeddings.shape.length !== 2 || embeddings.shape[1] !== hidden) {
+    throw new IrisError("INVALID_ARGUMENT", `precomputed embeddings must be [image tokens, ${hidden}] (the model's hidden size), got [${embeddings.shape.join(", ")}]`);
+  }
+  return embeddings;
+}
+
 /** Checks that the prompt's image tokens match the number of embedding rows the images give. */
 export function checkImageTokens(ids: readonly number[], imageTokenId: number, rows: number, what: string): void {
   const found = countToken(ids, imageTokenId);
@@ -93,17 +103,18 @@ export function checkImageTokens(ids: readonly number[], imageTokenId: number, r
 }
 
 /**
- * Hashes of consecutive row blocks of a tensor (one block per image), over dtype, block shape and bytes, so equal
+ * Hashes of consecutive row blocks of a tensor (one block per image), over dtype, block shape, the image's layout
+ * (its grid or tile count: the same pixel rows laid out differently are a different image) and bytes, so equal
  * images give equal keys and different ones, with overwhelming likelihood, different keys. Keys lie in
  * [2^30, 2^31), above any vocabulary (as SGLang's pad values lie above 1,000,000), so never equal a token id.
  */
-export function blockHashes(t: HostTensor, rowsPerBlock: readonly number[]): number[] {
+export function blockHashes(t: HostTensor, blocks: readonly { rows: number; layout: string }[]): number[] {
   const rowBytes = (t.data.byteLength / Math.max(1, t.shape[0])) | 0;
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   let row = 0;
-  return rowsPerBlock.map((rows) => {
+  return blocks.map(({ rows, layout }) => {
     const hash = createHash("sha256");
-    hash.update(`${t.dtype}:${rows}x${t.shape.slice(1).join("x")}:${DTYPE_BYTES[t.dtype]}`);
+    hash.update(`${t.dtype}:${rows}x${t.shape.slice(1).join("x")}:${DTYPE_BYTES[t.dtype]}:${layout}`);
     hash.update(bytes.subarray(row * rowBytes, (row + rows) * rowBytes));
     row += rows;
     return IMAGE_KEY_BASE + (hash.digest().readUInt32BE(0) & 0x3fffffff);

@@ -12,7 +12,7 @@ import { mropePositions } from "../multimodal/mrope-positions.js";
 import type { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
 import type { GridThw } from "../multimodal/qwen2-vl-image-processor.js";
 import { tableRows, type ClassifiedImages } from "./image-items.js";
-import { blockHashes, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
+import { blockHashes, checkEmbeddingWidth, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 export class QwenPreparer implements FamilyPreparer {
   readonly imageTokenId: number;
@@ -44,8 +44,10 @@ export class QwenPreparer implements FamilyPreparer {
       const grids = images.items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`));
       const pixelValues = concatHostTensors(images.items.map((item) => item.pixel_values!), "pixel_values");
       const patches = grids.reduce((n, [t, h, w]) => n + t * h * w, 0);
-      if (pixelValues.shape.length !== 2 || pixelValues.shape[0] !== patches) {
-        throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${patches} patches image_grid_thw describes`);
+      const v = this.config.vision;
+      const patchDim = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+      if (pixelValues.shape.length !== 2 || pixelValues.shape[0] !== patches || pixelValues.shape[1] !== patchDim) {
+        throw new IrisError("IMAGE_TOKEN_MISMATCH", `pixel_values [${pixelValues.shape.join(", ")}] do not hold the ${patches} patches of ${patchDim} values image_grid_thw describes`);
       }
       return { kind: "pixels", pixelValues, imageGrids: grids };
     }
@@ -54,7 +56,8 @@ export class QwenPreparer implements FamilyPreparer {
       if (grids.length === 0) {
         throw new IrisError("INVALID_ARGUMENT", "precomputed embeddings for Qwen2.5-VL need image_grid_thw, which places the image tokens' M-RoPE positions");
       }
-      return { kind: "embeddings", embeddings: concatHostTensors(images.items.map((item) => item.feature), "feature"), imageGrids: grids };
+      const embeddings = checkEmbeddingWidth(concatHostTensors(images.items.map((item) => item.feature), "feature"), this.config.text.hiddenSize);
+      return { kind: "embeddings", embeddings, imageGrids: grids };
     }
     throw new IrisError("INVALID_ARGUMENT", "no images to process");
   }
@@ -72,15 +75,16 @@ export class QwenPreparer implements FamilyPreparer {
       throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${rows} rows of ${mm.kind === "pixels" ? "pixel values" : "embeddings"} but their grids need ${expectedRows}`);
     }
     checkImageTokens(ids, this.imageTokenId, tokensPerImage.reduce((a, b) => a + b, 0), "the images' grids");
+    const layout = (grid: GridThw) => `grid ${grid.join("x")}`;
     const imageKeys = mm.kind === "pixels"
-      ? blockHashes(mm.pixelValues, grids.map(([t, h, w]) => t * h * w))
-      : blockHashes(mm.embeddings, tokensPerImage);
+      ? blockHashes(mm.pixelValues, grids.map((g) => ({ rows: g[0] * g[1] * g[2], layout: layout(g) })))
+      : blockHashes(mm.embeddings, grids.map((g, i) => ({ rows: tokensPerImage[i], layout: layout(g) })));
     const { positions, ropeDelta } = mropePositions(ids, grids, {
       imageTokenId: this.imageTokenId,
       visionStartTokenId: this.config.tokens.visionStart,
       spatialMergeSize: this.config.vision.spatialMergeSize,
     });
-    return { inputIds: ids, mm, imageKeys, positions: interleaveRows(positions, ids.length, ropeDelta) };
+    return { inputIds: ids, mm, imageKeys, imageTokenCounts: tokensPerImage, positions: interleaveRows(positions, ids.length, ropeDelta) };
   }
 }
 

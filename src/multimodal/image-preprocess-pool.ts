@@ -27,6 +27,7 @@ export class ImagePreprocessPool implements ImageFeaturizer {
     for (const entry of workers) {
       entry.worker.on("message", (reply: Reply) => this.onReply(entry, reply));
       entry.worker.on("error", (err) => this.failWorker(entry, new IrisError("INTERNAL", `an image worker failed: ${err.message}`)));
+      entry.worker.on("exit", (code) => this.failWorker(entry, new IrisError("INTERNAL", `an image worker stopped (exit code ${code})`)));
     }
   }
 
@@ -44,6 +45,7 @@ export class ImagePreprocessPool implements ImageFeaturizer {
 
   featurize(image: ImageInput, options?: LoadImageOptions): Promise<ImageFeatures> {
     if (this.closed) return Promise.reject(new IrisError("ENGINE_SHUTDOWN", "the image workers were shut down"));
+    if (this.workers.length === 0) return Promise.reject(new IrisError("INTERNAL", "every image worker has failed; restart the engine"));
     const entry = this.workers.reduce((a, b) => (b.jobs < a.jobs ? b : a));
     const id = this.nextId++;
     entry.jobs++;
@@ -70,7 +72,10 @@ export class ImagePreprocessPool implements ImageFeaturizer {
     else job.resolve(reply.features!);
   }
 
+  /** A worker that failed or stopped leaves the pool; its jobs fail, later ones go to the others. */
   private failWorker(entry: PoolWorker, error: IrisError): void {
+    const index = this.workers.indexOf(entry);
+    if (index >= 0) this.workers.splice(index, 1);
     for (const [id, job] of this.waiting) {
       if (job.worker !== entry) continue;
       this.waiting.delete(id);

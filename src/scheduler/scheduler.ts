@@ -10,7 +10,7 @@ import { RequestState } from "./request-state.js";
 import { RunningSet, WaitingQueue } from "./request-queues.js";
 import { countDecodes, planRunning } from "./running-planner.js";
 import type { SchedulingContext } from "./scheduling-context.js";
-import type { RequestId, RequestInfo, RequestSpec, SampledToken, ScheduledBatch, SchedulerStats } from "./types.js";
+import type { BatchEntry, RequestId, RequestInfo, RequestSpec, SampledToken, ScheduledBatch, SchedulerStats } from "./types.js";
 
 export interface SchedulerOptions {
   /** The KV pages to schedule into; shared with `prefixCache`. */
@@ -112,21 +112,29 @@ export class Scheduler {
 
   /**
    * Records the step's results: `tokens` holds one sampled token per entry with `sample`, in entry order. Entries
-   * of requests finished or aborted since `schedule()` are skipped. Returns the tokens appended, per request.
+   * of requests finished or aborted since `schedule()` are skipped, whatever their token (the runner gives -1 for
+   * a request that failed in the step, which the engine aborts first). Returns the tokens appended, per request.
    */
   processBatchResult(batch: ScheduledBatch, tokens: ArrayLike<number>): SampledToken[] {
     invariant(batch === this.pending, "processBatchResult() for a batch that is not the latest scheduled one");
     checkArgument(tokens.length === batch.numSampled, `expected ${batch.numSampled} tokens, got ${tokens.length}`);
-    for (let i = 0; i < tokens.length; i++) {
-      checkArgument(Number.isInteger(tokens[i]) && tokens[i] >= 0, `sampled token ${tokens[i]} is not a token id`);
+    const applies = (entry: BatchEntry) => {
+      const req = this.requests.get(entry.requestId);
+      return req !== undefined && req.status === "running" && req.kvLength === entry.startPosition;
+    };
+    let checked = 0;
+    for (const entry of batch.entries) {
+      if (!entry.sample) continue;
+      const token = tokens[checked++];
+      if (applies(entry)) checkArgument(Number.isInteger(token) && token >= 0, `sampled token ${token} is not a token id`);
     }
     this.pending = null;
     const sampled: SampledToken[] = [];
     let next = 0;
     for (const entry of batch.entries) {
       const token = entry.sample ? tokens[next++] : undefined;
-      const req = this.requests.get(entry.requestId);
-      if (req === undefined || req.status !== "running" || req.kvLength !== entry.startPosition) continue;
+      if (!applies(entry)) continue;
+      const req = this.requests.get(entry.requestId)!;
       req.kvLength += entry.numTokens;
       if (entry.isPrefill) this.memory.shareComputedPages(req);
       if (token === undefined) continue;
@@ -153,6 +161,12 @@ export class Scheduler {
 
   getRequest(id: RequestId): RequestInfo | undefined {
     return this.requests.get(id)?.info();
+  }
+
+  /** What the engine reports per token, without copying the request's tokens (`getRequest` does). */
+  counters(id: RequestId): { readonly cachedTokens: number; readonly numRetractions: number } | undefined {
+    const req = this.requests.get(id);
+    return req && { cachedTokens: req.cachedTokens, numRetractions: req.numRetractions };
   }
 
   stats(): SchedulerStats {
