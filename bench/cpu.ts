@@ -4,11 +4,10 @@
  *
  *   node --import tsx bench/cpu.ts [--model DIR] [--batch 8] [--decode-tokens 64] [--prompt-tokens 512]
  */
-import { execSync } from "node:child_process";
-import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.js";
+import { runInfo } from "./run-info.js";
 
 const { values } = parseArgs({
   options: {
@@ -51,18 +50,9 @@ const decodeSeconds = seconds(start);
 const generated = results.reduce((n, r) => n + r.metaInfo.completionTokens, 0);
 await engine.shutdown();
 
-const commit = (() => {
-  try {
-    return execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-})();
 console.log(JSON.stringify({
   benchmark: "cpu",
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
-  commit,
-  command: `node --import tsx bench/cpu.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  ...runInfo(import.meta.url),
   model: values.model,
   results: {
     prefill: { promptTokens: textIds.length, seconds: prefillSeconds, tokensPerSecond: textIds.length / prefillSeconds },

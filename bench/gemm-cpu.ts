@@ -7,13 +7,13 @@
  *
  *   npm run build:native && node --import tsx bench/gemm-cpu.ts [--seconds 1]
  */
-import { execSync } from "node:child_process";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { fromHost, empty } from "../src/runtime/creation.js";
 import { linearTypeScript } from "../src/runtime/cpu/matmul.js";
 import { cpuDevice } from "../src/runtime/device.js";
 import { nativeCpuStatus } from "../src/runtime/native.js";
+import { runInfo } from "./run-info.js";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "1" } } });
 const minSeconds = Number(values.seconds);
@@ -88,18 +88,9 @@ const results = SHAPES.map(([T, K, N, what]) => {
   };
 });
 
-const commit = (() => {
-  try {
-    return execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-})();
 console.log(JSON.stringify({
   benchmark: "gemm-cpu",
-  machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version },
-  commit,
-  command: `node --import tsx bench/gemm-cpu.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  ...runInfo(import.meta.url),
   loadAverage: loadavg().map((v) => +v.toFixed(2)),
   native: { status: status.reason, info: initial ?? null },
   results,

@@ -6,11 +6,10 @@
  *
  *   node --import tsx bench/offline-throughput.ts --model DIR [--load-format dummy] [--device cpu] [--requests 256]
  */
-import { execSync } from "node:child_process";
-import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.js";
 import type { DecodedImage } from "../src/core/request.js";
+import { runInfo } from "./run-info.js";
 
 const { values } = parseArgs({
   options: {
@@ -67,18 +66,10 @@ await engine.shutdown();
 
 const generated = results.reduce((n, r) => n + r.metaInfo.completionTokens, 0);
 const promptTokens = results.reduce((n, r) => n + r.metaInfo.promptTokens, 0);
-const commit = (() => {
-  try {
-    return execSync("git rev-parse --short HEAD", { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-})();
 console.log(JSON.stringify({
   benchmark: "offline-throughput",
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, device: engine.info.device },
-  commit,
-  command: `node --import tsx bench/offline-throughput.ts ${process.argv.slice(2).join(" ")}`,
+  ...runInfo(import.meta.url),
+  device: engine.info.device,
   workload: { requests, maxInput, maxOutput, imagesPerPrompt, imageSize, seed: Number(values.seed) },
   results: { seconds, promptTokens, generatedTokens: generated, outputTokensPerSecond: generated / seconds, totalTokensPerSecond: (generated + promptTokens) / seconds },
 }, null, 2));

@@ -3,9 +3,9 @@
  * (keys) to the KV pages that hold them, so a request whose prompt starts like an earlier one reuses those pages
  * instead of recomputing them.
  *
- * Keys are the ids the engine feeds the model, with every image placeholder token already replaced by its image's
- * pad value (a hash of the processed image, SGLang's `pad_value`): two prompts with the same text but different
- * images differ at the first image token and share only the text before it.
+ * Keys are the prompt's token ids with every image token replaced by its image's content key (a hash of the
+ * processed image and its layout, SGLang's `pad_value`): two prompts with the same text but different images
+ * differ at the first image token and share only the text before it.
  *
  * Granularity is the page: only whole pages are stored and matched, so every length below is a multiple of
  * `pageSize` and a key's tail shorter than a page is ignored.

@@ -100,3 +100,8 @@ export function checkPositive(where: string, values: Record<string, number>): vo
     if (!(value > 0)) throw new IrisError("CONFIG_INVALID", `${where}: ${name} must be positive, got ${value}`);
   }
 }
+
+/** Bytes of KV cache one token takes over all layers (K and V), at `bytesPerElement`. */
+export function kvBytesPerToken(text: DecoderConfig, bytesPerElement: number): number {
+  return 2 * text.numLayers * text.numKvHeads * text.headDim * bytesPerElement;
+}

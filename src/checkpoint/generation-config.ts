@@ -1,7 +1,8 @@
 /**
  * `generation_config.json`: the model's end-of-sequence ids and its suggested sampling settings. Iris stops on
- * these eos ids (as SGLang merges them with the config's); the sampling settings are reported, not applied,
- * because the offline engine's defaults are SGLang's (temperature 1, no penalties) unless a request says otherwise.
+ * these eos ids (as SGLang merges them with the config's). The sampling settings are read for callers who want
+ * them but not applied: the offline engine's defaults are SGLang's (temperature 1, no penalties) unless a request
+ * says otherwise.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";

@@ -22,10 +22,6 @@ export function isDType(name: string): name is DType {
   return Object.prototype.hasOwnProperty.call(DTYPE_BYTES, name);
 }
 
-export function isFloatDType(dtype: DType): boolean {
-  return dtype === "F64" || dtype === "F32" || dtype === "F16" || dtype === "BF16";
-}
-
 /** A typed-array view of `bytes` for `dtype`, copying only when the bytes are not aligned for it. */
 export function viewAs(dtype: DType, bytes: Uint8Array): HostArray {
   const size = DTYPE_BYTES[dtype];

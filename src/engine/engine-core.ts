@@ -20,7 +20,7 @@ import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { OutputTracker } from "./output-tracker.js";
 import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
 import { hostTensor } from "../core/host-tensor.js";
-import { bytesPerElement, checkFits, memoryPlan } from "./memory-plan.js";
+import { checkFits, memoryPlan } from "./memory-plan.js";
 
 interface Active {
   readonly request: CoreRequest;
@@ -49,7 +49,7 @@ export class EngineCore {
     const eosTokenIds = [...new Set([...config.text.eosTokenIds, ...generation.eosTokenIds])];
     const device = getDevice(options.device);
     const numPages = Math.ceil(options.maxTotalTokens / options.pageSize) + 1; // + the padding page
-    const plan = memoryPlan(config, device.name, numPages * options.pageSize, bytesPerElement(device.floatDType));
+    const plan = memoryPlan(config, device.name, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType);
     send({ type: "plan", plan });
     checkFits(plan, device.kind);
     const checkpoint = options.loadFormat === "dummy" ? null : CheckpointWeights.open(options.modelPath);
@@ -71,7 +71,7 @@ export class EngineCore {
       maxRunningRequests: options.maxRunningRequests,
     });
     const runner = new ModelRunner(model, device, { numPages, pageSize: options.pageSize, eosTokenIds, seed: options.randomSeed });
-    const info: CoreInfo = { ...plan, maxTotalTokens: (numPages - 1) * options.pageSize, contextLength: options.contextLength };
+    const info: CoreInfo = { ...plan, contextLength: options.contextLength };
     return { core: new EngineCore(scheduler, runner, tokenizer, eosTokenIds, send), info };
   }
 

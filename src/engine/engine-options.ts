@@ -5,7 +5,9 @@
 import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { kvBytesPerToken } from "../checkpoint/decoder-config.js";
 import type { ModelConfig } from "../checkpoint/model-config.js";
+import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import type { LoadProgressEvent } from "./core-client.js";
@@ -89,10 +91,10 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     throw new IrisError("INVALID_ARGUMENT", `contextLength ${contextLength} exceeds the model's max_position_embeddings (${modelContext})`);
   }
   const pageSize = positiveInteger(options.pageSize, "pageSize", 16);
-  const t = config.text;
-  const kvBytesPerToken = 2 * t.numLayers * t.numKvHeads * t.headDim * 4;
+  // The cpu device holds the cache in float32.
+  const bytesPerToken = kvBytesPerToken(config.text, DTYPE_BYTES.F32);
   const budget = positiveInteger(options.kvCacheMemoryMB, "kvCacheMemoryMB", 512) * 1024 * 1024;
-  const fromBudget = Math.max(pageSize, Math.floor(budget / kvBytesPerToken));
+  const fromBudget = Math.max(pageSize, Math.floor(budget / bytesPerToken));
   const maxTotalTokens = positiveInteger(options.maxTotalTokens, "maxTotalTokens", Math.min(fromBudget, 4 * 1024 * 1024));
   return {
     modelPath: options.modelPath,

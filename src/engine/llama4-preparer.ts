@@ -9,10 +9,9 @@ import type { MultimodalPayload } from "../core/multimodal-payload.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { llama4ImagePromptText, type Llama4Processor } from "../multimodal/llama4-processor.js";
 import { replacePlaceholders } from "../multimodal/image-placeholders.js";
+import { tilesOf } from "../multimodal/llama4-tiling.js";
 import { tableRows, type ClassifiedImages } from "./image-items.js";
 import { blockHashes, checkEmbeddingWidth, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
-
-const tilesOf = ([rows, cols]: readonly number[]) => rows * cols + (rows * cols > 1 ? 1 : 0);
 
 export class Llama4Preparer implements FamilyPreparer {
   readonly imageTokenId: number;

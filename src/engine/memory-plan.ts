@@ -3,7 +3,9 @@
  * before any weight is allocated: a checkpoint that cannot fit fails with a clear error instead of the process.
  */
 import { totalmem } from "node:os";
+import { kvBytesPerToken } from "../checkpoint/decoder-config.js";
 import type { ModelConfig } from "../checkpoint/model-config.js";
+import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
 import type { TensorDType } from "../runtime/dtype.js";
 import { weightFootprint } from "../models/weight-footprint.js";
@@ -11,19 +13,19 @@ import type { MemoryPlan } from "./protocol.js";
 
 const GiB = 2 ** 30;
 
-export function bytesPerElement(dtype: TensorDType): number {
-  return dtype === "F32" || dtype === "I32" ? 4 : 2;
-}
-
-export function memoryPlan(config: ModelConfig, device: string, kvTokens: number, elementBytes: number): MemoryPlan {
+/**
+ * @param usableTokens KV capacity requests can use
+ * @param allocatedTokens KV slots allocated (the usable ones plus the padding page)
+ */
+export function memoryPlan(config: ModelConfig, device: string, usableTokens: number, allocatedTokens: number, dtype: TensorDType): MemoryPlan {
+  const elementBytes = DTYPE_BYTES[dtype];
   const { parameters, bytes } = weightFootprint(config, elementBytes);
-  const t = config.text;
   return {
     device,
     parameters,
     weightBytes: bytes,
-    kvCacheBytes: 2 * t.numLayers * t.numKvHeads * t.headDim * elementBytes * kvTokens,
-    maxTotalTokens: kvTokens,
+    kvCacheBytes: kvBytesPerToken(config.text, elementBytes) * allocatedTokens,
+    maxTotalTokens: usableTokens,
   };
 }
 

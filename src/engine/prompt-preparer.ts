@@ -8,6 +8,7 @@ import { DTYPE_BYTES } from "../core/dtype.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
+import { countTokenRuns } from "../multimodal/image-placeholders.js";
 import type { ProcessorTokenizer } from "../multimodal/processor-tokenizer.js";
 import { idList, type ClassifiedImages } from "./image-items.js";
 
@@ -75,10 +76,7 @@ export function placeImageTokens(ids: readonly number[], imageTokenId: number, t
   const found = countToken(ids, imageTokenId);
   const needed = tokensPerImage.reduce((a, b) => a + b, 0);
   if (found === needed) return [...ids];
-  let runs = 0;
-  ids.forEach((id, i) => {
-    if (id === imageTokenId && ids[i - 1] !== imageTokenId) runs++;
-  });
+  const runs = countTokenRuns(ids, imageTokenId);
   if (runs === tokensPerImage.length && found === runs) return expand(ids);
   throw new IrisError(
     "IMAGE_TOKEN_MISMATCH",

@@ -5,7 +5,6 @@
  * separate tensors land in one matrix without a copy on the device.
  */
 import { IrisError } from "../core/errors.js";
-import { numel } from "../core/host-tensor.js";
 import { empty } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { TensorDType } from "../runtime/dtype.js";
@@ -66,11 +65,5 @@ export class Parameters {
   /** Every checkpoint tensor some parameter reads. */
   sourceNames(): Set<string> {
     return new Set(this.all().flatMap((p) => p.sources.map((s) => s.name)));
-  }
-
-  totalElements(): number {
-    let total = 0;
-    for (const p of this.byName.values()) total += numel(p.tensor.shape);
-    return total;
   }
 }

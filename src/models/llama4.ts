@@ -105,7 +105,7 @@ export class Llama4 implements VisionLanguageModel {
   private readonly tunesTemperature: boolean;
 
   /**
-   * @param params the collection the weights are declared in; a census (llama4-memory.ts) counts them without
+   * @param params the collection the weights are declared in; a census (weight-footprint.ts) counts them without
    * allocating.
    */
   constructor(readonly config: Llama4Config, device: Device, params: Parameters = new Parameters(device)) {

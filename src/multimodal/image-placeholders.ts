@@ -32,17 +32,20 @@ export function replacePlaceholders(text: string, token: string, replacements: r
   return out;
 }
 
+/** How many maximal runs of `token` the ids hold (a placeholder, expanded or not, is one run). */
+export function countTokenRuns(ids: ArrayLike<number>, token: number): number {
+  let runs = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] === token && (i === 0 || ids[i - 1] !== token)) runs++;
+  return runs;
+}
+
 /**
  * Expands image placeholders in tokenized ids: each maximal run of `imageTokenId` (one id, or a run already
  * expanded to any length) stands for one image and becomes `tokensPerImage[i]` copies of the id.
  * Throws IMAGE_TOKEN_MISMATCH when the number of runs differs from the number of images.
  */
 export function expandImageTokenIds(inputIds: ArrayLike<number>, imageTokenId: number, tokensPerImage: readonly number[]): number[] {
-  let runs = 0;
-  for (let i = 0; i < inputIds.length; i++) {
-    if (inputIds[i] === imageTokenId && (i === 0 || inputIds[i - 1] !== imageTokenId)) runs++;
-  }
-  checkPlaceholderCount(runs, tokensPerImage.length, `token id ${imageTokenId}`, "input_ids");
+  checkPlaceholderCount(countTokenRuns(inputIds, imageTokenId), tokensPerImage.length, `token id ${imageTokenId}`, "input_ids");
   const out: number[] = [];
   let image = 0;
   for (let i = 0; i < inputIds.length; i++) {

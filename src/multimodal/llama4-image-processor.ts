@@ -12,7 +12,7 @@ import { f32ToBf16, roundToBf16 } from "../core/half.js";
 import type { ImageFeatures } from "./image-features.js";
 import type { RgbImage } from "./image-types.js";
 import { loadLlama4ProcessorConfig, type Llama4ProcessorConfig } from "./llama4-processor-config.js";
-import { bestFitCanvas, resizeTarget, supportedCanvases, type Canvas } from "./llama4-tiling.js";
+import { bestFitCanvas, resizeTarget, supportedCanvases, tilesOf, type Canvas } from "./llama4-tiling.js";
 import { resizeUint8, type PixelBuffer } from "./resample.js";
 
 export interface Llama4ImageFeatures {
@@ -83,7 +83,7 @@ export class Llama4ImageProcessor {
     const { tileSize, resample } = this.config;
     const plans = images.map((image) => this.plan(image.width, image.height));
     const aspectRatios = plans.map(({ canvas }) => [canvas[0] / tileSize, canvas[1] / tileSize] as const);
-    const tileCounts = aspectRatios.map(([rows, cols]) => rows * cols + (rows * cols > 1 ? 1 : 0));
+    const tileCounts = aspectRatios.map(tilesOf);
     const total = tileCounts.reduce((a, b) => a + b, 0);
     const tileElements = CHANNELS * tileSize * tileSize;
     const out = new Uint16Array(total * tileElements);

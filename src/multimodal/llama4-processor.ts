@@ -7,14 +7,14 @@
  * where N = (tile / patch)^2 / round(1 / pixel_shuffle_ratio^2) (144 for Llama 4); a single-tile image has only
  * <|image_start|><|image|> <|patch|> x N <|image_end|>. The model scatters vision embeddings into <|patch|> only.
  */
-import { IrisError } from "../core/errors.js";
 import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, replacePlaceholders } from "./image-placeholders.js";
 import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
 import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
 import { Llama4ImageProcessor } from "./llama4-image-processor.js";
+import { tilesOf } from "./llama4-tiling.js";
 import type { Llama4ProcessorConfig, Llama4TokenStrings } from "./llama4-processor-config.js";
-import { requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
+import { encodeExpanded, requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
 
 export interface Llama4ProcessorOutput {
   /** I64 [L]. */
@@ -91,21 +91,13 @@ export class Llama4Processor {
     const { pixel_values, aspectRatios } = await this.features(images, request.imageOptions);
     const patches = this.patchesPerTile;
     const expansions = aspectRatios.map((ratio) => llama4ImagePromptText(ratio, patches, this.imageProcessor.config.tokens));
-    const tiles = aspectRatios.reduce((n, [rows, cols]) => n + rows * cols + (rows * cols > 1 ? 1 : 0), 0);
+    const tiles = aspectRatios.reduce((n, ratio) => n + tilesOf(ratio), 0);
     const ids = await this.encode(replacePlaceholders(request.text, placeholder, expansions), tiles * patches);
     const aspect_ratios = int64Tensor([aspectRatios.length, 2], aspectRatios.flat());
     return { input_ids: int64Tensor([ids.length], ids), pixel_values, aspectRatios, aspect_ratios };
   }
 
-  private async encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {
-    const ids = await this.tokenizer.encode(text);
-    if (expectedPatchTokens === 0) return ids;
-    let found = 0;
-    for (const id of ids) if (id === this.patchTokenId) found++;
-    if (found !== expectedPatchTokens) {
-      const patch = this.imageProcessor.config.tokens.patch;
-      throw new IrisError("TOKENIZER", `tokenizing the expanded prompt gave ${found} ${patch} tokens instead of ${expectedPatchTokens}: the tokenizer must treat ${patch} as a special token`);
-    }
-    return ids;
+  private encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {
+    return encodeExpanded(this.tokenizer, text, this.imageProcessor.config.tokens.patch, this.patchTokenId, expectedPatchTokens);
   }
 }

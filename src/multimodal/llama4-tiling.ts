@@ -81,3 +81,8 @@ export function resizeTarget(height: number, width: number, canvas: Canvas, tile
   const [h, w] = maxResWithoutDistortion(height, width, Math.min(limitH, canvasH), Math.min(limitW, canvasW), float32);
   return [Math.max(h, 1), Math.max(w, 1)];
 }
+
+/** Tiles an image of `[rows, columns]` tiles sends to the vision model: its tiles, plus the global one when several. */
+export function tilesOf([rows, cols]: readonly number[]): number {
+  return rows * cols + (rows * cols > 1 ? 1 : 0);
+}

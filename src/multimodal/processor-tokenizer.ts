@@ -17,3 +17,18 @@ export function requireTokenId(tokenizer: ProcessorTokenizer, token: string): nu
   if (id === undefined || id === null) throw new IrisError("TOKENIZER", `the tokenizer has no token ${token}, which the processor needs`);
   return id;
 }
+
+/**
+ * Tokenizes a prompt whose image placeholders were expanded to `expected` copies of `token` and checks they came out
+ * as that many special tokens (a tokenizer that split them would misplace every image feature).
+ */
+export async function encodeExpanded(tokenizer: ProcessorTokenizer, text: string, token: string, tokenId: number,
+  expected: number): Promise<readonly number[]> {
+  const ids = await tokenizer.encode(text);
+  let found = 0;
+  for (const id of ids) if (id === tokenId) found++;
+  if (found !== expected) {
+    throw new IrisError("TOKENIZER", `tokenizing the expanded prompt gave ${found} ${token} tokens instead of ${expected}: the tokenizer must treat ${token} as a special token`);
+  }
+  return ids;
+}

@@ -4,12 +4,11 @@
  * `prod(grid_thw) / merge_size^2` copies of itself (the vision tower's output tokens for that image), then the text
  * is tokenized once. `<|vision_start|>` / `<|vision_end|>` come from the chat template, not from here.
  */
-import { IrisError } from "../core/errors.js";
 import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
 import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
 import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
-import { requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
+import { encodeExpanded, requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
 import { Qwen2VLImageProcessor, type GridThw } from "./qwen2-vl-image-processor.js";
 
 export interface Qwen2_5VLProcessorOutput {
@@ -74,13 +73,7 @@ export class Qwen2_5VLProcessor {
     return expandImageTokenIds(inputIds, this.imageTokenId, grids.map((grid) => this.imageProcessor.tokensForGrid(grid)));
   }
 
-  private async encode(text: string, expectedImageTokens: number): Promise<readonly number[]> {
-    const ids = await this.tokenizer.encode(text);
-    let found = 0;
-    for (const id of ids) if (id === this.imageTokenId) found++;
-    if (found !== expectedImageTokens) {
-      throw new IrisError("TOKENIZER", `tokenizing the expanded prompt gave ${found} ${this.imageToken} tokens instead of ${expectedImageTokens}: the tokenizer must treat ${this.imageToken} as a special token`);
-    }
-    return ids;
+  private encode(text: string, expectedImageTokens: number): Promise<readonly number[]> {
+    return encodeExpanded(this.tokenizer, text, this.imageToken, this.imageTokenId, expectedImageTokens);
   }
 }

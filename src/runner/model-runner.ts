@@ -3,6 +3,7 @@
  * runs the model, samples. It owns the KV cache memory and the per-request state the model needs between steps.
  */
 import type { LayerKVCache } from "../attention/attention-batch.js";
+import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
 import type { MultimodalPayload } from "../core/multimodal-payload.js";
 import { concatRows } from "../kernels/concat-rows.js";
@@ -48,19 +49,13 @@ export class ModelRunner {
   private readonly embeddingCache: EmbeddingCache;
 
   constructor(readonly model: VisionLanguageModel, readonly device: Device, private readonly options: ModelRunnerOptions) {
-    this.embeddingCache = new EmbeddingCache(options.embeddingCacheBytes ?? 256 * 2 ** 20, device.floatDType === "F32" ? 4 : 2);
+    this.embeddingCache = new EmbeddingCache(options.embeddingCacheBytes ?? 256 * 2 ** 20, DTYPE_BYTES[device.floatDType]);
     const text = model.config.text;
     const slots = options.numPages * options.pageSize;
     this.caches = Array.from({ length: text.numLayers }, () => ({
       k: empty(device, [slots, text.numKvHeads, text.headDim]),
       v: empty(device, [slots, text.numKvHeads, text.headDim]),
     }));
-  }
-
-  /** Bytes of KV cache per token, over all layers: what memory planning divides by. */
-  static kvBytesPerToken(model: VisionLanguageModel, bytesPerElement: number): number {
-    const t = model.config.text;
-    return 2 * t.numLayers * t.numKvHeads * t.headDim * bytesPerElement;
   }
 
   addRequest(spec: RunnerRequestSpec): void {

@@ -27,6 +27,8 @@ export class RunnerRequest {
   readonly tokens: number[];
   /** How often each token occurs in the output (frequency and presence penalties). */
   readonly outputCounts = new Map<number, number>();
+  /** Every distinct token of prompt and output (the repetition penalty's set), kept as tokens arrive. */
+  readonly seenTokens: Set<number>;
   /** Prompt index → row of the image embeddings, for the prompt's image tokens. */
   readonly imageRowOf: Map<number, number>;
   readonly mm: MultimodalPayload | undefined;
@@ -42,6 +44,7 @@ export class RunnerRequest {
     this.sampling = spec.sampling;
     this.rng = new Rng(spec.sampling.seed ?? seed);
     this.tokens = Array.from(spec.inputIds);
+    this.seenTokens = new Set(this.tokens);
     this.mm = spec.mm;
     this.positions = spec.positions;
     this.imagesKey = spec.imageKeys?.length ? `${spec.mm?.kind}:${spec.imageKeys.join(",")}` : undefined;
@@ -56,6 +59,7 @@ export class RunnerRequest {
 
   appendToken(token: number): void {
     this.tokens.push(token);
+    this.seenTokens.add(token);
     this.outputCounts.set(token, (this.outputCounts.get(token) ?? 0) + 1);
   }
 

@@ -58,7 +58,7 @@ function penaltyTensors(device: Device, rows: readonly RunnerRequest[]) {
   for (const r of rows) {
     if (r.hasPenalties) {
       // Every distinct token of prompt and output once; the repetition penalty covers both, as in Hugging Face.
-      for (const token of new Set(r.tokens)) {
+      for (const token of r.seenTokens) {
         tokenIds.push(token);
         outputCounts.push(r.outputCounts.get(token) ?? 0);
       }

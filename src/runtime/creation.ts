@@ -91,8 +91,9 @@ export function fromHost(device: Device, src: HostTensor | HostArray, options: F
 }
 
 /**
- * Copies host values into an existing tensor (or view) in place: the runner refills its persistent input buffers
- * (positions, slot mappings, page tables) this way, so their device addresses stay fixed between steps.
+ * Copies host values into an existing tensor (or view) in place, so its device address stays fixed: what
+ * persistent input buffers need (CUDA graphs replay on fixed addresses). The cpu runner still uploads fresh tensors
+ * each step.
  */
 export function upload(dst: Tensor, data: Float32Array | Int32Array): void {
   if (dst.dtype !== "I32" && dst.dtype !== "F32") {

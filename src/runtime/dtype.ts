@@ -6,15 +6,5 @@ import type { DType } from "../core/dtype.js";
  */
 export type TensorDType = Extract<DType, "F32" | "BF16" | "F16" | "I32">;
 
-export const TENSOR_DTYPES: readonly TensorDType[] = ["F32", "BF16", "F16", "I32"];
-
-export function isTensorDType(dtype: string): dtype is TensorDType {
-  return (TENSOR_DTYPES as readonly string[]).includes(dtype);
-}
-
-export function isFloatTensorDType(dtype: TensorDType): boolean {
-  return dtype !== "I32";
-}
-
 /** The host array that carries a tensor's elements to and from a device: 16-bit floats travel as raw bits. */
 export type HostTransferArray = Float32Array | Uint16Array | Int32Array;

@@ -16,6 +16,8 @@ import type { SchedulingContext } from "./scheduling-context.js";
  */
 export function admitWaiting(ctx: SchedulingContext, batch: BatchBuilder): void {
   const admittedNow: RequestState[] = [];
+  // What running requests are expected to still allocate; admissions below add to it as they join.
+  let reserved = reservedForRunning(ctx);
   for (const req of [...ctx.waiting.toArray()]) {
     if (batch.prefillBudgetLeft <= 0 || ctx.running.size >= ctx.maxRunningRequests) return;
     ctx.memory.matchAndLock(req);
@@ -25,12 +27,13 @@ export function admitWaiting(ctx: SchedulingContext, batch: BatchBuilder): void 
     }
     const needed = expectedMissingPages(ctx, req);
     const count = Math.min(req.pendingTokens, batch.prefillBudgetLeft);
-    if (needed + reservedForRunning(ctx) > ctx.memory.availablePages() || ctx.memory.tokensThatFit(req, count) < count) {
+    if (needed + reserved > ctx.memory.availablePages() || ctx.memory.tokensThatFit(req, count) < count) {
       ctx.memory.release(req);
       return;
     }
     ctx.memory.grow(req, req.kvLength + count);
     ctx.admit(req);
+    reserved += expectedMissingPages(ctx, req);
     admittedNow.push(req);
     batch.add(req, count, false);
   }

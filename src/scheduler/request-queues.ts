@@ -8,20 +8,12 @@ export class WaitingQueue {
     return this.queue.length;
   }
 
-  peek(): RequestState | undefined {
-    return this.queue[0];
-  }
-
   pushBack(req: RequestState): void {
     this.queue.push(req);
   }
 
   pushFront(req: RequestState): void {
     this.queue.unshift(req);
-  }
-
-  shift(): RequestState | undefined {
-    return this.queue.shift();
   }
 
   toArray(): readonly RequestState[] {

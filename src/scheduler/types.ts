@@ -6,9 +6,9 @@ export type RequestId = string;
 export interface RequestSpec {
   readonly id: RequestId;
   /**
-   * The prompt's token ids with every image placeholder already replaced by its image's pad value (a hash of the
-   * processed image, as SGLang's `pad_input_ids`). They are both the prefix-cache key and the ids the runner
-   * receives; the runner swaps image embeddings in where it finds pad values. Its length is the prompt length.
+   * The prompt's key for the prefix cache: its token ids with every image token replaced by its image's content
+   * key (a hash of the processed image and its layout, as SGLang's `pad_input_ids`). Its length is the prompt
+   * length. The runner keeps the real ids and images itself; these only decide what is shared.
    */
   readonly promptIds: readonly number[];
   /** The most tokens the engine will let this request generate; used for KV reservation and the fit check. */
