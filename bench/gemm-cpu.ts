@@ -14,6 +14,7 @@ import { linearTypeScript } from "../src/runtime/cpu/matmul.js";
 import { cpuDevice } from "../src/runtime/device.js";
 import { nativeCpuStatus } from "../src/runtime/native.js";
 import { runInfo } from "./run-info.js";
+import { time } from "./timing.js";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "1" } } });
 const minSeconds = Number(values.seconds);
@@ -31,26 +32,6 @@ function random(n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.random() - 0.5;
   return a;
-}
-
-function cpuSeconds(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-}
-
-/** Median wall seconds per call after warm-up, and process CPU seconds per call (all threads together). */
-function time(fn: () => void): { wall: number; cpu: number } {
-  for (let i = 0; i < 3; i++) fn();
-  const samples: number[] = [];
-  const start = performance.now(), cpuStart = cpuSeconds();
-  while (performance.now() - start < minSeconds * 1000 || samples.length < 5) {
-    const t0 = performance.now();
-    fn();
-    samples.push((performance.now() - t0) / 1000);
-  }
-  const cpu = (cpuSeconds() - cpuStart) / samples.length;
-  samples.sort((a, b) => a - b);
-  return { wall: samples[Math.floor(samples.length / 2)], cpu };
 }
 
 function rate(flops: number, { wall, cpu }: { wall: number; cpu: number }) {
@@ -71,13 +52,13 @@ const results = SHAPES.map(([T, K, N, what]) => {
   const xt = fromHost(device, x, { shape: [T, K] }), out = empty(device, [T, N]);
   const wts = ws.map((w) => fromHost(device, w, { shape: [N, K] }));
   let call = 0;
-  const typescript = rate(flops, time(() => linearTypeScript(out, xt, wts[call++ % copies], null)));
+  const typescript = rate(flops, time(() => linearTypeScript(out, xt, wts[call++ % copies], null), minSeconds));
   const native = [];
   if (addon && initial) {
     for (const isa of initial.isas) {
       for (const threads of new Set([initial.maxThreads, 1])) {
         addon.configure({ isa, threads });
-        native.push({ isa, threads, ...rate(flops, time(() => addon.linear(y, x, ws[call++ % copies], null, T, K, N))) });
+        native.push({ isa, threads, ...rate(flops, time(() => addon.linear(y, x, ws[call++ % copies], null, T, K, N), minSeconds)) });
       }
     }
     addon.configure({ isa: initial.isa, threads: initial.threads });

@@ -14,6 +14,7 @@ import { empty, fromHost } from "../src/runtime/creation.js";
 import { cpuDevice } from "../src/runtime/device.js";
 import { nativeCpuStatus } from "../src/runtime/native.js";
 import type { Tensor } from "../src/runtime/tensor.js";
+import { time } from "./timing.js";
 
 const device = cpuDevice();
 
@@ -22,29 +23,6 @@ function random(shape: number[]): Tensor {
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = Math.random() - 0.5;
   return fromHost(device, data, { shape });
-}
-
-function cpuSeconds(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-}
-
-/**
- * Seconds per call after warm-up: the median wall time, and the process CPU time per call. On a shared machine
- * the CPU time is the steadier measure of the code itself (other processes stretch the wall time).
- */
-function time(fn: () => void, minSeconds = 1): { wall: number; cpu: number } {
-  for (let i = 0; i < 3; i++) fn();
-  const samples: number[] = [];
-  const start = performance.now(), cpuStart = cpuSeconds();
-  while (performance.now() - start < minSeconds * 1000 || samples.length < 5) {
-    const t0 = performance.now();
-    fn();
-    samples.push((performance.now() - t0) / 1000);
-  }
-  const cpu = (cpuSeconds() - cpuStart) / samples.length;
-  samples.sort((a, b) => a - b);
-  return { wall: samples[Math.floor(samples.length / 2)], cpu };
 }
 
 // [T, K, N]: T tokens times a weight [N, K]. 64x1176x64: Qwen's patch embedding on a small tile of rows;
