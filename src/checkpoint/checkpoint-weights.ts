@@ -3,7 +3,7 @@
  * Tensors are read one at a time by name, so a checkpoint far larger than memory streams onto a device.
  */
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { IrisError } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import { readJsonFile } from "./json-fields.js";
@@ -73,6 +73,7 @@ export class CheckpointWeights {
       }
       for (const [name, file] of Object.entries(weightMap as Record<string, unknown>)) {
         if (typeof file !== "string") throw new IrisError("MODEL_LOAD", `${indexPath}: weight_map.${name} is not a file name`);
+        checkInsideModelDir(this.modelDir, file, indexPath);
         this.openFile(file);
         if (!this.files.get(file)!.has(name)) {
           throw new IrisError("MODEL_LOAD", `${indexPath} places ${name} in ${file}, which does not hold it`);
@@ -93,6 +94,14 @@ export class CheckpointWeights {
 
   private openFile(file: string): void {
     if (!this.files.has(file)) this.files.set(file, SafetensorsFile.open(join(this.modelDir, file)));
+  }
+}
+
+/** A shard name must name a file inside the model directory: no absolute path, no `..` that climbs out of it. */
+function checkInsideModelDir(modelDir: string, file: string, indexPath: string): void {
+  const rel = relative(resolve(modelDir), resolve(modelDir, file));
+  if (isAbsolute(file) || rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new IrisError("MODEL_LOAD", `${indexPath} names shard ${JSON.stringify(file)}, outside the model directory; shards must be files inside it`);
   }
 }
 

@@ -136,7 +136,23 @@ function readHeader(path: string, fd: number): { tensors: Map<string, TensorInfo
     }
     tensors.set(name, parseEntry(path, name, entry, dataStart, fileSize));
   }
+  checkDataLayout(path, [...tensors.values()], dataStart, fileSize);
   return { tensors, metadata };
+}
+
+/**
+ * The format requires the tensors' byte ranges to tile the data section exactly: no overlap (two tensors aliasing
+ * one range would load silently wrong), no hole, and the last range ending at the file's end.
+ */
+function checkDataLayout(path: string, tensors: readonly TensorInfo[], dataStart: number, fileSize: number): void {
+  const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = dataStart;
+  for (const t of sorted) {
+    if (t.begin < at) throw invalid(path, `tensor ${t.name}'s data (bytes ${t.begin - dataStart}..${t.end - dataStart}) overlaps the tensor before it`);
+    if (t.begin > at) throw invalid(path, `a hole of ${t.begin - at} bytes lies before tensor ${t.name}'s data`);
+    at = t.end;
+  }
+  if (at !== fileSize) throw invalid(path, `the tensors' data ends at byte ${at} but the file has ${fileSize} bytes`);
 }
 
 function parseEntry(path: string, name: string, entry: unknown, dataStart: number, fileSize: number): TensorInfo {

@@ -67,17 +67,28 @@ export function loadDummyWeights(params: Parameters, seed = 0, onProgress?: (p: 
 
 function fill(parameter: Parameter, source: Parameter["sources"][number], host: HostTensor): void {
   const target = parameter.tensor;
-  const rowElements = numel(target.shape.slice(1));
-  if (numel(host.shape) !== source.rows * rowElements) {
+  const expected = [source.rows, ...target.shape.slice(1)];
+  if (!fitsShape(host.shape, expected)) {
     throw new IrisError(
       "MODEL_LOAD",
-      `checkpoint tensor ${source.name} has shape [${host.shape.join(", ")}], but ${parameter.name} needs ${source.rows} rows of [${target.shape.slice(1).join(", ")}]`,
+      `checkpoint tensor ${source.name} has shape [${host.shape.join(", ")}], but ${parameter.name} needs [${expected.join(", ")}]${source.rows !== target.shape[0] ? ` (rows ${source.rowOffset}..${source.rowOffset + source.rows} of [${target.shape.join(", ")}])` : ""}`,
     );
   }
   const rows = target.narrow(source.rowOffset, source.rows);
   const staged = fromHost(target.device, host, { shape: rows.shape, dtype: target.dtype });
   target.device.backend.copy(rows, staged);
   target.device.release(staged.storage);
+}
+
+/**
+ * Dims must match one for one: equal element counts are not enough (a transposed or reshaped tensor would load as
+ * nonsense). The one layout change allowed is a patch-embedding convolution, stored as [out, in, (t,) kh, kw],
+ * filling the [out, in * (t *) kh * kw] matrix of the linear layer that replaces it.
+ */
+function fitsShape(actual: readonly number[], expected: readonly number[]): boolean {
+  if (actual.length === expected.length) return actual.every((d, i) => d === expected[i]);
+  const convolution = expected.length === 2 && (actual.length === 4 || actual.length === 5);
+  return convolution && actual[0] === expected[0] && numel(actual.slice(1)) === expected[1];
 }
 
 function preview(names: string[]): string {
