@@ -31,6 +31,13 @@ const forbidden = Object.entries(allowed).map(([layer, deps]) => ({
 
 forbidden.push(
   {
+    name: "cuda-behind-device",
+    comment: "the cuda backend is reached through getDevice(\"cuda\"): only src/runtime/device.ts imports src/runtime/cuda",
+    severity: "error",
+    from: { path: "^src/", pathNot: ["^src/runtime/device\\.ts$", "^src/runtime/cuda/"] },
+    to: { path: "^src/runtime/cuda/" },
+  },
+  {
     name: "no-circular",
     severity: "error",
     from: {},

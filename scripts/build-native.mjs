@@ -11,10 +11,10 @@
 //   node scripts/build-native.mjs [--force] [--strict]      (CXX picks the compiler; g++ by default)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { nodeApiIncludeDir } from "./node-api-headers.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const output = join(root, "build", "iris_cpu.node");
@@ -26,19 +26,6 @@ const strict = process.argv.includes("--strict");
 function giveUp(reason) {
   console.warn(`iris: native cpu kernels not built (${reason}); the cpu backend keeps its TypeScript kernels`);
   process.exit(strict ? 1 : 0);
-}
-
-/** Node-API's headers: the node-api-headers package when installed, else the headers Node.js ships with itself. */
-function nodeApiIncludeDir() {
-  const candidates = [];
-  try {
-    candidates.push(createRequire(import.meta.url)("node-api-headers").include_dir);
-  } catch {
-    // not installed: Node's own headers below
-  }
-  candidates.push(resolve(dirname(process.execPath), "..", "include", "node"));
-  if (process.env.npm_config_nodedir) candidates.push(join(process.env.npm_config_nodedir, "include", "node"));
-  return candidates.find((dir) => dir && existsSync(join(dir, "node_api.h")));
 }
 
 function newestInput() {

@@ -1,4 +1,4 @@
-import type { DeviceKind } from "./device.js";
+import type { DeviceKind } from "./device-kind.js";
 import type { HostTransferArray, TensorDType } from "./dtype.js";
 import type { Storage, Tensor } from "./tensor.js";
 

@@ -1,10 +1,12 @@
 import { IrisError } from "../core/errors.js";
 import type { Backend } from "./backend.js";
 import { CpuBackend } from "./cpu/cpu-backend.js";
+import { createCudaBackend } from "./cuda/cuda-backend.js";
+import type { DeviceKind } from "./device-kind.js";
 import type { TensorDType } from "./dtype.js";
 import type { Storage } from "./tensor.js";
 
-export type DeviceKind = "cpu" | "cuda";
+export type { DeviceKind } from "./device-kind.js";
 
 /**
  * A place where tensors live and kernels run. It owns one `Backend`; models reach kernels only through
@@ -55,10 +57,12 @@ export class Device {
 
 type BackendFactory = (index: number) => Backend;
 
-const factories = new Map<DeviceKind, BackendFactory>([["cpu", () => new CpuBackend()]]);
+// Each backend's constructor; the cuda one loads its addon only when a cuda device is first asked for, and throws
+// an IrisError saying why when the addon or the GPU is missing.
+const factories = new Map<DeviceKind, BackendFactory>([["cpu", () => new CpuBackend()], ["cuda", createCudaBackend]]);
 const devices = new Map<string, Device>();
 
-/** Makes a backend available (the cuda backend registers itself once its native addon loads). */
+/** Makes a backend available under `kind`, replacing the built-in one (tests, other builds). */
 export function registerBackend(kind: DeviceKind, factory: BackendFactory): void {
   factories.set(kind, factory);
 }

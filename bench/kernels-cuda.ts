@@ -1,0 +1,156 @@
+/**
+ * Per-kernel microbenchmark of the cuda backend at Qwen2.5-VL-3B's shapes, printing JSON: each kernel's time and
+ * its achieved GB/s (memory-bound kernels) or TFLOP/s (products, prefill attention), next to the two ceilings
+ * measured in the same run: a device-to-device copy (bytes read + written) and an 8192³ bf16 matrix product.
+ * Times are wall clock over many back-to-back launches ended by one stream synchronize, so a kernel shorter than
+ * its launch cost (a few µs through N-API) shows that cost: which is what the step loop pays too, until graphs.
+ *
+ *   node --import tsx bench/kernels-cuda.ts [--quick]
+ */
+import { f32ToBf16 } from "../src/core/half.js";
+import type { PagedAttentionMeta } from "../src/runtime/backend.js";
+import { empty, fromHost } from "../src/runtime/creation.js";
+import type { CudaBackend } from "../src/runtime/cuda/cuda-backend.js";
+import { getDevice } from "../src/runtime/device.js";
+import type { TensorDType } from "../src/runtime/dtype.js";
+import type { Tensor } from "../src/runtime/tensor.js";
+import { runInfo } from "./run-info.js";
+
+const device = getDevice("cuda");
+const backend = device.backend as CudaBackend;
+const quick = process.argv.includes("--quick");
+
+/** A tensor of small pseudo-random bf16 values (never zeros: a product of zeros runs faster than real data). */
+function randomTensor(shape: number[], dtype: TensorDType = "BF16", scale = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (dtype === "F32") return fromHost(device, Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * scale), { shape, dtype });
+  const bits = new Uint16Array(n);
+  let seed = 12345;
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    bits[i] = f32ToBf16(((seed >>> 8) / 16777216 - 0.5) * scale);
+  }
+  return fromHost(device, { dtype: "BF16", shape, data: bits }, { shape, dtype: "BF16" });
+}
+
+function ints(values: number[], shape = [values.length]): Tensor {
+  return fromHost(device, Int32Array.from(values), { shape, dtype: "I32" });
+}
+
+/** Seconds per call: warm-up, then enough calls for ~0.3 s (at least 10), one synchronize at the end. */
+async function time(fn: () => void): Promise<number> {
+  for (let i = 0; i < 3; i++) fn();
+  await backend.synchronize();
+  let calls = 10;
+  for (;;) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    await backend.synchronize();
+    const seconds = (performance.now() - start) / 1000;
+    if (seconds > (quick ? 0.05 : 0.3) || calls >= 100_000) return seconds / calls;
+    calls *= 4;
+  }
+}
+
+interface Row { kernel: string; shape: string; microseconds: number; gbPerS?: number; tflopPerS?: number; ofCeiling?: number }
+const rows: Row[] = [];
+let copyCeiling = 0, gemmCeiling = 0;
+
+async function memoryBound(kernel: string, shape: string, bytes: number, fn: () => void): Promise<void> {
+  const s = await time(fn);
+  const gb = bytes / s / 1e9;
+  rows.push({ kernel, shape, microseconds: s * 1e6, gbPerS: gb, ofCeiling: copyCeiling > 0 ? gb / copyCeiling : undefined });
+}
+
+async function computeBound(kernel: string, shape: string, flops: number, fn: () => void): Promise<void> {
+  const s = await time(fn);
+  const tf = flops / s / 1e12;
+  rows.push({ kernel, shape, microseconds: s * 1e6, tflopPerS: tf, ofCeiling: gemmCeiling > 0 ? tf / gemmCeiling : undefined });
+}
+
+// ==== ceilings ====
+{
+  const n = 1 << 29; // 1 GiB of bf16
+  const a = empty(device, [n]), b = empty(device, [n]);
+  backend.fill(a, 1);
+  await memoryBound("copy (ceiling)", "1 GiB", 2 * 2 * n, () => backend.copy(b, a));
+  copyCeiling = rows[rows.length - 1].gbPerS ?? 0;
+  a.dispose();
+  b.dispose();
+  const N = 8192;
+  const x = randomTensor([N, N]), w = randomTensor([N, N]), out = empty(device, [N, N]);
+  await computeBound("linear (ceiling)", "8192x8192x8192", 2 * N * N * N, () => backend.linear(out, x, w, null));
+  gemmCeiling = rows[rows.length - 1].tflopPerS ?? 0;
+  for (const t of [x, w, out]) t.dispose();
+}
+
+// ==== matrix products: decode (skinny, weight-bandwidth bound) and prefill ====
+const H = 2048, I = 11008, V = 151_936;
+for (const [T, K, N, name] of [[1, 2048, 2560, "qkv"], [1, 2048, 2 * 11008, "gate|up"], [1, 11008, 2048, "down"], [1, 2048, V, "lm head"],
+  [8, 2048, 2 * 11008, "gate|up"]] as const) {
+  const x = randomTensor([T, K]), w = randomTensor([N, K], "BF16", 0.05), out = empty(device, [T, N]);
+  for (const gemv of [false, true]) {
+    backend.useGemv(gemv);
+    await memoryBound(`linear ${name} (${gemv ? "gemv" : "cuBLASLt"})`, `${T}x${K}x${N}`, 2 * N * K, () => backend.linear(out, x, w, null));
+  }
+  for (const t of [x, w, out]) t.dispose();
+}
+for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 3 * 1280, "vision qkv"]] as const) {
+  const x = randomTensor([T, K]), w = randomTensor([N, K], "BF16", 0.05), out = empty(device, [T, N]);
+  await computeBound(`linear ${name}`, `${T}x${K}x${N}`, 2 * T * K * N, () => backend.linear(out, x, w, null));
+  for (const t of [x, w, out]) t.dispose();
+}
+
+// ==== elementwise and norms (bytes read + written) ====
+{
+  const T = 1024;
+  const x = randomTensor([T, 2 * I]), o = empty(device, [T, I]);
+  await memoryBound("siluAndMul", `${T}x${I}`, 2 * (3 * T * I), () => backend.siluAndMul(o, x));
+  const h = randomTensor([T, H]), w = randomTensor([H]), r = empty(device, [T, H]);
+  await memoryBound("rmsNorm", `${T}x${H}`, 2 * (2 * T * H), () => backend.rmsNorm(r, h, w, 1e-6));
+  await memoryBound("add", `${T}x${H}`, 2 * (3 * T * H), () => backend.add(r, h, h));
+  const one = randomTensor([1, H]), oneOut = empty(device, [1, H]);
+  await memoryBound("rmsNorm (decode)", `1x${H}`, 2 * 2 * H, () => backend.rmsNorm(oneOut, one, w, 1e-6));
+}
+
+// ==== attention ====
+{
+  // Vision: one 1296-token image, full attention, 16 heads of 80.
+  const T = 1296, heads = 16, D = 80;
+  const q = randomTensor([T, heads, D]), k = randomTensor([T, heads, D]), v = randomTensor([T, heads, D]);
+  const out = empty(device, [T, heads, D]);
+  const segments = { cuSeqlens: ints([0, T]), maxSeqLen: T };
+  await computeBound("attention (vision)", `${T} tokens, ${heads}x${D}`, 4 * T * T * heads * D,
+    () => backend.attention(out, q, k, v, segments, { scale: D ** -0.5, causal: false }));
+  // Decode: B sequences of kvLen keys, 16 q heads over 2 KV heads of 128, pages of 16.
+  for (const [B, kvLen] of [[1, 600], [1, 8192], [32, 1024]]) {
+    const Hq = 16, Hk = 2, Dh = 128, pageSize = 16;
+    const pages = Math.ceil(kvLen / pageSize);
+    const kc = randomTensor([B * pages * pageSize, Hk, Dh]), vc = randomTensor([B * pages * pageSize, Hk, Dh]);
+    const table = Array.from({ length: B * pages }, (_, i) => i);
+    const meta: PagedAttentionMeta = {
+      queryStart: ints(Array.from({ length: B + 1 }, (_, i) => i)), kvLens: ints(new Array(B).fill(kvLen)),
+      pageTable: ints(table, [B, pages]), pageSize, maxQueryLen: 1, maxKvLen: kvLen,
+    };
+    const qd = randomTensor([B, Hq, Dh]), od = empty(device, [B, Hq, Dh]);
+    await memoryBound("pagedAttention (decode)", `B=${B} kv=${kvLen}`, 2 * 2 * B * kvLen * Hk * Dh,
+      () => backend.pagedAttention(od, qd, kc, vc, meta, { scale: Dh ** -0.5 }));
+  }
+}
+
+// ==== sampling ====
+{
+  const logits = randomTensor([1, V], "F32", 5), out = empty(device, [1], "I32");
+  await memoryBound("argmax", `1x${V}`, 4 * V, () => backend.argmax(out, logits));
+  const f = (v: number) => fromHost(device, Float32Array.of(v), { dtype: "F32" });
+  const params = { temperature: f(0.7), topK: ints([50]), topP: f(0.9), minP: f(0), uniform: f(0.3) };
+  await memoryBound("sample (top-k 50, top-p 0.9)", `1x${V}`, 4 * V, () => backend.sample(out, logits, params));
+}
+
+const info = runInfo(import.meta.url);
+console.log(JSON.stringify({ ...info, gpu: backend.device, ceilings: { copyGBps: copyCeiling, bf16TFLOPs: gemmCeiling }, rows }, null, 2));
+for (const r of rows) {
+  const rate = r.gbPerS !== undefined ? `${r.gbPerS.toFixed(0)} GB/s` : `${r.tflopPerS?.toFixed(1)} TFLOP/s`;
+  const share = r.ofCeiling !== undefined ? ` (${(100 * r.ofCeiling).toFixed(0)}%)` : "";
+  console.error(`${r.kernel.padEnd(32)} ${r.shape.padEnd(22)} ${r.microseconds.toFixed(1).padStart(9)} µs  ${rate}${share}`);
+}

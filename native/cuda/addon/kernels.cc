@@ -1,0 +1,154 @@
+// N-API bindings of the kernel launchers: each reads its numeric arguments in the order of iris_cuda.h and
+// returns the launcher's status. Shapes were checked by src/kernels and src/runtime/cuda before the call.
+#include "napi_util.h"
+
+namespace iris::napi {
+
+namespace {
+
+napi_value Fill(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  return result(env, fill(int(a[0]), ptr(a[1]), sz(a[2]), a[3]));
+}
+napi_value Cast(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return result(env, cast(int(a[0]), ptr(a[1]), int(a[2]), ptr(a[3]), sz(a[4])));
+}
+napi_value Add(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, add(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5])));
+}
+napi_value Mul(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, mul(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5])));
+}
+napi_value ScaleRows(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, scaleRows(int(a[0]), ptr(a[1]), ptr(a[2]), ptr<float>(a[3]), sz(a[4]), sz(a[5])));
+}
+napi_value SiluAndMul(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return result(env, siluAndMul(int(a[0]), ptr(a[1]), ptr(a[2]), sz(a[3]), sz(a[4])));
+}
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  return result(env, gelu(int(a[0]), ptr(a[1]), ptr(a[2]), sz(a[3])));
+}
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, gatherRows(ptr(a[0]), ptr(a[1]), ptr<int32_t>(a[2]), sz(a[3]), sz(a[4]), sz(a[5])));
+}
+napi_value ScatterRows(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, scatterRows(ptr(a[0]), ptr<int32_t>(a[1]), ptr(a[2]), sz(a[3]), sz(a[4]), sz(a[5])));
+}
+napi_value StoreKV(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, storeKV(ptr(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr<int32_t>(a[4]), sz(a[5]), sz(a[6]), sz(a[7])));
+}
+napi_value Linear(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, linear(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7])));
+}
+napi_value SetGemv(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  setGemvEnabled(a[0] != 0);
+  return undefinedValue(env);
+}
+napi_value RmsNorm(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  return result(env, rmsNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), float(a[6])));
+}
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, layerNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), float(a[7])));
+}
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return result(env, softmax(int(a[0]), ptr(a[1]), ptr(a[2]), sz(a[3]), sz(a[4])));
+}
+napi_value RopeCosSin(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, ropeCosSin(ptr<float>(a[0]), ptr<float>(a[1]), ptr<int32_t>(a[2]), ptr<float>(a[3]), ptr<int32_t>(a[4]),
+                                sz(a[5]), sz(a[6]), sz(a[7])));
+}
+napi_value ApplyRotary(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  return result(env, applyRotary(int(a[0]), ptr(a[1]), ptr<float>(a[2]), ptr<float>(a[3]), sz(a[4]), sz(a[5]), sz(a[6]),
+                                 sz(a[7]), a[8] != 0));
+}
+// attention(dtype, out, q, k, v, queryStart, kvLens, pageTable, tokens, S, Hq, Hk, D, maxPages, pageSize, numSlots,
+//           maxQueryLen, maxKvLen, scale, causal, chunkSize, paged, forceSplits)
+napi_value Attention(napi_env env, napi_callback_info info) {
+  ARGS(23);
+  AttentionArgs args;
+  args.dtype = int(a[0]);
+  args.out = ptr(a[1]);
+  args.q = ptr(a[2]);
+  args.k = ptr(a[3]);
+  args.v = ptr(a[4]);
+  args.queryStart = ptr<const int32_t>(a[5]);
+  args.kvLens = ptr<const int32_t>(a[6]);
+  args.pageTable = ptr<const int32_t>(a[7]);
+  args.tokens = int(a[8]);
+  args.S = int(a[9]);
+  args.Hq = int(a[10]);
+  args.Hk = int(a[11]);
+  args.D = int(a[12]);
+  args.maxPages = int(a[13]);
+  args.pageSize = int(a[14]);
+  args.numSlots = int(a[15]);
+  args.maxQueryLen = int(a[16]);
+  args.maxKvLen = int(a[17]);
+  args.scale = float(a[18]);
+  args.causal = a[19] != 0;
+  args.chunkSize = int(a[20]);
+  args.paged = a[21] != 0;
+  args.forceSplits = int(a[22]);
+  return result(env, attention(args));
+}
+napi_value Argmax(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return result(env, argmax(int(a[0]), ptr<int32_t>(a[1]), ptr(a[2]), sz(a[3]), sz(a[4])));
+}
+napi_value ApplyPenalties(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  return result(env, applyPenalties(ptr<float>(a[0]), ptr<int32_t>(a[1]), ptr<int32_t>(a[2]), ptr<int32_t>(a[3]),
+                                    ptr<float>(a[4]), ptr<float>(a[5]), ptr<float>(a[6]), sz(a[7]), sz(a[8])));
+}
+napi_value Sample(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  return result(env, sample(ptr<int32_t>(a[0]), ptr<float>(a[1]), ptr<float>(a[2]), ptr<int32_t>(a[3]), ptr<float>(a[4]),
+                            ptr<float>(a[5]), ptr<float>(a[6]), sz(a[7]), sz(a[8])));
+}
+
+}  // namespace
+
+void registerKernels(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+    {"fill", nullptr, Fill, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"cast", nullptr, Cast, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"mul", nullptr, Mul, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"scaleRows", nullptr, ScaleRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"siluAndMul", nullptr, SiluAndMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"storeKV", nullptr, StoreKV, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setGemv", nullptr, SetGemv, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"ropeCosSin", nullptr, RopeCosSin, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"applyRotary", nullptr, ApplyRotary, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"applyPenalties", nullptr, ApplyPenalties, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"sample", nullptr, Sample, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace iris::napi

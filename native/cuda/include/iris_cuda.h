@@ -1,0 +1,128 @@
+// Shared declarations of build/iris_cuda.node: the stream, the allocator, the launchers of every kernel, and the
+// status convention. A launcher enqueues work on the one stream of the device and returns an error message, empty
+// on success; the N-API glue (addon/) turns a non-empty message into a JavaScript exception. No launcher waits.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace iris {
+
+// Element types, numbered as the TypeScript side (src/runtime/cuda/addon.ts) numbers them.
+enum DType : int { kF32 = 0, kBF16 = 1, kF16 = 2, kI32 = 3 };
+
+size_t dtypeBytes(int dtype);
+
+// ==== device, stream ====
+
+// Selects the device and creates its stream; once per process (one device per process).
+std::string initDevice(int index);
+int currentDevice();
+cudaStream_t stream();
+int multiprocessorCount();
+
+// "" for cudaSuccess, else "<what>: <cuda error string>".
+std::string cudaStatus(cudaError_t err, const char* what);
+// The status of the last launch (cudaGetLastError), for launchers to return right after a <<<>>>.
+std::string launchStatus(const char* kernel);
+
+// ==== memory (memory/) ====
+
+// The caching allocator: device memory is taken from the driver once and reused; cudaFree only in emptyCache()
+// or when a cudaMalloc fails (then every cached block is freed and the allocation retried).
+std::string deviceMalloc(size_t bytes, void** out);
+void deviceFree(void* ptr);
+void emptyCache();
+struct AllocatorStats {
+  size_t allocated = 0, reserved = 0, peak = 0;
+};
+AllocatorStats allocatorStats();
+
+// CUDA graphs of the stream (memory/graph.cc). While a capture runs, blocks the allocator hands out are kept by
+// the graph (deviceFree leaves them alone) and freed when the graph is destroyed.
+std::string beginCapture();
+std::string endCapture(int* id);
+std::string replay(int id);
+void destroyGraph(int id);
+bool captureActive();
+void keepForCapture(void* block);
+void releaseGraphBlock(void* block);
+
+// Host memory -> device through pinned staging buffers, in stream order; `src` may be reused on return.
+std::string uploadBytes(void* dst, const void* src, size_t bytes);
+// Device -> pinned staging buffer, recording an event; the returned ticket is waited on off the main thread.
+struct DownloadTicket {
+  void* pinned = nullptr;
+  size_t bytes = 0;
+  cudaEvent_t done = nullptr;
+};
+std::string beginDownload(const void* src, size_t bytes, DownloadTicket* ticket);
+// Blocks until the copy finished (call it on a worker thread), then gives the staging buffer back.
+std::string finishDownload(DownloadTicket* ticket, void* dst, int srcDtype, size_t count);
+
+// ==== kernels (kernels/) ====
+// Pointers are device pointers to the first element of each tensor; counts are elements unless named bytes.
+
+std::string fill(int dtype, void* out, size_t n, double value);
+std::string cast(int outDtype, void* out, int inDtype, const void* in, size_t n);
+std::string add(int dtype, void* out, const void* a, const void* b, size_t n, size_t m);
+std::string mul(int dtype, void* out, const void* a, const void* b, size_t n, size_t m);
+std::string scaleRows(int dtype, void* out, const void* x, const float* scale, size_t rows, size_t width);
+std::string siluAndMul(int dtype, void* out, const void* x, size_t rows, size_t inter);
+std::string gelu(int dtype, void* out, const void* x, size_t n);
+
+std::string gatherRows(void* out, const void* x, const int32_t* index, size_t m, size_t rows, size_t rowBytes);
+std::string scatterRows(void* dst, const int32_t* index, const void* src, size_t n, size_t rows, size_t rowBytes);
+std::string storeKV(const void* k, const void* v, void* kCache, void* vCache, const int32_t* slots, size_t T,
+                    size_t rowBytes, size_t numSlots);
+
+// Skinny products (T <= 8, bf16) run gemv.cu's weight-streaming kernel instead of cuBLASLt unless turned off.
+bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K);
+std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N);
+void setGemvEnabled(bool enabled);
+std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K,
+                   size_t N);
+
+std::string rmsNorm(int dtype, void* out, const void* x, const void* w, size_t rows, size_t H, float eps);
+std::string layerNorm(int dtype, void* out, const void* x, const void* w, const void* b, size_t rows, size_t H,
+                      float eps);
+std::string softmax(int dtype, void* out, const void* x, size_t rows, size_t H);
+
+std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const float* invFreq,
+                       const int32_t* section, size_t T, size_t P, size_t R);
+std::string applyRotary(int dtype, void* x, const float* cos, const float* sin, size_t T, size_t heads, size_t D,
+                        size_t R, bool interleaved);
+
+// Where the keys of one attention call live: packed rows of the segment (varlen) or a paged cache.
+struct AttentionArgs {
+  int dtype = kBF16;
+  void* out = nullptr;
+  const void* q = nullptr;
+  const void* k = nullptr;  // varlen: k [T, Hk, D]; paged: the key cache [numSlots, Hk, D]
+  const void* v = nullptr;
+  const int32_t* queryStart = nullptr;  // I32 [S+1]
+  const int32_t* kvLens = nullptr;      // paged only: I32 [S]
+  const int32_t* pageTable = nullptr;   // paged only: I32 [S, maxPages]
+  int tokens = 0;  // query rows T = queryStart[S]
+  int S = 0, Hq = 0, Hk = 0, D = 0;
+  int maxPages = 0, pageSize = 0, numSlots = 0;
+  int maxQueryLen = 0, maxKvLen = 0;
+  float scale = 1.f;
+  bool causal = true;
+  int chunkSize = 0;  // 0: no chunked mask
+  bool paged = false;
+  int forceSplits = 0;  // > 0: split each sequence's keys this many ways (tests of the split path)
+};
+std::string attention(const AttentionArgs& args);
+
+std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t V);
+std::string applyPenalties(float* logits, const int32_t* ids, const int32_t* counts, const int32_t* rowStart,
+                           const float* repetition, const float* frequency, const float* presence, size_t B,
+                           size_t V);
+std::string sample(int32_t* out, const float* logits, const float* temperature, const int32_t* topK,
+                   const float* topP, const float* minP, const float* uniform, size_t B, size_t V);
+
+}  // namespace iris

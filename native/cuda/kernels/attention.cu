@@ -1,0 +1,326 @@
+// Softmax attention for both entry points of the contract: variable-length packed segments (vision windows,
+// causal or not) and paged KV caches (prefill, prefix-cached and chunked prefill and decode in one batch, grouped
+// KV heads, Llama 4's chunked mask). The two differ only in where key p of a sequence lives (keyRow below).
+//
+// A block serves up to kRows (query, q-head) rows of one sequence that share one KV head, so K/V tiles loaded to
+// shared memory are reused by all heads of the group (GQA) and by neighbouring queries. Each warp owns kRows/kWarps
+// rows; per 32-key tile a lane scores one key (the dot product over D from shared memory), the warp runs the
+// online softmax, and each lane accumulates D/32 output dims. Scores are in the log2 domain (q pre-scaled by
+// scale*log2 e) so exp2f serves. Long keys with few blocks (decode) split along the sequence: each split writes
+// its (max, sum, unnormalized output) and a second kernel combines them.
+#include <cfloat>
+
+#include "float_io.cuh"
+
+namespace iris {
+
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kRows = 16;
+constexpr int kRowsPerWarp = kRows / kWarps;
+constexpr int kTile = 32;
+constexpr int kMaxD = 128;
+
+struct Geometry {
+  int gChunk;      // q heads of a group per block
+  int headChunks;  // blocks per group
+  int qChunk;      // queries per block
+  int qChunks;
+  int splits;
+  int partLen;     // keys per split (a multiple of kTile)
+  bool vectorized; // bf16 rows loaded 16 bytes at a time (D % 8 == 0, 16-byte aligned caches)
+};
+
+// The row of key p of sequence s for KV head kv: a packed row (varlen) or a cache slot through the page table.
+__device__ __forceinline__ size_t keyRow(const AttentionArgs& a, int s, int qBegin, int p, bool* valid) {
+  if (!a.paged) return size_t(qBegin + p) * a.Hk;
+  const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
+  const long long slot = (long long)page * a.pageSize + p % a.pageSize;
+  *valid = page >= 0 && slot < a.numSlots;
+  return size_t(*valid ? slot : 0) * a.Hk;
+}
+
+// Loads keys kt .. kt+31 (zeros past kHi or on an invalid page) as fp32 into shared memory, 8 bf16 (16 bytes) per
+// load. Lane j of every warp takes key j, so its page is looked up once per tile and the warp's shared-memory
+// stores land on 32 different banks (rows are D+1 floats apart, D+1 odd); the warps share out the 16-byte
+// chunks of the rows. Every load of a thread is issued before the first is unpacked, so their latencies overlap.
+template <typename T>
+__device__ __forceinline__ void loadTileVectorized(const AttentionArgs& a, int s, int qBegin, int kv, int kt, int kHi,
+                                                   float* ks, float* vs) {
+  constexpr int kMaxPerThread = kMaxD / 8 / kWarps;
+  const int D = a.D, chunksPerRow = D / 8, j = threadIdx.x % 32, warp = threadIdx.x / 32, p = kt + j;
+  bool valid = p < kHi;
+  const size_t row = valid ? (keyRow(a, s, qBegin, p, &valid) + kv) * D : 0;
+  const uint4* kRow = reinterpret_cast<const uint4*>(static_cast<const T*>(a.k) + row);
+  const uint4* vRow = reinterpret_cast<const uint4*>(static_cast<const T*>(a.v) + row);
+  uint4 kRaw[kMaxPerThread], vRaw[kMaxPerThread];
+#pragma unroll
+  for (int u = 0; u < kMaxPerThread; u++) {
+    const int m = warp + u * kWarps;
+    kRaw[u] = vRaw[u] = make_uint4(0, 0, 0, 0);
+    if (valid && m < chunksPerRow) {
+      kRaw[u] = __ldg(kRow + m);
+      vRaw[u] = __ldg(vRow + m);
+    }
+  }
+#pragma unroll
+  for (int u = 0; u < kMaxPerThread; u++) {
+    const int m = warp + u * kWarps;
+    if (m >= chunksPerRow) continue;
+    const __nv_bfloat162* kp = reinterpret_cast<const __nv_bfloat162*>(&kRaw[u]);
+    const __nv_bfloat162* vp = reinterpret_cast<const __nv_bfloat162*>(&vRaw[u]);
+    float* kd = ks + j * (D + 1) + m * 8;
+    float* vd = vs + j * (D + 1) + m * 8;
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      const float2 kf = __bfloat1622float2(kp[e]), vf = __bfloat1622float2(vp[e]);
+      kd[2 * e] = kf.x;
+      kd[2 * e + 1] = kf.y;
+      vd[2 * e] = vf.x;
+      vd[2 * e + 1] = vf.y;
+    }
+  }
+}
+
+// ==== kernels ====
+
+template <typename T, int DV>
+__global__ void __launch_bounds__(kWarps * 32) attentionKernel(AttentionArgs a, Geometry g, float* partial) {
+  extern __shared__ float smem[];
+  const int D = a.D;
+  float* qs = smem;                  // [kRows][D]
+  float* ks = qs + kRows * D;        // [kTile][D+1]: padded, lanes read different rows at one d
+  float* vs = ks + kTile * (D + 1);  // [kTile][D+1]
+  const T* q = static_cast<const T*>(a.q);
+  const T* k = static_cast<const T*>(a.k);
+  const T* v = static_cast<const T*>(a.v);
+
+  const int s = blockIdx.z;
+  const int kv = blockIdx.y / g.headChunks, hc = blockIdx.y % g.headChunks;
+  const int qc = blockIdx.x / g.splits, split = blockIdx.x % g.splits;
+  const int qBegin = a.queryStart[s], qLen = a.queryStart[s + 1] - qBegin;
+  const int i0 = qc * g.qChunk;
+  if (i0 >= qLen) return;
+  const int kvLen = a.paged ? a.kvLens[s] : qLen;
+  const int offset = kvLen - qLen;  // query i sits at position offset + i
+  const int group = a.Hq / a.Hk;
+  const int h0 = kv * group + hc * g.gChunk;
+  const int gCount = min(g.gChunk, group - hc * g.gChunk);
+  const int qCount = min(g.qChunk, qLen - i0);
+  const int rows = qCount * gCount;
+  const bool causal = a.paged || a.causal;
+  auto lowKey = [&](int i) { const int p = offset + i; return a.chunkSize > 0 ? p - p % a.chunkSize : 0; };
+  auto highKey = [&](int i) { return causal ? offset + i + 1 : kvLen; };
+  const int kLo = max(lowKey(i0), split * g.partLen);
+  const int kHi = min(highKey(i0 + qCount - 1), (split + 1) * g.partLen);
+
+  const float qScale = a.scale * 1.4426950408889634f;
+  for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) {
+    const int r = idx / D, d = idx % D;
+    const int i = i0 + r / gCount, h = h0 + r % gCount;
+    qs[idx] = toFloat(q[(size_t(qBegin + i) * a.Hq + h) * D + d]) * qScale;
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][DV];
+  int lo[kRowsPerWarp], hi[kRowsPerWarp];
+#pragma unroll
+  for (int w = 0; w < kRowsPerWarp; w++) {
+    const int r = warp + kWarps * w;
+    const int i = i0 + (r < rows ? r : 0) / gCount;
+    m[w] = -INFINITY;
+    l[w] = 0.f;
+    lo[w] = max(lowKey(i), kLo);
+    hi[w] = min(highKey(i), kHi);
+#pragma unroll
+    for (int dv = 0; dv < DV; dv++) acc[w][dv] = 0.f;
+  }
+
+  for (int kt = kLo; kt < kHi; kt += kTile) {
+    __syncthreads();  // the previous tile is consumed (and, first time round, qs is written)
+    if (g.vectorized) {
+      loadTileVectorized<__nv_bfloat16>(a, s, qBegin, kv, kt, kHi, ks, vs);
+    } else {
+      for (int idx = threadIdx.x; idx < kTile * D; idx += blockDim.x) {
+        const int j = idx / D, d = idx % D, p = kt + j;
+        float kval = 0.f, vval = 0.f;
+        if (p < kHi) {
+          bool valid = true;
+          const size_t row = (keyRow(a, s, qBegin, p, &valid) + kv) * D + d;
+          if (valid) {
+            kval = toFloat(k[row]);
+            vval = toFloat(v[row]);
+          }
+        }
+        ks[j * (D + 1) + d] = kval;
+        vs[j * (D + 1) + d] = vval;
+      }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int w = 0; w < kRowsPerWarp; w++) {
+      const int r = warp + kWarps * w;
+      if (r >= rows || kt >= hi[w] || kt + kTile <= lo[w]) continue;  // warp-uniform
+      const int p = kt + lane;
+      const bool valid = p >= lo[w] && p < hi[w];
+      float score = -INFINITY;
+      if (valid) {
+        const float* qr = qs + r * D;
+        const float* kr = ks + lane * (D + 1);
+        // Four independent sums: one chain of D dependent FMAs would wait on each one's latency.
+        float d0 = 0.f, d1 = 0.f, d2 = 0.f, d3 = 0.f;
+        int d = 0;
+        for (; d + 4 <= D; d += 4) {
+          d0 = fmaf(qr[d], kr[d], d0);
+          d1 = fmaf(qr[d + 1], kr[d + 1], d1);
+          d2 = fmaf(qr[d + 2], kr[d + 2], d2);
+          d3 = fmaf(qr[d + 3], kr[d + 3], d3);
+        }
+        for (; d < D; d++) d0 = fmaf(qr[d], kr[d], d0);
+        score = (d0 + d1) + (d2 + d3);
+      }
+      const float mNew = fmaxf(m[w], warpMax(score));
+      const float alpha = exp2f(m[w] - mNew);  // m = -inf the first time: 0
+      const float prob = valid ? exp2f(score - mNew) : 0.f;
+      l[w] = l[w] * alpha + warpSum(prob);
+      m[w] = mNew;
+#pragma unroll
+      for (int dv = 0; dv < DV; dv++) acc[w][dv] *= alpha;
+      for (int j = 0; j < kTile; j++) {
+        const float pj = __shfl_sync(0xffffffffu, prob, j);
+#pragma unroll
+        for (int dv = 0; dv < DV; dv++) {
+          const int d = lane + 32 * dv;
+          if (d < D) acc[w][dv] = fmaf(pj, vs[j * (D + 1) + d], acc[w][dv]);
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int w = 0; w < kRowsPerWarp; w++) {
+    const int r = warp + kWarps * w;
+    if (r >= rows) continue;
+    const int i = i0 + r / gCount, h = h0 + r % gCount;
+    const size_t outRow = size_t(qBegin + i) * a.Hq + h;
+    if (partial == nullptr) {
+      const float inv = l[w] > 0.f ? 1.f / l[w] : 0.f;  // no key at all: zeros, as the cpu reference
+#pragma unroll
+      for (int dv = 0; dv < DV; dv++) {
+        const int d = lane + 32 * dv;
+        if (d < D) static_cast<T*>(a.out)[outRow * D + d] = fromFloat<T>(acc[w][dv] * inv);
+      }
+    } else {
+      float* part = partial + (outRow * g.splits + split) * (D + 2);
+      if (lane == 0) {
+        part[0] = m[w];
+        part[1] = l[w];
+      }
+#pragma unroll
+      for (int dv = 0; dv < DV; dv++) {
+        const int d = lane + 32 * dv;
+        if (d < D) part[2 + d] = acc[w][dv];
+      }
+    }
+  }
+}
+
+// One warp per (token, head): merges the splits' partial softmax states. Rows no block wrote (queries past a
+// sequence's end never exist here: rows are only those of real tokens) are all written by some split.
+template <typename T>
+__global__ void combineKernel(T* out, const float* partial, size_t rowsTotal, int splits, int D) {
+  const size_t row = blockIdx.x * size_t(blockDim.x / 32) + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  if (row >= rowsTotal) return;
+  const float* part = partial + row * splits * (D + 2);
+  float mMax = -INFINITY;
+  for (int sp = 0; sp < splits; sp++) mMax = fmaxf(mMax, part[sp * (D + 2)]);
+  float total = 0.f;
+  for (int sp = 0; sp < splits; sp++) {
+    const float ms = part[sp * (D + 2)];
+    if (ms != -INFINITY) total += part[sp * (D + 2) + 1] * exp2f(ms - mMax);
+  }
+  const float inv = total > 0.f ? 1.f / total : 0.f;
+  for (int d = lane; d < D; d += 32) {
+    float sum = 0.f;
+    for (int sp = 0; sp < splits; sp++) {
+      const float ms = part[sp * (D + 2)];
+      if (ms != -INFINITY) sum += part[sp * (D + 2) + 2 + d] * exp2f(ms - mMax);
+    }
+    out[row * D + d] = fromFloat<T>(sum * inv);
+  }
+}
+
+Geometry planGeometry(const AttentionArgs& a) {
+  Geometry g{};
+  const int group = a.Hq / a.Hk;
+  g.gChunk = group < kRows ? group : kRows;
+  g.headChunks = (group + g.gChunk - 1) / g.gChunk;
+  g.qChunk = kRows / g.gChunk;
+  g.qChunks = (a.maxQueryLen + g.qChunk - 1) / g.qChunk;
+  const long long blocks = (long long)g.qChunks * a.Hk * g.headChunks * a.S;
+  int splits = 1;
+  if (a.forceSplits > 0) {
+    splits = a.forceSplits;
+  } else if (a.maxKvLen > 256 && blocks < 2LL * multiprocessorCount()) {
+    // Enough blocks to fill the machine twice, each with at least 64 keys, at most 32 splits.
+    const long long want = (2LL * multiprocessorCount() + blocks - 1) / blocks;
+    const long long byKeys = (a.maxKvLen + 63) / 64;
+    splits = int(want < byKeys ? want : byKeys);
+    if (splits > 32) splits = 32;
+  }
+  const int keys = a.maxKvLen > 0 ? a.maxKvLen : 1;
+  g.partLen = ((keys + splits - 1) / splits + kTile - 1) / kTile * kTile;
+  g.splits = (keys + g.partLen - 1) / g.partLen;
+  if (splits == 1 || g.splits < 1) g.splits = 1;
+  if (g.splits == 1) g.partLen = 1 << 30;
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v);
+  g.vectorized = a.dtype == kBF16 && a.D % 8 == 0 && bits % 16 == 0;
+  return g;
+}
+
+template <typename T>
+std::string launch(const AttentionArgs& a, size_t tokens) {
+  const Geometry g = planGeometry(a);
+  const size_t shared = size_t(kRows * a.D + 2 * kTile * (a.D + 1)) * sizeof(float);
+  const dim3 grid(unsigned(g.qChunks * g.splits), unsigned(a.Hk * g.headChunks), unsigned(a.S));
+  float* partial = nullptr;
+  const size_t rowsTotal = tokens * a.Hq;
+  if (g.splits > 1) {
+    void* p = nullptr;
+    std::string status = deviceMalloc(rowsTotal * g.splits * (a.D + 2) * sizeof(float), &p);
+    if (!status.empty()) return status;
+    partial = static_cast<float*>(p);
+  }
+  const int dv = (a.D + 31) / 32;
+  switch (dv) {
+    case 1: attentionKernel<T, 1><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
+    case 2: attentionKernel<T, 2><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
+    case 3: attentionKernel<T, 3><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
+    default: attentionKernel<T, 4><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
+  }
+  std::string status = launchStatus("attention");
+  if (status.empty() && partial != nullptr) {
+    const unsigned warpsPerBlock = 8;
+    const unsigned blocks = unsigned((rowsTotal + warpsPerBlock - 1) / warpsPerBlock);
+    combineKernel<T><<<blocks, warpsPerBlock * 32, 0, stream()>>>(static_cast<T*>(a.out), partial, rowsTotal, g.splits, a.D);
+    status = launchStatus("attention (combine splits)");
+  }
+  // Freed in stream order: the next user of this block runs after the combine kernel.
+  if (partial != nullptr) deviceFree(partial);
+  return status;
+}
+
+}  // namespace
+
+// ==== launcher ====
+
+std::string attention(const AttentionArgs& a) {
+  if (a.D <= 0 || a.D > kMaxD) return "attention: head dim " + std::to_string(a.D) + " is not in 1 .. " + std::to_string(kMaxD);
+  if (a.Hk <= 0 || a.Hq % a.Hk != 0) return "attention: q heads must be a multiple of kv heads";
+  if (a.S == 0 || a.maxQueryLen == 0 || a.tokens == 0) return "";
+  IRIS_FLOAT_DISPATCH(a.dtype, T, return launch<T>(a, size_t(a.tokens)));
+  return "";
+}
+
+}  // namespace iris

@@ -1,0 +1,129 @@
+// Elementwise kernels: fill, cast, broadcast add/mul, scaleRows, SiLU-and-multiply, GELU (erf). Grid-stride loops,
+// fp32 math, one rounding to the storage type at the store.
+#include "float_io.cuh"
+
+namespace iris {
+
+namespace {
+
+// ==== kernels ====
+
+template <typename T>
+__global__ void fillKernel(T* out, size_t n, float value) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    out[i] = fromFloat<T>(value);
+  }
+}
+
+__global__ void fillI32Kernel(int32_t* out, size_t n, int32_t value) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) out[i] = value;
+}
+
+template <typename O, typename I>
+__global__ void castKernel(O* out, const I* in, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    out[i] = fromFloat<O>(toFloat(in[i]));
+  }
+}
+
+template <typename T, bool kMultiply>
+__global__ void broadcastKernel(T* out, const T* a, const T* b, size_t n, size_t m) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    const float x = toFloat(a[i]), y = toFloat(b[i % m]);
+    out[i] = fromFloat<T>(kMultiply ? x * y : x + y);
+  }
+}
+
+template <typename T>
+__global__ void scaleRowsKernel(T* out, const T* x, const float* scale, size_t rows, size_t width) {
+  const size_t n = rows * width;
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    out[i] = fromFloat<T>(toFloat(x[i]) * scale[i / width]);
+  }
+}
+
+template <typename T>
+__global__ void siluAndMulKernel(T* out, const T* x, size_t rows, size_t inter) {
+  const size_t n = rows * inter;
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    const size_t t = i / inter, j = i % inter;
+    const float g = toFloat(x[t * 2 * inter + j]), u = toFloat(x[t * 2 * inter + inter + j]);
+    out[i] = fromFloat<T>(g / (1.f + expf(-g)) * u);
+  }
+}
+
+template <typename T>
+__global__ void geluKernel(T* out, const T* x, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    const float v = toFloat(x[i]);
+    // v * Phi(v) through erfc, accurate far into the negative tail (as the cpu reference).
+    out[i] = fromFloat<T>(0.5f * v * erfcf(-v * 0.70710678118654752f));
+  }
+}
+
+template <typename O>
+std::string castFrom(O* out, int inDtype, const void* in, size_t n) {
+  IRIS_FLOAT_DISPATCH(inDtype, I, castKernel<O, I><<<blocksFor(n), kThreads, 0, stream()>>>(out, static_cast<const I*>(in), n));
+  return launchStatus("cast");
+}
+
+}  // namespace
+
+// ==== launchers ====
+
+std::string fill(int dtype, void* out, size_t n, double value) {
+  if (n == 0) return "";
+  if (dtype == kI32) {
+    fillI32Kernel<<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<int32_t*>(out), n, static_cast<int32_t>(value));
+    return launchStatus("fill");
+  }
+  IRIS_FLOAT_DISPATCH(dtype, T, fillKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<T*>(out), n, float(value)));
+  return launchStatus("fill");
+}
+
+std::string cast(int outDtype, void* out, int inDtype, const void* in, size_t n) {
+  if (n == 0) return "";
+  IRIS_FLOAT_DISPATCH(outDtype, O, return castFrom<O>(static_cast<O*>(out), inDtype, in, n));
+  return "";
+}
+
+std::string add(int dtype, void* out, const void* a, const void* b, size_t n, size_t m) {
+  if (n == 0 || m == 0) return "";
+  IRIS_FLOAT_DISPATCH(dtype, T,
+    broadcastKernel<T, false><<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(a),
+                                                                      static_cast<const T*>(b), n, m));
+  return launchStatus("add");
+}
+
+std::string mul(int dtype, void* out, const void* a, const void* b, size_t n, size_t m) {
+  if (n == 0 || m == 0) return "";
+  IRIS_FLOAT_DISPATCH(dtype, T,
+    broadcastKernel<T, true><<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(a),
+                                                                     static_cast<const T*>(b), n, m));
+  return launchStatus("mul");
+}
+
+std::string scaleRows(int dtype, void* out, const void* x, const float* scale, size_t rows, size_t width) {
+  if (rows * width == 0) return "";
+  IRIS_FLOAT_DISPATCH(dtype, T,
+    scaleRowsKernel<T><<<blocksFor(rows * width), kThreads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
+                                                                           scale, rows, width));
+  return launchStatus("scaleRows");
+}
+
+std::string siluAndMul(int dtype, void* out, const void* x, size_t rows, size_t inter) {
+  if (rows * inter == 0) return "";
+  IRIS_FLOAT_DISPATCH(dtype, T,
+    siluAndMulKernel<T><<<blocksFor(rows * inter), kThreads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
+                                                                            rows, inter));
+  return launchStatus("siluAndMul");
+}
+
+std::string gelu(int dtype, void* out, const void* x, size_t n) {
+  if (n == 0) return "";
+  IRIS_FLOAT_DISPATCH(dtype, T,
+    geluKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x), n));
+  return launchStatus("gelu");
+}
+
+}  // namespace iris

@@ -1,0 +1,132 @@
+// linear through cuBLASLt: out[T, N] = x[T, K] · w[N, K]ᵀ + bias[N], the bias added in the epilogue. Row-major
+// tensors are column-major transposes, so this is the column-major product outᵀ[N, T] = w[N, K] (stored as a
+// K x N column-major matrix, hence op = T) · xᵀ[K, T]; the bias runs along outᵀ's rows, which is what
+// CUBLASLT_EPILOGUE_BIAS broadcasts. Descriptors and the chosen algorithm are cached per shape, dtype and
+// pointer alignment, so a step loop asks the heuristic nothing. The only file that includes cuBLAS.
+#include <cublasLt.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "iris_cuda.h"
+
+namespace iris {
+
+namespace {
+
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+
+struct Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+};
+
+using PlanKey = std::tuple<int, size_t, size_t, size_t, bool, int>;
+
+std::mutex mutex;
+bool gemvEnabled = true;
+cublasLtHandle_t handle = nullptr;
+void* workspace = nullptr;
+std::map<PlanKey, Plan> plans;
+
+std::string blasStatus(cublasStatus_t status, const char* what) {
+  if (status == CUBLAS_STATUS_SUCCESS) return "";
+  return std::string(what) + ": cuBLASLt status " + std::to_string(int(status)) + " (" + cublasLtGetStatusString(status) + ")";
+}
+
+// The largest power of two, at most 256, dividing every pointer: the heuristic must not pick an algorithm that
+// needs more alignment than a view at an odd offset has.
+int alignmentOf(std::initializer_list<const void*> pointers) {
+  int align = 256;
+  for (const void* p : pointers) {
+    if (p == nullptr) continue;
+    const uintptr_t v = reinterpret_cast<uintptr_t>(p);
+    while (align > 1 && v % align != 0) align /= 2;
+  }
+  return align;
+}
+
+std::string makePlan(const PlanKey& key, Plan* plan) {
+  const auto [dtype, T, K, N, hasBias, align] = key;
+  const cudaDataType_t type = dtype == kF32 ? CUDA_R_32F : dtype == kF16 ? CUDA_R_16F : CUDA_R_16BF;
+  std::string s = blasStatus(cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+  const cublasOperation_t opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
+  if (s.empty()) s = blasStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof(opT)), "TRANSA");
+  if (s.empty()) s = blasStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &opN, sizeof(opN)), "TRANSB");
+  if (s.empty() && hasBias) {
+    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    s = blasStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)), "EPILOGUE");
+    if (s.empty()) {
+      s = blasStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &type, sizeof(type)),
+                     "BIAS_DATA_TYPE");
+    }
+  }
+  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->a, type, K, N, K), "layout A");
+  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->b, type, K, T, K), "layout B");
+  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->c, type, N, T, N), "layout C");
+  cublasLtMatmulPreference_t pref = nullptr;
+  if (s.empty()) s = blasStatus(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
+  const uint32_t alignBytes = uint32_t(align);
+  const uint64_t workspaceBytes = kWorkspaceBytes;
+  if (s.empty()) {
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspaceBytes, sizeof(workspaceBytes));
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alignBytes, sizeof(alignBytes));
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alignBytes, sizeof(alignBytes));
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alignBytes, sizeof(alignBytes));
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignBytes, sizeof(alignBytes));
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    s = blasStatus(cublasLtMatmulAlgoGetHeuristic(handle, plan->desc, plan->a, plan->b, plan->c, plan->c, pref, 1, &result, &found),
+                   "cublasLtMatmulAlgoGetHeuristic");
+    if (s.empty() && found == 0) s = "cublasLtMatmulAlgoGetHeuristic: no algorithm for this product";
+    if (s.empty()) plan->algo = result.algo;
+  }
+  if (pref != nullptr) cublasLtMatmulPreferenceDestroy(pref);
+  return s;
+}
+
+}  // namespace
+
+void setGemvEnabled(bool enabled) {
+  gemvEnabled = enabled;
+}
+
+std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
+  if (T == 0 || N == 0) return "";
+  if (K == 0) {  // an empty sum: out is the bias (or zeros)
+    std::string s = fill(dtype, out, T * N, 0.0);
+    return s.empty() && bias != nullptr ? add(dtype, out, out, bias, T * N, N) : s;
+  }
+  if (gemvEnabled && gemvApplies(dtype, out, x, w, T, K)) return gemv(out, x, w, bias, T, K, N);
+  std::lock_guard<std::mutex> lock(mutex);
+  if (handle == nullptr) {
+    std::string s = blasStatus(cublasLtCreate(&handle), "cublasLtCreate");
+    if (s.empty()) s = cudaStatus(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
+    if (!s.empty()) return s;
+  }
+  const PlanKey key{dtype, T, K, N, bias != nullptr, alignmentOf({out, x, w, bias})};
+  auto it = plans.find(key);
+  if (it == plans.end()) {
+    Plan plan;
+    std::string s = makePlan(key, &plan);
+    if (!s.empty()) return "linear [" + std::to_string(T) + "x" + std::to_string(K) + "] x [" + std::to_string(N) + "x" +
+                           std::to_string(K) + "]ᵀ: " + s;
+    it = plans.emplace(key, plan).first;
+  }
+  Plan& plan = it->second;
+  if (bias != nullptr) {
+    std::string s = blasStatus(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
+                               "BIAS_POINTER");
+    if (!s.empty()) return s;
+  }
+  const float one = 1.f, zero = 0.f;
+  std::string s = blasStatus(cublasLtMatmul(handle, plan.desc, &one, w, plan.a, x, plan.b, &zero, out, plan.c, out, plan.c,
+                                            &plan.algo, workspace, kWorkspaceBytes, stream()),
+                             "cublasLtMatmul");
+  if (!s.empty()) return s;
+  return launchStatus("linear");
+}
+
+}  // namespace iris

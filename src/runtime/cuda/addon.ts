@@ -1,0 +1,120 @@
+/**
+ * The cuda backend's native addon, build/iris_cuda.node (built by `npm run build:native` from native/cuda/ where
+ * nvcc and cuBLAS exist), and the exact type of what it exports. This is the only file that loads it; when it is
+ * missing, stale, fails to load or `IRIS_CUDA=0`, `cudaAddonStatus().addon` is null and `reason` says why.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { TensorDType } from "../dtype.js";
+
+/** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
+export const CUDA_ABI_VERSION = 1;
+
+/** Element type codes of the addon (iris::DType). */
+export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3 };
+
+export interface CudaDeviceInfo {
+  readonly name: string;
+  readonly totalBytes: number;
+  readonly multiprocessors: number;
+  /** 90 for Hopper. */
+  readonly computeCapability: number;
+}
+
+export interface CudaMemoryStats {
+  /** Bytes of live allocations. */
+  readonly allocatedBytes: number;
+  /** Bytes held from the driver (live and cached). */
+  readonly reservedBytes: number;
+  /** The most bytes ever live at once. */
+  readonly peakAllocatedBytes: number;
+}
+
+/**
+ * The exports of build/iris_cuda.node. Pointers are device addresses as numbers, null pointers 0; sizes are
+ * elements unless named bytes; dtypes are `DTYPE_CODE`s. Kernels enqueue on the device's stream and return;
+ * every call throws an Error naming the CUDA or cuBLASLt failure.
+ */
+export interface CudaAddon {
+  readonly abiVersion: number;
+  init(index: number): CudaDeviceInfo;
+  memoryInfo(): { readonly freeBytes: number; readonly totalBytes: number };
+  malloc(bytes: number): number;
+  free(ptr: number): void;
+  stats(): CudaMemoryStats;
+  emptyCache(): void;
+  upload(ptr: number, src: Float32Array | Uint16Array | Int32Array): void;
+  download(ptr: number, bytes: number, dtype: number, out: Float32Array | Int32Array): Promise<void>;
+  synchronize(): Promise<void>;
+  copy(dst: number, src: number, bytes: number): void;
+  graphBegin(): void;
+  graphEnd(): number;
+  graphReplay(id: number): void;
+  graphDestroy(id: number): void;
+  copy2D(dst: number, dstPitch: number, src: number, srcPitch: number, widthBytes: number, rows: number): void;
+
+  fill(dtype: number, out: number, n: number, value: number): void;
+  cast(outDtype: number, out: number, inDtype: number, x: number, n: number): void;
+  add(dtype: number, out: number, a: number, b: number, n: number, m: number): void;
+  mul(dtype: number, out: number, a: number, b: number, n: number, m: number): void;
+  scaleRows(dtype: number, out: number, x: number, scale: number, rows: number, width: number): void;
+  siluAndMul(dtype: number, out: number, x: number, rows: number, inter: number): void;
+  gelu(dtype: number, out: number, x: number, n: number): void;
+  gatherRows(out: number, x: number, index: number, m: number, rows: number, rowBytes: number): void;
+  scatterRows(dst: number, index: number, src: number, n: number, rows: number, rowBytes: number): void;
+  storeKV(k: number, v: number, kCache: number, vCache: number, slots: number, T: number, rowBytes: number, numSlots: number): void;
+  /** Skinny bf16 products (T <= 8) through the weight-streaming kernel (default) or cuBLASLt (benchmarks). */
+  setGemv(enabled: number): void;
+  linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
+  rmsNorm(dtype: number, out: number, x: number, w: number, rows: number, H: number, eps: number): void;
+  layerNorm(dtype: number, out: number, x: number, w: number, b: number, rows: number, H: number, eps: number): void;
+  softmax(dtype: number, out: number, x: number, rows: number, H: number): void;
+  ropeCosSin(cos: number, sin: number, positions: number, invFreq: number, section: number, T: number, P: number, R: number): void;
+  applyRotary(dtype: number, x: number, cos: number, sin: number, T: number, heads: number, D: number, R: number,
+    interleaved: number): void;
+  attention(dtype: number, out: number, q: number, k: number, v: number, queryStart: number, kvLens: number, pageTable: number,
+    tokens: number, S: number, Hq: number, Hk: number, D: number, maxPages: number, pageSize: number, numSlots: number,
+    maxQueryLen: number, maxKvLen: number, scale: number, causal: number, chunkSize: number, paged: number, forceSplits: number): void;
+  argmax(dtype: number, out: number, logits: number, B: number, V: number): void;
+  applyPenalties(logits: number, ids: number, counts: number, rowStart: number, repetition: number, frequency: number,
+    presence: number, B: number, V: number): void;
+  sample(out: number, logits: number, temperature: number, topK: number, topP: number, minP: number, uniform: number,
+    B: number, V: number): void;
+}
+
+export interface CudaAddonStatus {
+  readonly addon: CudaAddon | null;
+  readonly path: string;
+  /** "loaded", or why the cuda backend is unavailable. */
+  readonly reason: string;
+}
+
+// build/ at the package root: three levels above src/runtime/cuda/ (tsx) and dist/runtime/cuda/ (compiled).
+const ADDON_PATH = fileURLToPath(new URL("../../../build/iris_cuda.node", import.meta.url));
+
+let status: CudaAddonStatus | undefined;
+
+/** Loads the addon on first use; later calls return the same result. */
+export function cudaAddonStatus(): CudaAddonStatus {
+  status ??= load();
+  return status;
+}
+
+function load(): CudaAddonStatus {
+  const path = ADDON_PATH;
+  const without = (reason: string): CudaAddonStatus => ({ addon: null, path, reason });
+  if (process.env.IRIS_CUDA === "0") return without("disabled by IRIS_CUDA=0");
+  if (!existsSync(path)) return without(`${path} not found (npm run build:native builds it where nvcc and cuBLAS exist)`);
+  let exports: unknown;
+  try {
+    exports = createRequire(import.meta.url)(path);
+  } catch (err) {
+    return without(`${path} failed to load: ${(err as Error).message}`);
+  }
+  const addon = exports as Partial<CudaAddon>;
+  if (addon.abiVersion !== CUDA_ABI_VERSION || typeof addon.init !== "function" || typeof addon.sample !== "function") {
+    return without(`${path} is stale (abiVersion ${String(addon.abiVersion)}, expected ${CUDA_ABI_VERSION}): rebuild with npm run build:native`);
+  }
+  return { addon: addon as CudaAddon, path, reason: "loaded" };
+}

@@ -1,0 +1,269 @@
+import { IrisError } from "../../core/errors.js";
+import type {
+  AttentionOptions, Backend, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
+} from "../backend.js";
+import type { HostTransferArray, TensorDType } from "../dtype.js";
+import type { Storage, Tensor } from "../tensor.js";
+import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
+import { CudaArena, type Arena } from "./arena.js";
+import { byteSize, CudaStorage, devicePtr as ptr, ELEMENT_BYTES, optionalPtr } from "./storage.js";
+
+const code = (t: Tensor): number => DTYPE_CODE[t.dtype];
+const lastDim = (t: Tensor): number => t.shape[t.rank - 1];
+
+/**
+ * The GPU backend: bf16 storage with fp32 accumulation and statistics, every kernel enqueued on the device's one
+ * stream by the native addon (native/cuda/). Device memory comes from the addon's caching allocator; storages that
+ * are garbage-collected without `release` go back to it too. Only `download` and `synchronize` wait, on a worker
+ * thread, for an event or the stream, never for the whole device.
+ */
+export class CudaBackend implements Backend {
+  readonly kind = "cuda" as const;
+  readonly floatDType: TensorDType = "BF16";
+  readonly device: CudaDeviceInfo;
+  /** > 0: attention splits every sequence's keys this many ways (to test the long-context decode path). */
+  attentionSplits = 0;
+  private readonly addon: CudaAddon;
+  private readonly collected: FinalizationRegistry<number>;
+
+  constructor(addon: CudaAddon, index: number) {
+    this.addon = addon;
+    this.device = addon.init(index);
+    this.collected = new FinalizationRegistry((address) => addon.free(address));
+  }
+
+  supportsDType(dtype: TensorDType): boolean {
+    return dtype === "BF16" || dtype === "F32" || dtype === "F16" || dtype === "I32";
+  }
+
+  // ==== memory ====
+
+  allocate(dtype: TensorDType, length: number): Storage {
+    if (!this.supportsDType(dtype)) throw new IrisError("INVALID_ARGUMENT", `the cuda backend has no ${dtype} tensors`);
+    const address = this.allocateBytes(length * ELEMENT_BYTES[dtype]);
+    const storage = new CudaStorage(dtype, length, address, null);
+    this.collected.register(storage, address, storage);
+    return storage;
+  }
+
+  release(storage: Storage): void {
+    if (!(storage instanceof CudaStorage) || !storage.alive) return;
+    storage.alive = false;
+    if (storage.arena !== null) return; // the arena owns its block
+    this.collected.unregister(storage);
+    this.addon.free(storage.ptr);
+  }
+
+  upload(dst: Tensor, src: HostTransferArray): void {
+    if (src.byteLength !== byteSize(dst)) {
+      throw new IrisError("INVALID_ARGUMENT", `upload: ${src.byteLength} bytes for ${dst} (${byteSize(dst)} bytes)`);
+    }
+    this.addon.upload(ptr(dst), src);
+  }
+
+  async download(src: Tensor): Promise<Float32Array | Int32Array> {
+    const out = src.dtype === "I32" ? new Int32Array(src.numel) : new Float32Array(src.numel);
+    await this.addon.download(ptr(src), byteSize(src), code(src), out);
+    return out;
+  }
+
+  synchronize(): Promise<void> {
+    return this.addon.synchronize();
+  }
+
+  /** A bump allocator over one block for one step's intermediates; its addresses repeat from step to step. */
+  createArena(capacityBytes: number): Arena {
+    return new CudaArena(this.addon, capacityBytes);
+  }
+
+  /** The caching allocator's bytes: live, held from the driver, and the peak of live. */
+  memoryStats(): CudaMemoryStats {
+    return this.addon.stats();
+  }
+
+  /** The driver's free and total bytes of the device. */
+  memoryInfo(): { readonly freeBytes: number; readonly totalBytes: number } {
+    return this.addon.memoryInfo();
+  }
+
+  // ==== CUDA graphs ====
+
+  /**
+   * Starts capturing every kernel enqueued from now on into a graph instead of running it. Nothing may wait on the
+   * device (download, synchronize) or upload until `endCapture`; the captured tensors' addresses are baked in.
+   */
+  beginCapture(): void {
+    this.addon.graphBegin();
+  }
+
+  /** Ends the capture; the id replays the graph. */
+  endCapture(): number {
+    return this.addon.graphEnd();
+  }
+
+  /** Runs the captured kernels again, on whatever their tensors hold now. */
+  replay(graph: number): void {
+    this.addon.graphReplay(graph);
+  }
+
+  destroyGraph(graph: number): void {
+    this.addon.graphDestroy(graph);
+  }
+
+  private allocateBytes(bytes: number): number {
+    try {
+      return this.addon.malloc(bytes);
+    } catch (err) {
+      throw new IrisError("OUT_OF_MEMORY", `cuda: ${(err as Error).message}`);
+    }
+  }
+
+  // ==== elementwise and data movement ====
+
+  fill(out: Tensor, value: number): void {
+    this.addon.fill(code(out), ptr(out), out.numel, value);
+  }
+
+  /** out = x converted between float dtypes (F32, BF16, F16), rounding to nearest even; same element count. */
+  cast(out: Tensor, x: Tensor): void {
+    this.addon.cast(code(out), ptr(out), code(x), ptr(x), x.numel);
+  }
+
+  copy(dst: Tensor, src: Tensor): void {
+    this.addon.copy(ptr(dst), ptr(src), byteSize(src));
+  }
+
+  sliceColumns(out: Tensor, x: Tensor, start: number): void {
+    const bytes = ELEMENT_BYTES[x.dtype], cols = x.shape[1], width = out.shape[1];
+    this.addon.copy2D(ptr(out), width * bytes, ptr(x) + start * bytes, cols * bytes, width * bytes, x.shape[0]);
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    this.addon.add(code(a), ptr(out), ptr(a), ptr(b), a.numel, b.numel);
+  }
+
+  mul(out: Tensor, a: Tensor, b: Tensor): void {
+    this.addon.mul(code(a), ptr(out), ptr(a), ptr(b), a.numel, b.numel);
+  }
+
+  scaleRows(out: Tensor, x: Tensor, scale: Tensor): void {
+    const rows = scale.numel;
+    this.addon.scaleRows(code(x), ptr(out), ptr(x), ptr(scale), rows, rows === 0 ? 0 : x.numel / rows);
+  }
+
+  siluAndMul(out: Tensor, x: Tensor): void {
+    this.addon.siluAndMul(code(x), ptr(out), ptr(x), x.shape[0], out.shape[1]);
+  }
+
+  gelu(out: Tensor, x: Tensor): void {
+    this.addon.gelu(code(x), ptr(out), ptr(x), x.numel);
+  }
+
+  // ==== indexing ====
+
+  embedding(out: Tensor, ids: Tensor, table: Tensor): void {
+    this.gatherRows(out, table, ids);
+  }
+
+  gatherRows(out: Tensor, x: Tensor, index: Tensor): void {
+    this.addon.gatherRows(ptr(out), ptr(x), ptr(index), index.numel, x.shape[0], x.shape[1] * ELEMENT_BYTES[x.dtype]);
+  }
+
+  scatterRows(dst: Tensor, index: Tensor, src: Tensor): void {
+    this.addon.scatterRows(ptr(dst), ptr(index), ptr(src), index.numel, dst.shape[0], dst.shape[1] * ELEMENT_BYTES[dst.dtype]);
+  }
+
+  // ==== matrix products, normalization ====
+
+  /** Whether skinny bf16 products (T <= 8) use the weight-streaming kernel (true, the default) or cuBLASLt. */
+  useGemv(enabled: boolean): void {
+    this.addon.setGemv(enabled ? 1 : 0);
+  }
+
+  linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
+    this.addon.linear(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), x.shape[0], x.shape[1], weight.shape[0]);
+  }
+
+  rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
+    const H = lastDim(x);
+    this.addon.rmsNorm(code(x), ptr(out), ptr(x), optionalPtr(weight), H === 0 ? 0 : x.numel / H, H, eps);
+  }
+
+  layerNorm(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor, eps: number): void {
+    const H = lastDim(x);
+    this.addon.layerNorm(code(x), ptr(out), ptr(x), ptr(weight), ptr(bias), H === 0 ? 0 : x.numel / H, H, eps);
+  }
+
+  softmax(out: Tensor, x: Tensor): void {
+    const H = lastDim(x);
+    this.addon.softmax(code(x), ptr(out), ptr(x), H === 0 ? 0 : x.numel / H, H);
+  }
+
+  // ==== rotary position embedding ====
+
+  ropeCosSin(cos: Tensor, sin: Tensor, positions: Tensor, invFreq: Tensor, section: Tensor | null): void {
+    this.addon.ropeCosSin(ptr(cos), ptr(sin), ptr(positions), ptr(invFreq), optionalPtr(section), positions.shape[0],
+      positions.shape[1], invFreq.numel);
+  }
+
+  applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void {
+    this.addon.applyRotary(code(x), ptr(x), ptr(cos), ptr(sin), x.shape[0], x.shape[1], x.shape[2], cos.shape[1],
+      style === "interleaved" ? 1 : 0);
+  }
+
+  // ==== attention ====
+
+  attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, segments: Segments, options: AttentionOptions): void {
+    const S = segments.cuSeqlens.numel - 1;
+    this.addon.attention(code(q), ptr(out), ptr(q), ptr(k), ptr(v), ptr(segments.cuSeqlens), 0, 0, q.shape[0], S, q.shape[1],
+      k.shape[1], q.shape[2], 0, 0, 0, segments.maxSeqLen, segments.maxSeqLen, options.scale, options.causal ? 1 : 0, 0, 0,
+      this.attentionSplits);
+  }
+
+  storeKV(k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor, slotMapping: Tensor): void {
+    const T = slotMapping.numel;
+    const rowBytes = k.shape[0] === 0 ? 0 : (k.numel / k.shape[0]) * ELEMENT_BYTES[k.dtype];
+    this.addon.storeKV(ptr(k), ptr(v), ptr(kCache), ptr(vCache), ptr(slotMapping), T, rowBytes, kCache.shape[0]);
+  }
+
+  pagedAttention(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, meta: PagedAttentionMeta,
+    options: PagedAttentionOptions): void {
+    const S = meta.pageTable.shape[0];
+    this.addon.attention(code(q), ptr(out), ptr(q), ptr(kCache), ptr(vCache), ptr(meta.queryStart), ptr(meta.kvLens),
+      ptr(meta.pageTable), q.shape[0], S, q.shape[1], kCache.shape[1], q.shape[2], meta.pageTable.shape[1], meta.pageSize,
+      kCache.shape[0], meta.maxQueryLen, meta.maxKvLen, options.scale, 1, options.chunkSize ?? 0, 1, this.attentionSplits);
+  }
+
+  // ==== mixture of experts ====
+
+  moeTop1Sigmoid(): void {
+    throw new IrisError("INVALID_ARGUMENT", "moeTop1Sigmoid is not implemented on cuda yet (Llama 4 runs on the cpu device)");
+  }
+
+  // ==== sampling ====
+
+  argmax(out: Tensor, logits: Tensor): void {
+    this.addon.argmax(code(logits), ptr(out), ptr(logits), logits.shape[0], logits.shape[1]);
+  }
+
+  applyPenalties(logits: Tensor, p: Penalties): void {
+    this.addon.applyPenalties(ptr(logits), ptr(p.tokenIds), ptr(p.outputCounts), ptr(p.rowStart), ptr(p.repetition),
+      ptr(p.frequency), ptr(p.presence), logits.shape[0], logits.shape[1]);
+  }
+
+  sample(out: Tensor, logits: Tensor, p: SamplingTensors): void {
+    this.addon.sample(ptr(out), ptr(logits), ptr(p.temperature), ptr(p.topK), ptr(p.topP), ptr(p.minP), ptr(p.uniform),
+      logits.shape[0], logits.shape[1]);
+  }
+}
+
+/** The cuda backend of device `index`; a clear IrisError when the addon or the device is missing. */
+export function createCudaBackend(index: number): CudaBackend {
+  const { addon, reason } = cudaAddonStatus();
+  if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
+  try {
+    return new CudaBackend(addon, index);
+  } catch (err) {
+    throw new IrisError("INVALID_ARGUMENT", `the cuda device ${index} is unavailable: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,112 @@
+// Varlen and paged attention and the KV store on cuda against the cpu backend: head dims 16, 80, 88 and 128,
+// grouped KV heads (up to 32 q heads per KV head), causal and not, prefix-cached and chunked prefill mixed with
+// decode, Llama 4's chunked mask, and the long-context decode split along the sequence.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
+import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
+import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+
+describe("cuda attention", { skip: skipCuda }, () => {
+  const random = rng(3);
+
+  test("varlen attention over packed segments", async () => {
+    const cases: [number[], number, number, number][] = [
+      [[5, 1, 33, 70], 4, 4, 16], [[64, 64, 64], 16, 16, 80], [[100, 7], 16, 2, 128], [[40], 5, 1, 88], [[19, 3], 32, 1, 16],
+    ];
+    for (const [lengths, Hq, Hk, D] of cases) {
+      const T = lengths.reduce((a, b) => a + b, 0);
+      const cu = [0];
+      for (const n of lengths) cu.push(cu[cu.length - 1] + n);
+      const [cq, gq] = floatPair(randomValues(random, T * Hq * D, -2, 2), [T, Hq, D]);
+      const [ck, gk] = floatPair(randomValues(random, T * Hk * D, -2, 2), [T, Hk, D]);
+      const [cv, gv] = floatPair(randomValues(random, T * Hk * D), [T, Hk, D]);
+      const [cc, gc] = intPair(cu);
+      const maxSeqLen = Math.max(...lengths);
+      for (const causal of [true, false]) {
+        const [co, go] = poisonedPair([T, Hq, D]);
+        const options = { scale: 1 / Math.sqrt(D), causal };
+        cpu.backend.attention(co, cq, ck, cv, { cuSeqlens: cc, maxSeqLen }, options);
+        cuda().backend.attention(go, gq, gk, gv, { cuSeqlens: gc, maxSeqLen }, options);
+        expectRelL2(await host(go), await host(co), 1e-2, `attention ${causal ? "causal" : "full"} Hq=${Hq} Hk=${Hk} D=${D}`);
+      }
+    }
+  });
+
+  interface Batch { qLens: number[]; kvLens: number[] }
+
+  /** Builds caches holding random keys at every position of every sequence (pages shuffled) plus this step's. */
+  async function pagedCase(batch: Batch, Hq: number, Hk: number, D: number, pageSize: number, chunkSize?: number, splits = 0) {
+    const S = batch.qLens.length, T = batch.qLens.reduce((a, b) => a + b, 0);
+    const pagesOf = batch.kvLens.map((n) => Math.ceil(n / pageSize));
+    const maxPages = Math.max(...pagesOf);
+    const numPages = pagesOf.reduce((a, b) => a + b, 0) + 3;
+    const order = Array.from({ length: numPages }, (_, i) => i).sort(() => random() - 0.5);
+    const table: number[] = [];
+    let next = 0;
+    for (let s = 0; s < S; s++) for (let p = 0; p < maxPages; p++) table.push(p < pagesOf[s] ? order[next++] : -1);
+    const numSlots = numPages * pageSize;
+    // Every slot holds random keys, owned or not: a read past a mask or a wrong page shows in the output.
+    const cacheValues = (lo: number, hi: number) => randomValues(random, numSlots * Hk * D, lo, hi);
+    const [ckc, gkc] = floatPair(cacheValues(-2, 2), [numSlots, Hk, D]);
+    const [cvc, gvc] = floatPair(cacheValues(-1, 1), [numSlots, Hk, D]);
+    // This step's keys go through storeKV at the positions kvLen - qLen ..; one padding token (slot -1) is skipped.
+    const slots: number[] = [];
+    for (let s = 0; s < S; s++) {
+      for (let i = 0; i < batch.qLens[s]; i++) {
+        const pos = batch.kvLens[s] - batch.qLens[s] + i;
+        slots.push(table[s * maxPages + Math.floor(pos / pageSize)] * pageSize + (pos % pageSize));
+      }
+    }
+    slots.push(-1);
+    const [cks, gks] = floatPair(randomValues(random, (T + 1) * Hk * D, -2, 2), [T + 1, Hk, D]);
+    const [cvs, gvs] = floatPair(randomValues(random, (T + 1) * Hk * D), [T + 1, Hk, D]);
+    const [csl, gsl] = intPair(slots);
+    cpu.backend.storeKV(cks, cvs, ckc, cvc, csl);
+    cuda().backend.storeKV(gks, gvs, gkc, gvc, gsl);
+    assert.deepEqual(await host(gkc), await host(ckc), "storeKV keys");
+    assert.deepEqual(await host(gvc), await host(cvc), "storeKV values");
+
+    const starts = [0];
+    for (const n of batch.qLens) starts.push(starts[starts.length - 1] + n);
+    const [cqs, gqs] = intPair(starts);
+    const [ckv, gkv] = intPair(batch.kvLens);
+    const [cpt, gpt] = intPair(table, [S, maxPages]);
+    const meta = (queryStart: Tensor, kvLens: Tensor, pageTable: Tensor): PagedAttentionMeta => ({
+      queryStart, kvLens, pageTable, pageSize, maxQueryLen: Math.max(...batch.qLens), maxKvLen: Math.max(...batch.kvLens),
+    });
+    const [cq, gq] = floatPair(randomValues(random, T * Hq * D, -2, 2), [T, Hq, D]);
+    const [co, go] = poisonedPair([T, Hq, D]);
+    const options = { scale: 1 / Math.sqrt(D), chunkSize };
+    cpu.backend.pagedAttention(co, cq, ckc, cvc, meta(cqs, ckv, cpt), options);
+    const backend = cuda().backend as CudaBackend;
+    backend.attentionSplits = splits;
+    try {
+      backend.pagedAttention(go, gq, gkc, gvc, meta(gqs, gkv, gpt), options);
+    } finally {
+      backend.attentionSplits = 0;
+    }
+    const what = `pagedAttention q=${batch.qLens} kv=${batch.kvLens} Hq=${Hq} Hk=${Hk} D=${D}` +
+      `${chunkSize ? ` chunk=${chunkSize}` : ""}${splits ? ` splits=${splits}` : ""}`;
+    expectRelL2(await host(go), await host(co), 1e-2, what);
+  }
+
+  test("paged attention: mixed prefill, prefix-cached prefill and decode, GQA", async () => {
+    const mixed = { qLens: [20, 5, 1, 1, 3], kvLens: [20, 50, 37, 1, 130] };
+    await pagedCase(mixed, 16, 2, 128, 16);
+    await pagedCase(mixed, 4, 4, 16, 4);
+    await pagedCase({ qLens: [1, 1, 1, 1], kvLens: [9, 100, 64, 65] }, 40, 8, 128, 16);
+  });
+
+  test("paged attention: Llama 4's chunked mask", async () => {
+    await pagedCase({ qLens: [12, 1, 30], kvLens: [40, 33, 30] }, 5, 1, 128, 16, 8);
+  });
+
+  test("paged attention: decode split along the sequence, forced and automatic", async () => {
+    await pagedCase({ qLens: [1, 4, 1], kvLens: [300, 200, 64] }, 16, 2, 128, 16, undefined, 3);
+    await pagedCase({ qLens: [1, 2], kvLens: [3000, 999] }, 16, 2, 128, 32, undefined, 7);
+    await pagedCase({ qLens: [1], kvLens: [5000] }, 16, 2, 128, 16); // few blocks, long keys: splits on its own
+    await pagedCase({ qLens: [1], kvLens: [2048] }, 8, 8, 16, 16, 128, 5);
+  });
+});

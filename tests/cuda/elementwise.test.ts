@@ -1,0 +1,108 @@
+// Elementwise and data-movement kernels on cuda against the cpu backend.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { empty } from "../../src/runtime/creation.js";
+import { cpu, cuda, expectBf16Match, expectClose, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+
+describe("cuda elementwise kernels", { skip: skipCuda }, () => {
+  const random = rng(1);
+
+  test("fill covers every element, float and I32", async () => {
+    for (const n of [1, 255, 4099]) {
+      const [, f] = poisonedPair([n]);
+      cuda().backend.fill(f, 1.5);
+      assert.ok((await host(f)).every((v) => v === 1.5));
+      const [, i] = poisonedPair([n], "I32");
+      cuda().backend.fill(i, -7);
+      assert.ok((await host(i)).every((v) => v === -7));
+    }
+  });
+
+  test("copy and sliceColumns move exact bits", async () => {
+    for (const [T, C, start, W] of [[1, 8, 0, 8], [5, 96, 32, 48], [17, 200, 3, 101]]) {
+      const values = randomValues(random, T * C);
+      const [cx, gx] = floatPair(values, [T, C]);
+      const [co, go] = poisonedPair([T, W]);
+      cpu.backend.sliceColumns(co, cx, start);
+      cuda().backend.sliceColumns(go, gx, start);
+      assert.deepEqual(await host(go), await host(co));
+      const [, gc] = poisonedPair([T, C]);
+      cuda().backend.copy(gc, gx);
+      assert.deepEqual(await host(gc), values);
+    }
+  });
+
+  test("add and mul broadcast the trailing operand", async () => {
+    for (const [outer, inner] of [[1, 1], [3, 64], [37, 129]]) {
+      const [ca, ga] = floatPair(randomValues(random, outer * inner), [outer, inner]);
+      const [cb, gb] = floatPair(randomValues(random, inner), [inner]);
+      for (const op of ["add", "mul"] as const) {
+        const [co, go] = poisonedPair([outer, inner]);
+        cpu.backend[op](co, ca, cb);
+        cuda().backend[op](go, ga, gb);
+        await expectBf16Match(co, go, `${op} [${outer}, ${inner}]`);
+      }
+    }
+  });
+
+  test("scaleRows, siluAndMul, gelu", async () => {
+    for (const [T, I] of [[1, 16], [9, 200], [64, 1024]]) {
+      const [cx, gx] = floatPair(randomValues(random, T * 2 * I, -6, 6), [T, 2 * I]);
+      const [cs, gs] = floatPair(randomValues(random, T, -2, 2), [T], "F32");
+      let [co, go] = poisonedPair([T, 2 * I]);
+      cpu.backend.scaleRows(co, cx, cs);
+      cuda().backend.scaleRows(go, gx, gs);
+      await expectBf16Match(co, go, "scaleRows");
+      [co, go] = poisonedPair([T, I]);
+      cpu.backend.siluAndMul(co, cx);
+      cuda().backend.siluAndMul(go, gx);
+      await expectBf16Match(co, go, "siluAndMul");
+      [co, go] = poisonedPair([T, 2 * I]);
+      cpu.backend.gelu(co, cx);
+      cuda().backend.gelu(go, gx);
+      await expectBf16Match(co, go, "gelu");
+    }
+  });
+
+  test("cast rounds to nearest even between F32, BF16 and F16", async () => {
+    const values = new Float32Array(1000);
+    for (let i = 0; i < values.length; i++) values[i] = (random() - 0.5) * 100;
+    const [, g32] = floatPair(values, [values.length], "F32");
+    const backend = cuda().backend as unknown as { cast(out: unknown, x: unknown): void };
+    const bf = empty(cuda(), [values.length], "BF16");
+    backend.cast(bf, g32);
+    const back = empty(cuda(), [values.length], "F32");
+    backend.cast(back, bf);
+    const { roundToBf16 } = await import("../../src/core/half.js");
+    assert.deepEqual(await host(back), Float32Array.from(values, roundToBf16));
+    const half = empty(cuda(), [values.length], "F16");
+    backend.cast(half, g32);
+    expectClose(await host(half), values, 1e-3, 1e-3, "cast to F16");
+  });
+
+  test("embedding, gatherRows and scatterRows move whole rows", async () => {
+    for (const [V, H, M] of [[10, 8, 4], [300, 88, 33], [50, 2048, 7]]) {
+      const [ct, gt] = floatPair(randomValues(random, V * H), [V, H]);
+      const ids = Array.from({ length: M }, () => Math.floor(random() * V));
+      const [ci, gi] = intPair(ids);
+      const [co, go] = poisonedPair([M, H]);
+      cpu.backend.embedding(co, ci, ct);
+      cuda().backend.embedding(go, gi, gt);
+      assert.deepEqual(await host(go), await host(co));
+      // scatter back M distinct rows
+      const distinct = [...new Set(ids)];
+      const [cd, gd] = intPair(distinct);
+      const [cs, gs] = floatPair(randomValues(random, distinct.length * H), [distinct.length, H]);
+      cpu.backend.scatterRows(ct, cd, cs);
+      cuda().backend.scatterRows(gt, gd, gs);
+      assert.deepEqual(await host(gt), await host(ct));
+    }
+    // I32 rows too
+    const [cx, gx] = intPair(Array.from({ length: 30 }, (_, i) => i * 7 - 50), [10, 3]);
+    const [ci, gi] = intPair([9, 0, 4, 4]);
+    const [co, go] = poisonedPair([4, 3], "I32");
+    cpu.backend.gatherRows(co, cx, ci);
+    cuda().backend.gatherRows(go, gx, gi);
+    assert.deepEqual(await host(go), await host(co));
+  });
+});

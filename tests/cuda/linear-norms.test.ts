@@ -1,0 +1,75 @@
+// Matrix products (cuBLASLt), normalizations and rotary embedding on cuda against the cpu backend.
+import { describe, test } from "node:test";
+import { cpu, cuda, expectBf16Match, expectClose, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+
+describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
+  const random = rng(2);
+
+  test("linear with and without bias, bf16 and F32, skinny (the gemv kernel, T <= 8) to square (cuBLASLt)", async () => {
+    for (const [T, K, N, bias] of [[1, 64, 96, false], [7, 80, 48, true], [33, 256, 130, true], [128, 1024, 512, false], [1, 2048, 4096, true], [2, 1024, 200, true], [8, 512, 300, true], [9, 512, 300, false], [3, 11008, 64, false]] as const) {
+      for (const dtype of ["BF16", "F32"] as const) {
+        const [cx, gx] = floatPair(randomValues(random, T * K), [T, K], dtype);
+        const [cw, gw] = floatPair(randomValues(random, N * K, -0.1, 0.1), [N, K], dtype);
+        const [cb, gb] = bias ? floatPair(randomValues(random, N), [N], dtype) : [null, null];
+        const [co, go] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
+        cpu.backend.linear(co, cx, cw, cb);
+        cuda().backend.linear(go, gx, gw, gb);
+        const [a, e] = [await host(go), await host(co)];
+        expectRelL2(a, e, dtype === "F32" ? 1e-5 : 1e-2, `linear ${dtype} [${T}x${K}]·[${N}x${K}]ᵀ${bias ? " + bias" : ""}`);
+      }
+    }
+  });
+
+  test("rmsNorm (with and without weight), layerNorm, softmax", async () => {
+    for (const [rows, H] of [[1, 16], [5, 80], [64, 2048], [3, 5000]]) {
+      const [cx, gx] = floatPair(randomValues(random, rows * H, -3, 3), [rows, H]);
+      const [cw, gw] = floatPair(randomValues(random, H, 0.5, 1.5), [H]);
+      const [cb, gb] = floatPair(randomValues(random, H), [H]);
+      for (const weighted of [true, false]) {
+        const [co, go] = poisonedPair([rows, H]);
+        cpu.backend.rmsNorm(co, cx, weighted ? cw : null, 1e-6);
+        cuda().backend.rmsNorm(go, gx, weighted ? gw : null, 1e-6);
+        await expectBf16Match(co, go, `rmsNorm [${rows}, ${H}]${weighted ? "" : " weightless"}`, 1e-2);
+      }
+      let [co, go] = poisonedPair([rows, H]);
+      cpu.backend.layerNorm(co, cx, cw, cb, 1e-5);
+      cuda().backend.layerNorm(go, gx, gw, gb, 1e-5);
+      await expectBf16Match(co, go, `layerNorm [${rows}, ${H}]`, 1e-2);
+      [co, go] = poisonedPair([rows, H]);
+      cpu.backend.softmax(co, cx);
+      cuda().backend.softmax(go, gx);
+      await expectBf16Match(co, go, `softmax [${rows}, ${H}]`, 1e-5);
+    }
+  });
+
+  test("ropeCosSin: 1-D, M-RoPE sections and 2-D", async () => {
+    for (const [T, P, R, sectioned] of [[5, 1, 8, false], [300, 3, 64, true], [64, 2, 20, true]] as const) {
+      const positions = Array.from({ length: T * P }, () => Math.floor(random() * 40_000));
+      const [cp, gp] = intPair(positions, [T, P]);
+      const invFreq = Float32Array.from({ length: R }, (_, j) => Math.pow(1e6, -j / R));
+      const [cf, gf] = floatPair(invFreq, [R], "F32");
+      const section = sectioned ? intPair(Array.from({ length: R }, (_, j) => Math.floor((j * P) / R))) : [null, null];
+      const [cc, gc] = poisonedPair([T, R], "F32");
+      const [cs, gs] = poisonedPair([T, R], "F32");
+      cpu.backend.ropeCosSin(cc, cs, cp, cf, section[0]);
+      cuda().backend.ropeCosSin(gc, gs, gp, gf, section[1]);
+      expectClose(await host(gc), await host(cc), 0, 2e-7, "cos");
+      expectClose(await host(gs), await host(cs), 0, 2e-7, "sin");
+    }
+  });
+
+  test("applyRotary neox and interleaved, partial rotation, head dims 16 to 128", async () => {
+    for (const [T, heads, D, R] of [[3, 2, 16, 8], [40, 16, 128, 64], [20, 4, 80, 20], [9, 3, 88, 22], [5, 2, 128, 32]]) {
+      for (const style of ["neox", "interleaved"] as const) {
+        const values = randomValues(random, T * heads * D, -2, 2);
+        const [cx, gx] = floatPair(values, [T, heads, D]);
+        const angles = randomValues(random, T * R, -10, 10);
+        const [cc, gc] = floatPair(Float32Array.from(angles, Math.cos), [T, R], "F32");
+        const [cs, gs] = floatPair(Float32Array.from(angles, Math.sin), [T, R], "F32");
+        cpu.backend.applyRotary(cx, cc, cs, style);
+        cuda().backend.applyRotary(gx, gc, gs, style);
+        await expectBf16Match(cx, gx, `applyRotary ${style} D=${D} R=${R}`, 1e-2);
+      }
+    }
+  });
+});

@@ -1,0 +1,62 @@
+// The cuda backend's memory: transfers, the caching allocator's statistics and the step arena.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { IrisError } from "../../src/core/errors.js";
+import { empty, fromHost } from "../../src/runtime/creation.js";
+import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { Tensor } from "../../src/runtime/tensor.js";
+import { cuda, host, rng, skipCuda } from "./harness.js";
+
+describe("cuda memory", { skip: skipCuda }, () => {
+  const backend = () => cuda().backend as CudaBackend;
+
+  test("upload and download round-trip F32, BF16 bits and I32, at offsets", async () => {
+    const random = rng(7);
+    const f = Float32Array.from({ length: 10_000 }, () => random() * 200 - 100);
+    const t = fromHost(cuda(), f, { dtype: "F32" });
+    assert.deepEqual(await host(t), f);
+    assert.deepEqual(await host(t.narrow(4000, 17)), f.subarray(4000, 4017));
+    const bits = Uint16Array.from({ length: 513 }, (_, i) => (i * 37) & 0x7f7f);
+    const b = fromHost(cuda(), { dtype: "BF16", shape: [513], data: bits }, { dtype: "BF16" });
+    const widened = new Float32Array(new Uint32Array(Array.from(bits, (x) => x << 16)).buffer);
+    assert.deepEqual(await host(b), widened);
+    const ints = Int32Array.from({ length: 3 << 20 }, (_, i) => i * 3 - 5); // > one 8 MiB staging chunk
+    assert.deepEqual(await host(fromHost(cuda(), ints, { dtype: "I32" })), ints);
+  });
+
+  test("released blocks are reused: reserved bytes stay flat over many steps", () => {
+    const before = backend().memoryStats();
+    for (let step = 0; step < 200; step++) {
+      const tensors = [1000, 4096, 70_000, 3 << 20].map((n) => empty(cuda(), [n]));
+      for (const t of tensors) t.dispose();
+    }
+    const first = backend().memoryStats();
+    for (let step = 0; step < 1000; step++) {
+      const tensors = [1000, 4096, 70_000, 3 << 20].map((n) => empty(cuda(), [n]));
+      for (const t of tensors) t.dispose();
+    }
+    const after = backend().memoryStats();
+    assert.equal(after.reservedBytes, first.reservedBytes);
+    assert.equal(after.allocatedBytes, before.allocatedBytes);
+    assert.ok(after.peakAllocatedBytes >= before.allocatedBytes + 6_000_000);
+  });
+
+  test("an arena hands out aligned slices, kills them on reset and refuses to overflow", async () => {
+    const arena = backend().createArena(1 << 20);
+    const a = new Tensor(cuda(), arena.allocate("BF16", 100), [100]);
+    const b = new Tensor(cuda(), arena.allocate("F32", 10), [10]);
+    assert.equal(arena.usedBytes, 256 + 40);
+    cuda().backend.fill(a, 2);
+    cuda().backend.fill(b, 3);
+    assert.ok((await host(a)).every((v) => v === 2));
+    assert.ok((await host(b)).every((v) => v === 3));
+    assert.throws(() => arena.allocate("F32", 1 << 20), (e: unknown) => e instanceof IrisError && e.code === "OUT_OF_MEMORY");
+    arena.reset();
+    assert.equal(a.storage.alive, false);
+    assert.throws(() => cuda().backend.fill(a, 1), /after its storage was released/);
+    const c = arena.allocate("BF16", 100);
+    assert.equal((c as unknown as { ptr: number }).ptr, (a.storage as unknown as { ptr: number }).ptr);
+    assert.equal(arena.peakBytes, 296);
+    arena.destroy();
+  });
+});
