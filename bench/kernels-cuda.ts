@@ -133,8 +133,13 @@ for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 
       pageTable: ints(table, [B, pages]), pageSize, maxQueryLen: 1, maxKvLen: kvLen,
     };
     const qd = randomTensor([B, Hq, Dh]), od = empty(device, [B, Hq, Dh]);
-    await memoryBound("pagedAttention (decode)", `B=${B} kv=${kvLen}`, 2 * 2 * B * kvLen * Hk * Dh,
-      () => backend.pagedAttention(od, qd, kc, vc, meta, { scale: Dh ** -0.5 }));
+    // 0: the split the kernel chooses; then fixed splits, to see what splitting buys.
+    for (const splits of B === 1 ? [0, 1, 8, 32] : [0, 1]) {
+      backend.attentionSplits = splits;
+      await memoryBound(`pagedAttention (decode${splits ? `, ${splits} splits` : ""})`, `B=${B} kv=${kvLen}`, 2 * 2 * B * kvLen * Hk * Dh,
+        () => backend.pagedAttention(od, qd, kc, vc, meta, { scale: Dh ** -0.5 }));
+    }
+    backend.attentionSplits = 0;
   }
 }
 
@@ -144,7 +149,11 @@ for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 
   await memoryBound("argmax", `1x${V}`, 4 * V, () => backend.argmax(out, logits));
   const f = (v: number) => fromHost(device, Float32Array.of(v), { dtype: "F32" });
   const params = { temperature: f(0.7), topK: ints([50]), topP: f(0.9), minP: f(0), uniform: f(0.3) };
-  await memoryBound("sample (top-k 50, top-p 0.9)", `1x${V}`, 4 * V, () => backend.sample(out, logits, params));
+  await memoryBound("sample (flat logits)", `1x${V}`, 4 * V, () => backend.sample(out, logits, params));
+  // A language model's logits: a few dozen tokens well above the rest.
+  const peaked = Float32Array.from({ length: V }, (_, i) => Math.sin(i * 12.9898) * 2 + (i % 3001 === 0 ? 8 : 0));
+  const peakedLogits = fromHost(device, peaked, { shape: [1, V], dtype: "F32" });
+  await memoryBound("sample (peaked logits)", `1x${V}`, 4 * V, () => backend.sample(out, peakedLogits, params));
 }
 
 const info = runInfo(import.meta.url);

@@ -44,4 +44,5 @@ echo "==== test:cuda summary (rc=$test_rc) ===="
 grep -E "^(#|ℹ) (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)" "$out/test-cuda.log"
 echo "==== kernels ===="
 cat "$out/kernels-cuda.txt" 2>/dev/null
-[[ $hf == 1 ]] && { echo "==== hugging face twin ===="; cat "$out/latency-hf.json"; tail -5 "$out/latency-hf.err"; }
+if [[ $hf == 1 ]]; then echo "==== hugging face twin ===="; cat "$out/latency-hf.json"; tail -5 "$out/latency-hf.err"; fi
+[[ $test_rc == 0 ]]
