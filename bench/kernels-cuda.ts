@@ -37,7 +37,11 @@ function ints(values: number[], shape = [values.length]): Tensor {
   return fromHost(device, Int32Array.from(values), { shape, dtype: "I32" });
 }
 
-/** Seconds per call: warm-up, then enough calls for ~0.3 s (at least 10), one synchronize at the end. */
+/**
+ * Seconds per call: warm-up, then enough calls for ~0.3 s (at least 10), one synchronize at the end. `host` is the
+ * enqueueing alone (the loop before the synchronize): when it is close to the total, the host is the bottleneck.
+ */
+let lastHostSeconds = 0;
 async function time(fn: () => void): Promise<number> {
   for (let i = 0; i < 3; i++) fn();
   await backend.synchronize();
@@ -45,27 +49,33 @@ async function time(fn: () => void): Promise<number> {
   for (;;) {
     const start = performance.now();
     for (let i = 0; i < calls; i++) fn();
+    const enqueued = performance.now();
     await backend.synchronize();
     const seconds = (performance.now() - start) / 1000;
-    if (seconds > (quick ? 0.05 : 0.3) || calls >= 100_000) return seconds / calls;
+    if (seconds > (quick ? 0.05 : 0.3) || calls >= 100_000) {
+      lastHostSeconds = (enqueued - start) / 1000 / calls;
+      return seconds / calls;
+    }
     calls *= 4;
   }
 }
 
-interface Row { kernel: string; shape: string; microseconds: number; gbPerS?: number; tflopPerS?: number; ofCeiling?: number }
+interface Row {
+  kernel: string; shape: string; microseconds: number; hostMicroseconds: number; gbPerS?: number; tflopPerS?: number; ofCeiling?: number;
+}
 const rows: Row[] = [];
 let copyCeiling = 0, gemmCeiling = 0;
 
 async function memoryBound(kernel: string, shape: string, bytes: number, fn: () => void): Promise<void> {
   const s = await time(fn);
   const gb = bytes / s / 1e9;
-  rows.push({ kernel, shape, microseconds: s * 1e6, gbPerS: gb, ofCeiling: copyCeiling > 0 ? gb / copyCeiling : undefined });
+  rows.push({ kernel, shape, microseconds: s * 1e6, hostMicroseconds: lastHostSeconds * 1e6, gbPerS: gb, ofCeiling: copyCeiling > 0 ? gb / copyCeiling : undefined });
 }
 
 async function computeBound(kernel: string, shape: string, flops: number, fn: () => void): Promise<void> {
   const s = await time(fn);
   const tf = flops / s / 1e12;
-  rows.push({ kernel, shape, microseconds: s * 1e6, tflopPerS: tf, ofCeiling: gemmCeiling > 0 ? tf / gemmCeiling : undefined });
+  rows.push({ kernel, shape, microseconds: s * 1e6, hostMicroseconds: lastHostSeconds * 1e6, tflopPerS: tf, ofCeiling: gemmCeiling > 0 ? tf / gemmCeiling : undefined });
 }
 
 // ==== ceilings ====
@@ -161,5 +171,6 @@ console.log(JSON.stringify({ ...info, gpu: backend.device, ceilings: { copyGBps:
 for (const r of rows) {
   const rate = r.gbPerS !== undefined ? `${r.gbPerS.toFixed(0)} GB/s` : `${r.tflopPerS?.toFixed(1)} TFLOP/s`;
   const share = r.ofCeiling !== undefined ? ` (${(100 * r.ofCeiling).toFixed(0)}%)` : "";
-  console.error(`${r.kernel.padEnd(32)} ${r.shape.padEnd(22)} ${r.microseconds.toFixed(1).padStart(9)} µs  ${rate}${share}`);
+  console.error(`${r.kernel.padEnd(36)} ${r.shape.padEnd(20)} ${r.microseconds.toFixed(1).padStart(8)} µs ` +
+    `(host ${r.hostMicroseconds.toFixed(1).padStart(5)})  ${rate}${share}`);
 }

@@ -67,6 +67,16 @@ napi_value Softmax(napi_env env, napi_callback_info info) {
   ARGS(5);
   return result(env, softmax(int(a[0]), ptr(a[1]), ptr(a[2]), sz(a[3]), sz(a[4])));
 }
+napi_value AddRmsNorm(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, addRmsNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), float(a[7])));
+}
+// rotaryStoreKV(dtype, q, kCache, vCache, qkv, cos, sin, slots, T, Hq, Hk, D, R, interleaved, numSlots)
+napi_value RotaryStoreKV(napi_env env, napi_callback_info info) {
+  ARGS(15);
+  return result(env, rotaryStoreKV(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), ptr<float>(a[5]), ptr<float>(a[6]),
+                                   ptr<int32_t>(a[7]), sz(a[8]), int(a[9]), int(a[10]), int(a[11]), int(a[12]), a[13] != 0, sz(a[14])));
+}
 napi_value RopeCosSin(napi_env env, napi_callback_info info) {
   ARGS(8);
   return result(env, ropeCosSin(ptr<float>(a[0]), ptr<float>(a[1]), ptr<int32_t>(a[2]), ptr<float>(a[3]), ptr<int32_t>(a[4]),
@@ -141,6 +151,8 @@ void registerKernels(napi_env env, napi_value exports) {
     {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"addRmsNorm", nullptr, AddRmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"rotaryStoreKV", nullptr, RotaryStoreKV, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"ropeCosSin", nullptr, RopeCosSin, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyRotary", nullptr, ApplyRotary, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},

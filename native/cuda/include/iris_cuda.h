@@ -91,6 +91,12 @@ std::string layerNorm(int dtype, void* out, const void* x, const void* w, const 
                       float eps);
 std::string softmax(int dtype, void* out, const void* x, size_t rows, size_t H);
 
+// Fused kernels (kernels/fused.cu): residual += x then RMSNorm; rotary and the KV store from the fused q|k|v.
+std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, const void* w, size_t rows, size_t H, float eps);
+std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const void* qkv, const float* cos,
+                          const float* sin, const int32_t* slots, size_t T, int Hq, int Hk, int D, int R,
+                          bool interleaved, size_t numSlots);
+
 std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const float* invFreq,
                        const int32_t* section, size_t T, size_t P, size_t R);
 std::string applyRotary(int dtype, void* x, const float* cos, const float* sin, size_t T, size_t heads, size_t D,

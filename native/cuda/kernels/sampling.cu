@@ -1,9 +1,10 @@
 // Argmax, penalties and sampling over F32 logits [B, V], one block per row. Sampling reproduces the cpu
 // reference's choice (src/runtime/cpu/sampling.ts) for the same uniform number: the same float64 weights
 // w = exp((l - max) / T), the same kept set (a prefix of the tokens sorted by weight, ties to the lower id, cut by
-// top-k, top-p and min-p) and the same draw in token-id order. The sorted prefix is found without sorting: a
-// bisection over the weight's bit pattern finds the smallest weight whose whole group (w >= it) is kept; the next
-// smaller weight's tokens are then kept in id order, as many as the three cuts allow.
+// top-k, top-p and min-p) and the same draw in token-id order. As on cpu, the candidates are first narrowed to the
+// tokens above a threshold that provably holds the kept prefix; up to 2,048 of them are sorted in shared memory and
+// walked in order like the cpu does. More (flat distributions) take a bisection over the weight's bit pattern for
+// the smallest weight whose whole group (w >= it) is kept, then the next smaller weight's tokens in id order.
 #include <cfloat>
 #include <cstring>
 
@@ -81,6 +82,51 @@ struct MinD { __device__ double operator()(double a, double b) const { return a 
 struct MaxD { __device__ double operator()(double a, double b) const { return a > b ? a : b; } };
 struct SumI { __device__ int operator()(int a, int b) const { return a + b; } };
 struct MaxI { __device__ int operator()(int a, int b) const { return a > b ? a : b; } };
+
+// Sorts the candidates by weight (ties to the lower id) with a bitonic sort in shared memory, then walks them in
+// that order exactly as the cpu reference does (same order, same running sum), and describes the kept prefix as
+// kept(j) = w >= cut, or w == tie and j < tieIdCut.
+__device__ void sortedPrefix(double* w, int* ids, int n, int k, bool usesTopP, double pMass, bool usesMinP, double minW,
+                             double* cut, double* tie, int* tieIdCut) {
+  __shared__ double cutShared, tieShared;
+  __shared__ int idShared;
+  int size = 1;
+  while (size < n) size <<= 1;
+  for (int i = n + threadIdx.x; i < size; i += blockDim.x) { w[i] = -1; ids[i] = 0x7fffffff; }
+  __syncthreads();
+  auto precedes = [&](int a, int b) { return w[a] > w[b] || (w[a] == w[b] && ids[a] < ids[b]); };
+  for (int span = 2; span <= size; span <<= 1) {
+    for (int step = span >> 1; step > 0; step >>= 1) {
+      for (int i = threadIdx.x; i < size; i += blockDim.x) {
+        const int l = i ^ step;
+        if (l <= i) continue;
+        const bool up = (i & span) == 0;
+        if (up ? precedes(l, i) : precedes(i, l)) {
+          const double tw = w[i]; w[i] = w[l]; w[l] = tw;
+          const int ti = ids[i]; ids[i] = ids[l]; ids[l] = ti;
+        }
+      }
+      __syncthreads();
+    }
+  }
+  if (threadIdx.x == 0) {
+    double before = 0;
+    int last = 0;
+    for (int i = 0; i < n && i < k; i++) {
+      if (usesTopP && before > pMass) break;
+      if (usesMinP && w[i] < minW) break;
+      before += w[i];
+      last = i;
+    }
+    tieShared = w[last];
+    cutShared = nextafter(w[last], DBL_MAX);
+    idShared = ids[last] + 1;
+  }
+  __syncthreads();
+  *cut = cutShared;
+  *tie = tieShared;
+  *tieIdCut = idShared;
+}
 
 // ==== kernels ====
 
@@ -164,61 +210,67 @@ __global__ void __launch_bounds__(kSampleThreads) sampleKernel(int32_t* out, con
         compact = true;
       }
     }
-    const int n = compact ? candCount : V;
-    auto weightOf = [&](int i) { return compact ? candW[i] : w[i]; };
-    auto idOf = [&](int i) { return compact ? candIds[i] : i; };
-    // Smallest u (a weight's bits; one past 1.0 means "none") whose group {w >= u} is kept whole.
-    unsigned long long lo = 0, hi = __double_as_longlong(1.0) + 1;
-    auto groupKept = [&](unsigned long long u, int* count, double* mass) {
-      const double t = fromBits(u);
-      int c = 0;
-      double m = 0, mn = DBL_MAX;
-      for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        const double wi = weightOf(i);
-        if (wi >= t) { c++; m += wi; mn = fmin(mn, wi); }
-      }
-      c = blockReduce(c, SumI{}, 0);
-      m = blockReduce(m, SumD{}, 0.0);
-      mn = blockReduce(mn, MinD{}, DBL_MAX);
-      *count = c;
-      *mass = m;
-      if (c == 0) return true;
-      return c <= k && !(usesTopP && m - mn > pMass) && !(usesMinP && mn < minW);
-    };
-    int count = 0;
-    double mass = 0;
-    while (lo < hi) {
-      const unsigned long long mid = lo + (hi - lo) / 2;
-      if (groupKept(mid, &count, &mass)) hi = mid; else lo = mid + 1;
+    if (compact) {
+      sortedPrefix(candW, candIds, candCount, k, usesTopP, pMass, usesMinP, minW, &cutW, &tieW, &tieIdCut);
     }
-    const bool none = hi > (unsigned long long)__double_as_longlong(1.0);
-    cutW = none ? DBL_MAX : fromBits(hi);
-    groupKept(none ? (unsigned long long)__double_as_longlong(1.0) + 1 : hi, &count, &mass);
-    if (none) { count = 0; mass = 0; }
-    if (hi > 0) {
-      // The next weight below the cut and how many of its tokens (lowest ids first) the cuts allow.
-      double below = -1;
-      for (int i = threadIdx.x; i < n; i += blockDim.x) if (weightOf(i) < cutW) below = fmax(below, weightOf(i));
-      tieW = blockReduce(below, MaxD{}, -1.0);
-      int ties = 0;
-      for (int i = threadIdx.x; i < n; i += blockDim.x) ties += weightOf(i) == tieW;
-      ties = blockReduce(ties, SumI{}, 0);
-      int take = ties < k - count ? ties : k - count;
-      if (usesMinP && tieW < minW) take = 0;
-      if (usesTopP) {  // tied token i is kept while the mass before it stays within top-p
-        int i = 0;
-        for (double before = mass; i < take && !(before > pMass); i++) before += tieW;
-        take = i;
-      }
-      // tieIdCut: the smallest x with `take` tied tokens below it.
-      int idLo = 0, idHi = take == 0 ? 0 : V;
-      while (idLo < idHi) {
-        const int mid = (idLo + idHi) / 2;
+    if (!compact) {
+      // Too many candidates for shared memory: bisect over the whole vocabulary for the smallest u (a weight's
+      // bits; one past 1.0 means "none") whose group {w >= u} is kept whole.
+      const int n = V;
+      auto weightOf = [&](int i) { return w[i]; };
+      auto idOf = [](int i) { return i; };
+      unsigned long long lo = 0, hi = __double_as_longlong(1.0) + 1;
+      auto groupKept = [&](unsigned long long u, int* count, double* mass) {
+        const double t = fromBits(u);
         int c = 0;
-        for (int i = threadIdx.x; i < n; i += blockDim.x) c += weightOf(i) == tieW && idOf(i) < mid;
-        if (blockReduce(c, SumI{}, 0) >= take) idHi = mid; else idLo = mid + 1;
+        double m = 0, mn = DBL_MAX;
+        for (int i = threadIdx.x; i < n; i += blockDim.x) {
+          const double wi = weightOf(i);
+          if (wi >= t) { c++; m += wi; mn = fmin(mn, wi); }
+        }
+        c = blockReduce(c, SumI{}, 0);
+        m = blockReduce(m, SumD{}, 0.0);
+        mn = blockReduce(mn, MinD{}, DBL_MAX);
+        *count = c;
+        *mass = m;
+        if (c == 0) return true;
+        return c <= k && !(usesTopP && m - mn > pMass) && !(usesMinP && mn < minW);
+      };
+      int count = 0;
+      double mass = 0;
+      while (lo < hi) {
+        const unsigned long long mid = lo + (hi - lo) / 2;
+        if (groupKept(mid, &count, &mass)) hi = mid; else lo = mid + 1;
       }
-      tieIdCut = idHi;
+      const bool none = hi > (unsigned long long)__double_as_longlong(1.0);
+      cutW = none ? DBL_MAX : fromBits(hi);
+      groupKept(none ? (unsigned long long)__double_as_longlong(1.0) + 1 : hi, &count, &mass);
+      if (none) { count = 0; mass = 0; }
+      if (hi > 0) {
+        // The next weight below the cut and how many of its tokens (lowest ids first) the cuts allow.
+        double below = -1;
+        for (int i = threadIdx.x; i < n; i += blockDim.x) if (weightOf(i) < cutW) below = fmax(below, weightOf(i));
+        tieW = blockReduce(below, MaxD{}, -1.0);
+        int ties = 0;
+        for (int i = threadIdx.x; i < n; i += blockDim.x) ties += weightOf(i) == tieW;
+        ties = blockReduce(ties, SumI{}, 0);
+        int take = ties < k - count ? ties : k - count;
+        if (usesMinP && tieW < minW) take = 0;
+        if (usesTopP) {  // tied token i is kept while the mass before it stays within top-p
+          int i = 0;
+          for (double before = mass; i < take && !(before > pMass); i++) before += tieW;
+          take = i;
+        }
+        // tieIdCut: the smallest x with `take` tied tokens below it.
+        int idLo = 0, idHi = take == 0 ? 0 : V;
+        while (idLo < idHi) {
+          const int mid = (idLo + idHi) / 2;
+          int c = 0;
+          for (int i = threadIdx.x; i < n; i += blockDim.x) c += weightOf(i) == tieW && idOf(i) < mid;
+          if (blockReduce(c, SumI{}, 0) >= take) idHi = mid; else idLo = mid + 1;
+        }
+        tieIdCut = idHi;
+      }
     }
   }
   auto kept = [&](int j) { return w[j] >= cutW || (w[j] == tieW && j < tieIdCut); };

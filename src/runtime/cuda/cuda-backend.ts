@@ -199,6 +199,25 @@ export class CudaBackend implements Backend {
     this.addon.softmax(code(x), ptr(out), ptr(x), H === 0 ? 0 : x.numel / H, H);
   }
 
+  // ==== fused kernels (not in the contract yet: the runner uses them once the models do) ====
+
+  /** residual += x (rounded to the storage type as `add` rounds), then out = rmsNorm(residual) * weight. */
+  addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
+    const H = lastDim(x);
+    this.addon.addRmsNorm(code(x), ptr(out), ptr(residual), ptr(x), optionalPtr(weight), H === 0 ? 0 : x.numel / H, H, eps);
+  }
+
+  /**
+   * From the fused projection qkv [T, (Hq + 2 Hk) * D]: q [T, Hq, D] = rotated q; the rotated k and the v rows go
+   * straight into the caches at slotMapping[t] (negative: skipped), as sliceColumns, applyRotary and storeKV would.
+   */
+  rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor,
+    style: RotaryStyle): void {
+    const [T, Hq, D] = q.shape, Hk = kCache.shape[1];
+    this.addon.rotaryStoreKV(code(q), ptr(q), ptr(kCache), ptr(vCache), ptr(qkv), ptr(cos), ptr(sin), ptr(slotMapping), T, Hq, Hk,
+      D, cos.shape[1], style === "interleaved" ? 1 : 0, kCache.shape[0]);
+  }
+
   // ==== rotary position embedding ====
 
   ropeCosSin(cos: Tensor, sin: Tensor, positions: Tensor, invFreq: Tensor, section: Tensor | null): void {

@@ -1,0 +1,56 @@
+// The fused kernels of the cuda backend against the cpu kernels they replace.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { empty } from "../../src/runtime/creation.js";
+import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { cpu, cuda, expectBf16Match, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+
+describe("cuda fused kernels", { skip: skipCuda }, () => {
+  const random = rng(6);
+  const backend = () => cuda().backend as CudaBackend;
+
+  test("addRmsNorm equals add then rmsNorm, residual included", async () => {
+    for (const [rows, H] of [[1, 2048], [7, 80], [33, 3584]]) {
+      const [cr, gr] = floatPair(randomValues(random, rows * H, -4, 4), [rows, H]);
+      const [cx, gx] = floatPair(randomValues(random, rows * H, -4, 4), [rows, H]);
+      const [cw, gw] = floatPair(randomValues(random, H, 0.5, 1.5), [H]);
+      cpu.backend.add(cr, cr, cx);
+      const [co, go] = poisonedPair([rows, H]);
+      cpu.backend.rmsNorm(co, cr, cw, 1e-6);
+      backend().addRmsNorm(go, gr, gx, gw, 1e-6);
+      await expectBf16Match(cr, gr, `residual [${rows}, ${H}]`, 1e-2);
+      await expectBf16Match(co, go, `addRmsNorm [${rows}, ${H}]`, 1e-2);
+    }
+  });
+
+  test("rotaryStoreKV equals sliceColumns, applyRotary and storeKV", async () => {
+    for (const [T, Hq, Hk, D, R, style] of [[5, 16, 2, 128, 64, "neox"], [3, 4, 4, 16, 4, "interleaved"], [9, 5, 1, 128, 32, "interleaved"]] as const) {
+      const width = (Hq + 2 * Hk) * D, numSlots = 64;
+      const [cqkv, gqkv] = floatPair(randomValues(random, T * width, -2, 2), [T, width]);
+      const angles = randomValues(random, T * R, -10, 10);
+      const [cc, gc] = floatPair(Float32Array.from(angles, Math.cos), [T, R], "F32");
+      const [cs, gs] = floatPair(Float32Array.from(angles, Math.sin), [T, R], "F32");
+      const slots = Array.from({ length: T }, (_, t) => (t === 1 ? -1 : (t * 7) % numSlots));
+      const [csl, gsl] = intPair(slots);
+      const cacheValues = randomValues(random, numSlots * Hk * D);
+      const [ckc, gkc] = floatPair(cacheValues, [numSlots, Hk, D]);
+      const [cvc, gvc] = floatPair(cacheValues, [numSlots, Hk, D]);
+      // cpu: the unfused sequence
+      const parts = [Hq, Hk, Hk].map((h) => empty(cpu, [T, h * D], "F32"));
+      let start = 0;
+      for (const p of parts) {
+        cpu.backend.sliceColumns(p, cqkv, start);
+        start += p.shape[1];
+      }
+      const [q, k, v] = parts.map((p, i) => p.view([T, i === 0 ? Hq : Hk, D]));
+      cpu.backend.applyRotary(q, cc, cs, style);
+      cpu.backend.applyRotary(k, cc, cs, style);
+      cpu.backend.storeKV(k, v, ckc, cvc, csl);
+      const [, gq] = poisonedPair([T, Hq, D]);
+      backend().rotaryStoreKV(gq, gkc, gvc, gqkv, gc, gs, gsl, style);
+      await expectBf16Match(q, gq, `q ${style} D=${D}`, 1e-2);
+      await expectBf16Match(ckc, gkc, `k cache ${style} D=${D}`, 1e-2);
+      assert.deepEqual(await host(gvc), await host(cvc), "v cache");
+    }
+  });
+});
