@@ -3,18 +3,21 @@
 # logs under $OUT and print a short summary last. Run from the repository root after `source .device/setup.sh`.
 # --hf also runs the Hugging Face twin of the latency benchmark (bench/reference/latency_hf.py) on the model and
 # photograph that .device-bench/ carries (qwen2_5-vl-3b-shape/, photo-512.png).
-#   bash scripts/device/cuda-run.sh [--no-bench] [--quick] [--hf]
+# --latency runs Iris's side of it (bench/latency.ts, the engine on cuda) on the same model and photograph.
+#   bash scripts/device/cuda-run.sh [--no-bench] [--quick] [--hf] [--latency]
 set -uo pipefail
 out=${OUT:-/tmp/iris-out}
 mkdir -p "$out"
 bench=1
 quick=""
 hf=0
+latency=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
     --quick) quick="--quick" ;;
     --hf) hf=1 ;;
+    --latency) latency=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -33,6 +36,11 @@ if [[ $build_rc == 0 ]]; then
     echo "bench rc=$?"
   fi
 fi
+if [[ $latency == 1 && $build_rc == 0 ]]; then
+  timeout 300 node --import tsx bench/latency.ts --model .device-bench/qwen2_5-vl-3b-shape --image .device-bench/photo-512.png \
+    > "$out/latency-iris.json" 2> "$out/latency-iris.err"
+  echo "iris latency rc=$?"
+fi
 if [[ $hf == 1 ]]; then
   PYTHONUNBUFFERED=1 python3 bench/reference/latency_hf.py --model .device-bench/qwen2_5-vl-3b-shape \
     --image .device-bench/photo-512.png > "$out/latency-hf.json" 2> "$out/latency-hf.err"
@@ -44,5 +52,6 @@ echo "==== test:cuda summary (rc=$test_rc) ===="
 grep -E "^(#|ℹ) (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)" "$out/test-cuda.log"
 echo "==== kernels ===="
 cat "$out/kernels-cuda.txt" 2>/dev/null
+if [[ $latency == 1 ]]; then echo "==== iris latency ===="; cat "$out/latency-iris.json"; tail -15 "$out/latency-iris.err"; fi
 if [[ $hf == 1 ]]; then echo "==== hugging face twin ===="; cat "$out/latency-hf.json"; tail -5 "$out/latency-hf.err"; fi
 [[ $test_rc == 0 ]]
