@@ -16,7 +16,7 @@ namespace iris {
 
 namespace {
 
-constexpr int kWarps = 4;
+constexpr int kWarps = 8;  // one row per warp at decode (8 q heads a KV head): half the serial work per tile of 4 warps
 constexpr int kRows = 16;
 constexpr int kRowsPerWarp = kRows / kWarps;
 constexpr int kTile = 32;
@@ -264,7 +264,7 @@ Geometry planGeometry(const AttentionArgs& a) {
   if (a.forceSplits > 0) {
     splits = a.forceSplits;
   } else if (a.maxKvLen > kTile && blocks < 4LL * multiprocessorCount()) {
-    // A block walks its key tiles one after another at ~10 µs a tile (latency-bound: 4 warps, serial softmax
+    // A block walks its key tiles one after another at ~10 µs a tile (latency-bound: few warps, serial softmax
     // steps), so decode wants short splits: about four blocks per multiprocessor, down to one tile each, but at
     // most 32 (measured on an H200: 256 splits of one tile at 8,192 keys took 180 µs, 32 splits 106 µs).
     const long long want = (4LL * multiprocessorCount() + blocks - 1) / blocks;
