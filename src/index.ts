@@ -6,7 +6,10 @@
 export { Engine, type SingleGenerateRequest, type BatchGenerateRequest } from "./engine/engine.js";
 export type { EngineOptions } from "./engine/engine-options.js";
 export type { LoadProgressEvent } from "./engine/core-client.js";
-export type { CoreInfo as EngineInfo, MemoryPlan } from "./engine/protocol.js";
+export type { CoreInfo as EngineInfo, FlushCacheResult, MemoryPlan } from "./engine/protocol.js";
+export type { KernelsInfo } from "./engine/kernels-info.js";
+export type { ServerInfo } from "./engine/server-info.js";
+export type { LogLevel } from "./utils/logger.js";
 
 export { IrisError, isIrisError, type IrisErrorCode } from "./core/errors.js";
 export type {
@@ -14,7 +17,9 @@ export type {
   ProcessorOutputItem, RawImage, StreamChunk, TensorLike,
 } from "./core/request.js";
 export type { SamplingParams } from "./core/sampling-params.js";
-export { hostTensor, int64Tensor, float32Tensor, toFloat32, toNumbers, type HostTensor } from "./core/host-tensor.js";
+export {
+  hostTensor, int64Tensor, float32Tensor, idsTensor, toFloat32, toNumbers, type HostTensor, type HostTensor1D, type HostTensor2D,
+} from "./core/host-tensor.js";
 export type { DType } from "./core/dtype.js";
 
 export { loadSafetensors, saveSafetensors, SafetensorsFile } from "./checkpoint/safetensors.js";

@@ -90,7 +90,7 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   if (flags.temperature !== undefined) samplingParams.temperature = flags.temperature;
   if (flags.topP !== undefined) samplingParams.topP = flags.topP;
   if (flags.topK !== undefined) samplingParams.topK = flags.topK;
-  if (flags.seed !== undefined) samplingParams.seed = flags.seed;
+  if (flags.seed !== undefined) samplingParams.samplingSeed = flags.seed;
   if (flags.ignoreEos) samplingParams.ignoreEos = true;
 
   let images: ImageInput[] = flags.image;

@@ -12,6 +12,21 @@ export interface HostTensor {
   readonly data: HostArray;
 }
 
+/** A 1-D tensor, e.g. one prompt's `input_ids`: typed apart so `generate` knows it is one request. */
+export interface HostTensor1D extends HostTensor {
+  readonly shape: readonly [number];
+}
+
+/** A 2-D tensor, e.g. a batch of `input_ids` rows. */
+export interface HostTensor2D extends HostTensor {
+  readonly shape: readonly [number, number];
+}
+
+/** One token-id list as a 1-D int64 tensor, as a processor returns a prompt's `input_ids`. */
+export function idsTensor(ids: ArrayLike<number>): HostTensor1D {
+  return int64Tensor([ids.length], ids) as HostTensor1D;
+}
+
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

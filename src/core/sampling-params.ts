@@ -3,6 +3,7 @@
  * A request's parameters are validated once, before it is queued, and a bad value fails that request alone.
  */
 import { IrisError } from "./errors.js";
+import { checkKeys, keysOf, type KeyPolicy } from "./option-keys.js";
 
 export interface SamplingParams {
   /** Tokens to generate at most (SGLang's default: 128). */
@@ -24,8 +25,8 @@ export interface SamplingParams {
   ignoreEos?: boolean;
   skipSpecialTokens?: boolean;
   noStopTrim?: boolean;
-  /** Seeds this request's random draws, so sampling is reproducible. */
-  seed?: number;
+  /** Seeds this request's random draws, so sampling is reproducible (SGLang's `sampling_seed`). */
+  samplingSeed?: number;
 }
 
 /** Parameters with every default filled in, as the scheduler and sampler use them. */
@@ -55,14 +56,28 @@ export const DEFAULT_MAX_NEW_TOKENS = 128;
 /** Temperatures below this are greedy, as in SGLang. */
 const GREEDY_TEMPERATURE = 1e-6;
 
-const KNOWN_KEYS = new Set<string>([
-  "maxNewTokens", "minNewTokens", "stop", "stopTokenIds", "temperature", "topP", "topK", "minP", "frequencyPenalty",
-  "presencePenalty", "repetitionPenalty", "ignoreEos", "skipSpecialTokens", "noStopTrim", "seed",
-]);
-
-function camelCase(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
+const NOT_YET = "not implemented in Iris yet (issue 13)";
+const SAMPLING_KEYS: KeyPolicy = {
+  what: "sampling parameter",
+  known: keysOf<SamplingParams>()({
+    maxNewTokens: true, minNewTokens: true, stop: true, stopTokenIds: true, temperature: true, topP: true, topK: true,
+    minP: true, frequencyPenalty: true, presencePenalty: true, repetitionPenalty: true, ignoreEos: true,
+    skipSpecialTokens: true, noStopTrim: true, samplingSeed: true,
+  }),
+  refused: {
+    n: `parallel sampling is ${NOT_YET}; send the prompt several times with different samplingSeed values`,
+    jsonSchema: `structured output is ${NOT_YET}`,
+    regex: `structured output is ${NOT_YET}`,
+    ebnf: `structured output is ${NOT_YET}`,
+    structuralTag: `structured output is ${NOT_YET}`,
+    stopRegex: "stops are strings (stop) or token ids (stopTokenIds); regular expressions are not supported",
+    logitBias: `logit bias is ${NOT_YET}`,
+    customParams: "Iris has no custom logit processors",
+    streamInterval: "generateStream yields every new piece of text as it is decoded",
+    spacesBetweenSpecialTokens: "special tokens are decoded as the tokenizer joins them; this is not configurable",
+  },
+  renamed: { seed: "samplingSeed", maxTokens: "maxNewTokens" },
+};
 
 function fail(message: string): never {
   throw new IrisError("INVALID_ARGUMENT", message);
@@ -87,11 +102,7 @@ function booleanOr(value: unknown, name: string, fallback: boolean): boolean {
 export function resolveSamplingParams(params: SamplingParams | undefined, vocabSize: number): ResolvedSamplingParams {
   const p = (params ?? {}) as Record<string, unknown>;
   if (typeof p !== "object" || Array.isArray(p)) fail(`samplingParams must be an object, got ${JSON.stringify(params)}.`);
-  for (const key of Object.keys(p)) {
-    if (KNOWN_KEYS.has(key)) continue;
-    const hint = KNOWN_KEYS.has(camelCase(key)) ? ` (did you mean ${camelCase(key)}?)` : "";
-    fail(`unknown sampling parameter ${key}${hint}; known: ${[...KNOWN_KEYS].join(", ")}.`);
-  }
+  checkKeys(p, SAMPLING_KEYS);
   const maxNewTokens = numberOr(p.maxNewTokens, "maxNewTokens", DEFAULT_MAX_NEW_TOKENS);
   const minNewTokens = numberOr(p.minNewTokens, "minNewTokens", 0);
   let temperature = numberOr(p.temperature, "temperature", 1.0);
@@ -121,8 +132,8 @@ export function resolveSamplingParams(params: SamplingParams | undefined, vocabS
   if (!Array.isArray(stopTokenIds) || !stopTokenIds.every((id) => Number.isInteger(id) && id >= 0 && id < vocabSize)) {
     fail(`stopTokenIds must be a list of token ids in [0, ${vocabSize - 1}], got ${JSON.stringify(p.stopTokenIds)}.`);
   }
-  const seed = p.seed === undefined || p.seed === null ? undefined : numberOr(p.seed, "seed", 0);
-  if (seed !== undefined && !Number.isSafeInteger(seed)) fail(`seed must be an integer, got ${seed}.`);
+  const seed = p.samplingSeed === undefined || p.samplingSeed === null ? undefined : numberOr(p.samplingSeed, "samplingSeed", 0);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) fail(`samplingSeed must be an integer, got ${seed}.`);
 
   if (topK === -1) topK = TOP_K_ALL;
   const greedy = temperature < GREEDY_TEMPERATURE || topK === 1;

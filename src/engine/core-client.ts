@@ -6,7 +6,10 @@ import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../utils/module-worker.js";
 import { IrisError } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
-import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MemoryPlan, MultimodalPayload, ToCore } from "./protocol.js";
+import type { SchedulerStats } from "../scheduler/types.js";
+import type {
+  CoreInfo, CoreOptions, CoreOutput, CoreRequest, FlushCacheResult, FromCore, MemoryPlan, MultimodalPayload, ToCore,
+} from "./protocol.js";
 
 export interface LoadProgressEvent {
   readonly stage: string;
@@ -31,8 +34,9 @@ interface Pending {
 export class CoreClient {
   private readonly worker: Worker;
   private readonly pending = new Map<string, Pending>();
-  private readonly encodes = new Map<number, { resolve: (t: HostTensor) => void; reject: (e: IrisError) => void }>();
-  private nextEncodeId = 0;
+  /** Questions to the core awaiting their answer (encode, flush, stats), by id. */
+  private readonly calls = new Map<number, { resolve: (answer: never) => void; reject: (e: IrisError) => void }>();
+  private nextCallId = 0;
   private failure: IrisError | null = null;
   private closed = false;
   private readonly closedPromise: Promise<void>;
@@ -90,12 +94,15 @@ export class CoreClient {
   }
 
   encode(mm: MultimodalPayload): Promise<HostTensor> {
-    this.checkOpen();
-    const id = this.nextEncodeId++;
-    return new Promise((resolve, reject) => {
-      this.encodes.set(id, { resolve, reject });
-      this.send({ type: "encode", id, mm });
-    });
+    return this.call((id) => ({ type: "encode", id, mm }));
+  }
+
+  flushCache(): Promise<FlushCacheResult> {
+    return this.call((id) => ({ type: "flush", id }));
+  }
+
+  stats(): Promise<SchedulerStats> {
+    return this.call((id) => ({ type: "stats", id }));
   }
 
   /** Asks the core to stop; resolves once the worker exited. In-flight requests fail with ENGINE_SHUTDOWN. */
@@ -122,11 +129,11 @@ export class CoreClient {
         pending.onOutput(output);
       }
     } else if (message.type === "encoded") {
-      const waiter = this.encodes.get(message.id);
-      this.encodes.delete(message.id);
-      if (message.error) waiter?.reject(IrisError.fromJSON(message.error));
-      else if (message.embeddings) waiter?.resolve(message.embeddings);
-    } else if (message.type === "failed") {
+      if (message.error) this.answer(message.id, undefined, IrisError.fromJSON(message.error));
+      else this.answer(message.id, message.embeddings);
+    } else if (message.type === "flushed") this.answer(message.id, message.result);
+    else if (message.type === "stats") this.answer(message.id, message.stats);
+    else if (message.type === "failed") {
       this.failAll(IrisError.fromJSON(message.error));
     }
   }
@@ -135,8 +142,24 @@ export class CoreClient {
     this.failure ??= error;
     for (const pending of this.pending.values()) pending.onFailure(error);
     this.pending.clear();
-    for (const waiter of this.encodes.values()) waiter.reject(error);
-    this.encodes.clear();
+    for (const waiter of this.calls.values()) waiter.reject(error);
+    this.calls.clear();
+  }
+
+  private call<T>(message: (id: number) => ToCore): Promise<T> {
+    this.checkOpen();
+    const id = this.nextCallId++;
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (answer: never) => void, reject });
+      this.send(message(id));
+    });
+  }
+
+  private answer(id: number, value: unknown, error?: IrisError): void {
+    const waiter = this.calls.get(id);
+    this.calls.delete(id);
+    if (error) waiter?.reject(error);
+    else waiter?.resolve(value as never);
   }
 
   private checkOpen(): void {

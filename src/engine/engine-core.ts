@@ -18,7 +18,9 @@ import type { ScheduledBatch } from "../scheduler/types.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { OutputTracker } from "./output-tracker.js";
-import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
+import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FlushCacheResult, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
+import type { PrefixCache } from "../cache/prefix-cache.js";
+import { describeKernels } from "./kernels-info.js";
 import { hostTensor } from "../core/host-tensor.js";
 import { checkFits, memoryPlan } from "./memory-plan.js";
 
@@ -35,6 +37,7 @@ export class EngineCore {
 
   private constructor(
     private readonly scheduler: Scheduler,
+    private readonly prefixCache: PrefixCache,
     private readonly runner: ModelRunner,
     private readonly tokenizer: Tokenizer,
     private readonly eosTokenIds: readonly number[],
@@ -64,15 +67,16 @@ export class EngineCore {
       checkpoint?.close();
     }
     const allocator = new PageAllocator({ numPages, pageSize: options.pageSize });
+    const prefixCache = options.enablePrefixCache ? new RadixCache(allocator) : new NoCache(options.pageSize);
     const scheduler = new Scheduler({
       allocator,
-      prefixCache: options.enablePrefixCache ? new RadixCache(allocator) : new NoCache(options.pageSize),
+      prefixCache,
       maxTokensPerStep: options.maxTokensPerStep,
       maxRunningRequests: options.maxRunningRequests,
     });
     const runner = new ModelRunner(model, device, { numPages, pageSize: options.pageSize, eosTokenIds, seed: options.randomSeed });
-    const info: CoreInfo = { ...plan, contextLength: options.contextLength };
-    return { core: new EngineCore(scheduler, runner, tokenizer, eosTokenIds, send), info };
+    const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
+    return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send), info };
   }
 
   /** Queues a message from the caller's thread; the loop handles it between steps. */
@@ -131,6 +135,8 @@ export class EngineCore {
       if (message.type === "add") this.add(message.request);
       else if (message.type === "abort") this.fail(message.rid, new IrisError("ABORTED", "the request was aborted"));
       else if (message.type === "encode") this.encode(message.id, message.mm);
+      else if (message.type === "flush") this.send({ type: "flushed", id: message.id, result: this.flushCache() });
+      else if (message.type === "stats") this.send({ type: "stats", id: message.id, stats: this.scheduler.stats() });
       else if (message.type === "shutdown") this.stopping = true;
     }
   }
@@ -153,6 +159,12 @@ export class EngineCore {
     } catch (err) {
       this.fail(request.rid, err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message));
     }
+  }
+
+  /** SGLang's flush_cache: only with no request in flight, when every cached prefix is unlocked. */
+  private flushCache(): FlushCacheResult {
+    if (this.active.size > 0) return { success: false, message: `${this.active.size} requests are still running`, freedPages: 0 };
+    return { success: true, freedPages: this.prefixCache.evict(Number.MAX_SAFE_INTEGER) };
   }
 
   private encode(id: number, mm: MultimodalPayload): void {

@@ -9,8 +9,11 @@ import { kvBytesPerToken } from "../checkpoint/decoder-config.js";
 import type { ModelConfig } from "../checkpoint/model-config.js";
 import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
+import { checkKeys } from "../core/option-keys.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
+import { isLogLevel, LOG_LEVELS, type LogLevel } from "../utils/logger.js";
 import type { LoadProgressEvent } from "./core-client.js";
+import { ENGINE_OPTION_NAMES } from "./option-names.js";
 import type { CoreOptions, MemoryPlan } from "./protocol.js";
 
 export interface EngineOptions {
@@ -26,12 +29,16 @@ export interface EngineOptions {
   readonly loadFormat?: "auto" | "dummy";
   /** Longest prompt + output; defaults to the model's `max_position_embeddings`. */
   readonly contextLength?: number;
-  /** KV cache capacity in tokens; defaults to what `kvCacheMemoryMB` holds. */
+  /**
+   * KV cache capacity in tokens; by default what `maxRunningRequests` requests of `contextLength` tokens need, at
+   * most what `kvCacheMemoryMB` holds.
+   */
   readonly maxTotalTokens?: number;
-  /** Memory for the KV cache when `maxTotalTokens` is not given (default 512 MiB on the cpu backend). */
+  /** The most memory the KV cache takes when `maxTotalTokens` is not given (default 512 MiB on the cpu backend). */
   readonly kvCacheMemoryMB?: number;
   /** Tokens per KV page (default 16). */
   readonly pageSize?: number;
+  /** Requests decoded together at most (default 256). */
   readonly maxRunningRequests?: number;
   /** Most tokens computed in one step; longer prompts are prefilled in chunks (default 8192). */
   readonly chunkedPrefillSize?: number;
@@ -47,6 +54,8 @@ export interface EngineOptions {
   readonly preprocessWorkers?: number;
   /** Limits for loading raw images: download timeout and size, decoded pixel count. */
   readonly imageLoad?: LoadImageOptions;
+  /** Log lines on stderr at this level and above: "debug", "info", "warning", "error" (default, as SGLang's Engine). */
+  readonly logLevel?: LogLevel;
   /** Called while the model loads (e.g. for a progress bar). */
   readonly onProgress?: (event: LoadProgressEvent) => void;
   /** Called once the memory the model needs is known, before any weight is allocated. */
@@ -57,6 +66,18 @@ function positiveInteger(value: number | undefined, name: string, fallback: numb
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) throw new IrisError("INVALID_ARGUMENT", `${name} must be a positive integer, got ${value}`);
   return v;
+}
+
+/**
+ * Refuses options Iris does not know (naming them, with "did you mean") before anything loads, and checks the ones
+ * that need no model config.
+ */
+export function checkEngineOptions(options: EngineOptions): void {
+  if (typeof options !== "object" || options === null) throw new IrisError("INVALID_ARGUMENT", "Engine.create takes an options object: { modelPath, ... }");
+  checkKeys(options, ENGINE_OPTION_NAMES);
+  if (options.logLevel !== undefined && !isLogLevel(options.logLevel)) {
+    throw new IrisError("INVALID_ARGUMENT", `logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(options.logLevel)}`);
+  }
 }
 
 export function checkModelPath(modelPath: unknown): string {
@@ -91,11 +112,17 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     throw new IrisError("INVALID_ARGUMENT", `contextLength ${contextLength} exceeds the model's max_position_embeddings (${modelContext})`);
   }
   const pageSize = positiveInteger(options.pageSize, "pageSize", 16);
+  const maxRunningRequests = positiveInteger(options.maxRunningRequests, "maxRunningRequests", 256);
   // The cpu device holds the cache in float32.
   const bytesPerToken = kvBytesPerToken(config.text, DTYPE_BYTES.F32);
   const budget = positiveInteger(options.kvCacheMemoryMB, "kvCacheMemoryMB", 512) * 1024 * 1024;
-  const fromBudget = Math.max(pageSize, Math.floor(budget / bytesPerToken));
-  const maxTotalTokens = positiveInteger(options.maxTotalTokens, "maxTotalTokens", Math.min(fromBudget, 4 * 1024 * 1024));
+  // Whole pages, one of them the padding page, all inside the budget.
+  const fromBudget = Math.max(1, Math.floor(budget / bytesPerToken / pageSize) - 1) * pageSize;
+  // No more than every running request at full context can use: a small model with a short context needs far less
+  // than the budget. Whole pages, since each request's last page is partly used.
+  const pagesPerRequest = Math.ceil(contextLength / pageSize);
+  const needed = pagesPerRequest * pageSize * maxRunningRequests;
+  const maxTotalTokens = positiveInteger(options.maxTotalTokens, "maxTotalTokens", Math.min(fromBudget, needed, 4 * 1024 * 1024));
   return {
     modelPath: options.modelPath,
     device,
@@ -103,7 +130,7 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     contextLength,
     maxTotalTokens,
     pageSize,
-    maxRunningRequests: positiveInteger(options.maxRunningRequests, "maxRunningRequests", 256),
+    maxRunningRequests,
     maxTokensPerStep: positiveInteger(options.chunkedPrefillSize, "chunkedPrefillSize", 8192),
     enablePrefixCache: !(options.disableRadixCache ?? false),
     randomSeed: options.randomSeed ?? Math.floor(Math.random() * 2 ** 30),

@@ -9,25 +9,29 @@
 import { join } from "node:path";
 import { loadModelConfig, type ModelConfig } from "../checkpoint/model-config.js";
 import { IrisError } from "../core/errors.js";
-import type { HostTensor } from "../core/host-tensor.js";
+import type { HostTensor, HostTensor1D, HostTensor2D } from "../core/host-tensor.js";
 import type { GenerateRequest, GenerateResult, ImageInput, StreamChunk } from "../core/request.js";
 import { resolveSamplingParams } from "../core/sampling-params.js";
 import { chatTemplates } from "../tokenizer/chat-templates.js";
 import type { Conversation } from "../tokenizer/conversation.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { CoreClient } from "./core-client.js";
-import { checkModelPath, preprocessWorkerCount, resolveCoreOptions, type EngineOptions } from "./engine-options.js";
+import { checkEngineOptions, checkModelPath, preprocessWorkerCount, resolveCoreOptions, type EngineOptions } from "./engine-options.js";
 import { ImagePreprocessPool } from "../multimodal/image-preprocess-pool.js";
 import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
-import type { CoreInfo, CoreRequest } from "./protocol.js";
+import type { CoreInfo, CoreOptions, CoreRequest, FlushCacheResult } from "./protocol.js";
 import { RequestHandle } from "./request-handle.js";
 import { AsyncQueue } from "./async-queue.js";
+import { createLogger, type Logger } from "../utils/logger.js";
+import { serverInfo, type ServerInfo } from "./server-info.js";
 
-export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { inputIds: number[] });
-export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] });
+/** One request: a prompt, a token-id list, or a processor's 1-D `input_ids`; `generate` returns one result. */
+export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { inputIds: number[] | HostTensor1D });
+/** A batch: prompts, token-id lists, or a 2-D tensor of ids; `generate` returns one result per entry, in order. */
+export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] | HostTensor2D });
 
 export class Engine {
   /** Requests between `generate` and their hand-over to the core (tokenizing, loading and processing images). */
@@ -41,12 +45,17 @@ export class Engine {
     private readonly client: CoreClient,
     readonly info: CoreInfo,
     private readonly options: EngineOptions,
+    private readonly core: CoreOptions,
     private readonly pool: ImagePreprocessPool | undefined,
+    private readonly log: Logger,
   ) {}
 
   /** Loads the model (on a worker thread) and its tokenizer and processor; resolves once it is ready. */
   static async create(options: EngineOptions): Promise<Engine> {
-    const modelPath = checkModelPath(options?.modelPath);
+    const startedAt = performance.now();
+    checkEngineOptions(options);
+    const log = createLogger(options.logLevel ?? "error");
+    const modelPath = checkModelPath(options.modelPath);
     const config = loadModelConfig(join(modelPath, "config.json"));
     if (options.chatTemplate !== undefined) chatTemplates.get(options.chatTemplate);
     const core = resolveCoreOptions(options, config);
@@ -69,7 +78,8 @@ export class Engine {
     }
     try {
       const { client, info } = await starting;
-      return new Engine(config, tokenizer, preparer, client, info, options, pool);
+      logReady(log, modelPath, info, (performance.now() - startedAt) / 1000);
+      return new Engine(config, tokenizer, preparer, client, info, options, core, pool, log);
     } catch (err) {
       await pool?.close();
       throw err;
@@ -137,6 +147,23 @@ export class Engine {
     return this.client.encode(await this.preparer.processImages(classified, this.options.imageLoad));
   }
 
+  /**
+   * Empties the prefix cache (SGLang's `flush_cache`), e.g. between benchmark runs. Like SGLang it does nothing
+   * while requests are in flight: the result says `success: false` and why.
+   */
+  async flushCache(): Promise<FlushCacheResult> {
+    const result = this.preparing.size > 0
+      ? { success: false, message: `${this.preparing.size} requests are still being prepared`, freedPages: 0 }
+      : await this.client.flushCache();
+    this.log.info(result.success ? `flushed the prefix cache: ${result.freedPages} KV pages freed` : `flushCache refused: ${result.message}`);
+    return result;
+  }
+
+  /** SGLang's `get_server_info`: the settings the engine runs with, its kernels, version and scheduler state. */
+  async getServerInfo(): Promise<ServerInfo> {
+    return serverInfo(this.core, this.info, this.options.chatTemplate, this.log.level, await this.client.stats());
+  }
+
   /** Stops the core; requests still running fail with ENGINE_SHUTDOWN. */
   async shutdown(): Promise<void> {
     await Promise.all([this.client.shutdown(), this.pool?.close()]);
@@ -163,6 +190,11 @@ export class Engine {
       // An abort that came while the request was being prepared (its images downloaded, say) ends it here.
       if (this.abortedWhilePreparing.delete(rid)) throw new IrisError("ABORTED", "the request was aborted");
       this.client.submit(core, (output) => handle.accept(output), (error) => handle.fail(error));
+      this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} images, queued`);
+      handle.done.then(
+        (r) => this.log.debug(`request ${rid}: ${JSON.stringify(r.metaInfo.finishReason)}, ${r.metaInfo.completionTokens} tokens in ${r.metaInfo.e2eLatency.toFixed(3)} s`),
+        (e: IrisError) => this.log.debug(`request ${rid} failed: ${e.code}: ${e.message}`),
+      );
     } catch (err) {
       this.abortedWhilePreparing.delete(rid);
       handle.fail(err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message, { cause: err }));
@@ -189,6 +221,13 @@ export class Engine {
     const inputIds = Int32Array.from(prepared.inputIds);
     return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys, prepared.imageTokenCounts), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
   }
+}
+
+function logReady(log: Logger, modelPath: string, info: CoreInfo, seconds: number): void {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  log.info(`loaded ${modelPath} in ${seconds.toFixed(2)} s: ${(info.parameters / 1e6).toFixed(1)}M parameters (${mib(info.weightBytes)}), ` +
+    `KV cache of ${info.maxTotalTokens} tokens (${mib(info.kvCacheBytes)}), context ${info.contextLength}, kernels: ${info.kernels.description}`);
+  if (!info.kernels.native) log.warning(`the ${info.kernels.device} backend runs its slow TypeScript kernels: ${info.kernels.description}`);
 }
 
 /**

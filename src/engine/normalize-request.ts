@@ -6,8 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { IrisError } from "../core/errors.js";
 import { toNumbers, type HostTensor } from "../core/host-tensor.js";
+import { checkKeys } from "../core/option-keys.js";
 import type { GenerateRequest, ImageInput } from "../core/request.js";
 import type { SamplingParams } from "../core/sampling-params.js";
+import { REQUEST_FIELD_NAMES } from "./option-names.js";
 
 export interface SingleRequest {
   /** Position in the caller's batch. */
@@ -30,6 +32,7 @@ function fail(message: string): never {
 
 export function normalizeRequest(req: GenerateRequest): NormalizedRequest {
   if (typeof req !== "object" || req === null) fail("generate takes a request object: { prompt | inputIds, imageData?, samplingParams? }.");
+  checkKeys(req, REQUEST_FIELD_NAMES);
   const { prompt, inputIds } = req;
   if (prompt === undefined && inputIds === undefined) fail("Either prompt or inputIds should be provided.");
   if (prompt !== undefined && inputIds !== undefined) {

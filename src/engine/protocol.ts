@@ -7,6 +7,8 @@ import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
 import type { FinishReason } from "../core/request.js";
 import type { ResolvedSamplingParams } from "../core/sampling-params.js";
+import type { SchedulerStats } from "../scheduler/types.js";
+import type { KernelsInfo } from "./kernels-info.js";
 
 export type { MultimodalPayload, PromptPositions };
 
@@ -47,6 +49,9 @@ export type ToCore =
   | { readonly type: "add"; readonly request: CoreRequest }
   | { readonly type: "abort"; readonly rid: string }
   | { readonly type: "encode"; readonly id: number; readonly mm: MultimodalPayload }
+  /** Empties the prefix cache; refused while requests run. */
+  | { readonly type: "flush"; readonly id: number }
+  | { readonly type: "stats"; readonly id: number }
   | { readonly type: "shutdown" };
 
 export interface SerializedError {
@@ -79,6 +84,17 @@ export interface MemoryPlan {
 
 export interface CoreInfo extends MemoryPlan {
   readonly contextLength: number;
+  /** The kernels that run the model, as the core's thread loaded them. */
+  readonly kernels: KernelsInfo;
+}
+
+/** SGLang's `FlushCacheReqOutput`, with what was freed. */
+export interface FlushCacheResult {
+  readonly success: boolean;
+  /** Why it did not flush (requests still running). */
+  readonly message?: string;
+  /** KV pages the prefix cache gave back. */
+  readonly freedPages: number;
 }
 
 export type FromCore =
@@ -87,5 +103,7 @@ export type FromCore =
   | { readonly type: "ready"; readonly info: CoreInfo }
   | { readonly type: "outputs"; readonly outputs: readonly CoreOutput[] }
   | { readonly type: "encoded"; readonly id: number; readonly embeddings?: HostTensor; readonly error?: SerializedError }
+  | { readonly type: "flushed"; readonly id: number; readonly result: FlushCacheResult }
+  | { readonly type: "stats"; readonly id: number; readonly stats: SchedulerStats }
   | { readonly type: "failed"; readonly error: SerializedError }
   | { readonly type: "closed" };

@@ -7,7 +7,7 @@
  * where N = (tile / patch)^2 / round(1 / pixel_shuffle_ratio^2) (144 for Llama 4); a single-tile image has only
  * <|image_start|><|image|> <|patch|> x N <|image_end|>. The model scatters vision embeddings into <|patch|> only.
  */
-import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
+import { idsTensor, int64Tensor, type HostTensor, type HostTensor1D } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, replacePlaceholders } from "./image-placeholders.js";
 import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
 import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
@@ -18,7 +18,7 @@ import { encodeExpanded, requireTokenId, type ProcessorTokenizer } from "./proce
 
 export interface Llama4ProcessorOutput {
   /** I64 [L]. */
-  readonly input_ids: HostTensor;
+  readonly input_ids: HostTensor1D;
   /** BF16 [tiles, 3, 336, 336]; absent without images. */
   readonly pixel_values?: HostTensor;
   /** Per image, the tile grid `[rows, columns]`. */
@@ -86,7 +86,7 @@ export class Llama4Processor {
     checkPlaceholderCount(countOccurrences(request.text, placeholder), images.length, placeholder);
     if (images.length === 0) {
       const ids = await this.encode(request.text, 0);
-      return { input_ids: int64Tensor([ids.length], ids), aspectRatios: [] };
+      return { input_ids: idsTensor(ids), aspectRatios: [] };
     }
     const { pixel_values, aspectRatios } = await this.features(images, request.imageOptions);
     const patches = this.patchesPerTile;
@@ -94,7 +94,7 @@ export class Llama4Processor {
     const tiles = aspectRatios.reduce((n, ratio) => n + tilesOf(ratio), 0);
     const ids = await this.encode(replacePlaceholders(request.text, placeholder, expansions), tiles * patches);
     const aspect_ratios = int64Tensor([aspectRatios.length, 2], aspectRatios.flat());
-    return { input_ids: int64Tensor([ids.length], ids), pixel_values, aspectRatios, aspect_ratios };
+    return { input_ids: idsTensor(ids), pixel_values, aspectRatios, aspect_ratios };
   }
 
   private encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {

@@ -4,7 +4,7 @@
  * `prod(grid_thw) / merge_size^2` copies of itself (the vision tower's output tokens for that image), then the text
  * is tokenized once. `<|vision_start|>` / `<|vision_end|>` come from the chat template, not from here.
  */
-import { int64Tensor, type HostTensor } from "../core/host-tensor.js";
+import { idsTensor, type HostTensor, type HostTensor1D } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
 import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
 import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
@@ -13,7 +13,7 @@ import { Qwen2VLImageProcessor, type GridThw } from "./qwen2-vl-image-processor.
 
 export interface Qwen2_5VLProcessorOutput {
   /** I64 [L]. */
-  readonly input_ids: HostTensor;
+  readonly input_ids: HostTensor1D;
   /** F32 [patches, 1176]; absent without images. */
   readonly pixel_values?: HostTensor;
   /** I64 [images, 3]; absent without images. */
@@ -55,14 +55,14 @@ export class Qwen2_5VLProcessor {
     checkPlaceholderCount(countOccurrences(request.text, this.imageToken), images.length, this.imageToken);
     if (images.length === 0) {
       const ids = await this.encode(request.text, 0);
-      return { input_ids: int64Tensor([ids.length], ids), grids: [] };
+      return { input_ids: idsTensor(ids), grids: [] };
     }
     const { pixel_values, image_grid_thw, grids } = await this.features(images, request.imageOptions);
     const features = { pixel_values, image_grid_thw: image_grid_thw!, grids };
     const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
     const text = replacePlaceholders(request.text, this.imageToken, counts.map((n) => this.imageToken.repeat(n)));
     const ids = await this.encode(text, counts.reduce((a, b) => a + b, 0));
-    return { input_ids: int64Tensor([ids.length], ids), ...features };
+    return { input_ids: idsTensor(ids), ...features };
   }
 
   /**

@@ -50,7 +50,7 @@ describe("errors through the Engine", () => {
     [{ maxNewTokens: 4, minNewTokens: 5 }, /minNewTokens/],
     [{ stop: [""] }, /stop/],
     [{ stopTokenIds: [1 << 30] }, /stopTokenIds/],
-    [{ seed: 1.5 }, /seed/],
+    [{ samplingSeed: 1.5 }, /samplingSeed/],
     [{ max_new_tokens: 8 } as unknown as SamplingParams, /max_new_tokens.*maxNewTokens/],
     [{ temperature: "0" } as unknown as SamplingParams, /temperature/],
   ];
@@ -86,7 +86,7 @@ describe("errors through the Engine", () => {
   });
 
   test("seeded sampling: the same seed gives the same tokens, alone or in a batch; another seed differs", async () => {
-    const seeded = (seed: number): SamplingParams => ({ temperature: 1, seed, maxNewTokens: 16, ignoreEos: true });
+    const seeded = (seed: number): SamplingParams => ({ temperature: 1, samplingSeed: seed, maxNewTokens: 16, ignoreEos: true });
     const first = await engine.generate({ prompt: oneImage.prompt, imageData: oneImage.imagePaths, samplingParams: seeded(42) });
     const again = await engine.generate({ prompt: oneImage.prompt, imageData: oneImage.imagePaths, samplingParams: seeded(42) });
     assert.deepEqual(again.outputIds, first.outputIds);

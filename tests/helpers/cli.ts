@@ -16,9 +16,10 @@ export interface CliRun {
 }
 
 /** Runs `node bin/iris.js ...args`; never rejects, whatever the exit code. */
-export function runIris(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
+export function runIris(args: readonly string[], timeoutMs = 60_000, env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolvePromise) => {
-    execFile(process.execPath, [IRIS_BIN, ...args], { cwd: repoRoot, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const options = { cwd: repoRoot, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ...env } };
+    execFile(process.execPath, [IRIS_BIN, ...args], options, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
       resolvePromise({ code, stdout, stderr });
     });

@@ -46,7 +46,13 @@ const bad: [SamplingParams | Record<string, unknown>, RegExp][] = [
   [{ stop: "" }, /stop strings must not be empty/],
   [{ temperature: "hot" }, /temperature must be a number/],
   [{ ignoreEos: 1 }, /ignoreEos must be true or false/],
-  [{ seed: 1.5 }, /seed must be an integer/],
+  [{ samplingSeed: 1.5 }, /samplingSeed must be an integer/],
+  [{ seed: 3 }, /unknown sampling parameter seed \(did you mean samplingSeed\?\)/],
+  [{ sampling_seed: 3 }, /unknown sampling parameter sampling_seed \(did you mean samplingSeed\?\)/],
+  [{ maxNewToken: 3 }, /unknown sampling parameter maxNewToken \(did you mean maxNewTokens\?\)/],
+  [{ n: 2 }, /sampling parameter n is not supported by Iris: parallel sampling/],
+  [{ json_schema: "{}" }, /sampling parameter json_schema is not supported by Iris: structured output/],
+  [{ seed: 1, topp: 0.5 }, /seed .*; unknown sampling parameter topp \(did you mean topP\?\)/],
   [{ max_new_tokens: 5 }, /unknown sampling parameter max_new_tokens \(did you mean maxNewTokens\?\)/],
   [{ beamWidth: 2 }, /unknown sampling parameter beamWidth;/],
 ];
@@ -56,3 +62,20 @@ for (const [params, message] of bad) {
     assert.throws(() => resolveSamplingParams(params as SamplingParams, VOCAB), (e) => isIrisError(e, "INVALID_ARGUMENT") && message.test(e.message));
   });
 }
+
+test("every SGLang sampling parameter is either Iris's (in camelCase) or refused with the reason", () => {
+  const sglang = [
+    "max_new_tokens", "stop", "stop_token_ids", "stop_regex", "temperature", "top_p", "top_k", "min_p",
+    "frequency_penalty", "presence_penalty", "repetition_penalty", "min_new_tokens", "n", "json_schema", "regex", "ebnf",
+    "structural_tag", "ignore_eos", "skip_special_tokens", "spaces_between_special_tokens", "no_stop_trim",
+    "custom_params", "stream_interval", "logit_bias", "sampling_seed",
+  ];
+  for (const name of sglang) {
+    // An object is no valid value of any parameter: a name Iris knows fails its value check, naming it.
+    assert.throws(() => resolveSamplingParams({ [name]: {} } as SamplingParams, VOCAB), (e) => {
+      const message = (e as Error).message;
+      return isIrisError(e, "INVALID_ARGUMENT") && new RegExp(`\\b${name}\\b`).test(message) &&
+        /did you mean \w+\?|is not supported by Iris: \w|must be/.test(message);
+    }, name);
+  }
+});
