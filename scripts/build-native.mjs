@@ -8,9 +8,13 @@
 // keeps its TypeScript kernels. A compile error also exits 0 (after the compiler's messages) unless --strict; the
 // tests notice an addon missing on a machine that has a compiler (tests/unit/runtime/native-gemm.test.ts).
 //
+// The published package carries the build and this script (its "install" script, run where npm runs install scripts
+// or after `npm install-scripts approve iris-vlm`), which rebuilds on a platform the carried binary does not load on.
+//
 //   node scripts/build-native.mjs [--force] [--strict]      (CXX picks the compiler; g++ by default)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -41,7 +45,19 @@ function newestInput() {
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
 
-if (!force && existsSync(output) && statSync(output).mtimeMs >= newestInput()) {
+/** Whether the file loads in this Node.js: a binary carried in the package from another platform does not. */
+function loads(path) {
+  try {
+    createRequire(import.meta.url)(path);
+    return true;
+  } catch (err) {
+    console.log(`iris: ${relative(root, path)} does not load here (${err.message.split("\n")[0]}); rebuilding`);
+    return false;
+  }
+}
+
+// The package carries a build (build/iris_cpu.node, see package.json "files"): keep it where it is current and loads.
+if (!force && existsSync(output) && statSync(output).mtimeMs >= newestInput() && loads(output)) {
   console.log(`iris: ${relative(root, output)} is up to date`);
   process.exit(0);
 }

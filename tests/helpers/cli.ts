@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const IRIS_BIN = resolve(repoRoot, "bin/iris.js");
 export const DIST_MAIN = resolve(repoRoot, "dist/cli/main.js");
 
