@@ -24,14 +24,31 @@ interface GenerateFlags {
   embeddings?: string;
   chatTemplate?: string;
   maxNewTokens?: number;
+  minNewTokens?: number;
   temperature?: number;
   topP?: number;
   topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  stop: string[];
   ignoreEos?: boolean;
   seed?: number;
+  contextLength?: number;
+  device?: "cpu" | "cuda";
   loadFormat?: "auto" | "dummy";
   json?: boolean;
+  stream?: boolean;
 }
+
+/** A flag's value: each flag maps to the sampling parameter of the same name. */
+const SAMPLING_FLAGS = [
+  "maxNewTokens", "minNewTokens", "temperature", "topP", "topK", "minP", "repetitionPenalty", "frequencyPenalty", "presencePenalty",
+] as const;
+
+/** The image placeholder of each family's chat template, for the hint given before the model loads. */
+const TEMPLATE_OF_FAMILY = { qwen2_5_vl: "qwen2-vl", llama4: "llama-4" } as const;
 
 const number = (value: string) => {
   const n = Number(value);
@@ -50,13 +67,22 @@ export function registerGenerate(program: Command): void {
     .option("--embeddings <file>", "safetensors with the vision encoder's output (feature), image_grid_thw and input_ids")
     .option("--chat-template <name>", `wrap the prompt as one user turn (${chatTemplates.names().join(", ")})`)
     .option("--max-new-tokens <n>", "tokens to generate at most (default 128)", number)
+    .option("--min-new-tokens <n>", "tokens to generate before a stop condition counts", number)
     .option("--temperature <t>", "sampling temperature; 0 is greedy", number)
     .option("--top-p <p>", "nucleus sampling threshold", number)
     .option("--top-k <k>", "sample among the k most likely tokens", number)
-    .option("--seed <n>", "seed of the random draws", number)
+    .option("--min-p <p>", "drop tokens less likely than p times the most likely one", number)
+    .option("--repetition-penalty <r>", "divide the logits of tokens already seen by r (1 = none)", number)
+    .option("--frequency-penalty <f>", "subtract f per earlier occurrence of a token", number)
+    .option("--presence-penalty <p>", "subtract p from tokens that occurred", number)
+    .option("--stop <text>", "stop when the output contains this text (repeat for several)", (v: string, all: string[]) => [...all, v], [])
+    .option("--seed <n>", "seed of the random draws (samplingSeed)", number)
     .option("--ignore-eos", "do not stop at the end-of-sequence token")
+    .option("--context-length <n>", "longest prompt + output (default: the model's)", number)
+    .option("--device <device>", "cpu, or cuda where the cuda addon is built")
     .option("--load-format <format>", "auto, or dummy for random weights")
     .option("--json", "print one JSON object { text, output_ids, meta_info } on stdout")
+    .option("--stream", "print the text as it is generated")
     .action(async (flags: GenerateFlags) => runGenerate(flags));
 }
 
@@ -65,15 +91,24 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   // Check the sampling flags before the model loads: a typo should not cost a load.
   const config = loadModelConfig(join(checkModelPath(flags.model), "config.json"));
   resolveSamplingParams(request.samplingParams as SamplingParams, config.text.vocabSize);
+  if (flags.stream && flags.json) throw new IrisError("INVALID_ARGUMENT", "use --stream (text as it comes) or --json (one object at the end), not both");
+  checkPlaceholders(flags, TEMPLATE_OF_FAMILY[config.family]);
   const progress = loadProgressBar(process.stderr.isTTY || !flags.json);
   const engine = await Engine.create({
     modelPath: flags.model,
     loadFormat: flags.loadFormat,
+    device: flags.device,
+    contextLength: flags.contextLength,
     onProgress: progress.update,
     onMemoryPlan: (plan) => console.error(describePlan(plan)),
   });
   progress.stop();
   try {
+    if (flags.stream) {
+      for await (const chunk of engine.generateStream(request)) process.stdout.write(chunk.delta);
+      process.stdout.write("\n");
+      return;
+    }
     const result = await engine.generate(request as Parameters<Engine["generate"]>[0]) as GenerateResult;
     if (flags.json) process.stdout.write(JSON.stringify(toSnakeCase(result)) + "\n");
     else process.stdout.write(result.text + "\n");
@@ -86,10 +121,8 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   const sources = [flags.image.length > 0, flags.processorOutput !== undefined, flags.embeddings !== undefined].filter(Boolean).length;
   if (sources > 1) throw new IrisError("MIXED_IMAGE_FORMATS", "use one of --image, --processor-output and --embeddings");
   const samplingParams: SamplingParams = {};
-  if (flags.maxNewTokens !== undefined) samplingParams.maxNewTokens = flags.maxNewTokens;
-  if (flags.temperature !== undefined) samplingParams.temperature = flags.temperature;
-  if (flags.topP !== undefined) samplingParams.topP = flags.topP;
-  if (flags.topK !== undefined) samplingParams.topK = flags.topK;
+  for (const name of SAMPLING_FLAGS) if (flags[name] !== undefined) samplingParams[name] = flags[name];
+  if (flags.stop.length > 0) samplingParams.stop = flags.stop;
   if (flags.seed !== undefined) samplingParams.samplingSeed = flags.seed;
   if (flags.ignoreEos) samplingParams.ignoreEos = true;
 
@@ -107,6 +140,21 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   const imageCount = flags.image.length || (fileIds ? 0 : images.length);
   const prompt = flags.chatTemplate ? wrapPrompt(flags.chatTemplate, flags.prompt, imageCount) : flags.prompt;
   return { prompt, imageData: images, samplingParams };
+}
+
+/**
+ * Raw images with a prompt used as given need one placeholder per image in the prompt. Counted before the model
+ * loads, so a plain prompt with --image gets the hint (use --chat-template) at once instead of after the load.
+ */
+function checkPlaceholders(flags: GenerateFlags, template: string): void {
+  if (flags.image.length === 0 || flags.chatTemplate !== undefined || flags.prompt === undefined) return;
+  const token = chatTemplates.get(template).copy().imageToken;
+  const found = flags.prompt.split(token).length - 1;
+  if (found === flags.image.length) return;
+  throw new IrisError(
+    "IMAGE_TOKEN_MISMATCH",
+    `the prompt holds ${found} image placeholders (${token}) for ${flags.image.length} --image files, and without --chat-template it is used as given: add --chat-template ${template} to wrap it (the placeholders go first), or write one placeholder per image into --prompt`,
+  );
 }
 
 /** One user turn and an open assistant turn; the template's image token goes first, once per image, unless present. */
