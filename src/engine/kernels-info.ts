@@ -14,7 +14,8 @@ export interface KernelsInfo {
 
 /** Loads (once) and describes the kernels of `device` in the calling thread. */
 export function describeKernels(device: "cpu" | "cuda"): KernelsInfo {
-  if (device === "cuda") return { device, native: true, description: "CUDA addon" };
+  // An engine on cuda exists only once getDevice("cuda") loaded the addon (the cuda code stays behind runtime/device).
+  if (device === "cuda") return { device, native: true, description: "CUDA (build/iris_cuda.node)" };
   const status = nativeCpuStatus();
   if (status.addon) {
     const info = status.addon.info();
