@@ -1,5 +1,6 @@
 import { IrisError } from "../core/errors.js";
 import type { HostArray } from "../core/dtype.js";
+import { f32ToF16 } from "../core/half.js";
 import { numel, toFloat32, type HostTensor } from "../core/host-tensor.js";
 import type { Device } from "./device.js";
 import type { HostTransferArray, TensorDType } from "./dtype.js";
@@ -82,12 +83,30 @@ export function fromHost(device: Device, src: HostTensor | HostArray, options: F
     data = host.dtype === "F64" ? Float32Array.from(host.data as Float64Array) : toFloat32(host);
   } else if (host.dtype === dtype) {
     data = host.data as Uint16Array;
+  } else if (floating) {
+    // Floats into a 16-bit device type (a GPU's BF16): rounded to nearest even on the host, as torch's .to() does.
+    data = toHalfBits(host.dtype === "F64" ? Float32Array.from(host.data as Float64Array) : toFloat32(host), dtype);
   } else {
     throw new IrisError("INVALID_ARGUMENT", `converting ${host.dtype} to ${dtype} on upload is not supported; upload as ${dtype} bits or as F32`);
   }
   const t = empty(device, shape, dtype);
   device.backend.upload(t, data);
   return t;
+}
+
+/** Float32 values as the raw bits of BF16 or F16, rounding to nearest even (NaN stays NaN, overflow to infinity). */
+function toHalfBits(values: Float32Array, dtype: "BF16" | "F16"): Uint16Array {
+  const out = new Uint16Array(values.length);
+  if (dtype === "F16") {
+    for (let i = 0; i < values.length; i++) out[i] = f32ToF16(values[i]);
+    return out;
+  }
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    out[i] = (x & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+  }
+  return out;
 }
 
 /**

@@ -80,6 +80,19 @@ describe("cuda elementwise kernels", { skip: skipCuda }, () => {
     expectClose(await host(half), values, 1e-3, 1e-3, "cast to F16");
   });
 
+  test("fromHost rounds float32 host data into BF16 and F16 tensors", async () => {
+    const { roundToBf16 } = await import("../../src/core/half.js");
+    const { fromHost } = await import("../../src/runtime/creation.js");
+    const values = Float32Array.from({ length: 4097 }, () => (random() - 0.5) * 1e4);
+    values[0] = NaN;
+    values[1] = 3.4e38; // past bf16's largest finite value once rounded: infinity, as torch gives
+    const bf = fromHost(cuda(), values, { dtype: "BF16" });
+    const expected = Float32Array.from(values, roundToBf16);
+    assert.deepEqual(await host(bf), expected);
+    const half = fromHost(cuda(), Float64Array.from(values.subarray(2), (v) => v / 1e3), { dtype: "F16" });
+    expectClose(await host(half), Float32Array.from(values.subarray(2), (v) => v / 1e3), 1e-3, 1e-4, "F16 upload");
+  });
+
   test("embedding, gatherRows and scatterRows move whole rows", async () => {
     for (const [V, H, M] of [[10, 8, 4], [300, 88, 33], [50, 2048, 7]]) {
       const [ct, gt] = floatPair(randomValues(random, V * H), [V, H]);
