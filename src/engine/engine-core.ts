@@ -74,7 +74,10 @@ export class EngineCore {
       maxTokensPerStep: options.maxTokensPerStep,
       maxRunningRequests: options.maxRunningRequests,
     });
-    const runner = new ModelRunner(model, device, { numPages, pageSize: options.pageSize, eosTokenIds, seed: options.randomSeed });
+    const runner = new ModelRunner(model, device, {
+      numPages, pageSize: options.pageSize, contextLength: options.contextLength, maxTokensPerStep: options.maxTokensPerStep,
+      maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed,
+    });
     const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
     return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send), info };
   }
@@ -107,7 +110,9 @@ export class EngineCore {
     let tokens: Int32Array;
     let failures: ReadonlyMap<string, IrisError>;
     try {
-      ({ tokens, failures } = await this.runner.step(batch.entries));
+      // Host work and uploads, then the kernels (enqueued only), then the one wait: reading the sampled tokens back.
+      const prepared = this.runner.prepare(batch.entries);
+      ({ tokens, failures } = await this.runner.collect(this.runner.launch(prepared)));
     } catch (err) {
       // A failure of the whole step is a bug; the requests in it fail, the engine goes on.
       const error = err instanceof IrisError ? err : new IrisError("INTERNAL", `a model step failed: ${(err as Error).message}`);
@@ -154,7 +159,8 @@ export class EngineCore {
     try {
       this.scheduler.addRequest({ id: request.rid, promptIds: Array.from(request.cacheKey), maxNewTokens: request.sampling.maxNewTokens });
       this.runner.addRequest({
-        id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, imageKeys: request.imageKeys, sampling: request.sampling,
+        id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, imageKeys: request.imageKeys,
+        sampling: request.sampling, history: this.scheduler.tokenHistory(request.rid),
       });
     } catch (err) {
       this.fail(request.rid, err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message));
@@ -173,7 +179,7 @@ export class EngineCore {
       download(embeddings).then(
         (data) => this.send({ type: "encoded", id, embeddings: hostTensor("F32", embeddings.shape, data as Float32Array) }),
         (err: Error) => this.send({ type: "encoded", id, error: { code: "INTERNAL", message: `reading the embeddings back failed: ${err.message}` } }),
-      );
+      ).finally(() => embeddings.dispose());
     } catch (err) {
       const error = err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message);
       this.send({ type: "encoded", id, error: error.toJSON() });

@@ -5,9 +5,9 @@
  */
 const f32 = Math.fround;
 
-export function attentionTemperatures(cachePositions: Int32Array, attnScale: number, floorScale: number): Float32Array {
+export function attentionTemperatures(cachePositions: Int32Array, attnScale: number, floorScale: number,
+  out: Float32Array = new Float32Array(cachePositions.length)): Float32Array {
   const scale = f32(attnScale);
-  const out = new Float32Array(cachePositions.length);
   for (let i = 0; i < cachePositions.length; i++) {
     const steps = Math.floor(f32(f32(cachePositions[i] + 1) / floorScale));
     out[i] = f32(f32(f32(Math.log1p(steps)) * scale) + 1);

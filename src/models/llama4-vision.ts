@@ -6,7 +6,7 @@
  */
 import { IrisError } from "../core/errors.js";
 import type { Llama4VisionConfig } from "../checkpoint/llama4-config.js";
-import { add } from "../kernels/add.js";
+import { add, addInPlace } from "../kernels/add.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { attention } from "../kernels/attention.js";
 import { concatRows } from "../kernels/concat-rows.js";
@@ -45,15 +45,16 @@ class VisionEncoderLayer {
     this.fc2 = new Linear(params, `${prefix}.mlp.fc2`, c.intermediateSize, H, { bias: true });
   }
 
-  forward(x: Tensor, rotary: RotaryTables, tiles: Segments): Tensor {
+  /** Updates the residual stream x in place. */
+  forward(x: Tensor, rotary: RotaryTables, tiles: Segments): void {
     const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
     const { q, k, v } = this.qkv.forward(this.inputNorm.forward(x));
     applyRotary(q, rotary.cos, rotary.sin, "interleaved");
     applyRotary(k, rotary.cos, rotary.sin, "interleaved");
     const attended = attention(q, k, v, tiles, { scale: 1 / Math.sqrt(headDim), causal: false });
-    const h = add(x, this.o.forward(attended.view([N, H])));
-    return add(h, this.fc2.forward(gelu(this.fc1.forward(this.postAttentionNorm.forward(h)))));
+    addInPlace(x, this.o.forward(attended.view([N, H])));
+    addInPlace(x, this.fc2.forward(gelu(this.fc1.forward(this.postAttentionNorm.forward(x)))));
   }
 }
 
@@ -118,20 +119,20 @@ export class Llama4VisionModel {
     observe?.("patch_embedding", embedded);
     const withClass = gatherRows(concatRows([embedded, this.classEmbedding.view([1, H])]), upload(layout.tokenOrder));
     const positioned = add(withClass.view([tiles, layout.tokensPerTile, H]), this.positionalEmbedding);
-    let x = this.layernormPre.forward(positioned).view([tiles * layout.tokensPerTile, H]);
+    const x = this.layernormPre.forward(positioned).view([tiles * layout.tokensPerTile, H]);
     observe?.("layernorm_pre", x);
 
     const rotary = this.rotary.tables(upload(layout.rotaryPositions, [tiles * layout.tokensPerTile, 2]));
     const tileSegments: Segments = { cuSeqlens: upload(layout.cuTileSeqlens), maxSeqLen: layout.tokensPerTile };
     this.layers.forEach((layer, i) => {
-      x = layer.forward(x, rotary, tileSegments);
+      x.device.scratch(() => layer.forward(x, rotary, tileSegments));
       observe?.(`layers.${i}`, x);
     });
-    x = this.layernormPost.forward(x);
-    observe?.("layernorm_post", x);
+    const normed = this.layernormPost.forward(x);
+    observe?.("layernorm_post", normed);
 
     // One gather drops each tile's class token and pixel-shuffles its patches (merge² rows become one token).
-    const shuffled = gatherRows(x, upload(layout.shuffleRows)).view([tiles * patches / (merge * merge), merge * merge * H]);
+    const shuffled = gatherRows(normed, upload(layout.shuffleRows)).view([tiles * patches / (merge * merge), merge * merge * H]);
     // The adapter activates its output too: GELU after both layers.
     const adapted = gelu(this.adapterFc2.forward(gelu(this.adapterFc1.forward(shuffled))));
     observe?.("vision_adapter", adapted);

@@ -10,7 +10,7 @@ import { PagedSelfAttention } from "../attention/paged-self-attention.js";
 import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Llama4Config, Llama4TextConfig } from "../checkpoint/llama4-config.js";
 import { IrisError } from "../core/errors.js";
-import { add } from "../kernels/add.js";
+import { addInPlace } from "../kernels/add.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { linear } from "../kernels/linear.js";
@@ -26,7 +26,6 @@ import { RMSNorm } from "../layers/norms.js";
 import { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
 import { decoderInvFreq } from "../layers/rotary-frequencies.js";
-import { fromHost } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { attentionTemperatures } from "./llama4-temperature.js";
@@ -37,7 +36,7 @@ import type { ForwardBatch, VisionInput, VisionLanguageModel } from "./model.js"
 interface StepContext {
   readonly rotary: RotaryTables;
   /** F32 [T]: the NoPE layers' query scale per token, or null without temperature tuning. */
-  readonly temperatures: Tensor | null;
+  readonly queryScales: Tensor | null;
   readonly attention: AttentionBatch;
 }
 
@@ -67,7 +66,8 @@ class DecoderLayer {
       : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false);
   }
 
-  forward(h: Tensor, step: StepContext): Tensor {
+  /** Updates the residual stream h in place. */
+  forward(h: Tensor, step: StepContext): void {
     const { numHeads, headDim, rmsNormEps } = this.c;
     const T = h.shape[0];
     const { q, k, v } = this.qkv.forward(this.inputNorm.forward(h));
@@ -79,12 +79,12 @@ class DecoderLayer {
         rmsNorm(q, null, rmsNormEps, q);
         rmsNorm(k, null, rmsNormEps, k);
       }
-    } else if (step.temperatures !== null) {
-      scaleRows(q, step.temperatures, q);
+    } else if (step.queryScales !== null) {
+      scaleRows(q, step.queryScales, q);
     }
     const attended = this.attention.forward(q, k, v, step.attention).view([T, numHeads * headDim]);
-    const afterAttention = add(h, this.o.forward(attended));
-    return add(afterAttention, this.feedForward.forward(this.postAttentionNorm.forward(afterAttention)));
+    addInPlace(h, this.o.forward(attended));
+    addInPlace(h, this.feedForward.forward(this.postAttentionNorm.forward(h)));
   }
 }
 
@@ -100,9 +100,8 @@ export class Llama4 implements VisionLanguageModel {
   private readonly norm: RMSNorm;
   private readonly lmHead: Tensor;
   private readonly rotary: RotaryEmbedding;
-  private readonly device: Device;
-  /** Whether any layer is a NoPE layer that scales its queries by the attention temperature. */
-  private readonly tunesTemperature: boolean;
+  /** The attention temperature of each token's cache position, when a NoPE layer scales its queries by it. */
+  readonly queryScales: ((cachePositions: Int32Array, out: Float32Array) => void) | null;
 
   /**
    * @param params the collection the weights are declared in; a census (weight-footprint.ts) counts them without
@@ -117,7 +116,6 @@ export class Llama4 implements VisionLanguageModel {
       throw new IrisError("CONFIG_INVALID", `Llama 4 takes default or llama3 rope scaling, got ${t.rope.kind}`);
     }
     this.parameters = params;
-    this.device = device;
     this.imageTokenId = config.tokens.image;
     this.embeddingSize = t.hiddenSize;
     this.vision = new Llama4VisionModel(params, config.vision);
@@ -130,7 +128,10 @@ export class Llama4 implements VisionLanguageModel {
       ? params.tie("language_model.lm_head.weight", "language_model.model.embed_tokens.weight")
       : params.add("language_model.lm_head.weight", [t.vocabSize, t.hiddenSize]);
     this.rotary = new RotaryEmbedding(device, decoderInvFreq(t.headDim, t.ropeTheta, t.rope));
-    this.tunesTemperature = t.attnTemperatureTuning && t.useRope.some((rope) => !rope);
+    const tunesTemperature = t.attnTemperatureTuning && t.useRope.some((rope) => !rope);
+    this.queryScales = tunesTemperature
+      ? (cachePositions, out) => attentionTemperatures(cachePositions, t.attnScale, t.floorScale, out)
+      : null;
   }
 
   /** The vision model's output before the projector: [tiles * 144, vision_output_dim] (the reference's vision_features). */
@@ -150,16 +151,15 @@ export class Llama4 implements VisionLanguageModel {
    * output of layer N-1, over all tokens of the step (the reference trace's `text.*` keys).
    */
   forward(batch: ForwardBatch, observe?: StageObserver): Tensor {
-    const t = this.config.text;
-    let h = this.embed.forward(batch.inputIds);
+    const h = this.embed.forward(batch.inputIds);
     if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
     observe?.("hidden_states.0", h);
-    const temperatures = this.tunesTemperature
-      ? fromHost(this.device, attentionTemperatures(batch.cachePositions, t.attnScale, t.floorScale), { dtype: "F32" })
-      : null;
-    const step: StepContext = { rotary: this.rotary.tables(batch.positions), temperatures, attention: batch.attention };
+    if (this.queryScales !== null && batch.queryScales === null) {
+      throw new IrisError("INTERNAL", "internal error: Llama 4 with attention temperature tuning needs the batch's query scales");
+    }
+    const step: StepContext = { rotary: this.rotary.tables(batch.positions), queryScales: batch.queryScales, attention: batch.attention };
     this.layers.forEach((layer, i) => {
-      h = layer.forward(h, step);
+      h.device.scratch(() => layer.forward(h, step));
       observe?.(`hidden_states.${i + 1}`, h);
     });
     const last = this.norm.forward(gatherRows(h, batch.logitRows));

@@ -13,8 +13,8 @@ export interface ForwardBatch {
   readonly inputIds: Tensor;
   /** I32 [T, positionRows]: the model's rotary positions (M-RoPE rows t, h, w for Qwen2.5-VL). */
   readonly positions: Tensor;
-  /** Each token's index in its sequence (host), for position-dependent scaling. */
-  readonly cachePositions: Int32Array;
+  /** F32 [T]: a per-token query scale (the model's `queryScales` of each token's cache position), or null. */
+  readonly queryScales: Tensor | null;
   /** Image embeddings to place over the image placeholder tokens of this step, or null. */
   readonly images: { readonly rows: Tensor; readonly embeddings: Tensor } | null;
   readonly attention: AttentionBatch;
@@ -42,8 +42,16 @@ export interface VisionLanguageModel {
   readonly imageTokenId: number;
   /** Hidden size of the embeddings the vision encoder produces (the decoder's hidden size). */
   readonly embeddingSize: number;
+  /**
+   * Host work the model needs per token, done by the runner while it prepares a step (the forward itself does none):
+   * fills `out[t]` with the query scale of a token at cache position `cachePositions[t]`. Null: no scales.
+   */
+  readonly queryScales: ((cachePositions: Int32Array, out: Float32Array) => void) | null;
   /** The vision encoder: one embedding row per image placeholder token, in prompt order. */
   encodeImages(input: VisionInput): Tensor;
-  /** Next-token logits F32 [B, vocab] for `batch.logitRows`. */
+  /**
+   * Next-token logits [B, vocab] for `batch.logitRows`, in the backend's float type (BF16 on a GPU). Enqueues work
+   * only: no host work, no readback.
+   */
   forward(batch: ForwardBatch): Tensor;
 }

@@ -4,7 +4,7 @@
  */
 import { IrisError } from "../core/errors.js";
 import type { QwenVisionConfig } from "../checkpoint/qwen2-5-vl-config.js";
-import { add } from "../kernels/add.js";
+import { addInPlace } from "../kernels/add.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { attention } from "../kernels/attention.js";
 import { gatherRows } from "../kernels/gather-rows.js";
@@ -40,15 +40,16 @@ class VisionBlock {
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, true);
   }
 
-  forward(x: Tensor, rotary: RotaryTables, segments: Segments): Tensor {
+  /** Updates the residual stream x in place. */
+  forward(x: Tensor, rotary: RotaryTables, segments: Segments): void {
     const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
     const { q, k, v } = this.qkv.forward(this.norm1.forward(x));
     applyRotary(q, rotary.cos, rotary.sin, "neox");
     applyRotary(k, rotary.cos, rotary.sin, "neox");
     const attended = attention(q, k, v, segments, { scale: 1 / Math.sqrt(headDim), causal: false });
-    const h = add(x, this.proj.forward(attended.view([N, H])));
-    return add(h, this.mlp.forward(this.norm2.forward(h)));
+    addInPlace(x, this.proj.forward(attended.view([N, H])));
+    addInPlace(x, this.mlp.forward(this.norm2.forward(x)));
   }
 }
 
@@ -89,13 +90,12 @@ export class Qwen2_5_VisionTower {
     }
     const upload = (data: Int32Array, shape?: number[]) => fromHost(device, data, { dtype: "I32", shape });
 
-    let x = this.patchEmbed.forward(pixelValues);
-    x = gatherRows(x, upload(layout.windowPatchOrder));
+    const x = gatherRows(this.patchEmbed.forward(pixelValues), upload(layout.windowPatchOrder));
     const rotary = this.rotary.tables(upload(layout.rotaryPositions, [layout.numPatches, 2]));
     const windows: Segments = { cuSeqlens: upload(layout.cuWindowSeqlens), maxSeqLen: layout.maxWindowLen };
     const frames: Segments = { cuSeqlens: upload(layout.cuSeqlens), maxSeqLen: layout.maxFrameLen };
     this.blocks.forEach((block, i) => {
-      x = block.forward(x, rotary, c.fullAttentionBlocks.includes(i) ? frames : windows);
+      device.scratch(() => block.forward(x, rotary, c.fullAttentionBlocks.includes(i) ? frames : windows));
     });
 
     const unit = c.spatialMergeSize * c.spatialMergeSize;

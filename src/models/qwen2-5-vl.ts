@@ -6,7 +6,7 @@
 import { PagedSelfAttention } from "../attention/paged-self-attention.js";
 import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
-import { add } from "../kernels/add.js";
+import { addInPlace } from "../kernels/add.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { linear } from "../kernels/linear.js";
@@ -45,21 +45,23 @@ class DecoderLayer {
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false);
   }
 
-  forward(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): Tensor {
+  /** Updates the residual stream h in place. */
+  forward(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): void {
     const { numHeads, headDim } = this.c;
     const T = h.shape[0];
     const { q, k, v } = this.qkv.forward(this.inputNorm.forward(h));
     applyRotary(q, rotary.cos, rotary.sin, "neox");
     applyRotary(k, rotary.cos, rotary.sin, "neox");
     const attended = this.attention.forward(q, k, v, batch).view([T, numHeads * headDim]);
-    const afterAttention = add(h, this.o.forward(attended));
-    return add(afterAttention, this.mlp.forward(this.postAttentionNorm.forward(afterAttention)));
+    addInPlace(h, this.o.forward(attended));
+    addInPlace(h, this.mlp.forward(this.postAttentionNorm.forward(h)));
   }
 }
 
 export class Qwen2_5_VL implements VisionLanguageModel {
   readonly parameters: Parameters;
   readonly positionRows = 3;
+  readonly queryScales = null;
   readonly imageTokenId: number;
   readonly embeddingSize: number;
   private readonly vision: Qwen2_5_VisionTower;
@@ -92,10 +94,10 @@ export class Qwen2_5_VL implements VisionLanguageModel {
   }
 
   forward(batch: ForwardBatch): Tensor {
-    let h = this.embed.forward(batch.inputIds);
+    const h = this.embed.forward(batch.inputIds);
     if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
     const rotary = this.rotary.tables(batch.positions);
-    for (const layer of this.layers) h = layer.forward(h, rotary, batch.attention);
+    for (const layer of this.layers) h.device.scratch(() => layer.forward(h, rotary, batch.attention));
     const last = this.norm.forward(gatherRows(h, batch.logitRows));
     return linear(last, this.lmHead);
   }

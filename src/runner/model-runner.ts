@@ -1,21 +1,26 @@
 /**
- * Runs the steps the scheduler plans: builds each forward batch (tokens, positions, image embeddings, cache slots),
- * runs the model, samples. It owns the KV cache memory and the per-request state the model needs between steps.
+ * Runs the steps the scheduler plans, each in three phases: `prepare` does the host work (each token's id,
+ * position and cache slot, the page tables, sampling parameters) and uploads it into buffers kept across steps;
+ * `launch` enqueues the forward pass and the sampling inside the step arena, waiting for nothing; `collect` reads
+ * the sampled tokens back (the step's one wait) and hands them to the requests. A decode token that the previous
+ * step sampled is taken from that step's tokens on the device, so step n+1 can be prepared and launched before
+ * step n is collected. The runner owns the KV cache memory and the per-request state the model needs between steps.
  */
 import type { LayerKVCache } from "../attention/attention-batch.js";
-import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
 import type { MultimodalPayload } from "../core/multimodal-payload.js";
-import { concatRows } from "../kernels/concat-rows.js";
 import { gatherRows } from "../kernels/gather-rows.js";
+import { scatterRows } from "../kernels/scatter-rows.js";
 import type { VisionLanguageModel } from "../models/model.js";
-import { empty, fromHost } from "../runtime/creation.js";
+import type { Arena } from "../runtime/backend.js";
+import { downloadInt32, empty } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
-import { buildAttentionBatch } from "./attention-metadata.js";
-import { EmbeddingCache } from "./embedding-cache.js";
+import { ImageEmbeddings } from "./image-embeddings.js";
+import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
-import { sampleTokens } from "./sampler.js";
+import { Sampler, type SamplingPlan } from "./sampler.js";
+import { launchBound, StepInputs } from "./step-inputs.js";
 
 /** One request's work in a step (the scheduler's `BatchEntry` has this shape). */
 export interface StepEntry {
@@ -35,6 +40,11 @@ export interface StepResult {
 export interface ModelRunnerOptions {
   readonly numPages: number;
   readonly pageSize: number;
+  /** Longest prompt + output: the width of the page table is contextLength / pageSize. */
+  readonly contextLength: number;
+  /** Most tokens and sequences in one step (the scheduler's limits): the persistent inputs are sized by them. */
+  readonly maxTokensPerStep: number;
+  readonly maxRunningRequests: number;
   readonly eosTokenIds: readonly number[];
   /** Seeds requests that bring no seed of their own: the n-th such request gets seed + n. */
   readonly seed: number;
@@ -42,20 +52,71 @@ export interface ModelRunnerOptions {
   readonly embeddingCacheBytes?: number;
 }
 
+/** A step whose host work and uploads are done. */
+export interface PreparedStep {
+  readonly allEntries: readonly StepEntry[];
+  /** The entries that run (those of failed requests left out). */
+  readonly entries: readonly StepEntry[];
+  readonly failures: ReadonlyMap<string, IrisError>;
+  /** Entries with `sample` in all entries (failed ones included), in order. */
+  readonly numSampled: number;
+  readonly work: StepWork | null;
+}
+
+/** The device views of a prepared step (null in `PreparedStep` when every entry failed). */
+interface StepWork {
+  readonly tokens: number;
+  readonly sequences: number;
+  readonly maxQueryLen: number;
+  readonly maxKvLen: number;
+  readonly carried: number;
+  /** Requests whose images feed this step, with how many embedding rows each gives. */
+  readonly imageParts: readonly { readonly embeddings: Tensor; readonly rows: number }[];
+  readonly sampled: readonly RunnerRequest[];
+  readonly sampling: SamplingPlan;
+}
+
+/** A step whose kernels are enqueued; `tokens` fills once they ran. */
+export interface LaunchedStep {
+  readonly prepared: PreparedStep;
+  /** I32 [sampled rows]: a view of the sampled-token buffer. */
+  readonly tokens: Tensor | null;
+}
+
+/** Arena bytes before the first step grows it to what a step needs. */
+const INITIAL_ARENA_BYTES = 1 << 20;
+
 export class ModelRunner {
   private readonly caches: LayerKVCache[];
   private readonly requests = new Map<string, RunnerRequest>();
   private requestCounter = 0;
-  private readonly embeddingCache: EmbeddingCache;
+  private readonly arena: Arena;
+  private readonly images: ImageEmbeddings;
+  private readonly inputs: StepInputs;
+  private readonly pages: PageTablePool;
+  private readonly sampler: Sampler;
+  /** Two buffers of sampled tokens, used in turn: a step reads the previous step's while writing its own. */
+  private readonly sampledTokens: [Tensor, Tensor];
+  private stepCount = 0;
+  /** Requests sampled by the latest launched step, and their rows in its tokens. */
+  private lastSampled = new Map<RunnerRequest, number>();
 
   constructor(readonly model: VisionLanguageModel, readonly device: Device, private readonly options: ModelRunnerOptions) {
-    this.embeddingCache = new EmbeddingCache(options.embeddingCacheBytes ?? 256 * 2 ** 20, DTYPE_BYTES[device.floatDType]);
     const text = model.config.text;
     const slots = options.numPages * options.pageSize;
     this.caches = Array.from({ length: text.numLayers }, () => ({
       k: empty(device, [slots, text.numKvHeads, text.headDim]),
       v: empty(device, [slots, text.numKvHeads, text.headDim]),
     }));
+    const maxSequences = options.maxRunningRequests;
+    this.arena = device.backend.createArena(INITIAL_ARENA_BYTES);
+    this.images = new ImageEmbeddings(model, device, this.arena, options.embeddingCacheBytes ?? 256 * 2 ** 20);
+    this.inputs = new StepInputs(device, {
+      maxTokens: options.maxTokensPerStep + maxSequences, maxSequences, positionRows: model.positionRows, queryScales: model.queryScales !== null,
+    });
+    this.pages = new PageTablePool(device, Math.ceil(options.contextLength / options.pageSize), maxSequences);
+    this.sampler = new Sampler(device, maxSequences, text.vocabSize, options.eosTokenIds);
+    this.sampledTokens = [empty(device, [maxSequences], "I32"), empty(device, [maxSequences], "I32")];
   }
 
   addRequest(spec: RunnerRequestSpec): void {
@@ -64,116 +125,185 @@ export class ModelRunner {
   }
 
   removeRequest(id: string): void {
+    const req = this.requests.get(id);
+    if (req?.imageEmbeddings) this.images.release(req.imageEmbeddings);
     this.requests.delete(id);
+    this.pages.remove(id);
   }
 
-  /** The vision encoder alone, for `Engine.encodeImages`: [image tokens, hidden]. */
+  /** The vision encoder alone, for `Engine.encodeImages`: [image tokens, hidden], owned by the caller. */
   encodeImages(mm: MultimodalPayload): Tensor {
-    if (mm.kind === "embeddings") return fromHost(this.device, mm.embeddings);
-    return this.model.encodeImages({ pixelValues: fromHost(this.device, mm.pixelValues), imageGrids: mm.imageGrids });
+    return this.images.encode(mm);
+  }
+
+  /** Drops the vision embedding cache (requests keep the embeddings they hold). */
+  flushEmbeddingCache(): void {
+    this.images.flush();
+  }
+
+  /** One whole step: prepare, launch, collect. */
+  async step(entries: readonly StepEntry[]): Promise<StepResult> {
+    return this.collect(this.launch(this.prepare(entries)));
   }
 
   /**
-   * Computes one step. Resolves to the sampled tokens of the entries with `sample`, in entry order, and the requests
-   * that failed alone (their images could not be encoded): their entries are left out and their tokens are -1.
+   * Host work of a step and its uploads. The images of requests that first need them are encoded here; a request
+   * whose images fail is left out of the step and reported in `failures`.
    */
-  async step(allEntries: readonly StepEntry[]): Promise<StepResult> {
+  prepare(allEntries: readonly StepEntry[]): PreparedStep {
     const failures = new Map<string, IrisError>();
     for (const entry of allEntries) {
       const req = this.request(entry.requestId);
       if (!this.needsImages(req, entry)) continue;
       try {
-        this.embeddingsOf(req);
+        req.imageEmbeddings = this.images.acquire(req.mm!, req.imagesKey, req.imageRowOf.size);
       } catch (err) {
         failures.set(req.id, err instanceof IrisError ? err : new IrisError("INTERNAL", `vision encoder failed: ${(err as Error).message}`));
       }
     }
     const entries = allEntries.filter((e) => !failures.has(e.requestId));
-    const tokens = await this.forward(entries);
-    const out = new Int32Array(allEntries.filter((e) => e.sample).length).fill(-1);
-    let next = 0;
-    let k = 0;
-    for (const e of allEntries) {
-      if (!e.sample) continue;
-      if (!failures.has(e.requestId)) out[k] = tokens[next++];
+    const numSampled = allEntries.filter((e) => e.sample).length;
+    return { allEntries, entries, failures, numSampled, work: entries.length === 0 ? null : this.stage(entries) };
+  }
+
+  /** Enqueues the forward pass and the sampling of a prepared step inside the step arena. */
+  launch(prepared: PreparedStep): LaunchedStep {
+    const work = prepared.work;
+    const buffer = this.sampledTokens[this.stepCount++ % 2];
+    const previous = this.sampledTokens[this.stepCount % 2];
+    this.lastSampled = new Map(work?.sampled.map((req, i) => [req, i]) ?? []);
+    if (work === null) return { prepared, tokens: null };
+    const out = buffer.narrow(0, work.sampled.length);
+    try {
+      this.device.inArena(this.arena, () => this.forward(work, previous, out));
+    } finally {
+      this.arena.reset();
+    }
+    return { prepared, tokens: work.sampled.length ? out : null };
+  }
+
+  /**
+   * Waits for a launched step's tokens (the caller records them in the requests' token histories). The tokens come
+   * in entry order, one per entry with `sample`; a failed request's token is -1.
+   */
+  async collect(launched: LaunchedStep): Promise<StepResult> {
+    const { prepared } = launched;
+    const sampled = launched.tokens === null ? new Int32Array(0) : await downloadInt32(launched.tokens);
+    const tokens = new Int32Array(prepared.numSampled).fill(-1);
+    let next = 0, k = 0;
+    for (const entry of prepared.allEntries) {
+      if (!entry.sample) continue;
+      if (!prepared.failures.has(entry.requestId)) tokens[k] = sampled[next++];
       k++;
     }
-    return { tokens: out, failures };
+    return { tokens, failures: prepared.failures };
+  }
+
+  /** Fills the step inputs' host arrays, uploads them, and prepares the sampling. */
+  private stage(entries: readonly StepEntry[]): StepWork {
+    const inp = this.inputs;
+    const P = this.model.positionRows;
+    const { pageSize } = this.options;
+    const sampled: RunnerRequest[] = [];
+    const imageParts: { embeddings: Tensor; rows: number }[] = [];
+    let row = 0, carried = 0, imageRows = 0, maxQueryLen = 0, maxKvLen = 0;
+    inp.queryStart.host[0] = 0;
+    entries.forEach((entry, s) => {
+      const req = this.request(entry.requestId);
+      const kvLen = entry.startPosition + entry.numTokens;
+      inp.kvLens.host[s] = kvLen;
+      inp.queryStart.host[s + 1] = row + entry.numTokens;
+      inp.sequenceRows.host[s] = this.pages.sync(req.id, entry.pageTable, Math.ceil(kvLen / pageSize));
+      inp.slotMapping.host.set(entry.slots, row);
+      const previousRow = this.lastSampled.get(req);
+      const firstImageRow = imageRows;
+      for (let i = 0; i < entry.numTokens; i++, row++) {
+        const index = entry.startPosition + i;
+        if (previousRow !== undefined && index === req.newestLaunchedIndex) {
+          // Sampled by the previous step: taken from its tokens on the device (a placeholder here).
+          inp.tokenIds.host[row] = -1;
+          inp.carriedRows.host[carried] = row;
+          inp.carriedFrom.host[carried++] = previousRow;
+        } else {
+          inp.tokenIds.host[row] = req.tokenAt(index);
+        }
+        req.writePosition(index, P, inp.positions.host, row * P);
+        inp.cachePositions[row] = index;
+        const imageRow = req.imageRowOf.get(index);
+        if (imageRow !== undefined) {
+          inp.imageRows.host[imageRows] = row;
+          inp.imageSourceRows.host[imageRows++] = imageRow;
+        }
+      }
+      if (imageRows > firstImageRow) imageParts.push({ embeddings: req.imageEmbeddings!, rows: imageRows - firstImageRow });
+      if (entry.sample) {
+        inp.logitRows.host[sampled.length] = row - 1;
+        sampled.push(req);
+      }
+      maxQueryLen = Math.max(maxQueryLen, entry.numTokens);
+      maxKvLen = Math.max(maxKvLen, kvLen);
+    });
+    const T = row, S = entries.length;
+    if (inp.queryScales !== null) this.model.queryScales!(inp.cachePositions.subarray(0, T), inp.queryScales.host);
+    for (const [buffer, count] of [[inp.tokenIds, T], [inp.positions, T * P], [inp.slotMapping, T], [inp.queryStart, S + 1],
+      [inp.kvLens, S], [inp.sequenceRows, S], [inp.logitRows, sampled.length], [inp.imageRows, imageRows],
+      [inp.imageSourceRows, imageRows], [inp.carriedRows, carried], [inp.carriedFrom, carried]] as const) buffer.put(count);
+    inp.queryScales?.put(T);
+    for (const req of sampled) req.launchedTokens++;
+    const cap = this.options.contextLength;
+    return {
+      tokens: T, sequences: S, carried, imageParts, sampled, sampling: this.sampler.prepare(sampled),
+      maxQueryLen: launchBound(maxQueryLen, cap), maxKvLen: launchBound(maxKvLen, cap),
+    };
+  }
+
+  /** The step's kernels, in the arena: input ids, page table and image rows gathered, the model, the sampler. */
+  private forward(work: StepWork, previousTokens: Tensor, out: Tensor): void {
+    const inp = this.inputs;
+    const { tokens: T, sequences: S } = work;
+    const P = this.model.positionRows;
+    const inputIds = inp.tokenIds.view(T);
+    if (work.carried > 0) {
+      const carriedIds = gatherRows(previousTokens.view([-1, 1]), inp.carriedFrom.view(work.carried));
+      scatterRows(inputIds.view([T, 1]), inp.carriedRows.view(work.carried), carriedIds);
+    }
+    let images = null;
+    if (work.imageParts.length > 0) {
+      const count = work.imageParts.reduce((n, part) => n + part.rows, 0);
+      const embeddings = empty(this.device, [count, this.model.embeddingSize]);
+      let at = 0;
+      for (const part of work.imageParts) {
+        gatherRows(part.embeddings, inp.imageSourceRows.view(part.rows, at), embeddings.narrow(at, part.rows));
+        at += part.rows;
+      }
+      images = { rows: inp.imageRows.view(count), embeddings };
+    }
+    const logits = this.model.forward({
+      inputIds,
+      positions: inp.positions.view(T * P).view([T, P]),
+      queryScales: inp.queryScales?.view(T) ?? null,
+      images,
+      attention: {
+        slotMapping: inp.slotMapping.view(T),
+        caches: this.caches,
+        meta: {
+          queryStart: inp.queryStart.view(S + 1),
+          kvLens: inp.kvLens.view(S),
+          pageTable: gatherRows(this.pages.tensor, inp.sequenceRows.view(S)),
+          pageSize: this.options.pageSize,
+          maxQueryLen: work.maxQueryLen,
+          maxKvLen: work.maxKvLen,
+        },
+      },
+      logitRows: inp.logitRows.view(work.sampled.length),
+    });
+    if (work.sampled.length > 0) this.sampler.launch(logits, work.sampling, out);
   }
 
   private needsImages(req: RunnerRequest, entry: StepEntry): boolean {
     if (req.imageEmbeddings !== null || req.imageRowOf.size === 0) return false;
     for (let i = entry.startPosition; i < entry.startPosition + entry.numTokens; i++) if (req.imageRowOf.has(i)) return true;
     return false;
-  }
-
-  private async forward(entries: readonly StepEntry[]): Promise<Int32Array> {
-    if (entries.length === 0) return new Int32Array(0);
-    const rowsP = this.model.positionRows;
-    const total = entries.reduce((n, e) => n + e.numTokens, 0);
-    const ids = new Int32Array(total);
-    const positions = new Int32Array(total * rowsP);
-    const cachePositions = new Int32Array(total);
-    const logitRows: number[] = [];
-    const sampled: RunnerRequest[] = [];
-    const imageRows: number[] = [];
-    const imageParts: Tensor[] = [];
-
-    let row = 0;
-    for (const entry of entries) {
-      const req = this.request(entry.requestId);
-      const wanted: number[] = [];
-      for (let i = 0; i < entry.numTokens; i++, row++) {
-        const index = entry.startPosition + i;
-        ids[row] = req.tokens[index];
-        cachePositions[row] = index;
-        req.writePosition(index, rowsP, positions, row * rowsP);
-        const imageRow = req.imageRowOf.get(index);
-        if (imageRow !== undefined) {
-          imageRows.push(row);
-          wanted.push(imageRow);
-        }
-      }
-      if (wanted.length) imageParts.push(gatherRows(this.embeddingsOf(req), fromHost(this.device, Int32Array.from(wanted), { dtype: "I32" })));
-      if (entry.sample) {
-        logitRows.push(row - 1);
-        sampled.push(req);
-      }
-    }
-
-    const i32 = (data: Int32Array | number[], shape?: number[]) => fromHost(this.device, Int32Array.from(data), { dtype: "I32", shape });
-    const attention = buildAttentionBatch(this.device, this.caches, this.options.pageSize, entries.map((e) => ({
-      queryCount: e.numTokens,
-      kvLen: e.startPosition + e.numTokens,
-      pages: e.pageTable,
-      slots: e.slots,
-    })));
-    const logits = this.model.forward({
-      inputIds: i32(ids),
-      positions: i32(positions, [total, rowsP]),
-      cachePositions,
-      images: imageParts.length ? { rows: i32(imageRows), embeddings: imageParts.length === 1 ? imageParts[0] : concatRows(imageParts) } : null,
-      attention,
-      logitRows: i32(logitRows),
-    });
-    if (sampled.length === 0) return new Int32Array(0);
-    const tokens = await sampleTokens(this.device, logits, sampled, this.options.eosTokenIds);
-    sampled.forEach((req, i) => req.appendToken(tokens[i]));
-    return tokens;
-  }
-
-  private embeddingsOf(req: RunnerRequest): Tensor {
-    if (req.imageEmbeddings === null) {
-      if (!req.mm) throw new IrisError("INTERNAL", `internal error: request ${req.id} has image tokens but no images`);
-      const cached = req.imagesKey === undefined ? undefined : this.embeddingCache.get(req.imagesKey);
-      req.imageEmbeddings = cached ?? this.encodeImages(req.mm);
-      if (!cached && req.imagesKey !== undefined) this.embeddingCache.put(req.imagesKey, req.imageEmbeddings);
-      const expected = req.imageRowOf.size;
-      if (req.imageEmbeddings.shape[0] !== expected) {
-        throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${req.imageEmbeddings.shape[0]} embedding rows for ${expected} image tokens`);
-      }
-    }
-    return req.imageEmbeddings;
   }
 
   private request(id: string): RunnerRequest {

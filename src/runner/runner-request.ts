@@ -1,6 +1,7 @@
 /**
- * What the runner keeps per request between steps: its whole token sequence, rotary positions, images and the
- * state its sampler needs (random generator, token counts for penalties).
+ * What the runner keeps per request between steps: its prompt ids, rotary positions, images and the state its
+ * sampler needs (random generator, token counts for penalties). The generated tokens are not copied here: the
+ * request's one token history (the scheduler's, appended when a step's tokens are recorded) is read instead.
  */
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
 import type { ResolvedSamplingParams } from "../core/sampling-params.js";
@@ -16,6 +17,11 @@ export interface RunnerRequestSpec {
   /** Content keys of the request's images, in order: equal keys mean equal images (and equal embeddings). */
   readonly imageKeys?: readonly number[];
   readonly sampling: ResolvedSamplingParams;
+  /**
+   * The request's token history: prompt (as prefix-cache keys) then every generated token, appended by its owner.
+   * Read only from position `inputIds.length` on, where keys and ids agree.
+   */
+  readonly history: readonly number[];
 }
 
 export class RunnerRequest {
@@ -23,8 +29,12 @@ export class RunnerRequest {
   readonly promptLength: number;
   readonly sampling: ResolvedSamplingParams;
   readonly rng: Rng;
-  /** Prompt then generated tokens. */
-  readonly tokens: number[];
+  private readonly promptIds: Int32Array;
+  private readonly history: readonly number[];
+  /** Generated tokens counted into `outputCounts` and `seenTokens` so far. */
+  private counted = 0;
+  /** Tokens sampled by launched steps (collected or not). */
+  launchedTokens = 0;
   /** How often each token occurs in the output (frequency and presence penalties). */
   readonly outputCounts = new Map<number, number>();
   /** Every distinct token of prompt and output (the repetition penalty's set), kept as tokens arrive. */
@@ -43,8 +53,9 @@ export class RunnerRequest {
     this.promptLength = spec.inputIds.length;
     this.sampling = spec.sampling;
     this.rng = new Rng(spec.sampling.seed ?? seed);
-    this.tokens = Array.from(spec.inputIds);
-    this.seenTokens = new Set(this.tokens);
+    this.promptIds = spec.inputIds;
+    this.history = spec.history;
+    this.seenTokens = new Set(spec.inputIds);
     this.mm = spec.mm;
     this.positions = spec.positions;
     this.imagesKey = spec.imageKeys?.length ? `${spec.mm?.kind}:${spec.imageKeys.join(",")}` : undefined;
@@ -57,10 +68,29 @@ export class RunnerRequest {
     }
   }
 
-  appendToken(token: number): void {
-    this.tokens.push(token);
-    this.seenTokens.add(token);
-    this.outputCounts.set(token, (this.outputCounts.get(token) ?? 0) + 1);
+  /** The token id at `index` of prompt + output; only tokens already in the history are known. */
+  tokenAt(index: number): number {
+    if (index < this.promptLength) return this.promptIds[index];
+    if (index >= this.history.length) throw new Error(`internal error: token ${index} of request ${this.id} is not known yet`);
+    return this.history[index];
+  }
+
+  /** Position of the newest token a launched step sampled (it may still be on the device). */
+  get newestLaunchedIndex(): number {
+    return this.promptLength + this.launchedTokens - 1;
+  }
+
+  get outputLength(): number {
+    return this.history.length - this.promptLength;
+  }
+
+  /** Counts the tokens generated since the last call into the penalties' state. */
+  countOutputs(): void {
+    for (; this.counted < this.outputLength; this.counted++) {
+      const token = this.history[this.promptLength + this.counted];
+      this.seenTokens.add(token);
+      this.outputCounts.set(token, (this.outputCounts.get(token) ?? 0) + 1);
+    }
   }
 
   /** Writes the rotary position of the token at `index` into `out` (rows values at `offset`). */

@@ -38,8 +38,18 @@ export interface Backend {
   download(src: Tensor): Promise<Float32Array | Int32Array>;
   /** Resolves once all work enqueued so far has finished. */
   synchronize(): Promise<void>;
+  /**
+   * A stack allocator over one block of memory for the intermediates of a step (see `Arena`). `capacityBytes` is
+   * its first size; an arena may grow to the peak a step reached (at `reset`), never during a step's kernels.
+   */
+  createArena(capacityBytes: number): Arena;
+  /** The general allocator's bytes (`allocate`/`release`); arenas count as one allocation each. */
+  memoryStats(): MemoryStats;
 
   // ==== elementwise and data movement ====
+
+  /** out = x converted between float dtypes (F32, BF16, F16), rounding to nearest even; same element count. */
+  cast(out: Tensor, x: Tensor): void;
 
   /** Sets every element of `out` (float or I32) to `value`. */
   fill(out: Tensor, value: number): void;
@@ -140,6 +150,39 @@ export interface Backend {
 }
 
 export type RotaryStyle = "neox" | "interleaved";
+
+/**
+ * Memory for one step's intermediates: storages are drawn from the top of a stack (256-byte aligned) and given back
+ * all at once by `rewind` or `reset`, never one by one. The same sequence of requests gives the same offsets every
+ * time, which is what replaying a captured CUDA graph over it needs. A storage given back reports `alive` false,
+ * so the kernels' liveness checks catch a use after the step.
+ */
+export interface Arena {
+  readonly capacityBytes: number;
+  /** Bytes drawn now (alignment included). */
+  readonly usedBytes: number;
+  /** The most bytes drawn at once since the arena was made. */
+  readonly peakBytes: number;
+  /** Storage of `length` elements; past the capacity an arena takes an overflow block, kept until `reset`. */
+  allocate(dtype: TensorDType, length: number): Storage;
+  /** The top of the stack, for `rewind`. */
+  mark(): number;
+  /** Gives back everything drawn since `mark`. */
+  rewind(mark: number): void;
+  /** Gives back everything; grows the block to the peak if a step overflowed it. */
+  reset(): void;
+  /** Returns the block to the backend; the arena must not be used afterwards. */
+  destroy(): void;
+}
+
+export interface MemoryStats {
+  /** Bytes of live storages. */
+  readonly allocatedBytes: number;
+  /** Bytes held from the system (the caching allocator's pool included). */
+  readonly reservedBytes: number;
+  /** The most `allocatedBytes` has been. */
+  readonly peakAllocatedBytes: number;
+}
 
 /** Packed segments of a varlen attention: cuSeqlens I32 [S+1] on the device and the longest segment (host). */
 export interface Segments {

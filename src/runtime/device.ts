@@ -1,5 +1,5 @@
 import { IrisError } from "../core/errors.js";
-import type { Backend } from "./backend.js";
+import type { Arena, Backend } from "./backend.js";
 import { CpuBackend } from "./cpu/cpu-backend.js";
 import { createCudaBackend } from "./cuda/cuda-backend.js";
 import type { DeviceKind } from "./device-kind.js";
@@ -16,6 +16,8 @@ export class Device {
   readonly kind: DeviceKind;
   readonly index: number;
   readonly backend: Backend;
+  /** Where new tensors come from while a step runs; null: the general allocator. */
+  private arena: Arena | null = null;
 
   constructor(kind: DeviceKind, index: number, backend: Backend) {
     this.kind = kind;
@@ -38,7 +40,45 @@ export class Device {
     if (!this.backend.supportsDType(dtype)) {
       throw new IrisError("INVALID_ARGUMENT", `the ${this.name} device has no ${dtype} tensors (its float type is ${this.floatDType})`);
     }
-    return this.backend.allocate(dtype, length);
+    return this.arena !== null ? this.arena.allocate(dtype, length) : this.backend.allocate(dtype, length);
+  }
+
+  /** Runs `fn` with every tensor it creates on this device drawn from `arena` (a step's intermediates). */
+  inArena<T>(arena: Arena, fn: () => T): T {
+    const outer = this.arena;
+    this.arena = arena;
+    try {
+      return fn();
+    } finally {
+      this.arena = outer;
+    }
+  }
+
+  /** Runs `fn` with new tensors from the general allocator, inside an arena scope too (memory that outlives a step). */
+  outsideArena<T>(fn: () => T): T {
+    const outer = this.arena;
+    this.arena = null;
+    try {
+      return fn();
+    } finally {
+      this.arena = outer;
+    }
+  }
+
+  /**
+   * Runs `fn` and gives back the arena memory it drew (nothing happens outside an arena): a layer's scratch is free
+   * for the next layer, so a step needs one layer's intermediates, not all of them. The result must live in
+   * memory drawn before `fn` (a residual stream updated in place), never in what `fn` drew.
+   */
+  scratch(fn: () => void): void {
+    const arena = this.arena;
+    if (arena === null) return fn();
+    const mark = arena.mark();
+    try {
+      fn();
+    } finally {
+      arena.rewind(mark);
+    }
   }
 
   release(storage: Storage): void {

@@ -38,7 +38,6 @@ export class BatchBuilder {
       requestId: req.id,
       startPosition: start,
       numTokens: count,
-      inputIds: req.tokenIds.slice(start, end),
       slots: req.table.slotsFor(start, count),
       pageTable: req.table.pages,
       sample: end === req.tokenIds.length,

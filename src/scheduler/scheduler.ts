@@ -163,6 +163,16 @@ export class Scheduler {
     return this.requests.get(id)?.info();
   }
 
+  /**
+   * The request's token history, live: prompt keys then every token recorded by `processBatchResult`. The runner
+   * reads the generated tokens from it rather than keeping a copy.
+   */
+  tokenHistory(id: RequestId): readonly number[] {
+    const req = this.requests.get(id);
+    checkArgument(req !== undefined, `tokenHistory: unknown request ${id}`);
+    return req.tokenIds;
+  }
+
   /** What the engine reports per token, without copying the request's tokens (`getRequest` does). */
   counters(id: RequestId): { readonly cachedTokens: number; readonly numRetractions: number } | undefined {
     const req = this.requests.get(id);

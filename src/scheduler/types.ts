@@ -22,8 +22,6 @@ export interface BatchEntry {
   readonly startPosition: number;
   /** Tokens to compute this step: 1 for decode, a chunk of the prompt for prefill. */
   readonly numTokens: number;
-  /** Ids of the tokens at `startPosition .. startPosition + numTokens - 1`. */
-  readonly inputIds: readonly number[];
   /** KV slot each computed token is written to (`page * pageSize + offset`). */
   readonly slots: Int32Array;
   /**

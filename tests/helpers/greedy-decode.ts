@@ -7,7 +7,7 @@ import { downloadFloat32, empty, fromHost } from "../../src/runtime/creation.js"
 import { getDevice } from "../../src/runtime/device.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import type { VisionLanguageModel } from "../../src/models/model.js";
-import { buildAttentionBatch } from "../../src/runner/attention-metadata.js";
+import { buildAttentionBatch, queryScales } from "./attention-batch.js";
 
 export interface GreedyDecodeOptions {
   readonly steps: number;
@@ -67,7 +67,7 @@ export async function greedyDecode(model: VisionLanguageModel, promptIds: Int32A
     return downloadFloat32(model.forward({
       inputIds: fromHost(device, ids, { dtype: "I32" }),
       positions: fromHost(device, positions, { dtype: "I32", shape: [count, rows] }),
-      cachePositions,
+      queryScales: queryScales(device, model, cachePositions),
       images,
       attention,
       logitRows: fromHost(device, Int32Array.from([count - 1]), { dtype: "I32" }),

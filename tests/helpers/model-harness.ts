@@ -10,7 +10,7 @@ import { getDevice } from "../../src/runtime/device.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import type { VisionLanguageModel } from "../../src/models/model.js";
 import { loadModel } from "../../src/models/registry.js";
-import { buildAttentionBatch } from "../../src/runner/attention-metadata.js";
+import { buildAttentionBatch, queryScales } from "./attention-batch.js";
 import { modelDir } from "./fixtures.js";
 
 export function loadFixtureModel(name: string): { model: VisionLanguageModel; config: ModelConfig } {
@@ -43,7 +43,7 @@ export function promptLogits(model: VisionLanguageModel, inputIds: Int32Array, p
   return model.forward({
     inputIds: fromHost(device, inputIds, { dtype: "I32" }),
     positions: fromHost(device, positions, { dtype: "I32", shape: [L, model.positionRows] }),
-    cachePositions: Int32Array.from({ length: L }, (_, i) => i),
+    queryScales: queryScales(device, model, Int32Array.from({ length: L }, (_, i) => i)),
     images: imageEmbeddings ? { rows: fromHost(device, imageRows, { dtype: "I32" }), embeddings: imageEmbeddings } : null,
     attention,
     logitRows: fromHost(device, Int32Array.from([L - 1]), { dtype: "I32" }),

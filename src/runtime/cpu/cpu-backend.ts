@@ -1,8 +1,11 @@
 import { IrisError } from "../../core/errors.js";
-import type { Backend } from "../backend.js";
+import { bf16ToF32, f16ToF32 } from "../../core/half.js";
+import type { Arena, Backend, MemoryStats, SamplingTensors } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
+import { StackArena } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 import { attention } from "./attention.js";
+import { cast } from "./cast.js";
 import { add, copy, fill, gelu, mul, scaleRows, siluAndMul, sliceColumns } from "./elementwise.js";
 import { embedding, gatherRows, scatterRows } from "./indexing.js";
 import { linear } from "./matmul.js";
@@ -10,43 +13,82 @@ import { moeTop1Sigmoid } from "./moe.js";
 import { layerNorm, rmsNorm, softmax } from "./norms.js";
 import { pagedAttention, storeKV } from "./paged-attention.js";
 import { applyRotary, ropeCosSin } from "./rotary.js";
-import { applyPenalties, argmax, sample } from "./sampling.js";
-import { CpuStorage, f32, i32 } from "./storage.js";
+import { applyPenalties, argmax, SamplingScratch, sample } from "./sampling.js";
+import { CpuStorage, elements, f32, halves, i32 } from "./storage.js";
 
 /**
- * The reference backend: every kernel in TypeScript over Float32Array, computing in float32 (float64 for sums).
- * Work runs synchronously when a kernel is called, so `download` resolves at once.
+ * The reference backend: kernels over typed arrays computing in float32 (float64 for sums), in TypeScript except the
+ * matrix product, which runs the native C++ kernels when they are built (`native.ts`). Work runs synchronously when
+ * a kernel is called, so `download` resolves at once. BF16 and F16 tensors exist for casts and copies only (a
+ * GPU's logits, say); every other kernel takes F32.
  */
 export class CpuBackend implements Backend {
   readonly kind = "cpu" as const;
   readonly floatDType: TensorDType = "F32";
+  private allocatedBytes = 0;
+  private peakAllocatedBytes = 0;
+  private readonly samplingScratch = new SamplingScratch();
 
   supportsDType(dtype: TensorDType): boolean {
-    return dtype === "F32" || dtype === "I32";
+    return dtype === "F32" || dtype === "I32" || dtype === "BF16" || dtype === "F16";
   }
 
   allocate(dtype: TensorDType, length: number): Storage {
     if (!this.supportsDType(dtype)) throw new IrisError("INVALID_ARGUMENT", `the cpu backend has no ${dtype} tensors; use F32`);
-    return new CpuStorage(dtype, length);
+    const storage = CpuStorage.allocate(dtype, length);
+    this.count(storage.bytes);
+    return storage;
   }
 
   release(storage: Storage): void {
-    if (storage instanceof CpuStorage) storage.release();
+    // An arena's storages go back with the arena, never one by one.
+    if (!(storage instanceof CpuStorage) || storage.lease !== null || !storage.alive) return;
+    this.count(-storage.bytes);
+    storage.release();
+  }
+
+  createArena(capacityBytes: number): Arena {
+    return new StackArena<ArrayBuffer>({
+      allocateBlock: (bytes) => {
+        this.count(bytes);
+        return new ArrayBuffer(bytes);
+      },
+      releaseBlock: (block) => this.count(-block.byteLength),
+      view: (block, byteOffset, dtype, length, lease) => CpuStorage.inBlock(block, byteOffset, dtype, length, lease),
+    }, capacityBytes);
+  }
+
+  memoryStats(): MemoryStats {
+    // No cache between the allocator and the system: what is reserved is what is allocated.
+    const { allocatedBytes, peakAllocatedBytes } = this;
+    return { allocatedBytes, reservedBytes: allocatedBytes, peakAllocatedBytes };
   }
 
   upload(dst: Tensor, src: HostTransferArray): void {
-    if (dst.dtype === "I32") i32(dst).set(src as Int32Array);
-    else f32(dst).set(src as Float32Array);
+    elements(dst).set(src);
   }
 
   download(src: Tensor): Promise<Float32Array | Int32Array> {
-    return Promise.resolve(src.dtype === "I32" ? i32(src).slice() : f32(src).slice());
+    if (src.dtype === "I32") return Promise.resolve(i32(src).slice());
+    if (src.dtype === "F32") return Promise.resolve(f32(src).slice());
+    const widen = src.dtype === "BF16" ? bf16ToF32 : f16ToF32;
+    return Promise.resolve(Float32Array.from(halves(src), (bits) => widen(bits)));
   }
 
   synchronize(): Promise<void> {
     return Promise.resolve();
   }
 
+  sample(out: Tensor, logits: Tensor, params: SamplingTensors): void {
+    sample(out, logits, params, this.samplingScratch);
+  }
+
+  private count(bytes: number): void {
+    this.allocatedBytes += bytes;
+    this.peakAllocatedBytes = Math.max(this.peakAllocatedBytes, this.allocatedBytes);
+  }
+
+  cast = cast;
   fill = fill;
   copy = copy;
   sliceColumns = sliceColumns;
@@ -70,5 +112,4 @@ export class CpuBackend implements Backend {
   moeTop1Sigmoid = moeTop1Sigmoid;
   argmax = argmax;
   applyPenalties = applyPenalties;
-  sample = sample;
 }

@@ -42,17 +42,24 @@ export function applyPenalties(logits: Tensor, penalties: Penalties): void {
   }
 }
 
-let weights = new Float64Array(0);
-let kept = new Uint8Array(0);
+/** Per-token work arrays of `sample`, kept by the backend instance and grown to the vocabulary once. */
+export class SamplingScratch {
+  weights = new Float64Array(0);
+  kept = new Uint8Array(0);
 
-export function sample(out: Tensor, logits: Tensor, params: SamplingTensors): void {
+  ensure(V: number): void {
+    if (this.weights.length >= V) return;
+    this.weights = new Float64Array(V);
+    this.kept = new Uint8Array(V);
+  }
+}
+
+export function sample(out: Tensor, logits: Tensor, params: SamplingTensors, scratch: SamplingScratch): void {
   const o = i32(out), a = f32(logits), temperature = f32(params.temperature), topK = i32(params.topK);
   const topP = f32(params.topP), minP = f32(params.minP), uniform = f32(params.uniform);
   const B = logits.shape[0], V = logits.shape[1];
-  if (weights.length < V) {
-    weights = new Float64Array(V);
-    kept = new Uint8Array(V);
-  }
+  scratch.ensure(V);
+  const { weights, kept } = scratch;
   for (let r = 0; r < B; r++) {
     const base = r * V, temp = temperature[r], k = topK[r];
     if (temp < GREEDY_TEMPERATURE || k === 1) {
@@ -68,7 +75,7 @@ export function sample(out: Tensor, logits: Tensor, params: SamplingTensors): vo
       w[j] = e;
       total += e;
     }
-    selectKept(w, V, total, k <= 0 || k >= V ? V : k, topP[r], minP[r]);
+    selectKept(w, kept, V, total, k <= 0 || k >= V ? V : k, topP[r], minP[r]);
     let mass = 0;
     for (let j = 0; j < V; j++) if (kept[j]) mass += w[j];
     // Draw in token-id order over the kept set: simple to reproduce on any backend.
@@ -89,7 +96,7 @@ export function sample(out: Tensor, logits: Tensor, params: SamplingTensors): vo
  * by weight (ties to the lower id); to avoid sorting the whole vocabulary, only tokens with a weight >= t are
  * sorted, lowering t until that candidate set provably contains the prefix.
  */
-function selectKept(w: Float64Array, V: number, total: number, k: number, topP: number, minP: number): void {
+function selectKept(w: Float64Array, kept: Uint8Array, V: number, total: number, k: number, topP: number, minP: number): void {
   const usesTopP = topP < 1, usesMinP = minP > 0;
   if (k >= V && !usesTopP && !usesMinP) {
     kept.fill(1, 0, V);

@@ -1,22 +1,46 @@
 import { IrisError } from "../../core/errors.js";
+import { DTYPE_BYTES } from "../../core/dtype.js";
 import type { TensorDType } from "../dtype.js";
+import type { ArenaLease } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 
-/** Storage of the cpu backend: a plain typed array (Float32Array for F32, Int32Array for I32). */
-export class CpuStorage implements Storage {
-  readonly dtype: TensorDType;
-  readonly length: number;
-  alive = true;
-  data: Float32Array | Int32Array;
+export type CpuArray = Float32Array | Int32Array | Uint16Array;
 
-  constructor(dtype: TensorDType, length: number) {
-    this.dtype = dtype;
-    this.length = length;
-    this.data = dtype === "I32" ? new Int32Array(length) : new Float32Array(length);
+/** A typed array of `dtype` over `buffer` (16-bit floats as raw bits, which only casts and copies read). */
+function typedArray(dtype: TensorDType, buffer: ArrayBuffer, byteOffset: number, length: number): CpuArray {
+  if (dtype === "I32") return new Int32Array(buffer, byteOffset, length);
+  if (dtype === "F32") return new Float32Array(buffer, byteOffset, length);
+  return new Uint16Array(buffer, byteOffset, length);
+}
+
+/**
+ * Storage of the cpu backend: a plain typed array (Float32Array for F32, Int32Array for I32, Uint16Array for the
+ * bits of BF16 and F16), either its own or a range of an arena's block, alive while the arena's lease is.
+ */
+export class CpuStorage implements Storage {
+  private released = false;
+
+  private constructor(readonly dtype: TensorDType, readonly length: number, public data: CpuArray,
+    readonly lease: ArenaLease | null) {}
+
+  static allocate(dtype: TensorDType, length: number): CpuStorage {
+    return new CpuStorage(dtype, length, typedArray(dtype, new ArrayBuffer(length * DTYPE_BYTES[dtype]), 0, length), null);
+  }
+
+  static inBlock(block: ArrayBuffer, byteOffset: number, dtype: TensorDType, length: number, lease: ArenaLease): CpuStorage {
+    return new CpuStorage(dtype, length, typedArray(dtype, block, byteOffset, length), lease);
+  }
+
+  get alive(): boolean {
+    return !this.released && (this.lease === null || this.lease.alive);
+  }
+
+  get bytes(): number {
+    return this.length * DTYPE_BYTES[this.dtype];
   }
 
   release(): void {
-    this.alive = false;
+    this.released = true;
     // Drop the array so the memory goes back to the garbage collector even while views survive.
     this.data = new Float32Array(0);
   }
@@ -43,8 +67,15 @@ export function i32(t: Tensor): Int32Array {
   return s.data.subarray(t.offset, t.offset + t.numel);
 }
 
-/** The elements of a tensor of either dtype, for kernels that only move data. */
-export function elements(t: Tensor): Float32Array | Int32Array {
+/** The raw 16-bit patterns of a BF16 or F16 tensor (no copy). */
+export function halves(t: Tensor): Uint16Array {
+  const s = storageOf(t);
+  if (!(s.data instanceof Uint16Array)) throw new IrisError("INTERNAL", `internal error: ${t} is not a 16-bit float tensor`);
+  return s.data.subarray(t.offset, t.offset + t.numel);
+}
+
+/** The elements of a tensor of any dtype, for kernels that only move data. */
+export function elements(t: Tensor): CpuArray {
   const s = storageOf(t);
   return s.data.subarray(t.offset, t.offset + t.numel);
 }

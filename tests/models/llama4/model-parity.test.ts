@@ -11,7 +11,7 @@ import { getDevice } from "../../../src/runtime/device.js";
 import type { Tensor } from "../../../src/runtime/tensor.js";
 import type { Llama4 } from "../../../src/models/llama4.js";
 import { attentionTemperatures } from "../../../src/models/llama4-temperature.js";
-import { buildAttentionBatch } from "../../../src/runner/attention-metadata.js";
+import { buildAttentionBatch, queryScales } from "../../helpers/attention-batch.js";
 import { LAYOUTS, loadCases, loadCaseTensors, loadTrace } from "../../helpers/fixtures.js";
 import { floats, relativeL2 } from "../../helpers/numerics.js";
 import { loadFixtureModel, promptLogits } from "../../helpers/model-harness.js";
@@ -52,21 +52,25 @@ for (const layout of LAYOUTS[MODEL]) {
     }));
     const attention = buildAttentionBatch(device, caches, pageSize, [{ queryCount: L, kvLen: L, pages, slots: Int32Array.from(ids.keys()) }]);
     const imageRows = Int32Array.from([...ids.keys()].filter((i) => ids[i] === model.imageTokenId));
-    const states = new Map<string, Tensor>();
+    // Read each stage when it is observed: the model updates its residual stream in place.
+    const finalNorm = model.parameters.all().find((p) => p.name === "language_model.model.norm.weight")!.tensor;
+    const states = new Map<string, Promise<Float32Array>>();
+    const observe = (stage: string, x: Tensor) => {
+      // The reference's last hidden state is the final norm's output.
+      const last = stage === `hidden_states.${text.numLayers}`;
+      states.set(stage, downloadFloat32(last ? rmsNorm(x, finalNorm, text.rmsNormEps) : x));
+    };
     model.forward({
       inputIds: fromHost(device, ids, { dtype: "I32" }),
       positions: fromHost(device, Int32Array.from(ids.keys()), { dtype: "I32", shape: [L, 1] }),
-      cachePositions: Int32Array.from(ids.keys()),
+      queryScales: queryScales(device, model, Int32Array.from(ids.keys())),
       images: { rows: fromHost(device, imageRows, { dtype: "I32" }), embeddings: fromHost(device, ref.image_embeds) },
       attention,
       logitRows: fromHost(device, Int32Array.from([L - 1]), { dtype: "I32" }),
-    }, (stage, x) => states.set(stage, x));
+    }, observe);
     assert.equal(states.size, text.numLayers + 1);
     for (let n = 0; n <= text.numLayers; n++) {
-      let ours = states.get(`hidden_states.${n}`)!;
-      // The reference's last hidden state is the final norm's output.
-      if (n === text.numLayers) ours = rmsNorm(ours, model.parameters.all().find((p) => p.name === "language_model.model.norm.weight")!.tensor, text.rmsNormEps);
-      const error = relativeL2(await downloadFloat32(ours), floats(trace[`text.hidden_states.${n}`]));
+      const error = relativeL2(await states.get(`hidden_states.${n}`)!, floats(trace[`text.hidden_states.${n}`]));
       console.log(`${layout} text.hidden_states.${n}: relative error ${error.toExponential(2)}`);
       assert.ok(error < 1e-5, `text.hidden_states.${n}: relative error ${error}`);
     }

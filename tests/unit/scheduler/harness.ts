@@ -56,7 +56,8 @@ export class FakeRunner {
     this.kv = new Int32Array(allocator.numPages * allocator.pageSize).fill(-1);
   }
 
-  run(batch: ScheduledBatch, truth: (id: string) => readonly number[]): number[] {
+  /** @param history the scheduler's token history of a request (what a real runner reads its tokens from) */
+  run(batch: ScheduledBatch, truth: (id: string) => readonly number[], history: (id: string) => readonly number[]): number[] {
     const pageSize = this.allocator.pageSize;
     const slotOf = (pageTable: readonly number[], pos: number) =>
       pageTable[Math.floor(pos / pageSize)] * pageSize + (pos % pageSize);
@@ -67,15 +68,15 @@ export class FakeRunner {
       seen.add(entry.requestId);
       const tokens = truth(entry.requestId);
       const end = entry.startPosition + entry.numTokens;
-      assert.equal(entry.inputIds.length, entry.numTokens);
+      const tokenHistory = history(entry.requestId);
       assert.equal(entry.slots.length, entry.numTokens);
       assert.ok(entry.pageTable.length * pageSize >= end, "page table covers the computed tokens");
       for (let i = 0; i < entry.numTokens; i++) {
         const pos = entry.startPosition + i;
-        assert.equal(entry.inputIds[i], tokens[pos], `input id at ${pos} of ${entry.requestId}`);
+        assert.equal(tokenHistory[pos], tokens[pos], `token ${pos} of ${entry.requestId} in the history`);
         assert.equal(entry.slots[i], slotOf(entry.pageTable, pos), "slot follows the page table");
         assert.ok(entry.slots[i] >= pageSize, "nothing is written to the padding page");
-        this.kv[entry.slots[i]] = entry.inputIds[i];
+        this.kv[entry.slots[i]] = tokenHistory[pos];
       }
       assert.equal(entry.sample, end === tokens.length, "sample exactly when the range reaches the last token");
       if (!entry.sample) continue;
@@ -140,7 +141,7 @@ export function drive(s: Setup, jobs: readonly Job[], aborts = new Map<number, s
     const batch = s.scheduler.schedule();
     if (batch === null) continue;
     result.batches.push(batch);
-    const tokens = s.runner.run(batch, (id) => truth.get(id)!);
+    const tokens = s.runner.run(batch, (id) => truth.get(id)!, (id) => s.scheduler.tokenHistory(id));
     for (const { requestId, token, numOutputTokens } of s.scheduler.processBatchResult(batch, tokens)) {
       truth.get(requestId)!.push(token);
       if (numOutputTokens >= Math.max(1, limits.get(requestId)!) || isStopToken(token)) {

@@ -1,10 +1,13 @@
 /**
- * Turns the scheduler's view of a step (per sequence: query tokens, keys after the step, pages, slots) into the
- * device tensors the paged attention kernels read. One upload per array per step.
+ * For model tests outside the engine: a step's attention inputs (per sequence: query tokens, keys after the step,
+ * pages, slots) as fresh device tensors, and the model's per-token query scales. The runner keeps these in
+ * persistent buffers instead (src/runner/step-inputs.ts).
  */
-import type { AttentionBatch, LayerKVCache } from "../attention/attention-batch.js";
-import { fromHost } from "../runtime/creation.js";
-import type { Device } from "../runtime/device.js";
+import type { AttentionBatch, LayerKVCache } from "../../src/attention/attention-batch.js";
+import type { VisionLanguageModel } from "../../src/models/model.js";
+import { fromHost } from "../../src/runtime/creation.js";
+import type { Device } from "../../src/runtime/device.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
 
 export interface SequenceStep {
   /** Tokens of this sequence computed in this step. */
@@ -50,4 +53,12 @@ export function buildAttentionBatch(device: Device, caches: readonly LayerKVCach
       maxKvLen,
     },
   };
+}
+
+/** The model's query scales (F32 [T]) for tokens at these cache positions, or null when it takes none. */
+export function queryScales(device: Device, model: VisionLanguageModel, cachePositions: Int32Array): Tensor | null {
+  if (model.queryScales === null) return null;
+  const out = new Float32Array(cachePositions.length);
+  model.queryScales(cachePositions, out);
+  return fromHost(device, out, { dtype: "F32" });
 }
