@@ -45,24 +45,12 @@ export class Device {
 
   /** Runs `fn` with every tensor it creates on this device drawn from `arena` (a step's intermediates). */
   inArena<T>(arena: Arena, fn: () => T): T {
-    const outer = this.arena;
-    this.arena = arena;
-    try {
-      return fn();
-    } finally {
-      this.arena = outer;
-    }
+    return this.drawingFrom(arena, fn);
   }
 
   /** Runs `fn` with new tensors from the general allocator, inside an arena scope too (memory that outlives a step). */
   outsideArena<T>(fn: () => T): T {
-    const outer = this.arena;
-    this.arena = null;
-    try {
-      return fn();
-    } finally {
-      this.arena = outer;
-    }
+    return this.drawingFrom(null, fn);
   }
 
   /**
@@ -88,6 +76,16 @@ export class Device {
   /** Resolves once every kernel enqueued on this device has finished. */
   synchronize(): Promise<void> {
     return this.backend.synchronize();
+  }
+
+  private drawingFrom<T>(arena: Arena | null, fn: () => T): T {
+    const outer = this.arena;
+    this.arena = arena;
+    try {
+      return fn();
+    } finally {
+      this.arena = outer;
+    }
   }
 
   toString(): string {

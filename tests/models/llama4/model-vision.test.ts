@@ -6,7 +6,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { downloadFloat32, fromHost } from "../../../src/runtime/creation.js";
 import { getDevice } from "../../../src/runtime/device.js";
-import type { Tensor } from "../../../src/runtime/tensor.js";
 import type { Llama4 } from "../../../src/models/llama4.js";
 import { LAYOUTS, loadCases, loadCaseTensors, loadTrace } from "../../helpers/fixtures.js";
 import { floats, relativeL2 } from "../../helpers/numerics.js";
