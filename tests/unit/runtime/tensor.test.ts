@@ -5,6 +5,7 @@ import { f32ToBf16, f32ToF16 } from "../../../src/core/half.js";
 import { hostTensor, int64Tensor } from "../../../src/core/host-tensor.js";
 import { download, downloadFloat32, downloadInt32, empty, fromHost, full, upload, zeros } from "../../../src/runtime/creation.js";
 import { cpuDevice, getDevice } from "../../../src/runtime/device.js";
+import { rmsNorm } from "../../../src/kernels/rms-norm.js";
 
 const device = cpuDevice();
 
@@ -18,7 +19,11 @@ test("the cpu device computes in F32 and is one instance", () => {
   assert.equal(device.floatDType, "F32");
   assert.equal(getDevice("cpu"), device);
   throwsIris(() => getDevice("cpu", 1));
-  throwsIris(() => empty(device, [2], "BF16"));
+  // BF16 tensors exist on the cpu for casts and copies (a GPU's logits); compute kernels take F32 only.
+  const bits = fromHost(device, hostTensor("BF16", [1, 2], Uint16Array.from([f32ToBf16(1.5), f32ToBf16(-2)])), { dtype: "BF16" });
+  assert.equal(bits.dtype, "BF16");
+  throwsIris(() => rmsNorm(bits, null, 1e-6), "INTERNAL");
+  throwsIris(() => empty(device, [2], "F64" as "F32"));
 });
 
 test("a cuda device is refused clearly while no cuda backend is registered", () => {
