@@ -1,11 +1,11 @@
 import { IrisError } from "../../core/errors.js";
 import type {
-  AttentionOptions, Backend, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
+  Arena, AttentionOptions, Backend, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Storage, Tensor } from "../tensor.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
-import { CudaArena, type Arena } from "./arena.js";
+import { StackArena } from "../stack-arena.js";
 import { byteSize, CudaStorage, devicePtr as ptr, ELEMENT_BYTES, optionalPtr } from "./storage.js";
 
 const code = (t: Tensor): number => DTYPE_CODE[t.dtype];
@@ -47,9 +47,9 @@ export class CudaBackend implements Backend {
   }
 
   release(storage: Storage): void {
-    if (!(storage instanceof CudaStorage) || !storage.alive) return;
-    storage.alive = false;
-    if (storage.arena !== null) return; // the arena owns its block
+    // An arena's storages go back with the arena, never one by one.
+    if (!(storage instanceof CudaStorage) || storage.lease !== null || !storage.alive) return;
+    storage.markReleased();
     this.collected.unregister(storage);
     this.addon.free(storage.ptr);
   }
@@ -71,9 +71,17 @@ export class CudaBackend implements Backend {
     return this.addon.synchronize();
   }
 
-  /** A bump allocator over one block for one step's intermediates; its addresses repeat from step to step. */
+  /**
+   * A stack allocator over one block of the caching allocator for one step's intermediates; its addresses repeat
+   * from step to step. Giving memory back while kernels still read it is safe: every later user is ordered after
+   * them on the device's one stream.
+   */
   createArena(capacityBytes: number): Arena {
-    return new CudaArena(this.addon, capacityBytes);
+    return new StackArena<number>({
+      allocateBlock: (bytes) => this.allocateBytes(bytes),
+      releaseBlock: (address) => this.addon.free(address),
+      view: (base, byteOffset, dtype, length, lease) => new CudaStorage(dtype, length, base + byteOffset, lease),
+    }, capacityBytes);
   }
 
   /** The caching allocator's bytes: live, held from the driver, and the peak of live. */

@@ -1,5 +1,6 @@
 import { IrisError } from "../../core/errors.js";
 import type { TensorDType } from "../dtype.js";
+import type { ArenaLease } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 
 /** Bytes per element of each device dtype. */
@@ -7,23 +8,23 @@ export const ELEMENT_BYTES: Readonly<Record<TensorDType, number>> = { F32: 4, BF
 
 /**
  * Storage of the cuda backend: a device address and its size. Either a block of the addon's caching allocator
- * (`arena` null) or a slice of an arena's block, which dies when the arena resets.
+ * (`lease` null) or a slice of an arena's block, alive while the arena's lease is.
  */
 export class CudaStorage implements Storage {
-  readonly dtype: TensorDType;
-  readonly length: number;
-  readonly ptr: number;
   readonly bytes: number;
-  /** The arena this storage was drawn from; null for the general allocator. */
-  readonly arena: object | null;
-  alive = true;
+  private released = false;
 
-  constructor(dtype: TensorDType, length: number, ptr: number, arena: object | null) {
-    this.dtype = dtype;
-    this.length = length;
-    this.ptr = ptr;
+  constructor(readonly dtype: TensorDType, readonly length: number, readonly ptr: number, readonly lease: ArenaLease | null) {
     this.bytes = length * ELEMENT_BYTES[dtype];
-    this.arena = arena;
+  }
+
+  get alive(): boolean {
+    return !this.released && (this.lease === null || this.lease.alive);
+  }
+
+  /** Marks a general-allocator storage released (its block is freed by the caller). */
+  markReleased(): void {
+    this.released = true;
   }
 }
 
