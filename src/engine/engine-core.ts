@@ -13,7 +13,7 @@ import { RadixCache } from "../cache/radix-cache.js";
 import { loadModel } from "../models/registry.js";
 import { download } from "../runtime/creation.js";
 import { getDevice } from "../runtime/device.js";
-import { ModelRunner } from "../runner/model-runner.js";
+import { ModelRunner, type LaunchedStep } from "../runner/model-runner.js";
 import type { ScheduledBatch } from "../scheduler/types.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -23,6 +23,17 @@ import type { PrefixCache } from "../cache/prefix-cache.js";
 import { describeKernels } from "./kernels-info.js";
 import { hostTensor } from "../core/host-tensor.js";
 import { checkFits, memoryPlan } from "./memory-plan.js";
+
+/** A step whose kernels are enqueued and whose tokens are not read back yet (null: it failed as a whole). */
+interface InFlightStep {
+  readonly batch: ScheduledBatch;
+  readonly launched: LaunchedStep | null;
+}
+
+/** Whether a request's sampling reads its generated tokens on the host (so it cannot run a step ahead). */
+function countsOutputsOnHost(s: CoreRequest["sampling"]): boolean {
+  return s.minNewTokens > 0 || s.repetitionPenalty !== 1 || s.frequencyPenalty !== 0 || s.presencePenalty !== 0;
+}
 
 interface Active {
   readonly request: CoreRequest;
@@ -34,6 +45,7 @@ export class EngineCore {
   private inbox: ToCore[] = [];
   private wake: (() => void) | null = null;
   private stopping = false;
+  private inFlight: InFlightStep | null = null;
 
   private constructor(
     private readonly scheduler: Scheduler,
@@ -42,6 +54,8 @@ export class EngineCore {
     private readonly tokenizer: Tokenizer,
     private readonly eosTokenIds: readonly number[],
     private readonly send: (message: FromCore) => void,
+    /** Whether step n+1 may be launched before step n's tokens are read back. */
+    private readonly overlap: boolean,
   ) {}
 
   /** Loads the model and sizes the caches; reports progress through `send`. */
@@ -79,7 +93,7 @@ export class EngineCore {
       maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed,
     });
     const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
-    return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send), info };
+    return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule), info };
   }
 
   /** Queues a message from the caller's thread; the loop handles it between steps. */
@@ -88,40 +102,69 @@ export class EngineCore {
     this.wake?.();
   }
 
-  /** Runs until a shutdown message arrives. */
+  /**
+   * Runs until a shutdown message arrives. With the overlap on, step n+1 is scheduled, prepared and launched
+   * before step n's tokens are read back, so the host's work hides behind the device's; requests whose sampling
+   * counts their outputs on the host (penalties, a minimum length) wait for the previous step instead.
+   */
   async run(): Promise<void> {
     while (!this.stopping) {
       this.handleInbox();
       if (this.stopping) break;
-      if (!this.scheduler.hasWork()) {
+      if (!this.scheduler.hasWork() && this.inFlight === null) {
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
         continue;
       }
-      const batch = this.scheduler.schedule();
-      if (batch) await this.step(batch);
+      if (this.inFlight !== null && !this.mayOverlap()) await this.finishStep();
+      const next = this.scheduler.hasWork() ? this.launchStep() : null;
+      if (this.inFlight !== null) await this.finishStep();
+      this.inFlight = next;
       // Let messages from the caller's thread in between steps.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (this.inFlight !== null) await this.finishStep();
     for (const rid of [...this.active.keys()]) this.fail(rid, new IrisError("ENGINE_SHUTDOWN", "the engine was shut down"));
   }
 
-  private async step(batch: ScheduledBatch): Promise<void> {
-    let tokens: Int32Array;
-    let failures: ReadonlyMap<string, IrisError>;
+  private mayOverlap(): boolean {
+    if (!this.overlap) return false;
+    for (const { request } of this.active.values()) if (countsOutputsOnHost(request.sampling)) return false;
+    return true;
+  }
+
+  /** Schedules a step, does its host work and enqueues its kernels; the scheduler advances past it. */
+  private launchStep(): InFlightStep | null {
+    const batch = this.scheduler.schedule();
+    if (batch === null) return null;
     try {
-      // Host work and uploads, then the kernels (enqueued only), then the one wait: reading the sampled tokens back.
       const prepared = this.runner.prepare(batch.entries);
-      ({ tokens, failures } = await this.runner.collect(this.runner.launch(prepared)));
+      // Requests whose images failed leave first, so the scheduler skips their entries.
+      for (const [rid, error] of prepared.failures) this.fail(rid, error);
+      const launched = this.runner.launch(prepared);
+      this.scheduler.commitBatch(batch);
+      return { batch, launched };
     } catch (err) {
       // A failure of the whole step is a bug; the requests in it fail, the engine goes on.
-      const error = err instanceof IrisError ? err : new IrisError("INTERNAL", `a model step failed: ${(err as Error).message}`);
-      tokens = new Int32Array(batch.numSampled).fill(-1);
-      failures = new Map(batch.entries.map((e) => [e.requestId, error]));
+      this.failAll(batch, err);
+      this.scheduler.commitBatch(batch);
+      return { batch, launched: null };
     }
-    // Failed requests leave first, so the scheduler skips their entries (and their -1 tokens).
-    for (const [rid, error] of failures) this.fail(rid, error);
-    const sampled = this.scheduler.processBatchResult(batch, tokens);
+  }
+
+  /** Reads the in-flight step's tokens back (the loop's one wait) and hands them to their requests. */
+  private async finishStep(): Promise<void> {
+    const { batch, launched } = this.inFlight!;
+    this.inFlight = null;
+    let tokens: Int32Array = new Int32Array(batch.numSampled).fill(-1);
+    if (launched !== null) {
+      try {
+        ({ tokens } = await this.runner.collect(launched));
+      } catch (err) {
+        this.failAll(batch, err);
+      }
+    }
+    const sampled = this.scheduler.resolveBatch(batch, tokens);
     const outputs: CoreOutput[] = [];
     for (const { requestId, token } of sampled) {
       const active = this.active.get(requestId);
@@ -131,6 +174,11 @@ export class EngineCore {
       if (outcome.finishReason) this.finish(requestId);
     }
     if (outputs.length) this.send({ type: "outputs", outputs });
+  }
+
+  private failAll(batch: ScheduledBatch, err: unknown): void {
+    const error = err instanceof IrisError ? err : new IrisError("INTERNAL", `a model step failed: ${(err as Error).message}`);
+    for (const entry of batch.entries) this.fail(entry.requestId, error);
   }
 
   private handleInbox(): void {

@@ -44,6 +44,11 @@ export interface EngineOptions {
   readonly chunkedPrefillSize?: number;
   /** Turns off prefix caching (on by default; it covers images by their content). */
   readonly disableRadixCache?: boolean;
+  /**
+   * Turns off the overlap of host and device work (SGLang's `disable_overlap_schedule`): by default step n+1 is
+   * scheduled and launched before step n's tokens are read back.
+   */
+  readonly disableOverlapSchedule?: boolean;
   /** Seeds requests that give no `seed` of their own. */
   readonly randomSeed?: number;
   /**
@@ -133,6 +138,7 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     maxRunningRequests,
     maxTokensPerStep: positiveInteger(options.chunkedPrefillSize, "chunkedPrefillSize", 8192),
     enablePrefixCache: !(options.disableRadixCache ?? false),
+    overlapSchedule: !(options.disableOverlapSchedule ?? false),
     randomSeed: options.randomSeed ?? Math.floor(Math.random() * 2 ** 30),
   };
 }

@@ -26,6 +26,8 @@ export interface CoreOptions {
   readonly maxTokensPerStep: number;
   readonly enablePrefixCache: boolean;
   readonly randomSeed: number;
+  /** Launch step n+1 before step n's tokens are read back (SGLang's overlap scheduler). */
+  readonly overlapSchedule: boolean;
 }
 
 export interface CoreRequest {

@@ -63,7 +63,7 @@ export class CacheManager {
    * request switches to the cache's pages and frees its duplicates.
    */
   shareComputedPages(req: RequestState): void {
-    const wholePages = Math.floor(req.kvLength / this.pageSize);
+    const wholePages = Math.floor(Math.min(req.kvLength, req.knownLength) / this.pageSize);
     if (wholePages <= req.sharedPages) return;
     const key = req.tokenIds.slice(0, wholePages * this.pageSize);
     const inserted = this.prefixCache.insert(key, req.table.pages.slice(0, wholePages));
@@ -93,7 +93,8 @@ export class CacheManager {
    */
   release(req: RequestState): void {
     const pages = req.table.pages;
-    const wholePages = Math.min(Math.floor(req.kvLength / this.pageSize), pages.length);
+    // Only pages whose tokens are all known go to the cache: a placeholder of a step in flight is not a key.
+    const wholePages = Math.min(Math.floor(Math.min(req.kvLength, req.knownLength) / this.pageSize), pages.length);
     let adoptedFrom = 0;
     let adoptedTo = 0;
     if (wholePages > req.sharedPages) {

@@ -23,6 +23,13 @@ export class RequestState {
   numRetractions = 0;
   /** `tokenIds.length` at admission: tokens below it are (re)computed as prefill. */
   prefillEnd = 0;
+  /**
+   * Sampled tokens not known yet: the last `unresolved` entries of `tokenIds` are placeholders of steps in flight
+   * (they resolve in step order, so they are always the tail).
+   */
+  unresolved = 0;
+  /** A prefill computed over placeholders: its pages go to the prefix cache once they resolve. */
+  shareWhenResolved = false;
 
   constructor(spec: RequestSpec, pageSize: number) {
     this.id = spec.id;
@@ -39,6 +46,11 @@ export class RequestState {
   /** Tokens to compute before the next token can be sampled: the rest of the prefill, or 1 for decode. */
   get pendingTokens(): number {
     return this.tokenIds.length - this.kvLength;
+  }
+
+  /** Tokens whose ids are known, so they may key the prefix cache. */
+  get knownLength(): number {
+    return this.tokenIds.length - this.unresolved;
   }
 
   get remainingNewTokens(): number {

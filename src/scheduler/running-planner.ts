@@ -14,7 +14,7 @@ export function planRunning(ctx: SchedulingContext, batch: BatchBuilder): void {
   for (const req of ctx.running.oldestFirst()) {
     if (!ctx.running.has(req)) continue; // retracted earlier in this pass
     const isDecode = req.pendingTokens === 1;
-    if (isDecode) checkWithinLimit(req);
+    if (isDecode && reachedLimit(req)) continue;
     const wanted = isDecode ? 1 : Math.min(req.pendingTokens, batch.prefillBudgetLeft);
     if (wanted === 0) continue;
     const granted = fitOrRetract(ctx, req, wanted);
@@ -24,7 +24,7 @@ export function planRunning(ctx: SchedulingContext, batch: BatchBuilder): void {
 
 /** Number of requests that will take a single token this step (their tokens are set aside from the budget). */
 export function countDecodes(ctx: SchedulingContext): number {
-  return ctx.running.oldestFirst().filter((req) => req.pendingTokens === 1).length;
+  return ctx.running.oldestFirst().filter((req) => req.pendingTokens === 1 && !reachedLimit(req)).length;
 }
 
 function fitOrRetract(ctx: SchedulingContext, req: RequestState, wanted: number): number {
@@ -42,10 +42,10 @@ function fitOrRetract(ctx: SchedulingContext, req: RequestState, wanted: number)
   }
 }
 
-function checkWithinLimit(req: RequestState): void {
-  // The fit check on arrival assumed at most maxNewTokens outputs; decoding past them could exhaust the pool.
-  invariant(
-    req.numOutputTokens < Math.max(1, req.maxNewTokens),
-    `request ${req.id} has ${req.numOutputTokens} of maxNewTokens ${req.maxNewTokens} tokens: the engine must finish it`,
-  );
+/**
+ * A request whose outputs (placeholders of steps in flight included) reached maxNewTokens is not decoded again: the
+ * engine retires it once its last token is read back. The fit check on arrival assumed no more than that.
+ */
+function reachedLimit(req: RequestState): boolean {
+  return req.numOutputTokens >= Math.max(1, req.maxNewTokens);
 }

@@ -10,7 +10,7 @@ import { RequestState } from "./request-state.js";
 import { RunningSet, WaitingQueue } from "./request-queues.js";
 import { countDecodes, planRunning } from "./running-planner.js";
 import type { SchedulingContext } from "./scheduling-context.js";
-import type { BatchEntry, RequestId, RequestInfo, RequestSpec, SampledToken, ScheduledBatch, SchedulerStats } from "./types.js";
+import type { RequestId, RequestInfo, RequestSpec, SampledToken, ScheduledBatch, SchedulerStats } from "./types.js";
 
 export interface SchedulerOptions {
   /** The KV pages to schedule into; shared with `prefixCache`. */
@@ -29,6 +29,11 @@ export interface SchedulerOptions {
  * step's work, the runner computes it and samples one token per entry with `sample`, and
  * `processBatchResult()` records those tokens; the engine then decides which requests are done and calls
  * `finishRequest`. Requests may be added or aborted between steps. Pure bookkeeping: no tensors, no device.
+ *
+ * To plan step n+1 while step n runs (the overlap of host and device work), the engine splits the recording in
+ * two: `commitBatch()` right after the launch advances every request as if its token were known, with a
+ * placeholder in its history; `resolveBatch()` fills the placeholders once the tokens are read back. A request
+ * that finished in step n may then have an entry in step n+1, which is skipped: one wasted step, no more.
  */
 export class Scheduler {
   private readonly requests = new Map<RequestId, RequestState>();
@@ -39,7 +44,10 @@ export class Scheduler {
   private readonly context: SchedulingContext;
   private readonly maxTokensPerStep: number;
   private readonly maxRunningRequests: number;
+  /** Scheduled and not yet committed. */
   private pending: ScheduledBatch | null = null;
+  /** Committed and not yet resolved, oldest first, with the requests given a placeholder token. */
+  private readonly inFlight: { batch: ScheduledBatch; placeholders: (RequestState | null)[] }[] = [];
   private numBatches = 0;
   private numRetractions = 0;
 
@@ -94,9 +102,12 @@ export class Scheduler {
     return this.requests.size > 0;
   }
 
-  /** The next step's work, or null when there are no requests. */
+  /**
+   * The next step's work, or null when there is none: no requests, or (with steps in flight) only requests that
+   * wait for their last token to be read back.
+   */
   schedule(): ScheduledBatch | null {
-    invariant(this.pending === null, "schedule() called before processBatchResult() answered the previous batch");
+    invariant(this.pending === null, "schedule() called before the previous batch was committed");
     if (this.requests.size === 0) return null;
     const retractionsBefore = this.numRetractions;
     const batch = new BatchBuilder(this.maxTokensPerStep, countDecodes(this.context));
@@ -105,6 +116,7 @@ export class Scheduler {
     // After a retraction memory is known to be short: admitting now would only retract again, unless nothing runs.
     if (!retracted || this.running.size === 0) admitWaiting(this.context, batch);
     this.ratio.onStep(retracted);
+    if (batch.isEmpty && this.inFlight.length > 0) return null;
     invariant(!batch.isEmpty, `nothing schedulable with ${this.requests.size} requests (${this.describeMemory()})`);
     this.pending = batch.build(++this.numBatches);
     return this.pending;
@@ -114,33 +126,68 @@ export class Scheduler {
    * Records the step's results: `tokens` holds one sampled token per entry with `sample`, in entry order. Entries
    * of requests finished or aborted since `schedule()` are skipped, whatever their token (the runner gives -1 for
    * a request that failed in the step, which the engine aborts first). Returns the tokens appended, per request.
+   * The same as `commitBatch` then `resolveBatch`.
    */
   processBatchResult(batch: ScheduledBatch, tokens: ArrayLike<number>): SampledToken[] {
-    invariant(batch === this.pending, "processBatchResult() for a batch that is not the latest scheduled one");
     checkArgument(tokens.length === batch.numSampled, `expected ${batch.numSampled} tokens, got ${tokens.length}`);
-    const applies = (entry: BatchEntry) => {
-      const req = this.requests.get(entry.requestId);
-      return req !== undefined && req.status === "running" && req.kvLength === entry.startPosition;
-    };
-    let checked = 0;
-    for (const entry of batch.entries) {
-      if (!entry.sample) continue;
-      const token = tokens[checked++];
-      if (applies(entry)) checkArgument(Number.isInteger(token) && token >= 0, `sampled token ${token} is not a token id`);
-    }
+    this.commitBatch(batch);
+    return this.resolveBatch(batch, tokens);
+  }
+
+  /**
+   * Advances the requests of a launched step as if its tokens were known: their KV lengths grow by the computed
+   * tokens and each sampled entry appends a placeholder, so the next step can be scheduled before this one's
+   * tokens are read back.
+   */
+  commitBatch(batch: ScheduledBatch): void {
+    invariant(batch === this.pending, "commitBatch() for a batch that is not the latest scheduled one");
     this.pending = null;
-    const sampled: SampledToken[] = [];
-    let next = 0;
+    const placeholders: (RequestState | null)[] = [];
     for (const entry of batch.entries) {
-      const token = entry.sample ? tokens[next++] : undefined;
-      if (!applies(entry)) continue;
-      const req = this.requests.get(entry.requestId)!;
-      req.kvLength += entry.numTokens;
-      if (entry.isPrefill) this.memory.shareComputedPages(req);
-      if (token === undefined) continue;
-      req.tokenIds.push(token);
-      sampled.push({ requestId: req.id, token, numOutputTokens: req.numOutputTokens });
+      const req = this.requests.get(entry.requestId);
+      const applies = req !== undefined && req.status === "running" && req.kvLength === entry.startPosition;
+      if (applies) {
+        req.kvLength += entry.numTokens;
+        // A recompute over a placeholder (retracted and readmitted within the overlap) shares once it resolves.
+        if (entry.isPrefill && req.knownLength < req.kvLength) req.shareWhenResolved = true;
+        else if (entry.isPrefill) this.memory.shareComputedPages(req);
+      }
+      if (!entry.sample) continue;
+      if (applies) {
+        req.tokenIds.push(PLACEHOLDER);
+        req.unresolved++;
+      }
+      placeholders.push(applies ? req : null);
     }
+    this.inFlight.push({ batch, placeholders });
+  }
+
+  /**
+   * Puts the tokens of the oldest committed step in place of its placeholders (requests that left since are
+   * skipped) and returns the tokens recorded, per request.
+   */
+  resolveBatch(batch: ScheduledBatch, tokens: ArrayLike<number>): SampledToken[] {
+    const step = this.inFlight[0];
+    invariant(step?.batch === batch, "resolveBatch() for a batch that is not the oldest committed one");
+    checkArgument(tokens.length === batch.numSampled, `expected ${batch.numSampled} tokens, got ${tokens.length}`);
+    const live = step.placeholders.map((req) => (req !== null && this.requests.get(req.id) === req ? req : null));
+    live.forEach((req, i) => {
+      if (req !== null) checkArgument(Number.isInteger(tokens[i]) && tokens[i] >= 0, `sampled token ${tokens[i]} is not a token id`);
+    });
+    this.inFlight.shift();
+    const sampled: SampledToken[] = [];
+    live.forEach((req, i) => {
+      if (req === null) return;
+      // The oldest placeholder of the request is this step's.
+      const index = req.tokenIds.length - req.unresolved;
+      req.tokenIds[index] = tokens[i];
+      req.unresolved--;
+      sampled.push({ requestId: req.id, token: tokens[i], numOutputTokens: index + 1 - req.promptLength });
+      if (req.shareWhenResolved && req.unresolved === 0) {
+        req.shareWhenResolved = false;
+        if (req.status === "running") this.memory.shareComputedPages(req);
+      }
+    });
     return sampled;
   }
 
@@ -224,6 +271,9 @@ export class Scheduler {
     return `${this.memory.allocator.freeCount} free, ${evictablePages} evictable, ${protectedPages} locked pages`;
   }
 }
+
+/** A sampled token not read back yet; never a key of the prefix cache (`RequestState.knownLength`). */
+const PLACEHOLDER = -1;
 
 function isPositiveInteger(value: number): boolean {
   return Number.isInteger(value) && value > 0;

@@ -1,7 +1,6 @@
 // The cuda backend's memory: transfers, the caching allocator's statistics and the step arena.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { IrisError } from "../../src/core/errors.js";
 import { empty, fromHost } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { Tensor } from "../../src/runtime/tensor.js";
