@@ -17,7 +17,7 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
   known: keysOf<EngineOptions>()({
     modelPath: true, chatTemplate: true, device: true, tpSize: true, loadFormat: true, contextLength: true,
     maxTotalTokens: true, kvCacheMemoryMB: true, pageSize: true, maxRunningRequests: true, chunkedPrefillSize: true,
-    disableRadixCache: true, randomSeed: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
+    disableRadixCache: true, disableOverlapSchedule: true, randomSeed: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
     onProgress: true, onMemoryPlan: true,
   }),
   refused: {
@@ -37,7 +37,6 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
     schedulePolicy: "scheduling is first come, first served, with prefix matching",
     enableMultimodal: "multimodal input is always on for vision-language checkpoints",
     disableCudaGraph: NO_CUDA_GRAPH_SETTING, cudaGraphMaxBs: NO_CUDA_GRAPH_SETTING, cudaGraphBs: NO_CUDA_GRAPH_SETTING,
-    disableOverlapSchedule: "the core runs one step at a time on its worker thread",
     streamInterval: "generateStream yields every new piece of text as it is decoded",
     incrementalStreamingOutput: "each stream chunk carries both the new text (delta) and the text so far",
     allowAutoTruncate: "a request longer than the context fails with CONTEXT_TOO_LONG instead of being cut",

@@ -19,9 +19,9 @@ const batch: GenerateRequest = {
   imageData: [textOnly.imagePaths, oneImage.imagePaths, twoImages.imagePaths, textOnly.imagePaths, oneImage.imagePaths],
   samplingParams: [
     greedy(9),
-    { temperature: 0.9, topP: 0.9, seed: 11, maxNewTokens: 14, ignoreEos: true },
+    { temperature: 0.9, topP: 0.9, samplingSeed: 11, maxNewTokens: 14, ignoreEos: true },
     greedy(5),
-    { temperature: 0.7, topK: 30, seed: 5, maxNewTokens: 20, ignoreEos: true, stop: ["a"] },
+    { temperature: 0.7, topK: 30, samplingSeed: 5, maxNewTokens: 20, ignoreEos: true, stop: ["a"] },
     greedy(16),
   ],
 };
