@@ -10,6 +10,7 @@ interface DemoFlags {
   eval?: string;
   color?: boolean;
   json?: boolean;
+  device: string;
 }
 
 const integer = (value: string, name: string): number => {
@@ -27,11 +28,13 @@ export function registerDemo(program: Command): void {
     .option("--eval <n>", "score the model on n held-out pictures and print the accuracy")
     .option("--no-color", "do not show the picture as coloured text")
     .option("--json", "with --eval: print the scores as JSON")
+    .option("--device <cpu|cuda>", "with --eval: where the model runs", "cpu")
     .action(async (flags: DemoFlags) => {
       const progress = loadProgressBar(Boolean(process.stderr.isTTY));
       const started = performance.now();
       if (flags.eval !== undefined) {
-        const result = await runEvaluation(integer(flags.eval, "--eval"), progress.update);
+        if (flags.device !== "cpu" && flags.device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `--device must be cpu or cuda, got ${flags.device}`);
+        const result = await runEvaluation(integer(flags.eval, "--eval"), progress.update, flags.device);
         progress.stop();
         if (flags.json) console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000 }));
         else {

@@ -61,8 +61,9 @@ export async function runDemo(options: DemoOptions): Promise<{ correct: number; 
 }
 
 /** Scores the bundled model on `count` held-out pictures (seeds the training never used). */
-export async function runEvaluation(count: number, onProgress?: (event: LoadProgressEvent) => void): Promise<Evaluation> {
-  const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device: "cpu", onProgress });
+export async function runEvaluation(count: number, onProgress?: (event: LoadProgressEvent) => void,
+  device: "cpu" | "cuda" = "cpu"): Promise<Evaluation> {
+  const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device, onProgress });
   try {
     return await evaluateDemoModel(engine, heldOutSeeds(count, EVALUATION_SEED_OFFSET));
   } finally {

@@ -6,19 +6,19 @@ import { join } from "node:path";
 import { CheckpointWeights } from "../../src/checkpoint/checkpoint-weights.js";
 import { loadModelConfig, type ModelConfig } from "../../src/checkpoint/model-config.js";
 import { empty, fromHost } from "../../src/runtime/creation.js";
-import { getDevice } from "../../src/runtime/device.js";
+import { getDevice, type Device } from "../../src/runtime/device.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import type { VisionLanguageModel } from "../../src/models/model.js";
 import { loadModel } from "../../src/models/registry.js";
 import { buildAttentionBatch, queryScales } from "./attention-batch.js";
 import { modelDir } from "./fixtures.js";
 
-export function loadFixtureModel(name: string): { model: VisionLanguageModel; config: ModelConfig } {
+export function loadFixtureModel(name: string, device: Device = getDevice("cpu")): { model: VisionLanguageModel; config: ModelConfig } {
   const dir = modelDir(name);
   const config = loadModelConfig(join(dir, "config.json"));
   const weights = CheckpointWeights.open(dir);
   try {
-    return { model: loadModel(config, getDevice("cpu"), weights), config };
+    return { model: loadModel(config, device, weights), config };
   } finally {
     weights.close();
   }
@@ -27,7 +27,7 @@ export function loadFixtureModel(name: string): { model: VisionLanguageModel; co
 /** Logits of the last prompt token, with the prompt's positions ([L, rows] row-major) and image embeddings. */
 export function promptLogits(model: VisionLanguageModel, inputIds: Int32Array, positions: Int32Array,
   imageEmbeddings: Tensor | null, pageSize = 16): Tensor {
-  const device = getDevice("cpu");
+  const device = model.parameters.device;
   const text = model.config.text;
   const L = inputIds.length;
   const pages = Math.ceil(L / pageSize) + 1;
