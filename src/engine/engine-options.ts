@@ -13,7 +13,7 @@ import { checkKeys } from "../core/option-keys.js";
 import type { LoadImageOptions } from "../multimodal/image-types.js";
 import { isLogLevel, LOG_LEVELS, type LogLevel } from "../utils/logger.js";
 import type { LoadProgressEvent } from "./core-client.js";
-import { ENGINE_OPTION_NAMES } from "./option-names.js";
+import { ENGINE_OPTION_NAMES, IMAGE_LOAD_OPTION_NAMES } from "./option-names.js";
 import type { CoreOptions, MemoryPlan } from "./protocol.js";
 
 export interface EngineOptions {
@@ -57,14 +57,50 @@ export interface EngineOptions {
    * caller's thread).
    */
   readonly preprocessWorkers?: number;
-  /** Limits for loading raw images: download timeout and size, decoded pixel count. */
-  readonly imageLoad?: LoadImageOptions;
+  /**
+   * Loading raw images: download and file limits (time, bytes), the pixel limit, the decode memory budget, and fences
+   * on where images may come from (local files, hosts, private addresses); see `ImageLoadOptions`.
+   */
+  readonly imageLoad?: ImageLoadOptions;
   /** Log lines on stderr at this level and above: "debug", "info", "warning", "error" (default, as SGLang's Engine). */
   readonly logLevel?: LogLevel;
   /** Called while the model loads (e.g. for a progress bar). */
   readonly onProgress?: (event: LoadProgressEvent) => void;
   /** Called once the memory the model needs is known, before any weight is allocated. */
   readonly onMemoryPlan?: (plan: MemoryPlan) => void;
+}
+
+/** The per-image limits and fences of `loadImage`, and the engine-wide budget for decodes in flight. */
+export interface ImageLoadOptions extends LoadImageOptions {
+  /**
+   * Memory for image decodes in flight, in MiB (default 1024): each decode reserves its estimated peak once its size
+   * is known and the rest wait their turn; one image larger than the budget runs alone.
+   */
+  readonly decodeMemoryMB?: number;
+}
+
+const DEFAULT_DECODE_MEMORY_MB = 1024;
+
+/** The image options of a request (what `loadImage` takes) and the decode budget's size in bytes, validated. */
+export function resolveImageLoad(options: ImageLoadOptions | undefined): { load: LoadImageOptions; decodeBudgetBytes: number } {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new IrisError("INVALID_ARGUMENT", "imageLoad must be an object of image loading options");
+  }
+  if (options) checkKeys(options, IMAGE_LOAD_OPTION_NAMES);
+  const { decodeMemoryMB, ...load } = options ?? {};
+  const budget = decodeMemoryMB ?? DEFAULT_DECODE_MEMORY_MB;
+  if (!(Number.isFinite(budget) && budget > 0)) throw new IrisError("INVALID_ARGUMENT", `imageLoad.decodeMemoryMB must be a positive number, got ${decodeMemoryMB}`);
+  for (const key of ["timeoutMs", "maxBytes", "maxPixels"] as const) {
+    const v = load[key];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new IrisError("INVALID_ARGUMENT", `imageLoad.${key} must be a positive integer, got ${v}`);
+  }
+  for (const key of ["localFileDirs", "allowedHosts"] as const) {
+    const v = load[key];
+    if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === "string" && x.length > 0))) {
+      throw new IrisError("INVALID_ARGUMENT", `imageLoad.${key} must be an array of non-empty strings`);
+    }
+  }
+  return { load, decodeBudgetBytes: Math.round(budget * 1024 * 1024) };
 }
 
 function positiveInteger(value: number | undefined, name: string, fallback: number): number {

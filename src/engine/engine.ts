@@ -16,8 +16,10 @@ import { chatTemplates } from "../tokenizer/chat-templates.js";
 import type { Conversation } from "../tokenizer/conversation.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { CoreClient } from "./core-client.js";
-import { checkEngineOptions, checkModelPath, preprocessWorkerCount, resolveCoreOptions, type EngineOptions } from "./engine-options.js";
+import { checkEngineOptions, checkModelPath, preprocessWorkerCount, resolveCoreOptions, resolveImageLoad, type EngineOptions } from "./engine-options.js";
+import { DecodeBudget } from "../multimodal/decode-budget.js";
 import { ImagePreprocessPool } from "../multimodal/image-preprocess-pool.js";
+import type { ImageLoadRequest, LoadImageOptions } from "../multimodal/image-types.js";
 import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
@@ -34,9 +36,12 @@ export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { in
 export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] | HostTensor2D });
 
 export class Engine {
-  /** Requests between `generate` and their hand-over to the core (tokenizing, loading and processing images). */
-  private readonly preparing = new Set<string>();
-  private readonly abortedWhilePreparing = new Set<string>();
+  /**
+   * Requests between `generate` and their hand-over to the core (tokenizing, loading and processing images), with the
+   * controller that cancels their downloads, file reads and image jobs on `abort` or `shutdown`.
+   */
+  private readonly preparing = new Map<string, AbortController>();
+  private closing = false;
 
   private constructor(
     readonly config: ModelConfig,
@@ -48,6 +53,8 @@ export class Engine {
     private readonly core: CoreOptions,
     private readonly pool: ImagePreprocessPool | undefined,
     private readonly log: Logger,
+    private readonly imageLoad: LoadImageOptions,
+    private readonly decodeBudget: DecodeBudget,
   ) {}
 
   /** Loads the model (on a worker thread) and its tokenizer and processor; resolves once it is ready. */
@@ -59,6 +66,7 @@ export class Engine {
     const config = loadModelConfig(join(modelPath, "config.json"));
     if (options.chatTemplate !== undefined) chatTemplates.get(options.chatTemplate);
     const core = resolveCoreOptions(options, config);
+    const { load, decodeBudgetBytes } = resolveImageLoad(options.imageLoad);
     // The worker loads the model while this thread loads the tokenizer and processor.
     const starting = CoreClient.start(core, options);
     // Observed here so a failure while this thread is still loading is not an unhandled rejection; awaited below.
@@ -79,7 +87,7 @@ export class Engine {
     try {
       const { client, info } = await starting;
       logReady(log, modelPath, info, (performance.now() - startedAt) / 1000);
-      return new Engine(config, tokenizer, preparer, client, info, options, core, pool, log);
+      return new Engine(config, tokenizer, preparer, client, info, options, core, pool, log, load, new DecodeBudget(decodeBudgetBytes));
     } catch (err) {
       await pool?.close();
       throw err;
@@ -88,7 +96,8 @@ export class Engine {
 
   /** Ends a request early (SGLang's `abort_request`), whether it is still being prepared or already running. */
   abort(rid: string): void {
-    if (this.preparing.has(rid)) this.abortedWhilePreparing.add(rid);
+    const preparing = this.preparing.get(rid);
+    if (preparing) preparing.abort(new IrisError("ABORTED", "the request was aborted"));
     else this.client.abort(rid);
   }
 
@@ -144,7 +153,7 @@ export class Engine {
     if (classified.kind === "none" || classified.kind === "precomputed_embedding") {
       throw new IrisError("INVALID_ARGUMENT", "encodeImages takes raw images or processor_output items");
     }
-    return this.client.encode(await this.preparer.processImages(classified, this.options.imageLoad));
+    return this.client.encode(await this.preparer.processImages(classified, this.imageRequest()));
   }
 
   /**
@@ -164,8 +173,12 @@ export class Engine {
     return serverInfo(this.core, this.info, this.options.chatTemplate, this.log.level, await this.client.stats());
   }
 
-  /** Stops the core; requests still running fail with ENGINE_SHUTDOWN. */
+  /** Stops the core; requests still running or being prepared fail with ENGINE_SHUTDOWN at once. */
   async shutdown(): Promise<void> {
+    this.closing = true;
+    for (const preparing of this.preparing.values()) {
+      preparing.abort(new IrisError("ENGINE_SHUTDOWN", "the engine was shut down while this request was being prepared"));
+    }
     await Promise.all([this.client.shutdown(), this.pool?.close()]);
   }
 
@@ -177,18 +190,20 @@ export class Engine {
   private async submit(single: SingleRequest, handle: RequestHandle): Promise<void> {
     const rid = single.rid;
     try {
+      if (this.closing) throw new IrisError("ENGINE_SHUTDOWN", "the engine has been shut down");
       if (this.client.isRunning(rid) || this.preparing.has(rid)) {
         throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${rid} is still running; give each request its own rid`);
       }
-      this.preparing.add(rid);
+      const controller = new AbortController();
+      this.preparing.set(rid, controller);
       let core: CoreRequest;
       try {
-        core = await this.prepare(single);
+        // An abort or shutdown while the request is prepared (its images downloaded, say) ends it at once; the
+        // signal also stops the downloads, file reads and image jobs themselves.
+        core = await untilAborted(this.prepare(single, controller.signal), controller.signal);
       } finally {
         this.preparing.delete(rid);
       }
-      // An abort that came while the request was being prepared (its images downloaded, say) ends it here.
-      if (this.abortedWhilePreparing.delete(rid)) throw new IrisError("ABORTED", "the request was aborted");
       this.client.submit(core, (output) => handle.accept(output), (error) => handle.fail(error));
       this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} images, queued`);
       handle.done.then(
@@ -196,12 +211,16 @@ export class Engine {
         (e: IrisError) => this.log.debug(`request ${rid} failed: ${e.code}: ${e.message}`),
       );
     } catch (err) {
-      this.abortedWhilePreparing.delete(rid);
       handle.fail(err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message, { cause: err }));
     }
   }
 
-  private async prepare(single: SingleRequest): Promise<CoreRequest> {
+  /** A request's image options: the engine's limits and fences, its cancellation and the shared decode budget. */
+  private imageRequest(signal?: AbortSignal): ImageLoadRequest {
+    return { ...this.imageLoad, signal, decodeBudget: this.decodeBudget };
+  }
+
+  private async prepare(single: SingleRequest, signal: AbortSignal): Promise<CoreRequest> {
     const sampling = resolveSamplingParams(single.samplingParams, this.config.text.vocabSize);
     const images = classifyImages(single.images);
     if (single.inputIds) {
@@ -209,7 +228,8 @@ export class Engine {
       const bad = single.inputIds.find((id) => id >= vocab);
       if (bad !== undefined) throw new IrisError("INVALID_ARGUMENT", `inputIds holds token id ${bad}, outside the vocabulary of ${vocab}`);
     }
-    const prepared = await this.preparer.prepare(single, images, this.options.imageLoad);
+    const source = { prompt: single.prompt, inputIds: single.inputIds, maxInputTokens: this.info.contextLength - 1 };
+    const prepared = await this.preparer.prepare(source, images, this.imageRequest(signal));
     const length = prepared.inputIds.length;
     const context = this.info.contextLength;
     if (length >= context) {
@@ -228,6 +248,16 @@ function logReady(log: Logger, modelPath: string, info: CoreInfo, seconds: numbe
   log.info(`loaded ${modelPath} in ${seconds.toFixed(2)} s: ${(info.parameters / 1e6).toFixed(1)}M parameters (${mib(info.weightBytes)}), ` +
     `KV cache of ${info.maxTotalTokens} tokens (${mib(info.kvCacheBytes)}), context ${info.contextLength}, kernels: ${info.kernels.description}`);
   if (!info.kernels.native) log.warning(`the ${info.kernels.device} backend runs its slow TypeScript kernels: ${info.kernels.description}`);
+}
+
+/** `work`, or the signal's reason as soon as it aborts (the work is left to settle on its own). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /**

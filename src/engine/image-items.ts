@@ -3,7 +3,8 @@
  * embeddings) and checks each item's fields. One request uses one form for all its images, as in SGLang.
  */
 import { IrisError } from "../core/errors.js";
-import { toNumbers, type HostTensor } from "../core/host-tensor.js";
+import type { DType } from "../core/dtype.js";
+import { numel, toNumbers, type HostTensor } from "../core/host-tensor.js";
 import type { ImageInput, PrecomputedEmbeddingItem, ProcessorOutputItem, RawImage, TensorLike } from "../core/request.js";
 
 export type ClassifiedImages =
@@ -40,15 +41,48 @@ export function classifyImages(images: readonly ImageInput[]): ClassifiedImages 
     return { kind: "processor_output", items };
   }
   const items = images as PrecomputedEmbeddingItem[];
-  items.forEach((item, i) => requireTensor(item.feature, `image item ${i} (precomputed_embedding): feature`));
+  items.forEach((item, i) => {
+    requireTensor(item.feature, `image item ${i} (precomputed_embedding): feature`);
+    requireFinite(item.feature, `image item ${i} (precomputed_embedding): feature`);
+  });
   return { kind: "precomputed_embedding", items };
 }
 
+/** The typed array each dtype is held in (bf16 and f16 as raw 16-bit patterns). */
+const ARRAY_OF: Readonly<Record<DType, { name: string }>> = {
+  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, I64: BigInt64Array,
+  I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
+};
+
+/**
+ * A tensor's claims (dtype, shape) are checked against its data before anything is sized from them: bytes declared
+ * F32 would otherwise be read as floats, and a shape of millions of rows over ten values would be expanded first.
+ */
 function requireTensor(value: unknown, what: string): asserts value is HostTensor {
   const t = value as HostTensor | undefined;
   if (!t || typeof t !== "object" || !Array.isArray(t.shape) || !ArrayBuffer.isView(t.data) || typeof t.dtype !== "string") {
     throw new IrisError("INVALID_ARGUMENT", `${what} is missing or is not a tensor ({ dtype, shape, data })`);
   }
+  const array = ARRAY_OF[t.dtype];
+  if (array === undefined) throw new IrisError("INVALID_ARGUMENT", `${what} has unknown dtype ${JSON.stringify(t.dtype)}`);
+  if (!(t.data instanceof (array as unknown as typeof Uint8Array))) {
+    throw new IrisError("INVALID_ARGUMENT", `${what} is declared ${t.dtype}, which is held in a ${array.name}, but its data is a ${t.data.constructor.name}`);
+  }
+  if (!t.shape.every((d) => Number.isInteger(d) && d >= 0) || numel(t.shape) !== t.data.length) {
+    throw new IrisError("INVALID_ARGUMENT", `${what} has shape [${t.shape.join(", ")}] but ${t.data.length} values`);
+  }
+}
+
+/** Embeddings with NaN or infinite values generate nothing sensible (empty text); refuse them. */
+function requireFinite(t: HostTensor, what: string): void {
+  const data = t.data;
+  let bad = -1;
+  if (t.dtype === "F32" || t.dtype === "F64") bad = (data as Float32Array).findIndex((v) => !Number.isFinite(v));
+  else if (t.dtype === "BF16" || t.dtype === "F16") {
+    const exponent = t.dtype === "BF16" ? 0x7f80 : 0x7c00;
+    bad = (data as Uint16Array).findIndex((v) => (v & exponent) === exponent);
+  }
+  if (bad >= 0) throw new IrisError("INVALID_ARGUMENT", `${what} holds a NaN or infinite value (at element ${bad}); embeddings must be finite`);
 }
 
 /** Rows of a 2-D integer table (e.g. image_grid_thw) given as a tensor or as nested arrays. */

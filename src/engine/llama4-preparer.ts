@@ -6,7 +6,7 @@ import type { Llama4Config } from "../checkpoint/llama4-config.js";
 import { IrisError } from "../core/errors.js";
 import { concatHostTensors } from "../core/host-tensor.js";
 import type { MultimodalPayload } from "../core/multimodal-payload.js";
-import type { LoadImageOptions } from "../multimodal/image-types.js";
+import type { ImageLoadRequest } from "../multimodal/image-types.js";
 import { llama4ImagePromptText, type Llama4Processor } from "../multimodal/llama4-processor.js";
 import { replacePlaceholders } from "../multimodal/image-placeholders.js";
 import { tilesOf } from "../multimodal/llama4-tiling.js";
@@ -20,7 +20,7 @@ export class Llama4Preparer implements FamilyPreparer {
     this.imageTokenId = config.tokens.image;
   }
 
-  async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt> {
+  async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<PreparedPrompt> {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
@@ -35,7 +35,7 @@ export class Llama4Preparer implements FamilyPreparer {
     return this.finish(ids, mm);
   }
 
-  async processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload> {
+  async processImages(images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<MultimodalPayload> {
     if (images.kind === "raw") {
       const { pixel_values, aspectRatios } = await this.processor.features(images.images, imageOptions);
       return { kind: "pixels", pixelValues: pixel_values, tilesPerImage: aspectRatios.map(tilesOf) };

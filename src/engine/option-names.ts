@@ -4,13 +4,23 @@
  */
 import { keysOf, type KeyPolicy } from "../core/option-keys.js";
 import type { GenerateRequest } from "../core/request.js";
-import type { EngineOptions } from "./engine-options.js";
+import type { EngineOptions, ImageLoadOptions } from "./engine-options.js";
 
 const NOT_YET = "not implemented in Iris yet (issue 13)";
 const NO_LORA = "Iris has no LoRA adapters";
 const ONE_RANK = "an engine is one data-parallel rank on one machine, with no prefill/decode disaggregation";
 const ONE_IMPLEMENTATION = "each Iris backend has one implementation of it, chosen with device";
 const NO_CUDA_GRAPH_SETTING = "the cuda backend decides its graphs itself";
+
+/** The names inside `EngineOptions.imageLoad` (issue 14's limits, fences and decode budget). */
+export const IMAGE_LOAD_OPTION_NAMES: KeyPolicy = {
+  what: "imageLoad option",
+  known: keysOf<ImageLoadOptions>()({
+    timeoutMs: true, maxBytes: true, maxPixels: true, allowLocalFiles: true, localFileDirs: true, allowedHosts: true,
+    allowPrivateNetwork: true, decodeMemoryMB: true,
+  }),
+  renamed: { mediaUrlMaxFileSizeMb: "maxBytes", timeout: "timeoutMs", maxImagePixels: "maxPixels" },
+};
 
 export const ENGINE_OPTION_NAMES: KeyPolicy = {
   what: "engine option",

@@ -7,7 +7,7 @@ import { IrisError } from "../core/errors.js";
 import { DTYPE_BYTES } from "../core/dtype.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
-import type { LoadImageOptions } from "../multimodal/image-types.js";
+import type { ImageLoadRequest } from "../multimodal/image-types.js";
 import { countTokenRuns } from "../multimodal/image-placeholders.js";
 import type { ProcessorTokenizer } from "../multimodal/processor-tokenizer.js";
 import { idList, type ClassifiedImages } from "./image-items.js";
@@ -25,15 +25,17 @@ export interface PreparedPrompt {
 export interface PromptSource {
   readonly prompt: string | undefined;
   readonly inputIds: readonly number[] | undefined;
+  /** The longest prompt the engine takes: given ids are checked against it before their placeholders are expanded. */
+  readonly maxInputTokens?: number;
 }
 
 /** One model family's way from a prompt (or ids) and images to model inputs. */
 export interface FamilyPreparer {
   /** The token that receives image embeddings. */
   readonly imageTokenId: number;
-  prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt>;
+  prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<PreparedPrompt>;
   /** The images alone (raw or processor output) in the form the vision encoder takes, for `encodeImages`. */
-  processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload>;
+  processImages(images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<MultimodalPayload>;
 }
 
 /** Image content keys start here, above every vocabulary. */
@@ -72,12 +74,19 @@ export function countToken(ids: readonly number[], token: number): number {
  * already expanded to every image's token count. Anything else is a mismatch the caller must fix.
  */
 export function placeImageTokens(ids: readonly number[], imageTokenId: number, tokensPerImage: readonly number[],
-  expand: (ids: readonly number[]) => number[]): number[] {
+  expand: (ids: readonly number[]) => number[], maxInputTokens = Infinity): number[] {
   const found = countToken(ids, imageTokenId);
   const needed = tokensPerImage.reduce((a, b) => a + b, 0);
   if (found === needed) return [...ids];
   const runs = countTokenRuns(ids, imageTokenId);
-  if (runs === tokensPerImage.length && found === runs) return expand(ids);
+  if (runs === tokensPerImage.length && found === runs) {
+    // The length is known before expanding: a claim of millions of image tokens fails here, not after building them.
+    const expanded = ids.length - found + needed;
+    if (expanded > maxInputTokens) {
+      throw new IrisError("CONTEXT_TOO_LONG", `The input (${expanded} tokens once its ${tokensPerImage.length} image(s) are expanded to ${needed} image tokens) is longer than the model's context length (${maxInputTokens + 1} tokens).`);
+    }
+    return expand(ids);
+  }
   throw new IrisError(
     "IMAGE_TOKEN_MISMATCH",
     `the prompt has ${found} image tokens (id ${imageTokenId}) for ${tokensPerImage.length} image(s) that need ${needed} (${tokensPerImage.join(" + ")}); give one placeholder per image or ids expanded as the processor does`,

@@ -7,7 +7,8 @@ import { IrisError } from "../core/errors.js";
 import { concatHostTensors } from "../core/host-tensor.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
-import type { LoadImageOptions } from "../multimodal/image-types.js";
+import type { TensorLike } from "../core/request.js";
+import type { ImageLoadRequest } from "../multimodal/image-types.js";
 import { mropePositions } from "../multimodal/mrope-positions.js";
 import type { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
 import type { GridThw } from "../multimodal/qwen2-vl-image-processor.js";
@@ -21,7 +22,7 @@ export class QwenPreparer implements FamilyPreparer {
     this.imageTokenId = config.tokens.image;
   }
 
-  async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<PreparedPrompt> {
+  async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<PreparedPrompt> {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
@@ -31,17 +32,17 @@ export class QwenPreparer implements FamilyPreparer {
     const grids = (mm.imageGrids ?? []) as GridThw[];
     const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
     const given = source.inputIds ?? (source.prompt !== undefined ? await encodeText(this.processor.tokenizer, source.prompt) : itemInputIds(images));
-    const ids = placeImageTokens(given, this.imageTokenId, tokensPerImage, (raw) => this.processor.expandInputIds(raw, grids));
+    const ids = placeImageTokens(given, this.imageTokenId, tokensPerImage, (raw) => this.processor.expandInputIds(raw, grids), source.maxInputTokens);
     return this.finish(ids, mm);
   }
 
-  async processImages(images: ClassifiedImages, imageOptions?: LoadImageOptions): Promise<MultimodalPayload> {
+  async processImages(images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<MultimodalPayload> {
     if (images.kind === "raw") {
       const features = await this.processor.features(images.images, imageOptions);
       return this.pixels(features.pixel_values, features.grids);
     }
     if (images.kind === "processor_output") {
-      const grids = images.items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`));
+      const grids = this.grids(images.items);
       const pixelValues = concatHostTensors(images.items.map((item) => item.pixel_values!), "pixel_values");
       const patches = grids.reduce((n, [t, h, w]) => n + t * h * w, 0);
       const v = this.config.vision;
@@ -52,14 +53,29 @@ export class QwenPreparer implements FamilyPreparer {
       return { kind: "pixels", pixelValues, imageGrids: grids };
     }
     if (images.kind === "precomputed_embedding") {
-      const grids = images.items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`));
+      const grids = this.grids(images.items);
       if (grids.length === 0) {
         throw new IrisError("INVALID_ARGUMENT", "precomputed embeddings for Qwen2.5-VL need image_grid_thw, which places the image tokens' M-RoPE positions");
       }
       const embeddings = checkEmbeddingWidth(concatHostTensors(images.items.map((item) => item.feature), "feature"), this.config.text.hiddenSize);
+      const tokens = grids.reduce((n, g) => n + this.processor.imageProcessor.tokensForGrid(g), 0);
+      if (embeddings.shape[0] !== tokens) {
+        throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${embeddings.shape[0]} rows of embeddings but their grids need ${tokens}`);
+      }
       return { kind: "embeddings", embeddings, imageGrids: grids };
     }
     throw new IrisError("INVALID_ARGUMENT", "no images to process");
+  }
+
+  /** The items' grids; each must merge evenly into image tokens (h and w multiples of the spatial merge size). */
+  private grids(items: readonly { image_grid_thw?: TensorLike }[]): GridThw[] {
+    const merge = this.config.vision.spatialMergeSize;
+    return items.flatMap((item, i) => tableRows(item.image_grid_thw, 3, `image item ${i}: image_grid_thw`).map((row) => {
+      if (row[1] % merge !== 0 || row[2] % merge !== 0) {
+        throw new IrisError("INVALID_ARGUMENT", `image item ${i}: image_grid_thw row [${row.join(", ")}] must have h and w divisible by the spatial merge size ${merge}`);
+      }
+      return [row[0], row[1], row[2]] as const;
+    }));
   }
 
   private pixels(pixelValues: HostTensor, grids: readonly GridThw[]): MultimodalPayload {

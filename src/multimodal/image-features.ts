@@ -5,7 +5,7 @@
  */
 import { concatHostTensors, int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import { loadImage } from "./image-input.js";
-import type { ImageInput, LoadImageOptions } from "./image-types.js";
+import type { ImageInput, ImageLoadRequest } from "./image-types.js";
 import type { GridThw } from "./qwen2-vl-image-processor.js";
 
 /** One image's features: Qwen2-VL's patches and grid, or Llama 4's tiles and tile grid. */
@@ -22,14 +22,23 @@ export interface SingleImageProcessor {
 
 /** Loads and processes images, on this thread or elsewhere (see `ImagePreprocessPool`). */
 export interface ImageFeaturizer {
-  featurize(image: ImageInput, options?: LoadImageOptions): Promise<ImageFeatures>;
+  featurize(image: ImageInput, options?: ImageLoadRequest): Promise<ImageFeatures>;
 }
 
 export class InlineFeaturizer implements ImageFeaturizer {
   constructor(private readonly processor: SingleImageProcessor) {}
 
-  async featurize(image: ImageInput, options?: LoadImageOptions): Promise<ImageFeatures> {
-    return this.processor.preprocessOne(await loadImage(image, options));
+  /** Loads and processes one image under a lease on the decode budget (when one is given), held until it is processed. */
+  async featurize(image: ImageInput, options: ImageLoadRequest = {}): Promise<ImageFeatures> {
+    const lease = options.decodeBudget?.lease();
+    try {
+      const reserveDecode = lease ? (bytes: number) => lease.reserve(bytes, options.signal) : options.reserveDecode;
+      const decoded = await loadImage(image, { ...options, reserveDecode });
+      if (options.signal?.aborted) throw options.signal.reason;
+      return this.processor.preprocessOne(decoded);
+    } finally {
+      lease?.release();
+    }
   }
 }
 

@@ -1,16 +1,17 @@
 /**
  * `loadImage`: every image input a user may pass, resolved to RGB pixels. Strings are told apart as SGLang's
  * `load_image` does: http(s) URLs, then `data:` URLs, then existing files, then bare base64; a string that names no
- * file and is not base64 is reported as a missing file when it looks like a path, else as bad base64.
+ * file and is not base64 is reported as a missing file when it looks like a path, else as bad base64. Local files are
+ * read by `readImageFile` (regular files only, size-capped, timed); fences on local files and hosts are options.
  */
-import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { decodeImageBytes } from "./image-decode.js";
 import { imageLoadError } from "./image-errors.js";
 import { fetchImageBytes } from "./image-fetch.js";
+import { readImageFile } from "./image-file.js";
 import {
   DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT_MS,
-  type DecodedPixels, type ImageInput, type LoadImageOptions, type RgbImage,
+  type DecodedPixels, type ImageInput, type ImageLoadRequest, type RgbImage,
 } from "./image-types.js";
 import { toRgb } from "./rgb-convert.js";
 
@@ -44,16 +45,6 @@ function looksLikePath(text: string): boolean {
   return /^(\.{0,2}\/|~|file:|[A-Za-z]:\\)/.test(text) || text.includes("\\") || /\.[A-Za-z0-9]{1,5}$/.test(text);
 }
 
-async function readImageFile(path: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const problem = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory" : `cannot read file (${code ?? (err as Error).message})`;
-    throw imageLoadError(path, problem, err);
-  }
-}
-
 function fromPixels(pixels: DecodedPixels, maxPixels: number): RgbImage {
   const { width, height, data } = pixels;
   const channels = pixels.channels ?? 3;
@@ -78,22 +69,28 @@ function isDecodedPixels(input: unknown): input is DecodedPixels {
 }
 
 /** Loads any supported image input as RGB pixels. Every failure is an IrisError with code "IMAGE_LOAD". */
-export async function loadImage(input: ImageInput, options: LoadImageOptions = {}): Promise<RgbImage> {
+export async function loadImage(input: ImageInput, options: ImageLoadRequest = {}): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const limits = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES };
-  if (input instanceof Uint8Array) return decodeImageBytes(input, input, maxPixels);
+  const limits = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, signal: options.signal };
+  const decode = (bytes: Uint8Array) => decodeImageBytes(bytes, input, maxPixels, options.reserveDecode);
+  if (input instanceof Uint8Array) return decode(input);
   if (isDecodedPixels(input)) return fromPixels(input, maxPixels);
   if (typeof input !== "string") {
     throw imageLoadError(input, "unsupported image input: expected a path, URL, data URL, base64 string, encoded bytes or decoded pixels");
   }
-  if (/^https?:\/\//i.test(input)) return decodeImageBytes(await fetchImageBytes(input, limits), input, maxPixels);
-  if (/^data:/i.test(input)) return decodeImageBytes(decodeDataUrl(input), input, maxPixels);
+  if (/^https?:\/\//i.test(input)) return decode(await fetchImageBytes(input, { ...limits, allowedHosts: options.allowedHosts, allowPrivateNetwork: options.allowPrivateNetwork }));
+  if (/^data:/i.test(input)) return decode(decodeDataUrl(input));
+  // Any other URL scheme (file://, ftp://, ...) is refused by name rather than looked up as a file.
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(input);
+  if (scheme) throw imageLoadError(input, `unsupported URL scheme "${scheme[1].toLowerCase()}://": give an http(s) URL, a data URL, or a plain file path`);
   if (input.length === 0) throw imageLoadError(input, "empty string");
-  if (existsSync(input)) return decodeImageBytes(await readImageFile(input), input, maxPixels);
+  const localFiles = options.allowLocalFiles ?? true;
+  if (localFiles && existsSync(input)) return decode(await readImageFile(input, { ...limits, allowedDirs: options.localFileDirs }));
   // NOTE: base64 has no '.', so an image extension means a path; JPEG base64 starts with "/9j/", so a leading '/'
   // alone does not.
-  if (IMAGE_FILE_EXTENSION.test(input)) throw imageLoadError(input, "file not found");
-  if (BASE64.test(input.trim())) return decodeImageBytes(decodeBase64(input, input), input, maxPixels);
-  if (looksLikePath(input)) throw imageLoadError(input, "file not found");
-  throw imageLoadError(input, "not an existing file, an http(s) URL, a data URL, nor valid base64");
+  const noFile = localFiles ? "file not found" : "local file paths are turned off (option allowLocalFiles)";
+  if (IMAGE_FILE_EXTENSION.test(input)) throw imageLoadError(input, noFile);
+  if (BASE64.test(input.trim())) return decode(decodeBase64(input, input));
+  if (looksLikePath(input)) throw imageLoadError(input, noFile);
+  throw imageLoadError(input, `not ${localFiles ? "an existing file, " : ""}an http(s) URL, a data URL, nor valid base64`);
 }

@@ -1,25 +1,41 @@
 /**
  * Image loading and preprocessing on worker threads, so a batch of pictures is decoded and resized on several
  * cores while the caller's thread stays free (SGLang's multimodal processor workers). Images go to the worker
- * with the fewest jobs; each job is one image.
+ * with the fewest jobs; each job is one image. A job whose signal aborts rejects at once and is cancelled in its
+ * worker; its slot and its share of the decode budget are held until the worker confirms it stopped.
  */
 import type { Worker } from "node:worker_threads";
 import { IrisError, type IrisErrorCode } from "../core/errors.js";
 import { startModuleWorker } from "../utils/module-worker.js";
+import type { DecodeLease } from "./decode-budget.js";
 import type { ImageFeatures, ImageFeaturizer } from "./image-features.js";
-import type { ImageInput, LoadImageOptions } from "./image-types.js";
+import type { ImageInput, ImageLoadRequest } from "./image-types.js";
+import type { ToPreprocessWorker } from "./preprocess-worker.js";
 
 interface PoolWorker {
   readonly worker: Worker;
   jobs: number;
 }
 
+interface Job {
+  readonly worker: PoolWorker;
+  readonly resolve: (f: ImageFeatures) => void;
+  readonly reject: (e: Error) => void;
+  readonly lease: DecodeLease | undefined;
+  /** Aborts this job's wait for the decode budget on the pool's side. */
+  readonly stop: AbortController;
+  settled: boolean;
+}
+
 type Reply =
   | { ready: true }
+  | { reserve: number; bytes: number }
   | { id: number; features?: ImageFeatures; error?: { code: IrisErrorCode; message: string } };
 
+const shutDown = () => new IrisError("ENGINE_SHUTDOWN", "the image workers were shut down");
+
 export class ImagePreprocessPool implements ImageFeaturizer {
-  private readonly waiting = new Map<number, { resolve: (f: ImageFeatures) => void; reject: (e: Error) => void; worker: PoolWorker }>();
+  private readonly jobs = new Map<number, Job>();
   private nextId = 0;
   private closed = false;
 
@@ -43,44 +59,72 @@ export class ImagePreprocessPool implements ImageFeaturizer {
     return new ImagePreprocessPool(workers);
   }
 
-  featurize(image: ImageInput, options?: LoadImageOptions): Promise<ImageFeatures> {
-    if (this.closed) return Promise.reject(new IrisError("ENGINE_SHUTDOWN", "the image workers were shut down"));
+  featurize(image: ImageInput, request: ImageLoadRequest = {}): Promise<ImageFeatures> {
+    if (this.closed) return Promise.reject(shutDown());
     if (this.workers.length === 0) return Promise.reject(new IrisError("INTERNAL", "every image worker has failed; restart the engine"));
+    const { signal, decodeBudget, reserveDecode: _unused, ...options } = request;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const entry = this.workers.reduce((a, b) => (b.jobs < a.jobs ? b : a));
     const id = this.nextId++;
     entry.jobs++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, worker: entry });
-      entry.worker.postMessage({ id, image, options });
+      const job: Job = { worker: entry, resolve, reject, lease: decodeBudget?.lease(), stop: new AbortController(), settled: false };
+      this.jobs.set(id, job);
+      signal?.addEventListener("abort", () => this.cancel(id, signal.reason as Error), { once: true });
+      this.send(entry, { id, image, options, budgeted: job.lease !== undefined });
     });
   }
 
+  /** Rejects every job with ENGINE_SHUTDOWN at once, then stops the workers. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const [id, job] of this.jobs) this.finish(id, job, shutDown());
     await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
-    for (const job of this.waiting.values()) job.reject(new IrisError("ENGINE_SHUTDOWN", "the image workers were shut down"));
-    this.waiting.clear();
+  }
+
+  /** The caller gets `reason` now; the worker stops the job and its reply then frees the slot. */
+  private cancel(id: number, reason: Error): void {
+    const job = this.jobs.get(id);
+    if (!job || job.settled) return;
+    job.settled = true;
+    job.stop.abort(reason);
+    job.reject(reason);
+    const wire = reason instanceof IrisError ? reason.toJSON() : { code: "ABORTED" as const, message: reason.message };
+    this.send(job.worker, { cancel: id, reason: wire });
   }
 
   private onReply(entry: PoolWorker, reply: Reply): void {
     if ("ready" in reply) return;
-    const job = this.waiting.get(reply.id);
+    if ("reserve" in reply) {
+      const job = this.jobs.get(reply.reserve);
+      if (!job?.lease) return;
+      job.lease.reserve(reply.bytes, job.stop.signal).then(() => this.send(entry, { grant: reply.reserve }), () => undefined);
+      return;
+    }
+    const job = this.jobs.get(reply.id);
     if (!job) return;
-    this.waiting.delete(reply.id);
-    entry.jobs--;
-    if (reply.error) job.reject(IrisError.fromJSON(reply.error));
-    else job.resolve(reply.features!);
+    this.finish(reply.id, job, reply.error ? IrisError.fromJSON(reply.error) : reply.features!);
+  }
+
+  private finish(id: number, job: Job, outcome: ImageFeatures | Error): void {
+    this.jobs.delete(id);
+    job.worker.jobs--;
+    job.lease?.release();
+    if (job.settled) return;
+    job.settled = true;
+    if (outcome instanceof Error) job.reject(outcome);
+    else job.resolve(outcome);
   }
 
   /** A worker that failed or stopped leaves the pool; its jobs fail, later ones go to the others. */
   private failWorker(entry: PoolWorker, error: IrisError): void {
     const index = this.workers.indexOf(entry);
     if (index >= 0) this.workers.splice(index, 1);
-    for (const [id, job] of this.waiting) {
-      if (job.worker !== entry) continue;
-      this.waiting.delete(id);
-      job.reject(error);
-    }
+    for (const [id, job] of this.jobs) if (job.worker === entry) this.finish(id, job, error);
+  }
+
+  private send(entry: PoolWorker, message: ToPreprocessWorker): void {
+    entry.worker.postMessage(message);
   }
 }
 

@@ -1,3 +1,5 @@
+import type { DecodeBudget } from "./decode-budget.js";
+
 /**
  * The image types of the multimodal layer: what a user may pass as an image, and the decoded form every processor
  * works on.
@@ -30,9 +32,37 @@ export interface LoadImageOptions {
   readonly timeoutMs?: number;
   /** The largest download accepted, in bytes. */
   readonly maxBytes?: number;
-  /** The largest image accepted, in pixels (width * height), against decompression bombs. */
+  /** The largest image accepted, in pixels (width * height), against decompression bombs; a server may lower it. */
   readonly maxPixels?: number;
+  // ==== Fences on where images may come from (as in SGLang, everything is allowed by default) ====
+  /** `false` refuses local file paths (a server should not read its own disk for a client). Default true. */
+  readonly allowLocalFiles?: boolean;
+  /** When given, local files must lie (after symlinks) inside one of these directories. */
+  readonly localFileDirs?: readonly string[];
+  /** When given, URLs may only reach these host names (checked again on every redirect). */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * `false` refuses URLs whose host resolves to a loopback, private, link-local or otherwise non-public address,
+   * checked on the address actually connected to (after DNS resolution) and on every redirect. Default true.
+   */
+  readonly allowPrivateNetwork?: boolean;
 }
+
+/** What a single image load runs under besides its options: not cloneable, so never sent to a worker as is. */
+export interface LoadContext {
+  /** The engine's budget for decodes in flight; each image takes a lease on it while it is decoded and processed. */
+  readonly decodeBudget?: DecodeBudget;
+  /** Aborts the load (a download, a file read) at once; the load rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /**
+   * Called with an estimate of a decode's peak memory once the image's size is known, before it is decoded; resolves
+   * when the decode may go ahead (see `DecodeBudget`).
+   */
+  readonly reserveDecode?: (bytes: number) => Promise<void>;
+}
+
+/** The options of one image load together with its context, as processors and featurizers pass them on. */
+export type ImageLoadRequest = LoadImageOptions & LoadContext;
 
 /** 10 s for the whole download (SGLang gives each socket operation 3 s). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -45,5 +75,5 @@ export const DEFAULT_MAX_PIXELS = 89_478_485;
 export interface ProcessorRequest {
   readonly text: string;
   readonly images?: readonly ImageInput[];
-  readonly imageOptions?: LoadImageOptions;
+  readonly imageOptions?: ImageLoadRequest;
 }

@@ -7,7 +7,7 @@
 import { idsTensor, type HostTensor, type HostTensor1D } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
 import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
-import type { ImageInput, LoadImageOptions, ProcessorRequest } from "./image-types.js";
+import type { ImageInput, ImageLoadRequest, ProcessorRequest } from "./image-types.js";
 import { encodeExpanded, requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
 import { Qwen2VLImageProcessor, type GridThw } from "./qwen2-vl-image-processor.js";
 
@@ -41,7 +41,7 @@ export class Qwen2_5VLProcessor {
   }
 
   /** Loads and processes the images (each on the featurizer's thread), merged in order. */
-  async features(images: readonly ImageInput[], options?: LoadImageOptions): Promise<MergedImageFeatures> {
+  async features(images: readonly ImageInput[], options?: ImageLoadRequest): Promise<MergedImageFeatures> {
     return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options))));
   }
 

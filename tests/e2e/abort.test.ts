@@ -1,11 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Engine } from "../../src/engine/engine.js";
 import { isIrisError } from "../../src/core/errors.js";
-import { loadCases, modelDir } from "../helpers/fixtures.js";
+import { modelDir } from "../helpers/fixtures.js";
 
 test("abort ends a running request with ABORTED; the engine goes on", async () => {
   const engine = await Engine.create({ modelPath: modelDir("tiny-qwen2_5-vl") });
@@ -30,28 +29,62 @@ test("abort ends a running request with ABORTED; the engine goes on", async () =
   }
 });
 
-test("an abort that comes while the request's image is still downloading ends it too", async () => {
-  const picture = readFileSync(loadCases("tiny-qwen2_5-vl")[0].imagePaths[0]);
-  let served = 0;
-  const server = createServer((_, res) => {
-    // Answer slowly, so the abort arrives while the request is being prepared.
-    setTimeout(() => {
-      served++;
-      res.writeHead(200, { "content-type": "image/png" }).end(picture);
-    }, 500);
+/** A server that accepts image requests and never answers; `closed` counts requests whose connection the client dropped. */
+async function hangingServer(): Promise<{ url: string; requests: () => number; closed: () => number; stop: () => void }> {
+  let requests = 0, closed = 0;
+  const server = createServer((req) => {
+    requests++;
+    req.socket.on("close", () => closed++);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/picture.png`;
+  return { url, requests: () => requests, closed: () => closed, stop: () => {
+    server.closeAllConnections();
+    server.close();
+  } };
+}
+
+const untilTrue = async (check: () => boolean) => {
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
+};
+
+test("an abort while the request's image downloads cancels the download and rejects with ABORTED at once", async () => {
+  const server = await hangingServer();
   const engine = await Engine.create({ modelPath: modelDir("tiny-qwen2_5-vl") });
   try {
-    const pending = engine.generate({ prompt: "<|vision_start|><|image_pad|><|vision_end|>Hi", imageData: [url], rid: "slow", samplingParams: { maxNewTokens: 50 } });
+    const started = performance.now();
+    const pending = engine.generate({ prompt: "<|vision_start|><|image_pad|><|vision_end|>Hi", imageData: [server.url], rid: "slow", samplingParams: { maxNewTokens: 50 } });
+    await untilTrue(() => server.requests() === 1);
     engine.abort("slow");
     await assert.rejects(pending, (e) => isIrisError(e, "ABORTED"));
-    assert.equal(served, 1, "the download itself finished");
+    // The download's own time limit is 10 s; an abort that waited for it would take that long.
+    assert.ok(performance.now() - started < 5_000, "rejected long before the download's time limit");
+    await untilTrue(() => server.closed() === 1);
     const next = await engine.generate({ prompt: "Hello", samplingParams: { temperature: 0, maxNewTokens: 2 }, rid: "slow" });
     assert.equal(next.outputIds.length, 2, "the rid is free again");
   } finally {
     await engine.shutdown();
-    server.close();
+    server.stop();
   }
 });
+
+for (const preprocessWorkers of [0, 2]) {
+  test(`shutdown rejects requests still being prepared with ENGINE_SHUTDOWN at once (preprocessWorkers ${preprocessWorkers})`, async () => {
+    const server = await hangingServer();
+    const engine = await Engine.create({ modelPath: modelDir("tiny-qwen2_5-vl"), preprocessWorkers });
+    try {
+      const prompt = "<|vision_start|><|image_pad|><|vision_end|>Hi";
+      const pending = [1, 2, 3].map((i) => engine.generate({ prompt, imageData: [`${server.url}?${i}`], samplingParams: { maxNewTokens: 5 } }));
+      await untilTrue(() => server.requests() === 3);
+      const started = performance.now();
+      const stopping = engine.shutdown();
+      for (const p of pending) await assert.rejects(p, (e) => isIrisError(e, "ENGINE_SHUTDOWN"));
+      assert.ok(performance.now() - started < 5_000, "rejected without waiting for the downloads");
+      await stopping;
+      await assert.rejects(engine.generate({ prompt: "Hello" }), (e) => isIrisError(e, "ENGINE_SHUTDOWN"));
+    } finally {
+      await engine.shutdown();
+      server.stop();
+    }
+  });
+}
