@@ -72,6 +72,8 @@ export function readDecoderBase(text: JsonFields, root: JsonFields): Omit<Decode
   if (numHeads % numKvHeads !== 0) {
     throw new IrisError("CONFIG_INVALID", `${text.where}: num_attention_heads ${numHeads} is not a multiple of num_key_value_heads ${numKvHeads}`);
   }
+  const maxPositionEmbeddings = text.int("max_position_embeddings");
+  checkPositive(text.where, { max_position_embeddings: maxPositionEmbeddings });
   const tie = root.has("tie_word_embeddings") ? root.bool("tie_word_embeddings") : text.bool("tie_word_embeddings", false);
   return {
     hiddenSize,
@@ -81,7 +83,7 @@ export function readDecoderBase(text: JsonFields, root: JsonFields): Omit<Decode
     headDim: text.has("head_dim") ? text.int("head_dim") : hiddenSize / numHeads,
     vocabSize: text.int("vocab_size"),
     rmsNormEps: text.num("rms_norm_eps"),
-    maxPositionEmbeddings: text.int("max_position_embeddings"),
+    maxPositionEmbeddings,
     ...readRope(text),
     tieWordEmbeddings: tie,
     hiddenAct: text.str("hidden_act", "silu"),

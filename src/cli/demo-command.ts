@@ -30,6 +30,9 @@ export function registerDemo(program: Command): void {
     .option("--json", "with --eval: print the scores as JSON")
     .option("--device <cpu|cuda>", "with --eval: where the model runs", "cpu")
     .action(async (flags: DemoFlags) => {
+      if (flags.json && flags.eval === undefined) {
+        throw new IrisError("INVALID_ARGUMENT", "--json is only for --eval (the scores as JSON); the demo itself prints text");
+      }
       const progress = loadProgressBar(Boolean(process.stderr.isTTY));
       const started = performance.now();
       if (flags.eval !== undefined) {

@@ -125,8 +125,9 @@ export function checkModelPath(modelPath: unknown): string {
   if (typeof modelPath !== "string" || modelPath.length === 0) {
     throw new IrisError("INVALID_ARGUMENT", "modelPath must name a model directory");
   }
-  if (!existsSync(modelPath) || !statSync(modelPath).isDirectory()) {
-    throw new IrisError("MODEL_LOAD", `model directory ${modelPath} does not exist`);
+  if (!existsSync(modelPath)) throw new IrisError("MODEL_LOAD", `model directory ${modelPath} does not exist`);
+  if (!statSync(modelPath).isDirectory()) {
+    throw new IrisError("MODEL_LOAD", `${modelPath} is a file, not a directory: point modelPath at the model's directory (the one holding config.json)`);
   }
   if (!existsSync(join(modelPath, "config.json"))) {
     throw new IrisError("MODEL_LOAD", `${modelPath} has no config.json: point modelPath at a Hugging Face model directory`);
