@@ -6,6 +6,7 @@
  * file, a FIFO-free bad path, bad sampling parameters), with short random outputs. Prints one JSON object.
  *
  *   node --import tsx bench/soak.ts [--requests 50000] [--concurrency 32] [--pictures 300] [--samples 50] [--seed 1]
+ *     [--kv-cache-mb N]
  */
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     pictures: { type: "string", default: "300" },
     samples: { type: "string", default: "50" },
     seed: { type: "string", default: "1" },
+    /** The KV cache's memory (the engine's default when not given): the prefix cache holds at most this much. */
+    "kv-cache-mb": { type: "string" },
   },
 });
 const total = Number(values.requests);
@@ -47,7 +50,8 @@ const pictures = await Promise.all(heldOutSeeds(Number(values.pictures)).map(asy
   return { forms: [asDecodedImage(image), new Uint8Array(png), path] as ImageInput[], questions: questionsFor(scene).map((qa) => qa.question) };
 }));
 
-const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device: "cpu" });
+const kvCacheMemoryMB = values["kv-cache-mb"] === undefined ? undefined : Number(values["kv-cache-mb"]);
+const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device: "cpu", kvCacheMemoryMB });
 const counts: Record<string, number> = {};
 const errors: Record<string, number> = {};
 const count = (kind: string) => (counts[kind] = (counts[kind] ?? 0) + 1);
@@ -113,16 +117,21 @@ const seconds = (performance.now() - started) / 1000;
 await engine.shutdown();
 rmSync(dir, { recursive: true, force: true });
 
-// Where resident memory levels: the samples of the last half, their spread and their drift per 10,000 requests.
+// Where resident memory levels: the samples of the last half, their spread and their drift per 10,000 requests
+// (the least-squares slope, so one noisy sample does not decide it).
 const tail = samples.slice(Math.floor(samples.length / 2));
 const rss = tail.map((s) => s.rssMB);
-const drift = tail.length > 1 ? ((tail.at(-1)!.rssMB - tail[0].rssMB) / (tail.at(-1)!.done - tail[0].done)) * 10_000 : 0;
+const meanX = tail.reduce((a, s) => a + s.done, 0) / tail.length;
+const meanY = rss.reduce((a, b) => a + b, 0) / rss.length;
+const sxx = tail.reduce((a, s) => a + (s.done - meanX) ** 2, 0);
+const drift = sxx > 0 ? (tail.reduce((a, s, i) => a + (s.done - meanX) * (rss[i] - meanY), 0) / sxx) * 10_000 : 0;
 console.log(JSON.stringify({
   bench: "soak",
   ...runInfo(import.meta.url),
   model: "models/shapes-vlm",
   requests: total,
   concurrency,
+  kvCacheMemoryMB: kvCacheMemoryMB ?? "default (512)",
   pictures: pictures.length,
   seconds: Math.round(seconds),
   requestsPerSecond: Math.round((total / seconds) * 10) / 10,
@@ -130,6 +139,6 @@ console.log(JSON.stringify({
   errors,
   rssStartMB: samples[0].rssMB,
   rssPeakMB: Math.max(...samples.map((s) => s.rssMB)),
-  rssLevel: { fromRequest: tail[0]?.done, minMB: Math.min(...rss), maxMB: Math.max(...rss), lastMB: rss.at(-1), driftMBPer10kRequests: Math.round(drift * 10) / 10 },
+  rssLevel: { fromRequest: tail[0]?.done, minMB: Math.min(...rss), maxMB: Math.max(...rss), lastMB: rss.at(-1), meanMB: Math.round(meanY), driftMBPer10kRequests: Math.round(drift * 10) / 10 },
   samples,
 }, null, 1));

@@ -79,6 +79,17 @@ describe("hostile image sources through the Engine", () => {
   });
 });
 
+test("imageLoad.maxPixels lowers the pixel limit; a bad imageLoad option is refused at creation", async () => {
+  const strict = await Engine.create({ modelPath: modelDir(QWEN), preprocessWorkers: 0, imageLoad: { maxPixels: 10_000 } });
+  try {
+    await rejectsWith(strict.generate({ prompt: oneImage.prompt, imageData: oneImage.imagePaths, samplingParams: greedy(2) }), "IMAGE_LOAD", /exceeds the limit of 10000 \(option maxPixels\)/);
+  } finally {
+    await strict.shutdown();
+  }
+  await assert.rejects(Engine.create({ modelPath: modelDir(QWEN), imageLoad: { decodeMemoryMB: 0 } }), /decodeMemoryMB must be a positive number/);
+  await assert.rejects(Engine.create({ modelPath: modelDir(QWEN), imageLoad: { allowedHosts: "example.com" as never } }), /allowedHosts must be an array/);
+});
+
 test("engine options fence image sources: local files off, or confined to directories", async () => {
   const off = await Engine.create({ modelPath: modelDir(QWEN), imageLoad: { allowLocalFiles: false } });
   try {
