@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import { isIrisError } from "../../../src/core/errors.js";
 import { loadImage } from "../../../src/multimodal/image-input.js";
 import type { ImageLoadRequest } from "../../../src/multimodal/image-types.js";
+import { settlesWithin } from "../../helpers/engine-helpers.js";
 import { encodePng, randomRgb } from "./image-files.js";
 
 const png = encodePng({ width: 4, height: 3, colorType: 2, bitDepth: 8, samples: randomRgb(4, 3, 11) });
@@ -31,7 +32,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function loadError(input: string, options?: ImageLoadRequest): Promise<string> {
   let message = "";
-  await assert.rejects(loadImage(input, options), (err: unknown) => {
+  // A FIFO read used to hang forever: fail instead of hanging the test run.
+  await assert.rejects(settlesWithin(loadImage(input, options), 30_000, `loading ${input}`), (err: unknown) => {
     assert.ok(isIrisError(err, "IMAGE_LOAD"), `expected IrisError IMAGE_LOAD, got ${String(err)}`);
     message = (err as Error).message;
     return true;
@@ -74,10 +76,10 @@ test("five FIFOs at once leave the I/O pool free: in-memory PNG bytes and a file
     execFileSync("mkfifo", [p]);
     return loadImage(p).then(() => "loaded", (e: unknown) => e);
   });
-  const [fromBytes, fromFile] = await Promise.all([loadImage(png), loadImage(good)]);
+  const [fromBytes, fromFile] = await settlesWithin(Promise.all([loadImage(png), loadImage(good)]), 30_000, "decoding beside five FIFOs");
   assert.equal(fromBytes.width, 4);
   assert.equal(fromFile.height, 3);
-  for (const outcome of await Promise.all(pipes)) assert.ok(isIrisError(outcome, "IMAGE_LOAD"), String(outcome));
+  for (const outcome of await settlesWithin(Promise.all(pipes), 30_000, "the FIFOs")) assert.ok(isIrisError(outcome, "IMAGE_LOAD"), String(outcome));
 });
 
 test("an aborted read rejects with the signal's reason", async () => {
