@@ -89,6 +89,8 @@ test("imageLoad.maxPixels lowers the pixel limit; a bad imageLoad option is refu
   }
   await assert.rejects(Engine.create({ modelPath: modelDir(QWEN), imageLoad: { decodeMemoryMB: 0 } }), /decodeMemoryMB must be a positive number/);
   await assert.rejects(Engine.create({ modelPath: modelDir(QWEN), imageLoad: { allowedHosts: "example.com" as never } }), /allowedHosts must be an array/);
+  // The names inside imageLoad are checked strictly too.
+  await assert.rejects(Engine.create({ modelPath: modelDir(QWEN), imageLoad: { maxPixel: 10 } as never }), /maxPixel.*maxPixels/);
 });
 
 test("engine options fence image sources: local files off, or confined to directories", async () => {
