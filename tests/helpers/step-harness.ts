@@ -14,6 +14,7 @@ import { ModelRunner } from "../../src/runner/model-runner.js";
 import { CpuBackend } from "../../src/runtime/cpu/cpu-backend.js";
 import { countingBackend, type BackendCounter } from "../../src/runtime/counting-backend.js";
 import { Device } from "../../src/runtime/device.js";
+import type { Backend } from "../../src/runtime/backend.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
 
 export interface HarnessRequest {
@@ -36,10 +37,13 @@ export class StepHarness {
   readonly outputs = new Map<string, number[]>();
   private readonly limits = new Map<string, number>();
 
-  constructor(modelPath: string, options: { maxRunningRequests?: number; numPages?: number; embeddingCacheBytes?: number } = {}) {
-    const { backend, counter } = countingBackend(new CpuBackend());
+  /** @param options.backend the backend to count (default: a fresh cpu backend) */
+  constructor(modelPath: string,
+    options: { maxRunningRequests?: number; numPages?: number; embeddingCacheBytes?: number; backend?: Backend } = {}) {
+    const inner = options.backend ?? new CpuBackend();
+    const { backend, counter } = countingBackend(inner);
     this.counter = counter;
-    this.device = new Device("cpu", 0, backend);
+    this.device = new Device(inner.kind, 0, backend);
     const config = loadModelConfig(join(modelPath, "config.json"));
     this.vocabSize = config.text.vocabSize;
     const weights = CheckpointWeights.open(modelPath);

@@ -6,45 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { hostTensor } from "../../../src/core/host-tensor.js";
-import { modelDir, loadCaseTensors } from "../../helpers/fixtures.js";
-import { StepHarness } from "../../helpers/step-harness.js";
-
-const DEMO_MODEL = fileURLToPath(new URL("../../../models/shapes-vlm", import.meta.url));
-
-function randomPrompt(length: number, vocab: number, seed: number): Int32Array {
-  let state = seed;
-  return Int32Array.from({ length }, () => {
-    state = (state * 1103515245 + 12345) >>> 0;
-    return (state >>> 8) % Math.min(vocab, 300);
-  });
-}
-
-async function decodeStepsAreStable(modelPath: string, sampling: object): Promise<void> {
-  const h = new StepHarness(modelPath);
-  for (let i = 0; i < 4; i++) h.add({ id: `r${i}`, inputIds: randomPrompt(20 + 3 * i, h.vocabSize, i + 1), maxNewTokens: 30, sampling });
-  // Prefill, then two decode steps to warm up.
-  let warm = 0;
-  while (warm < 2) if ((await h.step()).prefillTokens === 0) warm++;
-  const traces = [];
-  for (let step = 0; step < 2; step++) {
-    h.counter.reset();
-    const { decodes, prefillTokens } = await h.step();
-    assert.equal(decodes, 4);
-    assert.equal(prefillTokens, 0);
-    assert.equal(h.counter.generalAllocations, 0, `decode step ${step} allocated from the general allocator`);
-    assert.equal(h.counter.uploadsIntoNewStorage, 0, `decode step ${step} uploaded into fresh buffers`);
-    assert.ok(h.counter.uploads > 0, "the step's inputs are uploaded (into persistent buffers)");
-    assert.equal(h.counter.downloads, 1, "one download per step: the sampled tokens");
-    assert.ok(h.counter.arenaAllocations.length > 10, "the step's intermediates come from the arena");
-    traces.push(h.counter.arenaAllocations);
-  }
-  assert.deepEqual(traces[1], traces[0], "two decode steps of one batch size draw the same arena offsets");
-  await h.runToCompletion();
-  assert.equal(h.outputs.size, 4);
-  for (const out of h.outputs.values()) assert.equal(out.length, 30);
-}
+import { modelDir } from "../../helpers/fixtures.js";
+import { DEMO_MODEL, decodeStepsAreStable, thousandRequests } from "../../helpers/step-checks.js";
 
 test("demo model: a warmed-up greedy decode step allocates nothing and repeats its arena offsets", async () => {
   await decodeStepsAreStable(DEMO_MODEL, { temperature: 0 });
@@ -59,31 +22,6 @@ test("tiny Llama 4 (query scales, chunked attention, MoE): a warmed-up decode st
 });
 
 test("1,000 requests with images leave the allocator's live bytes where they started once the caches are flushed", async () => {
-  const ref = loadCaseTensors("tiny-qwen2_5-vl", "one_image");
-  const inputIds = Int32Array.from(ref.input_ids.data as BigInt64Array, Number);
-  const grid = Array.from(ref.image_grid_thw.data as BigInt64Array, Number);
-  const pixels = { kind: "pixels" as const, pixelValues: hostTensor("F16", ref.pixel_values.shape, ref.pixel_values.data as Uint16Array), imageGrids: [grid] };
-  const embeddings = { kind: "embeddings" as const, embeddings: ref.image_embeds };
-  // A small embedding cache, so entries are evicted while requests still hold them.
-  const h = new StepHarness(modelDir("tiny-qwen2_5-vl"), { embeddingCacheBytes: 64 * 1024, numPages: 1024 });
-  const stats = () => h.device.backend.memoryStats().allocatedBytes;
-  let next = 0;
-  const wave = async (count: number) => {
-    for (let i = 0; i < count; i++, next++) {
-      // 40 distinct pictures by key: later requests hit the cache, evictions happen under load.
-      // Every 25th runs the vision tower (in the arena); the others bring precomputed embeddings (the cpu tower is slow).
-      const mm = next % 25 === 0 ? pixels : embeddings;
-      h.add({ id: `q${next}`, inputIds, mm, imageKeys: [next % 40], maxNewTokens: 2 });
-    }
-    await h.runToCompletion();
-  };
-  // Two waves to warm up: the step arena grows to the largest step's peak once (a measured size, not a leak).
-  await wave(50);
-  await wave(50);
-  h.runner.flushEmbeddingCache();
-  const start = stats();
-  for (let w = 0; w < 20; w++) await wave(50);
-  assert.equal(h.outputs.size, 1100);
-  h.runner.flushEmbeddingCache();
-  assert.equal(stats(), start, `live bytes ${stats()} after 1,000 requests, ${start} before`);
+  const { start, end } = await thousandRequests();
+  assert.equal(end.allocatedBytes, start.allocatedBytes, `live bytes ${end.allocatedBytes} after 1,000 requests, ${start.allocatedBytes} before`);
 });
