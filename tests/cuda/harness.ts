@@ -1,3 +1,4 @@
+
 // Shared by the cuda kernel tests: the cuda device or the reason it is missing, seeded random inputs that are
 // exact in bf16 (so the cpu and cuda backends see identical values), poisoned outputs, and tolerance checks.
 import assert from "node:assert/strict";
@@ -26,17 +27,7 @@ export function cuda(): Device {
 
 export const cpu = cpuDevice();
 
-/** A seeded generator (mulberry32): the same inputs on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "../helpers/rng.js";
 
 /** n values uniform in [lo, hi), rounded to bf16 so both backends hold them exactly. */
 export function randomValues(random: () => number, n: number, lo = -1, hi = 1): Float32Array {

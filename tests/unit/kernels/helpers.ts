@@ -1,3 +1,4 @@
+
 /**
  * Shared pieces of the kernel tests: a seeded generator, random inputs that are never zero, uploads to the cpu
  * device, and the relative L2 error against float64 references.
@@ -13,17 +14,7 @@ export const device = cpuDevice();
 /** A second cpu device object, for checks that tensors of different devices are refused. */
 export const otherDevice = new Device("cpu", 1, new CpuBackend());
 
-/** mulberry32: a small seeded generator, so every test sees the same inputs on every run. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "../../helpers/rng.js";
 
 /** n values in ±[0.05, 1) * scale with a random sign: never zero. */
 export function randomArray(n: number, random: () => number, scale = 1): Float32Array {

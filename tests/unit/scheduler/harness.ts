@@ -11,6 +11,7 @@ import { NoCache } from "../../../src/cache/no-cache.js";
 import { RadixCache } from "../../../src/cache/radix-cache.js";
 import { isIrisError } from "../../../src/core/errors.js";
 import { Scheduler } from "../../../src/scheduler/scheduler.js";
+import { rng } from "../../helpers/rng.js";
 import type { NewTokenRatioOptions } from "../../../src/scheduler/new-token-ratio.js";
 import type { RequestInfo, RequestSpec, ScheduledBatch } from "../../../src/scheduler/types.js";
 
@@ -165,16 +166,10 @@ export function assertNoLeaks(s: Setup): void {
   assert.equal(s.allocator.freeCount, s.allocator.capacity);
 }
 
-/** Deterministic PRNG (mulberry32) for the randomized tests. */
+/** A seeded integer generator for the randomized tests: uniform in [0, n). */
 export function prng(seed: number): (n: number) => number {
-  let state = seed >>> 0;
-  return (n: number) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % 2 ** 32) % n;
-  };
+  const uniform = rng(seed);
+  return (n: number) => Math.floor(uniform() * n);
 }
 
 export const tokens = (from: number, count: number) => Array.from({ length: count }, (_, i) => (from + i * 7) % VOCAB);
