@@ -27,6 +27,11 @@ export interface SamplingParams {
   noStopTrim?: boolean;
   /** Seeds this request's random draws, so sampling is reproducible (SGLang's `sampling_seed`). */
   samplingSeed?: number;
+  /**
+   * Parallel sampling: n samples of the prompt, prefilled once (the later samples reuse its KV pages through the
+   * prefix cache), each with its own seed. A single prompt with n > 1 returns a list of n results.
+   */
+  n?: number;
 }
 
 /** Parameters with every default filled in, as the scheduler and sampler use them. */
@@ -62,10 +67,9 @@ const SAMPLING_KEYS: KeyPolicy = {
   known: keysOf<SamplingParams>()({
     maxNewTokens: true, minNewTokens: true, stop: true, stopTokenIds: true, temperature: true, topP: true, topK: true,
     minP: true, frequencyPenalty: true, presencePenalty: true, repetitionPenalty: true, ignoreEos: true,
-    skipSpecialTokens: true, noStopTrim: true, samplingSeed: true,
+    skipSpecialTokens: true, noStopTrim: true, samplingSeed: true, n: true,
   }),
   refused: {
-    n: `parallel sampling is ${NOT_YET}; send the prompt several times with different samplingSeed values`,
     jsonSchema: `structured output is ${NOT_YET}`,
     regex: `structured output is ${NOT_YET}`,
     ebnf: `structured output is ${NOT_YET}`,
@@ -134,6 +138,7 @@ export function resolveSamplingParams(params: SamplingParams | undefined, vocabS
   }
   const seed = p.samplingSeed === undefined || p.samplingSeed === null ? undefined : numberOr(p.samplingSeed, "samplingSeed", 0);
   if (seed !== undefined && !Number.isSafeInteger(seed)) fail(`samplingSeed must be an integer, got ${seed}.`);
+  parallelSampleCount(params);
 
   if (topK === -1) topK = TOP_K_ALL;
   const greedy = temperature < GREEDY_TEMPERATURE || topK === 1;
@@ -150,4 +155,11 @@ export function resolveSamplingParams(params: SamplingParams | undefined, vocabS
     noStopTrim: booleanOr(p.noStopTrim, "noStopTrim", false),
     seed, greedy,
   });
+}
+
+/** The `n` of one request's parameters (1 when absent), checked: a positive integer. */
+export function parallelSampleCount(params: SamplingParams | undefined): number {
+  const n = numberOr((params as Record<string, unknown> | undefined)?.n, "n", 1);
+  if (!Number.isInteger(n) || n < 1) fail(`n must be an integer of at least 1, got ${n}.`);
+  return n;
 }

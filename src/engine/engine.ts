@@ -11,7 +11,7 @@ import { loadModelConfig, type ModelConfig } from "../checkpoint/model-config.js
 import { IrisError } from "../core/errors.js";
 import type { HostTensor, HostTensor1D, HostTensor2D } from "../core/host-tensor.js";
 import type { GenerateRequest, GenerateResult, ImageInput, StreamChunk } from "../core/request.js";
-import { resolveSamplingParams } from "../core/sampling-params.js";
+import { resolveSamplingParams, type SamplingParams } from "../core/sampling-params.js";
 import { chatTemplates } from "../tokenizer/chat-templates.js";
 import type { Conversation } from "../tokenizer/conversation.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
@@ -23,6 +23,7 @@ import type { ImageLoadRequest, LoadImageOptions } from "../multimodal/image-typ
 import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
+import { sampleRequest } from "./parallel-samples.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
 import type { CoreInfo, CoreOptions, CoreRequest, FlushCacheResult } from "./protocol.js";
 import { RequestHandle } from "./request-handle.js";
@@ -33,6 +34,11 @@ import { serverInfo, type ServerInfo } from "./server-info.js";
 /** One request: a prompt, a token-id list, or a processor's 1-D `input_ids`; `generate` returns one result. */
 export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { inputIds: number[] | HostTensor1D });
 /** A batch: prompts, token-id lists, or a 2-D tensor of ids; `generate` returns one result per entry, in order. */
+/**
+ * A request that names `n`: with n > 1 it returns a list (n results per prompt, SGLang's shape), with n = 1 the
+ * shape of its prompt (one result for a single prompt).
+ */
+export type ParallelGenerateRequest = GenerateRequest & { samplingParams: SamplingParams & { n: number } };
 export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] | HostTensor2D });
 
 export class Engine {
@@ -110,14 +116,17 @@ export class Engine {
   }
 
   /** Generates for one request (a result) or a batch (results in order; a failed request gets an abort result). */
+  generate(request: ParallelGenerateRequest): Promise<GenerateResult | GenerateResult[]>;
   generate(request: SingleGenerateRequest): Promise<GenerateResult>;
   generate(request: BatchGenerateRequest): Promise<GenerateResult[]>;
   generate(request: GenerateRequest): Promise<GenerateResult | GenerateResult[]>;
   async generate(request: GenerateRequest): Promise<GenerateResult | GenerateResult[]> {
     const startedAt = performance.now();
     const { isBatch, requests } = normalizeRequest(request);
-    const handles = requests.map((r) => new RequestHandle(r.rid, r.index, startedAt));
-    await Promise.all(requests.map((r, i) => this.submit(r, handles[i])));
+    const handlesOf = requests.map((r) => r.samples.map((s) => new RequestHandle(s.rid, s.index, startedAt)));
+    await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i])));
+    // Samples sit at i * n + j, which is the order of the flattened handles.
+    const handles = handlesOf.flat();
     if (!isBatch) return handles[0].done;
     return Promise.all(handles.map((h) => h.done.catch((error: IrisError) => RequestHandle.failedResult(h.rid, error))));
   }
@@ -130,17 +139,17 @@ export class Engine {
     const startedAt = performance.now();
     const { requests } = normalizeRequest(request);
     const queue = new AsyncQueue<StreamChunk>();
-    let open = requests.length;
-    const handles = requests.map((r) => new RequestHandle(r.rid, r.index, startedAt, (chunk) => {
+    const handlesOf = requests.map((r) => r.samples.map((s) => new RequestHandle(s.rid, s.index, startedAt, (chunk) => {
       queue.push(chunk);
       if (chunk.metaInfo.finishReason && --open === 0) queue.close();
-    }));
+    })));
+    let open = handlesOf.flat().length;
     try {
-      await Promise.all(requests.map((r, i) => this.submit(r, handles[i])));
+      await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i])));
       yield* queue;
     } finally {
       // A caller that stops reading early ends its requests.
-      for (const handle of handles) this.client.abort(handle.rid);
+      for (const handle of handlesOf.flat()) this.abort(handle.rid);
     }
   }
 
@@ -186,33 +195,68 @@ export class Engine {
     await this.shutdown();
   }
 
-  /** Prepares one request and hands it to the core; any failure fails that request alone. */
-  private async submit(single: SingleRequest, handle: RequestHandle): Promise<void> {
-    const rid = single.rid;
+  /**
+   * Prepares one prompt and hands its sample(s) to the core; any failure fails that prompt's results alone. With
+   * n > 1 the later samples wait (as "preparing", so an abort still reaches them) for the first one's first output.
+   */
+  private async submit(single: SingleRequest, handles: RequestHandle[]): Promise<void> {
+    const rids = single.samples.map((s) => s.rid);
+    let held: string[] = [];
     try {
       if (this.closing) throw new IrisError("ENGINE_SHUTDOWN", "the engine has been shut down");
-      if (this.client.isRunning(rid) || this.preparing.has(rid)) {
-        throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${rid} is still running; give each request its own rid`);
+      for (const rid of rids) {
+        if (this.client.isRunning(rid) || this.preparing.has(rid)) {
+          throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${rid} is still running; give each request its own rid`);
+        }
       }
-      const controller = new AbortController();
-      this.preparing.set(rid, controller);
-      let core: CoreRequest;
-      try {
-        // An abort or shutdown while the request is prepared (its images downloaded, say) ends it at once; the
-        // signal also stops the downloads, file reads and image jobs themselves.
-        core = await untilAborted(this.prepare(single, controller.signal), controller.signal);
-      } finally {
-        this.preparing.delete(rid);
-      }
-      this.client.submit(core, (output) => handle.accept(output), (error) => handle.fail(error));
-      this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} images, queued`);
-      handle.done.then(
-        (r) => this.log.debug(`request ${rid}: ${JSON.stringify(r.metaInfo.finishReason)}, ${r.metaInfo.completionTokens} tokens in ${r.metaInfo.e2eLatency.toFixed(3)} s`),
-        (e: IrisError) => this.log.debug(`request ${rid} failed: ${e.code}: ${e.message}`),
-      );
+      // Each sample can be aborted on its own; the preparation they share stops once all of them are.
+      const own = rids.map(() => new AbortController());
+      const shared = new AbortController();
+      let alive = own.length;
+      for (const c of own) c.signal.addEventListener("abort", () => --alive === 0 && shared.abort(c.signal.reason), { once: true });
+      rids.forEach((rid, j) => this.preparing.set(rid, own[j]));
+      held = rids;
+      // An abort or shutdown while the request is prepared (its images downloaded, say) ends it at once; the
+      // signal also stops the downloads, file reads and image jobs themselves.
+      const prepared = await untilAborted(this.prepare(single, shared.signal), shared.signal);
+      this.hand(sampleRequest(prepared, rids[0], 0), handles[0], own[0].signal, () => {
+        handles.slice(1).forEach((handle, k) => this.hand(sampleRequest(prepared, handle.rid, k + 1), handle, own[k + 1].signal));
+      });
+      held = [];
     } catch (err) {
-      handle.fail(err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message, { cause: err }));
+      for (const rid of held) this.preparing.delete(rid);
+      const error = err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message, { cause: err });
+      for (const handle of handles) handle.fail(error);
     }
+  }
+
+  /** Submits one prepared request (unless it was aborted while it waited); `onFirstOutput` runs once either way. */
+  private hand(core: CoreRequest, handle: RequestHandle, aborted: AbortSignal, onFirstOutput?: () => void): void {
+    const rid = core.rid;
+    this.preparing.delete(rid);
+    let first = onFirstOutput;
+    const release = () => {
+      first?.();
+      first = undefined;
+    };
+    if (aborted.aborted) {
+      const reason: unknown = aborted.reason;
+      handle.fail(reason instanceof IrisError ? reason : new IrisError("ABORTED", "the request was aborted"));
+      release();
+      return;
+    }
+    this.client.submit(core, (output) => {
+      handle.accept(output);
+      release();
+    }, (error) => {
+      handle.fail(error);
+      release();
+    });
+    this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} images, queued`);
+    handle.done.then(
+      (r) => this.log.debug(`request ${rid}: ${JSON.stringify(r.metaInfo.finishReason)}, ${r.metaInfo.completionTokens} tokens in ${r.metaInfo.e2eLatency.toFixed(3)} s`),
+      (e: IrisError) => this.log.debug(`request ${rid} failed: ${e.code}: ${e.message}`),
+    );
   }
 
   /** A request's image options: the engine's limits and fences, its cancellation and the shared decode budget. */

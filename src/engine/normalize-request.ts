@@ -8,7 +8,7 @@ import { IrisError } from "../core/errors.js";
 import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import { checkKeys } from "../core/option-keys.js";
 import type { GenerateRequest, ImageInput } from "../core/request.js";
-import type { SamplingParams } from "../core/sampling-params.js";
+import { parallelSampleCount, type SamplingParams } from "../core/sampling-params.js";
 import { REQUEST_FIELD_NAMES } from "./option-names.js";
 
 export interface SingleRequest {
@@ -19,6 +19,11 @@ export interface SingleRequest {
   readonly inputIds: readonly number[] | undefined;
   readonly images: readonly ImageInput[];
   readonly samplingParams: SamplingParams | undefined;
+  /**
+   * The results this prompt gives: one, or with `n > 1` one per parallel sample, each with its own rid and its
+   * position in the returned list (SGLang keeps a prompt's samples together: prompt i, sample j is at i * n + j).
+   */
+  readonly samples: readonly { readonly rid: string; readonly index: number }[];
 }
 
 export interface NormalizedRequest {
@@ -67,10 +72,20 @@ export function normalizeRequest(req: GenerateRequest): NormalizedRequest {
   const images = spreadImages(req.imageData, size, isBatch);
   const params = spreadSamplingParams(req.samplingParams, size);
   const rids = spreadRids(req.rid, size, isBatch);
+  const n = sharedSampleCount(params);
+  const samples = (i: number) => (n === 1 ? [{ rid: rids[i], index: i }] : Array.from({ length: n }, (_, j) => ({ rid: `${rids[i]}_${j}`, index: i * n + j })));
   return {
-    isBatch,
-    requests: prompts.map((p, i) => ({ index: i, rid: rids[i], prompt: p, inputIds: ids[i], images: images[i], samplingParams: params[i] })),
+    // SGLang turns a single prompt with n > 1 into a batch, so it returns a list of n results.
+    isBatch: isBatch || n > 1,
+    requests: prompts.map((p, i) => ({ index: i, rid: rids[i], prompt: p, inputIds: ids[i], images: images[i], samplingParams: params[i], samples: samples(i) })),
   };
+}
+
+/** SGLang's rule: every prompt of a call has the same `n`. */
+function sharedSampleCount(params: (SamplingParams | undefined)[]): number {
+  const counts = params.map((p) => (typeof p === "object" && p !== null ? parallelSampleCount(p) : 1));
+  if (counts.some((c) => c !== counts[0])) fail("The parallel_sample_num should be the same for all samples in sample params (n differs between samplingParams entries).");
+  return counts[0];
 }
 
 /** Ids given as arrays pass through; a tensor becomes one list (1-D) or one list per row (2-D). */
