@@ -35,6 +35,7 @@ interface GenerateFlags {
   stop: string[];
   ignoreEos?: boolean;
   seed?: number;
+  n?: number;
   contextLength?: number;
   device?: "cpu" | "cuda";
   loadFormat?: "auto" | "dummy";
@@ -77,6 +78,7 @@ export function registerGenerate(program: Command): void {
     .option("--presence-penalty <p>", "subtract p from tokens that occurred", number)
     .option("--stop <text>", "stop when the output contains this text (repeat for several)", (v: string, all: string[]) => [...all, v], [])
     .option("--seed <n>", "seed of the random draws (samplingSeed)", number)
+    .option("--n <n>", "parallel samples of the prompt, prefilled once (--json prints a list of n objects)", number)
     .option("--ignore-eos", "do not stop at the end-of-sequence token")
     .option("--context-length <n>", "longest prompt + output (default: the model's)", number)
     .option("--device <device>", "cpu, or cuda where the cuda addon is built")
@@ -92,6 +94,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const config = loadModelConfig(join(checkModelPath(flags.model), "config.json"));
   resolveSamplingParams(request.samplingParams as SamplingParams, config.text.vocabSize);
   if (flags.stream && flags.json) throw new IrisError("INVALID_ARGUMENT", "use --stream (text as it comes) or --json (one object at the end), not both");
+  if (flags.stream && (flags.n ?? 1) > 1) throw new IrisError("INVALID_ARGUMENT", "--stream prints one text as it comes; with --n above 1 leave out --stream");
   checkPlaceholders(flags, TEMPLATE_OF_FAMILY[config.family]);
   const progress = loadProgressBar(process.stderr.isTTY || !flags.json);
   const engine = await Engine.create({
@@ -109,8 +112,9 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
       process.stdout.write("\n");
       return;
     }
-    const result = await engine.generate(request as Parameters<Engine["generate"]>[0]) as GenerateResult;
-    if (flags.json) process.stdout.write(JSON.stringify(toSnakeCase(result)) + "\n");
+    const result = await engine.generate(request as Parameters<Engine["generate"]>[0]) as GenerateResult | GenerateResult[];
+    if (flags.json) process.stdout.write(JSON.stringify(Array.isArray(result) ? result.map(toSnakeCase) : toSnakeCase(result)) + "\n");
+    else if (Array.isArray(result)) result.forEach((r, j) => process.stdout.write(`[sample ${j}] ${r.text}\n`));
     else process.stdout.write(result.text + "\n");
   } finally {
     await engine.shutdown();
@@ -124,6 +128,7 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   for (const name of SAMPLING_FLAGS) if (flags[name] !== undefined) samplingParams[name] = flags[name];
   if (flags.stop.length > 0) samplingParams.stop = flags.stop;
   if (flags.seed !== undefined) samplingParams.samplingSeed = flags.seed;
+  if (flags.n !== undefined) samplingParams.n = flags.n;
   if (flags.ignoreEos) samplingParams.ignoreEos = true;
 
   let images: ImageInput[] = flags.image;

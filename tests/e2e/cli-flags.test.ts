@@ -48,6 +48,21 @@ describe("iris generate flags", () => {
     assert.ok(cli.output_ids.length >= 12, "--min-new-tokens held the end token back");
   });
 
+  test("--n gives a list of n samples under --json, the API's samples for the same seed", async () => {
+    const run = await runIris([...base(), "--temperature", "1", "--seed", "9", "--max-new-tokens", "8", "--ignore-eos", "--n", "3", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const cli = JSON.parse(run.stdout) as { output_ids: number[] }[];
+    assert.ok(Array.isArray(cli) && cli.length === 3, run.stdout);
+    const api = await engine.generate({
+      prompt: demoPrompt(QUESTION), imageData: [photo], samplingParams: { temperature: 1, samplingSeed: 9, maxNewTokens: 8, ignoreEos: true, n: 3 },
+    });
+    assert.ok(Array.isArray(api));
+    assert.deepEqual(cli.map((r) => r.output_ids), api.map((r) => r.outputIds));
+    const streamed = await runIris([...base(), "--n", "2", "--stream"]);
+    assert.notEqual(streamed.code, 0);
+    assert.match(streamed.stderr, /with --n above 1 leave out --stream/);
+  });
+
   test("--stop ends the text before the stop string; --stream prints the same text as it comes", async () => {
     const full = await engine.generate({ prompt: demoPrompt(QUESTION), imageData: [photo], samplingParams: { temperature: 0 } });
     const words = full.text.split(" ");
