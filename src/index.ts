@@ -3,7 +3,7 @@
  *
  *   import { Engine, chatTemplates, AutoProcessor } from "iris-vlm";
  */
-export { Engine, type SingleGenerateRequest, type BatchGenerateRequest } from "./engine/engine.js";
+export { Engine, type SingleGenerateRequest, type BatchGenerateRequest, type ParallelGenerateRequest } from "./engine/engine.js";
 export type { EngineOptions } from "./engine/engine-options.js";
 export type { LoadProgressEvent } from "./engine/core-client.js";
 export type { CoreInfo as EngineInfo, FlushCacheResult, MemoryPlan } from "./engine/protocol.js";
@@ -17,6 +17,7 @@ export type {
   ProcessorOutputItem, RawImage, StreamChunk, TensorLike,
 } from "./core/request.js";
 export type { SamplingParams } from "./core/sampling-params.js";
+export type { LogprobTuple } from "./core/logprobs.js";
 export {
   hostTensor, int64Tensor, float32Tensor, idsTensor, toFloat32, toNumbers, type HostTensor, type HostTensor1D, type HostTensor2D,
 } from "./core/host-tensor.js";

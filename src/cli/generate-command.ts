@@ -36,6 +36,7 @@ interface GenerateFlags {
   ignoreEos?: boolean;
   seed?: number;
   n?: number;
+  logprobs?: number;
   contextLength?: number;
   device?: "cpu" | "cuda";
   loadFormat?: "auto" | "dummy";
@@ -79,6 +80,7 @@ export function registerGenerate(program: Command): void {
     .option("--stop <text>", "stop when the output contains this text (repeat for several)", (v: string, all: string[]) => [...all, v], [])
     .option("--seed <n>", "seed of the random draws (samplingSeed)", number)
     .option("--n <n>", "parallel samples of the prompt, prefilled once (--json prints a list of n objects)", number)
+    .option("--logprobs <k>", "return each output token's logprob and the k most likely tokens' (in --json's meta_info)", number)
     .option("--ignore-eos", "do not stop at the end-of-sequence token")
     .option("--context-length <n>", "longest prompt + output (default: the model's)", number)
     .option("--device <device>", "cpu, or cuda where the cuda addon is built")
@@ -140,11 +142,16 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   }
   if (flags.prompt === undefined) {
     if (!fileIds) throw new IrisError("INVALID_ARGUMENT", "give --prompt, or a --processor-output / --embeddings file holding input_ids");
-    return { inputIds: fileIds, imageData: images, samplingParams };
+    return { inputIds: fileIds, imageData: images, samplingParams, ...logprobFields(flags) };
   }
   const imageCount = flags.image.length || (fileIds ? 0 : images.length);
   const prompt = flags.chatTemplate ? wrapPrompt(flags.chatTemplate, flags.prompt, imageCount) : flags.prompt;
-  return { prompt, imageData: images, samplingParams };
+  return { prompt, imageData: images, samplingParams, ...logprobFields(flags) };
+}
+
+/** --logprobs k: SGLang's return_logprob with top_logprobs_num k (0: the chosen tokens' logprobs only). */
+function logprobFields(flags: GenerateFlags): Pick<GenerateRequest, "returnLogprob" | "topLogprobsNum"> {
+  return flags.logprobs === undefined ? {} : { returnLogprob: true, topLogprobsNum: flags.logprobs };
 }
 
 /**
@@ -197,6 +204,8 @@ function toSnakeCase(result: GenerateResult) {
     meta_info: {
       id: m.id, prompt_tokens: m.promptTokens, completion_tokens: m.completionTokens, cached_tokens: m.cachedTokens,
       finish_reason: m.finishReason, e2e_latency: m.e2eLatency,
+      ...(m.outputTokenLogprobs && { input_token_logprobs: m.inputTokenLogprobs, output_token_logprobs: m.outputTokenLogprobs }),
+      ...(m.outputTopLogprobs && { input_top_logprobs: m.inputTopLogprobs, output_top_logprobs: m.outputTopLogprobs }),
     },
   };
 }

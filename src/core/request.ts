@@ -4,6 +4,7 @@
  * they are the same data a Python processor produces.
  */
 import type { HostTensor } from "./host-tensor.js";
+import type { LogprobTuple } from "./logprobs.js";
 import type { SamplingParams } from "./sampling-params.js";
 
 /** Decoded pixels, row-major, `channels` interleaved values per pixel (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA). */
@@ -63,6 +64,14 @@ export interface GenerateRequest {
   samplingParams?: SamplingParams | SamplingParams[];
   /** Request ids; generated when absent. */
   rid?: string | string[];
+  /** Return logprobs in `metaInfo` (SGLang's `return_logprob`); one value, or one per prompt. */
+  returnLogprob?: boolean | boolean[];
+  /** First prompt position with an input logprob; -1 (default): output logprobs only. */
+  logprobStartLen?: number | number[];
+  /** How many top logprobs per position (default 0). */
+  topLogprobsNum?: number | number[];
+  /** Token ids whose logprobs are returned at every position: one list, or one list per prompt. */
+  tokenIdsLogprob?: number[] | number[][];
 }
 
 export type FinishReason =
@@ -80,6 +89,16 @@ export interface MetaInfo {
   /** Seconds from the call to the last token. */
   readonly e2eLatency: number;
   readonly numRetractions: number;
+  /** With `returnLogprob`: `[logprob, tokenId, null]` per prompt position from `logprobStartLen` (logprob null at 0). */
+  readonly inputTokenLogprobs?: LogprobTuple[];
+  /** With `returnLogprob`: `[logprob, tokenId, null]` per output token. */
+  readonly outputTokenLogprobs?: LogprobTuple[];
+  /** With `topLogprobsNum` > 0: the top tuples per position, largest first (null at prompt position 0). */
+  readonly inputTopLogprobs?: (LogprobTuple[] | null)[];
+  readonly outputTopLogprobs?: LogprobTuple[][];
+  /** With `tokenIdsLogprob`: the asked ids' tuples per position, in the order asked (null at prompt position 0). */
+  readonly inputTokenIdsLogprobs?: (LogprobTuple[] | null)[];
+  readonly outputTokenIdsLogprobs?: LogprobTuple[][];
 }
 
 export interface GenerateResult {

@@ -14,10 +14,13 @@ import { loadModel } from "../models/registry.js";
 import { download } from "../runtime/creation.js";
 import { getDevice } from "../runtime/device.js";
 import { ModelRunner, type LaunchedStep } from "../runner/model-runner.js";
+import type { StepLogprobs } from "../runner/step-logprobs.js";
 import type { ScheduledBatch } from "../scheduler/types.js";
 import { Scheduler } from "../scheduler/scheduler.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { OutputTracker } from "./output-tracker.js";
+import { RequestLogprobs } from "./request-logprobs.js";
+import type { PositionLogprobs } from "../core/logprobs.js";
 import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FlushCacheResult, FromCore, MultimodalPayload, ToCore } from "./protocol.js";
 import type { PrefixCache } from "../cache/prefix-cache.js";
 import { describeKernels } from "./kernels-info.js";
@@ -38,6 +41,7 @@ function countsOutputsOnHost(s: CoreRequest["sampling"]): boolean {
 interface Active {
   readonly request: CoreRequest;
   readonly tracker: OutputTracker;
+  readonly logprobs: RequestLogprobs | null;
 }
 
 export class EngineCore {
@@ -157,20 +161,23 @@ export class EngineCore {
     const { batch, launched } = this.inFlight!;
     this.inFlight = null;
     let tokens: Int32Array = new Int32Array(batch.numSampled).fill(-1);
+    let logprobs: StepLogprobs = new Map();
     if (launched !== null) {
       try {
-        ({ tokens } = await this.runner.collect(launched));
+        ({ tokens, logprobs } = await this.runner.collect(launched));
       } catch (err) {
         this.failAll(batch, err);
       }
     }
     const sampled = this.scheduler.resolveBatch(batch, tokens);
+    for (const [rid, { input }] of logprobs) this.active.get(rid)?.logprobs?.add(input);
     const outputs: CoreOutput[] = [];
     for (const { requestId, token } of sampled) {
       const active = this.active.get(requestId);
       if (!active) continue;
       const outcome = active.tracker.push(token);
-      outputs.push(this.output(requestId, [token], outcome.delta, outcome.finishReason));
+      const own = logprobs.get(requestId)?.output;
+      outputs.push(this.output(requestId, [token], outcome.delta, outcome.finishReason, own ? [own] : undefined));
       if (outcome.finishReason) this.finish(requestId);
     }
     if (outputs.length) this.send({ type: "outputs", outputs });
@@ -198,17 +205,23 @@ export class EngineCore {
     // The caller's side refuses duplicate ids; one reaching here would corrupt the running request's state.
     if (this.active.has(request.rid)) return;
     const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds);
-    this.active.set(request.rid, { request, tracker });
+    const logprobs = request.logprobs ? new RequestLogprobs(request.logprobs, request.inputIds) : null;
+    this.active.set(request.rid, { request, tracker, logprobs });
     if (request.sampling.maxNewTokens === 0) {
       this.send({ type: "outputs", outputs: [this.output(request.rid, [], "", { type: "length", length: 0 })] });
       this.active.delete(request.rid);
       return;
     }
     try {
-      this.scheduler.addRequest({ id: request.rid, promptIds: Array.from(request.cacheKey), maxNewTokens: request.sampling.maxNewTokens });
+      // Input logprobs need the logits of their prompt rows: the prefix cache may supply only the tokens before them.
+      const start = request.logprobs?.startLen ?? -1;
+      this.scheduler.addRequest({
+        id: request.rid, promptIds: Array.from(request.cacheKey), maxNewTokens: request.sampling.maxNewTokens,
+        ...(start >= 0 && { maxCachedTokens: Math.max(start - 1, 0) }),
+      });
       this.runner.addRequest({
         id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, imageKeys: request.imageKeys,
-        sampling: request.sampling, history: this.scheduler.tokenHistory(request.rid),
+        sampling: request.sampling, history: this.scheduler.tokenHistory(request.rid), logprobs: request.logprobs,
       });
     } catch (err) {
       this.fail(request.rid, err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message));
@@ -252,10 +265,12 @@ export class EngineCore {
     this.send({ type: "outputs", outputs: [output] });
   }
 
-  private output(rid: string, tokens: number[], delta: string, finishReason: CoreOutput["finishReason"]): CoreOutput {
+  private output(rid: string, tokens: number[], delta: string, finishReason: CoreOutput["finishReason"], outputLogprobs?: PositionLogprobs[]): CoreOutput {
     const active = this.active.get(rid)!;
     const counters = this.scheduler.counters(rid);
+    const inputLogprobs = tokens.length > 0 ? active.logprobs?.takeInput() : undefined;
     return {
+      ...(inputLogprobs && { inputLogprobs }), ...(outputLogprobs && { outputLogprobs }),
       rid,
       newTokenIds: tokens,
       delta,

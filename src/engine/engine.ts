@@ -24,6 +24,7 @@ import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
 import { sampleRequest } from "./parallel-samples.js";
+import { resolveLogprobSpec } from "./logprob-options.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
 import type { CoreInfo, CoreOptions, CoreRequest, FlushCacheResult } from "./protocol.js";
 import { RequestHandle } from "./request-handle.js";
@@ -33,12 +34,12 @@ import { serverInfo, type ServerInfo } from "./server-info.js";
 
 /** One request: a prompt, a token-id list, or a processor's 1-D `input_ids`; `generate` returns one result. */
 export type SingleGenerateRequest = GenerateRequest & ({ prompt: string } | { inputIds: number[] | HostTensor1D });
-/** A batch: prompts, token-id lists, or a 2-D tensor of ids; `generate` returns one result per entry, in order. */
 /**
  * A request that names `n`: with n > 1 it returns a list (n results per prompt, SGLang's shape), with n = 1 the
  * shape of its prompt (one result for a single prompt).
  */
 export type ParallelGenerateRequest = GenerateRequest & { samplingParams: SamplingParams & { n: number } };
+/** A batch: prompts, token-id lists, or a 2-D tensor of ids; `generate` returns one result per entry, in order. */
 export type BatchGenerateRequest = GenerateRequest & ({ prompt: string[] } | { inputIds: number[][] | HostTensor2D });
 
 export class Engine {
@@ -283,7 +284,10 @@ export class Engine {
       throw new IrisError("CONTEXT_TOO_LONG", `Requested token count exceeds the model's maximum context length of ${context} tokens. You requested a total of ${length + sampling.maxNewTokens} tokens: ${length} tokens from the input messages and ${sampling.maxNewTokens} tokens for the completion. Please reduce the number of tokens in the input messages or the completion to fit within the limit.`);
     }
     const inputIds = Int32Array.from(prepared.inputIds);
-    return { rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys, prepared.imageTokenCounts), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
+    const logprobs = resolveLogprobSpec(single.logprobs, length, this.config.text.vocabSize);
+    // Refused here, so it fails alone: the logprob kernels would fail the whole step on cuda.
+    if (logprobs && this.core.device === "cuda") throw new IrisError("INVALID_ARGUMENT", "logprobs (returnLogprob) are not implemented on the cuda device yet; use device: \"cpu\"");
+    return { ...(logprobs && { logprobs }), rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys, prepared.imageTokenCounts), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
   }
 }
 

@@ -9,6 +9,7 @@ import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import { checkKeys } from "../core/option-keys.js";
 import type { GenerateRequest, ImageInput } from "../core/request.js";
 import { parallelSampleCount, type SamplingParams } from "../core/sampling-params.js";
+import { spreadLogprobFields, type LogprobFields } from "./logprob-options.js";
 import { REQUEST_FIELD_NAMES } from "./option-names.js";
 
 export interface SingleRequest {
@@ -24,6 +25,7 @@ export interface SingleRequest {
    * position in the returned list (SGLang keeps a prompt's samples together: prompt i, sample j is at i * n + j).
    */
   readonly samples: readonly { readonly rid: string; readonly index: number }[];
+  readonly logprobs: LogprobFields;
 }
 
 export interface NormalizedRequest {
@@ -73,11 +75,12 @@ export function normalizeRequest(req: GenerateRequest): NormalizedRequest {
   const params = spreadSamplingParams(req.samplingParams, size);
   const rids = spreadRids(req.rid, size, isBatch);
   const n = sharedSampleCount(params);
+  const logprobs = spreadLogprobFields(req, size, isBatch, n);
   const samples = (i: number) => (n === 1 ? [{ rid: rids[i], index: i }] : Array.from({ length: n }, (_, j) => ({ rid: `${rids[i]}_${j}`, index: i * n + j })));
   return {
     // SGLang turns a single prompt with n > 1 into a batch, so it returns a list of n results.
     isBatch: isBatch || n > 1,
-    requests: prompts.map((p, i) => ({ index: i, rid: rids[i], prompt: p, inputIds: ids[i], images: images[i], samplingParams: params[i], samples: samples(i) })),
+    requests: prompts.map((p, i) => ({ index: i, rid: rids[i], prompt: p, inputIds: ids[i], images: images[i], samplingParams: params[i], samples: samples(i), logprobs: logprobs[i] })),
   };
 }
 

@@ -71,15 +71,16 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
   },
 };
 
-const LOGPROBS = `logprobs are ${NOT_YET}`;
 const ONE_RANK_REQUEST = "an engine is one rank with no prefill/decode disaggregation";
 
 export const REQUEST_FIELD_NAMES: KeyPolicy = {
   what: "request field",
-  known: keysOf<GenerateRequest>()({ prompt: true, inputIds: true, imageData: true, samplingParams: true, rid: true }),
+  known: keysOf<GenerateRequest>()({
+    prompt: true, inputIds: true, imageData: true, samplingParams: true, rid: true,
+    returnLogprob: true, logprobStartLen: true, topLogprobsNum: true, tokenIdsLogprob: true,
+  }),
   refused: {
-    returnLogprob: LOGPROBS, logprobStartLen: LOGPROBS, topLogprobsNum: LOGPROBS, tokenIdsLogprob: LOGPROBS,
-    returnTextInLogprobs: LOGPROBS,
+    returnTextInLogprobs: "logprob tuples carry token ids only (text null); decode them with engine.tokenizer",
     stream: "call Engine.generateStream for a stream of chunks",
     videoData: "Iris takes images only", audioData: "Iris takes images only", modalities: "Iris takes images only",
     inputEmbeds: "give inputIds, and image embeddings as precomputed_embedding items of imageData",

@@ -5,6 +5,7 @@
 import type { IrisErrorCode } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
+import type { LogprobSpec, PositionLogprobs } from "../core/logprobs.js";
 import type { FinishReason } from "../core/request.js";
 import type { ResolvedSamplingParams } from "../core/sampling-params.js";
 import type { SchedulerStats } from "../scheduler/types.js";
@@ -45,6 +46,8 @@ export interface CoreRequest {
   /** Undefined: 1-D positions equal to the cache position. */
   readonly positions?: PromptPositions;
   readonly sampling: ResolvedSamplingParams;
+  /** Absent: no logprobs asked. */
+  readonly logprobs?: LogprobSpec;
 }
 
 export type ToCore =
@@ -73,6 +76,10 @@ export interface CoreOutput {
   readonly completionTokens: number;
   readonly cachedTokens: number;
   readonly numRetractions: number;
+  /** With the first output of a request that asks for input logprobs: every prompt position from its start. */
+  readonly inputLogprobs?: readonly PositionLogprobs[];
+  /** One per `newTokenIds` entry, for a request that asks for logprobs. */
+  readonly outputLogprobs?: readonly PositionLogprobs[];
 }
 
 /** What the model will take, known from its config before any weight is allocated. */

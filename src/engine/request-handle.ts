@@ -4,12 +4,14 @@
  */
 import { IrisError, type IrisErrorCode } from "../core/errors.js";
 import type { FinishReason, GenerateResult, MetaInfo, StreamChunk } from "../core/request.js";
+import { LogprobGatherer } from "./logprob-meta.js";
 import type { CoreOutput } from "./protocol.js";
 
 export class RequestHandle {
   private text = "";
   private readonly outputIds: number[] = [];
   private last: CoreOutput | null = null;
+  private readonly logprobs = new LogprobGatherer();
   private settle!: { resolve: (r: GenerateResult) => void; reject: (e: IrisError) => void };
   readonly done: Promise<GenerateResult>;
 
@@ -25,6 +27,7 @@ export class RequestHandle {
     this.text += output.delta;
     this.outputIds.push(...output.newTokenIds);
     this.last = output;
+    this.logprobs.accept(output);
     const reason = output.finishReason;
     if (output.delta || output.newTokenIds.length || reason) {
       this.onChunk?.({ delta: output.delta, text: this.text, outputIds: [...this.outputIds], index: this.index, metaInfo: this.meta(reason) });
@@ -67,6 +70,7 @@ export class RequestHandle {
       finishReason: reason,
       e2eLatency: (performance.now() - this.startedAt) / 1000,
       numRetractions: last?.numRetractions ?? 0,
+      ...this.logprobs.meta(),
     };
   }
 }

@@ -21,6 +21,7 @@ import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
 import { Sampler, type SamplingPlan } from "./sampler.js";
 import { launchBound, StepInputs } from "./step-inputs.js";
+import { StepLogprobsPlanner, type LogprobPlan, type LogprobRow, type StepLogprobs } from "./step-logprobs.js";
 
 /** One request's work in a step (the scheduler's `BatchEntry` has this shape). */
 export interface StepEntry {
@@ -34,6 +35,8 @@ export interface StepEntry {
 
 export interface StepResult {
   readonly tokens: Int32Array;
+  /** The logprobs of the requests that ask, by request id. */
+  readonly logprobs: StepLogprobs;
   readonly failures: ReadonlyMap<string, IrisError>;
 }
 
@@ -74,6 +77,9 @@ interface StepWork {
   readonly imageParts: readonly { readonly embeddings: Tensor; readonly rows: number }[];
   readonly sampled: readonly RunnerRequest[];
   readonly sampling: SamplingPlan;
+  /** Prompt rows in the logits after the sampled ones (their logprobs are asked). */
+  readonly inputRows: number;
+  readonly logprobs: LogprobPlan | null;
 }
 
 /** A step whose kernels are enqueued; `tokens` fills once they ran. */
@@ -81,6 +87,8 @@ export interface LaunchedStep {
   readonly prepared: PreparedStep;
   /** I32 [sampled rows]: a view of the sampled-token buffer. */
   readonly tokens: Tensor | null;
+  /** Where the step's logprobs land, when it computes any. */
+  readonly logprobs: { values: Tensor; ids: Tensor } | null;
 }
 
 /** Arena bytes before the first step grows it to what a step needs. */
@@ -95,6 +103,7 @@ export class ModelRunner {
   private readonly inputs: StepInputs;
   private readonly pages: PageTablePool;
   private readonly sampler: Sampler;
+  private readonly logprobs: StepLogprobsPlanner;
   /** Two buffers of sampled tokens, used in turn: a step reads the previous step's while writing its own. */
   private readonly sampledTokens: [Tensor, Tensor];
   private stepCount = 0;
@@ -116,6 +125,7 @@ export class ModelRunner {
     });
     this.pages = new PageTablePool(device, Math.ceil(options.contextLength / options.pageSize), maxSequences);
     this.sampler = new Sampler(device, maxSequences, text.vocabSize, options.eosTokenIds);
+    this.logprobs = new StepLogprobsPlanner(device);
     this.sampledTokens = [empty(device, [maxSequences], "I32"), empty(device, [maxSequences], "I32")];
   }
 
@@ -172,14 +182,15 @@ export class ModelRunner {
     const buffer = this.sampledTokens[this.stepCount++ % 2];
     const previous = this.sampledTokens[this.stepCount % 2];
     this.lastSampled = new Map(work?.sampled.map((req, i) => [req, i]) ?? []);
-    if (work === null) return { prepared, tokens: null };
+    if (work === null) return { prepared, tokens: null, logprobs: null };
     const out = buffer.narrow(0, work.sampled.length);
+    const logprobs = work.logprobs === null ? null : this.logprobs.reserve(work.logprobs, this.stepCount % 2);
     try {
-      this.device.inArena(this.arena, () => this.forward(work, previous, out));
+      this.device.inArena(this.arena, () => this.forward(work, previous, out, logprobs));
     } finally {
       this.arena.reset();
     }
-    return { prepared, tokens: work.sampled.length ? out : null };
+    return { prepared, tokens: work.sampled.length ? out : null, logprobs };
   }
 
   /**
@@ -189,6 +200,8 @@ export class ModelRunner {
   async collect(launched: LaunchedStep): Promise<StepResult> {
     const { prepared } = launched;
     const sampled = launched.tokens === null ? new Int32Array(0) : await downloadInt32(launched.tokens);
+    const plan = prepared.work?.logprobs ?? null;
+    const logprobs = plan === null ? new Map() : await this.logprobs.collect(plan, launched.logprobs!, sampled, prepared.work!.sampled);
     const tokens = new Int32Array(prepared.numSampled).fill(-1);
     let next = 0, k = 0;
     for (const entry of prepared.allEntries) {
@@ -196,7 +209,7 @@ export class ModelRunner {
       if (!prepared.failures.has(entry.requestId)) tokens[k] = sampled[next++];
       k++;
     }
-    return { tokens, failures: prepared.failures };
+    return { tokens, failures: prepared.failures, logprobs };
   }
 
   /** Fills the step inputs' host arrays, uploads them, and prepares the sampling. */
@@ -206,6 +219,7 @@ export class ModelRunner {
     const { pageSize } = this.options;
     const sampled: RunnerRequest[] = [];
     const imageParts: { embeddings: Tensor; rows: number }[] = [];
+    const inputRows: (LogprobRow & { row: number })[] = [];
     let row = 0, carried = 0, imageRows = 0, maxQueryLen = 0, maxKvLen = 0;
     inp.queryStart.host[0] = 0;
     entries.forEach((entry, s) => {
@@ -228,6 +242,7 @@ export class ModelRunner {
           inp.tokenIds.host[row] = req.tokenAt(index);
         }
         req.writePosition(index, P, inp.positions.host, row * P);
+        if (predictsPrompt(req, index)) inputRows.push({ req, position: index + 1, row });
         inp.cachePositions[row] = index;
         const imageRow = req.imageRowOf.get(index);
         if (imageRow !== undefined) {
@@ -244,21 +259,23 @@ export class ModelRunner {
       maxKvLen = Math.max(maxKvLen, kvLen);
     });
     const T = row, S = entries.length;
+    inputRows.forEach((input, k) => (inp.logitRows.host[sampled.length + k] = input.row));
     if (inp.queryScales !== null) this.model.queryScales!(inp.cachePositions.subarray(0, T), inp.queryScales.host);
     for (const [buffer, count] of [[inp.tokenIds, T], [inp.positions, T * P], [inp.slotMapping, T], [inp.queryStart, S + 1],
-      [inp.kvLens, S], [inp.sequenceRows, S], [inp.logitRows, sampled.length], [inp.imageRows, imageRows],
+      [inp.kvLens, S], [inp.sequenceRows, S], [inp.logitRows, sampled.length + inputRows.length], [inp.imageRows, imageRows],
       [inp.imageSourceRows, imageRows], [inp.carriedRows, carried], [inp.carriedFrom, carried]] as const) buffer.put(count);
     inp.queryScales?.put(T);
     for (const req of sampled) req.launchedTokens++;
     const cap = this.options.contextLength;
     return {
       tokens: T, sequences: S, carried, imageParts, sampled, sampling: this.sampler.prepare(sampled),
+      inputRows: inputRows.length, logprobs: this.logprobs.plan(sampled, inputRows),
       maxQueryLen: launchBound(maxQueryLen, cap), maxKvLen: launchBound(maxKvLen, cap),
     };
   }
 
   /** The step's kernels, in the arena: input ids, page table and image rows gathered, the model, the sampler. */
-  private forward(work: StepWork, previousTokens: Tensor, out: Tensor): void {
+  private forward(work: StepWork, previousTokens: Tensor, out: Tensor, logprobs: { values: Tensor; ids: Tensor } | null): void {
     const inp = this.inputs;
     const { tokens: T, sequences: S } = work;
     const P = this.model.positionRows;
@@ -295,9 +312,13 @@ export class ModelRunner {
           maxKvLen: work.maxKvLen,
         },
       },
-      logitRows: inp.logitRows.view(work.sampled.length),
+      logitRows: inp.logitRows.view(work.sampled.length + work.inputRows),
     });
-    if (work.sampled.length > 0) this.sampler.launch(logits, work.sampling, out);
+    const B = work.sampled.length;
+    const sampledLogits = B > 0 ? this.sampler.launch(work.inputRows > 0 ? logits.narrow(0, B) : logits, work.sampling, out) : null;
+    if (work.logprobs !== null) {
+      this.logprobs.launch(work.logprobs, sampledLogits, work.inputRows > 0 ? logits.narrow(B, work.inputRows) : null, B > 0 ? out : null, logprobs!);
+    }
   }
 
   private needsImages(req: RunnerRequest, entry: StepEntry): boolean {
@@ -311,4 +332,10 @@ export class ModelRunner {
     if (!req) throw new IrisError("INTERNAL", `internal error: the runner has no request ${id}`);
     return req;
   }
+}
+
+/** Whether the logits at prompt position `index` are asked for: they give the input logprob of position index + 1. */
+function predictsPrompt(req: RunnerRequest, index: number): boolean {
+  const start = req.logprobs?.startLen ?? -1;
+  return start >= 0 && index >= Math.max(start - 1, 0) && index + 1 < req.promptLength;
 }

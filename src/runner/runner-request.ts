@@ -6,6 +6,7 @@
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
 import type { ResolvedSamplingParams } from "../core/sampling-params.js";
 import type { Tensor } from "../runtime/tensor.js";
+import type { LogprobSpec } from "../core/logprobs.js";
 import { Rng } from "./rng.js";
 
 export interface RunnerRequestSpec {
@@ -22,6 +23,8 @@ export interface RunnerRequestSpec {
    * Read only from position `inputIds.length` on, where keys and ids agree.
    */
   readonly history: readonly number[];
+  /** What the request asks of logprobs; absent: none. */
+  readonly logprobs?: LogprobSpec;
 }
 
 export class RunnerRequest {
@@ -29,6 +32,7 @@ export class RunnerRequest {
   readonly promptLength: number;
   readonly sampling: ResolvedSamplingParams;
   readonly rng: Rng;
+  readonly logprobs: LogprobSpec | null;
   private readonly promptIds: Int32Array;
   private readonly history: readonly number[];
   /** Generated tokens counted into `outputCounts` and `seenTokens` so far. */
@@ -53,6 +57,7 @@ export class RunnerRequest {
     this.promptLength = spec.inputIds.length;
     this.sampling = spec.sampling;
     this.rng = new Rng(spec.sampling.seed ?? seed);
+    this.logprobs = spec.logprobs ?? null;
     this.promptIds = spec.inputIds;
     this.history = spec.history;
     this.seenTokens = new Set(spec.inputIds);

@@ -92,18 +92,22 @@ export class Sampler {
     return { rows: B, params, penalties: penalized ? this.penaltyTensors(rows) : null, masked };
   }
 
-  /** Enqueues the sampling of `logits` [B, vocab] (any float type) into `out` I32 [B]. */
-  launch(logits: Tensor, plan: SamplingPlan, out: Tensor): void {
+  /**
+   * Enqueues the sampling of `logits` [B, vocab] (any float type) into `out` I32 [B]; returns the F32 logits as
+   * sampled (penalized and masked, before temperature), which the logprobs are computed from.
+   */
+  launch(logits: Tensor, plan: SamplingPlan, out: Tensor): Tensor {
     // The step's own logits (an intermediate no one else reads) are penalized and masked in place.
     const wide = cast(logits, "F32");
     if (plan.params === null) {
       argmax(wide, out);
-      return;
+      return wide;
     }
     if (plan.penalties !== null) applyPenalties(wide, plan.penalties);
     // Mask through a [B*V, 1] view of the logits: each masked entry is one "row" set to -inf.
     if (plan.masked !== null) scatterRows(wide.view([plan.rows * this.vocab, 1]), plan.masked.index, plan.masked.values);
     sample(wide, plan.params, out);
+    return wide;
   }
 
   /** Flat indices (row * vocab + token) of stop tokens that may not end a request before its `minNewTokens`. */

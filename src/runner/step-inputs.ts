@@ -44,7 +44,8 @@ export class StepInputs {
     this.queryStart = i32(S + 1);
     this.kvLens = i32(S);
     this.sequenceRows = i32(S);
-    this.logitRows = i32(S);
+    // Sampled rows, and prompt rows whose logprobs are asked (at most every token of the step).
+    this.logitRows = i32(T);
     this.queryScales = capacity.queryScales ? new StagedBuffer(device, "F32", T) : null;
     this.imageRows = i32(T);
     this.imageSourceRows = i32(T);

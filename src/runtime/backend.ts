@@ -147,6 +147,15 @@ export interface Backend {
   applyPenalties(logits: Tensor, penalties: Penalties): void;
   /** out I32 [B]: one token per row of logits F32 [B, V] (left unchanged) under `params` (see `SamplingTensors`). */
   sample(out: Tensor, logits: Tensor, params: SamplingTensors): void;
+
+  // ==== logprobs ====
+
+  /** out F32 [R, V] = log_softmax of each row of x F32 [R, V] (max-subtracted, sums in float64); `out` may be x. */
+  logSoftmax(out: Tensor, x: Tensor): void;
+  /** out F32 [R, G]: out[r, j] = x[r, index[r, j]] for x F32 [R, V] and index I32 [R, G] of ids in [0, V). */
+  gatherColumns(out: Tensor, x: Tensor, index: Tensor): void;
+  /** values F32 [R, K], ids I32 [R, K]: each row's K largest entries of x F32 [R, V], largest first, ties to the lower id. */
+  topK(values: Tensor, ids: Tensor, x: Tensor): void;
 }
 
 export type RotaryStyle = "neox" | "interleaved";

@@ -31,7 +31,7 @@ export class CacheManager {
    */
   matchAndLock(req: RequestState): void {
     invariant(req.table.numPages === 0 && req.prefixHandle === null, `request ${req.id} already holds pages`);
-    const match = this.prefixCache.matchPrefix(req.tokenIds.slice(0, req.tokenIds.length - 1));
+    const match = this.prefixCache.matchPrefix(req.tokenIds.slice(0, Math.min(req.tokenIds.length - 1, req.maxCachedTokens)));
     this.prefixCache.lock(match.handle);
     req.prefixHandle = match.handle;
     req.table.append(match.pages);

@@ -43,7 +43,7 @@ export function admitWaiting(ctx: SchedulingContext, batch: BatchBuilder): void 
 function sharesMoreThanCached(req: RequestState, admittedNow: readonly RequestState[], pageSize: number): boolean {
   const needed = req.kvLength + pageSize;
   // Only whole pages of the prompt minus its last token can ever be matched (see CacheManager.matchAndLock).
-  if (needed > req.tokenIds.length - 1) return false;
+  if (needed > Math.min(req.tokenIds.length - 1, req.maxCachedTokens)) return false;
   return admittedNow.some((other) => commonPrefix(req.tokenIds, other.tokenIds, needed) >= needed);
 }
 

@@ -30,11 +30,14 @@ export class RequestState {
   unresolved = 0;
   /** A prefill computed over placeholders: its pages go to the prefix cache once they resolve. */
   shareWhenResolved = false;
+  /** Tokens the prefix cache may supply at most. */
+  readonly maxCachedTokens: number;
 
   constructor(spec: RequestSpec, pageSize: number) {
     this.id = spec.id;
     this.promptLength = spec.promptIds.length;
     this.maxNewTokens = spec.maxNewTokens;
+    this.maxCachedTokens = spec.maxCachedTokens ?? Number.MAX_SAFE_INTEGER;
     this.tokenIds = [...spec.promptIds];
     this.table = new TokenTable(pageSize);
   }

@@ -13,6 +13,8 @@ export interface RequestSpec {
   readonly promptIds: readonly number[];
   /** The most tokens the engine will let this request generate; used for KV reservation and the fit check. */
   readonly maxNewTokens: number;
+  /** Prompt tokens the prefix cache may supply at most (input logprobs need their rows computed); default: all. */
+  readonly maxCachedTokens?: number;
 }
 
 /** One request's work in a step. */

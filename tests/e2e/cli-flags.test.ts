@@ -48,7 +48,7 @@ describe("iris generate flags", () => {
     assert.ok(cli.output_ids.length >= 12, "--min-new-tokens held the end token back");
   });
 
-  test("--n gives a list of n samples under --json, the API's samples for the same seed", async () => {
+  test("--n gives a list of n samples under --json, the API's samples for the same seed; --logprobs k fills meta_info", async () => {
     const run = await runIris([...base(), "--temperature", "1", "--seed", "9", "--max-new-tokens", "8", "--ignore-eos", "--n", "3", "--json"]);
     assert.equal(run.code, 0, run.stderr);
     const cli = JSON.parse(run.stdout) as { output_ids: number[] }[];
@@ -58,6 +58,12 @@ describe("iris generate flags", () => {
     });
     assert.ok(Array.isArray(api));
     assert.deepEqual(cli.map((r) => r.output_ids), api.map((r) => r.outputIds));
+    const logprobs = await runIris([...base(), "--temperature", "0", "--max-new-tokens", "3", "--logprobs", "2", "--json"]);
+    assert.equal(logprobs.code, 0, logprobs.stderr);
+    const meta = (JSON.parse(logprobs.stdout) as { output_ids: number[]; meta_info: { output_token_logprobs: [number, number, null][]; output_top_logprobs: [number, number, null][][] } });
+    assert.deepEqual(meta.meta_info.output_token_logprobs.map((t) => t[1]), meta.output_ids);
+    assert.equal(meta.meta_info.output_top_logprobs[0].length, 2);
+    assert.equal(meta.meta_info.output_top_logprobs[0][0][1], meta.output_ids[0], "greedy: the chosen token is the top one");
     const streamed = await runIris([...base(), "--n", "2", "--stream"]);
     assert.notEqual(streamed.code, 0);
     assert.match(streamed.stderr, /with --n above 1 leave out --stream/);

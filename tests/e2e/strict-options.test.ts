@@ -28,10 +28,12 @@ const SGLANG_SERVER_ARGS = [
   "mm_processor_worker_num", "mm_io_worker_num", "enable_memory_saver", "served_model_name",
 ];
 
-/** SGLang's `Engine.generate` parameters (section 1.1) besides prompt, input_ids, image_data, sampling_params, rid. */
+/**
+ * SGLang's `Engine.generate` parameters (section 1.1) besides prompt, input_ids, image_data, sampling_params, rid
+ * and the logprob fields (return_logprob, logprob_start_len, top_logprobs_num, token_ids_logprob), which Iris has.
+ */
 const SGLANG_REQUEST_FIELDS = [
-  "audio_data", "video_data", "mm_hashes", "mm_content_hashes", "return_logprob", "logprob_start_len",
-  "top_logprobs_num", "token_ids_logprob", "lora_path", "custom_logit_processor", "require_reasoning",
+  "audio_data", "video_data", "mm_hashes", "mm_content_hashes", "return_text_in_logprobs", "lora_path", "custom_logit_processor", "require_reasoning",
   "return_hidden_states", "return_routed_experts", "routed_experts_start_len", "stream", "bootstrap_host",
   "bootstrap_port", "bootstrap_room", "routed_dp_rank", "disagg_prefill_dp_rank", "data_parallel_rank",
   "external_trace_header", "session_params", "priority", "session_id", "cache_salt", "input_embeds",
@@ -80,9 +82,9 @@ describe("strict request fields", () => {
     }
   });
 
-  test("image_data is a hint to imageData, not an IMAGE_TOKEN_MISMATCH; returnLogprob and stream say why", async () => {
+  test("image_data is a hint to imageData, not an IMAGE_TOKEN_MISMATCH; return_logprob to returnLogprob; stream says why", async () => {
     await rejectsWith(engine.generate({ prompt, image_data: ["x.png"] } as GenerateRequest), "INVALID_ARGUMENT", /image_data \(did you mean imageData\?\)/);
-    await rejectsWith(engine.generate({ prompt, returnLogprob: true } as GenerateRequest), "INVALID_ARGUMENT", /returnLogprob is not supported by Iris: logprobs/);
+    await rejectsWith(engine.generate({ prompt, return_logprob: true } as GenerateRequest), "INVALID_ARGUMENT", /return_logprob \(did you mean returnLogprob\?\)/);
     await rejectsWith(engine.generate({ prompt, stream: true } as GenerateRequest), "INVALID_ARGUMENT", /generateStream/);
     await rejectsWith(engine.generate({ prompt, samplingParams: { seed: 1 } } as GenerateRequest), "INVALID_ARGUMENT", /did you mean samplingSeed\?/);
     // A request with the right names still runs on the same engine.

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { hostTensor } from "../../src/core/host-tensor.js";
+import type { LogprobSpec } from "../../src/core/logprobs.js";
 import type { Backend, MemoryStats } from "../../src/runtime/backend.js";
 import { loadCaseTensors, modelDir } from "./fixtures.js";
 import { StepHarness } from "./step-harness.js";
@@ -19,9 +20,10 @@ function randomPrompt(length: number, vocab: number, seed: number): Int32Array {
   });
 }
 
-export async function decodeStepsAreStable(modelPath: string, sampling: object, backend?: Backend): Promise<void> {
+/** `logprobs`: every request asks for them, so each step computes and reads them back too. */
+export async function decodeStepsAreStable(modelPath: string, sampling: object, backend?: Backend, logprobs?: LogprobSpec): Promise<void> {
   const h = new StepHarness(modelPath, { backend });
-  for (let i = 0; i < 4; i++) h.add({ id: `r${i}`, inputIds: randomPrompt(20 + 3 * i, h.vocabSize, i + 1), maxNewTokens: 30, sampling });
+  for (let i = 0; i < 4; i++) h.add({ id: `r${i}`, inputIds: randomPrompt(20 + 3 * i, h.vocabSize, i + 1), maxNewTokens: 30, sampling, logprobs });
   // Prefill, then two decode steps to warm up.
   let warm = 0;
   while (warm < 2) if ((await h.step()).prefillTokens === 0) warm++;
@@ -34,7 +36,8 @@ export async function decodeStepsAreStable(modelPath: string, sampling: object, 
     assert.equal(h.counter.generalAllocations, 0, `decode step ${step} allocated from the general allocator`);
     assert.equal(h.counter.uploadsIntoNewStorage, 0, `decode step ${step} uploaded into fresh buffers`);
     assert.ok(h.counter.uploads > 0, "the step's inputs are uploaded (into persistent buffers)");
-    assert.equal(h.counter.downloads, 1, "one download per step: the sampled tokens");
+    if (logprobs === undefined) assert.equal(h.counter.downloads, 1, "one download per step: the sampled tokens");
+    else assert.equal(h.counter.downloads, 3, "the sampled tokens, then the logprob values and the top ids");
     assert.ok(h.counter.arenaAllocations.length > 10, "the step's intermediates come from the arena");
     traces.push(h.counter.arenaAllocations);
   }

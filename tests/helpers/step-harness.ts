@@ -2,6 +2,7 @@
  * The engine's step loop without the engine: a scheduler and a model runner over a counting cpu device, so tests can
  * look at what each step asks of the device (allocations, uploads, arena offsets) while real requests run.
  */
+import type { LogprobSpec } from "../../src/core/logprobs.js";
 import { join } from "node:path";
 import { PageAllocator } from "../../src/cache/page-allocator.js";
 import { RadixCache } from "../../src/cache/radix-cache.js";
@@ -25,6 +26,7 @@ export interface HarnessRequest {
   readonly mm?: MultimodalPayload;
   readonly positions?: PromptPositions;
   readonly imageKeys?: readonly number[];
+  readonly logprobs?: LogprobSpec;
 }
 
 export class StepHarness {
@@ -63,7 +65,7 @@ export class StepHarness {
     this.runner.addRequest({
       id: r.id, inputIds: r.inputIds, positions: r.positions, mm: r.mm, imageKeys: r.imageKeys,
       sampling: resolveSamplingParams({ maxNewTokens: r.maxNewTokens, ignoreEos: true, ...r.sampling }, this.vocabSize),
-      history: this.scheduler.tokenHistory(r.id),
+      history: this.scheduler.tokenHistory(r.id), logprobs: r.logprobs,
     });
     this.limits.set(r.id, r.maxNewTokens);
   }

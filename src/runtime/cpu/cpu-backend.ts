@@ -14,6 +14,7 @@ import { layerNorm, rmsNorm, softmax } from "./norms.js";
 import { pagedAttention, storeKV } from "./paged-attention.js";
 import { applyRotary, ropeCosSin } from "./rotary.js";
 import { applyPenalties, argmax, SamplingScratch, sample } from "./sampling.js";
+import { gatherColumns, logSoftmax, topK } from "./logprobs.js";
 import { CpuStorage, elements, f32, halves, i32 } from "./storage.js";
 
 /**
@@ -112,4 +113,7 @@ export class CpuBackend implements Backend {
   moeTop1Sigmoid = moeTop1Sigmoid;
   argmax = argmax;
   applyPenalties = applyPenalties;
+  logSoftmax = logSoftmax;
+  gatherColumns = gatherColumns;
+  topK = topK;
 }

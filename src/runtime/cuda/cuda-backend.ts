@@ -282,6 +282,19 @@ export class CudaBackend implements Backend {
     this.addon.sample(ptr(out), ptr(logits), ptr(p.temperature), ptr(p.topK), ptr(p.topP), ptr(p.minP), ptr(p.uniform),
       logits.shape[0], logits.shape[1]);
   }
+  // The logprob kernels have no CUDA implementation yet: a request asking for logprobs on cuda fails alone, saying so.
+  logSoftmax(): void {
+    throw new IrisError("INVALID_ARGUMENT", "logprobs (returnLogprob) are not implemented on the cuda device yet: logSoftmax has no cuda kernel");
+  }
+
+  gatherColumns(): void {
+    throw new IrisError("INVALID_ARGUMENT", "logprobs (returnLogprob) are not implemented on the cuda device yet: gatherColumns has no cuda kernel");
+  }
+
+  topK(): void {
+    throw new IrisError("INVALID_ARGUMENT", "logprobs (topLogprobsNum) are not implemented on the cuda device yet: topK has no cuda kernel");
+  }
+
 }
 
 /** The cuda backend of device `index`; a clear IrisError when the addon or the device is missing. */

@@ -17,6 +17,10 @@ test("demo model: the same with top-k/top-p/min-p sampling", async () => {
   await decodeStepsAreStable(DEMO_MODEL, { temperature: 0.8, topK: 20, topP: 0.9, minP: 0.01 });
 });
 
+test("demo model: the same with logprobs (top 3 and two asked ids) computed each step", async () => {
+  await decodeStepsAreStable(DEMO_MODEL, { temperature: 0.8 }, undefined, { startLen: -1, topNum: 3, tokenIds: [1, 2] });
+});
+
 test("tiny Llama 4 (query scales, chunked attention, MoE): a warmed-up decode step allocates nothing and repeats", async () => {
   await decodeStepsAreStable(modelDir("tiny-llama4"), { temperature: 0 });
 });
