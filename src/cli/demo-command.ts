@@ -13,9 +13,11 @@ interface DemoFlags {
   device: string;
 }
 
-const integer = (value: string, name: string): number => {
+const integer = (value: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new IrisError("INVALID_ARGUMENT", `${name} must be a non-negative integer, got ${value}`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new IrisError("INVALID_ARGUMENT", `${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
   return n;
 };
 
@@ -37,7 +39,7 @@ export function registerDemo(program: Command): void {
       const started = performance.now();
       if (flags.eval !== undefined) {
         if (flags.device !== "cpu" && flags.device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `--device must be cpu or cuda, got ${flags.device}`);
-        const result = await runEvaluation(integer(flags.eval, "--eval"), progress.update, flags.device);
+        const result = await runEvaluation(integer(flags.eval, "--eval", 1), progress.update, flags.device);
         progress.stop();
         if (flags.json) console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000 }));
         else {
@@ -50,10 +52,12 @@ export function registerDemo(program: Command): void {
       }
       await runDemo({
         image: flags.image,
-        seed: flags.seed === undefined ? undefined : integer(flags.seed, "--seed"),
+        seed: flags.seed === undefined ? undefined : integer(flags.seed, "--seed", 0, 0xffffffff),
         color: flags.color !== false && Boolean(process.stdout.isTTY),
         print: (line) => console.log(line),
         onProgress: progress.update,
+        // The bar is erased before the first answer is printed: a line printed under a live bar gets cut.
+        onLoaded: progress.stop,
       });
       progress.stop();
     });

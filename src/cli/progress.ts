@@ -13,15 +13,19 @@ export function loadProgressBar(enabled: boolean): { update: (event: LoadProgres
     notTTYSchedule: 1000,
   });
   let started = false;
+  let stopped = false;
   return {
     update(event) {
+      if (stopped) return;
       if (!started) {
         bar.start(event.total, event.loaded, { stage: event.stage });
         started = true;
       } else bar.update(event.loaded, { stage: event.stage });
     },
     stop() {
-      if (started) bar.stop();
+      // Called as soon as the model is loaded and again at the end: only the first stops the bar.
+      if (started && !stopped) bar.stop();
+      stopped = true;
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { DecodedImage, GenerateResult } from "../core/request.js";
+import { IrisError, type IrisErrorCode } from "../core/errors.js";
 import type { Engine } from "../engine/engine.js";
 import { chatTemplates } from "../tokenizer/chat-templates.js";
 import type { RenderedImage } from "./shapes/render.js";
@@ -26,7 +27,11 @@ export function asDecodedImage(image: RenderedImage): DecodedImage {
   return { data: image.data, width: image.width, height: image.height, channels: 3 };
 }
 
-/** Greedy answers to several questions about pictures, one batch through the engine. */
+/**
+ * Greedy answers to several questions about pictures, one batch through the engine. A request that fails (a
+ * picture that cannot be loaded, say) fails the whole call with its error: an empty answer would look like the
+ * model's.
+ */
 export async function askAll(engine: Engine, items: readonly { image: DecodedImage | string; question: string }[]): Promise<string[]> {
   if (items.length === 0) return [];
   const results: GenerateResult[] = await engine.generate({
@@ -34,5 +39,9 @@ export async function askAll(engine: Engine, items: readonly { image: DecodedIma
     imageData: items.map((item) => [item.image]),
     samplingParams: { temperature: 0, maxNewTokens: MAX_ANSWER_TOKENS },
   });
+  for (const r of results) {
+    const finish = r.metaInfo.finishReason;
+    if (finish?.type === "abort") throw new IrisError((finish.code ?? "INTERNAL") as IrisErrorCode, finish.message);
+  }
   return results.map((r) => r.text.trim());
 }

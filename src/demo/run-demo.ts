@@ -8,7 +8,7 @@ import { Engine } from "../engine/engine.js";
 import type { LoadProgressEvent } from "../engine/core-client.js";
 import { DEMO_MODEL_DIR, asDecodedImage, askAll } from "./demo-model.js";
 import { evaluateDemoModel, type Evaluation } from "./evaluate.js";
-import { generateScene, heldOutSeeds, questionsFor, renderScene, QUESTIONS, SHAPE_KINDS } from "./shapes/index.js";
+import { generateScene, heldOutSeeds, isHeldOutSeed, HELD_OUT_SEED_START, questionsFor, renderScene, QUESTIONS, SHAPE_KINDS } from "./shapes/index.js";
 import { pictureAsText, writePng } from "./terminal-picture.js";
 
 /**
@@ -17,6 +17,10 @@ import { pictureAsText, writePng } from "./terminal-picture.js";
  */
 export const DEFAULT_DEMO_SEED = 0x80000000 + 20_018;
 
+/** Printed under a scene whose seed lies in the training range: a right answer there proves little. */
+export const TRAINING_SEED_NOTE =
+  `  (a training seed: scenes below ${HELD_OUT_SEED_START} are the ones the model was trained on; held-out scenes start at ${HELD_OUT_SEED_START})`;
+
 export interface DemoOptions {
   readonly image?: string;
   readonly seed?: number;
@@ -24,11 +28,14 @@ export interface DemoOptions {
   readonly color: boolean;
   readonly print: (line: string) => void;
   readonly onProgress?: (event: LoadProgressEvent) => void;
+  /** Called once the model is loaded, before anything is printed (the caller ends its progress bar here). */
+  readonly onLoaded?: () => void;
 }
 
 export async function runDemo(options: DemoOptions): Promise<{ correct: number; asked: number }> {
   const { print } = options;
   const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device: "cpu", onProgress: options.onProgress });
+  options.onLoaded?.();
   try {
     print(`Iris demo: a ${(engine.info.parameters / 1e6).toFixed(1)}M-parameter vision-language model (Qwen2.5-VL architecture), bundled with Iris, on the CPU.`);
     if (options.image !== undefined) {
@@ -45,6 +52,7 @@ export async function runDemo(options: DemoOptions): Promise<{ correct: number; 
     await writePng(picture, path);
     if (options.color) for (const line of pictureAsText(picture)) print(line);
     print(`Picture: scene ${seed}, drawn by Iris's shapes generator (saved as ${path})`);
+    if (!isHeldOutSeed(seed)) print(TRAINING_SEED_NOTE);
     const qas = questionsFor(scene);
     const answers = await askAll(engine, qas.map((qa) => ({ image: asDecodedImage(picture), question: qa.question })));
     let correct = 0;
