@@ -94,7 +94,7 @@ export class EngineCore {
     });
     const runner = new ModelRunner(model, device, {
       numPages, pageSize: options.pageSize, contextLength: options.contextLength, maxTokensPerStep: options.maxTokensPerStep,
-      maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed,
+      maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed, graphBuckets: options.graphBuckets,
     });
     const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
     return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule), info };

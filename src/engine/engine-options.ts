@@ -15,6 +15,7 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from "../utils/logger.js";
 import type { LoadProgressEvent } from "./core-client.js";
 import { ENGINE_OPTION_NAMES, IMAGE_LOAD_OPTION_NAMES } from "./option-names.js";
 import type { CoreOptions, MemoryPlan } from "./protocol.js";
+import { defaultGraphBuckets } from "../runner/decode-graphs.js";
 
 export interface EngineOptions {
   /** A model directory as Hugging Face saves it: config.json, safetensors weights, tokenizer and processor files. */
@@ -51,6 +52,15 @@ export interface EngineOptions {
   readonly disableOverlapSchedule?: boolean;
   /** Seeds requests that give no `seed` of their own. */
   readonly randomSeed?: number;
+  /**
+   * Runs every decode step eagerly (SGLang's `disable_cuda_graph`). By default, on a device that captures graphs,
+   * a decode step of B requests is padded to a bucket and replayed as a CUDA graph.
+   */
+  readonly disableCudaGraph?: boolean;
+  /** The largest decode batch run as a graph (default 160); larger ones run eagerly. */
+  readonly cudaGraphMaxBs?: number;
+  /** The graph buckets themselves (default 1, 2, 4, 8, then multiples of 8 up to `cudaGraphMaxBs`). */
+  readonly cudaGraphBs?: readonly number[];
   /**
    * Worker threads that load and preprocess raw images, so pictures are decoded and resized on several cores and
    * the caller's thread stays free (default: one per core beyond the first, at most 4; 0 processes them on the
@@ -141,6 +151,19 @@ export function preprocessWorkerCount(requested: number | undefined): number {
   return count;
 }
 
+function graphBuckets(options: EngineOptions): readonly number[] {
+  if (options.disableCudaGraph !== undefined && typeof options.disableCudaGraph !== "boolean") {
+    throw new IrisError("INVALID_ARGUMENT", `disableCudaGraph must be a boolean, got ${JSON.stringify(options.disableCudaGraph)}`);
+  }
+  if (options.disableCudaGraph === true) return [];
+  const maxBs = positiveInteger(options.cudaGraphMaxBs, "cudaGraphMaxBs", 160);
+  if (options.cudaGraphBs === undefined) return defaultGraphBuckets(maxBs);
+  if (!Array.isArray(options.cudaGraphBs) || options.cudaGraphBs.length === 0) {
+    throw new IrisError("INVALID_ARGUMENT", `cudaGraphBs must be a non-empty array of batch sizes, got ${JSON.stringify(options.cudaGraphBs)}`);
+  }
+  return options.cudaGraphBs.map((b, i) => positiveInteger(b, `cudaGraphBs[${i}]`, 1));
+}
+
 export function resolveCoreOptions(options: EngineOptions, config: ModelConfig): CoreOptions {
   const device = options.device ?? "cpu";
   if (device !== "cpu" && device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `device must be "cpu" or "cuda", got ${JSON.stringify(device)}`);
@@ -176,6 +199,7 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     maxTokensPerStep: positiveInteger(options.chunkedPrefillSize, "chunkedPrefillSize", 8192),
     enablePrefixCache: !(options.disableRadixCache ?? false),
     overlapSchedule: !(options.disableOverlapSchedule ?? false),
+    graphBuckets: graphBuckets(options),
     randomSeed: options.randomSeed ?? Math.floor(Math.random() * 2 ** 30),
   };
 }

@@ -10,7 +10,6 @@ const NOT_YET = "not implemented in Iris yet (issue 13)";
 const NO_LORA = "Iris has no LoRA adapters";
 const ONE_RANK = "an engine is one data-parallel rank on one machine, with no prefill/decode disaggregation";
 const ONE_IMPLEMENTATION = "each Iris backend has one implementation of it, chosen with device";
-const NO_CUDA_GRAPH_SETTING = "the cuda backend decides its graphs itself";
 
 /** The names inside `EngineOptions.imageLoad` (issue 14's limits, fences and decode budget). */
 export const IMAGE_LOAD_OPTION_NAMES: KeyPolicy = {
@@ -27,7 +26,7 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
   known: keysOf<EngineOptions>()({
     modelPath: true, chatTemplate: true, device: true, tpSize: true, loadFormat: true, contextLength: true,
     maxTotalTokens: true, kvCacheMemoryMB: true, pageSize: true, maxRunningRequests: true, chunkedPrefillSize: true,
-    disableRadixCache: true, disableOverlapSchedule: true, randomSeed: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
+    disableRadixCache: true, disableOverlapSchedule: true, randomSeed: true, disableCudaGraph: true, cudaGraphMaxBs: true, cudaGraphBs: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
     onProgress: true, onMemoryPlan: true,
   }),
   refused: {
@@ -46,7 +45,6 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
     servedModelName: "Iris is an offline engine with no server",
     schedulePolicy: "scheduling is first come, first served, with prefix matching",
     enableMultimodal: "multimodal input is always on for vision-language checkpoints",
-    disableCudaGraph: NO_CUDA_GRAPH_SETTING, cudaGraphMaxBs: NO_CUDA_GRAPH_SETTING, cudaGraphBs: NO_CUDA_GRAPH_SETTING,
     streamInterval: "generateStream yields every new piece of text as it is decoded",
     incrementalStreamingOutput: "each stream chunk carries both the new text (delta) and the text so far",
     allowAutoTruncate: "a request longer than the context fails with CONTEXT_TOO_LONG instead of being cut",

@@ -29,6 +29,8 @@ export interface CoreOptions {
   readonly randomSeed: number;
   /** Launch step n+1 before step n's tokens are read back (SGLang's overlap scheduler). */
   readonly overlapSchedule: boolean;
+  /** Decode batch sizes replayed as graphs where the device captures them (empty: none). */
+  readonly graphBuckets: readonly number[];
 }
 
 export interface CoreRequest {

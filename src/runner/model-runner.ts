@@ -16,11 +16,12 @@ import type { Arena } from "../runtime/backend.js";
 import { downloadInt32, empty } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
+import { DecodeGraphs } from "./decode-graphs.js";
 import { ImageEmbeddings } from "./image-embeddings.js";
 import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
 import { Sampler, type SamplingPlan } from "./sampler.js";
-import { launchBound, StepInputs } from "./step-inputs.js";
+import { launchBound, padSequences, StepInputs } from "./step-inputs.js";
 import { StepLogprobsPlanner, type LogprobPlan, type LogprobRow, type StepLogprobs } from "./step-logprobs.js";
 
 /** One request's work in a step (the scheduler's `BatchEntry` has this shape). */
@@ -53,6 +54,11 @@ export interface ModelRunnerOptions {
   readonly seed: number;
   /** Budget of the vision embedding cache (default 256 MiB). */
   readonly embeddingCacheBytes?: number;
+  /**
+   * Batch sizes whose decode steps run as captured graphs, where the backend captures graphs (empty or absent:
+   * none). Buckets above `maxRunningRequests` are cut to it.
+   */
+  readonly graphBuckets?: readonly number[];
 }
 
 /** A step whose host work and uploads are done. */
@@ -68,8 +74,11 @@ export interface PreparedStep {
 
 /** The device views of a prepared step (null in `PreparedStep` when every entry failed). */
 interface StepWork {
+  /** Token rows and sequences, padding included. */
   readonly tokens: number;
   readonly sequences: number;
+  /** The graph bucket a decode step is padded to and replayed in, or null (eager). */
+  readonly bucket: number | null;
   readonly maxQueryLen: number;
   readonly maxKvLen: number;
   readonly carried: number;
@@ -104,6 +113,7 @@ export class ModelRunner {
   private readonly pages: PageTablePool;
   private readonly sampler: Sampler;
   private readonly logprobs: StepLogprobsPlanner;
+  private readonly graphs: DecodeGraphs | null;
   /** Two buffers of sampled tokens, used in turn: a step reads the previous step's while writing its own. */
   private readonly sampledTokens: [Tensor, Tensor];
   private stepCount = 0;
@@ -127,6 +137,14 @@ export class ModelRunner {
     this.sampler = new Sampler(device, maxSequences, text.vocabSize, options.eosTokenIds);
     this.logprobs = new StepLogprobsPlanner(device);
     this.sampledTokens = [empty(device, [maxSequences], "I32"), empty(device, [maxSequences], "I32")];
+    const buckets = (options.graphBuckets ?? []).map((b) => Math.min(b, maxSequences));
+    const capture = device.backend.graphs;
+    this.graphs = capture !== undefined && buckets.length > 0 ? new DecodeGraphs(device, capture, buckets) : null;
+  }
+
+  /** Decode graphs captured so far. */
+  get capturedGraphs(): number {
+    return this.graphs?.captured ?? 0;
   }
 
   addRequest(spec: RunnerRequestSpec): void {
@@ -187,6 +205,7 @@ export class ModelRunner {
     const logprobs = work.logprobs === null ? null : this.logprobs.reserve(work.logprobs, this.stepCount % 2);
     try {
       this.device.inArena(this.arena, () => this.forward(work, previous, out, logprobs));
+      this.graphs?.capturePending();
     } finally {
       this.arena.reset();
     }
@@ -258,32 +277,57 @@ export class ModelRunner {
       maxQueryLen = Math.max(maxQueryLen, entry.numTokens);
       maxKvLen = Math.max(maxKvLen, kvLen);
     });
-    const T = row, S = entries.length;
+    const bucket = this.graphBucket(entries, imageRows + inputRows.length);
+    if (bucket !== null) padSequences(inp, entries.length, bucket, this.pages.paddingRow());
+    const T = bucket ?? row, S = bucket ?? entries.length, logitRows = bucket ?? sampled.length + inputRows.length;
     inputRows.forEach((input, k) => (inp.logitRows.host[sampled.length + k] = input.row));
     if (inp.queryScales !== null) this.model.queryScales!(inp.cachePositions.subarray(0, T), inp.queryScales.host);
     for (const [buffer, count] of [[inp.tokenIds, T], [inp.positions, T * P], [inp.slotMapping, T], [inp.queryStart, S + 1],
-      [inp.kvLens, S], [inp.sequenceRows, S], [inp.logitRows, sampled.length + inputRows.length], [inp.imageRows, imageRows],
+      [inp.kvLens, S], [inp.sequenceRows, S], [inp.logitRows, logitRows], [inp.imageRows, imageRows],
       [inp.imageSourceRows, imageRows], [inp.carriedRows, carried], [inp.carriedFrom, carried]] as const) buffer.put(count);
     inp.queryScales?.put(T);
     for (const req of sampled) req.launchedTokens++;
     const cap = this.options.contextLength;
     return {
-      tokens: T, sequences: S, carried, imageParts, sampled, sampling: this.sampler.prepare(sampled),
+      tokens: T, sequences: S, bucket, carried, imageParts, sampled, sampling: this.sampler.prepare(sampled),
       inputRows: inputRows.length, logprobs: this.logprobs.plan(sampled, inputRows),
-      maxQueryLen: launchBound(maxQueryLen, cap), maxKvLen: launchBound(maxKvLen, cap),
+      // A decode step's attention is launched for the longest context, so one graph serves every KV length and an
+      // eager decode step runs the very kernels its graph would (each sequence splits its own keys on the device).
+      maxQueryLen: launchBound(maxQueryLen, cap), maxKvLen: maxQueryLen === 1 ? cap : launchBound(maxKvLen, cap),
     };
   }
 
-  /** The step's kernels, in the arena: input ids, page table and image rows gathered, the model, the sampler. */
+  /** The graph bucket of a step of one sampled token per sequence with no image or prompt-logprob rows, if any. */
+  private graphBucket(entries: readonly StepEntry[], extraRows: number): number | null {
+    if (this.graphs === null || extraRows > 0 || !entries.every((e) => e.numTokens === 1 && e.sample)) return null;
+    return this.graphs.bucketFor(entries.length);
+  }
+
+  /**
+   * The step's kernels, in the arena: the tokens the previous step sampled put in place, the model (replayed as a
+   * graph when the step has a bucket), the sampler.
+   */
   private forward(work: StepWork, previousTokens: Tensor, out: Tensor, logprobs: { values: Tensor; ids: Tensor } | null): void {
+    const inp = this.inputs;
+    if (work.carried > 0) {
+      const carriedIds = gatherRows(previousTokens.view([-1, 1]), inp.carriedFrom.view(work.carried));
+      scatterRows(inp.tokenIds.view(work.tokens).view([work.tokens, 1]), inp.carriedRows.view(work.carried), carriedIds);
+    }
+    const logits = work.bucket === null
+      ? this.modelForward(work)
+      : this.graphs!.run(work.bucket, this.pages.generation, () => this.modelForward(work));
+    const B = work.sampled.length;
+    const sampledLogits = B > 0 ? this.sampler.launch(logits.shape[0] > B ? logits.narrow(0, B) : logits, work.sampling, out) : null;
+    if (work.logprobs !== null) {
+      this.logprobs.launch(work.logprobs, sampledLogits, work.inputRows > 0 ? logits.narrow(B, work.inputRows) : null, B > 0 ? out : null, logprobs!);
+    }
+  }
+
+  /** The model from the step inputs to the logits of the step's logit rows (image rows and page table gathered). */
+  private modelForward(work: StepWork): Tensor {
     const inp = this.inputs;
     const { tokens: T, sequences: S } = work;
     const P = this.model.positionRows;
-    const inputIds = inp.tokenIds.view(T);
-    if (work.carried > 0) {
-      const carriedIds = gatherRows(previousTokens.view([-1, 1]), inp.carriedFrom.view(work.carried));
-      scatterRows(inputIds.view([T, 1]), inp.carriedRows.view(work.carried), carriedIds);
-    }
     let images = null;
     if (work.imageParts.length > 0) {
       const count = work.imageParts.reduce((n, part) => n + part.rows, 0);
@@ -295,8 +339,8 @@ export class ModelRunner {
       }
       images = { rows: inp.imageRows.view(count), embeddings };
     }
-    const logits = this.model.forward({
-      inputIds,
+    return this.model.forward({
+      inputIds: inp.tokenIds.view(T),
       positions: inp.positions.view(T * P).view([T, P]),
       queryScales: inp.queryScales?.view(T) ?? null,
       images,
@@ -312,13 +356,8 @@ export class ModelRunner {
           maxKvLen: work.maxKvLen,
         },
       },
-      logitRows: inp.logitRows.view(work.sampled.length + work.inputRows),
+      logitRows: inp.logitRows.view(work.bucket ?? work.sampled.length + work.inputRows),
     });
-    const B = work.sampled.length;
-    const sampledLogits = B > 0 ? this.sampler.launch(work.inputRows > 0 ? logits.narrow(0, B) : logits, work.sampling, out) : null;
-    if (work.logprobs !== null) {
-      this.logprobs.launch(work.logprobs, sampledLogits, work.inputRows > 0 ? logits.narrow(B, work.inputRows) : null, B > 0 ? out : null, logprobs!);
-    }
   }
 
   private needsImages(req: RunnerRequest, entry: StepEntry): boolean {

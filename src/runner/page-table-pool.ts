@@ -8,6 +8,9 @@ import { empty, upload } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 
+/** Request ids are user strings; this one is not a valid rid (it holds a NUL). */
+const PADDING_ROW_ID = "\u0000padding";
+
 export class PageTablePool {
   private table: Tensor;
   /** The host's copy of the table, to upload only what changed. */
@@ -16,6 +19,7 @@ export class PageTablePool {
   private known: Int32Array;
   private readonly rowOf = new Map<string, number>();
   private readonly freeRows: number[] = [];
+  private grown = 0;
 
   constructor(private readonly device: Device, readonly width: number, rows: number) {
     this.table = empty(device, [rows, width], "I32");
@@ -47,6 +51,16 @@ export class PageTablePool {
     return row;
   }
 
+  /** Bumped each time the table moves to a larger one: graphs captured over the old one must be captured again. */
+  get generation(): number {
+    return this.grown;
+  }
+
+  /** A row whose first page is the padding page 0: the padding sequences of a graph's bucket read one key there. */
+  paddingRow(): number {
+    return this.sync(PADDING_ROW_ID, [0], 1);
+  }
+
   /** Frees the row of a request that left. */
   remove(requestId: string): void {
     const row = this.rowOf.get(requestId);
@@ -72,6 +86,7 @@ export class PageTablePool {
     copy(table.narrow(0, rows), this.table);
     this.table.dispose();
     this.table = table;
+    this.grown++;
     const mirror = new Int32Array(2 * rows * this.width);
     mirror.set(this.mirror);
     this.mirror = mirror;

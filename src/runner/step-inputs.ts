@@ -56,10 +56,30 @@ export class StepInputs {
 }
 
 /**
+ * Fills rows and sequences `from .. to-1` as padding up to a graph's bucket: one token each, of id 0 at position 0,
+ * stored nowhere (slot -1), reading one key of the padding page through `paddingRow`, its logits row its own.
+ */
+export function padSequences(inp: StepInputs, from: number, to: number, paddingRow: number): void {
+  const P = inp.capacity.positionRows;
+  inp.tokenIds.host.fill(0, from, to);
+  inp.positions.host.fill(0, from * P, to * P);
+  inp.slotMapping.host.fill(-1, from, to);
+  inp.cachePositions.fill(0, from, to);
+  inp.kvLens.host.fill(1, from, to);
+  inp.sequenceRows.host.fill(paddingRow, from, to);
+  for (let s = from; s < to; s++) {
+    inp.queryStart.host[s + 1] = s + 1;
+    inp.logitRows.host[s] = s;
+  }
+}
+
+/**
  * A launch bound from a bucket instead of each step's exact value: the next power of two from 16, at most `cap`, so
  * a kernel's launch configuration (and a captured graph) repeats across steps.
  */
 export function launchBound(value: number, cap: number): number {
+  // One query per sequence (decode) keeps its exact bound: a larger one launches blocks that find no query.
+  if (value <= 1) return value;
   let bound = 16;
   while (bound < value) bound *= 2;
   return Math.max(value, Math.min(bound, cap));

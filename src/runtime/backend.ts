@@ -45,6 +45,8 @@ export interface Backend {
   createArena(capacityBytes: number): Arena;
   /** The general allocator's bytes (`allocate`/`release`); arenas count as one allocation each. */
   memoryStats(): MemoryStats;
+  /** Capturing kernels into graphs replayed with one call (CUDA graphs); absent where the backend has none. */
+  readonly graphs?: GraphCapture;
 
   // ==== elementwise and data movement ====
 
@@ -166,6 +168,19 @@ export type RotaryStyle = "neox" | "interleaved";
  * time, which is what replaying a captured CUDA graph over it needs. A storage given back reports `alive` false,
  * so the kernels' liveness checks catch a use after the step.
  */
+/**
+ * Records the kernels enqueued between `begin` and `end` instead of running them; `replay` runs them again on
+ * whatever their tensors hold then. The tensors' memory is baked in: inputs are refilled in place before a replay,
+ * and nothing may upload or wait on the device while a capture runs.
+ */
+export interface GraphCapture {
+  begin(): void;
+  /** Ends the capture; the id replays it. */
+  end(): number;
+  replay(graph: number): void;
+  destroy(graph: number): void;
+}
+
 export interface Arena {
   readonly capacityBytes: number;
   /** Bytes drawn now (alignment included). */

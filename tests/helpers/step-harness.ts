@@ -39,9 +39,12 @@ export class StepHarness {
   readonly outputs = new Map<string, number[]>();
   private readonly limits = new Map<string, number>();
 
-  /** @param options.backend the backend to count (default: a fresh cpu backend) */
+  /**
+   * @param options.backend the backend to count (default: a fresh cpu backend)
+   * @param options.graphBuckets decode batch sizes replayed as graphs, where the backend captures them
+   */
   constructor(modelPath: string,
-    options: { maxRunningRequests?: number; numPages?: number; embeddingCacheBytes?: number; backend?: Backend } = {}) {
+    options: { maxRunningRequests?: number; numPages?: number; embeddingCacheBytes?: number; backend?: Backend; graphBuckets?: readonly number[] } = {}) {
     const inner = options.backend ?? new CpuBackend();
     const { backend, counter } = countingBackend(inner);
     this.counter = counter;
@@ -56,7 +59,7 @@ export class StepHarness {
     this.scheduler = new Scheduler({ allocator, prefixCache: new RadixCache(allocator), maxTokensPerStep: 512, maxRunningRequests });
     this.runner = new ModelRunner(model, this.device, {
       numPages, pageSize, contextLength: config.text.maxPositionEmbeddings, maxTokensPerStep: 512, maxRunningRequests,
-      eosTokenIds: [], seed: 7, embeddingCacheBytes: options.embeddingCacheBytes,
+      eosTokenIds: [], seed: 7, embeddingCacheBytes: options.embeddingCacheBytes, graphBuckets: options.graphBuckets,
     });
   }
 

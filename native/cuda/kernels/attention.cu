@@ -28,8 +28,7 @@ struct Geometry {
   int headChunks;  // blocks per group
   int qChunk;      // queries per block
   int qChunks;
-  int splits;
-  int partLen;     // keys per split (a multiple of kTile)
+  int splits;      // each sequence's keys split this many ways, in parts of its own length (see the kernel)
   bool vectorized; // bf16 rows loaded 16 bytes at a time (D % 8 == 0, 16-byte aligned caches)
 };
 
@@ -113,8 +112,11 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(AttentionArgs a, 
   const bool causal = a.paged || a.causal;
   auto lowKey = [&](int i) { const int p = offset + i; return a.chunkSize > 0 ? p - p % a.chunkSize : 0; };
   auto highKey = [&](int i) { return causal ? offset + i + 1 : kvLen; };
-  const int kLo = max(lowKey(i0), split * g.partLen);
-  const int kHi = min(highKey(i0 + qCount - 1), (split + 1) * g.partLen);
+  // Each sequence splits its own keys: the grid depends on the split count alone, never on a KV length, so one
+  // captured decode graph serves every length (splits past a short sequence's keys find none and write m = -inf).
+  const int partLen = g.splits == 1 ? kvLen : ((kvLen + g.splits - 1) / g.splits + kTile - 1) / kTile * kTile;
+  const int kLo = max(lowKey(i0), split * partLen);
+  const int kHi = min(highKey(i0 + qCount - 1), (split + 1) * partLen);
 
   const float qScale = a.scale * 1.4426950408889634f;
   for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) {
@@ -252,6 +254,23 @@ __global__ void combineKernel(T* out, const float* partial, size_t rowsTotal, in
   }
 }
 
+// The splits' partial states of every call share one workspace, allocated once and never freed: attention calls run
+// one after another on the stream, and captured graphs keep its address. Its size bounds every automatic split:
+// splits happen only with fewer than 4 blocks per multiprocessor, a block holds at most kRows rows, and a split count
+// is at most ceil(4 * SMs / blocks), so rows x splits < kRows * 8 * SMs. Sets *out null when `bytes` exceeds it.
+std::string splitWorkspace(size_t bytes, float** out) {
+  static float* workspace = nullptr;
+  const size_t capacity = size_t(kRows) * 8 * multiprocessorCount() * (kMaxD + 2) * sizeof(float);
+  *out = nullptr;
+  if (bytes > capacity) return "";
+  if (workspace == nullptr) {
+    std::string status = cudaStatus(cudaMalloc(reinterpret_cast<void**>(&workspace), capacity), "cudaMalloc (attention split workspace)");
+    if (!status.empty()) return status;
+  }
+  *out = workspace;
+  return "";
+}
+
 Geometry planGeometry(const AttentionArgs& a) {
   Geometry g{};
   const int group = a.Hq / a.Hk;
@@ -272,11 +291,7 @@ Geometry planGeometry(const AttentionArgs& a) {
     splits = int(want < byKeys ? want : byKeys);
     if (splits > kMaxSplits) splits = kMaxSplits;
   }
-  const int keys = a.maxKvLen > 0 ? a.maxKvLen : 1;
-  g.partLen = ((keys + splits - 1) / splits + kTile - 1) / kTile * kTile;
-  g.splits = (keys + g.partLen - 1) / g.partLen;
-  if (splits == 1 || g.splits < 1) g.splits = 1;
-  if (g.splits == 1) g.partLen = 1 << 30;
+  g.splits = splits < 1 ? 1 : splits;
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v);
   g.vectorized = a.dtype == kBF16 && a.D % 8 == 0 && bits % 16 == 0;
   return g;
@@ -289,11 +304,18 @@ std::string launch(const AttentionArgs& a, size_t tokens) {
   const dim3 grid(unsigned(g.qChunks * g.splits), unsigned(a.Hk * g.headChunks), unsigned(a.S));
   float* partial = nullptr;
   const size_t rowsTotal = tokens * a.Hq;
+  bool ownPartial = false;
   if (g.splits > 1) {
-    void* p = nullptr;
-    std::string status = deviceMalloc(rowsTotal * g.splits * (a.D + 2) * sizeof(float), &p);
+    const size_t bytes = rowsTotal * g.splits * (a.D + 2) * sizeof(float);
+    std::string status = splitWorkspace(bytes, &partial);
     if (!status.empty()) return status;
-    partial = static_cast<float*>(p);
+    if (partial == nullptr) {  // more than the bound (forced splits): a block of its own
+      void* p = nullptr;
+      status = deviceMalloc(bytes, &p);
+      if (!status.empty()) return status;
+      partial = static_cast<float*>(p);
+      ownPartial = true;
+    }
   }
   const int dv = (a.D + 31) / 32;
   switch (dv) {
@@ -310,7 +332,7 @@ std::string launch(const AttentionArgs& a, size_t tokens) {
     status = launchStatus("attention (combine splits)");
   }
   // Freed in stream order: the next user of this block runs after the combine kernel.
-  if (partial != nullptr) deviceFree(partial);
+  if (ownPartial) deviceFree(partial);
   return status;
 }
 

@@ -1,6 +1,6 @@
 import { IrisError } from "../../core/errors.js";
 import type {
-  Arena, AttentionOptions, Backend, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
+  Arena, AttentionOptions, Backend, GraphCapture, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Storage, Tensor } from "../tensor.js";
@@ -95,6 +95,14 @@ export class CudaBackend implements Backend {
   }
 
   // ==== CUDA graphs ====
+
+  /** The contract's view of the methods below. */
+  readonly graphs: GraphCapture = {
+    begin: () => this.beginCapture(),
+    end: () => this.endCapture(),
+    replay: (graph) => this.replay(graph),
+    destroy: (graph) => this.destroyGraph(graph),
+  };
 
   /**
    * Starts capturing every kernel enqueued from now on into a graph instead of running it. Nothing may wait on the

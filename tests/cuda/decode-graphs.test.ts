@@ -1,0 +1,20 @@
+// Decode graphs on the GPU: steps of 1 to 5 sequences padded to buckets 1, 2, 4 and 8 and replayed as CUDA graphs
+// give exactly the tokens of eager steps (the same kernels with the same launch bounds), a replayed step allocates
+// nothing and enqueues a handful of kernels of its own (the sampling), not the forward pass's hundreds.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { modelDir } from "../helpers/fixtures.js";
+import { assertSameOutputs, runStaggered } from "../helpers/graph-checks.js";
+import { DEMO_MODEL } from "../helpers/step-checks.js";
+import { cuda, skipCuda } from "./harness.js";
+
+for (const [name, path] of [["demo model", DEMO_MODEL], ["tiny Qwen2.5-VL", modelDir("tiny-qwen2_5-vl")]]) {
+  test(`${name} on cuda: decode steps replayed as CUDA graphs give the eager tokens`, { skip: skipCuda }, async () => {
+    const eager = await runStaggered(path, cuda().backend, undefined);
+    const graphed = await runStaggered(path, cuda().backend, [1, 2, 4, 8]);
+    assertSameOutputs(graphed, eager);
+    assert.equal(graphed.generalAllocationsAtFive, 0, "a replayed step allocates nothing");
+    assert.ok(graphed.kernelCallsAtFive < eager.kernelCallsAtFive / 3,
+      `a replayed step launches ${graphed.kernelCallsAtFive} kernels itself (eager: ${eager.kernelCallsAtFive})`);
+  });
+}
