@@ -1,0 +1,124 @@
+/**
+ * Offline multimodal throughput (issue 10): `--requests` requests (512), each with its own `--image-size` picture
+ * (512x512, distinct pixels from the seed, given decoded) inside the qwen2-vl template with a short question,
+ * `--output-tokens` (128) new tokens each with ignoreEos, all submitted at once; preprocessing is inside the time.
+ * Prints one JSON object: output tokens/s, and per phase the achieved FLOP/s or bytes/s against the floor that the
+ * model's shape and the measured device ceilings give (bench/vlm-floors.ts). The phases come from two more runs
+ * on fresh pictures (no cache hit): the vision tower alone (`encodeImages` in groups of `--vision-group`, all in
+ * flight at once; this includes the download of the embeddings) and the prompts alone (one output token each):
+ * vision = the first, prefill = the second minus the first, decode = the main run minus the second.
+ * `--no-phases` skips them. bench/reference/vlm_offline_hf.py is the Hugging Face twin: run both in one device call.
+ *
+ *   node --import tsx bench/vlm-offline.ts --model DIR [--device cuda] [--requests 512] [--output-tokens 128]
+ *     [--image-size 512] [--kv-cache-mb N] [--max-running-requests N] [--context-length N] [--preprocess-workers N]
+ *     [--copy-gbps 4253] [--matrix-tflops 772] [--no-phases]
+ */
+import type { Qwen2_5_VLConfig } from "../src/checkpoint/qwen2-5-vl-config.js";
+import type { GenerateResult } from "../src/core/request.js";
+import { Engine } from "../src/engine/engine.js";
+import { AutoProcessor } from "../src/multimodal/auto-processor.js";
+import type { Qwen2_5VLProcessorOutput } from "../src/multimodal/qwen2-5-vl-processor.js";
+import { runInfo } from "./run-info.js";
+import { H200_MEASURED, workloadFloor } from "./vlm-floors.js";
+import { engineOptions, parseFlags, picture, pictureQuestionPrompt, question, round } from "./vlm-workload.js";
+
+const values = parseFlags({
+  requests: { type: "string", default: "512" },
+  "output-tokens": { type: "string", default: "128" },
+  "image-size": { type: "string", default: "512" },
+  "vision-group": { type: "string", default: "16" },
+  "warmup-requests": { type: "string", default: "8" },
+  "copy-gbps": { type: "string", default: String(H200_MEASURED.copyBytesPerS / 1e9) },
+  "matrix-tflops": { type: "string", default: String(H200_MEASURED.matrixFlopPerS / 1e12) },
+  "no-phases": { type: "boolean", default: false },
+});
+const requests = Number(values.requests), outputTokens = Number(values["output-tokens"]), size = Number(values["image-size"]);
+const seed = Number(values.seed);
+const ceilings = { copyBytesPerS: Number(values["copy-gbps"]) * 1e9, matrixFlopPerS: Number(values["matrix-tflops"]) * 1e12 };
+
+const engine = await Engine.create(engineOptions(values));
+if (engine.config.family !== "qwen2_5_vl") throw new Error("this workload is Qwen2.5-VL's (the qwen2-vl template)");
+const config = engine.config as Qwen2_5_VLConfig;
+const prompts = Array.from({ length: requests }, (_, i) => pictureQuestionPrompt(question(i)));
+const params = { maxNewTokens: outputTokens, ignoreEos: true, temperature: 0 };
+
+/** All requests at once on the pictures of `runSeed`; seconds from the call to the last result. */
+async function run(runSeed: number, count: number, newTokens: number): Promise<{ seconds: number; results: GenerateResult[] }> {
+  const images = Array.from({ length: count }, (_, i) => [picture(runSeed, i, size)]);
+  const start = performance.now();
+  const results = await engine.generate({
+    prompt: prompts.slice(0, count), imageData: images, samplingParams: { ...params, maxNewTokens: newTokens },
+  });
+  return { seconds: (performance.now() - start) / 1000, results };
+}
+
+/** The vision tower alone over `count` fresh pictures, `group` per encodeImages call, every call in flight at once. */
+async function visionOnly(runSeed: number, count: number, group: number): Promise<number> {
+  const images = Array.from({ length: count }, (_, i) => picture(runSeed, i, size));
+  const start = performance.now();
+  const calls = [];
+  for (let i = 0; i < count; i += group) calls.push(engine.encodeImages(images.slice(i, i + group)));
+  await Promise.all(calls);
+  return (performance.now() - start) / 1000;
+}
+
+await run(seed + 1000, Math.min(Number(values["warmup-requests"]), requests), 4);
+const main = await run(seed, requests, outputTokens);
+const failed = main.results.filter((r) => r.metaInfo.finishReason?.type === "abort").length;
+const generated = main.results.reduce((n, r) => n + r.metaInfo.completionTokens, 0);
+const promptTokens = main.results.reduce((n, r) => n + r.metaInfo.promptTokens, 0);
+const cachedTokens = main.results.reduce((n, r) => n + r.metaInfo.cachedTokens, 0);
+
+let phases: Record<string, unknown> | null = null;
+let visionSeconds = NaN, promptSeconds = NaN;
+if (!values["no-phases"]) {
+  visionSeconds = await visionOnly(seed + 1, requests, Number(values["vision-group"]));
+  promptSeconds = (await run(seed + 2, requests, 1)).seconds;
+}
+const server = await engine.getServerInfo();
+await engine.shutdown();
+
+const processor = await AutoProcessor.fromPretrained(values.model!);
+const processed = await processor.process({ text: prompts[0], images: [picture(seed, 0, size)] }) as Qwen2_5VLProcessorOutput;
+const [t, h, w] = Array.from(processed.image_grid_thw!.data as ArrayLike<number | bigint>, Number);
+const meanPrompt = promptTokens / requests;
+const floor = workloadFloor(config, {
+  requests, grid: { t, h, w }, promptLength: meanPrompt, outputTokens, decodeBatch: Math.min(requests, server.maxRunningRequests),
+}, ceilings);
+
+if (!values["no-phases"]) {
+  const prefillSeconds = promptSeconds - visionSeconds, decodeSeconds = main.seconds - promptSeconds;
+  phases = {
+    note: "vision: encodeImages alone (with preprocessing and the download); prefill: prompts-only run minus vision; decode: main run minus prompts-only run",
+    vision: { seconds: round(visionSeconds), floorSeconds: round(floor.seconds.vision), flopPerS: round(floor.visionFlops / visionSeconds) },
+    prefill: { seconds: round(prefillSeconds), floorSeconds: round(floor.seconds.prefill), flopPerS: round(floor.prefillFlops / prefillSeconds) },
+    decode: {
+      seconds: round(decodeSeconds), floorSeconds: round(floor.seconds.decode), bound: floor.decode.bound, steps: floor.decode.steps,
+      bytesPerS: round(floor.decode.bytes / decodeSeconds), flopPerS: round(floor.decode.flops / decodeSeconds),
+    },
+  };
+}
+
+console.log(JSON.stringify({
+  benchmark: "vlm-offline",
+  ...runInfo(import.meta.url),
+  device: engine.info.device,
+  workload: { requests, outputTokens, imageSize: size, grid: [t, h, w], meanPromptTokens: round(meanPrompt), seed },
+  engine: {
+    maxRunningRequests: server.maxRunningRequests, chunkedPrefillSize: server.chunkedPrefillSize,
+    maxTotalNumTokens: server.maxTotalNumTokens, contextLength: server.contextLength, preprocessWorkers: values["preprocess-workers"] ?? "default",
+  },
+  results: {
+    seconds: round(main.seconds), generatedTokens: generated, promptTokens, cachedTokens, failed,
+    outputTokensPerS: round(generated / main.seconds), totalTokensPerS: round((generated + promptTokens) / main.seconds),
+  },
+  floor: {
+    ceilings: { copyGBps: ceilings.copyBytesPerS / 1e9, matrixTflops: ceilings.matrixFlopPerS / 1e12 },
+    visionTflop: round(floor.visionFlops / 1e12), prefillTflop: round(floor.prefillFlops / 1e12),
+    decodeGB: round(floor.decode.bytes / 1e9), decodeBandwidthSeconds: round(floor.decode.bandwidthSeconds), decodeTflop: round(floor.decode.flops / 1e12), decodeBound: floor.decode.bound,
+    seconds: { vision: round(floor.seconds.vision), prefill: round(floor.seconds.prefill), decode: round(floor.seconds.decode), total: round(floor.seconds.total) },
+    outputTokensPerS: round(floor.outputTokensPerS),
+    fractionOfFloor: round(generated / main.seconds / floor.outputTokensPerS),
+  },
+  phases,
+}, null, 2));
