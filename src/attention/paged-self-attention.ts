@@ -4,6 +4,8 @@
  * QK norm, or temperature tuning on NoPE layers).
  */
 import { pagedAttention } from "../kernels/paged-attention.js";
+import { rotaryStoreKV } from "../kernels/rotary-store-kv.js";
+import type { RotaryStyle } from "../runtime/backend.js";
 import { storeKV } from "../kernels/store-kv.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { AttentionBatch } from "./attention-batch.js";
@@ -19,6 +21,16 @@ export class PagedSelfAttention {
   forward(q: Tensor, k: Tensor, v: Tensor, batch: AttentionBatch): Tensor {
     const cache = batch.caches[this.layer];
     storeKV(k, v, cache.k, cache.v, batch.slotMapping);
+    return pagedAttention(q, cache.k, cache.v, batch.meta, { scale: this.scale, chunkSize: this.chunkSize });
+  }
+
+  /**
+   * The same from the fused projection qkv [T, (Hq + 2 Hk) D] when rotary is all that happens to q and k before
+   * attention (Qwen): one kernel rotates q and k and stores k and v, instead of slicing, two rotations and a store.
+   */
+  forwardRotated(qkv: Tensor, numHeads: number, rotary: { cos: Tensor; sin: Tensor }, style: RotaryStyle, batch: AttentionBatch): Tensor {
+    const cache = batch.caches[this.layer];
+    const q = rotaryStoreKV(qkv, numHeads, cache.k, cache.v, rotary.cos, rotary.sin, batch.slotMapping, style);
     return pagedAttention(q, cache.k, cache.v, batch.meta, { scale: this.scale, chunkSize: this.chunkSize });
   }
 }

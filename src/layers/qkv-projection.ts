@@ -39,6 +39,11 @@ export class QKVProjection {
     this.qkv = new Linear(params, options.separate ? `${name}.qkv_proj` : name, s.hidden, qSize + 2 * kvSize, { bias: options.bias, parts });
   }
 
+  /** The fused projection [T, (numHeads + 2 numKvHeads) headDim], q then k then v columns. */
+  fused(x: Tensor): Tensor {
+    return this.qkv.forward(x);
+  }
+
   forward(x: Tensor): QKV {
     const { numHeads, numKvHeads, headDim } = this.s;
     const T = x.shape[0];

@@ -10,7 +10,7 @@ import { PagedSelfAttention } from "../attention/paged-self-attention.js";
 import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Llama4Config, Llama4TextConfig } from "../checkpoint/llama4-config.js";
 import { IrisError } from "../core/errors.js";
-import { addInPlace } from "../kernels/add.js";
+import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { linear } from "../kernels/linear.js";
@@ -41,7 +41,7 @@ interface StepContext {
 }
 
 class DecoderLayer {
-  private readonly inputNorm: RMSNorm;
+  readonly inputNorm: RMSNorm;
   private readonly postAttentionNorm: RMSNorm;
   private readonly qkv: QKVProjection;
   private readonly o: Linear;
@@ -66,11 +66,15 @@ class DecoderLayer {
       : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false);
   }
 
-  /** Updates the residual stream h in place. */
-  forward(h: Tensor, step: StepContext): void {
+  /**
+   * Updates the residual stream h in place. x holds this layer's input norm of h on entry and `next`'s norm of the
+   * updated h on return (the next layer's input, or the final norm's output): each residual add is fused with the
+   * norm that follows it.
+   */
+  forward(h: Tensor, x: Tensor, step: StepContext, next: RMSNorm): void {
     const { numHeads, headDim, rmsNormEps } = this.c;
     const T = h.shape[0];
-    const { q, k, v } = this.qkv.forward(this.inputNorm.forward(h));
+    const { q, k, v } = this.qkv.forward(x);
     if (this.useRope) {
       applyRotary(q, step.rotary.cos, step.rotary.sin, "interleaved");
       applyRotary(k, step.rotary.cos, step.rotary.sin, "interleaved");
@@ -83,8 +87,8 @@ class DecoderLayer {
       scaleRows(q, step.queryScales, q);
     }
     const attended = this.attention.forward(q, k, v, step.attention).view([T, numHeads * headDim]);
-    addInPlace(h, this.o.forward(attended));
-    addInPlace(h, this.feedForward.forward(this.postAttentionNorm.forward(h)));
+    addRmsNorm(h, this.o.forward(attended), this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
+    addRmsNorm(h, this.feedForward.forward(x), next.weight, next.eps, x);
   }
 }
 
@@ -158,11 +162,12 @@ export class Llama4 implements VisionLanguageModel {
       throw new IrisError("INTERNAL", "internal error: Llama 4 with attention temperature tuning needs the batch's query scales");
     }
     const step: StepContext = { rotary: this.rotary.tables(batch.positions), queryScales: batch.queryScales, attention: batch.attention };
+    const x = this.layers[0].inputNorm.forward(h);
     this.layers.forEach((layer, i) => {
-      h.device.scratch(() => layer.forward(h, step));
+      h.device.scratch(() => layer.forward(h, x, step, this.layers[i + 1]?.inputNorm ?? this.norm));
       observe?.(`hidden_states.${i + 1}`, h);
     });
-    const last = this.norm.forward(gatherRows(h, batch.logitRows));
-    return linear(last, this.lmHead);
+    // x holds the final norm of every row: the logit rows are gathered from it.
+    return linear(gatherRows(x, batch.logitRows), this.lmHead);
   }
 }

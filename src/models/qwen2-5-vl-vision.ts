@@ -5,6 +5,7 @@
 import { IrisError } from "../core/errors.js";
 import type { QwenVisionConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addInPlace } from "../kernels/add.js";
+import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { attention } from "../kernels/attention.js";
 import { gatherRows } from "../kernels/gather-rows.js";
@@ -48,8 +49,8 @@ class VisionBlock {
     applyRotary(q, rotary.cos, rotary.sin, "neox");
     applyRotary(k, rotary.cos, rotary.sin, "neox");
     const attended = attention(q, k, v, segments, { scale: 1 / Math.sqrt(headDim), causal: false });
-    addInPlace(x, this.proj.forward(attended.view([N, H])));
-    addInPlace(x, this.mlp.forward(this.norm2.forward(x)));
+    const normed = addRmsNorm(x, this.proj.forward(attended.view([N, H])), this.norm2.weight, this.norm2.eps);
+    addInPlace(x, this.mlp.forward(normed));
   }
 }
 

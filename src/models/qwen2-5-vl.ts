@@ -6,8 +6,7 @@
 import { PagedSelfAttention } from "../attention/paged-self-attention.js";
 import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
-import { addInPlace } from "../kernels/add.js";
-import { applyRotary } from "../kernels/apply-rotary.js";
+import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { linear } from "../kernels/linear.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
@@ -27,7 +26,7 @@ import { Qwen2_5_VisionTower } from "./qwen2-5-vl-vision.js";
 type TextConfig = Qwen2_5_VLConfig["text"];
 
 class DecoderLayer {
-  private readonly inputNorm: RMSNorm;
+  readonly inputNorm: RMSNorm;
   private readonly postAttentionNorm: RMSNorm;
   private readonly qkv: QKVProjection;
   private readonly o: Linear;
@@ -45,16 +44,17 @@ class DecoderLayer {
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false);
   }
 
-  /** Updates the residual stream h in place. */
-  forward(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): void {
+  /**
+   * Updates the residual stream h in place. x holds this layer's input norm of h on entry and `next`'s norm of the
+   * updated h on return (the next layer's input, or the final norm's output): each residual add is fused with the
+   * norm that follows it, and rotary with the KV store.
+   */
+  forward(h: Tensor, x: Tensor, rotary: RotaryTables, batch: AttentionBatch, next: RMSNorm): void {
     const { numHeads, headDim } = this.c;
     const T = h.shape[0];
-    const { q, k, v } = this.qkv.forward(this.inputNorm.forward(h));
-    applyRotary(q, rotary.cos, rotary.sin, "neox");
-    applyRotary(k, rotary.cos, rotary.sin, "neox");
-    const attended = this.attention.forward(q, k, v, batch).view([T, numHeads * headDim]);
-    addInPlace(h, this.o.forward(attended));
-    addInPlace(h, this.mlp.forward(this.postAttentionNorm.forward(h)));
+    const attended = this.attention.forwardRotated(this.qkv.fused(x), numHeads, rotary, "neox", batch).view([T, numHeads * headDim]);
+    addRmsNorm(h, this.o.forward(attended), this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
+    addRmsNorm(h, this.mlp.forward(x), next.weight, next.eps, x);
   }
 }
 
@@ -97,8 +97,9 @@ export class Qwen2_5_VL implements VisionLanguageModel {
     const h = this.embed.forward(batch.inputIds);
     if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
     const rotary = this.rotary.tables(batch.positions);
-    for (const layer of this.layers) h.device.scratch(() => layer.forward(h, rotary, batch.attention));
-    const last = this.norm.forward(gatherRows(h, batch.logitRows));
-    return linear(last, this.lmHead);
+    const x = this.layers[0].inputNorm.forward(h);
+    this.layers.forEach((layer, i) => h.device.scratch(() => layer.forward(h, x, rotary, batch.attention, this.layers[i + 1]?.inputNorm ?? this.norm)));
+    // x holds the final norm of every row: the logit rows are gathered from it.
+    return linear(gatherRows(x, batch.logitRows), this.lmHead);
   }
 }

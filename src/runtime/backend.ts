@@ -91,6 +91,11 @@ export interface Backend {
    * `weight` [H] or null (a weightless normalization: Llama 4's QK norm). out may alias x.
    */
   rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void;
+  /**
+   * The residual connection and the next norm in one pass: residual += x (rounded to its dtype as `add` stores it),
+   * then out = rmsNorm(residual) * weight. residual, x and out [..., H] of one float dtype; out aliases neither.
+   */
+  addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Tensor | null, eps: number): void;
   /** LayerNorm over the last dim: (x - mean) * rsqrt(var + eps) * weight + bias (biased variance). out may alias x. */
   layerNorm(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor, eps: number): void;
   /** Softmax over the last dim, computed in fp32. out may alias x. */
@@ -109,6 +114,12 @@ export interface Backend {
    * "neox" (rotate_half): pairs (d, d+R) with angle d. "interleaved" (complex): pairs (2m, 2m+1) with angle m.
    */
   applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void;
+  /**
+   * From a fused projection qkv [T, (Hq + 2 Hk) D]: q [T, Hq, D] gets the rotated queries, and the rotated keys and
+   * the values go straight into the caches [numSlots, Hk, D] at rows slotMapping[t] (negative: skipped), as
+   * splitting the columns, `applyRotary` on q and k, and `storeKV` would.
+   */
+  rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor, style: RotaryStyle): void;
 
   // ==== attention ====
 

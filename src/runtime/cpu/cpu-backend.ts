@@ -10,6 +10,7 @@ import { add, copy, fill, gelu, mul, scaleRows, siluAndMul, sliceColumns } from 
 import { embedding, gatherRows, scatterRows } from "./indexing.js";
 import { linear } from "./matmul.js";
 import { moeTop1Sigmoid } from "./moe.js";
+import { addRmsNorm, rotaryStoreKV } from "./fused.js";
 import { layerNorm, rmsNorm, softmax } from "./norms.js";
 import { pagedAttention, storeKV } from "./paged-attention.js";
 import { applyRotary, ropeCosSin } from "./rotary.js";
@@ -103,10 +104,12 @@ export class CpuBackend implements Backend {
   scatterRows = scatterRows;
   linear = linear;
   rmsNorm = rmsNorm;
+  addRmsNorm = addRmsNorm;
   layerNorm = layerNorm;
   softmax = softmax;
   ropeCosSin = ropeCosSin;
   applyRotary = applyRotary;
+  rotaryStoreKV = rotaryStoreKV;
   attention = attention;
   storeKV = storeKV;
   pagedAttention = pagedAttention;

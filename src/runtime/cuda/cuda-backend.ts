@@ -215,7 +215,7 @@ export class CudaBackend implements Backend {
     this.addon.softmax(code(x), ptr(out), ptr(x), H === 0 ? 0 : x.numel / H, H);
   }
 
-  // ==== fused kernels (not in the contract yet: the runner uses them once the models do) ====
+  // ==== fused kernels ====
 
   /** residual += x (rounded to the storage type as `add` rounds), then out = rmsNorm(residual) * weight. */
   addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {

@@ -1,0 +1,34 @@
+/**
+ * The fused kernels of the contract on the cpu: each computes exactly what its unfused sequence computes (the
+ * reference the cuda kernels are tested against), in one pass where that is free.
+ */
+import type { RotaryStyle } from "../backend.js";
+import type { Tensor } from "../tensor.js";
+import { add } from "./elementwise.js";
+import { rmsNorm } from "./norms.js";
+import { rotateHeads } from "./rotary.js";
+import { checkIndex, f32, i32 } from "./storage.js";
+
+export function addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
+  add(residual, residual, x);
+  rmsNorm(out, residual, weight, eps);
+}
+
+export function rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor,
+  style: RotaryStyle): void {
+  const src = f32(qkv), qa = f32(q), kc = f32(kCache), vc = f32(vCache), c = f32(cos), s = f32(sin), slots = i32(slotMapping);
+  const [T, Hq, D] = q.shape;
+  const Hk = kCache.shape[1], R = cos.shape[1], numSlots = kCache.shape[0];
+  const width = (Hq + 2 * Hk) * D, qSize = Hq * D, kvSize = Hk * D;
+  for (let t = 0; t < T; t++) if (slots[t] >= 0) checkIndex("rotaryStoreKV", "slot", slots[t], numSlots);
+  for (let t = 0; t < T; t++) {
+    const row = t * width;
+    qa.set(src.subarray(row, row + qSize), t * qSize);
+    rotateHeads(qa, t * qSize, Hq, D, c, s, t * R, R, style);
+    const slot = slots[t];
+    if (slot < 0) continue;
+    kc.set(src.subarray(row + qSize, row + qSize + kvSize), slot * kvSize);
+    rotateHeads(kc, slot * kvSize, Hk, D, c, s, t * R, R, style);
+    vc.set(src.subarray(row + qSize + kvSize, row + width), slot * kvSize);
+  }
+}
