@@ -117,6 +117,11 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   args.forceSplits = int(a[22]);
   return result(env, attention(args));
 }
+napi_value SetAttentionMma(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  setAttentionMmaEnabled(a[0] != 0);
+  return undefinedValue(env);
+}
 napi_value Argmax(napi_env env, napi_callback_info info) {
   ARGS(5);
   return result(env, argmax(int(a[0]), ptr<int32_t>(a[1]), ptr(a[2]), sz(a[3]), sz(a[4])));
@@ -156,6 +161,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"ropeCosSin", nullptr, RopeCosSin, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyRotary", nullptr, ApplyRotary, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setAttentionMma", nullptr, SetAttentionMma, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyPenalties", nullptr, ApplyPenalties, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sample", nullptr, Sample, nullptr, nullptr, nullptr, napi_default, nullptr},

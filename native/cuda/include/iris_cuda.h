@@ -123,6 +123,11 @@ struct AttentionArgs {
   int forceSplits = 0;  // > 0: split each sequence's keys this many ways (tests of the split path)
 };
 std::string attention(const AttentionArgs& args);
+// The tensor-core kernel (kernels/attention_mma.cu) that attention() hands bf16 calls with queries of 16 or more
+// (prefill, vision) and head dims 16, 32, 64, 80, 88, 96 or 128 to. On unless IRIS_ATTENTION_MMA=0 or turned off.
+bool attentionMmaApplies(const AttentionArgs& args);
+std::string attentionMma(const AttentionArgs& args);
+void setAttentionMmaEnabled(bool enabled);
 
 std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t V);
 std::string applyPenalties(float* logits, const int32_t* ids, const int32_t* counts, const int32_t* rowStart,

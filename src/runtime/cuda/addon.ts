@@ -79,6 +79,8 @@ export interface CudaAddon {
   attention(dtype: number, out: number, q: number, k: number, v: number, queryStart: number, kvLens: number, pageTable: number,
     tokens: number, S: number, Hq: number, Hk: number, D: number, maxPages: number, pageSize: number, numSlots: number,
     maxQueryLen: number, maxKvLen: number, scale: number, causal: number, chunkSize: number, paged: number, forceSplits: number): void;
+  /** bf16 attention with 16 or more queries on the tensor-core kernel (default; IRIS_ATTENTION_MMA=0 turns it off) or not. */
+  setAttentionMma(enabled: number): void;
   argmax(dtype: number, out: number, logits: number, B: number, V: number): void;
   applyPenalties(logits: number, ids: number, counts: number, rowStart: number, repetition: number, frequency: number,
     presence: number, B: number, V: number): void;

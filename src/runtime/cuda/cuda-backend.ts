@@ -248,6 +248,11 @@ export class CudaBackend implements Backend {
 
   // ==== attention ====
 
+  /** Whether bf16 prefill and vision attention run on the tensor-core kernel (true, the default) or the scalar one. */
+  useAttentionMma(enabled: boolean): void {
+    this.addon.setAttentionMma(enabled ? 1 : 0);
+  }
+
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, segments: Segments, options: AttentionOptions): void {
     const S = segments.cuSeqlens.numel - 1;
     this.addon.attention(code(q), ptr(out), ptr(q), ptr(k), ptr(v), ptr(segments.cuSeqlens), 0, 0, q.shape[0], S, q.shape[1],

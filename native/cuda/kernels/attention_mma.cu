@@ -1,0 +1,323 @@
+// Tensor-core attention (flash-attention style) for bf16 prefill and the vision tower: the varlen entry (packed
+// segments, causal or not) and the paged entry (queries against the KV cache through the page table, causal with
+// the query offset kvLen - qLen, grouped KV heads, Llama 4's chunked mask). attention.cu's launcher hands a call
+// here when attentionMmaApplies() says so; decode (a batch of single queries) stays on attention.cu's kernel.
+//
+// A block of 4 warps owns 64 (query, q-head) rows that share one KV head: with G q heads a KV head, row r is query
+// i0 + r / G of head h0 + r % G, so the q heads of a group sit in the M dimension of one tile and each K/V tile is
+// read from memory once for all of them (GQA). Each warp owns 16 rows. Per tile of 64 keys:
+//   S = Q K^T  with mma.m16n8k16 (Q fragments held in registers for the whole block, K via ldmatrix),
+//   online softmax on the fp32 accumulators in registers (log2 domain: exp2f, scale * log2 e applied in fp32),
+//   O += P V   with P re-packed from the score accumulators to bf16 A fragments (no shuffle) and V via ldmatrix.trans.
+// K/V tiles are double-buffered in shared memory and filled by cp.async (16 bytes a thread, gathered per key from
+// the pages), so the next tile loads while this one is multiplied. Head dims that are not a multiple of 16 (88)
+// are zero-padded to the next one in shared memory: the padded dims add nothing to scores and are never written.
+#include <cfloat>
+#include <cstdlib>
+
+#include "float_io.cuh"
+#include "mma_frag.cuh"
+
+namespace iris {
+
+namespace {
+
+using mma::accCol;
+using mma::accRow;
+
+constexpr int kWarpsMma = 4;
+constexpr int kRowsMma = 16 * kWarpsMma;  // rows of a block
+constexpr int kKeysMma = 64;              // keys of a tile
+constexpr int kMinQueries = 16;           // below this (decode) the scalar kernel's splits win
+
+struct MmaPlan {
+  int gChunk;      // q heads of a group per block
+  int headChunks;  // blocks per group
+  int qChunk;      // queries per block
+  int qChunks;
+};
+
+template <int D>
+struct MmaShape {
+  static constexpr int kDP = (D + 15) / 16 * 16;  // head dim padded for the k-steps of Q K^T
+  static constexpr int kLd = kDP + 8;              // shared row stride (bf16): 16 extra bytes, ldmatrix conflict-free
+  static constexpr int kChunks = D / 8;            // 16-byte pieces of a row
+  static constexpr int kPadChunks = (kDP - D) / 8;
+  static constexpr int kTileElems = kKeysMma * kLd;
+  static constexpr size_t kSharedBytes = size_t(4) * kTileElems * sizeof(__nv_bfloat16);  // K, V x 2 stages
+};
+
+// ==== kernel ====
+
+template <int D>
+__global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(AttentionArgs a, MmaPlan g) {
+  using Shape = MmaShape<D>;
+  constexpr int DP = Shape::kDP, LD = Shape::kLd, NT = DP / 8, KS = DP / 16, NK = kKeysMma / 8;
+  extern __shared__ __align__(16) unsigned char smemRaw[];
+  __nv_bfloat16* smem = reinterpret_cast<__nv_bfloat16*>(smemRaw);
+  // Stage st: K at smem + 2 st tile, V right after it. Q is staged once in stage 1's K buffer, read into
+  // registers before the first prefetch into stage 1 overwrites it.
+  auto kTile = [&](int st) { return smem + 2 * st * Shape::kTileElems; };
+  auto vTile = [&](int st) { return smem + (2 * st + 1) * Shape::kTileElems; };
+
+  const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(a.q);
+  const __nv_bfloat16* k = static_cast<const __nv_bfloat16*>(a.k);
+  const __nv_bfloat16* v = static_cast<const __nv_bfloat16*>(a.v);
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+
+  const int s = blockIdx.z;
+  const int kv = blockIdx.y / g.headChunks, hc = blockIdx.y % g.headChunks;
+  const int qc = g.qChunks - 1 - int(blockIdx.x);  // the longest causal rows first: they set the tail
+  const int qBegin = a.queryStart[s], qLen = a.queryStart[s + 1] - qBegin;
+  const int i0 = qc * g.qChunk;
+  if (i0 >= qLen) return;
+  const int kvLen = a.paged ? a.kvLens[s] : qLen;
+  const int offset = kvLen - qLen;  // query i sits at position offset + i
+  const int group = a.Hq / a.Hk;
+  const int h0 = kv * group + hc * g.gChunk;
+  const int gCount = min(g.gChunk, group - hc * g.gChunk);
+  const int qCount = min(g.qChunk, qLen - i0);
+  const int rows = qCount * gCount;
+  const bool causal = a.paged || a.causal;
+  const int chunk = a.chunkSize;
+  auto lowKey = [&](int i) { const int p = offset + i; return chunk > 0 ? p - p % chunk : 0; };
+  auto highKey = [&](int i) { return causal ? offset + i + 1 : kvLen; };
+  auto queryOf = [&](int r) { return i0 + min(r, rows - 1) / gCount; };  // rows past `rows` borrow a real query
+  const int kLo = lowKey(i0), kHi = highKey(i0 + qCount - 1);
+  const int loMax = lowKey(i0 + qCount - 1), hiMin = highKey(i0);  // tiles inside [loMax, hiMin) need no mask
+  const int tiles = kHi > kLo ? (kHi - kLo + kKeysMma - 1) / kKeysMma : 0;
+
+  // Zero the padded dims of every K/V buffer once (cp.async never writes them); Q's padding is stage 1's K padding.
+  if constexpr (Shape::kPadChunks > 0) {
+    for (int idx = tid; idx < 4 * kKeysMma * Shape::kPadChunks; idx += blockDim.x) {
+      const int buf = idx / (kKeysMma * Shape::kPadChunks), rem = idx % (kKeysMma * Shape::kPadChunks);
+      const int row = rem / Shape::kPadChunks, c = Shape::kChunks + rem % Shape::kPadChunks;
+      *reinterpret_cast<uint4*>(smem + buf * Shape::kTileElems + row * LD + c * 8) = make_uint4(0, 0, 0, 0);
+    }
+  }
+
+  // Q rows of the block -> stage 1's K buffer (rows past `rows` are zeros).
+  {
+    __nv_bfloat16* qs = kTile(1);
+    for (int idx = tid; idx < kRowsMma * Shape::kChunks; idx += blockDim.x) {
+      const int r = idx / Shape::kChunks, c = idx % Shape::kChunks;
+      const bool valid = r < rows;
+      const size_t src = valid ? (size_t(qBegin + i0 + r / gCount) * a.Hq + h0 + r % gCount) * D + c * 8 : 0;
+      mma::cpAsync16(qs + r * LD + c * 8, q + src, valid);
+    }
+  }
+
+  // Keys kt .. kt+63 of KV head kv -> stage st. Key p is packed row qBegin + p (varlen) or its cache slot through
+  // the page table; keys at or past kHi and slots off the cache are zeros (as in attention.cu).
+  auto loadTile = [&](int st, int kt) {
+    __nv_bfloat16* kd = kTile(st);
+    __nv_bfloat16* vd = vTile(st);
+    for (int idx = tid; idx < kKeysMma * Shape::kChunks; idx += blockDim.x) {
+      const int j = idx / Shape::kChunks, c = idx % Shape::kChunks, p = kt + j;
+      bool valid = p < kHi;
+      long long row = 0;
+      if (valid) {
+        if (a.paged) {
+          const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
+          row = (long long)page * a.pageSize + p % a.pageSize;
+          valid = page >= 0 && row < a.numSlots;
+        } else {
+          row = qBegin + p;
+        }
+      }
+      const size_t src = valid ? (size_t(row) * a.Hk + kv) * D + c * 8 : 0;
+      mma::cpAsync16(kd + j * LD + c * 8, k + src, valid);
+      mma::cpAsync16(vd + j * LD + c * 8, v + src, valid);
+    }
+  };
+
+  if (tiles > 0) loadTile(0, kLo);
+  mma::cpAsyncCommit();
+  mma::cpAsyncWaitAll();
+  __syncthreads();
+
+  // Q fragments for the whole block: KS k-steps of the A operand.
+  uint32_t qf[KS][4];
+#pragma unroll
+  for (int kk = 0; kk < KS; kk++) {
+    mma::ldmatrixX4(qf[kk], kTile(1) + (warp * 16 + mma::aRow(lane)) * LD + kk * 16 + mma::aCol(lane));
+  }
+
+  // This thread's two rows (accumulator rows lane/4 and lane/4 + 8 of the warp's 16) and their key ranges.
+  int lo[2], hi[2];
+#pragma unroll
+  for (int rr = 0; rr < 2; rr++) {
+    const int i = queryOf(warp * 16 + accRow(lane, 2 * rr));
+    lo[rr] = lowKey(i);
+    hi[rr] = highKey(i);
+  }
+  // The warp's key range (rows are in query order): tiles outside it are skipped by the whole warp at once, as the
+  // .sync.aligned instructions below require.
+  const int warpLo = lowKey(queryOf(warp * 16)), warpHi = highKey(queryOf(warp * 16 + 15));
+  const float qScale = a.scale * 1.4426950408889634f;
+  float o[NT][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+#pragma unroll
+  for (int n = 0; n < NT; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+
+  for (int t = 0; t < tiles; t++) {
+    const int kt = kLo + t * kKeysMma;
+    mma::cpAsyncWaitAll();  // tile t (issued an iteration ago) has landed for this thread's copies
+    __syncthreads();        // ... and for everyone's; and every warp is done with the buffer refilled next
+    if (t + 1 < tiles) loadTile((t + 1) & 1, kt + kKeysMma);
+    mma::cpAsyncCommit();
+    if (kt >= warpHi || kt + kKeysMma <= warpLo) continue;
+    const __nv_bfloat16* kS = kTile(t & 1);
+    const __nv_bfloat16* vS = vTile(t & 1);
+
+    float sc[NK][4];
+#pragma unroll
+    for (int n = 0; n < NK; n++) sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < KS; kk++) {
+#pragma unroll
+      for (int np = 0; np < NK / 2; np++) {
+        uint32_t b[4];
+        mma::ldmatrixX4(b, kS + (np * 16 + mma::kRow(lane)) * LD + kk * 16 + mma::kCol(lane));
+        mma::mmaBf16(sc[2 * np], qf[kk], b[0], b[1]);
+        mma::mmaBf16(sc[2 * np + 1], qf[kk], b[2], b[3]);
+      }
+    }
+
+    // Scale into the log2 domain; mask only tiles that cross a row's key range (the causal diagonal, the chunk
+    // start, the end of the keys).
+    const bool edge = kt < loMax || kt + kKeysMma > hiMin;
+#pragma unroll
+    for (int n = 0; n < NK; n++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int p = kt + n * 8 + accCol(lane, e), rr = e / 2;
+        float x = sc[n][e] * qScale;
+        if (edge && (p < lo[rr] || p >= hi[rr])) x = -INFINITY;
+        sc[n][e] = x;
+      }
+    }
+
+    // Online softmax per row; the 4 lanes of a quad share a row, so row reductions are two xor-shuffles. l stays
+    // this lane's partial sum (alpha is the same on the quad) and is reduced once at the end.
+#pragma unroll
+    for (int rr = 0; rr < 2; rr++) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int n = 0; n < NK; n++) mx = fmaxf(mx, fmaxf(sc[n][2 * rr], sc[n][2 * rr + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float mNew = fmaxf(m[rr], mx);
+      const float mUse = mNew == -INFINITY ? 0.f : mNew;  // a row with no key yet: exps of -inf, not NaN
+      const float alpha = exp2f(m[rr] - mUse);
+      m[rr] = mNew;
+      float sum = 0.f;
+#pragma unroll
+      for (int n = 0; n < NK; n++) {
+        sc[n][2 * rr] = exp2f(sc[n][2 * rr] - mUse);
+        sc[n][2 * rr + 1] = exp2f(sc[n][2 * rr + 1] - mUse);
+        sum += sc[n][2 * rr] + sc[n][2 * rr + 1];
+      }
+      l[rr] = l[rr] * alpha + sum;
+#pragma unroll
+      for (int n = 0; n < NT; n++) {
+        o[n][2 * rr] *= alpha;
+        o[n][2 * rr + 1] *= alpha;
+      }
+    }
+
+    // O += P V, 16 keys a k-step.
+#pragma unroll
+    for (int kk = 0; kk < NK / 2; kk++) {
+      uint32_t pa[4];
+      mma::pFragment(pa, sc[2 * kk], sc[2 * kk + 1]);
+#pragma unroll
+      for (int np = 0; np < NT / 2; np++) {
+        uint32_t b[4];
+        mma::ldmatrixX4Trans(b, vS + (kk * 16 + mma::vRow(lane)) * LD + np * 16 + mma::vCol(lane));
+        mma::mmaBf16(o[2 * np], pa, b[0], b[1]);
+        mma::mmaBf16(o[2 * np + 1], pa, b[2], b[3]);
+      }
+    }
+  }
+  mma::cpAsyncWaitAll();  // nothing may be in flight into shared memory when the block exits
+
+  // Normalize and store: lane writes bf16 pairs (dims 8n + 2t, +1) of its two rows; padded dims are not written.
+#pragma unroll
+  for (int rr = 0; rr < 2; rr++) {
+    float sum = l[rr];
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    const float inv = sum > 0.f ? 1.f / sum : 0.f;  // no key at all: zeros, as the cpu reference
+    const int r = warp * 16 + accRow(lane, 2 * rr);
+    if (r >= rows) continue;
+    const size_t outRow = size_t(qBegin + i0 + r / gCount) * a.Hq + h0 + r % gCount;
+    __nv_bfloat16* out = static_cast<__nv_bfloat16*>(a.out) + outRow * D;
+#pragma unroll
+    for (int n = 0; n < D / 8; n++) {
+      const int d = n * 8 + accCol(lane, 2 * rr);
+      *reinterpret_cast<uint32_t*>(out + d) = mma::packBf16(o[n][2 * rr] * inv, o[n][2 * rr + 1] * inv);
+    }
+  }
+}
+
+// ==== launcher ====
+
+MmaPlan planMma(const AttentionArgs& a) {
+  MmaPlan g{};
+  const int group = a.Hq / a.Hk;
+  g.gChunk = group < kRowsMma ? group : kRowsMma;
+  g.headChunks = (group + g.gChunk - 1) / g.gChunk;
+  g.qChunk = kRowsMma / g.gChunk;
+  g.qChunks = (a.maxQueryLen + g.qChunk - 1) / g.qChunk;
+  return g;
+}
+
+template <int D>
+std::string launchMma(const AttentionArgs& a) {
+  using Shape = MmaShape<D>;
+  static bool sharedRaised = false;  // more than 48 KB of dynamic shared memory must be asked for once per kernel
+  if (!sharedRaised) {
+    std::string status = cudaStatus(cudaFuncSetAttribute(attentionMmaKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         int(Shape::kSharedBytes)), "attention (mma): shared memory limit");
+    if (!status.empty()) return status;
+    sharedRaised = true;
+  }
+  const MmaPlan g = planMma(a);
+  const dim3 grid(unsigned(g.qChunks), unsigned(a.Hk * g.headChunks), unsigned(a.S));
+  attentionMmaKernel<D><<<grid, kWarpsMma * 32, Shape::kSharedBytes, stream()>>>(a, g);
+  return launchStatus("attention (mma)");
+}
+
+bool envEnabled() {
+  const char* v = std::getenv("IRIS_ATTENTION_MMA");
+  return v == nullptr || v[0] != '0';
+}
+
+bool mmaEnabled = envEnabled();
+
+}  // namespace
+
+void setAttentionMmaEnabled(bool enabled) { mmaEnabled = enabled; }
+
+bool attentionMmaApplies(const AttentionArgs& a) {
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
+                         reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
+  const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
+  return mmaEnabled && a.dtype == kBF16 && dimOk && a.maxQueryLen >= kMinQueries && a.forceSplits == 0 &&
+         bits % 16 == 0;
+}
+
+std::string attentionMma(const AttentionArgs& a) {
+  switch (a.D) {
+    case 16: return launchMma<16>(a);
+    case 32: return launchMma<32>(a);
+    case 64: return launchMma<64>(a);
+    case 80: return launchMma<80>(a);
+    case 88: return launchMma<88>(a);
+    case 96: return launchMma<96>(a);
+    case 128: return launchMma<128>(a);
+    default: return "attention (mma): head dim " + std::to_string(a.D) + " has no tensor-core kernel";
+  }
+}
+
+}  // namespace iris

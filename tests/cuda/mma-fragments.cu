@@ -1,0 +1,203 @@
+// CPU check of the fragment maps of native/cuda/include/mma_frag.cuh: emulates one warp's ldmatrix (.x4, .trans)
+// and mma.m16n8k16 (bf16, row.col, fp32) per lane from the PTX ISA's tables (written out here independently of
+// the maps under test), runs the same per-lane index math as attention_mma.cu's inner loop on one 16-row x 64-key
+// tile, and compares S = Q K^T and O = P V with a plain reference. Host code only: no GPU needed.
+//
+//   nvcc -std=c++17 -Inative/cuda/include tests/cuda/mma-fragments.cu -o /tmp/mma-fragments && /tmp/mma-fragments
+// (tests/cuda/mma-fragments.test.ts does this where nvcc exists.) Prints "ok" and exits 0, or the first mismatch.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "mma_frag.cuh"
+
+using namespace iris::mma;
+
+namespace {
+
+float bf16ToFloat(uint16_t b) {
+  const uint32_t u = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+float lowHalf(uint32_t r) { return bf16ToFloat(uint16_t(r & 0xffffu)); }
+float highHalf(uint32_t r) { return bf16ToFloat(uint16_t(r >> 16)); }
+uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); }
+
+struct Regs4 {
+  uint32_t r[32][4];
+  uint32_t* operator[](int lane) { return r[lane]; }
+};
+
+// ldmatrix.m8n8.x4.b16: lane 8m + j supplies the address of row j of matrix m (offsets into `mem`, in elements).
+void ldmatrix(Regs4& out, const std::vector<uint16_t>& mem, const int (&addr)[32], bool trans) {
+  for (int lane = 0; lane < 32; lane++) {
+    for (int m = 0; m < 4; m++) {
+      if (!trans) {  // row lane/4 of matrix m, columns 2(lane%4), +1
+        const int base = addr[8 * m + lane / 4] + 2 * (lane % 4);
+        out[lane][m] = pair(mem[base], mem[base + 1]);
+      } else {       // rows 2(lane%4), +1 of matrix m, column lane/4
+        const int r0 = addr[8 * m + 2 * (lane % 4)], r1 = addr[8 * m + 2 * (lane % 4) + 1];
+        out[lane][m] = pair(mem[r0 + lane / 4], mem[r1 + lane / 4]);
+      }
+    }
+  }
+}
+
+// mma.m16n8k16.row.col.f32.bf16.bf16.f32, c += a b, from the PTX ISA fragment tables.
+void mmaWarp(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) {  // NOLINT
+  float A[16][16], B[16][8], C[16][8];
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    A[g][2 * t] = lowHalf(a[lane][0]);
+    A[g][2 * t + 1] = highHalf(a[lane][0]);
+    A[g + 8][2 * t] = lowHalf(a[lane][1]);
+    A[g + 8][2 * t + 1] = highHalf(a[lane][1]);
+    A[g][2 * t + 8] = lowHalf(a[lane][2]);
+    A[g][2 * t + 9] = highHalf(a[lane][2]);
+    A[g + 8][2 * t + 8] = lowHalf(a[lane][3]);
+    A[g + 8][2 * t + 9] = highHalf(a[lane][3]);
+    B[2 * t][g] = lowHalf(b[lane][0]);
+    B[2 * t + 1][g] = highHalf(b[lane][0]);
+    B[2 * t + 8][g] = lowHalf(b[lane][1]);
+    B[2 * t + 9][g] = highHalf(b[lane][1]);
+    C[g][2 * t] = c[lane][0];
+    C[g][2 * t + 1] = c[lane][1];
+    C[g + 8][2 * t] = c[lane][2];
+    C[g + 8][2 * t + 1] = c[lane][3];
+  }
+  for (int i = 0; i < 16; i++) {
+    for (int j = 0; j < 8; j++) {
+      double acc = C[i][j];
+      for (int k = 0; k < 16; k++) acc += double(A[i][k]) * B[k][j];
+      C[i][j] = float(acc);
+    }
+  }
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    c[lane][0] = C[g][2 * t];
+    c[lane][1] = C[g][2 * t + 1];
+    c[lane][2] = C[g + 8][2 * t];
+    c[lane][3] = C[g + 8][2 * t + 1];
+  }
+}
+
+uint32_t seed = 12345;
+uint16_t randomBf16() {  // small integers and halves: products and sums stay exact
+  seed = seed * 1103515245u + 12345u;
+  const float f = float(int((seed >> 16) % 9) - 4) * 0.5f;
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return uint16_t(u >> 16);
+}
+
+int failures = 0;
+void expect(bool ok, const char* what, int a, int b, int c, double got, double want) {
+  if (!ok && failures++ < 5) std::printf("%s [%d %d %d]: got %g, want %g\n", what, a, b, c, got, want);
+}
+
+// One warp, rows 0-15 of a Q tile, one 64-key K/V tile, head dim DP (padded, a multiple of 16), row stride LD.
+void checkTile(int DP) {
+  const int LD = DP + 8, KS = DP / 16, NT = DP / 8, NK = 8;
+  std::vector<uint16_t> Q(16 * LD), K(64 * LD), V(64 * LD);
+  for (auto& x : Q) x = randomBf16();
+  for (auto& x : K) x = randomBf16();
+  for (auto& x : V) x = randomBf16();
+
+  // Q fragments, as attention_mma.cu loads them (warp 0).
+  std::vector<Regs4> qf(KS);
+  for (int kk = 0; kk < KS; kk++) {
+    int addr[32];
+    for (int lane = 0; lane < 32; lane++) addr[lane] = aRow(lane) * LD + kk * 16 + aCol(lane);
+    ldmatrix(qf[kk], Q, addr, false);
+  }
+  // S = Q K^T.
+  static float sc[8][32][4];
+  std::memset(sc, 0, sizeof sc);
+  for (int kk = 0; kk < KS; kk++) {
+    for (int np = 0; np < NK / 2; np++) {
+      int addr[32];
+      for (int lane = 0; lane < 32; lane++) addr[lane] = (np * 16 + kRow(lane)) * LD + kk * 16 + kCol(lane);
+      Regs4 b;
+      ldmatrix(b, K, addr, false);
+      uint32_t b01[32][2], b23[32][2];
+      for (int lane = 0; lane < 32; lane++) {
+        b01[lane][0] = b[lane][0], b01[lane][1] = b[lane][1];
+        b23[lane][0] = b[lane][2], b23[lane][1] = b[lane][3];
+      }
+      mmaWarp(sc[2 * np], qf[kk].r, b01);
+      mmaWarp(sc[2 * np + 1], qf[kk].r, b23);
+    }
+  }
+  for (int n = 0; n < NK; n++) {
+    for (int lane = 0; lane < 32; lane++) {
+      for (int e = 0; e < 4; e++) {
+        const int row = accRow(lane, e), key = n * 8 + accCol(lane, e);
+        double want = 0;
+        for (int d = 0; d < DP; d++) want += double(bf16ToFloat(Q[row * LD + d])) * bf16ToFloat(K[key * LD + d]);
+        expect(std::fabs(sc[n][lane][e] - want) < 1e-3, "S = Q K^T", DP, row, key, sc[n][lane][e], want);
+      }
+    }
+  }
+  // P: a value that names its (row, key) as the kernel believes it owns them; O = P V.
+  auto pOf = [](int row, int key) { return float((row * 7 + key * 3) % 11 - 5) * 0.25f; };
+  for (int n = 0; n < NK; n++)
+    for (int lane = 0; lane < 32; lane++)
+      for (int e = 0; e < 4; e++) sc[n][lane][e] = pOf(accRow(lane, e), n * 8 + accCol(lane, e));
+  std::vector<float> o(size_t(NT) * 32 * 4, 0.f);
+  for (int kk = 0; kk < NK / 2; kk++) {
+    uint32_t pa[32][4];
+    for (int lane = 0; lane < 32; lane++) pFragment(pa[lane], sc[2 * kk][lane], sc[2 * kk + 1][lane]);
+    for (int np = 0; np < NT / 2; np++) {
+      int addr[32];
+      for (int lane = 0; lane < 32; lane++) addr[lane] = (kk * 16 + vRow(lane)) * LD + np * 16 + vCol(lane);
+      Regs4 b;
+      ldmatrix(b, V, addr, true);
+      uint32_t b01[32][2], b23[32][2];
+      for (int lane = 0; lane < 32; lane++) {
+        b01[lane][0] = b[lane][0], b01[lane][1] = b[lane][1];
+        b23[lane][0] = b[lane][2], b23[lane][1] = b[lane][3];
+      }
+      float c0[32][4], c1[32][4];
+      for (int lane = 0; lane < 32; lane++)
+        for (int e = 0; e < 4; e++) c0[lane][e] = o[((2 * np) * 32 + lane) * 4 + e], c1[lane][e] = o[((2 * np + 1) * 32 + lane) * 4 + e];
+      mmaWarp(c0, pa, b01);
+      mmaWarp(c1, pa, b23);
+      for (int lane = 0; lane < 32; lane++)
+        for (int e = 0; e < 4; e++) o[((2 * np) * 32 + lane) * 4 + e] = c0[lane][e], o[((2 * np + 1) * 32 + lane) * 4 + e] = c1[lane][e];
+    }
+  }
+  for (int n = 0; n < NT; n++) {
+    for (int lane = 0; lane < 32; lane++) {
+      for (int e = 0; e < 4; e++) {
+        const int row = accRow(lane, e), d = n * 8 + accCol(lane, e);
+        double want = 0;
+        for (int key = 0; key < 64; key++) want += double(pOf(row, key)) * bf16ToFloat(V[key * LD + d]);
+        const float got = o[(n * 32 + lane) * 4 + e];
+        expect(std::fabs(got - want) < 1e-3, "O = P V", DP, row, d, got, want);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main() {
+  // Each lane's ldmatrix rows must be 16-byte aligned: rows of LD elements, columns multiples of 8.
+  for (int lane = 0; lane < 32; lane++) {
+    if (aCol(lane) % 8 || kCol(lane) % 8 || vCol(lane) % 8) {
+      std::printf("lane %d: a column is not a multiple of 8\n", lane);
+      return 1;
+    }
+  }
+  for (int DP : {16, 32, 80, 96, 128}) checkTile(DP);
+  if (failures > 0) {
+    std::printf("%d mismatches\n", failures);
+    return 1;
+  }
+  std::printf("ok\n");
+  return 0;
+}
