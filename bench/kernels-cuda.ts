@@ -125,13 +125,39 @@ for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 
 
 // ==== attention ====
 {
-  // Vision: one 1296-token image, full attention, 16 heads of 80.
-  const T = 1296, heads = 16, D = 80;
-  const q = randomTensor([T, heads, D]), k = randomTensor([T, heads, D]), v = randomTensor([T, heads, D]);
-  const out = empty(device, [T, heads, D]);
-  const segments = { cuSeqlens: ints([0, T]), maxSeqLen: T };
-  await computeBound("attention (vision)", `${T} tokens, ${heads}x${D}`, 4 * T * T * heads * D,
-    () => backend.attention(out, q, k, v, segments, { scale: D ** -0.5, causal: false }));
+  // Prefill and vision attention on the tensor-core kernel and on the scalar one (useAttentionMma(false)). FLOPs
+  // count 4 D per (query, key, head) pair a mask lets through (q·k and p·v, 2 FLOPs a multiply-add each).
+  const both = async (name: string, shape: string, flops: number, fn: () => void) => {
+    await computeBound(`${name} (mma)`, shape, flops, fn);
+    backend.useAttentionMma(false);
+    await computeBound(`${name} (scalar)`, shape, flops, fn);
+    backend.useAttentionMma(true);
+  };
+  // Vision: one 1296-token image (Qwen2.5-VL, 16 heads of 80) as the full-attention layers see it and in windows of
+  // 64 as the windowed layers do; Llama 4's vision tower: 577 tokens, 16 heads of 88.
+  for (const [T, heads, D, window] of [[1296, 16, 80, 0], [1296, 16, 80, 64], [577, 16, 88, 0]]) {
+    const q = randomTensor([T, heads, D]), k = randomTensor([T, heads, D]), v = randomTensor([T, heads, D]);
+    const out = empty(device, [T, heads, D]);
+    const lengths = window > 0 ? Array.from({ length: Math.ceil(T / window) }, (_, i) => Math.min(window, T - i * window)) : [T];
+    const cu = lengths.reduce((acc, n) => [...acc, acc[acc.length - 1] + n], [0]);
+    const segments = { cuSeqlens: ints(cu), maxSeqLen: Math.max(...lengths) };
+    const pairs = lengths.reduce((acc, n) => acc + n * n, 0);
+    await both(`attention (vision${window ? `, windows of ${window}` : ""})`, `${T} tokens, ${heads}x${D}`, 4 * pairs * heads * D,
+      () => backend.attention(out, q, k, v, segments, { scale: D ** -0.5, causal: false }));
+  }
+  // Decoder prefill: one 351-token prompt (the 512x512 picture and its template), causal, 16 q heads over 2 KV heads
+  // of 128, through pages of 16.
+  {
+    const T = 351, Hq = 16, Hk = 2, Dh = 128, pageSize = 16, pages = Math.ceil(T / pageSize);
+    const kc = randomTensor([pages * pageSize, Hk, Dh]), vc = randomTensor([pages * pageSize, Hk, Dh]);
+    const meta: PagedAttentionMeta = {
+      queryStart: ints([0, T]), kvLens: ints([T]), pageTable: ints(Array.from({ length: pages }, (_, i) => i), [1, pages]),
+      pageSize, maxQueryLen: T, maxKvLen: T,
+    };
+    const qp = randomTensor([T, Hq, Dh]), op = empty(device, [T, Hq, Dh]);
+    await both("pagedAttention (prefill)", `${T} tokens, ${Hq}:${Hk}x${Dh}`, 4 * (T * (T + 1) / 2) * Hq * Dh,
+      () => backend.pagedAttention(op, qp, kc, vc, meta, { scale: Dh ** -0.5 }));
+  }
   // Decode: B sequences of kvLen keys, 16 q heads over 2 KV heads of 128, pages of 16.
   for (const [B, kvLen] of [[1, 600], [1, 8192], [32, 1024]]) {
     const Hq = 16, Hk = 2, Dh = 128, pageSize = 16;
