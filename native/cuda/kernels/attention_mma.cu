@@ -280,6 +280,10 @@ std::string launchMma(const AttentionArgs& a) {
     std::string status = cudaStatus(cudaFuncSetAttribute(attentionMmaKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                          int(Shape::kSharedBytes)), "attention (mma): shared memory limit");
     if (!status.empty()) return status;
+    // All shared, little L1: K/V bypass L1 (cp.async.cg) and 2-3 blocks a multiprocessor need 90-140 KB of tiles.
+    status = cudaStatus(cudaFuncSetAttribute(attentionMmaKernel<D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                             int(cudaSharedmemCarveoutMaxShared)), "attention (mma): carveout");
+    if (!status.empty()) return status;
     sharedRaised = true;
   }
   const MmaPlan g = planMma(a);
