@@ -1,10 +1,10 @@
 // CPU check of the fragment maps of native/cuda/include/mma_frag.cuh: emulates one warp's ldmatrix (.x4, .trans)
 // and mma.m16n8k16 (bf16, row.col, fp32) per lane from the PTX ISA's tables (written out here independently of
 // the maps under test), runs the same per-lane index math as attention_mma.cu's inner loop on one 16-row x 64-key
-// tile, and compares S = Q K^T and O = P V with a plain reference. Host code only: no GPU needed.
+// tile, and compares S = Q K^T and O = P V with a plain reference. Plain C++: no CUDA, no GPU.
 //
-//   nvcc -std=c++17 -Inative/cuda/include tests/cuda/mma-fragments.cu -o /tmp/mma-fragments && /tmp/mma-fragments
-// (tests/cuda/mma-fragments.test.ts does this where nvcc exists.) Prints "ok" and exits 0, or the first mismatch.
+//   c++ -std=c++17 -x c++ -Inative/cuda/include tests/cuda/mma-fragments.cu -o /tmp/mma-fragments && /tmp/mma-fragments
+// (tests/cuda/mma-fragments.test.ts does this.) Prints "ok" and exits 0, or the first mismatches and exits 1.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>

@@ -2,8 +2,9 @@
 // ldmatrix and cp.async, and the lane -> element maps that decide which shared-memory rows each lane points
 // ldmatrix at and which (row, column) of a tile each accumulator register holds.
 //
-// The maps are __host__ __device__ so tests/cuda/mma-fragments.cu can check them on the cpu against an emulation of
-// the PTX ISA's fragment tables; a wrong map gives plausible-looking garbage that only a GPU would reveal.
+// The maps compile as plain C++ too (IRIS_HD is empty outside nvcc), so tests/cuda/mma-fragments.cu checks them on
+// the cpu against an emulation of the PTX ISA's fragment tables: a wrong map gives plausible-looking garbage that
+// only a GPU would reveal.
 //
 // PTX ISA facts used (m16n8k16, .bf16, A row-major, B column-major; g = lane / 4, t = lane % 4):
 //   A (16x16): a0 = (g, 2t..2t+1), a1 = (g+8, 2t..2t+1), a2 = (g, 2t+8..2t+9), a3 = (g+8, 2t+8..2t+9)
@@ -14,9 +15,14 @@
 //   (row L/4, columns 2(L%4)..+1) of matrix m, or with .trans the pair (rows 2(L%4)..+1, column L/4).
 #pragma once
 
-#include <cuda_bf16.h>
-
 #include <cstdint>
+
+#ifdef __CUDACC__
+#include <cuda_bf16.h>
+#define IRIS_HD __host__ __device__
+#else
+#define IRIS_HD
+#endif
 
 namespace iris::mma {
 
@@ -24,27 +30,27 @@ namespace iris::mma {
 
 // Q tile as the A operand (rows = queries, columns = head dims 16kk..16kk+15): ldmatrix .x4 matrices are
 // {rows 0-7, cols 0-7} = a0, {rows 8-15, cols 0-7} = a1, {rows 0-7, cols 8-15} = a2, {rows 8-15, cols 8-15} = a3.
-__host__ __device__ constexpr int aRow(int lane) { return lane % 16; }
-__host__ __device__ constexpr int aCol(int lane) { return lane / 16 * 8; }
+IRIS_HD constexpr int aRow(int lane) { return lane % 16; }
+IRIS_HD constexpr int aCol(int lane) { return lane / 16 * 8; }
 
 // K tile as the B operand of S = Q K^T for two n-tiles of 8 keys (K stored [key][dim] is B stored column-major):
 // matrices {keys 0-7, dims 0-7} = b0 and {keys 0-7, dims 8-15} = b1 of the first n-tile, then the same for keys 8-15.
-__host__ __device__ constexpr int kRow(int lane) { return lane / 16 * 8 + lane % 8; }
-__host__ __device__ constexpr int kCol(int lane) { return lane / 8 % 2 * 8; }
+IRIS_HD constexpr int kRow(int lane) { return lane / 16 * 8 + lane % 8; }
+IRIS_HD constexpr int kCol(int lane) { return lane / 8 % 2 * 8; }
 
 // V tile as the B operand of O = P V (B[k = key][n = dim], V stored [key][dim], so ldmatrix .trans) for one k-step
 // of 16 keys and two n-tiles of 8 dims: matrices {keys 0-7, dims 0-7} = b0, {keys 8-15, dims 0-7} = b1 of the first
 // n-tile, then the same for dims 8-15.
-__host__ __device__ constexpr int vRow(int lane) { return lane % 16; }
-__host__ __device__ constexpr int vCol(int lane) { return lane / 16 * 8; }
+IRIS_HD constexpr int vRow(int lane) { return lane % 16; }
+IRIS_HD constexpr int vCol(int lane) { return lane / 16 * 8; }
 
 // The element accumulator register e (0..3) of `lane` holds in a 16x8 C tile.
-__host__ __device__ constexpr int accRow(int lane, int e) { return lane / 4 + e / 2 * 8; }
-__host__ __device__ constexpr int accCol(int lane, int e) { return lane % 4 * 2 + e % 2; }
+IRIS_HD constexpr int accRow(int lane, int e) { return lane / 4 + e / 2 * 8; }
+IRIS_HD constexpr int accCol(int lane, int e) { return lane % 4 * 2 + e % 2; }
 
 // ==== packing ====
 
-__host__ __device__ inline uint32_t packBf16(float lo, float hi) {
+IRIS_HD inline uint32_t packBf16(float lo, float hi) {
 #ifdef __CUDA_ARCH__
   const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&v);
@@ -61,7 +67,7 @@ __host__ __device__ inline uint32_t packBf16(float lo, float hi) {
 
 // The A fragment of P (probabilities, 16 rows x 16 keys 16kk..16kk+15) from the score accumulators of n-tiles 2kk
 // and 2kk+1: the C layout of two adjacent n-tiles is the A layout of one k-step, so no data moves between lanes.
-__host__ __device__ inline void pFragment(uint32_t (&pa)[4], const float (&lo)[4], const float (&hi)[4]) {
+IRIS_HD inline void pFragment(uint32_t (&pa)[4], const float (&lo)[4], const float (&hi)[4]) {
   pa[0] = packBf16(lo[0], lo[1]);  // row g,   keys 2t, 2t+1
   pa[1] = packBf16(lo[2], lo[3]);  // row g+8, keys 2t, 2t+1
   pa[2] = packBf16(hi[0], hi[1]);  // row g,   keys 8+2t, 8+2t+1
