@@ -63,6 +63,8 @@ export const ENGINE_FLAGS = {
   "max-running-requests": { type: "string" },
   "chunked-prefill-size": { type: "string" },
   "preprocess-workers": { type: "string" },
+  "vision-token-budget": { type: "string" },
+  "cuda-graph-max-bs": { type: "string" },
   seed: { type: "string", default: "0" },
 } as const;
 
@@ -81,6 +83,8 @@ export function engineOptions(values: Flags, extra: Partial<EngineOptions> = {})
     maxRunningRequests: int("max-running-requests"),
     chunkedPrefillSize: int("chunked-prefill-size"),
     preprocessWorkers: int("preprocess-workers"),
+    visionTokenBudget: int("vision-token-budget"),
+    cudaGraphMaxBs: int("cuda-graph-max-bs"),
     randomSeed: 0,
     ...extra,
   };

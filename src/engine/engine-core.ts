@@ -95,6 +95,7 @@ export class EngineCore {
     const runner = new ModelRunner(model, device, {
       numPages, pageSize: options.pageSize, contextLength: options.contextLength, maxTokensPerStep: options.maxTokensPerStep,
       maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed, graphBuckets: options.graphBuckets,
+      visionTokenBudget: options.visionTokenBudget,
     });
     const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
     return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule), info };

@@ -16,6 +16,7 @@ import type { LoadProgressEvent } from "./core-client.js";
 import { ENGINE_OPTION_NAMES, IMAGE_LOAD_OPTION_NAMES } from "./option-names.js";
 import type { CoreOptions, MemoryPlan } from "./protocol.js";
 import { defaultGraphBuckets } from "../runner/decode-graphs.js";
+import { DEFAULT_VISION_TOKEN_BUDGET } from "../runner/vision-passes.js";
 
 export interface EngineOptions {
   /** A model directory as Hugging Face saves it: config.json, safetensors weights, tokenizer and processor files. */
@@ -43,6 +44,12 @@ export interface EngineOptions {
   readonly maxRunningRequests?: number;
   /** Most tokens computed in one step; longer prompts are prefilled in chunks (default 8192). */
   readonly chunkedPrefillSize?: number;
+  /**
+   * Most vision tokens (Qwen2.5-VL's patches, Llama 4's tile patches) the vision encoder takes in one pass: the
+   * pictures of all requests admitted in a step are encoded together in passes under it (default 16384, twelve
+   * 504x504 pictures), so a burst of pictures cannot take more memory than one pass of this size.
+   */
+  readonly visionTokenBudget?: number;
   /** Turns off prefix caching (on by default; it covers images by their content). */
   readonly disableRadixCache?: boolean;
   /**
@@ -200,6 +207,7 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     enablePrefixCache: !(options.disableRadixCache ?? false),
     overlapSchedule: !(options.disableOverlapSchedule ?? false),
     graphBuckets: graphBuckets(options),
+    visionTokenBudget: positiveInteger(options.visionTokenBudget, "visionTokenBudget", DEFAULT_VISION_TOKEN_BUDGET),
     randomSeed: options.randomSeed ?? Math.floor(Math.random() * 2 ** 30),
   };
 }

@@ -31,6 +31,8 @@ export interface CoreOptions {
   readonly overlapSchedule: boolean;
   /** Decode batch sizes replayed as graphs where the device captures them (empty: none). */
   readonly graphBuckets: readonly number[];
+  /** Most vision tokens (patches) in one pass of the vision encoder. */
+  readonly visionTokenBudget: number;
 }
 
 export interface CoreRequest {

@@ -1,7 +1,7 @@
 /**
  * The vision encoder's outputs for the runner's requests: computed on first need inside the step arena (the tower's
- * intermediates die with it), kept in memory of their own, shared through the embedding cache, and freed once
- * neither the cache nor any request holds them.
+ * intermediates die with it), for all the requests of a step together (vision-passes.ts), kept in memory of their
+ * own, shared through the embedding cache, and freed once neither the cache nor any request holds them.
  */
 import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
@@ -13,14 +13,28 @@ import { empty, fromHost } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { EmbeddingCache } from "./embedding-cache.js";
+import { concatPayloads, planPasses, visionShape, type PixelPayload } from "./vision-passes.js";
+
+/** One request's images as `acquireAll` takes them. */
+export interface ImageRequest {
+  readonly mm: MultimodalPayload;
+  /** The content key of its images (the embedding cache's key), when it has one. */
+  readonly key: string | undefined;
+  /** Its image tokens: the rows its embeddings must have. */
+  readonly expectedRows: number;
+}
 
 export class ImageEmbeddings {
   private readonly cache: EmbeddingCache;
   /** Holders (requests and the cache) of each tensor handed out. */
   private readonly holders = new Map<Tensor, number>();
 
+  /**
+   * @param visionTokenBudget the most vision tokens (patches) one pass of the tower takes: the arena grows to what
+   * the largest pass needs, so this bounds the memory a burst of pictures takes
+   */
   constructor(private readonly model: VisionLanguageModel, private readonly device: Device, private readonly arena: Arena,
-    cacheBytes: number) {
+    cacheBytes: number, private readonly visionTokenBudget: number) {
     this.cache = new EmbeddingCache(cacheBytes, DTYPE_BYTES[device.floatDType], (t) => this.release(t));
   }
 
@@ -42,19 +56,89 @@ export class ImageEmbeddings {
   }
 
   /**
-   * The embeddings of a request's images (from the cache by `key`, else encoded), checked against its `expectedRows`
-   * image tokens; the request holds them until `release`.
+   * The embeddings of several requests' images, each from the cache by its `key` or encoded, and checked against its
+   * `expectedRows` image tokens: a tensor (held by that request until `release`) or the error of that request
+   * alone. The pictures to encode go through the tower together, in passes of at most `visionTokenBudget` vision
+   * tokens; requests with the same key share one encoding. A pass that fails is retried one payload at a time, so
+   * a bad payload fails only its own request.
    */
-  acquire(mm: MultimodalPayload, key: string | undefined, expectedRows: number): Tensor {
-    const cached = key === undefined ? undefined : this.cache.get(key);
-    const tensor = cached ?? this.encode(mm);
-    if (tensor.shape[0] !== expectedRows) {
-      if (!cached) tensor.dispose();
-      throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${tensor.shape[0]} embedding rows for ${expectedRows} image tokens`);
+  acquireAll(items: readonly ImageRequest[]): (Tensor | IrisError)[] {
+    const fresh = new Map<string | number, { mm: MultimodalPayload; tensor: Tensor | IrisError | null }>();
+    const sources = items.map((item, i) => {
+      const cached = item.key === undefined ? undefined : this.cache.get(item.key);
+      if (cached) return cached;
+      const id = item.key ?? i;
+      if (!fresh.has(id)) fresh.set(id, { mm: item.mm, tensor: null });
+      return id;
+    });
+    this.encodeFresh([...fresh.values()]);
+    const held = new Set<Tensor>();
+    const results = items.map((item, i) => {
+      const source = sources[i];
+      const entry = typeof source === "object" ? null : fresh.get(source)!;
+      const tensor = entry === null ? source as Tensor : entry.tensor!;
+      if (tensor instanceof IrisError) return tensor;
+      if (tensor.shape[0] !== item.expectedRows) {
+        return new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${tensor.shape[0]} embedding rows for ${item.expectedRows} image tokens`);
+      }
+      this.hold(tensor);
+      held.add(tensor);
+      if (entry !== null && item.key !== undefined && this.cache.put(item.key, tensor)) this.hold(tensor);
+      return tensor;
+    });
+    // Encoded for requests that all refused them: nobody holds them.
+    for (const { tensor } of fresh.values()) if (tensor !== null && !(tensor instanceof IrisError) && !held.has(tensor)) tensor.dispose();
+    return results;
+  }
+
+  /** Fills each entry's tensor (or error): pixel payloads in passes under the budget, embeddings uploaded as they are. */
+  private encodeFresh(entries: { mm: MultimodalPayload; tensor: Tensor | IrisError | null }[]): void {
+    const batched: { entry: (typeof entries)[number]; mm: PixelPayload; tokens: number; rows: number }[] = [];
+    for (const entry of entries) {
+      const shape = entry.mm.kind === "pixels" ? visionShape(this.model.config, entry.mm) : null;
+      if (shape === null || entry.mm.kind !== "pixels") entry.tensor = this.tryEncode(entry.mm);
+      else batched.push({ entry, mm: entry.mm, ...shape });
     }
-    this.hold(tensor);
-    if (!cached && key !== undefined && this.cache.put(key, tensor)) this.hold(tensor);
-    return tensor;
+    for (const pass of planPasses(batched.map((b) => b.tokens), this.visionTokenBudget)) {
+      const members = pass.map((i) => batched[i]);
+      const rows = members.map((m) => m.rows);
+      const parts = members.length === 1 ? null : this.tryEncodeSplit(concatPayloads(members.map((m) => m.mm)), rows);
+      members.forEach((m, k) => (m.entry.tensor = parts === null ? this.tryEncode(m.mm) : parts[k]));
+    }
+  }
+
+  /** One payload through the tower, its error caught. */
+  private tryEncode(mm: MultimodalPayload): Tensor | IrisError {
+    try {
+      return this.encode(mm);
+    } catch (err) {
+      return err instanceof IrisError ? err : new IrisError("INTERNAL", `vision encoder failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Several images in one pass, split into tensors of `rows` each; null when the pass fails (nothing is kept). */
+  private tryEncodeSplit(mm: PixelPayload, rows: readonly number[]): Tensor[] | null {
+    const kept: Tensor[] = [];
+    try {
+      this.device.inArena(this.arena, () => {
+        const encoded = this.model.encodeImages({ pixelValues: fromHost(this.device, mm.pixelValues), imageGrids: mm.imageGrids });
+        if (encoded.shape[0] !== rows.reduce((a, b) => a + b, 0)) throw new IrisError("INTERNAL", "internal error: a vision pass gave an unexpected row count");
+        let at = 0;
+        for (const n of rows) {
+          // Out of the arena: these outlive the step.
+          const own = this.device.outsideArena(() => empty(this.device, [n, ...encoded.shape.slice(1)], encoded.dtype));
+          kept.push(own);
+          copy(own, encoded.narrow(at, n));
+          at += n;
+        }
+      });
+      return kept;
+    } catch {
+      for (const t of kept) t.dispose();
+      return null;
+    } finally {
+      this.arena.reset();
+    }
   }
 
   /** One holder lets go; the memory is freed with the last. */

@@ -18,6 +18,7 @@ import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { DecodeGraphs } from "./decode-graphs.js";
 import { ImageEmbeddings } from "./image-embeddings.js";
+import { DEFAULT_VISION_TOKEN_BUDGET } from "./vision-passes.js";
 import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
 import { Sampler, type SamplingPlan } from "./sampler.js";
@@ -54,6 +55,8 @@ export interface ModelRunnerOptions {
   readonly seed: number;
   /** Budget of the vision embedding cache (default 256 MiB). */
   readonly embeddingCacheBytes?: number;
+  /** Most vision tokens (patches) in one pass of the vision encoder (default `DEFAULT_VISION_TOKEN_BUDGET`). */
+  readonly visionTokenBudget?: number;
   /**
    * Batch sizes whose decode steps run as captured graphs, where the backend captures graphs (empty or absent:
    * none). Buckets above `maxRunningRequests` are cut to it.
@@ -129,7 +132,8 @@ export class ModelRunner {
     }));
     const maxSequences = options.maxRunningRequests;
     this.arena = device.backend.createArena(INITIAL_ARENA_BYTES);
-    this.images = new ImageEmbeddings(model, device, this.arena, options.embeddingCacheBytes ?? 256 * 2 ** 20);
+    this.images = new ImageEmbeddings(model, device, this.arena, options.embeddingCacheBytes ?? 256 * 2 ** 20,
+      options.visionTokenBudget ?? DEFAULT_VISION_TOKEN_BUDGET);
     this.inputs = new StepInputs(device, {
       maxTokens: options.maxTokensPerStep + maxSequences, maxSequences, positionRows: model.positionRows, queryScales: model.queryScales !== null,
     });
@@ -180,15 +184,14 @@ export class ModelRunner {
    */
   prepare(allEntries: readonly StepEntry[]): PreparedStep {
     const failures = new Map<string, IrisError>();
-    for (const entry of allEntries) {
-      const req = this.request(entry.requestId);
-      if (!this.needsImages(req, entry)) continue;
-      try {
-        req.imageEmbeddings = this.images.acquire(req.mm!, req.imagesKey, req.imageRowOf.size);
-      } catch (err) {
-        failures.set(req.id, err instanceof IrisError ? err : new IrisError("INTERNAL", `vision encoder failed: ${(err as Error).message}`));
-      }
-    }
+    // Every request that first needs its images in this step: encoded together (ImageEmbeddings.acquireAll).
+    const needing = allEntries.map((e) => this.request(e.requestId)).filter((req, i) => this.needsImages(req, allEntries[i]));
+    const acquired = this.images.acquireAll(needing.map((req) => ({ mm: req.mm!, key: req.imagesKey, expectedRows: req.imageRowOf.size })));
+    needing.forEach((req, i) => {
+      const got = acquired[i];
+      if (got instanceof IrisError) failures.set(req.id, got);
+      else req.imageEmbeddings = got;
+    });
     const entries = allEntries.filter((e) => !failures.has(e.requestId));
     const numSampled = allEntries.filter((e) => e.sample).length;
     return { allEntries, entries, failures, numSampled, work: entries.length === 0 ? null : this.stage(entries) };
