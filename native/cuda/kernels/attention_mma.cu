@@ -183,21 +183,20 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
       }
     }
 
-    // Scale into the log2 domain; mask only tiles that cross a row's key range (the causal diagonal, the chunk
-    // start, the end of the keys).
-    const bool edge = kt < loMax || kt + kKeysMma > hiMin;
+    // Mask only tiles that cross a row's key range (the causal diagonal, the chunk start, the end of the keys).
+    if (kt < loMax || kt + kKeysMma > hiMin) {
 #pragma unroll
-    for (int n = 0; n < NK; n++) {
+      for (int n = 0; n < NK; n++) {
 #pragma unroll
-      for (int e = 0; e < 4; e++) {
-        const int p = kt + n * 8 + accCol(lane, e), rr = e / 2;
-        float x = sc[n][e] * qScale;
-        if (edge && (p < lo[rr] || p >= hi[rr])) x = -INFINITY;
-        sc[n][e] = x;
+        for (int e = 0; e < 4; e++) {
+          const int p = kt + n * 8 + accCol(lane, e), rr = e / 2;
+          if (p < lo[rr] || p >= hi[rr]) sc[n][e] = -INFINITY;
+        }
       }
     }
 
-    // Online softmax per row; the 4 lanes of a quad share a row, so row reductions are two xor-shuffles. l stays
+    // Online softmax per row in the log2 domain (m is scaled; the scale is positive, so the raw maximum gives it and
+    // each exponent is one FMA). The 4 lanes of a quad share a row: row reductions are two xor-shuffles; l stays
     // this lane's partial sum (alpha is the same on the quad) and is reduced once at the end.
 #pragma unroll
     for (int rr = 0; rr < 2; rr++) {
@@ -206,15 +205,15 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
       for (int n = 0; n < NK; n++) mx = fmaxf(mx, fmaxf(sc[n][2 * rr], sc[n][2 * rr + 1]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float mNew = fmaxf(m[rr], mx);
+      const float mNew = fmaxf(m[rr], mx * qScale);
       const float mUse = mNew == -INFINITY ? 0.f : mNew;  // a row with no key yet: exps of -inf, not NaN
       const float alpha = exp2f(m[rr] - mUse);
       m[rr] = mNew;
       float sum = 0.f;
 #pragma unroll
       for (int n = 0; n < NK; n++) {
-        sc[n][2 * rr] = exp2f(sc[n][2 * rr] - mUse);
-        sc[n][2 * rr + 1] = exp2f(sc[n][2 * rr + 1] - mUse);
+        sc[n][2 * rr] = exp2f(fmaf(sc[n][2 * rr], qScale, -mUse));
+        sc[n][2 * rr + 1] = exp2f(fmaf(sc[n][2 * rr + 1], qScale, -mUse));
         sum += sc[n][2 * rr] + sc[n][2 * rr + 1];
       }
       l[rr] = l[rr] * alpha + sum;
@@ -308,7 +307,7 @@ bool attentionMmaApplies(const AttentionArgs& a) {
                          reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
   const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
   return mmaEnabled && a.dtype == kBF16 && dimOk && a.maxQueryLen >= kMinQueries && a.forceSplits == 0 &&
-         bits % 16 == 0;
+         a.scale > 0.f && bits % 16 == 0;
 }
 
 std::string attentionMma(const AttentionArgs& a) {
