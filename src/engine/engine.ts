@@ -285,8 +285,6 @@ export class Engine {
     }
     const inputIds = Int32Array.from(prepared.inputIds);
     const logprobs = resolveLogprobSpec(single.logprobs, length, this.config.text.vocabSize);
-    // Refused here, so it fails alone: the logprob kernels would fail the whole step on cuda.
-    if (logprobs && this.core.device === "cuda") throw new IrisError("INVALID_ARGUMENT", "logprobs (returnLogprob) are not implemented on the cuda device yet; use device: \"cpu\"");
     return { ...(logprobs && { logprobs }), rid: single.rid, inputIds, cacheKey: cacheKey(inputIds, this.preparer.imageTokenId, prepared.imageKeys, prepared.imageTokenCounts), mm: prepared.mm, imageKeys: prepared.imageKeys, positions: prepared.positions, sampling };
   }
 }

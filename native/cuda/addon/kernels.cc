@@ -167,6 +167,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"sample", nullptr, Sample, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  registerLogprobMoeKernels(env, exports);
 }
 
 }  // namespace iris::napi

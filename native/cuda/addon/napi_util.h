@@ -67,5 +67,7 @@ inline void setNumber(napi_env env, napi_value object, const char* key, double v
 napi_value DownloadEntry(napi_env env, napi_callback_info info);
 napi_value SynchronizeEntry(napi_env env, napi_callback_info info);
 void registerKernels(napi_env env, napi_value exports);
+// The logprob and mixture-of-experts kernels (kernels_logprobs_moe.cc), registered by registerKernels.
+void registerLogprobMoeKernels(napi_env env, napi_value exports);
 
 }  // namespace iris::napi

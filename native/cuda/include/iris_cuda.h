@@ -136,4 +136,10 @@ std::string applyPenalties(float* logits, const int32_t* ids, const int32_t* cou
 std::string sample(int32_t* out, const float* logits, const float* temperature, const int32_t* topK,
                    const float* topP, const float* minP, const float* uniform, size_t B, size_t V);
 
+// Logprob kernels over F32 rows [R, V] (kernels/logprobs.cu): log-softmax (out may be x), a per-row gather of
+// columns (ids outside [0, V) give NaN), and each row's K largest entries, largest first, ties to the lower id.
+std::string logSoftmax(float* out, const float* x, size_t R, size_t V);
+std::string gatherColumns(float* out, const float* x, const int32_t* index, size_t R, size_t V, size_t G);
+std::string topK(float* values, int32_t* ids, const float* x, size_t R, size_t V, size_t K);
+
 }  // namespace iris

@@ -86,6 +86,10 @@ export interface CudaAddon {
     presence: number, B: number, V: number): void;
   sample(out: number, logits: number, temperature: number, topK: number, topP: number, minP: number, uniform: number,
     B: number, V: number): void;
+  // Logprob kernels over F32 rows [R, V] (native/cuda/kernels/logprobs.cu).
+  logSoftmax(out: number, x: number, R: number, V: number): void;
+  gatherColumns(out: number, x: number, index: number, R: number, V: number, G: number): void;
+  topK(values: number, ids: number, x: number, R: number, V: number, K: number): void;
 }
 
 export interface CudaAddonStatus {

@@ -295,19 +295,21 @@ export class CudaBackend implements Backend {
     this.addon.sample(ptr(out), ptr(logits), ptr(p.temperature), ptr(p.topK), ptr(p.topP), ptr(p.minP), ptr(p.uniform),
       logits.shape[0], logits.shape[1]);
   }
-  // The logprob kernels have no CUDA implementation yet: a request asking for logprobs on cuda fails alone, saying so.
-  logSoftmax(): void {
-    throw new IrisError("INVALID_ARGUMENT", "logprobs (returnLogprob) are not implemented on the cuda device yet: logSoftmax has no cuda kernel");
+
+  // ==== logprobs (native/cuda/kernels/logprobs.cu) ====
+
+  logSoftmax(out: Tensor, x: Tensor): void {
+    this.addon.logSoftmax(ptr(out), ptr(x), x.shape[0], x.shape[1]);
   }
 
-  gatherColumns(): void {
-    throw new IrisError("INVALID_ARGUMENT", "logprobs (returnLogprob) are not implemented on the cuda device yet: gatherColumns has no cuda kernel");
+  /** As on cpu, except that an id outside [0, V) gives NaN instead of an error (a kernel cannot throw). */
+  gatherColumns(out: Tensor, x: Tensor, index: Tensor): void {
+    this.addon.gatherColumns(ptr(out), ptr(x), ptr(index), x.shape[0], x.shape[1], index.shape[1]);
   }
 
-  topK(): void {
-    throw new IrisError("INVALID_ARGUMENT", "logprobs (topLogprobsNum) are not implemented on the cuda device yet: topK has no cuda kernel");
+  topK(values: Tensor, ids: Tensor, x: Tensor): void {
+    this.addon.topK(ptr(values), ptr(ids), ptr(x), x.shape[0], x.shape[1], values.shape[1]);
   }
-
 }
 
 /** The cuda backend of device `index`; a clear IrisError when the addon or the device is missing. */

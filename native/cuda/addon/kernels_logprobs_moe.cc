@@ -1,0 +1,34 @@
+// N-API bindings of the logprob and mixture-of-experts launchers (kernels/logprobs.cu, kernels/moe.cu), kept out of
+// kernels.cc so the two lists change independently. Arguments in the order of iris_cuda.h; shapes were checked by
+// src/kernels and src/runtime/cuda before the call.
+#include "napi_util.h"
+
+namespace iris::napi {
+
+namespace {
+
+napi_value LogSoftmax(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  return result(env, logSoftmax(ptr<float>(a[0]), ptr<float>(a[1]), sz(a[2]), sz(a[3])));
+}
+napi_value GatherColumns(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, gatherColumns(ptr<float>(a[0]), ptr<float>(a[1]), ptr<int32_t>(a[2]), sz(a[3]), sz(a[4]), sz(a[5])));
+}
+napi_value TopK(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, topK(ptr<float>(a[0]), ptr<int32_t>(a[1]), ptr<float>(a[2]), sz(a[3]), sz(a[4]), sz(a[5])));
+}
+
+}  // namespace
+
+void registerLogprobMoeKernels(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+    {"logSoftmax", nullptr, LogSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"gatherColumns", nullptr, GatherColumns, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"topK", nullptr, TopK, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace iris::napi
