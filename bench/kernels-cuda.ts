@@ -192,6 +192,15 @@ for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 
   await memoryBound("sample (peaked logits)", `1x${V}`, 4 * V, () => backend.sample(out, peakedLogits, params));
 }
 
+// ==== logprobs (bytes of the row read once; logSoftmax reads and writes, topK reads it five times) ====
+for (const [R, Vl] of [[1, 202_048], [64, 151_936]]) {
+  const x = randomTensor([R, Vl], "F32", 5), out = empty(device, [R, Vl], "F32");
+  const values = empty(device, [R, 20], "F32"), ids = empty(device, [R, 20], "I32");
+  await memoryBound("logSoftmax", `${R}x${Vl}`, 2 * 4 * R * Vl, () => backend.logSoftmax(out, x));
+  await memoryBound("topK (k=20)", `${R}x${Vl}`, 4 * R * Vl, () => backend.topK(values, ids, x));
+  for (const t of [x, out, values, ids]) t.dispose();
+}
+
 const info = runInfo(import.meta.url);
 console.log(JSON.stringify({ ...info, gpu: backend.device, ceilings: { copyGBps: copyCeiling, bf16TFLOPs: gemmCeiling }, rows }, null, 2));
 for (const r of rows) {
