@@ -201,6 +201,33 @@ for (const [R, Vl] of [[1, 202_048], [64, 151_936]]) {
   for (const t of [x, out, values, ids]) t.dispose();
 }
 
+// ==== mixture of experts: Llama 4 Scout's routed experts (hidden 5120, intermediate 8192, 16 experts; 4 GB) ====
+{
+  const Hm = 5120, Im = 8192, E = 16;
+  // Weights filled from one 64 MiB random tile (generating 2 billion values on the host would take minutes).
+  const tile = randomTensor([1 << 25], "BF16", 0.02);
+  const filled = (n: number): Tensor => {
+    const t = empty(device, [n]);
+    for (let at = 0; at < n; at += tile.numel) backend.copy(t.narrow(at, Math.min(tile.numel, n - at)), tile.narrow(0, Math.min(tile.numel, n - at)));
+    return t;
+  };
+  const gateUp = filled(E * Hm * 2 * Im).view([E, Hm, 2 * Im]), down = filled(E * Im * Hm).view([E, Im, Hm]);
+  const expertBytes = 2 * 3 * Hm * Im;
+  for (const T of [1, 64, 1024]) {
+    // Router logits whose first maximum is spread over the experts (expert t mod 16 for token t).
+    const logits = Float32Array.from({ length: T * E }, (_, i) => (i % E === Math.floor(i / E) % E ? 2 : Math.sin(i)));
+    const router = fromHost(device, logits, { shape: [T, E], dtype: "F32" }), routerBf16 = empty(device, [T, E]);
+    backend.cast(routerBf16, router);
+    const x = randomTensor([T, Hm]), out = empty(device, [T, Hm]);
+    const used = Math.min(T, E);
+    const run = () => backend.moeTop1Sigmoid(out, x, routerBf16, gateUp, down);
+    if (T === 1024) await computeBound("moeTop1Sigmoid (Scout experts)", `T=${T} ${Hm}x${Im} E=${E}`, 2 * T * 3 * Hm * Im, run);
+    else await memoryBound(`moeTop1Sigmoid (Scout experts, ${used} read)`, `T=${T} ${Hm}x${Im} E=${E}`, used * expertBytes, run);
+    for (const t of [router, routerBf16, x, out]) t.dispose();
+  }
+  for (const t of [tile, gateUp, down]) t.dispose();
+}
+
 const info = runInfo(import.meta.url);
 console.log(JSON.stringify({ ...info, gpu: backend.device, ceilings: { copyGBps: copyCeiling, bf16TFLOPs: gemmCeiling }, rows }, null, 2));
 for (const r of rows) {

@@ -276,8 +276,10 @@ export class CudaBackend implements Backend {
 
   // ==== mixture of experts ====
 
-  moeTop1Sigmoid(): void {
-    throw new IrisError("INVALID_ARGUMENT", "moeTop1Sigmoid is not implemented on cuda yet (Llama 4 runs on the cpu device)");
+  /** Routing, grouping by expert and both grouped products on the device (native/cuda/kernels/moe.cu). */
+  moeTop1Sigmoid(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Tensor, down: Tensor): void {
+    const [T, H] = x.shape, E = routerLogits.shape[1], I = down.shape[1];
+    this.addon.moeTop1Sigmoid(code(x), ptr(out), ptr(x), ptr(routerLogits), ptr(gateUp), ptr(down), T, H, E, I);
   }
 
   // ==== sampling ====

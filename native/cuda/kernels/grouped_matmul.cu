@@ -1,0 +1,277 @@
+// Grouped matrix products of the mixture of experts (see include/grouped_matmul.h): rows of `a` grouped by expert
+// (offsets on the device), out[rowMap[p]] = a[p] · w[e(p)] with w [E, K, N] in x·W layout. The grid never depends
+// on the group sizes, which only the device knows:
+// - tensor cores (bf16, more than 8 rows): 64x128 output tiles, 8 warps of 32x32 (2x2 wmma 16x16x16 fragments),
+//   k-steps of 32 double-buffered with cp.async. grid.y enumerates (expert, row tile) pairs: at most
+//   ceil(rows / 64) + E of them exist, and a block walks the offsets to find its pair (or exits).
+// - weight streaming (bf16, at most 8 rows, decode): grid (N / 256, k-splits, E); a warp streams 16-byte chunks of
+//   its k rows for 256 columns (8 per lane), every row of its expert at once, partial sums added atomically into an
+//   F32 accumulator, rounded by a final pass. Blocks of experts without rows exit before reading any weight.
+// - anything else (odd sizes, unaligned views, F32/F16): one thread per output, correct and slow.
+#include <cuda_pipeline.h>
+#include <mma.h>
+
+#include "float_io.cuh"
+#include "grouped_matmul.h"
+
+namespace iris {
+
+namespace {
+
+using bf16 = __nv_bfloat16;
+
+constexpr int kTileM = 64, kTileN = 128, kTileK = 32, kGemmThreads = 256;
+constexpr int kLdA = kTileK + 8, kLdB = kTileN + 8;  // padded shared strides (elements): fewer bank conflicts
+constexpr int kLdC = 36;                              // fp32 staging stride: conflict-free 16-byte row reads
+constexpr int kStageA = kTileM * kLdA, kStageB = kTileK * kLdB;
+constexpr int kPipeBytes = 2 * (kStageA + kStageB) * 2;
+constexpr int kStagingBytes = 8 * 32 * kLdC * 4;
+constexpr int kSmemBytes = kPipeBytes > kStagingBytes ? kPipeBytes : kStagingBytes;
+constexpr int kStreamRows = 8;  // the weight-streaming path's most rows (all of them may belong to one expert)
+
+// The expert of row tile `tile` (counting every expert's tiles in order) and the tile's first row; false past the end.
+__device__ __forceinline__ bool findTile(const int32_t* offsets, int E, int tile, int* expert, int* rowStart, int* rowEnd) {
+  for (int e = 0; e < E; e++) {
+    const int start = offsets[e], end = offsets[e + 1];
+    const int tiles = (end - start + kTileM - 1) / kTileM;
+    if (tile < tiles) {
+      *expert = e;
+      *rowStart = start + tile * kTileM;
+      *rowEnd = end;
+      return true;
+    }
+    tile -= tiles;
+  }
+  return false;
+}
+
+// ==== kernels ====
+
+__global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulArgs g) {
+  using namespace nvcuda;
+  __shared__ __align__(128) unsigned char smem[kSmemBytes];
+  int e = 0, rowStart = 0, rowEnd = 0;
+  if (!findTile(g.offsets, int(g.E), blockIdx.y, &e, &rowStart, &rowEnd)) return;
+  const int K = int(g.K), N = int(g.N), n0 = blockIdx.x * kTileN;
+  const int rows = min(kTileM, rowEnd - rowStart);
+  const bf16* a = static_cast<const bf16*>(g.a);
+  const bf16* w = static_cast<const bf16*>(g.w) + size_t(e) * K * N;
+  bf16* sA = reinterpret_cast<bf16*>(smem);
+  bf16* sB = sA + 2 * kStageA;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int warpM = warp / 4, warpN = warp % 4;
+
+  // One k-step: A 64x32 (one 16-byte chunk per thread), B 32x128 (two); outside the matrices, zeros.
+  auto load = [&](int k0, int stage) {
+    {
+      const int r = tid / 4, c = (tid % 4) * 8;
+      bf16* dst = sA + stage * kStageA + r * kLdA + c;
+      if (r < rows && k0 + c < K) __pipeline_memcpy_async(dst, a + size_t(rowStart + r) * K + k0 + c, 16);
+      else *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      const int idx = tid + h * kGemmThreads, r = idx / 16, c = (idx % 16) * 8;
+      bf16* dst = sB + stage * kStageB + r * kLdB + c;
+      if (k0 + r < K && n0 + c < N) __pipeline_memcpy_async(dst, w + size_t(k0 + r) * N + n0 + c, 16);
+      else *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
+    }
+    __pipeline_commit();
+  };
+
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+  for (int i = 0; i < 2; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
+
+  const int steps = (K + kTileK - 1) / kTileK;
+  load(0, 0);
+  for (int s = 0; s < steps; s++) {
+    if (s + 1 < steps) {
+      load((s + 1) * kTileK, (s + 1) & 1);
+      __pipeline_wait_prior(1);
+    } else {
+      __pipeline_wait_prior(0);
+    }
+    __syncthreads();
+    const bf16* tA = sA + (s & 1) * kStageA;
+    const bf16* tB = sB + (s & 1) * kStageB;
+#pragma unroll
+    for (int kk = 0; kk < kTileK; kk += 16) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb[2];
+#pragma unroll
+      for (int i = 0; i < 2; i++) wmma::load_matrix_sync(fa[i], tA + (warpM * 32 + i * 16) * kLdA + kk, kLdA);
+#pragma unroll
+      for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], tB + kk * kLdB + warpN * 32 + j * 16, kLdB);
+#pragma unroll
+      for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+    }
+    __syncthreads();  // the next iteration's load overwrites this stage
+  }
+
+  // Epilogue: each warp stages its 32x32 fp32 tile in shared memory (over the pipeline buffers, now idle), then lane
+  // r writes row r of it as bf16, 16 bytes at a time, to its destination row.
+  float* staging = reinterpret_cast<float*>(smem) + warp * 32 * kLdC;
+#pragma unroll
+  for (int i = 0; i < 2; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++) wmma::store_matrix_sync(staging + i * 16 * kLdC + j * 16, acc[i][j], kLdC, wmma::mem_row_major);
+  __syncwarp();
+  const int r = warpM * 32 + lane;
+  if (r >= rows) return;
+  const int p = rowStart + r;
+  const size_t dstRow = g.rowMap != nullptr ? size_t(g.rowMap[p]) : size_t(p);
+  bf16* out = static_cast<bf16*>(g.out) + dstRow * N;
+#pragma unroll
+  for (int c = 0; c < 32; c += 8) {
+    const int n = n0 + warpN * 32 + c;
+    if (n >= N) break;
+    const float4 lo = *reinterpret_cast<const float4*>(staging + lane * kLdC + c);
+    const float4 hi = *reinterpret_cast<const float4*>(staging + lane * kLdC + c + 4);
+    __align__(16) bf16 v[8] = {__float2bfloat16_rn(lo.x), __float2bfloat16_rn(lo.y), __float2bfloat16_rn(lo.z),
+                               __float2bfloat16_rn(lo.w), __float2bfloat16_rn(hi.x), __float2bfloat16_rn(hi.y),
+                               __float2bfloat16_rn(hi.z), __float2bfloat16_rn(hi.w)};
+    *reinterpret_cast<uint4*>(out + n) = *reinterpret_cast<const uint4*>(v);
+  }
+}
+
+template <int MT>
+__global__ void __launch_bounds__(256) streamKernel(GroupedMatmulArgs g, int kPerBlock) {
+  constexpr int kUnroll = MT <= 2 ? 8 : 4;
+  const int e = blockIdx.z;
+  const int start = g.offsets[e], count = g.offsets[e + 1] - start;
+  if (count <= 0) return;  // an expert without rows reads none of its weights
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  const int K = int(g.K), N = int(g.N);
+  const int n = (blockIdx.x * 32 + lane) * 8;
+  if (n >= N) return;  // no block-wide synchronization below
+  const int k0 = blockIdx.y * kPerBlock, k1 = min(K, k0 + kPerBlock);
+  const bf16* a = static_cast<const bf16*>(g.a) + size_t(start) * K;
+  const bf16* w = static_cast<const bf16*>(g.w) + size_t(e) * K * N + n;
+  float sum[MT][8];
+#pragma unroll
+  for (int t = 0; t < MT; t++)
+#pragma unroll
+    for (int j = 0; j < 8; j++) sum[t][j] = 0.f;
+  for (int k = k0 + warp; k < k1; k += warps * kUnroll) {
+    uint4 wv[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; u++) {
+      const int kk = k + u * warps;
+      // Streaming loads: the weights are read once per call; keep them out of L1.
+      wv[u] = kk < k1 ? __ldcs(reinterpret_cast<const uint4*>(w + size_t(kk) * N)) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; u++) {
+      const int kk = k + u * warps;
+      if (kk >= k1) break;
+      const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[u]);
+#pragma unroll
+      for (int t = 0; t < MT; t++) {
+        if (t >= count) break;
+        const float x = __bfloat162float(a[size_t(t) * K + kk]);
+#pragma unroll
+        for (int h = 0; h < 4; h++) {
+          const float2 wf = __bfloat1622float2(wp[h]);
+          sum[t][2 * h] = fmaf(x, wf.x, sum[t][2 * h]);
+          sum[t][2 * h + 1] = fmaf(x, wf.y, sum[t][2 * h + 1]);
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < MT; t++) {
+    if (t >= count) break;
+    float* acc = g.accumulator + size_t(start + t) * N + n;
+#pragma unroll
+    for (int j = 0; j < 8; j++) atomicAdd(acc + j, sum[t][j]);
+  }
+}
+
+// out[rowMap[p], n] = accumulator[p, n], rounded once.
+__global__ void roundRowsKernel(GroupedMatmulArgs g) {
+  bf16* out = static_cast<bf16*>(g.out);
+  const size_t total = g.rows * g.N;
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total; i += size_t(gridDim.x) * blockDim.x) {
+    const size_t p = i / g.N, n = i % g.N;
+    const size_t dst = g.rowMap != nullptr ? size_t(g.rowMap[p]) : p;
+    out[dst * g.N + n] = __float2bfloat16_rn(g.accumulator[i]);
+  }
+}
+
+template <typename T>
+__global__ void plainKernel(GroupedMatmulArgs g) {
+  const int n = blockIdx.x * blockDim.x + threadIdx.x;
+  const int K = int(g.K), N = int(g.N), E = int(g.E);
+  if (n >= N) return;
+  for (size_t p = blockIdx.y; p < g.rows; p += gridDim.y) {
+    int e = 0;
+    while (e + 1 < E && g.offsets[e + 1] <= int(p)) e++;
+    const T* a = static_cast<const T*>(g.a) + p * K;
+    const T* w = static_cast<const T*>(g.w) + size_t(e) * K * N + n;
+    float sum = 0.f;
+    for (int k = 0; k < K; k++) sum = fmaf(toFloat(a[k]), toFloat(w[size_t(k) * N]), sum);
+    const size_t dst = g.rowMap != nullptr ? size_t(g.rowMap[p]) : p;
+    static_cast<T*>(g.out)[dst * N + n] = fromFloat<T>(sum);
+  }
+}
+
+bool fastPath(const GroupedMatmulArgs& g) {
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(g.a) | reinterpret_cast<uintptr_t>(g.w) | reinterpret_cast<uintptr_t>(g.out);
+  return g.dtype == kBF16 && g.K % 8 == 0 && g.N % 8 == 0 && bits % 16 == 0;
+}
+
+template <int MT>
+std::string launchStream(const GroupedMatmulArgs& g) {
+  // Enough blocks for two per multiprocessor from one expert's weights: the columns' tiles times the k-splits.
+  const int tiles = int((g.N / 8 + 31) / 32);
+  int splits = (2 * multiprocessorCount() + tiles - 1) / tiles;
+  const int maxSplits = int((g.K + 63) / 64);
+  if (splits > maxSplits) splits = maxSplits;
+  if (splits < 1) splits = 1;
+  const int kPerBlock = int((g.K + splits - 1) / splits + 7) / 8 * 8;
+  splits = int((g.K + kPerBlock - 1) / kPerBlock);
+  std::string status = cudaStatus(cudaMemsetAsync(g.accumulator, 0, g.rows * g.N * sizeof(float), stream()),
+                                  "cudaMemsetAsync (moe accumulator)");
+  if (!status.empty()) return status;
+  streamKernel<MT><<<dim3(unsigned(tiles), unsigned(splits), unsigned(g.E)), 256, 0, stream()>>>(g, kPerBlock);
+  status = launchStatus("moe (weight-streaming product)");
+  if (!status.empty()) return status;
+  roundRowsKernel<<<blocksFor(g.rows * g.N), kThreads, 0, stream()>>>(g);
+  return launchStatus("moe (rounding the product)");
+}
+
+}  // namespace
+
+// ==== launcher ====
+
+size_t groupedMatmulScratch(int dtype, size_t rows, size_t N) {
+  return dtype == kBF16 && rows <= size_t(kStreamRows) ? rows * N : 0;
+}
+
+std::string groupedMatmul(const GroupedMatmulArgs& g) {
+  if (g.rows == 0 || g.N == 0) return "";
+  if (g.K > size_t(INT32_MAX) || g.N > size_t(INT32_MAX) || g.rows > size_t(INT32_MAX)) return "moe: a product too large";
+  if (fastPath(g) && g.rows <= size_t(kStreamRows) && g.accumulator != nullptr) {
+    if (g.rows == 1) return launchStream<1>(g);
+    if (g.rows == 2) return launchStream<2>(g);
+    if (g.rows <= 4) return launchStream<4>(g);
+    return launchStream<8>(g);
+  }
+  if (fastPath(g)) {
+    const size_t tilesY = (g.rows + kTileM - 1) / kTileM + g.E;
+    if (tilesY > 65535) return "moe: too many rows for one call (" + std::to_string(g.rows) + ")";
+    const dim3 grid(unsigned((g.N + kTileN - 1) / kTileN), unsigned(tilesY));
+    tensorCoreKernel<<<grid, kGemmThreads, 0, stream()>>>(g);
+    return launchStatus("moe (tensor-core grouped product)");
+  }
+  const dim3 grid(unsigned((g.N + 127) / 128), unsigned(g.rows < 65535 ? g.rows : 65535));
+  IRIS_FLOAT_DISPATCH(g.dtype, T, plainKernel<T><<<grid, 128, 0, stream()>>>(g));
+  return launchStatus("moe (plain grouped product)");
+}
+
+}  // namespace iris

@@ -1,0 +1,149 @@
+// Llama 4's routed experts, top-1 with a sigmoid score (Backend.moeTop1Sigmoid), with no host round trip:
+//   1. route (one block): e(t) = the first maximum of routerLogits[t], s(t) = sigmoid(logit) rounded to the storage
+//      type (as Hugging Face's router does), per-expert counts, their offsets, and a permutation grouping the
+//      tokens by expert;
+//   2. gather: xs[p] = x[perm[p]] * s(perm[p]) rounded to the storage type (the score scales the expert's input);
+//   3. h = xs · gateUp[e] (grouped product, include/grouped_matmul.h), rows in expert order;
+//   4. act = silu(h[:, :I]) * h[:, I:] (elementwise.cu's siluAndMul);
+//   5. out[perm[p]] = act[p] · down[e] (grouped product scattering its rows back to token order).
+// The shared expert is the layer's own gated MLP (src/layers/moe.ts), added to this output there.
+// Scratch (routing tables, xs, h, act, the few-rows accumulator) is one caching-allocator block per call, given
+// back in stream order; during a graph capture the allocator keeps it for the graph.
+#include <algorithm>
+
+#include "float_io.cuh"
+#include "grouped_matmul.h"
+
+namespace iris {
+
+namespace {
+
+constexpr int kMaxExperts = 1024;
+constexpr int kRouteThreads = 1024;
+
+// ==== kernels ====
+
+template <typename T>
+__global__ void __launch_bounds__(kRouteThreads) routeKernel(const T* logits, int tokens, int E, int32_t* expertOf,
+                                                             float* score, int32_t* offsets, int32_t* perm) {
+  __shared__ int counts[kMaxExperts];
+  __shared__ int cursor[kMaxExperts];
+  for (int e = threadIdx.x; e < E; e += blockDim.x) counts[e] = 0;
+  __syncthreads();
+  for (int t = threadIdx.x; t < tokens; t += blockDim.x) {
+    const T* row = logits + size_t(t) * E;
+    int best = 0;
+    float top = toFloat(row[0]);
+    // As the cpu reference: a later expert wins only when strictly greater (first maximum; a NaN never wins).
+    for (int e = 1; e < E; e++) {
+      const float v = toFloat(row[e]);
+      if (v > top) { best = e; top = v; }
+    }
+    expertOf[t] = best;
+    score[t] = toFloat(fromFloat<T>(1.f / (1.f + expf(-top))));
+    atomicAdd(&counts[best], 1);
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int run = 0;
+    for (int e = 0; e < E; e++) {
+      offsets[e] = run;
+      cursor[e] = run;
+      run += counts[e];
+    }
+    offsets[E] = run;
+  }
+  __syncthreads();
+  // Within an expert the order is the atomics' (each row's result does not depend on its position).
+  for (int t = threadIdx.x; t < tokens; t += blockDim.x) perm[atomicAdd(&cursor[expertOf[t]], 1)] = t;
+}
+
+template <typename T>
+__global__ void gatherScaledKernel(T* xs, const T* x, const int32_t* perm, const float* score, int H) {
+  const int p = blockIdx.x, t = perm[p];
+  const float s = score[t];
+  const T* src = x + size_t(t) * H;
+  T* dst = xs + size_t(p) * H;
+  for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = fromFloat<T>(toFloat(src[j]) * s);
+}
+
+size_t alignUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+// The pieces of the scratch block, in order.
+struct Scratch {
+  size_t expertOf, score, offsets, perm, xs, h, act, accumulator, total;
+};
+
+Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
+  const size_t element = dtypeBytes(dtype);
+  Scratch s{};
+  size_t at = 0;
+  s.expertOf = at; at += alignUp(T * 4);
+  s.score = at; at += alignUp(T * 4);
+  s.offsets = at; at += alignUp((E + 1) * 4);
+  s.perm = at; at += alignUp(T * 4);
+  s.xs = at; at += alignUp(T * H * element);
+  s.h = at; at += alignUp(T * 2 * I * element);
+  s.act = at; at += alignUp(T * I * element);
+  s.accumulator = at; at += alignUp(std::max(groupedMatmulScratch(dtype, T, 2 * I), groupedMatmulScratch(dtype, T, H)) * 4);
+  s.total = at;
+  return s;
+}
+
+template <typename T>
+std::string run(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp, const void* down, size_t tokens,
+                size_t H, size_t E, size_t I, unsigned char* base, const Scratch& s) {
+  int32_t* expertOf = reinterpret_cast<int32_t*>(base + s.expertOf);
+  float* score = reinterpret_cast<float*>(base + s.score);
+  int32_t* offsets = reinterpret_cast<int32_t*>(base + s.offsets);
+  int32_t* perm = reinterpret_cast<int32_t*>(base + s.perm);
+  T* xs = reinterpret_cast<T*>(base + s.xs);
+  T* h = reinterpret_cast<T*>(base + s.h);
+  T* act = reinterpret_cast<T*>(base + s.act);
+  float* accumulator = s.accumulator < s.total ? reinterpret_cast<float*>(base + s.accumulator) : nullptr;
+
+  routeKernel<T><<<1, kRouteThreads, 0, stream()>>>(static_cast<const T*>(routerLogits), int(tokens), int(E), expertOf,
+                                                    score, offsets, perm);
+  std::string status = launchStatus("moe (route)");
+  if (!status.empty()) return status;
+  gatherScaledKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xs, static_cast<const T*>(x), perm, score, int(H));
+  status = launchStatus("moe (gather scaled inputs)");
+  if (!status.empty()) return status;
+
+  GroupedMatmulArgs g;
+  g.dtype = dtype;
+  g.offsets = offsets;
+  g.accumulator = accumulator;
+  g.rows = tokens;
+  g.E = E;
+  g.a = xs; g.w = gateUp; g.out = h; g.rowMap = nullptr; g.K = H; g.N = 2 * I;
+  status = groupedMatmul(g);
+  if (!status.empty()) return status;
+  status = siluAndMul(g.dtype, act, h, tokens, I);
+  if (!status.empty()) return status;
+  g.a = act; g.w = down; g.out = out; g.rowMap = perm; g.K = I; g.N = H;
+  return groupedMatmul(g);
+}
+
+}  // namespace
+
+// ==== launcher ====
+
+std::string moeTop1Sigmoid(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
+                           const void* down, size_t T, size_t H, size_t E, size_t I) {
+  if (T == 0 || H == 0) return "";
+  if (E == 0 || E > size_t(kMaxExperts)) return "moeTop1Sigmoid: " + std::to_string(E) + " experts (1 .. 1024 supported)";
+  if (I == 0) return "moeTop1Sigmoid: the experts' intermediate size is 0";
+  if (T > size_t(INT32_MAX) || H > size_t(INT32_MAX) || 2 * I > size_t(INT32_MAX)) return "moeTop1Sigmoid: sizes too large";
+  if (dtype != kF32 && dtype != kBF16 && dtype != kF16) return "moeTop1Sigmoid: unsupported dtype " + std::to_string(dtype);
+  const Scratch s = planScratch(dtype, T, H, E, I);
+  void* base = nullptr;
+  std::string status = deviceMalloc(s.total, &base);
+  if (!status.empty()) return "moeTop1Sigmoid scratch: " + status;
+  IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, down, T, H, E, I, static_cast<unsigned char*>(base), s));
+  // Stream order: the block's next user runs after this call's kernels.
+  deviceFree(base);
+  return status;
+}
+
+}  // namespace iris
