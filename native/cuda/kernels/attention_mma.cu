@@ -13,6 +13,7 @@
 // the pages), so the next tile loads while this one is multiplied. Head dims that are not a multiple of 16 (88)
 // are zero-padded to the next one in shared memory: the padded dims add nothing to scores and are never written.
 #include <cfloat>
+#include <climits>
 #include <cstdlib>
 
 #include "float_io.cuh"
@@ -151,9 +152,11 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
     lo[rr] = lowKey(i);
     hi[rr] = highKey(i);
   }
-  // The warp's key range (rows are in query order): tiles outside it are skipped by the whole warp at once, as the
-  // .sync.aligned instructions below require.
-  const int warpLo = lowKey(queryOf(warp * 16)), warpHi = highKey(queryOf(warp * 16 + 15));
+  // The warp's key range (rows are in query order): tiles outside it, and every tile for a warp with no real row
+  // (a short last chunk, decode rows in a prefill batch), are skipped by the whole warp at once, as the .sync.aligned
+  // instructions below require.
+  const int warpLo = lowKey(queryOf(warp * 16));
+  const int warpHi = warp * 16 < rows ? highKey(queryOf(warp * 16 + 15)) : INT_MIN;
   const float qScale = a.scale * 1.4426950408889634f;
   float o[NT][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
 #pragma unroll
