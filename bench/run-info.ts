@@ -10,8 +10,9 @@ export interface RunInfo {
 }
 
 export function runInfo(script: string): RunInfo {
-  let commit = "unknown";
-  try {
+  // IRIS_COMMIT: the commit a copied tree was made from (the GPU machine receives files, not the repository).
+  let commit = process.env.IRIS_COMMIT ?? "unknown";
+  if (process.env.IRIS_COMMIT === undefined) try {
     commit = execSync("git rev-parse --short HEAD", { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     // Not a git checkout: the commit stays unknown.

@@ -11,7 +11,7 @@ namespace iris {
 
 namespace {
 
-constexpr int kGemvWarps = 4;
+constexpr int kGemvWarps = 8;
 constexpr int kBatch = 8;  // 16-byte loads in flight per lane before the first use
 
 __device__ __forceinline__ void accumulate8(float& acc, const uint4& w, const uint4& x) {
@@ -27,44 +27,90 @@ __device__ __forceinline__ void accumulate8(float& acc, const uint4& w, const ui
 
 // ==== kernels ====
 
-template <int T>
+// A block of kGemvWarps warps serves kGemvWarps / SPLIT weight rows; the SPLIT warps of a row each stream one
+// contiguous part of it and their sums meet in shared memory. Splitting gives short rows enough warps in flight
+// (a product with few output rows, or long rows: K = 11008) to cover the memory latency.
+template <int T, int SPLIT>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out, const __nv_bfloat16* x,
     const __nv_bfloat16* w, const __nv_bfloat16* bias, int K, int N) {
-  const int n = blockIdx.x * kGemvWarps + threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (n >= N) return;
-  const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n) * K);
-  const uint4* xs = reinterpret_cast<const uint4*>(x);
+  constexpr int kRowsPerBlock = kGemvWarps / SPLIT;
+  __shared__ float partial[kGemvWarps][T];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int n = blockIdx.x * kRowsPerBlock + warp / SPLIT, part = warp % SPLIT;
   const int chunks = K / 8;
+  const int perPart = (chunks + SPLIT - 1) / SPLIT;
+  const int cBegin = part * perPart, cEnd = min(chunks, cBegin + perPart);
   float acc[T];
 #pragma unroll
   for (int t = 0; t < T; t++) acc[t] = 0.f;
-  for (int base = lane; base < chunks; base += 32 * kBatch) {
-    uint4 wv[kBatch];
+  if (n < N) {
+    const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n) * K);
+    const uint4* xs = reinterpret_cast<const uint4*>(x);
+    for (int base = cBegin + lane; base < cEnd; base += 32 * kBatch) {
+      uint4 wv[kBatch];
 #pragma unroll
-    for (int b = 0; b < kBatch; b++) {
-      const int c = base + b * 32;
-      wv[b] = c < chunks ? __ldcs(row + c) : make_uint4(0, 0, 0, 0);
-    }
+      for (int b = 0; b < kBatch; b++) {
+        const int c = base + b * 32;
+        wv[b] = c < cEnd ? __ldcs(row + c) : make_uint4(0, 0, 0, 0);
+      }
 #pragma unroll
-    for (int b = 0; b < kBatch; b++) {
-      const int c = base + b * 32;
-      if (c >= chunks) break;
+      for (int b = 0; b < kBatch; b++) {
+        const int c = base + b * 32;
+        if (c >= cEnd) break;
 #pragma unroll
-      for (int t = 0; t < T; t++) accumulate8(acc[t], wv[b], __ldg(xs + size_t(t) * chunks + c));
+        for (int t = 0; t < T; t++) accumulate8(acc[t], wv[b], __ldg(xs + size_t(t) * chunks + c));
+      }
     }
   }
 #pragma unroll
+  for (int t = 0; t < T; t++) acc[t] = warpSum(acc[t]);
+  if (SPLIT > 1) {
+    if (lane == 0) {
+#pragma unroll
+      for (int t = 0; t < T; t++) partial[warp][t] = acc[t];
+    }
+    __syncthreads();
+    if (part != 0) return;
+#pragma unroll
+    for (int t = 0; t < T; t++) {
+      float sum = 0.f;
+#pragma unroll
+      for (int p = 0; p < SPLIT; p++) sum += partial[warp + p][t];
+      acc[t] = sum;
+    }
+  }
+  if (n >= N || lane != 0) return;
+#pragma unroll
   for (int t = 0; t < T; t++) {
-    const float sum = warpSum(acc[t]);
-    if (lane == 0) out[size_t(t) * N + n] = __float2bfloat16_rn(bias == nullptr ? sum : sum + __bfloat162float(bias[n]));
+    out[size_t(t) * N + n] = __float2bfloat16_rn(bias == nullptr ? acc[t] : acc[t] + __bfloat162float(bias[n]));
   }
 }
 
-template <int T>
+template <int T, int SPLIT>
 void launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N) {
-  const unsigned blocks = unsigned((N + kGemvWarps - 1) / kGemvWarps);
-  gemvKernel<T><<<blocks, kGemvWarps * 32, 0, stream()>>>(static_cast<__nv_bfloat16*>(out), static_cast<const __nv_bfloat16*>(x),
-    static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
+  constexpr int rowsPerBlock = kGemvWarps / SPLIT;
+  const unsigned blocks = unsigned((N + rowsPerBlock - 1) / rowsPerBlock);
+  gemvKernel<T, SPLIT><<<blocks, kGemvWarps * 32, 0, stream()>>>(static_cast<__nv_bfloat16*>(out),
+    static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
+}
+
+// Warps a row is split over: enough warps in flight to fill the machine (about 64 per multiprocessor), each part at
+// least one 16-byte chunk per lane.
+int splitFor(size_t K, size_t N) {
+  const long long wantWarps = 64LL * multiprocessorCount();
+  int split = 1;
+  while (split < 8 && (long long)N * split < wantWarps && (long long)K / 256 >= 2 * split) split *= 2;
+  return split;
+}
+
+template <int T>
+void launchSplit(void* out, const void* x, const void* w, const void* bias, int K, int N) {
+  switch (splitFor(size_t(K), size_t(N))) {
+    case 1: launchGemv<T, 1>(out, x, w, bias, K, N); break;
+    case 2: launchGemv<T, 2>(out, x, w, bias, K, N); break;
+    case 4: launchGemv<T, 4>(out, x, w, bias, K, N); break;
+    default: launchGemv<T, 8>(out, x, w, bias, K, N); break;
+  }
 }
 
 }  // namespace
@@ -74,21 +120,22 @@ void launchGemv(void* out, const void* x, const void* w, const void* bias, int K
 bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K) {
   const uintptr_t bits = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(w);
   (void)out;
-  // Measured on an H200 (bench/results/cuda-kernels.md): ahead of cuBLASLt at T = 1 for K <= 4096 (qkv, gate|up,
-  // the lm head), behind it for K = 11008 (too few warps stream too long a row) and at T = 8 (x re-read per row).
-  return dtype == kBF16 && T >= 1 && T <= 2 && K % 8 == 0 && K > 0 && K <= 4096 && bits % 16 == 0;
+  // Measured on an H200 (bench/results/cuda-kernels.md): one warp per row was ahead of cuBLASLt at T = 1 for
+  // K <= 4096 (qkv, gate|up, the lm head) and behind it for K = 11008 (too few warps streaming too long a row),
+  // which rows split over several warps address; at T = 8 x is re-read per row and cuBLASLt wins.
+  return dtype == kBF16 && T >= 1 && T <= 2 && K % 8 == 0 && K > 0 && bits % 16 == 0;
 }
 
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
   switch (T) {
-    case 1: launchGemv<1>(out, x, w, bias, int(K), int(N)); break;
-    case 2: launchGemv<2>(out, x, w, bias, int(K), int(N)); break;
-    case 3: launchGemv<3>(out, x, w, bias, int(K), int(N)); break;
-    case 4: launchGemv<4>(out, x, w, bias, int(K), int(N)); break;
-    case 5: launchGemv<5>(out, x, w, bias, int(K), int(N)); break;
-    case 6: launchGemv<6>(out, x, w, bias, int(K), int(N)); break;
-    case 7: launchGemv<7>(out, x, w, bias, int(K), int(N)); break;
-    default: launchGemv<8>(out, x, w, bias, int(K), int(N)); break;
+    case 1: launchSplit<1>(out, x, w, bias, int(K), int(N)); break;
+    case 2: launchSplit<2>(out, x, w, bias, int(K), int(N)); break;
+    case 3: launchSplit<3>(out, x, w, bias, int(K), int(N)); break;
+    case 4: launchSplit<4>(out, x, w, bias, int(K), int(N)); break;
+    case 5: launchSplit<5>(out, x, w, bias, int(K), int(N)); break;
+    case 6: launchSplit<6>(out, x, w, bias, int(K), int(N)); break;
+    case 7: launchSplit<7>(out, x, w, bias, int(K), int(N)); break;
+    default: launchSplit<8>(out, x, w, bias, int(K), int(N)); break;
   }
   return launchStatus("linear (gemv)");
 }

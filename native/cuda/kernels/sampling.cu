@@ -130,11 +130,6 @@ __device__ void sortedPrefix(double* w, int* ids, int n, int k, bool usesTopP, d
 
 // ==== kernels ====
 
-template <typename T>
-__global__ void argmaxKernel(int32_t* out, const T* logits, int V) {
-  const Best best = blockArgmax(logits + size_t(blockIdx.x) * V, V);
-  if (threadIdx.x == 0) out[blockIdx.x] = best.index;
-}
 
 __global__ void penaltiesKernel(float* logits, const int32_t* ids, const int32_t* counts, const int32_t* rowStart,
                                 const float* repetition, const float* frequency, const float* presence, int V) {
@@ -308,11 +303,6 @@ __global__ void __launch_bounds__(kSampleThreads) sampleKernel(int32_t* out, con
 
 // ==== launchers ====
 
-std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t V) {
-  if (B == 0) return "";
-  IRIS_FLOAT_DISPATCH(dtype, T, argmaxKernel<T><<<unsigned(B), 1024, 0, stream()>>>(out, static_cast<const T*>(logits), int(V)));
-  return launchStatus("argmax");
-}
 
 std::string applyPenalties(float* logits, const int32_t* ids, const int32_t* counts, const int32_t* rowStart,
                            const float* repetition, const float* frequency, const float* presence, size_t B, size_t V) {
