@@ -17,7 +17,8 @@ const allowed = {
   runner: ["core", "utils", "runtime", "kernels", "attention", "layers", "models", "cache", "checkpoint", "multimodal"],
   engine: ["core", "utils", "runtime", "kernels", "attention", "layers", "models", "cache", "checkpoint",
     "multimodal", "tokenizer", "scheduler", "runner"],
-  cli: ["core", "utils", "checkpoint", "multimodal", "tokenizer", "engine", "demo"],
+  server: ["core", "utils", "tokenizer", "engine"],
+  cli: ["core", "utils", "checkpoint", "multimodal", "tokenizer", "engine", "demo", "server"],
   demo: ["core", "utils", "checkpoint", "multimodal", "tokenizer", "engine"],
 };
 

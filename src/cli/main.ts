@@ -5,6 +5,7 @@ import { describeKernels } from "../engine/kernels-info.js";
 import { packageVersion } from "../utils/package-version.js";
 import { registerDemo } from "./demo-command.js";
 import { registerGenerate } from "./generate-command.js";
+import { registerServe } from "./serve-command.js";
 
 const program = new Command();
 // The version line says which cpu kernels load here: an install without its native kernels runs several times slower.
@@ -16,6 +17,7 @@ program.option("-V, --version", "print the version and the kernels that run").on
 });
 registerGenerate(program);
 registerDemo(program);
+registerServe(program);
 // Usage errors come back here as one line, like every other error, instead of commander's printout.
 for (const command of [program, ...program.commands]) {
   command.exitOverride().configureOutput({ outputError: () => undefined });
