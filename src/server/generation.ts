@@ -48,7 +48,7 @@ export class Generation {
     const error = strict ? failureOf(next.value) : undefined;
     if (error) {
       // A preparation failure fails every sample; any still going are ended with it.
-      this.abort();
+      this.abort(false);
       throw error;
     }
     return next.value;
@@ -78,9 +78,12 @@ export class Generation {
     return ordered;
   }
 
-  /** Ends every engine request of this generation (the client went away, or the server's drain deadline passed). */
-  abort(): void {
-    this.cancelled = true;
+  /**
+   * Ends every engine request of this generation: the client went away (`byClient`: nothing more is sent, the
+   * request counts as cancelled), or the server's drain deadline passed (the client is told with an error).
+   */
+  abort(byClient = true): void {
+    if (byClient) this.cancelled = true;
     for (const rid of this.rids) this.engine.abort(rid);
   }
 

@@ -35,7 +35,8 @@ export async function streamOpenAI(ctx: ServerContext, reply: FastifyReply, gene
     if (error) {
       // The status line is long gone: the error travels as an event, in the same shape as an error response.
       if (!generation.wasCancelled) sse.send(toHttpError(error, ctx.log.error).body());
-      generation.abort();
+      // The other outputs (n > 1) end with it: the response cannot be completed.
+      generation.abort(false);
       break;
     }
     emit(chunk);

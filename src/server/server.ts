@@ -108,11 +108,13 @@ export class IrisServer {
     const aborted = this.ctx.live.size;
     if (!inTime) {
       this.ctx.log.warning(`drain deadline of ${deadlineMs} ms passed: aborting ${aborted} requests in flight`);
-      for (const generation of this.ctx.live) generation.abort();
+      for (const generation of this.ctx.live) generation.abort(false);
       // Aborted generations end within a step; their clients get an error event or a 503 before the sockets close.
       await Promise.race([idle, new Promise((r) => setTimeout(r, 2_000).unref())]);
       this.app.server.closeAllConnections();
     }
+    // Connections that served the last requests are idle now; kept alive they would hold the close for seconds.
+    this.app.server.closeIdleConnections();
     await closing;
     return { finished: inTime, aborted: inTime ? 0 : aborted };
   }

@@ -6,7 +6,7 @@
  */
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -37,8 +37,12 @@ describe("README examples", () => {
     saveSafetensors(join(work, "po.safetensors"), { input_ids, pixel_values, image_grid_thw });
   });
 
-  test("the README has the blocks this test knows: shell commands and one TypeScript example", () => {
-    assert.deepEqual(blocks.map((b) => b.lang), ["sh", "ts", "sh"]);
+  test("the README has the blocks this test knows: shell commands, the TypeScript example, and the server's examples", () => {
+    // The server's three blocks (iris serve + curl, the openai client, the AI SDK) run in their own test below.
+    assert.deepEqual(blocks.map((b) => b.lang), ["sh", "ts", "sh", "sh", "ts", "ts"]);
+    assert.match(blocks[3].code, /^npx iris serve /);
+    assert.match(blocks[4].code, /from "openai"/);
+    assert.match(blocks[5].code, /from "@ai-sdk\/openai-compatible"/);
     assert.match(blocks[0].code, /npm ci && npx iris demo/, "the README states the install-and-demo command");
     assert.match(blocks[0].code, /^npm test\b/m, "the README states the test command");
   });
@@ -82,7 +86,7 @@ describe("README examples", () => {
   });
 
   test("each shell command runs (npm ci and npm test are how this suite itself is run)", () => {
-    const commands = blocks.filter((b) => b.lang === "sh")
+    const commands = blocks.filter((b) => b.lang === "sh" && !isServerBlock(b.code))
       .flatMap((b) => b.code.split("\n"))
       .map((line) => line.replace(/\s+#.*$/, "").trim())
       .filter((line) => line.length > 0)
@@ -99,7 +103,59 @@ describe("README examples", () => {
     }
     assert.ok(ran.length >= 3, `ran ${ran.join("; ")}`);
   });
+
+  test("the server's examples run against iris serve: the curl command, the openai client, the AI SDK", { timeout: 300_000 }, async () => {
+    const [shell, openai, aiSdk] = blocks.filter((b) => isServerBlock(b.code));
+    const [serveLine, ...curlLines] = shell.code.trim().split("\n");
+    // The served model is the bundled one, on a free port; the pictures are data URLs (no network here).
+    const args = splitArgs(serveLine.replace(/\s+#.*$/, "").replace(/&$/, "").trim().slice("npx iris ".length))
+      .map((a) => (a === MODEL_IN_README ? DEMO_MODEL_DIR : a === "30000" ? "0" : a));
+    const child = spawn(process.execPath, [IRIS_BIN, ...args], { cwd: work });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      const address = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`iris serve did not start:\n${stderr}`)), 120_000);
+        child.stderr.on("data", () => {
+          const match = /listening on http:\/\/(127\.0\.0\.1:\d+)/.exec(stderr);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+        child.on("exit", (code) => reject(new Error(`iris serve exited with ${code}:\n${stderr}`)));
+      });
+      const photo = `data:image/jpeg;base64,${readFileSync(join(work, "photo.jpg")).toString("base64")}`;
+      const adapt = (code: string) => code.replaceAll("localhost:30000", address).replaceAll("https://example.com/photo.jpg", photo)
+        .replaceAll(MODEL_IN_README.split("/").at(-1)!, "shapes-vlm");
+
+      const curl = spawnSync("bash", ["-c", adapt(curlLines.join("\n"))], { encoding: "utf8", timeout: 120_000 });
+      assert.equal(curl.status, 0, curl.stderr);
+      const reply = JSON.parse(curl.stdout) as { choices: { message: { content: string }; finish_reason: string }[] };
+      assert.ok(reply.choices[0].message.content.length > 0 && ["stop", "length"].includes(reply.choices[0].finish_reason), curl.stdout);
+
+      for (const [name, block] of [["serve-openai.mts", openai], ["serve-ai-sdk.mts", aiSdk]] as const) {
+        writeFileSync(join(work, name), adapt(block.code));
+        writeFileSync(join(work, "tsconfig.json"), JSON.stringify({
+          compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "preserve", moduleResolution: "bundler", skipLibCheck: true, types: ["node"] },
+          files: [name],
+        }));
+        const tsc = spawnSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(work, "tsconfig.json")], { encoding: "utf8" });
+        assert.equal(tsc.status, 0, `tsc on ${name}:\n${tsc.stdout}${tsc.stderr}`);
+        const run = spawnSync(process.execPath, ["--import", "tsx", join(work, name)], { cwd: work, encoding: "utf8", timeout: 120_000 });
+        assert.equal(run.status, 0, `${name} failed:\n${run.stdout}\n${run.stderr}`);
+        assert.ok(run.stdout.trim().length > 0, `${name} printed nothing`);
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
 });
+
+/** The server section's blocks, which need a running server: run by the server test, not one command at a time. */
+function isServerBlock(code: string): boolean {
+  return /iris serve|localhost:30000/.test(code);
+}
 
 /** Splits a command line at spaces, keeping "double-quoted words" together. */
 function splitArgs(line: string): string[] {
