@@ -20,11 +20,15 @@ napi_value TopK(napi_env env, napi_callback_info info) {
   return result(env, topK(ptr<float>(a[0]), ptr<int32_t>(a[1]), ptr<float>(a[2]), sz(a[3]), sz(a[4]), sz(a[5])));
 }
 
-// moeTop1Sigmoid(dtype, out, x, routerLogits, gateUp, down, T, H, E, I)
+napi_value MoeScratchBytes(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return number(env, double(moeScratchBytes(int(a[0]), sz(a[1]), sz(a[2]), sz(a[3]), sz(a[4]))));
+}
+// moeTop1Sigmoid(dtype, out, x, routerLogits, gateUp, down, T, H, E, I, scratch, scratchBytes)
 napi_value MoeTop1Sigmoid(napi_env env, napi_callback_info info) {
-  ARGS(10);
+  ARGS(12);
   return result(env, moeTop1Sigmoid(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), ptr(a[5]), sz(a[6]), sz(a[7]), sz(a[8]),
-                                    sz(a[9])));
+                                    sz(a[9]), ptr(a[10]), sz(a[11])));
 }
 
 }  // namespace
@@ -34,6 +38,7 @@ void registerLogprobMoeKernels(napi_env env, napi_value exports) {
     {"logSoftmax", nullptr, LogSoftmax, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"gatherColumns", nullptr, GatherColumns, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"topK", nullptr, TopK, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"moeScratchBytes", nullptr, MoeScratchBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"moeTop1Sigmoid", nullptr, MoeTop1Sigmoid, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

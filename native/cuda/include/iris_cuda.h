@@ -143,8 +143,10 @@ std::string gatherColumns(float* out, const float* x, const int32_t* index, size
 std::string topK(float* values, int32_t* ids, const float* x, size_t R, size_t V, size_t K);
 
 // Llama 4's routed experts (kernels/moe.cu; Backend.moeTop1Sigmoid): x [T, H], routerLogits [T, E], gateUp
-// [E, H, 2I] and down [E, I, H] (x·W layout) -> out [T, H]; tokens grouped by expert on the device.
+// [E, H, 2I] and down [E, I, H] (x·W layout) -> out [T, H]; tokens grouped by expert on the device. `scratch`
+// (256-byte aligned, moeScratchBytes long) holds the intermediates; null: the launcher allocates its own.
+size_t moeScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);
 std::string moeTop1Sigmoid(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
-                           const void* down, size_t T, size_t H, size_t E, size_t I);
+                           const void* down, size_t T, size_t H, size_t E, size_t I, void* scratch, size_t scratchBytes);
 
 }  // namespace iris

@@ -7,8 +7,9 @@
 //   4. act = silu(h[:, :I]) * h[:, I:] (elementwise.cu's siluAndMul);
 //   5. out[perm[p]] = act[p] · down[e] (grouped product scattering its rows back to token order).
 // The shared expert is the layer's own gated MLP (src/layers/moe.ts), added to this output there.
-// Scratch (routing tables, xs, h, act, the few-rows accumulator) is one caching-allocator block per call, given
-// back in stream order; during a graph capture the allocator keeps it for the graph.
+// Scratch (routing tables, xs, h, act, the few-rows accumulator; moeScratchBytes) comes from the caller, the step's
+// arena on the TypeScript side, so a captured graph keeps no memory of its own for it; without it, a caching-allocator
+// block per call.
 #include <algorithm>
 
 #include "float_io.cuh"
@@ -127,22 +128,33 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
 
 }  // namespace
 
-// ==== launcher ====
+// ==== launchers ====
+
+size_t moeScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I) {
+  return planScratch(dtype, T, H, E, I).total;
+}
 
 std::string moeTop1Sigmoid(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
-                           const void* down, size_t T, size_t H, size_t E, size_t I) {
+                           const void* down, size_t T, size_t H, size_t E, size_t I, void* scratch, size_t scratchBytes) {
   if (T == 0 || H == 0) return "";
   if (E == 0 || E > size_t(kMaxExperts)) return "moeTop1Sigmoid: " + std::to_string(E) + " experts (1 .. 1024 supported)";
   if (I == 0) return "moeTop1Sigmoid: the experts' intermediate size is 0";
   if (T > size_t(INT32_MAX) || H > size_t(INT32_MAX) || 2 * I > size_t(INT32_MAX)) return "moeTop1Sigmoid: sizes too large";
   if (dtype != kF32 && dtype != kBF16 && dtype != kF16) return "moeTop1Sigmoid: unsupported dtype " + std::to_string(dtype);
   const Scratch s = planScratch(dtype, T, H, E, I);
-  void* base = nullptr;
-  std::string status = deviceMalloc(s.total, &base);
-  if (!status.empty()) return "moeTop1Sigmoid scratch: " + status;
+  if (scratch != nullptr && (scratchBytes < s.total || reinterpret_cast<uintptr_t>(scratch) % 256 != 0)) {
+    return "moeTop1Sigmoid: scratch of " + std::to_string(scratchBytes) + " bytes, " + std::to_string(s.total) +
+           " needed (256-byte aligned)";
+  }
+  // Without the caller's scratch (the step arena), one caching-allocator block, given back in stream order.
+  void* base = scratch;
+  if (base == nullptr) {
+    std::string status = deviceMalloc(s.total, &base);
+    if (!status.empty()) return "moeTop1Sigmoid scratch: " + status;
+  }
+  std::string status;
   IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, down, T, H, E, I, static_cast<unsigned char*>(base), s));
-  // Stream order: the block's next user runs after this call's kernels.
-  deviceFree(base);
+  if (scratch == nullptr) deviceFree(base);
   return status;
 }
 

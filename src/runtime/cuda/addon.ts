@@ -90,9 +90,11 @@ export interface CudaAddon {
   logSoftmax(out: number, x: number, R: number, V: number): void;
   gatherColumns(out: number, x: number, index: number, R: number, V: number, G: number): void;
   topK(values: number, ids: number, x: number, R: number, V: number, K: number): void;
-  /** Llama 4's routed experts (native/cuda/kernels/moe.cu): tokens grouped by expert on the device. */
+  /** Bytes of scratch moeTop1Sigmoid needs for these sizes. */
+  moeScratchBytes(dtype: number, T: number, H: number, E: number, I: number): number;
+  /** Llama 4's routed experts (native/cuda/kernels/moe.cu): tokens grouped by expert on the device; scratch 0: its own. */
   moeTop1Sigmoid(dtype: number, out: number, x: number, routerLogits: number, gateUp: number, down: number, T: number, H: number,
-    E: number, I: number): void;
+    E: number, I: number, scratch: number, scratchBytes: number): void;
 }
 
 export interface CudaAddonStatus {

@@ -276,10 +276,21 @@ export class CudaBackend implements Backend {
 
   // ==== mixture of experts ====
 
-  /** Routing, grouping by expert and both grouped products on the device (native/cuda/kernels/moe.cu). */
+  /**
+   * Routing, grouping by expert and both grouped products on the device (native/cuda/kernels/moe.cu). The scratch
+   * comes from the device, so from the step's arena while a step runs (a captured graph holds no block of its own).
+   */
   moeTop1Sigmoid(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Tensor, down: Tensor): void {
     const [T, H] = x.shape, E = routerLogits.shape[1], I = down.shape[1];
-    this.addon.moeTop1Sigmoid(code(x), ptr(out), ptr(x), ptr(routerLogits), ptr(gateUp), ptr(down), T, H, E, I);
+    if (T === 0) return;
+    const bytes = this.addon.moeScratchBytes(code(x), T, H, E, I);
+    const scratch = x.device.allocate("I32", Math.ceil(bytes / 4)) as CudaStorage;
+    try {
+      this.addon.moeTop1Sigmoid(code(x), ptr(out), ptr(x), ptr(routerLogits), ptr(gateUp), ptr(down), T, H, E, I, scratch.ptr, bytes);
+    } finally {
+      // Outside an arena: back to the allocator at once (stream order keeps it until the kernels are done).
+      if (scratch.lease === null) this.release(scratch);
+    }
   }
 
   // ==== sampling ====
