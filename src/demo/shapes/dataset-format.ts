@@ -41,6 +41,9 @@ export interface DatasetMeta {
   readonly layout: "HWC RGB uint8, row-major";
   readonly imagesFile: string;
   readonly samplesFile: string;
+  /** Generator 2 with canvases kept: their file and how many (the first pictures). */
+  readonly canvasesFile?: string;
+  readonly canvases?: number;
 }
 
 export function sampleRecord(index: number, scene: Scene): SampleRecord {

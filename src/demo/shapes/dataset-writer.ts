@@ -1,23 +1,16 @@
 /**
- * Writes a shapes data set (format: dataset-format.ts) with a pool of worker threads, each rendering chunks of
- * consecutive pictures. Pictures go straight to their place in `images.u8`; JSON lines are written in order as
- * soon as every chunk before them is done, so memory stays at a few chunks whatever the count.
+ * Writes a shapes data set (format: dataset-format.ts for the first generator, drawing-dataset.ts for the second)
+ * with a pool of worker threads, each rendering chunks of consecutive pictures. Chunks are written in index order
+ * as soon as every chunk before them is done (pictures of the second generator vary in size, so a picture's offset
+ * is known only then), so memory stays at a few chunks whatever the count.
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import {
-  BYTES_PER_IMAGE,
-  GENERATOR_VERSION,
-  IMAGES_FILE,
-  META_FILE,
-  SAMPLES_FILE,
-  renderChunk,
-  type DatasetMeta,
-  type RenderedChunk,
-} from "./dataset-format.js";
-import type { ChunkRequest, ChunkResult } from "./dataset-worker.js";
+import { GENERATOR_VERSION, IMAGES_FILE, META_FILE, SAMPLES_FILE, type DatasetMeta } from "./dataset-format.js";
+import { renderRequest, type ChunkRequest, type ChunkResult } from "./dataset-worker.js";
+import { CANVASES_FILE, DRAWINGS_GENERATOR_VERSION } from "./drawing-dataset.js";
 import { CANVAS_SIZE, CHANNELS } from "./scene-types.js";
 import { splitOfRange } from "./seeds.js";
 
@@ -31,6 +24,10 @@ export interface WriteDatasetOptions {
   readonly chunkSize?: number;
   /** Called after each chunk with the number of pictures written so far. */
   readonly onProgress?: (written: number) => void;
+  /** Which generator draws the pictures: 1 (default, 112x112) or 2 (drawings of any size, drawing-dataset.ts). */
+  readonly generator?: 1 | 2;
+  /** Generator 2: also keep the canvases of the first `canvases` pictures (canvases.u8). */
+  readonly canvases?: number;
 }
 
 const DEFAULT_CHUNK_SIZE = 256;
@@ -40,9 +37,11 @@ export async function writeDataset(options: WriteDatasetOptions): Promise<Datase
   const split = splitOfRange(seedStart, count);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
+  const generator = options.generator ?? 1;
+  const canvases = generator === 2 ? Math.min(count, options.canvases ?? 0) : 0;
   const chunks: ChunkRequest[] = [];
   for (let first = 0; first < count; first += chunkSize) {
-    chunks.push({ seedStart, firstIndex: first, count: Math.min(chunkSize, count - first) });
+    chunks.push({ generator, seedStart, firstIndex: first, count: Math.min(chunkSize, count - first), canvases });
   }
   const workers = Math.min(options.workers ?? availableParallelism(), chunks.length);
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be a non-negative integer, got ${workers}`);
@@ -50,10 +49,11 @@ export async function writeDataset(options: WriteDatasetOptions): Promise<Datase
   mkdirSync(outDir, { recursive: true });
   // A data set without meta.json is incomplete: remove any old one before touching the other files.
   rmSync(join(outDir, META_FILE), { force: true });
-  const sink = new OrderedSink(join(outDir, IMAGES_FILE), join(outDir, SAMPLES_FILE), options.onProgress);
+  rmSync(join(outDir, CANVASES_FILE), { force: true });
+  const sink = new OrderedSink(outDir, canvases > 0, options.onProgress);
   try {
     if (workers === 0) {
-      for (const chunk of chunks) sink.accept(chunk.firstIndex, renderChunk(chunk.seedStart, chunk.firstIndex, chunk.count));
+      for (const chunk of chunks) sink.accept(await renderRequest(chunk));
     } else {
       await renderWithWorkers(chunks, workers, sink);
     }
@@ -62,7 +62,7 @@ export async function writeDataset(options: WriteDatasetOptions): Promise<Datase
   }
   if (sink.written !== count) throw new Error(`internal: wrote ${sink.written} of ${count} pictures`);
 
-  const meta: DatasetMeta = {
+  const meta: DatasetMeta = generator === 1 ? {
     generatorVersion: GENERATOR_VERSION,
     count,
     seedStart,
@@ -73,45 +73,61 @@ export async function writeDataset(options: WriteDatasetOptions): Promise<Datase
     layout: "HWC RGB uint8, row-major",
     imagesFile: IMAGES_FILE,
     samplesFile: SAMPLES_FILE,
+  } : {
+    generatorVersion: DRAWINGS_GENERATOR_VERSION,
+    count,
+    seedStart,
+    split,
+    // Sizes vary: each record gives its picture's width and height.
+    width: 0,
+    height: 0,
+    channels: CHANNELS,
+    layout: "HWC RGB uint8, row-major",
+    imagesFile: IMAGES_FILE,
+    samplesFile: SAMPLES_FILE,
+    ...(canvases > 0 ? { canvasesFile: CANVASES_FILE, canvases } : {}),
   };
   writeFileSync(join(outDir, META_FILE), JSON.stringify(meta, null, 2) + "\n");
   return meta;
 }
 
-/** Writes pictures at their offsets at once, and JSON lines in index order. */
+/** Writes chunks in index order: pictures, canvases and JSON lines. */
 class OrderedSink {
   private readonly imagesFd: number;
   private readonly samplesFd: number;
-  private readonly pendingLines = new Map<number, { count: number; jsonl: string }>();
-  private nextLineIndex = 0;
+  private readonly canvasesFd: number | null;
+  private readonly pending = new Map<number, ChunkResult>();
+  private nextIndex = 0;
   written = 0;
 
-  constructor(imagesPath: string, samplesPath: string, private readonly onProgress?: (written: number) => void) {
-    this.imagesFd = openSync(imagesPath, "w");
-    this.samplesFd = openSync(samplesPath, "w");
+  constructor(outDir: string, withCanvases: boolean, private readonly onProgress?: (written: number) => void) {
+    this.imagesFd = openSync(join(outDir, IMAGES_FILE), "w");
+    this.samplesFd = openSync(join(outDir, SAMPLES_FILE), "w");
+    this.canvasesFd = withCanvases ? openSync(join(outDir, CANVASES_FILE), "w") : null;
   }
 
-  accept(firstIndex: number, chunk: RenderedChunk): void {
-    const { images } = chunk;
-    let done = 0;
-    while (done < images.byteLength) {
-      done += writeSync(this.imagesFd, images, done, images.byteLength - done, firstIndex * BYTES_PER_IMAGE + done);
-    }
-    const count = images.byteLength / BYTES_PER_IMAGE;
-    this.pendingLines.set(firstIndex, { count, jsonl: chunk.jsonl });
-    for (let next = this.pendingLines.get(this.nextLineIndex); next !== undefined; next = this.pendingLines.get(this.nextLineIndex)) {
-      this.pendingLines.delete(this.nextLineIndex);
+  accept(chunk: ChunkResult): void {
+    this.pending.set(chunk.firstIndex, chunk);
+    for (let next = this.pending.get(this.nextIndex); next !== undefined; next = this.pending.get(this.nextIndex)) {
+      this.pending.delete(this.nextIndex);
+      writeAll(this.imagesFd, next.images);
+      if (this.canvasesFd !== null) writeAll(this.canvasesFd, next.canvases);
       writeSync(this.samplesFd, next.jsonl);
-      this.nextLineIndex += next.count;
+      this.nextIndex += next.count;
     }
-    this.written += count;
+    this.written += chunk.count;
     this.onProgress?.(this.written);
   }
 
   close(): void {
     closeSync(this.imagesFd);
     closeSync(this.samplesFd);
+    if (this.canvasesFd !== null) closeSync(this.canvasesFd);
   }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.byteLength;) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
 /**
@@ -147,7 +163,7 @@ function renderWithWorkers(chunks: readonly ChunkRequest[], workerCount: number,
       worker.on("message", (result: ChunkResult) => {
         if (failed) return;
         try {
-          sink.accept(result.firstIndex, result);
+          sink.accept(result);
         } catch (err) {
           fail(err);
           return;

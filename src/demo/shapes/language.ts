@@ -5,7 +5,17 @@
  */
 import { Prng, streamSeed } from "./prng.js";
 import { STREAM } from "./scene.js";
-import { SHAPE_KINDS, type Scene, type SceneShape, type ShapeKind } from "./scene-types.js";
+import { SHAPE_KINDS, type ColorName, type ShapeKind } from "./scene-types.js";
+
+/** What the sentences need of a scene (of either generator): its seed and its shapes, left to right. */
+export interface NamedScene {
+  readonly seed: number;
+  readonly shapes: readonly NamedShape[];
+}
+interface NamedShape {
+  readonly kind: ShapeKind;
+  readonly color: ColorName;
+}
 
 export const QUESTION_KINDS = ["describe", "count", "leftmost", "color", "exists"] as const;
 export type QuestionKind = (typeof QUESTION_KINDS)[number];
@@ -34,7 +44,7 @@ export function numberWord(n: number): string {
 }
 
 /** "a red circle", "an orange star". */
-function nounPhrase(shape: SceneShape): string {
+function nounPhrase(shape: NamedShape): string {
   const article = /^[aeiou]/.test(shape.color) ? "an" : "a";
   return `${article} ${shape.color} ${shape.kind}`;
 }
@@ -48,7 +58,7 @@ function capitalize(text: string): string {
  * "A green star." / "A red circle to the left of a blue square." /
  * "From left to right: a red circle, a blue square and a yellow triangle."
  */
-export function describeScene(scene: Scene): string {
+export function describeScene(scene: NamedScene): string {
   const phrases = scene.shapes.map(nounPhrase);
   switch (phrases.length) {
     case 1:
@@ -67,7 +77,7 @@ export function describeScene(scene: Scene): string {
  * question per shape kind present exactly once, then one "is there" question answered yes and one answered no
  * (the kinds asked about are drawn from the scene's own question stream, so yes and no are exactly balanced).
  */
-export function questionsFor(scene: Scene): QuestionAnswer[] {
+export function questionsFor(scene: NamedScene): QuestionAnswer[] {
   const shapes = scene.shapes;
   const out: QuestionAnswer[] = [
     { kind: "describe", question: QUESTIONS.describe(), answer: describeScene(scene) },

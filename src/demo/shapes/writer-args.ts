@@ -1,12 +1,13 @@
 /**
  * Command-line arguments of write-dataset.ts:
- *   --count N --seed-start S --out DIR [--workers K] [--chunk-size C]
+ *   --count N --seed-start S --out DIR [--workers K] [--chunk-size C] [--generator 1|2] [--canvases M]
  */
 import { parseArgs } from "node:util";
 import type { WriteDatasetOptions } from "./dataset-writer.js";
 
 export const WRITER_USAGE =
   "usage: node dist/demo/shapes/write-dataset.js --count N --seed-start S --out DIR [--workers K] [--chunk-size C]\n" +
+  "         [--generator 1|2] [--canvases M]   (generator 2: pictures of any size; keep the first M canvases)\n" +
   "  seeds [S, S+N) must be all training seeds (< 2147483648) or all held-out seeds (>= 2147483648)";
 
 function integerArg(name: string, text: string | undefined, min: number): number {
@@ -18,6 +19,11 @@ function integerArg(name: string, text: string | undefined, min: number): number
   return value;
 }
 
+function generatorArg(text: string): 1 | 2 {
+  if (text !== "1" && text !== "2") throw new RangeError(`--generator must be 1 or 2, got ${JSON.stringify(text)}`);
+  return text === "1" ? 1 : 2;
+}
+
 export function parseWriterArgs(argv: readonly string[]): WriteDatasetOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -27,6 +33,8 @@ export function parseWriterArgs(argv: readonly string[]): WriteDatasetOptions {
       out: { type: "string" },
       workers: { type: "string" },
       "chunk-size": { type: "string" },
+      generator: { type: "string" },
+      canvases: { type: "string" },
     },
     strict: true,
   });
@@ -37,5 +45,7 @@ export function parseWriterArgs(argv: readonly string[]): WriteDatasetOptions {
     outDir: values.out,
     workers: values.workers === undefined ? undefined : integerArg("workers", values.workers, 0),
     chunkSize: values["chunk-size"] === undefined ? undefined : integerArg("chunk-size", values["chunk-size"], 1),
+    ...(values.generator === undefined ? {} : { generator: generatorArg(values.generator) }),
+    ...(values.canvases === undefined ? {} : { canvases: integerArg("canvases", values.canvases, 0) }),
   };
 }
