@@ -13,25 +13,31 @@ from tokenizers import Tokenizer
 from demo_data import (
     CLIP_MEAN,
     CLIP_STD,
-    GRID,
     IMAGE_SIZE,
-    IMAGE_TOKENS,
     MERGE_SIZE,
     PATCH_SIZE,
     TEMPORAL_PATCH_SIZE,
     PixelPatcher,
     chat_prompt,
+    image_tokens,
 )
 from demo_tokenizer import SpecialIds, save_tokenizer, write_json
 
 MIN_PIXELS = 56 * 56  # the Qwen2-VL processor's default minimum
-# Exactly the training picture's area: 112x112 pictures pass unchanged, larger ones are scaled to about that size.
+# 112x112 pixels of area: 112x112 pictures pass unchanged, larger ones are scaled to about that size (at most 16
+# image tokens, so the demo stays fast on any CPU).
 MAX_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+# The vision window, in pixels: 16 merged blocks of 28, more than any side a picture of MAX_PIXELS can have, so every
+# window is the whole picture (demo_fast_paths.py batches the attention on that; with 112, wide pictures would
+# split into windows).
+WINDOW_SIZE = 448
 
 TEXT_HIDDEN = 192
 TEXT_HEADS = 4
 MROPE_SECTION = [6, 9, 9]  # sums to head_dim / 2 = 24 (temporal, height, width)
-VISION_HIDDEN = 128
+# Generator 2's pictures (many sizes, rasterizers, shades) ask more of the vision side than generator 1's did:
+# 192 wide instead of 128 (4.4M parameters in all, 8.9 MB in bf16).
+VISION_HIDDEN = 192
 VISION_INTERMEDIATE = 512
 VISION_HEADS = 4
 
@@ -71,7 +77,7 @@ def model_config(ids: SpecialIds, vocab_size: int, rope_theta: float):
         "patch_size": PATCH_SIZE,
         "spatial_merge_size": MERGE_SIZE,
         "temporal_patch_size": TEMPORAL_PATCH_SIZE,
-        "window_size": 112,
+        "window_size": WINDOW_SIZE,
         "fullatt_block_indexes": [1, 3],
         "out_hidden_size": TEXT_HIDDEN,
         "initializer_range": 0.02,
@@ -100,6 +106,7 @@ def check_model_config(config, ids: SpecialIds, vocab_size: int) -> None:
         "vision.depth": (vision.depth, 4),
         "vision.out_hidden_size": (vision.out_hidden_size, TEXT_HIDDEN),
         "vision.fullatt_block_indexes": (list(vision.fullatt_block_indexes), [1, 3]),
+        "vision.window_size": (vision.window_size, WINDOW_SIZE),
         "image_token_id": (config.image_token_id, ids.image_pad),
         "vision_start_token_id": (config.vision_start_token_id, ids.vision_start),
     }
@@ -177,18 +184,19 @@ def hf_tokenizer_matches(out_dir: str, tokenizer: Tokenizer, probes: list) -> st
     return None
 
 
-def expected_positions(input_ids: list, image_pad: int) -> np.ndarray:
-    """M-RoPE positions [3, L] of a sequence with one 112x112 image: text counts up on all three axes; the image
-    tokens take (t, h, w) = (p, p + row, p + column) over the 4x4 merged grid; text resumes at p + 4."""
+def expected_positions(input_ids: list, image_pad: int, grid_h: int, grid_w: int) -> np.ndarray:
+    """M-RoPE positions [3, L] of a sequence with one picture of grid_h x grid_w patches: text counts up on all
+    three axes; the image tokens take (t, h, w) = (p, p + row, p + column) over the merged grid; text resumes at
+    p + max(merged rows, merged columns)."""
     out = np.zeros((3, len(input_ids)), dtype=np.int64)
-    side = GRID // MERGE_SIZE
+    rows, cols = grid_h // MERGE_SIZE, grid_w // MERGE_SIZE
     pos, i = 0, 0
     while i < len(input_ids):
         if input_ids[i] == image_pad:
-            for k in range(IMAGE_TOKENS):
-                out[:, i + k] = [pos, pos + k // side, pos + k % side]
-            i += IMAGE_TOKENS
-            pos += side
+            for k in range(rows * cols):
+                out[:, i + k] = [pos, pos + k // cols, pos + k % cols]
+            i += rows * cols
+            pos += max(rows, cols)
         else:
             out[:, i] = pos
             i += 1
@@ -196,11 +204,14 @@ def expected_positions(input_ids: list, image_pad: int) -> np.ndarray:
     return out
 
 
-def check_against_hf_processor(out_dir: str, tokenizer: Tokenizer, ids: SpecialIds, question: str, image: np.ndarray,
-                               model) -> dict:
+def check_against_hf_processor(out_dir: str, tokenizer: Tokenizer, ids: SpecialIds, question: str, canvas: np.ndarray,
+                               view: np.ndarray, model) -> dict:
     """Loads the processor from the checkpoint folder and checks, on one picture and question, that it renders the
-    prompt, tokenizes, patches the picture and places the M-RoPE positions exactly as training does. Returns the
-    processor's output for the record. Raises on any difference: better now than after training."""
+    prompt, tokenizes, resizes and patches the picture and places the M-RoPE positions as training does: the
+    processor gets the canvas, training uses `view`, the canvas as Iris's processor resized it. Returns the
+    processor's output for the record. Raises on any difference (better now than after training), except in the
+    pixel values, which the caller logs: Iris resizes as training does whatever transformers does, so a
+    difference there would only touch the reference outputs, not the model."""
     from PIL import Image
     from transformers import AutoProcessor
 
@@ -208,16 +219,18 @@ def check_against_hf_processor(out_dir: str, tokenizer: Tokenizer, ids: SpecialI
     prompt = render_prompt(processor, question)
     if prompt != chat_prompt(question):
         raise RuntimeError(f"the chat template renders {prompt!r}, expected {chat_prompt(question)!r}")
-    inputs = processor(text=[prompt], images=[Image.fromarray(image)], return_tensors="pt", return_mm_token_type_ids=True)
-    ours = tokenizer.encode(chat_prompt(question, IMAGE_TOKENS)).ids
+    inputs = processor(text=[prompt], images=[Image.fromarray(canvas)], return_tensors="pt", return_mm_token_type_ids=True)
+    height, width = view.shape[0], view.shape[1]
+    ours = tokenizer.encode(chat_prompt(question, image_tokens(height, width))).ids
     if inputs["input_ids"][0].tolist() != ours:
         raise RuntimeError(f"processor input_ids {inputs['input_ids'][0].tolist()} differ from ours {ours}")
-    if inputs["image_grid_thw"].tolist() != [[1, GRID, GRID]]:
-        raise RuntimeError(f"processor image_grid_thw {inputs['image_grid_thw'].tolist()}: the picture was resized")
-    patches = PixelPatcher(torch.device("cpu"))(torch.from_numpy(image).unsqueeze(0))
-    diff = (inputs["pixel_values"].float() - patches).abs().max().item()
-    if inputs["pixel_values"].shape != patches.shape or diff > 1e-4:
-        raise RuntimeError(f"processor pixel_values {tuple(inputs['pixel_values'].shape)} differ from ours by {diff}")
+    grid = [1, height // PATCH_SIZE, width // PATCH_SIZE]
+    if inputs["image_grid_thw"].tolist() != [grid]:
+        raise RuntimeError(f"processor image_grid_thw {inputs['image_grid_thw'].tolist()}, Iris's resize gives {grid}")
+    patches = PixelPatcher(torch.device("cpu"))(torch.from_numpy(np.ascontiguousarray(view)).unsqueeze(0))
+    if inputs["pixel_values"].shape != patches.shape:
+        raise RuntimeError(f"processor pixel_values {tuple(inputs['pixel_values'].shape)}, ours {tuple(patches.shape)}")
+    diff = (inputs["pixel_values"].float() - patches).abs()
     if "mm_token_type_ids" not in inputs:
         raise RuntimeError("the processor returned no mm_token_type_ids, which this transformers needs for M-RoPE")
     if inputs["mm_token_type_ids"][0].tolist() != [int(t == ids.image_pad) for t in ours]:
@@ -227,8 +240,9 @@ def check_against_hf_processor(out_dir: str, tokenizer: Tokenizer, ids: SpecialI
     params = inspect.signature(get_rope_index).parameters
     candidates = {k: inputs.get(k) for k in ("input_ids", "mm_token_type_ids", "image_grid_thw", "attention_mask")}
     position_ids, _ = get_rope_index(**{k: v.to(model.device) for k, v in candidates.items() if k in params and v is not None})
-    want = expected_positions(ours, ids.image_pad)
+    want = expected_positions(ours, ids.image_pad, grid[1], grid[2])
     got = position_ids[:, 0, :].cpu().numpy()
     if got.shape != want.shape or not (got == want).all():
         raise RuntimeError(f"M-RoPE positions from transformers:\n{got}\ndiffer from the expected:\n{want}")
-    return {"pixel_values_max_diff": diff, "prompt_tokens": len(ours)}
+    return {"pixel_values_max_diff": diff.max().item(), "pixel_values_differing": int((diff > 1e-4).sum()),
+            "prompt_tokens": len(ours), "grid": grid}

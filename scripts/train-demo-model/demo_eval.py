@@ -31,9 +31,11 @@ def teacher_forced_accuracy(model, make_batch: BatchMaker, table: ExampleTable, 
         index = torch.nonzero(table.kind == k).flatten()[:per_kind]
         if index.numel() == 0:
             continue
+        batches = [of_size[start : start + batch_size] for _, of_size in make_batch.by_bucket(index)
+                   for start in range(0, of_size.numel(), batch_size)]
         correct = 0
-        for start in range(0, index.numel(), batch_size):
-            batch = make_batch(index[start : start + batch_size])
+        for chunk in batches:
+            batch = make_batch(chunk)
             labels = batch.pop("labels")
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                 logits = model(**batch, use_cache=False).logits
@@ -55,16 +57,17 @@ def _strip_at_eos(tokens: list, ids: SpecialIds) -> list:
 
 @torch.no_grad()
 def generation_accuracy(model, make_batch: BatchMaker, table: ExampleTable, ids: SpecialIds, decode, batch_size: int,
-                        max_new_tokens: dict) -> tuple[dict, list]:
+                        max_new_tokens: dict, examples: list | None = None) -> tuple[dict, list]:
     """Exact-match accuracy per question kind through Hugging Face `generate` (greedy). Examples are grouped by
-    question, so every batch holds prompts of one length and needs no padding. Returns scores and up to 10 misses
-    of each kind."""
+    question and picture size, so every batch holds prompts of one length and needs no padding. Returns scores and
+    up to 10 misses of each kind. `examples`: the example indices to score (default: all)."""
     model.eval()
     by_question = defaultdict(list)
-    for e, question in enumerate(table.questions):
-        by_question[question].append(e)
+    buckets = table.bucket.tolist()
+    for e in range(table.count) if examples is None else examples:
+        by_question[(table.questions[e], buckets[e])].append(e)
     correct, total, misses = defaultdict(int), defaultdict(int), []
-    for question, examples in sorted(by_question.items()):
+    for (question, _), examples in sorted(by_question.items()):
         kind = QUESTION_KINDS[int(table.kind[examples[0]])]
         for start in range(0, len(examples), batch_size):
             chunk = examples[start : start + batch_size]
@@ -88,12 +91,19 @@ def generation_accuracy(model, make_batch: BatchMaker, table: ExampleTable, ids:
 def reference_outputs(model, processor, dataset, table: ExampleTable, ids: SpecialIds, per_kind: int,
                       max_new_tokens: int) -> list:
     """Greedy outputs of the saved checkpoint, through the processor loaded from its folder, for `per_kind` held-out
-    (picture, question) pairs of each kind: what Iris must reproduce token for token."""
+    (picture, question) pairs of each kind: what Iris must reproduce token for token. The processor gets each
+    picture at its canvas size (generator 2: pictures whose canvases the data set kept), as a user's picture."""
     from PIL import Image
 
+    def canvas_of(index: int) -> np.ndarray | None:
+        if dataset.meta.get("generatorVersion") == 1:
+            return dataset.picture(index)
+        return dataset.canvases.get(index)
+
+    with_canvas = torch.tensor([canvas_of(int(i)) is not None for i in table.image_index.tolist()])
     cases = []
     for k, kind in enumerate(QUESTION_KINDS):
-        of_kind = torch.nonzero(table.kind == k).flatten()
+        of_kind = torch.nonzero((table.kind == k) & with_canvas).flatten()
         step = max(1, of_kind.numel() // per_kind)
         # Spread over the pictures; the +i%2 alternates between neighbours (the yes and the no question of one
         # picture are adjacent), so both answers of "is there" questions are covered.
@@ -101,7 +111,7 @@ def reference_outputs(model, processor, dataset, table: ExampleTable, ids: Speci
         for e in of_kind[picks].tolist():
             image_index = int(table.image_index[e])
             sample = dataset.samples[image_index]
-            picture = dataset.images[image_index]
+            picture = canvas_of(image_index)
             question = table.questions[e]
             prompt = render_prompt(processor, question)
             inputs = processor(text=[prompt], images=[Image.fromarray(picture)], return_tensors="pt",
@@ -125,6 +135,7 @@ def reference_outputs(model, processor, dataset, table: ExampleTable, ids: Speci
                 "messages": user_turn(question),
                 "prompt": prompt,
                 "image_sha256": hashlib.sha256(np.ascontiguousarray(picture).tobytes()).hexdigest(),
+                "image_size": [int(picture.shape[1]), int(picture.shape[0])],
                 "input_ids": inputs["input_ids"][0].tolist(),
                 "n_prompt_tokens": prompt_len,
                 "image_grid_thw": inputs["image_grid_thw"].tolist(),

@@ -2,14 +2,15 @@
 
 With 256 small pictures a batch, transformers' Qwen2.5-VL spends most of a step in Python loops, not on the GPU
 (measured on an H200 with transformers 5.17: 480 ms a step, 41 ms of it GPU work):
-- `get_rope_index` walks the batch row by row (about 220 ms). Every training sequence has the same layout (the
-  same system prompt, then the picture's 16 tokens at the same offset), so the M-RoPE positions are one template
-  for all rows; passing them as `position_ids` skips that walk.
-- the vision attention runs one SDPA call per picture per layer, forward and backward (about 170 ms). All windows
-  here are whole 8x8-patch pictures, so one batched SDPA call over [pictures, heads, 64, head_dim] computes the
-  same block-diagonal attention.
+- `get_rope_index` walks the batch row by row (about 220 ms). A batch holds pictures of one size (one bucket,
+  demo_data.py), so every row has the same layout (the same system prompt, then the picture's tokens at the same
+  offset) and the M-RoPE positions are one template per bucket; passing them as `position_ids` skips that walk.
+- the vision attention runs one SDPA call per picture per layer, forward and backward (about 170 ms). The
+  vision window (448 pixels, demo_checkpoint.py) holds any picture the processor makes, so every attention
+  segment is a whole picture, all of one length in a batch: one batched SDPA call over [pictures, heads,
+  patches, head_dim] computes the same block-diagonal attention.
 - the vision tower's per-picture metadata loops (rotary position ids, window index, segment lengths) depend only
-  on `grid_thw`, the same in every batch, so they are computed once and reused.
+  on `grid_thw`, one per bucket and batch size, so they are computed once per bucket and reused.
 None of this changes the model or the saved checkpoint; the final evaluation runs transformers' code unpatched.
 """
 
@@ -21,27 +22,38 @@ import torch
 import torch.nn.functional as F
 
 from demo_checkpoint import expected_positions
-from demo_data import IMAGE_TOKENS, ExampleTable
+from demo_data import PATCH_SIZE, ExampleTable, image_tokens
 from demo_eval import log
 
 
-def position_template(table: ExampleTable, image_pad: int) -> torch.Tensor:
-    """M-RoPE positions [3, max_len] shared by every row of `table`; raises if a row's picture sits elsewhere."""
-    tokens = table.tokens
-    first_image = int((tokens[0] == image_pad).nonzero()[0])
-    is_image = tokens == image_pad
-    expected = torch.zeros_like(is_image)
-    expected[:, first_image : first_image + IMAGE_TOKENS] = True
-    if not torch.equal(is_image, expected):
-        raise RuntimeError("the examples do not all hold their picture tokens at the same offset")
-    longest = int(table.lengths.argmax())
-    return torch.from_numpy(expected_positions(tokens[longest].tolist(), image_pad))
+def position_templates(table: ExampleTable, image_pad: int) -> dict:
+    """Per size bucket, the M-RoPE positions [3, max_len] shared by every row of the bucket; raises if a row's
+    picture sits elsewhere."""
+    templates = {}
+    for bucket, (height, width) in enumerate(table.sizes):
+        rows = torch.nonzero(table.bucket == bucket).flatten()
+        if rows.numel() == 0:
+            continue
+        tokens = table.tokens[rows]
+        n_image = image_tokens(height, width)
+        first_image = int((tokens[0] == image_pad).nonzero()[0])
+        is_image = tokens == image_pad
+        expected = torch.zeros_like(is_image)
+        expected[:, first_image : first_image + n_image] = True
+        if not torch.equal(is_image, expected):
+            raise RuntimeError(f"the examples of bucket {height}x{width} do not all hold their picture tokens at one offset")
+        longest = int(table.lengths[rows].argmax())
+        positions = expected_positions(tokens[longest].tolist(), image_pad, height // PATCH_SIZE, width // PATCH_SIZE)
+        full = torch.zeros((3, table.tokens.shape[1]), dtype=torch.long)
+        full[:, : positions.shape[1]] = torch.from_numpy(positions)
+        templates[bucket] = full
+    return templates
 
 
 @contextlib.contextmanager
-def batched_vision_attention(chunk: int):
+def batched_vision_attention():
     """Replaces Qwen2.5-VL's vision attention, while inside the block, by one batched SDPA call when every
-    attention segment (cu_seqlens) is `chunk` patches long; any other input goes to the original code."""
+    attention segment (cu_seqlens) has the same length; any other input goes to the original code."""
     from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl as qwen_vl
 
     attention_class = qwen_vl.Qwen2_5_VLVisionAttention
@@ -51,7 +63,8 @@ def batched_vision_attention(chunk: int):
     def forward(self, hidden_states, cu_seqlens, position_embeddings=None, max_seqlen=None, **kwargs):
         n = hidden_states.shape[0]
         lengths = cu_seqlens[1:] - cu_seqlens[:-1]
-        if position_embeddings is None or n % chunk or lengths.numel() != n // chunk or not bool((lengths == chunk).all()):
+        chunk = n // max(1, lengths.numel())
+        if position_embeddings is None or chunk == 0 or n % chunk or lengths.numel() != n // chunk or not bool((lengths == chunk).all()):
             return original(self, hidden_states, cu_seqlens, position_embeddings=position_embeddings,
                             max_seqlen=max_seqlen, **kwargs)
         q, k, v = self.qkv(hidden_states).reshape(n, 3, self.num_heads, -1).permute(1, 0, 2, 3).unbind(0)
@@ -71,8 +84,8 @@ def batched_vision_attention(chunk: int):
         attention_class.forward = original
 
 
-# Per-picture Python loops of transformers' vision tower, over `grid_thw` alone (qwen2_vl/vision_utils.py): the
-# training batches always hold the same number of 112x112 pictures, so each result is computed once and reused.
+# Per-picture Python loops of transformers' vision tower, over `grid_thw` alone (qwen2_vl/vision_utils.py): a
+# training batch holds a fixed number of pictures of one size bucket, so each result is computed once per bucket.
 VISION_METADATA_FUNCTIONS = ("get_vision_position_ids", "get_vision_attention_seqlens", "get_vision_window_index")
 
 
@@ -83,8 +96,8 @@ def _cache_by_grid(function):
         extra = kwargs.get("kwargs")
         if extra:  # precomputed values were passed in: let transformers use them
             return function(grid_thw, *args, **kwargs)
-        key = (tuple(grid_thw.shape), grid_thw.device, tuple(map(id, args)),
-               tuple((k, id(v)) for k, v in sorted(kwargs.items()) if k != "kwargs"))
+        key = (tuple(grid_thw.shape), tuple(grid_thw[0].tolist()) if grid_thw.numel() else (), grid_thw.device,
+               tuple(map(id, args)), tuple((k, id(v)) for k, v in sorted(kwargs.items()) if k != "kwargs"))
         hit = cache.get(key)
         if hit is not None and torch.equal(hit[0], grid_thw):
             return hit[1]
@@ -96,7 +109,7 @@ def _cache_by_grid(function):
 
 
 @contextlib.contextmanager
-def fast_vision_tower(chunk: int):
+def fast_vision_tower():
     """Both vision speed-ups: batched attention and cached per-picture metadata."""
     from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl as qwen_vl
 
@@ -104,7 +117,7 @@ def fast_vision_tower(chunk: int):
     for name, function in originals.items():
         setattr(qwen_vl, name, _cache_by_grid(function))
     try:
-        with batched_vision_attention(chunk):
+        with batched_vision_attention():
             yield
     finally:
         for name, function in originals.items():
@@ -112,7 +125,7 @@ def fast_vision_tower(chunk: int):
 
 
 @torch.no_grad()
-def check_fast_paths(model, batch: dict, template: torch.Tensor, chunk: int) -> bool:
+def check_fast_paths(model, batch: dict, template: torch.Tensor) -> bool:
     """True when, on `batch` in float32, the template positions equal transformers' `get_rope_index` and the
     logits with both speed-ups equal transformers' own forward pass. Logs what differs otherwise."""
     was_training = model.training
@@ -129,7 +142,7 @@ def check_fast_paths(model, batch: dict, template: torch.Tensor, chunk: int) -> 
             log("WARNING: the position template differs from get_rope_index; training without speed-ups")
             return False
         reference = model(**batch, use_cache=False).logits[mask]
-        with fast_vision_tower(chunk):
+        with fast_vision_tower():
             model(**batch, position_ids=ours, use_cache=False)  # fills the metadata cache
             fast = model(**batch, position_ids=ours, use_cache=False).logits[mask]
         diff = (fast - reference).abs().max().item()

@@ -1,41 +1,53 @@
 #!/usr/bin/env bash
-# Trains the demo model on a GPU machine, from the repository root, once Iris is built (dist/ exists) and
-# .device/setup.sh has been sourced (node 20, python3 with torch, transformers and tokenizers on the PATH):
+# Trains the demo model on a GPU machine in one call, from the repository root, once .device/setup.sh has been
+# sourced (node and node_modules from ../shared/tools/device-prep.sh; python3 with torch, transformers, tokenizers
+# and pillow are the machine's own):
 #
-#   OUT=/path/for/results scripts/train-demo-model/run-on-device.sh [extra train.py arguments]
+#   source .device/setup.sh && OUT=$OUT bash scripts/train-demo-model/run-on-device.sh [extra train.py arguments]
 #
-# Writes the data sets with Iris's own generator, trains, and leaves in $OUT:
+# Writes the data sets with Iris's own generator 2 (src/demo/shapes/drawing-*.ts, run from source with tsx: no
+# build needed; sharp renders the SVG pictures), trains, scores, and leaves in $OUT:
 #   iris-demo-shapes.tar.gz   the checkpoint folder (weights, configs, tokenizer, reference.json, training_summary.json)
 #   train.log                 the whole run's output
 #   training_summary.json     also outside the archive, to read at a glance
+# The whole run ends within RUN_SECONDS (default 570): train.py shrinks its time budget to fit.
+# Then, on the development machine: scripts/train-demo-model/install-checkpoint.sh <folder with the tar.gz>.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+start=$(date +%s)
 
 : "${OUT:?set OUT to the folder that receives the results}"
 WORK=${WORK:-/tmp/iris-demo-train}
-TRAIN_COUNT=${TRAIN_COUNT:-100000}   # training pictures: seeds 0 .. TRAIN_COUNT-1
-EVAL_COUNT=${EVAL_COUNT:-1000}       # held-out pictures: seeds 2^31 .. 2^31+EVAL_COUNT-1
+TRAIN_COUNT=${TRAIN_COUNT:-150000}   # training pictures: seeds 0 .. TRAIN_COUNT-1
+EVAL_COUNT=${EVAL_COUNT:-1500}       # held-out pictures: seeds 2^31 .. 2^31+EVAL_COUNT-1
+CANVASES=${CANVASES:-200}            # held-out canvases kept for the reference outputs
+RUN_SECONDS=${RUN_SECONDS:-570}
 HELD_OUT_SEED_START=2147483648       # src/demo/shapes/seeds.ts HELD_OUT_SEED_START
 NAME=iris-demo-shapes
 
-if [ ! -f dist/demo/shapes/write-dataset.js ]; then
-  echo "dist/demo/shapes/write-dataset.js is missing: build Iris first (npm run build)" >&2
-  exit 1
-fi
-echo "node $(node --version)"
-python3 -c 'import sys, torch, transformers, tokenizers; print("python", sys.version.split()[0], "torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__, "cuda", torch.cuda.is_available())'
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-
 mkdir -p "$WORK" "$OUT"
 rm -rf "$WORK/data" "$WORK/$NAME"
-start=$(date +%s)
-node dist/demo/shapes/write-dataset.js --count "$TRAIN_COUNT" --seed-start 0 --out "$WORK/data/train"
-node dist/demo/shapes/write-dataset.js --count "$EVAL_COUNT" --seed-start "$HELD_OUT_SEED_START" --out "$WORK/data/held-out"
-echo "data sets written in $(( $(date +%s) - start )) s"
+exec > >(tee "$WORK/train.log") 2>&1
+echo "node $(node --version); $(nproc) cores"
+python3 -c 'import sys, torch, transformers, tokenizers, PIL; print("python", sys.version.split()[0], "torch", torch.__version__, "transformers", transformers.__version__, "tokenizers", tokenizers.__version__, "pillow", PIL.__version__, "cuda", torch.cuda.is_available())'
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+
+# Copies everything that matters to $OUT whatever happens next, so a failed run still reports.
+finish() {
+  cp "$WORK/train.log" "$OUT/" 2>/dev/null || true
+  if [ -f "$WORK/$NAME/training_summary.json" ]; then
+    cp "$WORK/$NAME/training_summary.json" "$OUT/"
+    tar -czf "$OUT/$NAME.tar.gz" -C "$WORK" "$NAME"
+  fi
+}
+trap finish EXIT
+
+write() { node --import tsx src/demo/shapes/write-dataset.ts --generator 2 "$@"; }
+write --count "$TRAIN_COUNT" --seed-start 0 --out "$WORK/data/train"
+write --count "$EVAL_COUNT" --seed-start "$HELD_OUT_SEED_START" --canvases "$CANVASES" --out "$WORK/data/held-out"
+echo "data sets written in $(( $(date +%s) - start )) s ($(du -sh "$WORK/data" | cut -f1))"
 
 PYTHONUNBUFFERED=1 python3 scripts/train-demo-model/train.py \
-  --train-data "$WORK/data/train" --eval-data "$WORK/data/held-out" --out "$WORK/$NAME" "$@" 2>&1 | tee "$WORK/train.log"
-
-tar -czf "$OUT/$NAME.tar.gz" -C "$WORK" "$NAME"
-cp "$WORK/train.log" "$WORK/$NAME/training_summary.json" "$OUT/"
+  --train-data "$WORK/data/train" --eval-data "$WORK/data/held-out" --out "$WORK/$NAME" \
+  --deadline $(( start + RUN_SECONDS )) "$@"
 echo "results in $OUT ($(( $(date +%s) - start )) s in all)"

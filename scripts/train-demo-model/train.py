@@ -32,19 +32,20 @@ from demo_checkpoint import (  # noqa: E402
     write_processor_files,
 )
 from demo_data import (  # noqa: E402
-    IMAGE_TOKENS,
     PATCH_DIM,
-    PATCHES_PER_IMAGE,
     QUESTION_KINDS,
     BatchMaker,
+    BucketSampler,
     Encoder,
     build_examples,
     chat_prompt,
     dataset_texts,
+    image_tokens,
     load_dataset,
 )
+from demo_recipe import Schedule, answer_loss, kind_weights, optimizer_for  # noqa: E402
 from demo_eval import generation_accuracy, log, reference_outputs, teacher_forced_accuracy  # noqa: E402
-from demo_fast_paths import check_fast_paths, fast_vision_tower, position_template  # noqa: E402
+from demo_fast_paths import check_fast_paths, fast_vision_tower, position_templates  # noqa: E402
 from demo_tokenizer import SpecialIds, train_tokenizer, write_json  # noqa: E402
 
 CALIBRATE_FROM, CALIBRATE_TO = 10, 60  # steps timed to fit the schedule into the time budget
@@ -58,8 +59,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=100_000, help="most optimizer steps (the time budget usually ends first)")
     p.add_argument("--time-budget-minutes", type=float, default=6.0,
                    help="wall time for the training loop; the cosine schedule is fitted to it after the first steps (0: off)")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--deadline", type=float, default=0,
+                   help="unix time by which the whole run must end: the time budget shrinks to leave --reserve-seconds after training")
+    p.add_argument("--reserve-seconds", type=float, default=110, help="time kept after the training loop (saving, scoring, reference)")
+    # 512 a batch: a step of this small model is bound by kernel launches, not arithmetic, so twice the pictures
+    # cost far less than twice the time.
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--min-lr-ratio", type=float, default=0.05)
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--weight-decay", type=float, default=0.05)
@@ -67,45 +73,20 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocab-size", type=int, default=640, help="BPE vocabulary before the 14 special tokens (at most)")
     p.add_argument("--rope-theta", type=float, default=1_000_000.0)
-    p.add_argument("--kind-weights", default="describe=0.25,count=0.05,leftmost=0.1,color=0.35,exists=0.25",
+    p.add_argument("--kind-weights", default="describe=0.35,count=0.05,leftmost=0.1,color=0.3,exists=0.2",
                    help="share of each question kind in the training batches")
     p.add_argument("--loss", choices=["example", "token"], default="example",
                    help="average the answer loss per example (default) or per token")
-    p.add_argument("--eval-every", type=int, default=500)
+    p.add_argument("--eval-every", type=int, default=1000)
     p.add_argument("--eval-per-kind", type=int, default=512, help="held-out examples per kind in the periodic check")
+    p.add_argument("--generate-eval-per-kind", type=int, default=400,
+                   help="held-out questions per kind scored through generate at the end (on the most common picture sizes)")
     p.add_argument("--reference-per-kind", type=int, default=4)
     p.add_argument("--reference-max-new-tokens", type=int, default=16)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--no-speed-ups", action="store_true",
                    help="train through transformers' code alone (see demo_fast_paths.py; about 10x slower a step)")
     return p.parse_args()
-
-
-def kind_weights(spec: str) -> dict:
-    weights = {}
-    for part in spec.split(","):
-        name, value = part.split("=")
-        if name not in QUESTION_KINDS:
-            raise SystemExit(f"--kind-weights: unknown kind {name!r} (kinds: {QUESTION_KINDS})")
-        weights[name] = float(value)
-    return weights
-
-
-class Schedule:
-    """Linear warmup, then cosine decay to min_lr_ratio * lr at `total` steps; `total` may be refitted once."""
-
-    def __init__(self, lr: float, warmup: int, total: int, min_ratio: float):
-        self.lr, self.warmup, self.total, self.min_ratio = lr, warmup, total, min_ratio
-
-    def refit(self, total: int) -> None:
-        self.total = total
-        self.warmup = min(self.warmup, max(1, total // 10))
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
-        progress = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
-        return self.lr * (self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def build_tokenizer(train_set, out_dir: str, vocab_size: int, probes: list):
@@ -143,46 +124,27 @@ def parameter_counts(model) -> dict:
     return {"total": total, "vision": vision, "text": total - vision}
 
 
-def optimizer_for(model, lr: float, weight_decay: float, device) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (decay if p.ndim >= 2 and "embed" not in name else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8, fused=device.type == "cuda")
-
-
 def check_first_batch(batch: dict, ids: SpecialIds, batch_size: int) -> None:
-    if tuple(batch["pixel_values"].shape) != (batch_size * PATCHES_PER_IMAGE, PATCH_DIM):
+    _, grid_h, grid_w = batch["image_grid_thw"][0].tolist()
+    if tuple(batch["pixel_values"].shape) != (batch_size * grid_h * grid_w, PATCH_DIM):
         raise RuntimeError(f"pixel_values shape {tuple(batch['pixel_values'].shape)}")
-    if int((batch["input_ids"] == ids.image_pad).sum()) != batch_size * IMAGE_TOKENS:
+    if int((batch["input_ids"] == ids.image_pad).sum()) != batch_size * image_tokens(grid_h * 14, grid_w * 14):
         raise RuntimeError("image token count differs from the pictures' token count")
     if int((batch["labels"] != -100).sum(dim=1).min()) < 2:
         raise RuntimeError("an example has no answer tokens to learn")
 
 
-def answer_loss(logits: torch.Tensor, labels: torch.Tensor, mode: str) -> torch.Tensor:
-    """Cross-entropy of the answer tokens (labels != -100, predicted from the position before). "example": the mean
-    over each example's answer, then over the batch, so a one-word answer weighs as much as a description;
-    "token": the mean over all answer tokens of the batch (transformers' own loss)."""
-    target = labels[:, 1:]
-    mask = target != -100
-    ce = torch.nn.functional.cross_entropy(
-        logits[:, :-1].float().reshape(-1, logits.shape[-1]), target.clamp(min=0).reshape(-1), reduction="none"
-    ).view_as(target) * mask
-    if mode == "token":
-        return ce.sum() / mask.sum()
-    return (ce.sum(dim=1) / mask.sum(dim=1)).mean()
-
-
 def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eval_table, ids, device) -> dict:
-    weights = kind_weights(args.kind_weights)
-    counts = torch.bincount(train_table.kind, minlength=len(QUESTION_KINDS)).float()
-    per_example = torch.tensor([weights.get(k, 0.0) for k in QUESTION_KINDS])[train_table.kind] / counts[train_table.kind]
-    per_example = per_example.to(device)
+    sampler = BucketSampler(train_table, kind_weights(args.kind_weights), device)
     optimizer = optimizer_for(model, args.lr, args.weight_decay, device)
     schedule = Schedule(args.lr, args.warmup_steps, args.steps, args.min_lr_ratio)
     autocast = device.type == "cuda"
     budget = args.time_budget_minutes * 60
+    if args.deadline > 0:
+        left = args.deadline - time.time() - args.reserve_seconds
+        if left < budget:
+            log(f"WARNING: {left:.0f} s left before the deadline: the time budget shrinks from {budget:.0f} s to {max(60.0, left):.0f} s")
+            budget = max(60.0, left)
     model.train()
     history, recent, started, calibrate_start, eval_seconds = [], [], time.time(), None, 0.0
     step = 0
@@ -190,7 +152,7 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
         lr = schedule(step)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        index = torch.multinomial(per_example, args.batch_size, replacement=True)
+        index = sampler(args.batch_size)
         batch = make_batch(index)
         if step == 0:
             check_first_batch(batch, ids, args.batch_size)
@@ -281,12 +243,16 @@ def main() -> None:
 
     probes = sorted({qa["question"] for s in eval_set.samples[:200] for qa in s["questions"]}
                     | {qa["answer"] for s in eval_set.samples[:200] for qa in s["questions"]})
-    probes += [chat_prompt(q, IMAGE_TOKENS) for q in probes[:5]] + ["What is this? A café, naïve 12 ✓"]
+    probes += [chat_prompt(q, n) for q, n in zip(probes[:5], (16, 12, 9, 10, 15))] + ["What is this? A café, naïve 12 ✓"]
     tokenizer, tokenizer_class = build_tokenizer(train_set, args.out, args.vocab_size, probes)
     ids = SpecialIds(tokenizer)
     encoder = Encoder(tokenizer)
     train_table, eval_table = build_examples(train_set, encoder), build_examples(eval_set, encoder)
     log(f"examples: {train_table.count} training, {eval_table.count} held-out; longest {train_table.tokens.shape[1]} tokens")
+    log("picture sizes (height x width: training pictures): " + ", ".join(
+        f"{h}x{w}: {int((train_set.picture_bucket == b).sum())}" for b, (h, w) in enumerate(train_set.sizes)))
+    if set(eval_set.sizes) - set(train_set.sizes):
+        log(f"WARNING: held-out picture sizes {sorted(set(eval_set.sizes) - set(train_set.sizes))} never occur in training")
 
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
     config = model_config(ids, vocab_size, args.rope_theta)
@@ -295,26 +261,36 @@ def main() -> None:
     params = parameter_counts(model)
     log(f"model: {params['total']:,} parameters ({params['vision']:,} vision, {params['text']:,} text); "
         f"attention {model.config._attn_implementation}")
-    processor_check = check_against_hf_processor(args.out, tokenizer, ids, eval_table.questions[0],
-                                                 eval_set.images[0], model)
+    # The processor check on a held-out picture that the processor resizes (not square if there is one).
+    probe_picture = next((i for i in sorted(eval_set.canvases) if eval_set.canvases[i].shape[0] != eval_set.canvases[i].shape[1]),
+                         next(iter(eval_set.canvases), 0))
+    probe_canvas = eval_set.canvases.get(probe_picture, eval_set.picture(probe_picture))
+    processor_check = check_against_hf_processor(args.out, tokenizer, ids, eval_set.samples[probe_picture]["questions"][0]["question"],
+                                                 probe_canvas, eval_set.picture(probe_picture), model)
     log(f"the processor loaded from {args.out} agrees with the training inputs: {processor_check}")
+    if processor_check["pixel_values_max_diff"] > 1e-4:
+        log(f"WARNING: transformers' resize differs from Iris's on {processor_check['pixel_values_differing']} values; "
+            "training goes on (Iris resizes as training does), the reference outputs may differ where margins are small")
 
-    images_train = torch.from_numpy(train_set.images).to(device)
-    images_eval = torch.from_numpy(eval_set.images).to(device)
-    make_batch = BatchMaker(train_table, images_train, ids, device, with_mm_token_type_ids=True)
-    eval_make_batch = BatchMaker(eval_table, images_eval, ids, device, with_mm_token_type_ids=True)
+    make_batch = BatchMaker(train_table, train_set.buckets, ids, device, with_mm_token_type_ids=True)
+    eval_make_batch = BatchMaker(eval_table, eval_set.buckets, ids, device, with_mm_token_type_ids=True)
     speed_ups = False
     if not args.no_speed_ups:
-        train_template = position_template(train_table, ids.image_pad)
-        probe = make_batch(torch.arange(0, train_table.count, max(1, train_table.count // 32))[:32], with_labels=False)
-        speed_ups = check_fast_paths(model, probe, train_template, PATCHES_PER_IMAGE)
+        train_templates = position_templates(train_table, ids.image_pad)
+        # The fast paths checked on the two most common sizes.
+        common = torch.bincount(train_table.bucket).argsort(descending=True)[:2].tolist()
+        speed_ups = True
+        for bucket in common:
+            rows = torch.nonzero(train_table.bucket == bucket).flatten()
+            probe = make_batch(rows[torch.linspace(0, rows.numel() - 1, 32).long()], with_labels=False)
+            speed_ups = speed_ups and check_fast_paths(model, probe, train_templates[bucket])
     if speed_ups:
-        make_batch.position_template = train_template.to(device)
-        eval_make_batch.position_template = position_template(eval_table, ids.image_pad).to(device)
-    with fast_vision_tower(PATCHES_PER_IMAGE) if speed_ups else contextlib.nullcontext():
+        make_batch.position_templates = {b: t.to(device) for b, t in train_templates.items()}
+        eval_make_batch.position_templates = {b: t.to(device) for b, t in position_templates(eval_table, ids.image_pad).items()}
+    with fast_vision_tower() if speed_ups else contextlib.nullcontext():
         training = train(args, model, make_batch, train_table, eval_make_batch, eval_table, ids, device)
     training["speed_ups"] = speed_ups
-    eval_make_batch.position_template = None
+    eval_make_batch.position_templates = None
 
     save_checkpoint(model, args.out, ids)
     log(f"saved the bf16 checkpoint to {args.out}")
@@ -326,14 +302,20 @@ def main() -> None:
     longest = {k: 0 for k in QUESTION_KINDS}
     for k, answer in zip(eval_table.kind.tolist(), eval_table.answers):
         longest[QUESTION_KINDS[k]] = max(longest[QUESTION_KINDS[k]], len(encoder.answer(answer)))
+    # Through generate, batches hold one question on one picture size: on the six most common sizes only, so the
+    # number of generate calls stays small (the teacher-forced score above covers every held-out question).
+    common = set(torch.bincount(eval_table.bucket).argsort(descending=True)[:6].tolist())
+    in_common = torch.tensor([b in common for b in eval_table.bucket.tolist()])
+    subset = torch.cat([torch.nonzero((eval_table.kind == k) & in_common).flatten()[: args.generate_eval_per_kind]
+                        for k in range(len(QUESTION_KINDS))])
     generated, misses = generation_accuracy(
         loaded, eval_make_batch, eval_table, ids, lambda t: tokenizer.decode(t, skip_special_tokens=True), 512,
-        {k: v + 2 for k, v in longest.items()},
+        {k: v + 2 for k, v in longest.items()}, subset.tolist(),
     )
     log("held-out exact match of the saved checkpoint (float32, HF generate, greedy):")
     for kind in QUESTION_KINDS:
         n = int((eval_table.kind == QUESTION_KINDS.index(kind)).sum())
-        log(f"  {kind:9s} {generated.get(kind, float('nan')):.4f}  (teacher forced {forced.get(kind, float('nan')):.4f}, {n} questions)")
+        log(f"  {kind:9s} {generated.get(kind, float('nan')):.4f}  (teacher forced {forced.get(kind, float('nan')):.4f} on all {n} questions)")
     for miss in misses[::5]:
         log(f"  miss: {miss}")
 
@@ -360,8 +342,11 @@ def main() -> None:
         "parameters": params,
         "tokenizer": {"bpe": tokenizer.get_vocab_size(with_added_tokens=False), "total": vocab_size,
                       "tokenizer_class": tokenizer_class},
-        "data": {"train_pictures": train_set.count, "train_examples": train_table.count,
-                 "held_out_pictures": eval_set.count, "held_out_examples": eval_table.count},
+        "data": {"generator_version": train_set.meta["generatorVersion"],
+                 "train_pictures": train_set.count, "train_examples": train_table.count,
+                 "held_out_pictures": eval_set.count, "held_out_examples": eval_table.count,
+                 "picture_sizes": {f"{h}x{w}": int((train_set.picture_bucket == b).sum())
+                                   for b, (h, w) in enumerate(train_set.sizes)}},
         "training": training,
         "held_out_exact_match": {"generate": generated, "teacher_forced": forced},
         "misses": misses,

@@ -1,7 +1,8 @@
 /** `iris demo`: the bundled model looks at a picture and answers questions about it, on the CPU. */
 import type { Command } from "commander";
 import { IrisError } from "../core/errors.js";
-import { runDemo, runEvaluation } from "../demo/run-demo.js";
+import { defaultEvaluationSets, runDemo, runEvaluation } from "../demo/run-demo.js";
+import type { EvaluationSet } from "../demo/evaluate.js";
 import { loadProgressBar } from "./progress.js";
 
 interface DemoFlags {
@@ -10,8 +11,11 @@ interface DemoFlags {
   eval?: string;
   color?: boolean;
   json?: boolean;
+  set?: string;
   device: string;
 }
+
+const SET_NAMES: Record<string, EvaluationSet[]> = { generator: ["generator"], foreign: ["foreign"], both: ["generator", "foreign"] };
 
 const integer = (value: string, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   const n = Number(value);
@@ -30,6 +34,7 @@ export function registerDemo(program: Command): void {
     .option("--eval <n>", "score the model on n held-out pictures and print the accuracy")
     .option("--no-color", "do not show the picture as coloured text")
     .option("--json", "with --eval: print the scores as JSON")
+    .option("--set <generator|foreign|both>", "with --eval: the generator's held-out pictures, pictures drawn another way, or both (default: all the checkpoint has)")
     .option("--device <cpu|cuda>", "with --eval: where the model runs", "cpu")
     .action(async (flags: DemoFlags) => {
       if (flags.json && flags.eval === undefined) {
@@ -39,13 +44,23 @@ export function registerDemo(program: Command): void {
       const started = performance.now();
       if (flags.eval !== undefined) {
         if (flags.device !== "cpu" && flags.device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `--device must be cpu or cuda, got ${flags.device}`);
-        const result = await runEvaluation(integer(flags.eval, "--eval", 1), progress.update, flags.device);
+        const count = integer(flags.eval, "--eval", 1);
+        const sets = flags.set === undefined ? defaultEvaluationSets() : SET_NAMES[flags.set];
+        if (sets === undefined) throw new IrisError("INVALID_ARGUMENT", `--set must be generator, foreign or both, got ${flags.set}`);
+        if (sets.includes("foreign") && !defaultEvaluationSets().includes("foreign")) {
+          throw new IrisError("INVALID_ARGUMENT", "--set foreign needs a checkpoint trained on generator 2's drawings; the bundled one predates them");
+        }
+        const results = await runEvaluation(count, progress.update, flags.device, sets);
         progress.stop();
-        if (flags.json) console.log(JSON.stringify({ ...result, seconds: (performance.now() - started) / 1000 }));
+        const seconds = (performance.now() - started) / 1000;
+        // JSON: the first set's scores at the top level (as before there were two sets), the others by name.
+        if (flags.json) console.log(JSON.stringify({ ...results[0], ...Object.fromEntries(results.slice(1).map((r) => [r.set, r])), seconds }));
         else {
-          console.log(`${result.pictures} held-out pictures, ${result.questions} questions: ${(100 * result.accuracy).toFixed(1)}% exactly right (${(100 * result.shortAnswerAccuracy).toFixed(1)}% of the short-answer questions)`);
-          for (const [kind, score] of Object.entries(result.byKind)) {
-            console.log(`  ${kind.padEnd(9)} ${score.correct}/${score.questions}`);
+          for (const result of results) {
+            const what = result.set === "foreign" ? "pictures drawn another way (kept out of training)" : "held-out pictures of the generator";
+            console.log(`${result.pictures} ${what}, ${result.questions} questions: ${(100 * result.accuracy).toFixed(1)}% exactly right ` +
+              `(${(100 * result.shortAnswerAccuracy).toFixed(1)}% of the short answers, ${(100 * result.describeAccuracy).toFixed(1)}% of the descriptions)`);
+            for (const [kind, score] of Object.entries(result.byKind)) console.log(`  ${kind.padEnd(9)} ${score.correct}/${score.questions}`);
           }
         }
         return;

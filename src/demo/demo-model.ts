@@ -3,8 +3,10 @@
  * scripts/train-demo-model on pictures from ./shapes) and how it is asked: SGLang's `qwen2-vl` template, the
  * image first, then the question, exactly as in training.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { DecodedImage, GenerateResult } from "../core/request.js";
+import type { DecodedImage, GenerateResult, RawImage } from "../core/request.js";
 import { IrisError, type IrisErrorCode } from "../core/errors.js";
 import type { Engine } from "../engine/engine.js";
 import { chatTemplates } from "../tokenizer/chat-templates.js";
@@ -12,6 +14,16 @@ import type { RenderedImage } from "./shapes/render.js";
 
 /** models/shapes-vlm at the package root, from src/demo (tsx) or dist/demo (built) alike. */
 export const DEMO_MODEL_DIR = fileURLToPath(new URL("../../models/shapes-vlm", import.meta.url));
+
+/**
+ * Which shapes generator drew the bundled checkpoint's training pictures (reference.json's generator_version):
+ * 1, 112x112 pictures (src/demo/shapes/scene.ts), or 2, drawings of any size (drawing-scene.ts). The demo and
+ * its evaluation draw with the same one.
+ */
+export function demoGeneratorVersion(modelDir = DEMO_MODEL_DIR): 1 | 2 {
+  const reference = JSON.parse(readFileSync(join(modelDir, "reference.json"), "utf8")) as { generator_version?: number };
+  return reference.generator_version === 2 ? 2 : 1;
+}
 
 /** Long enough for the longest description (three shapes, about 20 tokens) and its end token. */
 const MAX_ANSWER_TOKENS = 32;
@@ -32,7 +44,7 @@ export function asDecodedImage(image: RenderedImage): DecodedImage {
  * picture that cannot be loaded, say) fails the whole call with its error: an empty answer would look like the
  * model's.
  */
-export async function askAll(engine: Engine, items: readonly { image: DecodedImage | string; question: string }[]): Promise<string[]> {
+export async function askAll(engine: Engine, items: readonly { image: RawImage; question: string }[]): Promise<string[]> {
   if (items.length === 0) return [];
   const results: GenerateResult[] = await engine.generate({
     prompt: items.map((item) => demoPrompt(item.question)),

@@ -6,16 +6,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "../engine/engine.js";
 import type { LoadProgressEvent } from "../engine/core-client.js";
-import { DEMO_MODEL_DIR, asDecodedImage, askAll } from "./demo-model.js";
-import { evaluateDemoModel, type Evaluation } from "./evaluate.js";
+import { DEMO_MODEL_DIR, asDecodedImage, askAll, demoGeneratorVersion } from "./demo-model.js";
+import { evaluateDemoModel, type Evaluation, type EvaluationSet } from "./evaluate.js";
+import { generateDrawing } from "./shapes/drawing-scene.js";
+import { renderDrawing } from "./shapes/drawing-render.js";
+import { FOREIGN_SEED_OFFSET } from "./shapes/foreign-drawing.js";
 import { generateScene, heldOutSeeds, isHeldOutSeed, HELD_OUT_SEED_START, questionsFor, renderScene, QUESTIONS, SHAPE_KINDS } from "./shapes/index.js";
+import type { RenderedImage } from "./shapes/render.js";
 import { pictureAsText, writePng } from "./terminal-picture.js";
 
 /**
- * The bundled picture: a held-out scene (never seen in training) of three shapes on a noisy background, one the
- * model gets entirely right. `--eval` reports how it does over many pictures (about 92% of all questions).
+ * The bundled picture, per generator: a held-out scene (never seen in training) of three shapes, one the model
+ * gets entirely right. Generator 1: 112x112 on a noisy background; generator 2: 329x199, white, drawn by librsvg.
+ * `--eval` reports how the model does over many pictures.
  */
-export const DEFAULT_DEMO_SEED = 0x80000000 + 20_018;
+export const DEFAULT_DEMO_SEEDS = { 1: 0x80000000 + 20_018, 2: 0x80000000 + 31_425 } as const;
+
+/** The scene of `seed` as the bundled checkpoint's generator draws it, and its questions. */
+async function demoScene(seed: number): Promise<{ picture: RenderedImage; qas: ReturnType<typeof questionsFor>; about: string }> {
+  if (demoGeneratorVersion() === 1) {
+    const scene = generateScene(seed);
+    return { picture: renderScene(scene), qas: questionsFor(scene), about: "112x112" };
+  }
+  const scene = generateDrawing(seed);
+  return { picture: await renderDrawing(scene), qas: questionsFor(scene), about: `${scene.width}x${scene.height}, ${scene.rasterizer}` };
+}
 
 /** Printed under a scene whose seed lies in the training range: a right answer there proves little. */
 export const TRAINING_SEED_NOTE =
@@ -45,15 +60,13 @@ export async function runDemo(options: DemoOptions): Promise<{ correct: number; 
       questions.forEach((q, i) => print(`  Q: ${q}\n  A: ${answers[i]}`));
       return { correct: 0, asked: questions.length };
     }
-    const seed = options.seed ?? DEFAULT_DEMO_SEED;
-    const scene = generateScene(seed);
-    const picture = renderScene(scene);
+    const seed = options.seed ?? DEFAULT_DEMO_SEEDS[demoGeneratorVersion()];
+    const { picture, qas, about } = await demoScene(seed);
     const path = join(tmpdir(), `iris-demo-${seed}.png`);
     await writePng(picture, path);
     if (options.color) for (const line of pictureAsText(picture)) print(line);
-    print(`Picture: scene ${seed}, drawn by Iris's shapes generator (saved as ${path})`);
+    print(`Picture: scene ${seed}, drawn by Iris's shapes generator (${about}; saved as ${path})`);
     if (!isHeldOutSeed(seed)) print(TRAINING_SEED_NOTE);
-    const qas = questionsFor(scene);
     const answers = await askAll(engine, qas.map((qa) => ({ image: asDecodedImage(picture), question: qa.question })));
     let correct = 0;
     qas.forEach((qa, i) => {
@@ -68,15 +81,29 @@ export async function runDemo(options: DemoOptions): Promise<{ correct: number; 
   }
 }
 
-/** Scores the bundled model on `count` held-out pictures (seeds the training never used). */
+/**
+ * Scores the bundled model on `count` held-out pictures (seeds the training never used) of each set asked for
+ * (default: the generator's); the foreign set exists for generator-2 checkpoints only.
+ */
 export async function runEvaluation(count: number, onProgress?: (event: LoadProgressEvent) => void,
-  device: "cpu" | "cuda" = "cpu"): Promise<Evaluation> {
+  device: "cpu" | "cuda" = "cpu", sets: readonly EvaluationSet[] = ["generator"]): Promise<Evaluation[]> {
   const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device, onProgress });
   try {
-    return await evaluateDemoModel(engine, heldOutSeeds(count, EVALUATION_SEED_OFFSET));
+    const results: Evaluation[] = [];
+    for (const set of sets) results.push(await evaluateDemoModel(engine, evaluationSeeds(count, set), set));
+    return results;
   } finally {
     await engine.shutdown();
   }
+}
+
+export function evaluationSeeds(count: number, set: EvaluationSet): number[] {
+  return heldOutSeeds(count, set === "foreign" ? FOREIGN_SEED_OFFSET : EVALUATION_SEED_OFFSET);
+}
+
+/** The sets `iris demo --eval` scores by default: both where the checkpoint has both. */
+export function defaultEvaluationSets(): EvaluationSet[] {
+  return demoGeneratorVersion() === 2 ? ["generator", "foreign"] : ["generator"];
 }
 
 /**

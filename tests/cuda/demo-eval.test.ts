@@ -6,8 +6,8 @@ import { runEvaluation } from "../../src/demo/run-demo.js";
 import { skipCuda } from "./harness.js";
 
 test("iris demo --eval 200 scores within one point on cuda and on the cpu", { skip: skipCuda }, async () => {
-  const onCpu = await runEvaluation(200, undefined, "cpu");
-  const onCuda = await runEvaluation(200, undefined, "cuda");
+  const [onCpu] = await runEvaluation(200, undefined, "cpu");
+  const [onCuda] = await runEvaluation(200, undefined, "cuda");
   const points = (x: number) => (100 * x).toFixed(1);
   console.log(`demo --eval 200: cpu ${points(onCpu.accuracy)}% (short answers ${points(onCpu.shortAnswerAccuracy)}%), ` +
     `cuda ${points(onCuda.accuracy)}% (short answers ${points(onCuda.shortAnswerAccuracy)}%)`);

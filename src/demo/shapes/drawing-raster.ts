@@ -7,7 +7,7 @@
  *   many canvas libraries approximate anti-aliasing); used only for pictures kept out of training.
  * Pixel noise comes last (addCanvasNoise), over shapes and background alike.
  */
-import { Prng } from "./prng.js";
+import type { Prng } from "./prng.js";
 import { outlineBounds, prepareOutline, shapeOutlineOf } from "./drawing-geometry.js";
 import type { DrawingBackground, DrawingShape } from "./drawing-types.js";
 import type { Rgb } from "./scene-types.js";

@@ -32,8 +32,8 @@ const uniform = (rng: Prng, lo: number, hi: number) => lo + (hi - lo) * rng.next
 const logUniform = (rng: Prng, lo: number, hi: number) => lo * Math.pow(hi / lo, rng.nextFloat());
 
 /**
- * Canvases users draw on: squares of common sizes, landscape and portrait rectangles up to 2.2:1, from 56 pixels
- * (the processor scales these up) to 448 on the long side.
+ * Canvases users draw on: squares of common sizes, landscape and portrait rectangles up to 3.2:1 (most below
+ * 2:1), from 56 pixels (the processor scales these up) to 448 on the long side.
  */
 function trainingCanvas(rng: Prng): readonly [number, number] {
   const r = rng.nextFloat();
@@ -47,7 +47,7 @@ function trainingCanvas(rng: Prng): readonly [number, number] {
     return [side, rng.intBetween(56, 96)];
   }
   const long = Math.round(logUniform(rng, 96, 448));
-  const short = Math.max(56, Math.round(long / logUniform(rng, 1, 2.2)));
+  const short = Math.max(56, Math.round(long / (rng.nextFloat() < 0.85 ? logUniform(rng, 1, 2) : logUniform(rng, 2, 3.2))));
   return rng.nextFloat() < 0.7 ? [long, short] : [short, long];
 }
 
