@@ -174,7 +174,7 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
             per_step = (time.time() - calibrate_start[0] - (eval_seconds - calibrate_start[1])) / (CALIBRATE_TO - CALIBRATE_FROM)
             fitted = min(args.steps, max(CALIBRATE_TO + 1, int(CALIBRATE_TO + (budget - elapsed) / per_step)))
             schedule.refit(fitted)
-            log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {args.time_budget_minutes:g} minutes")
+            log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {budget / 60:.2f} minutes")
         if step % 50 == 0 or step == schedule.total:
             mean_loss = torch.stack(recent).mean().item()
             recent.clear()
