@@ -94,16 +94,25 @@ export class Qwen2VLImageProcessor {
     return (grid[0] * grid[1] * grid[2]) / (this.config.mergeSize * this.config.mergeSize);
   }
 
+  /**
+   * The per-channel value of each 8-bit level, [3 * 256] (rescale and normalize as the reference rounds them): what
+   * a device kernel maps resized pixels through (`patchifyImage`) to give this processor's `pixel_values`.
+   */
+  get levelTable(): Float32Array {
+    return this.table;
+  }
+
+  /** The picture resized to its target size, still 8-bit RGB: the processor's work before the patch rows. */
+  resize(image: RgbImage): RgbImage {
+    const [h, w] = this.targetSize(image.width, image.height);
+    const px = resizeUint8({ ...image, channels: CHANNELS }, w, h, this.config.resample);
+    return { width: px.width, height: px.height, data: px.data };
+  }
+
   /** Processes the images into `pixel_values` and `image_grid_thw`, the images concatenated in order. */
   preprocess(images: readonly RgbImage[]): Qwen2VLImageFeatures {
-    const grids: GridThw[] = [];
-    const resized: RgbImage[] = [];
-    for (const image of images) {
-      const [h, w] = this.targetSize(image.width, image.height);
-      const px = resizeUint8({ ...image, channels: CHANNELS }, w, h, this.config.resample);
-      resized.push({ width: px.width, height: px.height, data: px.data });
-      grids.push([1, h / this.config.patchSize, w / this.config.patchSize]);
-    }
+    const resized = images.map((image) => this.resize(image));
+    const grids: GridThw[] = resized.map((r) => [1, r.height / this.config.patchSize, r.width / this.config.patchSize]);
     const rows = grids.reduce((n, g) => n + g[0] * g[1] * g[2], 0);
     const out = new Float32Array(rows * this.patchDim);
     let offset = 0;

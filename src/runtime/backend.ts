@@ -169,6 +169,27 @@ export interface Backend {
   gatherColumns(out: Tensor, x: Tensor, index: Tensor): void;
   /** values F32 [R, K], ids I32 [R, K]: each row's K largest entries of x F32 [R, V], largest first, ties to the lower id. */
   topK(values: Tensor, ids: Tensor, x: Tensor): void;
+
+  // ==== image preprocessing ====
+
+  /**
+   * Qwen2-VL's patch rows of one resized RGB picture: out [gridH * gridW, 3 * temporal * patch^2] (float) from
+   * `pixels`, the picture's bytes (row-major RGB, height x width x 3) packed four to an I32 element little-endian
+   * (byte i is bits 8 * (i % 4) of element i / 4; there is no 8-bit device dtype), each byte mapped through `table`
+   * F32 [3, 256] (its channel's value per level: the processor's rescale and normalize, rounded as it rounds).
+   * Rows go over merge x merge blocks row-major and, inside a block, over its patches row-major; each row holds
+   * channel, then temporal copy (a still picture repeats its frame), then patch row, then patch column.
+   */
+  patchifyImage(out: Tensor, pixels: Tensor, table: Tensor, geometry: PatchGeometry): void;
+}
+
+/** The sizes `patchifyImage` works with (in pixels; width and height multiples of patchSize * mergeSize). */
+export interface PatchGeometry {
+  readonly width: number;
+  readonly height: number;
+  readonly patchSize: number;
+  readonly mergeSize: number;
+  readonly temporalPatchSize: number;
 }
 
 export type RotaryStyle = "neox" | "interleaved";

@@ -137,6 +137,12 @@ napi_value Sample(napi_env env, napi_callback_info info) {
                             ptr<float>(a[5]), ptr<float>(a[6]), sz(a[7]), sz(a[8])));
 }
 
+napi_value PatchifyImage(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  return result(env, patchifyImage(int(a[0]), ptr(a[1]), ptr(a[2]), ptr<float>(a[3]), int(a[4]), int(a[5]), int(a[6]),
+                                   int(a[7]), int(a[8])));
+}
+
 }  // namespace
 
 void registerKernels(napi_env env, napi_value exports) {
@@ -165,6 +171,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyPenalties", nullptr, ApplyPenalties, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sample", nullptr, Sample, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"patchifyImage", nullptr, PatchifyImage, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   registerLogprobMoeKernels(env, exports);

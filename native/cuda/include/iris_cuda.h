@@ -149,4 +149,9 @@ size_t moeScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);
 std::string moeTop1Sigmoid(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
                            const void* down, size_t T, size_t H, size_t E, size_t I, void* scratch, size_t scratchBytes);
 
+// Qwen2-VL's patch rows of one resized RGB picture (kernels/image.cu): `pixels` is height x width x 3 bytes, `table`
+// F32 [3, 256]; out [(height/patch) * (width/patch), 3 * temporal * patch^2] of `dtype`.
+std::string patchifyImage(int dtype, void* out, const void* pixels, const float* table, int width, int height, int patch,
+                          int merge, int temporal);
+
 }  // namespace iris

@@ -8,6 +8,7 @@ import { attention } from "./attention.js";
 import { cast } from "./cast.js";
 import { add, copy, fill, gelu, mul, scaleRows, siluAndMul, sliceColumns } from "./elementwise.js";
 import { embedding, gatherRows, scatterRows } from "./indexing.js";
+import { patchifyImage } from "./image.js";
 import { linear } from "./matmul.js";
 import { moeTop1Sigmoid } from "./moe.js";
 import { addRmsNorm, rotaryStoreKV } from "./fused.js";
@@ -119,4 +120,5 @@ export class CpuBackend implements Backend {
   logSoftmax = logSoftmax;
   gatherColumns = gatherColumns;
   topK = topK;
+  patchifyImage = patchifyImage;
 }

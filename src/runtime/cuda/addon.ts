@@ -95,6 +95,8 @@ export interface CudaAddon {
   /** Llama 4's routed experts (native/cuda/kernels/moe.cu): tokens grouped by expert on the device; scratch 0: its own. */
   moeTop1Sigmoid(dtype: number, out: number, x: number, routerLogits: number, gateUp: number, down: number, T: number, H: number,
     E: number, I: number, scratch: number, scratchBytes: number): void;
+  patchifyImage(dtype: number, out: number, pixels: number, table: number, width: number, height: number, patch: number,
+    merge: number, temporal: number): void;
 }
 
 export interface CudaAddonStatus {

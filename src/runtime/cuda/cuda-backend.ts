@@ -1,6 +1,6 @@
 import { IrisError } from "../../core/errors.js";
 import type {
-  Arena, AttentionOptions, Backend, GraphCapture, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
+  Arena, AttentionOptions, Backend, GraphCapture, PagedAttentionMeta, PagedAttentionOptions, PatchGeometry, Penalties, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Storage, Tensor } from "../tensor.js";
@@ -322,6 +322,13 @@ export class CudaBackend implements Backend {
 
   topK(values: Tensor, ids: Tensor, x: Tensor): void {
     this.addon.topK(ptr(values), ptr(ids), ptr(x), x.shape[0], x.shape[1], values.shape[1]);
+  }
+
+  // ==== image preprocessing ====
+
+  patchifyImage(out: Tensor, pixels: Tensor, table: Tensor, g: PatchGeometry): void {
+    this.addon.patchifyImage(code(out), ptr(out), ptr(pixels), ptr(table), g.width, g.height, g.patchSize, g.mergeSize,
+      g.temporalPatchSize);
   }
 }
 

@@ -1,0 +1,29 @@
+// patchifyImage on cuda against the cpu backend: the same 8-bit pixels and level table give the cpu's float32
+// pixel_values rounded once to bf16, exactly (every output is one table entry).
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { roundToBf16 } from "../../src/core/half.js";
+import { packBytes, patchifyImage } from "../../src/kernels/patchify-image.js";
+import { Qwen2VLImageProcessor } from "../../src/multimodal/qwen2-vl-image-processor.js";
+import { fromHost } from "../../src/runtime/creation.js";
+import { modelDir } from "../helpers/fixtures.js";
+import { cpu, cuda, host, rng, skipCuda } from "./harness.js";
+
+describe("cuda patchifyImage", { skip: skipCuda }, () => {
+  test("resized pictures of several shapes: the cpu's patch rows in bf16, exactly", async () => {
+    const processor = await Qwen2VLImageProcessor.fromPretrained(modelDir("qwen2_5-vl-3b-shape"));
+    const { patchSize, mergeSize, temporalPatchSize } = processor.config;
+    const random = rng(3);
+    for (const [width, height] of [[28, 28], [56, 112], [504, 504], [1092, 252]]) {
+      const bytes = new Uint8Array(width * height * 3);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+      const geometry = { width, height, patchSize, mergeSize, temporalPatchSize };
+      const run = async (on: typeof cpu) => host(patchifyImage(fromHost(on, packBytes(bytes), { dtype: "I32" }),
+        fromHost(on, processor.levelTable, { shape: [3, 256], dtype: "F32" }), geometry));
+      const expected = (await run(cpu)).map(roundToBf16), got = await run(cuda());
+      assert.equal(got.length, expected.length);
+      const bad = got.findIndex((v, i) => v !== expected[i]);
+      assert.equal(bad, -1, `${width}x${height}: element ${bad}: ${got[bad]} vs ${expected[bad]}`);
+    }
+  });
+});
