@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import sharp from "sharp";
 import type { DecodedImage } from "../src/core/request.js";
 import { Engine } from "../src/engine/engine.js";
+import { AutoProcessor } from "../src/multimodal/auto-processor.js";
 import { runInfo } from "./run-info.js";
 
 const { values } = parseArgs({
@@ -85,6 +86,15 @@ for (let i = 0; i < repeats; i++) {
   encodeRuns.push(performance.now() - start);
 }
 encodeRuns.sort((a, b) => a - b);
+// And Iris's processor alone on this thread (decode of the pixels excluded: they are given decoded).
+const processor = await AutoProcessor.fromPretrained(values.model);
+const processRuns: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  const start = performance.now();
+  await processor.process({ text: prompt, images: [photo()] });
+  processRuns.push(performance.now() - start);
+}
+processRuns.sort((a, b) => a - b);
 await decodeRate(false); // warm-up of the decode path
 const withImage = await decodeRate(true), textOnly = await decodeRate(false);
 await engine.shutdown();
@@ -96,5 +106,6 @@ console.log(JSON.stringify({
   promptTokens,
   ttftMs: { median: sorted[Math.floor(sorted.length / 2)], all: runs.map((ms) => Math.round(ms * 100) / 100) },
   encodeImagesMs: { median: encodeRuns[Math.floor(encodeRuns.length / 2)] },
+  processorMs: { median: processRuns[Math.floor(processRuns.length / 2)] },
   decodeTokensPerS: { withImage, textOnly, newTokens: decodeTokens },
 }, null, 2));

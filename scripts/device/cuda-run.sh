@@ -6,6 +6,8 @@
 # --latency runs Iris's side of it (bench/latency.ts, the engine on cuda) on the same model and photograph.
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
+# --decode runs bench/decode-step.ts (decode alone at batch 1 with and without CUDA graphs, and at batch 64);
+# --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it).
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf]
 set -uo pipefail
@@ -18,6 +20,8 @@ latency=0
 throughput=0
 throughput_hf=0
 run_tests=1
+decode=0
+ncu_decode=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -27,6 +31,8 @@ for arg in "$@"; do
     --throughput) throughput=1 ;;
     --throughput-hf) throughput_hf=1 ;;
     --no-test) run_tests=0 ;;
+    --decode) decode=1 ;;
+    --ncu-decode) ncu_decode=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -53,6 +59,20 @@ if [[ $latency == 1 && $build_rc == 0 ]]; then
   echo "iris latency rc=$?"
 fi
 model=.device-bench/qwen2_5-vl-3b-shape
+if [[ $decode == 1 && $build_rc == 0 ]]; then
+  for variant in "b1 --batch 1" "b1-eager --batch 1 --disable-cuda-graph" "b64 --batch 64"; do
+    read -r name flags <<< "$variant"
+    timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
+    echo "decode $name rc=$?"
+  done
+fi
+if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
+  # Eager decode (one launch per kernel); the launches before are the prefills and the first decode steps.
+  timeout 240 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 2500 --launch-count 600 \
+    node --import tsx bench/decode-step.ts --model $model --batch 1 --decode-tokens 16 --disable-cuda-graph \
+    > "$out/ncu-decode.csv" 2> "$out/ncu-decode.err"
+  echo "ncu decode rc=$?"
+fi
 requests=${THROUGHPUT_REQUESTS:-512}
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
   # KV for 512 x ~484 tokens (the cache size is counted at 4 bytes a value); one batch of all the requests.
@@ -91,6 +111,27 @@ if [[ $throughput == 1 || $throughput_hf == 1 ]]; then
   echo "==== throughput (issue 10) ===="
   for f in "$out"/vlm-*.err; do [[ -s $f ]] && { echo "-- $(basename "$f")"; tail -5 "$f"; }; done
   node --import tsx bench/vlm-table.ts "$out"
+fi
+if [[ $decode == 1 ]]; then
+  echo "==== decode ===="
+  for f in "$out"/decode-*.json; do echo "$(basename "$f"): $(grep -E '"(tokensPerS|msPerStep)"' "$f" | tr -d '\n ')"; done
+  tail -3 "$out"/decode-*.err
+fi
+if [[ $ncu_decode == 1 ]]; then
+  echo "==== ncu decode (kernel, launches, total µs over the profiled launches) ===="
+  python3 - "$out/ncu-decode.csv" <<'PY' || tail -5 "$out/ncu-decode.err"
+import csv, sys, collections
+rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if l.startswith('"'))]
+total = collections.defaultdict(float); count = collections.Counter()
+for r in rows:
+    name = r["Kernel Name"].split("(")[0].split("<")[0]
+    value = float(r["Metric Value"].replace(",", ""))
+    total[name] += value * {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3}.get(r["Metric Unit"], 1.0)
+    count[name] += 1
+for name, us in sorted(total.items(), key=lambda kv: -kv[1]):
+    print(f"{name:40s} {count[name]:5d} {us:10.1f}")
+print("kernels", len(rows), "total µs", round(sum(total.values()), 1))
+PY
 fi
 if [[ $hf == 1 ]]; then echo "==== hugging face twin ===="; cat "$out/latency-hf.json"; tail -5 "$out/latency-hf.err"; fi
 [[ $build_rc == 0 && ( $test_rc == 0 || $run_tests == 0 ) ]]
