@@ -1,6 +1,6 @@
 // CPU check of the fragment maps of native/cuda/include/mma_frag.cuh: emulates one warp's ldmatrix (.x4, .trans)
-// and mma.m16n8k16 (bf16, row.col, fp32) per lane from the PTX ISA's tables (written out here independently of
-// the maps under test), runs the same per-lane index math as attention_mma.cu's inner loop on one 16-row x 64-key
+// and mma.m16n8k16 (bf16, row.col, fp32) per lane from the PTX ISA's tables (ptx-emulation.h, written independently
+// of the maps under test), runs the same per-lane index math as attention_mma.cu's inner loop on one 16-row x 64-key
 // tile, and compares S = Q K^T and O = P V with a plain reference. Plain C++: no CUDA, no GPU.
 //
 //   c++ -std=c++17 -x c++ -Inative/cuda/include tests/cuda/mma-fragments.cu -o /tmp/mma-fragments && /tmp/mma-fragments
@@ -12,78 +12,27 @@
 #include <vector>
 
 #include "mma_frag.cuh"
+#include "ptx-emulation.h"
 
 using namespace iris::mma;
 
 namespace {
 
-float bf16ToFloat(uint16_t b) {
-  const uint32_t u = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-float lowHalf(uint32_t r) { return bf16ToFloat(uint16_t(r & 0xffffu)); }
-float highHalf(uint32_t r) { return bf16ToFloat(uint16_t(r >> 16)); }
-uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); }
+using ptxemu::bf16ToFloat;
 
 struct Regs4 {
   uint32_t r[32][4];
   uint32_t* operator[](int lane) { return r[lane]; }
 };
 
-// ldmatrix.m8n8.x4.b16: lane 8m + j supplies the address of row j of matrix m (offsets into `mem`, in elements).
+// ldmatrix over `mem` with each lane's row given as an offset in elements.
 void ldmatrix(Regs4& out, const std::vector<uint16_t>& mem, const int (&addr)[32], bool trans) {
-  for (int lane = 0; lane < 32; lane++) {
-    for (int m = 0; m < 4; m++) {
-      if (!trans) {  // row lane/4 of matrix m, columns 2(lane%4), +1
-        const int base = addr[8 * m + lane / 4] + 2 * (lane % 4);
-        out[lane][m] = pair(mem[base], mem[base + 1]);
-      } else {       // rows 2(lane%4), +1 of matrix m, column lane/4
-        const int r0 = addr[8 * m + 2 * (lane % 4)], r1 = addr[8 * m + 2 * (lane % 4) + 1];
-        out[lane][m] = pair(mem[r0 + lane / 4], mem[r1 + lane / 4]);
-      }
-    }
-  }
+  const uint16_t* rows[32];
+  for (int lane = 0; lane < 32; lane++) rows[lane] = mem.data() + addr[lane];
+  ptxemu::ldmatrix(out.r, rows, trans);
 }
 
-// mma.m16n8k16.row.col.f32.bf16.bf16.f32, c += a b, from the PTX ISA fragment tables.
-void mmaWarp(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) {  // NOLINT
-  float A[16][16], B[16][8], C[16][8];
-  for (int lane = 0; lane < 32; lane++) {
-    const int g = lane / 4, t = lane % 4;
-    A[g][2 * t] = lowHalf(a[lane][0]);
-    A[g][2 * t + 1] = highHalf(a[lane][0]);
-    A[g + 8][2 * t] = lowHalf(a[lane][1]);
-    A[g + 8][2 * t + 1] = highHalf(a[lane][1]);
-    A[g][2 * t + 8] = lowHalf(a[lane][2]);
-    A[g][2 * t + 9] = highHalf(a[lane][2]);
-    A[g + 8][2 * t + 8] = lowHalf(a[lane][3]);
-    A[g + 8][2 * t + 9] = highHalf(a[lane][3]);
-    B[2 * t][g] = lowHalf(b[lane][0]);
-    B[2 * t + 1][g] = highHalf(b[lane][0]);
-    B[2 * t + 8][g] = lowHalf(b[lane][1]);
-    B[2 * t + 9][g] = highHalf(b[lane][1]);
-    C[g][2 * t] = c[lane][0];
-    C[g][2 * t + 1] = c[lane][1];
-    C[g + 8][2 * t] = c[lane][2];
-    C[g + 8][2 * t + 1] = c[lane][3];
-  }
-  for (int i = 0; i < 16; i++) {
-    for (int j = 0; j < 8; j++) {
-      double acc = C[i][j];
-      for (int k = 0; k < 16; k++) acc += double(A[i][k]) * B[k][j];
-      C[i][j] = float(acc);
-    }
-  }
-  for (int lane = 0; lane < 32; lane++) {
-    const int g = lane / 4, t = lane % 4;
-    c[lane][0] = C[g][2 * t];
-    c[lane][1] = C[g][2 * t + 1];
-    c[lane][2] = C[g + 8][2 * t];
-    c[lane][3] = C[g + 8][2 * t + 1];
-  }
-}
+void mmaWarp(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) { ptxemu::mma(c, a, b); }
 
 uint32_t seed = 12345;
 uint16_t randomBf16() {  // small integers and halves: products and sums stay exact

@@ -274,6 +274,10 @@ MmaPlan planMma(const AttentionArgs& a) {
   return g;
 }
 
+// tests/cuda/attention-mma-emulation.cc compiles everything above this line as plain C++ and runs the kernel on
+// the cpu, one thread per lane, with the PTX of mma_frag.cuh emulated; what follows launches on the GPU.
+#ifndef IRIS_MMA_EMULATION
+
 template <int D>
 std::string launchMma(const AttentionArgs& a) {
   using Shape = MmaShape<D>;
@@ -301,7 +305,11 @@ bool envEnabled() {
 
 bool mmaEnabled = envEnabled();
 
+#endif  // IRIS_MMA_EMULATION
+
 }  // namespace
+
+#ifndef IRIS_MMA_EMULATION
 
 void setAttentionMmaEnabled(bool enabled) { mmaEnabled = enabled; }
 
@@ -325,5 +333,7 @@ std::string attentionMma(const AttentionArgs& a) {
     default: return "attention (mma): head dim " + std::to_string(a.D) + " has no tensor-core kernel";
   }
 }
+
+#endif  // IRIS_MMA_EMULATION
 
 }  // namespace iris

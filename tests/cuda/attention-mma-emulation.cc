@@ -1,0 +1,340 @@
+// Runs the tensor-core attention kernel itself (native/cuda/kernels/attention_mma.cu, compiled here as plain C++)
+// on the cpu: one fiber (ucontext) per thread of a block, switched only at barriers, __syncthreads as a block
+// barrier, and ldmatrix, mma and shuffles as warp rendezvous emulated from the PTX ISA's tables (ptx-emulation.h);
+// cp.async copies at once. Checks row mapping,
+// masks, tile ranges, page gathers and the online softmax against a float64 reference on small shapes of every
+// kind the kernel serves. It cannot see races or timing (the copies are synchronous): that is the GPU tests' job.
+//
+//   c++ -std=c++17 -O1 -I$CUDA_HOME/include -Inative/cuda/include tests/cuda/attention-mma-emulation.cc
+// (tests/cuda/attention-mma-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
+#define __launch_bounds__(...)
+#define IRIS_MMA_EMULATION
+
+#include <cmath>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "iris_cuda.h"  // AttentionArgs; cuda_runtime.h gives the vector types and the qualifiers as host attributes
+#include "ptx-emulation.h"
+
+// ==== the CUDA built-ins the kernel uses, per emulated thread ====
+
+struct EmuDim {
+  unsigned x = 0, y = 0, z = 0;
+};
+EmuDim emuThreadIdx, emuBlockIdx, emuBlockDim;  // threadIdx: the fiber running now
+#define threadIdx emuThreadIdx
+#define blockIdx emuBlockIdx
+#define blockDim emuBlockDim
+
+// The fibers of one block. A fiber runs until it waits at a barrier; the last to arrive releases the others to
+// the ready queue and runs on. Switches happen only at barriers, so each one is a point where CUDA may switch too.
+ucontext_t schedulerContext;
+constexpr size_t kStackBytes = 64 * 1024;
+struct Fiber {
+  ucontext_t context;
+  char* stack = new char[kStackBytes];  // allocated once (never zeroed: 128 of them per block add up)
+  bool done = false;
+};
+std::vector<Fiber>* fibers = nullptr;
+std::vector<int> ready;
+int running = 0;
+
+class Barrier {
+ public:
+  explicit Barrier(int n) : count_(n) {}
+  // Waits for all n; the last to arrive runs `onComplete` (the warp's collective) before the others resume.
+  template <class F>
+  void wait(F onComplete) {
+    if (int(waiters_.size()) + 1 == count_) {
+      onComplete();
+      ready.insert(ready.end(), waiters_.begin(), waiters_.end());
+      waiters_.clear();
+      return;
+    }
+    waiters_.push_back(running);
+    swapcontext(&(*fibers)[running].context, &schedulerContext);
+  }
+  void wait() { wait([] {}); }
+
+ private:
+  int count_;
+  std::vector<int> waiters_;
+};
+
+// A warp collective: each lane deposits its operands in the slot of this collective, the last lane computes the
+// whole warp's result there, each lane reads its part. Slots alternate, so a lane already depositing for the next
+// collective never overwrites one a slower lane has yet to read (that lane must arrive there first).
+struct Slot {
+  const uint16_t* rows[32];
+  uint32_t a[32][4], b[32][2], out[32][4];
+  float c[32][4], v[32];
+};
+struct Warp {
+  Barrier bar{32};
+  Slot slots[2];
+};
+struct Block {
+  Barrier bar{128};
+  Warp warps[4];
+  unsigned sequence[128] = {};
+};
+Block* emuBlock = nullptr;
+
+inline int myLane() { return int(threadIdx.x % 32); }
+inline Warp& myWarp() { return emuBlock->warps[threadIdx.x / 32]; }
+inline Slot& mySlot() { return myWarp().slots[emuBlock->sequence[threadIdx.x]++ % 2]; }
+
+inline void __syncthreads() { emuBlock->bar.wait(); }
+
+inline float __shfl_xor_sync(unsigned, float value, int laneMask) {
+  Slot& slot = mySlot();
+  const int lane = myLane();
+  slot.v[lane] = value;
+  myWarp().bar.wait();
+  return slot.v[lane ^ laneMask];
+}
+
+namespace iris {
+inline int min(int a, int b) { return a < b ? a : b; }
+}  // namespace iris
+
+#include "float_io.cuh"
+#include "mma_frag.cuh"
+
+namespace iris::mma {
+
+inline void ldmatrixEmu(uint32_t (&r)[4], const void* p, bool trans) {
+  Slot& slot = mySlot();
+  const int lane = myLane();
+  slot.rows[lane] = static_cast<const uint16_t*>(p);
+  myWarp().bar.wait([&] { ptxemu::ldmatrix(slot.out, slot.rows, trans); });
+  for (int i = 0; i < 4; i++) r[i] = slot.out[lane][i];
+}
+inline void ldmatrixX4(uint32_t (&r)[4], const void* p) { ldmatrixEmu(r, p, false); }
+inline void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) { ldmatrixEmu(r, p, true); }
+
+inline void mmaBf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  Slot& slot = mySlot();
+  const int lane = myLane();
+  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
+  slot.b[lane][0] = b0;
+  slot.b[lane][1] = b1;
+  myWarp().bar.wait([&] { ptxemu::mma(slot.c, slot.a, slot.b); });
+  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
+}
+
+inline void cpAsync16(void* dst, const void* src, bool valid) {
+  if (valid) std::memcpy(dst, src, 16);
+  else std::memset(dst, 0, 16);
+}
+inline void cpAsyncCommit() {}
+inline void cpAsyncWaitAll() {}
+
+}  // namespace iris::mma
+
+namespace iris {
+namespace {
+alignas(16) unsigned char smemRaw[4 * 64 * (128 + 8) * 2];
+}  // namespace
+}  // namespace iris
+
+#include "../../native/cuda/kernels/attention_mma.cu"
+
+// ==== cases ====
+
+namespace {
+
+uint32_t seed = 7;
+float uniform() {
+  seed = seed * 1664525u + 1013904223u;
+  return float(seed >> 8) / 16777216.f;
+}
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+std::vector<uint16_t> randomBf16(size_t n, float lo, float hi) {
+  std::vector<uint16_t> out(n);
+  for (auto& x : out) x = toBf16(lo + (hi - lo) * uniform());
+  return out;
+}
+
+// Launches the kernel's grid one block at a time, 128 fibers a block.
+template <int D>
+void runGrid(const iris::AttentionArgs& a) {
+  static const iris::AttentionArgs* args;
+  static iris::MmaPlan plan;
+  args = &a;
+  plan = iris::planMma(a);
+  emuBlockDim = {128, 1, 1};
+  for (unsigned z = 0; z < unsigned(a.S); z++) {
+    for (unsigned y = 0; y < unsigned(a.Hk * plan.headChunks); y++) {
+      for (unsigned x = 0; x < unsigned(plan.qChunks); x++) {
+        Block block;
+        emuBlock = &block;
+        emuBlockIdx = {x, y, z};
+        static std::vector<Fiber> blockFibers(128);
+        fibers = &blockFibers;
+        for (Fiber& f : blockFibers) {
+          f.done = false;
+          getcontext(&f.context);
+          f.context.uc_stack.ss_sp = f.stack;
+          f.context.uc_stack.ss_size = kStackBytes;
+          f.context.uc_link = &schedulerContext;
+          makecontext(&f.context, [] {
+            iris::attentionMmaKernel<D>(*args, plan);
+            (*fibers)[running].done = true;
+          }, 0);
+        }
+        ready.clear();
+        for (int t = 0; t < 128; t++) ready.push_back(t);
+        while (!ready.empty()) {
+          running = ready.back();
+          ready.pop_back();
+          emuThreadIdx = {unsigned(running), 0, 0};
+          swapcontext(&schedulerContext, &blockFibers[running].context);
+        }
+        for (const Fiber& f : blockFibers) {
+          if (!f.done) {
+            std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", x, y, z);
+            std::exit(1);
+          }
+        }
+      }
+    }
+  }
+}
+
+struct Case {
+  const char* name;
+  std::vector<int> qLens, kvLens;  // kvLens empty: varlen (keys = queries)
+  int Hq, Hk;
+  bool causal;
+  int pageSize, chunk;
+};
+
+template <int D>
+bool runCase(const Case& c) {
+  const bool paged = !c.kvLens.empty();
+  const int S = int(c.qLens.size());
+  std::vector<int> starts{0};
+  for (int n : c.qLens) starts.push_back(starts.back() + n);
+  const int T = starts.back();
+  std::vector<int> kvLens = paged ? c.kvLens : c.qLens;
+  // Paged: pages handed out in a scrambled order, a spare column of -1; every slot holds random keys.
+  int maxPages = 0, numPages = 0;
+  std::vector<int> table;
+  if (paged) {
+    for (int n : kvLens) maxPages = std::max(maxPages, (n + c.pageSize - 1) / c.pageSize + 1);
+    numPages = S * maxPages + 2;
+    for (int s = 0; s < S; s++)
+      for (int p = 0; p < maxPages; p++)
+        table.push_back(p < (kvLens[s] + c.pageSize - 1) / c.pageSize ? (s * maxPages + p) * 7 % numPages : -1);
+  }
+  const int keyRows = paged ? numPages * c.pageSize : T;
+  const std::vector<uint16_t> q = randomBf16(size_t(T) * c.Hq * D, -2, 2);
+  const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);
+  const std::vector<uint16_t> v = randomBf16(size_t(keyRows) * c.Hk * D, -1, 1);
+  std::vector<uint16_t> out(size_t(T) * c.Hq * D, 0x7fc0);  // NaN: rows never written show
+  int maxQ = 0, maxKv = 0;
+  for (int s = 0; s < S; s++) maxQ = std::max(maxQ, c.qLens[s]), maxKv = std::max(maxKv, kvLens[s]);
+
+  iris::AttentionArgs a;
+  a.dtype = iris::kBF16;
+  a.out = out.data();
+  a.q = q.data();
+  a.k = k.data();
+  a.v = v.data();
+  a.queryStart = starts.data();
+  a.kvLens = paged ? kvLens.data() : nullptr;
+  a.pageTable = paged ? table.data() : nullptr;
+  a.tokens = T;
+  a.S = S;
+  a.Hq = c.Hq;
+  a.Hk = c.Hk;
+  a.D = D;
+  a.maxPages = maxPages;
+  a.pageSize = c.pageSize;
+  a.numSlots = keyRows;
+  a.maxQueryLen = maxQ;
+  a.maxKvLen = maxKv;
+  a.scale = 1.f / std::sqrt(float(D));
+  a.causal = c.causal;
+  a.chunkSize = c.chunk;
+  a.paged = paged;
+  runGrid<D>(a);
+
+  // float64 reference over the same bf16 values.
+  double diff = 0, norm = 0, maxErr = 0;
+  int firstBad = -1;
+  std::string firstBadText;
+  const int group = c.Hq / c.Hk;
+  for (int s = 0; s < S; s++) {
+    const int qLen = c.qLens[s], kvLen = kvLens[s], offset = kvLen - qLen;
+    for (int i = 0; i < qLen; i++) {
+      const int pos = offset + i;
+      const int lo = c.chunk > 0 ? pos - pos % c.chunk : 0, hi = (paged || c.causal) ? pos + 1 : kvLen;
+      for (int h = 0; h < c.Hq; h++) {
+        const int kv = h / group;
+        auto keyRow = [&](int p) {
+          return paged ? table[size_t(s) * maxPages + p / c.pageSize] * c.pageSize + p % c.pageSize : starts[s] + p;
+        };
+        std::vector<double> w(hi - lo);
+        double mx = -INFINITY, sum = 0;
+        for (int p = lo; p < hi; p++) {
+          double dot = 0;
+          for (int d = 0; d < D; d++)
+            dot += double(ptxemu::bf16ToFloat(q[(size_t(starts[s] + i) * c.Hq + h) * D + d])) *
+                   ptxemu::bf16ToFloat(k[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
+          w[p - lo] = dot * a.scale;
+          mx = std::max(mx, w[p - lo]);
+        }
+        for (double& x : w) sum += (x = std::exp(x - mx));
+        for (int d = 0; d < D; d++) {
+          double ref = 0;
+          for (int p = lo; p < hi; p++) ref += w[p - lo] / sum * ptxemu::bf16ToFloat(v[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
+          const size_t idx = (size_t(starts[s] + i) * c.Hq + h) * D + d;
+          const double got = ptxemu::bf16ToFloat(out[idx]), err = std::fabs(got - ref);
+          diff += err * err;
+          norm += ref * ref;
+          if (!(err <= maxErr)) maxErr = err;
+          if (!(err <= 0.03 + 0.03 * std::fabs(ref)) && firstBad < 0) {
+            firstBad = int(idx);
+            char text[160];
+            std::snprintf(text, sizeof text, "  first bad: token %d head %d dim %d: %g vs %g\n", starts[s] + i, h, d, got, ref);
+            firstBadText = text;
+          }
+        }
+      }
+    }
+  }
+  const double rel = std::sqrt(diff / std::max(norm, 1e-30));
+  const bool ok = rel <= 1e-2 && firstBad < 0;
+  std::printf("%s %s D=%d: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name, D, rel, maxErr,
+              firstBadText.c_str());
+  return ok;
+}
+
+}  // namespace
+
+int main() {
+  bool ok = true;
+  ok &= runCase<16>({"varlen full, two segments", {40, 23}, {}, 2, 2, false, 0, 0});
+  ok &= runCase<16>({"varlen causal, 32 q heads a KV head", {19, 70}, {}, 32, 1, true, 0, 0});
+  ok &= runCase<16>({"varlen causal, 72 q heads a KV head (two head chunks)", {17}, {}, 72, 1, true, 0, 0});
+  ok &= runCase<32>({"varlen causal, 5 q heads a KV head", {130}, {}, 5, 1, true, 0, 0});
+  ok &= runCase<80>({"varlen full, windows", {64, 7, 33}, {}, 2, 2, false, 0, 0});
+  ok &= runCase<88>({"varlen full and causal, padded head dim", {70}, {}, 1, 1, false, 0, 0});
+  ok &= runCase<88>({"varlen causal, padded head dim", {70}, {}, 1, 1, true, 0, 0});
+  ok &= runCase<128>({"paged prefix + chunked prefill + decode, GQA 8", {40, 1, 17}, {150, 9, 17}, 16, 2, true, 16, 0});
+  ok &= runCase<64>({"paged, chunked mask", {70, 20}, {150, 20}, 5, 1, true, 16, 32});
+  ok &= runCase<16>({"paged, pages of 64, chunk 8", {90}, {135}, 4, 2, true, 64, 8});
+  std::printf(ok ? "ok\n" : "FAILED\n");
+  return ok ? 0 : 1;
+}

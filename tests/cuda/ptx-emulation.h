@@ -1,0 +1,74 @@
+// Whole-warp cpu emulation of the PTX that attention_mma.cu issues (ldmatrix .x4 with and without .trans,
+// mma.m16n8k16.row.col.f32.bf16.bf16.f32), written from the PTX ISA's fragment tables and independent of the lane
+// maps in native/cuda/include/mma_frag.cuh, which the tests check against it. Arrays are indexed [lane][register].
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace ptxemu {
+
+inline float bf16ToFloat(uint16_t b) {
+  const uint32_t u = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline float lowHalf(uint32_t r) { return bf16ToFloat(uint16_t(r & 0xffffu)); }
+inline float highHalf(uint32_t r) { return bf16ToFloat(uint16_t(r >> 16)); }
+inline uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | (uint32_t(hi) << 16); }
+
+// ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16: lane 8m + j supplies `rows[8m + j]`, the address of row j of
+// 8x8 matrix m. Without .trans lane L receives (row L/4, columns 2(L%4), +1) of each matrix; with .trans
+// (rows 2(L%4), +1, column L/4). The lower-addressed element goes to the low half.
+inline void ldmatrix(uint32_t (&out)[32][4], const uint16_t* const (&rows)[32], bool trans) {
+  for (int lane = 0; lane < 32; lane++) {
+    for (int m = 0; m < 4; m++) {
+      if (!trans) {
+        const uint16_t* row = rows[8 * m + lane / 4];
+        out[lane][m] = pair(row[2 * (lane % 4)], row[2 * (lane % 4) + 1]);
+      } else {
+        out[lane][m] = pair(rows[8 * m + 2 * (lane % 4)][lane / 4], rows[8 * m + 2 * (lane % 4) + 1][lane / 4]);
+      }
+    }
+  }
+}
+
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32: c += a b. g = lane / 4, t = lane % 4.
+// A: a0 (g, 2t..+1), a1 (g+8, 2t..+1), a2 (g, 2t+8..+9), a3 (g+8, 2t+8..+9); B: b0 (k 2t..+1, n g), b1 (k 2t+8..+9,
+// n g); C: c0, c1 (g, 2t), (g, 2t+1), c2, c3 (g+8, 2t), (g+8, 2t+1).
+inline void mma(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) {
+  float A[16][16], B[16][8], C[16][8];
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    const int rowOf[4] = {g, g + 8, g, g + 8}, colOf[4] = {2 * t, 2 * t, 2 * t + 8, 2 * t + 8};
+    for (int r = 0; r < 4; r++) {
+      A[rowOf[r]][colOf[r]] = lowHalf(a[lane][r]);
+      A[rowOf[r]][colOf[r] + 1] = highHalf(a[lane][r]);
+    }
+    B[2 * t][g] = lowHalf(b[lane][0]);
+    B[2 * t + 1][g] = highHalf(b[lane][0]);
+    B[2 * t + 8][g] = lowHalf(b[lane][1]);
+    B[2 * t + 9][g] = highHalf(b[lane][1]);
+    C[g][2 * t] = c[lane][0];
+    C[g][2 * t + 1] = c[lane][1];
+    C[g + 8][2 * t] = c[lane][2];
+    C[g + 8][2 * t + 1] = c[lane][3];
+  }
+  for (int i = 0; i < 16; i++) {
+    for (int j = 0; j < 8; j++) {
+      double acc = C[i][j];
+      for (int k = 0; k < 16; k++) acc += double(A[i][k]) * B[k][j];
+      C[i][j] = float(acc);
+    }
+  }
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    c[lane][0] = C[g][2 * t];
+    c[lane][1] = C[g][2 * t + 1];
+    c[lane][2] = C[g + 8][2 * t];
+    c[lane][3] = C[g + 8][2 * t + 1];
+  }
+}
+
+}  // namespace ptxemu
