@@ -4,11 +4,13 @@
 // - tensor cores (bf16, more than 8 rows): 64x128 output tiles, 8 warps of 32x32 (2x2 wmma 16x16x16 fragments),
 //   k-steps of 32 double-buffered with cp.async. grid.y enumerates (expert, row tile) pairs: at most
 //   ceil(rows / 64) + E of them exist, and a block walks the offsets to find its pair (or exits).
-// - weight streaming (bf16, at most 8 rows, decode): grid (N / 256, k-splits, E); a warp streams 16-byte chunks of
-//   its k rows for 256 columns (8 per lane), every row of its expert at once, partial sums added atomically into an
-//   F32 accumulator, rounded by a final pass. Blocks of experts without rows exit before reading any weight.
+// - weight streaming (bf16, at most 8 rows, decode): grid (N / 256, k-splits, min(rows, E)); block z finds the z-th
+//   expert with rows, so the grid holds no block for an expert without rows. A warp streams 16-byte chunks of its k
+//   rows for 256 columns (8 per lane), every row of its expert at once; the warps' sums meet in shared memory and
+//   one atomic add per column leaves the block for a zeroed F32 accumulator, rounded (or activated) by a final pass.
 // - anything else (odd sizes, unaligned views, F32/F16): one thread per output, correct and slow.
 #include <cuda_pipeline.h>
+#include <cstdint>
 #include <mma.h>
 
 #include "float_io.cuh"
@@ -27,7 +29,6 @@ constexpr int kStageA = kTileM * kLdA, kStageB = kTileK * kLdB;
 constexpr int kPipeBytes = 2 * (kStageA + kStageB) * 2;
 constexpr int kStagingBytes = 8 * 32 * kLdC * 4;
 constexpr int kSmemBytes = kPipeBytes > kStagingBytes ? kPipeBytes : kStagingBytes;
-constexpr int kStreamRows = 8;  // the weight-streaming path's most rows (all of them may belong to one expert)
 
 // The expert of row tile `tile` (counting every expert's tiles in order) and the tile's first row; false past the end.
 __device__ __forceinline__ bool findTile(const int32_t* offsets, int E, int tile, int* expert, int* rowStart, int* rowEnd) {
@@ -142,22 +143,28 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
 template <int MT>
 __global__ void __launch_bounds__(256) streamKernel(GroupedMatmulArgs g, int kPerBlock) {
   constexpr int kUnroll = MT <= 2 ? 8 : 4;
-  const int e = blockIdx.z;
-  const int start = g.offsets[e], count = g.offsets[e + 1] - start;
-  if (count <= 0) return;  // an expert without rows reads none of its weights
+  __shared__ __align__(16) float partial[8][256];
+  // Block z serves the z-th expert that has rows (at most min(rows, E) of them: the grid's depth).
+  int e = 0, start = 0, count = 0;
+  for (int z = blockIdx.z; e < int(g.E); e++) {
+    start = g.offsets[e];
+    count = g.offsets[e + 1] - start;
+    if (count > 0 && z-- == 0) break;
+  }
+  if (e >= int(g.E)) return;  // fewer experts have rows than the grid's depth
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
   const int K = int(g.K), N = int(g.N);
   const int n = (blockIdx.x * 32 + lane) * 8;
-  if (n >= N) return;  // no block-wide synchronization below
+  const bool valid = n < N;
   const int k0 = blockIdx.y * kPerBlock, k1 = min(K, k0 + kPerBlock);
   const bf16* a = static_cast<const bf16*>(g.a) + size_t(start) * K;
-  const bf16* w = static_cast<const bf16*>(g.w) + size_t(e) * K * N + n;
+  const bf16* w = static_cast<const bf16*>(g.w) + size_t(e) * K * N + (valid ? n : 0);
   float sum[MT][8];
 #pragma unroll
   for (int t = 0; t < MT; t++)
 #pragma unroll
     for (int j = 0; j < 8; j++) sum[t][j] = 0.f;
-  for (int k = k0 + warp; k < k1; k += warps * kUnroll) {
+  for (int k = k0 + warp; valid && k < k1; k += warps * kUnroll) {
     uint4 wv[kUnroll];
 #pragma unroll
     for (int u = 0; u < kUnroll; u++) {
@@ -183,23 +190,39 @@ __global__ void __launch_bounds__(256) streamKernel(GroupedMatmulArgs g, int kPe
       }
     }
   }
+  // The 8 warps' partial sums meet in shared memory; one atomic add per column and row leaves the block.
 #pragma unroll
   for (int t = 0; t < MT; t++) {
-    if (t >= count) break;
-    float* acc = g.accumulator + size_t(start + t) * N + n;
+    if (t >= count) break;  // count is the block's: every thread takes the same path
+    float4* mine = reinterpret_cast<float4*>(&partial[warp][lane * 8]);
+    mine[0] = make_float4(sum[t][0], sum[t][1], sum[t][2], sum[t][3]);
+    mine[1] = make_float4(sum[t][4], sum[t][5], sum[t][6], sum[t][7]);
+    __syncthreads();
+    const int c = threadIdx.x, column = blockIdx.x * 256 + c;
+    float total = 0.f;
 #pragma unroll
-    for (int j = 0; j < 8; j++) atomicAdd(acc + j, sum[t][j]);
+    for (int v = 0; v < 8; v++) total += partial[v][c];
+    if (column < N) atomicAdd(g.accumulator + size_t(start + t) * N + column, total);
+    __syncthreads();
   }
 }
 
-// out[rowMap[p], n] = accumulator[p, n], rounded once.
+// Rounds the accumulated rows once: out[rowMap[p], n] = acc[p, n]; with siluMul, out [rows, N/2] =
+// silu(bf16(acc[p, j])) * bf16(acc[p, N/2 + j]), rounded as siluAndMul rounds the unfused bf16 product.
 __global__ void roundRowsKernel(GroupedMatmulArgs g) {
   bf16* out = static_cast<bf16*>(g.out);
-  const size_t total = g.rows * g.N;
+  const size_t width = g.siluMul ? g.N / 2 : g.N;
+  const size_t total = g.rows * width;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total; i += size_t(gridDim.x) * blockDim.x) {
-    const size_t p = i / g.N, n = i % g.N;
-    const size_t dst = g.rowMap != nullptr ? size_t(g.rowMap[p]) : p;
-    out[dst * g.N + n] = __float2bfloat16_rn(g.accumulator[i]);
+    const size_t p = i / width, n = i % width;
+    if (g.siluMul) {
+      const float gate = __bfloat162float(__float2bfloat16_rn(g.accumulator[p * g.N + n]));
+      const float up = __bfloat162float(__float2bfloat16_rn(g.accumulator[p * g.N + width + n]));
+      out[i] = __float2bfloat16_rn(gate / (1.f + expf(-gate)) * up);
+    } else {
+      const size_t dst = g.rowMap != nullptr ? size_t(g.rowMap[p]) : p;
+      out[dst * g.N + n] = __float2bfloat16_rn(g.accumulator[i]);
+    }
   }
 }
 
@@ -227,19 +250,17 @@ bool fastPath(const GroupedMatmulArgs& g) {
 
 template <int MT>
 std::string launchStream(const GroupedMatmulArgs& g) {
-  // Enough blocks for two per multiprocessor from one expert's weights: the columns' tiles times the k-splits.
+  // About four blocks per multiprocessor from one expert's weights: the columns' tiles times the k-splits.
   const int tiles = int((g.N / 8 + 31) / 32);
-  int splits = (2 * multiprocessorCount() + tiles - 1) / tiles;
+  int splits = (4 * multiprocessorCount() + tiles - 1) / tiles;
   const int maxSplits = int((g.K + 63) / 64);
   if (splits > maxSplits) splits = maxSplits;
   if (splits < 1) splits = 1;
   const int kPerBlock = int((g.K + splits - 1) / splits + 7) / 8 * 8;
   splits = int((g.K + kPerBlock - 1) / kPerBlock);
-  std::string status = cudaStatus(cudaMemsetAsync(g.accumulator, 0, g.rows * g.N * sizeof(float), stream()),
-                                  "cudaMemsetAsync (moe accumulator)");
-  if (!status.empty()) return status;
-  streamKernel<MT><<<dim3(unsigned(tiles), unsigned(splits), unsigned(g.E)), 256, 0, stream()>>>(g, kPerBlock);
-  status = launchStatus("moe (weight-streaming product)");
+  const size_t experts = g.rows < g.E ? g.rows : g.E;  // at most this many experts have rows
+  streamKernel<MT><<<dim3(unsigned(tiles), unsigned(splits), unsigned(experts)), 256, 0, stream()>>>(g, kPerBlock);
+  std::string status = launchStatus("moe (weight-streaming product)");
   if (!status.empty()) return status;
   roundRowsKernel<<<blocksFor(g.rows * g.N), kThreads, 0, stream()>>>(g);
   return launchStatus("moe (rounding the product)");
@@ -249,14 +270,16 @@ std::string launchStream(const GroupedMatmulArgs& g) {
 
 // ==== launcher ====
 
-size_t groupedMatmulScratch(int dtype, size_t rows, size_t N) {
-  return dtype == kBF16 && rows <= size_t(kStreamRows) ? rows * N : 0;
+bool groupedMatmulStreams(const GroupedMatmulArgs& g) {
+  return fastPath(g) && g.rows <= kGroupedStreamRows;
 }
 
 std::string groupedMatmul(const GroupedMatmulArgs& g) {
   if (g.rows == 0 || g.N == 0) return "";
   if (g.K > size_t(INT32_MAX) || g.N > size_t(INT32_MAX) || g.rows > size_t(INT32_MAX)) return "moe: a product too large";
-  if (fastPath(g) && g.rows <= size_t(kStreamRows) && g.accumulator != nullptr) {
+  if (g.siluMul && (!groupedMatmulStreams(g) || g.N % 2 != 0)) return "moe: siluMul needs the weight-streaming path";
+  if (groupedMatmulStreams(g)) {
+    if (g.accumulator == nullptr) return "moe: the weight-streaming path needs a zeroed accumulator";
     if (g.rows == 1) return launchStream<1>(g);
     if (g.rows == 2) return launchStream<2>(g);
     if (g.rows <= 4) return launchStream<4>(g);

@@ -1,13 +1,16 @@
 // The logprob kernels over F32 rows [R, V] (V up to a 202,048-token vocabulary), one block of 1024 threads per
 // row, as the cpu reference (src/runtime/cpu/logprobs.ts) computes them:
-// - logSoftmax: one pass merging per-thread (max, sum of exp) pairs, the sums in float64, then one writing pass.
+// - logSoftmax: one pass merging per-thread (max, sum of exp) pairs, the sums in float64, then one writing pass;
+//   both with 16-byte accesses, four in flight per thread (a block streams a whole row alone).
 // - gatherColumns: one thread per output; an id outside [0, V) gives NaN (the cpu throws; a kernel cannot).
 // - topK: the K largest of a row, largest first, ties to the lower id, for any K in [1, V]. A radix select over an
-//   order-preserving 32-bit key finds the K-th key in four passes of 8 bits (256-bin histogram in shared memory);
-//   a fifth pass writes the entries above it and, in id order, the lowest-id entries equal to it into the output
-//   row; the K candidates are then sorted by (key desc, id asc) with a bitonic network, in shared memory up to
-//   4,096 candidates, in the output row itself (global memory, same block) beyond.
+//   order-preserving 32-bit key finds the K-th key in four passes of 8 bits (256-bin histogram in shared memory,
+//   lanes of one bin adding once); a fifth pass, each thread over its own contiguous ids, writes the entries above
+//   it and the lowest-id entries equal to it into the output row (ranked by a block scan only when some equal
+//   entries must be left out); the K candidates are then sorted by (key desc, id asc) with a bitonic network, in
+//   shared memory up to 4,096 candidates, in the output row itself (global memory, same block) beyond.
 #include <cfloat>
+#include <cooperative_groups.h>
 #include <cstdint>
 
 #include "float_io.cuh"
@@ -95,9 +98,31 @@ __global__ void __launch_bounds__(kRowThreads) logSoftmaxKernel(float* out, cons
   }
   __syncthreads();
   const double logSum = logSumShared;
-  // out may be x: every entry is read by the thread that writes it, after the block has read the whole row.
+  // out may be x: every entry is read by the thread that writes it, after the block has read the whole row. Each
+  // thread loads a batch of its entries before storing any (stores cannot be moved above loads that may alias).
   float* o = out + base;
-  for (int j = threadIdx.x; j < V; j += blockDim.x) o[j] = float(double(row[j]) - logSum);
+  const int tid = threadIdx.x, step = blockDim.x;
+  int tail = 0;
+  if (((reinterpret_cast<uintptr_t>(row) | reinterpret_cast<uintptr_t>(o)) & 15) == 0) {
+    const int V4 = V / 4;
+    const float4* r4 = reinterpret_cast<const float4*>(row);
+    float4* o4 = reinterpret_cast<float4*>(o);
+    auto shift = [&](float4 v) {
+      return make_float4(float(double(v.x) - logSum), float(double(v.y) - logSum), float(double(v.z) - logSum),
+                         float(double(v.w) - logSum));
+    };
+    int i = tid;
+    for (; i + 3 * step < V4; i += 4 * step) {
+      float4 v[4];
+#pragma unroll
+      for (int u = 0; u < 4; u++) v[u] = r4[i + u * step];
+#pragma unroll
+      for (int u = 0; u < 4; u++) o4[i + u * step] = shift(v[u]);
+    }
+    for (; i < V4; i += step) o4[i] = shift(r4[i]);
+    tail = V4 * 4;
+  }
+  for (int j = tail + tid; j < V; j += step) o[j] = float(double(row[j]) - logSum);
 }
 
 // ==== gatherColumns ====
@@ -150,16 +175,17 @@ __device__ void bitonicSort(float* values, int* ids, int n) {
 
 __global__ void __launch_bounds__(kRowThreads) topKKernel(float* values, int32_t* ids, const float* x, int V, int K) {
   __shared__ unsigned histogram[256];
+  __shared__ int equalTotal;  // entries whose key is the K-th key
   __shared__ uint32_t prefixShared;
   __shared__ int needShared;
   __shared__ unsigned warpCounts[32];
-  __shared__ int aboveSlot;
+  __shared__ int aboveSlot, tieSlot;
   __shared__ float sortValues[kSharedSort];
   __shared__ int sortIds[kSharedSort];
   const float* row = x + size_t(blockIdx.x) * V;
   float* outValues = values + size_t(blockIdx.x) * K;
   int* outIds = ids + size_t(blockIdx.x) * K;
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
 
   // Radix select: after the pass of `shift`, the K-th key's bits above `shift` are known (prefix), and `need` of
   // the entries matching them (from the top) complete the K.
@@ -170,7 +196,10 @@ __global__ void __launch_bounds__(kRowThreads) topKKernel(float* values, int32_t
     __syncthreads();
     eachValue(row, V, [&](int, float v) {
       const uint32_t key = orderKey(v);
-      if ((key & mask) == prefix) atomicAdd(&histogram[(key >> shift) & 255u], 1u);
+      // Logits share few high bytes: lanes with the same bin add once (bin 256 collects the non-matching ones).
+      const unsigned bin = (key & mask) == prefix ? (key >> shift) & 255u : 256u;
+      const cooperative_groups::coalesced_group peers = cooperative_groups::labeled_partition(cooperative_groups::coalesced_threads(), bin);
+      if (bin < 256u && peers.thread_rank() == 0) atomicAdd(&histogram[bin], peers.size());
     });
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -182,7 +211,9 @@ __global__ void __launch_bounds__(kRowThreads) topKKernel(float* values, int32_t
       }
       prefixShared = prefix | (uint32_t(digit) << shift);
       needShared = need - above;
+      equalTotal = int(histogram[digit]);
       aboveSlot = 0;
+      tieSlot = 0;
     }
     __syncthreads();
     prefix = prefixShared;
@@ -190,43 +221,54 @@ __global__ void __launch_bounds__(kRowThreads) topKKernel(float* values, int32_t
     mask |= 255u << shift;
   }
   // prefix is now the K-th key: the K - need entries above it are all taken, and the `need` lowest-id entries
-  // equal to it. Candidates go to the output row (ties after the others), then get sorted.
+  // equal to it. Candidates go to the output row (ties after the others), then get sorted. For the ties' id order
+  // each thread owns a contiguous chunk of ids (a multiple of 4 entries, read 16 bytes at a time where aligned);
+  // when every equal entry is taken (the usual case) their order does not matter and the count is skipped.
   const uint32_t kth = prefix;
   const int aboveTotal = K - need;
-  int tiesTaken = 0;
-  for (int tile = 0; tile < V; tile += blockDim.x) {
-    const int j = tile + threadIdx.x;
-    const float v = j < V ? row[j] : 0.f;
-    const uint32_t key = j < V ? orderKey(v) : 0u;
-    if (j < V && key > kth) {
+  const int chunk = ((V + 4 * int(blockDim.x) - 1) / (4 * int(blockDim.x))) * 4;
+  const int lo = min(V, int(threadIdx.x) * chunk), hi = min(V, lo + chunk);
+  const bool vectorized = (reinterpret_cast<uintptr_t>(row) & 15) == 0;
+  auto eachOwn = [&](auto&& f) {
+    int j = lo;
+    if (vectorized) {
+      for (; j + 16 <= hi; j += 16) {
+        float4 v[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) v[u] = *reinterpret_cast<const float4*>(row + j + 4 * u);
+#pragma unroll
+        for (int u = 0; u < 4; u++) { f(j + 4 * u, v[u].x); f(j + 4 * u + 1, v[u].y); f(j + 4 * u + 2, v[u].z); f(j + 4 * u + 3, v[u].w); }
+      }
+    }
+    for (; j < hi; j++) f(j, row[j]);
+  };
+  int tieBase = 0;
+  if (equalTotal > need) {
+    int mine = 0;
+    eachOwn([&](int, float v) { mine += orderKey(v) == kth; });
+    // Exclusive scan of the per-thread counts over the block, in thread (= id) order.
+    int inclusive = mine;
+    for (int o = 1; o < 32; o <<= 1) {
+      const int other = __shfl_up_sync(0xffffffffu, inclusive, o);
+      if (lane >= o) inclusive += other;
+    }
+    if (lane == 31) warpCounts[warp] = unsigned(inclusive);
+    __syncthreads();
+    tieBase = inclusive - mine;
+    for (int w = 0; w < warp; w++) tieBase += int(warpCounts[w]);
+  }
+  int rank = tieBase;
+  eachOwn([&](int j, float v) {
+    const uint32_t key = orderKey(v);
+    if (key > kth) {
       const int slot = atomicAdd(&aboveSlot, 1);
       if (slot < aboveTotal) { outValues[slot] = v; outIds[slot] = j; }
+    } else if (key == kth) {
+      // All ties taken: any order (a counter); else the lowest ids by rank.
+      const int at = equalTotal > need ? rank++ : atomicAdd(&tieSlot, 1);
+      if (at < need) { outValues[aboveTotal + at] = v; outIds[aboveTotal + at] = j; }
     }
-    // The ties of this tile, ranked in id order across the block.
-    const bool tie = j < V && key == kth;
-    const unsigned ballot = __ballot_sync(0xffffffffu, tie);
-    if (lane == 0) warpCounts[warp] = __popc(ballot);
-    __syncthreads();
-    int rank = tiesTaken + __popc(ballot & ((1u << lane) - 1u)), tileTies = 0;
-    for (int w = 0; w < warps; w++) {
-      if (w < warp) rank += int(warpCounts[w]);
-      tileTies += int(warpCounts[w]);
-    }
-    if (tie && rank < need) { outValues[aboveTotal + rank] = v; outIds[aboveTotal + rank] = j; }
-    tiesTaken += tileTies;
-    __syncthreads();  // warpCounts is rewritten by the next tile
-    if (tiesTaken >= need && tile + int(blockDim.x) < V) {
-      // Every tie is placed; the entries above may still lie further on, so the scan goes on only for them.
-      for (int j2 = tile + int(blockDim.x) + int(threadIdx.x); j2 < V; j2 += blockDim.x) {
-        const float v2 = row[j2];
-        if (orderKey(v2) > kth) {
-          const int slot = atomicAdd(&aboveSlot, 1);
-          if (slot < aboveTotal) { outValues[slot] = v2; outIds[slot] = j2; }
-        }
-      }
-      break;
-    }
-  }
+  });
   __syncthreads();
   if (K <= kSharedSort) {
     for (int i = threadIdx.x; i < K; i += blockDim.x) { sortValues[i] = outValues[i]; sortIds[i] = outIds[i]; }

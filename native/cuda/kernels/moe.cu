@@ -3,15 +3,14 @@
 //      type (as Hugging Face's router does), per-expert counts, their offsets, and a permutation grouping the
 //      tokens by expert;
 //   2. gather: xs[p] = x[perm[p]] * s(perm[p]) rounded to the storage type (the score scales the expert's input);
+//      at most 8 tokens, inside the routing block;
 //   3. h = xs · gateUp[e] (grouped product, include/grouped_matmul.h), rows in expert order;
-//   4. act = silu(h[:, :I]) * h[:, I:] (elementwise.cu's siluAndMul);
+//   4. act = silu(h[:, :I]) * h[:, I:] (elementwise.cu's siluAndMul; at most 8 tokens, the product's final pass);
 //   5. out[perm[p]] = act[p] · down[e] (grouped product scattering its rows back to token order).
 // The shared expert is the layer's own gated MLP (src/layers/moe.ts), added to this output there.
 // Scratch (routing tables, xs, h, act, the few-rows accumulator; moeScratchBytes) comes from the caller, the step's
 // arena on the TypeScript side, so a captured graph keeps no memory of its own for it; without it, a caching-allocator
 // block per call.
-#include <algorithm>
-
 #include "float_io.cuh"
 #include "grouped_matmul.h"
 
@@ -24,9 +23,12 @@ constexpr int kRouteThreads = 1024;
 
 // ==== kernels ====
 
+// With `xs` (few tokens: one launch fewer at decode) the block also gathers the scaled inputs; `zero` [zeroCount]
+// (the weight-streaming products' accumulators) is cleared here for the same reason.
 template <typename T>
 __global__ void __launch_bounds__(kRouteThreads) routeKernel(const T* logits, int tokens, int E, int32_t* expertOf,
-                                                             float* score, int32_t* offsets, int32_t* perm) {
+                                                             float* score, int32_t* offsets, int32_t* perm, const T* x,
+                                                             T* xs, int H, float* zero, size_t zeroCount) {
   __shared__ int counts[kMaxExperts];
   __shared__ int cursor[kMaxExperts];
   for (int e = threadIdx.x; e < E; e += blockDim.x) counts[e] = 0;
@@ -57,6 +59,13 @@ __global__ void __launch_bounds__(kRouteThreads) routeKernel(const T* logits, in
   __syncthreads();
   // Within an expert the order is the atomics' (each row's result does not depend on its position).
   for (int t = threadIdx.x; t < tokens; t += blockDim.x) perm[atomicAdd(&cursor[expertOf[t]], 1)] = t;
+  for (size_t i = threadIdx.x; i < zeroCount; i += blockDim.x) zero[i] = 0.f;
+  if (xs == nullptr) return;
+  __syncthreads();  // perm and score, written by other threads of the block, are visible from here on
+  for (size_t i = threadIdx.x; i < size_t(tokens) * H; i += blockDim.x) {
+    const int t = perm[i / H];
+    xs[i] = fromFloat<T>(toFloat(x[size_t(t) * H + i % H]) * score[t]);
+  }
 }
 
 template <typename T>
@@ -70,10 +79,12 @@ __global__ void gatherScaledKernel(T* xs, const T* x, const int32_t* perm, const
 
 size_t alignUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
 
-// The pieces of the scratch block, in order.
+// The pieces of the scratch block, in order; the accumulators only where the weight-streaming path may run.
 struct Scratch {
-  size_t expertOf, score, offsets, perm, xs, h, act, accumulator, total;
+  size_t expertOf, score, offsets, perm, xs, h, act, accumulators, accumulatorCount, total;
 };
+
+bool fewTokens(int dtype, size_t T) { return dtype == kBF16 && T <= kGroupedStreamRows; }
 
 Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
   const size_t element = dtypeBytes(dtype);
@@ -86,14 +97,16 @@ Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
   s.xs = at; at += alignUp(T * H * element);
   s.h = at; at += alignUp(T * 2 * I * element);
   s.act = at; at += alignUp(T * I * element);
-  s.accumulator = at; at += alignUp(std::max(groupedMatmulScratch(dtype, T, 2 * I), groupedMatmulScratch(dtype, T, H)) * 4);
+  // gate|up's accumulator [T, 2I], then down's [T, H], contiguous: one range to clear.
+  s.accumulatorCount = fewTokens(dtype, T) ? T * (2 * I + H) : 0;
+  s.accumulators = at; at += alignUp(s.accumulatorCount * 4);
   s.total = at;
   return s;
 }
 
 template <typename T>
-std::string run(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp, const void* down, size_t tokens,
-                size_t H, size_t E, size_t I, unsigned char* base, const Scratch& s) {
+std::string run(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp, const void* down,
+                size_t tokens, size_t H, size_t E, size_t I, unsigned char* base, const Scratch& s) {
   int32_t* expertOf = reinterpret_cast<int32_t*>(base + s.expertOf);
   float* score = reinterpret_cast<float*>(base + s.score);
   int32_t* offsets = reinterpret_cast<int32_t*>(base + s.offsets);
@@ -101,28 +114,39 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   T* xs = reinterpret_cast<T*>(base + s.xs);
   T* h = reinterpret_cast<T*>(base + s.h);
   T* act = reinterpret_cast<T*>(base + s.act);
-  float* accumulator = s.accumulator < s.total ? reinterpret_cast<float*>(base + s.accumulator) : nullptr;
+  float* accumulators = s.accumulatorCount > 0 ? reinterpret_cast<float*>(base + s.accumulators) : nullptr;
+  const bool fused = fewTokens(dtype, tokens);
 
   routeKernel<T><<<1, kRouteThreads, 0, stream()>>>(static_cast<const T*>(routerLogits), int(tokens), int(E), expertOf,
-                                                    score, offsets, perm);
+    score, offsets, perm, static_cast<const T*>(x), fused ? xs : nullptr, int(H), accumulators, s.accumulatorCount);
   std::string status = launchStatus("moe (route)");
   if (!status.empty()) return status;
-  gatherScaledKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xs, static_cast<const T*>(x), perm, score, int(H));
-  status = launchStatus("moe (gather scaled inputs)");
-  if (!status.empty()) return status;
+  if (!fused) {
+    gatherScaledKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xs, static_cast<const T*>(x), perm, score, int(H));
+    status = launchStatus("moe (gather scaled inputs)");
+    if (!status.empty()) return status;
+  }
 
   GroupedMatmulArgs g;
   g.dtype = dtype;
   g.offsets = offsets;
-  g.accumulator = accumulator;
   g.rows = tokens;
   g.E = E;
-  g.a = xs; g.w = gateUp; g.out = h; g.rowMap = nullptr; g.K = H; g.N = 2 * I;
-  status = groupedMatmul(g);
+  g.a = xs; g.w = gateUp; g.out = act; g.K = H; g.N = 2 * I;
+  g.accumulator = accumulators;
+  if (accumulators != nullptr && groupedMatmulStreams(g)) {
+    // Few tokens: the product's final pass applies silu(gate) * up itself.
+    g.siluMul = true;
+    status = groupedMatmul(g);
+  } else {
+    g.out = h;
+    status = groupedMatmul(g);
+    if (status.empty()) status = siluAndMul(dtype, act, h, tokens, I);
+  }
   if (!status.empty()) return status;
-  status = siluAndMul(g.dtype, act, h, tokens, I);
-  if (!status.empty()) return status;
+  g.siluMul = false;
   g.a = act; g.w = down; g.out = out; g.rowMap = perm; g.K = I; g.N = H;
+  g.accumulator = accumulators != nullptr ? accumulators + tokens * 2 * I : nullptr;
   return groupedMatmul(g);
 }
 
