@@ -2,7 +2,7 @@
 // (offsets on the device), out[rowMap[p]] = a[p] · w[e(p)] with w [E, K, N] in x·W layout. The grid never depends
 // on the group sizes, which only the device knows:
 // - tensor cores (bf16, more than 8 rows): 64x128 output tiles, 8 warps of 32x32 (2x2 wmma 16x16x16 fragments),
-//   k-steps of 32 double-buffered with cp.async. grid.y enumerates (expert, row tile) pairs: at most
+//   k-steps of 32, three in flight with cp.async. grid.y enumerates (expert, row tile) pairs: at most
 //   ceil(rows / 64) + E of them exist, and a block walks the offsets to find its pair (or exits).
 // - weight streaming (bf16, at most 8 rows, decode): grid (N / 256, k-splits, min(rows, E)); block z finds the z-th
 //   expert with rows, so the grid holds no block for an expert without rows. A warp streams 16-byte chunks of its k
@@ -26,7 +26,8 @@ constexpr int kTileM = 64, kTileN = 128, kTileK = 32, kGemmThreads = 256;
 constexpr int kLdA = kTileK + 8, kLdB = kTileN + 8;  // padded shared strides (elements): fewer bank conflicts
 constexpr int kLdC = 36;                              // fp32 staging stride: conflict-free 16-byte row reads
 constexpr int kStageA = kTileM * kLdA, kStageB = kTileK * kLdB;
-constexpr int kPipeBytes = 2 * (kStageA + kStageB) * 2;
+constexpr int kStages = 3;  // k-steps in flight: the weights arrive from HBM while two steps are computed
+constexpr int kPipeBytes = kStages * (kStageA + kStageB) * 2;
 constexpr int kStagingBytes = 8 * 32 * kLdC * 4;
 constexpr int kSmemBytes = kPipeBytes > kStagingBytes ? kPipeBytes : kStagingBytes;
 
@@ -58,7 +59,7 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
   const bf16* a = static_cast<const bf16*>(g.a);
   const bf16* w = static_cast<const bf16*>(g.w) + size_t(e) * K * N;
   bf16* sA = reinterpret_cast<bf16*>(smem);
-  bf16* sB = sA + 2 * kStageA;
+  bf16* sB = sA + kStages * kStageA;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int warpM = warp / 4, warpN = warp % 4;
 
@@ -88,16 +89,20 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
 
   const int steps = (K + kTileK - 1) / kTileK;
   load(0, 0);
+  if (steps > 1) load(kTileK, 1);
   for (int s = 0; s < steps; s++) {
-    if (s + 1 < steps) {
-      load((s + 1) * kTileK, (s + 1) & 1);
+    // Step s + 2 goes to the stage step s - 1 used (every warp left it at the last barrier); then step s must be in.
+    if (s + 2 < steps) {
+      load((s + 2) * kTileK, (s + 2) % kStages);
+      __pipeline_wait_prior(2);
+    } else if (s + 1 < steps) {
       __pipeline_wait_prior(1);
     } else {
       __pipeline_wait_prior(0);
     }
     __syncthreads();
-    const bf16* tA = sA + (s & 1) * kStageA;
-    const bf16* tB = sB + (s & 1) * kStageB;
+    const bf16* tA = sA + (s % kStages) * kStageA;
+    const bf16* tB = sB + (s % kStages) * kStageB;
 #pragma unroll
     for (int kk = 0; kk < kTileK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa[2];
