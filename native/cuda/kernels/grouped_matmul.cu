@@ -255,9 +255,18 @@ bool fastPath(const GroupedMatmulArgs& g) {
 
 template <int MT>
 std::string launchStream(const GroupedMatmulArgs& g) {
-  // About four blocks per multiprocessor from one expert's weights: the columns' tiles times the k-splits.
+  // One expert's blocks (the columns' tiles times the k-splits) fill the device once: more would leave a last,
+  // partial wave streaming at a fraction of the bandwidth; fewer would leave multiprocessors idle.
+  static int residentPerSM = 0;
+  if (residentPerSM == 0) {
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&residentPerSM, streamKernel<MT>, 256, 0) != cudaSuccess ||
+        residentPerSM < 1) {
+      cudaGetLastError();
+      residentPerSM = 1;
+    }
+  }
   const int tiles = int((g.N / 8 + 31) / 32);
-  int splits = (4 * multiprocessorCount() + tiles - 1) / tiles;
+  int splits = residentPerSM * multiprocessorCount() / tiles;
   const int maxSplits = int((g.K + 63) / 64);
   if (splits > maxSplits) splits = maxSplits;
   if (splits < 1) splits = 1;
