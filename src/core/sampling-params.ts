@@ -32,6 +32,20 @@ export interface SamplingParams {
    * prefix cache), each with its own seed. A single prompt with n > 1 returns a list of n results.
    */
   n?: number;
+  /**
+   * Structured output (at most one of the three): the output must match a JSON schema (given as its JSON text, as
+   * SGLang's `json_schema`), a regular expression, or an EBNF grammar (XGrammar's dialect, root rule `root`).
+   * Generation ends when the grammar is complete: the end-of-sequence token is allowed only then.
+   */
+  jsonSchema?: string;
+  regex?: string;
+  ebnf?: string;
+}
+
+/** Which structured-output constraint a request carries, and its text. */
+export interface GrammarSpec {
+  readonly kind: "jsonSchema" | "regex" | "ebnf";
+  readonly text: string;
 }
 
 /** Parameters with every default filled in, as the scheduler and sampler use them. */
@@ -51,6 +65,8 @@ export interface ResolvedSamplingParams {
   readonly skipSpecialTokens: boolean;
   readonly noStopTrim: boolean;
   readonly seed: number | undefined;
+  /** The structured-output constraint, or null. */
+  readonly grammar: GrammarSpec | null;
   /** True when sampling reduces to argmax (temperature 0 or top-k 1). */
   readonly greedy: boolean;
 }
@@ -67,13 +83,10 @@ const SAMPLING_KEYS: KeyPolicy = {
   known: keysOf<SamplingParams>()({
     maxNewTokens: true, minNewTokens: true, stop: true, stopTokenIds: true, temperature: true, topP: true, topK: true,
     minP: true, frequencyPenalty: true, presencePenalty: true, repetitionPenalty: true, ignoreEos: true,
-    skipSpecialTokens: true, noStopTrim: true, samplingSeed: true, n: true,
+    skipSpecialTokens: true, noStopTrim: true, samplingSeed: true, n: true, jsonSchema: true, regex: true, ebnf: true,
   }),
   refused: {
-    jsonSchema: `structured output is ${NOT_YET}`,
-    regex: `structured output is ${NOT_YET}`,
-    ebnf: `structured output is ${NOT_YET}`,
-    structuralTag: `structured output is ${NOT_YET}`,
+    structuralTag: `structural tags are ${NOT_YET}; jsonSchema, regex and ebnf are supported`,
     stopRegex: "stops are strings (stop) or token ids (stopTokenIds); regular expressions are not supported",
     logitBias: `logit bias is ${NOT_YET}`,
     customParams: "Iris has no custom logit processors",
@@ -139,6 +152,7 @@ export function resolveSamplingParams(params: SamplingParams | undefined, vocabS
   const seed = p.samplingSeed === undefined || p.samplingSeed === null ? undefined : numberOr(p.samplingSeed, "samplingSeed", 0);
   if (seed !== undefined && !Number.isSafeInteger(seed)) fail(`samplingSeed must be an integer, got ${seed}.`);
   parallelSampleCount(params);
+  const grammar = grammarSpec(p);
 
   if (topK === -1) topK = TOP_K_ALL;
   const greedy = temperature < GREEDY_TEMPERATURE || topK === 1;
@@ -153,8 +167,21 @@ export function resolveSamplingParams(params: SamplingParams | undefined, vocabS
     ignoreEos: booleanOr(p.ignoreEos, "ignoreEos", false),
     skipSpecialTokens: booleanOr(p.skipSpecialTokens, "skipSpecialTokens", true),
     noStopTrim: booleanOr(p.noStopTrim, "noStopTrim", false),
-    seed, greedy,
+    seed, grammar, greedy,
   });
+}
+
+/** The one structured-output constraint of a request's parameters (null when none), checked: a non-empty string. */
+function grammarSpec(p: Record<string, unknown>): GrammarSpec | null {
+  const given = (["jsonSchema", "regex", "ebnf"] as const).filter((kind) => p[kind] !== undefined && p[kind] !== null);
+  if (given.length === 0) return null;
+  if (given.length > 1) fail(`only one of jsonSchema, regex and ebnf may be given, got ${given.join(" and ")}.`);
+  const kind = given[0];
+  const text = p[kind];
+  // SGLang takes the schema as JSON text; an object is the common slip, so the message says how to pass it.
+  if (kind === "jsonSchema" && typeof text === "object") fail("jsonSchema must be the schema's JSON text (JSON.stringify(schema)), got an object.");
+  if (typeof text !== "string" || text.length === 0) fail(`${kind} must be a non-empty string, got ${JSON.stringify(text)}.`);
+  return Object.freeze({ kind, text });
 }
 
 /** The `n` of one request's parameters (1 when absent), checked: a positive integer. */

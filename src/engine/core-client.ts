@@ -2,7 +2,7 @@
  * The caller's side of the worker thread that runs the `EngineCore`: starts it, routes its outputs to the request
  * that owns them, and turns a crash of the worker into an error for every request still in flight.
  */
-import type { Worker } from "node:worker_threads";
+import type { MessagePort, Worker } from "node:worker_threads";
 import { startModuleWorker } from "../utils/module-worker.js";
 import { IrisError } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
@@ -166,6 +166,11 @@ export class CoreClient {
     if (this.closed || this.failure) {
       throw this.failure ?? new IrisError("ENGINE_SHUTDOWN", "the engine has been shut down");
     }
+  }
+
+  /** Hands the core its port to the grammar worker (structured output's matchers). */
+  connectGrammar(port: MessagePort): void {
+    this.worker.postMessage({ type: "grammar-port", port } satisfies ToCore, [port]);
   }
 
   private send(message: ToCore): void {

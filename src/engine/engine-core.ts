@@ -26,6 +26,7 @@ import type { PrefixCache } from "../cache/prefix-cache.js";
 import { describeKernels } from "./kernels-info.js";
 import { hostTensor } from "../core/host-tensor.js";
 import { checkFits, memoryPlan } from "./memory-plan.js";
+import { GrammarMatchers, type MaskUpdate } from "../grammar/grammar-matchers.js";
 
 /** A step whose kernels are enqueued and whose tokens are not read back yet (null: it failed as a whole). */
 interface InFlightStep {
@@ -35,7 +36,7 @@ interface InFlightStep {
 
 /** Whether a request's sampling reads its generated tokens on the host (so it cannot run a step ahead). */
 function countsOutputsOnHost(s: CoreRequest["sampling"]): boolean {
-  return s.minNewTokens > 0 || s.repetitionPenalty !== 1 || s.frequencyPenalty !== 0 || s.presencePenalty !== 0;
+  return s.minNewTokens > 0 || s.repetitionPenalty !== 1 || s.frequencyPenalty !== 0 || s.presencePenalty !== 0 || s.grammar !== null;
 }
 
 interface Active {
@@ -50,6 +51,12 @@ export class EngineCore {
   private wake: (() => void) | null = null;
   private stopping = false;
   private inFlight: InFlightStep | null = null;
+  /** Structured output's matchers, in the grammar worker (connected before the first request with a grammar). */
+  private grammars: GrammarMatchers | null = null;
+  /** Requests whose matcher has just opened, to be queued with their first mask. */
+  private opened: { request: CoreRequest; update: MaskUpdate }[] = [];
+  /** The masks of the constrained requests' next tokens, asked after the last collected step. */
+  private masksPending: Promise<void> | null = null;
 
   private constructor(
     private readonly scheduler: Scheduler,
@@ -122,6 +129,9 @@ export class EngineCore {
         continue;
       }
       if (this.inFlight !== null && !this.mayOverlap()) await this.finishStep();
+      // A constrained request's mask needs its previous token: the grammar worker answers after that step's collect.
+      if (this.masksPending !== null) await this.masksPending;
+      this.masksPending = null;
       const next = this.scheduler.hasWork() ? this.launchStep() : null;
       if (this.inFlight !== null) await this.finishStep();
       this.inFlight = next;
@@ -173,15 +183,27 @@ export class EngineCore {
     const sampled = this.scheduler.resolveBatch(batch, tokens);
     for (const [rid, { input }] of logprobs) this.active.get(rid)?.logprobs?.add(input);
     const outputs: CoreOutput[] = [];
+    const constrained: { rid: string; token: number }[] = [];
     for (const { requestId, token } of sampled) {
       const active = this.active.get(requestId);
       if (!active) continue;
       const outcome = active.tracker.push(token);
+      if (active.request.sampling.grammar !== null && !outcome.finishReason) constrained.push({ rid: requestId, token });
       const own = logprobs.get(requestId)?.output;
       outputs.push(this.output(requestId, [token], outcome.delta, outcome.finishReason, own ? [own] : undefined));
       if (outcome.finishReason) this.finish(requestId);
     }
     if (outputs.length) this.send({ type: "outputs", outputs });
+    if (constrained.length > 0) this.masksPending = this.grammars!.advance(constrained).then((updates) => this.takeMasks(updates));
+  }
+
+  /** The grammar's masks of the constrained requests' next tokens; a matcher's failure fails its request. */
+  private takeMasks(updates: readonly MaskUpdate[]): void {
+    for (const u of updates) {
+      if (!this.active.has(u.rid)) continue;
+      if (u.error) this.fail(u.rid, IrisError.fromJSON(u.error));
+      else if (u.mask !== null) this.runner.setTokenMask(u.rid, u.mask);
+    }
   }
 
   private failAll(batch: ScheduledBatch, err: unknown): void {
@@ -199,6 +221,17 @@ export class EngineCore {
       else if (message.type === "flush") this.send({ type: "flushed", id: message.id, result: this.flushCache() });
       else if (message.type === "stats") this.send({ type: "stats", id: message.id, stats: this.scheduler.stats() });
       else if (message.type === "shutdown") this.stopping = true;
+      else if (message.type === "grammar-port") this.grammars = new GrammarMatchers(message.port);
+    }
+    const opened = this.opened;
+    this.opened = [];
+    for (const { request, update } of opened) {
+      if (this.active.get(request.rid)?.request !== request) {
+        this.grammars?.close(request.rid);
+        continue;
+      }
+      if (update.error) this.fail(request.rid, IrisError.fromJSON(update.error));
+      else if (this.queue(request)) this.runner.setTokenMask(request.rid, update.mask!);
     }
   }
 
@@ -213,6 +246,25 @@ export class EngineCore {
       this.active.delete(request.rid);
       return;
     }
+    const grammar = request.sampling.grammar;
+    if (grammar === null) {
+      this.queue(request);
+      return;
+    }
+    if (this.grammars === null) {
+      this.fail(request.rid, new IrisError("INTERNAL", "internal error: a request with a grammar reached the core before the grammar worker's port"));
+      return;
+    }
+    // The request waits (active, so an abort still finds it) until its matcher is open with the first mask.
+    const stops = request.sampling.ignoreEos ? request.sampling.stopTokenIds : [...this.eosTokenIds, ...request.sampling.stopTokenIds];
+    void this.grammars.open(request.rid, grammar, stops).then((update) => {
+      this.opened.push({ request, update });
+      this.wake?.();
+    });
+  }
+
+  /** Hands a request to the scheduler and the runner; false when it failed there. */
+  private queue(request: CoreRequest): boolean {
     try {
       // Input logprobs need the logits of their prompt rows: the prefix cache may supply only the tokens before them.
       const start = request.logprobs?.startLen ?? -1;
@@ -224,8 +276,10 @@ export class EngineCore {
         id: request.rid, inputIds: request.inputIds, positions: request.positions, mm: request.mm, imageKeys: request.imageKeys,
         sampling: request.sampling, history: this.scheduler.tokenHistory(request.rid), logprobs: request.logprobs,
       });
+      return true;
     } catch (err) {
       this.fail(request.rid, err instanceof IrisError ? err : new IrisError("INTERNAL", (err as Error).message));
+      return false;
     }
   }
 
@@ -249,6 +303,7 @@ export class EngineCore {
   }
 
   private finish(rid: string): void {
+    if (this.active.get(rid)?.request.sampling.grammar) this.grammars?.close(rid);
     if (this.scheduler.counters(rid)) this.scheduler.finishRequest(rid);
     this.runner.removeRequest(rid);
     this.active.delete(rid);
@@ -258,6 +313,7 @@ export class EngineCore {
   private fail(rid: string, error: IrisError): void {
     const active = this.active.get(rid);
     if (!active) return;
+    if (active.request.sampling.grammar !== null) this.grammars?.close(rid);
     const outcome = active.tracker.abort(error.message, error.code);
     const output = this.output(rid, [], outcome.delta, outcome.finishReason);
     this.scheduler.abortRequest(rid);

@@ -16,6 +16,7 @@ import { chatTemplates } from "../tokenizer/chat-templates.js";
 import type { Conversation } from "../tokenizer/conversation.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { CoreClient } from "./core-client.js";
+import { GrammarService } from "../grammar/grammar-service.js";
 import { checkEngineOptions, checkModelPath, preprocessWorkerCount, resolveCoreOptions, resolveImageLoad, type EngineOptions } from "./engine-options.js";
 import { DecodeBudget } from "../multimodal/decode-budget.js";
 import { ImagePreprocessPool } from "../multimodal/image-preprocess-pool.js";
@@ -49,6 +50,8 @@ export class Engine {
    */
   private readonly preparing = new Map<string, AbortController>();
   private closing = false;
+  /** Structured output's compiler and matchers, on their own worker thread (started by the first grammar). */
+  private readonly grammars: GrammarService;
 
   private constructor(
     readonly config: ModelConfig,
@@ -62,7 +65,12 @@ export class Engine {
     private readonly log: Logger,
     private readonly imageLoad: LoadImageOptions,
     private readonly decodeBudget: DecodeBudget,
-  ) {}
+  ) {
+    this.grammars = new GrammarService({
+      modelPath: core.modelPath, vocabSize: config.text.vocabSize, stopTokenIds: config.text.eosTokenIds,
+      connectCore: (port) => client.connectGrammar(port),
+    });
+  }
 
   /** Loads the model (on a worker thread) and its tokenizer and processor; resolves once it is ready. */
   static async create(options: EngineOptions): Promise<Engine> {
@@ -167,6 +175,17 @@ export class Engine {
   }
 
   /**
+   * Compiles a structured-output constraint ahead of its requests (`{ jsonSchema }`, `{ regex }` or `{ ebnf }`, as
+   * in samplingParams): rejects with INVALID_ARGUMENT naming the problem; a valid one is cached for the requests
+   * that follow. Resolves to the milliseconds the compile took (near 0 when it was cached).
+   */
+  async compileGrammar(constraint: Pick<SamplingParams, "jsonSchema" | "regex" | "ebnf">): Promise<number> {
+    const { grammar } = resolveSamplingParams(constraint, this.config.text.vocabSize);
+    if (grammar === null) throw new IrisError("INVALID_ARGUMENT", "compileGrammar takes one of jsonSchema, regex or ebnf");
+    return this.grammars.compile(grammar);
+  }
+
+  /**
    * Empties the prefix cache (SGLang's `flush_cache`), e.g. between benchmark runs. Like SGLang it does nothing
    * while requests are in flight: the result says `success: false` and why.
    */
@@ -189,7 +208,7 @@ export class Engine {
     for (const preparing of this.preparing.values()) {
       preparing.abort(new IrisError("ENGINE_SHUTDOWN", "the engine was shut down while this request was being prepared"));
     }
-    await Promise.all([this.client.shutdown(), this.pool?.close()]);
+    await Promise.all([this.client.shutdown(), this.pool?.close(), this.grammars.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -267,6 +286,8 @@ export class Engine {
 
   private async prepare(single: SingleRequest, signal: AbortSignal): Promise<CoreRequest> {
     const sampling = resolveSamplingParams(single.samplingParams, this.config.text.vocabSize);
+    // Compiled (or found in the cache) on the grammar worker before anything is queued: a bad one fails here.
+    if (sampling.grammar !== null) await this.grammars.compile(sampling.grammar);
     const images = classifyImages(single.images);
     if (single.inputIds) {
       const vocab = this.config.text.vocabSize;

@@ -6,7 +6,6 @@ import { keysOf, type KeyPolicy } from "../core/option-keys.js";
 import type { GenerateRequest } from "../core/request.js";
 import type { EngineOptions, ImageLoadOptions } from "./engine-options.js";
 
-const NOT_YET = "not implemented in Iris yet (issue 13)";
 const NO_LORA = "Iris has no LoRA adapters";
 const ONE_RANK = "an engine is one data-parallel rank on one machine, with no prefill/decode disaggregation";
 const ONE_IMPLEMENTATION = "each Iris backend has one implementation of it, chosen with device";
@@ -38,7 +37,7 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
     dtype: "the cpu backend computes in float32 and the cuda backend in bf16",
     attentionBackend: ONE_IMPLEMENTATION, prefillAttentionBackend: ONE_IMPLEMENTATION,
     decodeAttentionBackend: ONE_IMPLEMENTATION, mmAttentionBackend: ONE_IMPLEMENTATION,
-    samplingBackend: ONE_IMPLEMENTATION, grammarBackend: `structured output is ${NOT_YET}`,
+    samplingBackend: ONE_IMPLEMENTATION, grammarBackend: "structured output always uses XGrammar (its WebAssembly build)",
     skipTokenizerInit: "Iris always loads the tokenizer; requests may still give inputIds",
     trustRemoteCode: "Iris runs no Python model code; it implements each architecture itself",
     tokenizerPath: "the tokenizer is read from modelPath", tokenizerMode: "the tokenizer is read from modelPath",

@@ -2,6 +2,7 @@
  * Messages between the `Engine` on the caller's thread and the `EngineCore` on its worker thread. Everything here
  * survives structured clone: plain objects, typed arrays, no classes.
  */
+import type { MessagePort } from "node:worker_threads";
 import type { IrisErrorCode } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { MultimodalPayload, PromptPositions } from "../core/multimodal-payload.js";
@@ -61,6 +62,8 @@ export type ToCore =
   /** Empties the prefix cache; refused while requests run. */
   | { readonly type: "flush"; readonly id: number }
   | { readonly type: "stats"; readonly id: number }
+  /** The port to the grammar worker, sent before the first request with a grammar. */
+  | { readonly type: "grammar-port"; readonly port: MessagePort }
   | { readonly type: "shutdown" };
 
 export interface SerializedError {

@@ -163,6 +163,11 @@ export class ModelRunner {
     this.pages.remove(id);
   }
 
+  /** Structured output: the grammar's mask of request `id`'s next token (bit t & 31 of word t >> 5). */
+  setTokenMask(id: string, mask: Int32Array): void {
+    this.request(id).setTokenMask(mask);
+  }
+
   /** The vision encoder alone, for `Engine.encodeImages`: [image tokens, hidden], owned by the caller. */
   encodeImages(mm: MultimodalPayload): Tensor {
     return this.images.encode(mm);

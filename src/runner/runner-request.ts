@@ -51,6 +51,9 @@ export class RunnerRequest {
   readonly imagesKey: string | undefined;
   /** The vision encoder's output for this request, computed when a step first needs it. */
   imageEmbeddings: Tensor | null = null;
+  /** Structured output: the allowed set of the next token (bit t & 31 of word t >> 5), and the output length it follows. */
+  private mask: Int32Array | null = null;
+  private maskAfter = -1;
 
   constructor(spec: RunnerRequestSpec, imageTokenId: number, seed: number) {
     this.id = spec.id;
@@ -105,6 +108,22 @@ export class RunnerRequest {
       if (p && index < this.promptLength) out[offset + r] = p.values[index * p.rows + Math.min(r, p.rows - 1)];
       else out[offset + r] = index + (p?.decodeOffset ?? 0);
     }
+  }
+
+  /** Whether the request's output follows a grammar (its next token's mask comes from `setTokenMask`). */
+  get constrained(): boolean {
+    return this.sampling.grammar !== null;
+  }
+
+  /** The grammar's mask of the next token, computed after the request's newest output token. */
+  setTokenMask(mask: Int32Array): void {
+    this.mask = mask;
+    this.maskAfter = this.outputLength;
+  }
+
+  /** The mask of the next token; null when none was set after the newest output token (a caller's bug). */
+  tokenMask(): Int32Array | null {
+    return this.maskAfter === this.outputLength ? this.mask : null;
   }
 
   /** Whether sampling needs the penalty kernel for this request. */

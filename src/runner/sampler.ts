@@ -2,13 +2,15 @@
  * Turns a step's logits into one token per sampled row, in two halves: `prepare` does the host work (each row's
  * parameters, penalized tokens, masked stop tokens, one uniform draw from the request's own generator) and uploads
  * it into buffers kept across steps; `launch` enqueues the kernels. Greedy rows without penalties take the argmax
- * kernel alone; otherwise SGLang's pipeline runs: penalties, stop tokens masked while `minNewTokens` is not reached,
+ * kernel alone; otherwise SGLang's pipeline runs: structured output's token masks (every row, greedy or not, before
+ * anything else), penalties, stop tokens masked while `minNewTokens` is not reached,
  * then temperature, top-k, top-p and min-p. Logits of any float type are widened to F32 first.
  */
 import { IrisError } from "../core/errors.js";
 import { argmax } from "../kernels/argmax.js";
 import { cast } from "../kernels/cast.js";
 import { applyPenalties } from "../kernels/penalties.js";
+import { applyTokenMask } from "../kernels/token-mask.js";
 import { sample } from "../kernels/sample.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import type { Penalties, SamplingTensors } from "../runtime/backend.js";
@@ -16,6 +18,7 @@ import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { GrowingBuffer, StagedBuffer } from "./device-buffers.js";
 import type { RunnerRequest } from "./runner-request.js";
+import { TokenMasks, type TokenMaskPlan } from "./token-masks.js";
 
 /** What `launch` needs of a prepared step: views of the sampler's buffers. */
 export interface SamplingPlan {
@@ -25,6 +28,8 @@ export interface SamplingPlan {
   readonly penalties: Penalties | null;
   /** Flat indices (row * vocab + token) of logits to set to -inf, and as many -inf values; or null. */
   readonly masked: { readonly index: Tensor; readonly values: Tensor } | null;
+  /** Structured output's masks of the constrained rows, or null. */
+  readonly tokenMasks: TokenMaskPlan | null;
 }
 
 export class Sampler {
@@ -42,6 +47,7 @@ export class Sampler {
   private readonly maskIndex: GrowingBuffer<"I32">;
   /** -inf values for the masked logits, grown with `maskIndex`. */
   private readonly maskValues: GrowingBuffer<"F32">;
+  private readonly tokenMasks: TokenMasks;
 
   constructor(device: Device, maxRows: number, private readonly vocab: number, private readonly eosTokenIds: readonly number[]) {
     const f32 = () => new StagedBuffer(device, "F32", maxRows);
@@ -58,23 +64,25 @@ export class Sampler {
     this.penaltyCounts = new GrowingBuffer(device, "I32");
     this.maskIndex = new GrowingBuffer(device, "I32");
     this.maskValues = new GrowingBuffer(device, "F32");
+    this.tokenMasks = new TokenMasks(device, maxRows, vocab);
   }
 
   /** Host work and uploads for sampling one token of each of `rows` (in logit-row order). */
   prepare(rows: readonly RunnerRequest[]): SamplingPlan {
     const B = rows.length;
     for (const r of rows) {
-      // Penalties and minimum lengths count the outputs on the host: every earlier token must be collected.
-      if ((r.hasPenalties || r.sampling.minNewTokens > 0) && r.outputLength < r.launchedTokens - 1) {
+      // Penalties, minimum lengths and grammars read the outputs on the host: every earlier token must be collected.
+      if ((r.hasPenalties || r.sampling.minNewTokens > 0 || r.constrained) && r.outputLength < r.launchedTokens - 1) {
         throw new IrisError("INTERNAL", `internal error: request ${r.id} samples with penalties before its previous token was collected`);
       }
       r.countOutputs();
     }
     const masks = this.minTokenMasks(rows);
+    const tokenMasks = this.tokenMasks.prepare(rows);
     const penalized = rows.some((r) => r.hasPenalties);
     // Greedy rows draw too, so a request's sequence of draws does not depend on its neighbours.
     const draws = rows.map((r) => r.rng.next());
-    if (masks.length === 0 && !penalized && rows.every((r) => r.sampling.greedy)) return { rows: B, params: null, penalties: null, masked: null };
+    if (masks.length === 0 && !penalized && rows.every((r) => r.sampling.greedy)) return { rows: B, params: null, penalties: null, masked: null, tokenMasks };
     rows.forEach((r, i) => {
       this.temperature.host[i] = r.sampling.greedy ? 0 : r.sampling.temperature;
       this.topK.host[i] = Math.min(r.sampling.topK, 2 ** 31 - 1);
@@ -89,7 +97,7 @@ export class Sampler {
       index: this.maskIndex.put(Int32Array.from(masks)),
       values: this.maskValues.put(new Float32Array(masks.length).fill(-Infinity)).view([masks.length, 1]),
     };
-    return { rows: B, params, penalties: penalized ? this.penaltyTensors(rows) : null, masked };
+    return { rows: B, params, penalties: penalized ? this.penaltyTensors(rows) : null, masked, tokenMasks };
   }
 
   /**
@@ -99,6 +107,7 @@ export class Sampler {
   launch(logits: Tensor, plan: SamplingPlan, out: Tensor): Tensor {
     // The step's own logits (an intermediate no one else reads) are penalized and masked in place.
     const wide = cast(logits, "F32");
+    if (plan.tokenMasks !== null) applyTokenMask(wide, plan.tokenMasks.bitmask, plan.tokenMasks.rows);
     if (plan.params === null) {
       argmax(wide, out);
       return wide;

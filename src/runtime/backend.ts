@@ -156,6 +156,11 @@ export interface Backend {
 
   /** out I32 [B] = index of the first maximum of each row of logits [B, V]. */
   argmax(out: Tensor, logits: Tensor): void;
+  /**
+   * In place on logits F32 [B, V], structured output's mask: for each m < M, logits[rows[m], t] = -inf wherever bit
+   * (t & 31) of bitmask[m, t >> 5] is 0 (bitmask I32 [M, W], W >= ceil(V / 32); rows I32 [M] in [0, B)).
+   */
+  applyTokenMask(logits: Tensor, bitmask: Tensor, rows: Tensor): void;
   /** In place on logits F32 [B, V]: frequency and presence penalties, then the repetition penalty (see `Penalties`). */
   applyPenalties(logits: Tensor, penalties: Penalties): void;
   /** out I32 [B]: one token per row of logits F32 [B, V] (left unchanged) under `params` (see `SamplingTensors`). */

@@ -131,6 +131,11 @@ napi_value ApplyPenalties(napi_env env, napi_callback_info info) {
   return result(env, applyPenalties(ptr<float>(a[0]), ptr<int32_t>(a[1]), ptr<int32_t>(a[2]), ptr<int32_t>(a[3]),
                                     ptr<float>(a[4]), ptr<float>(a[5]), ptr<float>(a[6]), sz(a[7]), sz(a[8])));
 }
+napi_value ApplyTokenMask(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  return result(env, applyTokenMask(ptr<float>(a[0]), ptr<int32_t>(a[1]), ptr<int32_t>(a[2]), sz(a[3]), sz(a[4]), sz(a[5]),
+                                    sz(a[6])));
+}
 napi_value Sample(napi_env env, napi_callback_info info) {
   ARGS(9);
   return result(env, sample(ptr<int32_t>(a[0]), ptr<float>(a[1]), ptr<float>(a[2]), ptr<int32_t>(a[3]), ptr<float>(a[4]),
@@ -170,6 +175,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"setAttentionMma", nullptr, SetAttentionMma, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyPenalties", nullptr, ApplyPenalties, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"applyTokenMask", nullptr, ApplyTokenMask, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sample", nullptr, Sample, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"patchifyImage", nullptr, PatchifyImage, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -133,6 +133,8 @@ std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t
 std::string applyPenalties(float* logits, const int32_t* ids, const int32_t* counts, const int32_t* rowStart,
                            const float* repetition, const float* frequency, const float* presence, size_t B,
                            size_t V);
+std::string applyTokenMask(float* logits, const int32_t* bitmask, const int32_t* rows, size_t M, size_t B, size_t V,
+                           size_t W);
 std::string sample(int32_t* out, const float* logits, const float* temperature, const int32_t* topK,
                    const float* topP, const float* minP, const float* uniform, size_t B, size_t V);
 

@@ -16,6 +16,7 @@ import { layerNorm, rmsNorm, softmax } from "./norms.js";
 import { pagedAttention, storeKV } from "./paged-attention.js";
 import { applyRotary, ropeCosSin } from "./rotary.js";
 import { applyPenalties, argmax, SamplingScratch, sample } from "./sampling.js";
+import { applyTokenMask } from "./token-mask.js";
 import { gatherColumns, logSoftmax, topK } from "./logprobs.js";
 import { CpuStorage, elements, f32, halves, i32 } from "./storage.js";
 
@@ -117,6 +118,7 @@ export class CpuBackend implements Backend {
   moeTop1Sigmoid = moeTop1Sigmoid;
   argmax = argmax;
   applyPenalties = applyPenalties;
+  applyTokenMask = applyTokenMask;
   logSoftmax = logSoftmax;
   gatherColumns = gatherColumns;
   topK = topK;

@@ -84,6 +84,7 @@ export interface CudaAddon {
   argmax(dtype: number, out: number, logits: number, B: number, V: number): void;
   applyPenalties(logits: number, ids: number, counts: number, rowStart: number, repetition: number, frequency: number,
     presence: number, B: number, V: number): void;
+  applyTokenMask(logits: number, bitmask: number, rows: number, M: number, B: number, V: number, W: number): void;
   sample(out: number, logits: number, temperature: number, topK: number, topP: number, minP: number, uniform: number,
     B: number, V: number): void;
   // Logprob kernels over F32 rows [R, V] (native/cuda/kernels/logprobs.cu).

@@ -304,6 +304,10 @@ export class CudaBackend implements Backend {
       ptr(p.frequency), ptr(p.presence), logits.shape[0], logits.shape[1]);
   }
 
+  applyTokenMask(logits: Tensor, bitmask: Tensor, rows: Tensor): void {
+    this.addon.applyTokenMask(ptr(logits), ptr(bitmask), ptr(rows), rows.numel, logits.shape[0], logits.shape[1], bitmask.shape[1]);
+  }
+
   sample(out: Tensor, logits: Tensor, p: SamplingTensors): void {
     this.addon.sample(ptr(out), ptr(logits), ptr(p.temperature), ptr(p.topK), ptr(p.topP), ptr(p.minP), ptr(p.uniform),
       logits.shape[0], logits.shape[1]);
