@@ -16,9 +16,19 @@ if (!parent) throw new Error("grammar-worker.ts runs only as a worker thread");
 const send = (message: FromGrammarWorker) => parent.postMessage(message);
 const data = workerData as GrammarWorkerData;
 
+/**
+ * Byte-level token characters of bytes that never occur in UTF-8 (0xC0, 0xC1, 0xF5-0xFF map to themselves as
+ * Latin-1 characters). XGrammar 0.1.27 decodes an 0xF5-0xF7 lead as a character past U+10FFFF and lets it into
+ * strings, where it decodes to U+FFFD; a token holding such a byte is left out of the grammar's vocabulary ("").
+ */
+const NOT_UTF8 = /[\u00c0\u00c1\u00f5-\u00ff]/;
+
 function vocabulary(): string[] {
   const tokenizer = Tokenizer.fromDir(data.modelPath);
-  return Array.from({ length: data.vocabSize }, (_, id) => tokenizer.idToToken(id) ?? "");
+  return Array.from({ length: data.vocabSize }, (_, id) => {
+    const token = tokenizer.idToToken(id) ?? "";
+    return tokenizer.isSpecial(id) || !NOT_UTF8.test(token) ? token : "";
+  });
 }
 
 function errorJSON(err: unknown): { code: IrisError["code"]; message: string } {

@@ -71,10 +71,20 @@ export class XGrammarRuntime {
     return this.guard(`invalid ${spec.kind}`, () => {
       // JSON in one line with ", " and ": " (SGLang's layout with constrained_json_disable_any_whitespace): with
       // free whitespace a sampled output could run whitespace until its token limit instead of closing the object.
-      if (spec.kind === "jsonSchema") return this.compiler.compileJSONSchema(spec.text, false, -1);
+      if (spec.kind === "jsonSchema") return this.compileSchema(spec.text);
       if (spec.kind === "regex") return this.compiler.compileStructuralTag({ type: "structural_tag", format: { type: "regex", pattern: spec.text } });
       return this.compiler.compileGrammar(spec.text, "root");
     });
+  }
+
+  /**
+   * A JSON schema through its EBNF, with the characters of bounded strings fixed.
+   * NOTE: XGrammar 0.1.27 writes a string with maxLength as [^"\\\r\n]{0,n}, which lets control characters in
+   * (JSON.parse refuses them); its unbounded strings use the right class, which the bounded ones get here.
+   */
+  private async compileSchema(schema: string): Promise<CompiledGrammar> {
+    const ebnf = await this.xg.Testings._jsonSchemaToEBNF(schema, false, -1);
+    return this.compiler.compileGrammar(ebnf.replaceAll(BOUNDED_STRING_CHAR, STRING_CHAR), "root");
   }
 
   /** A matcher at the grammar's start; it accepts only `stopTokenIds` as the end of a complete output. */
@@ -96,6 +106,10 @@ export class XGrammarRuntime {
     }
   }
 }
+
+// The character classes of XGrammar's bounded and unbounded JSON strings, as its EBNF prints them.
+const BOUNDED_STRING_CHAR = String.raw`[^"\\\r\n]`;
+const STRING_CHAR = String.raw`[^\0-\x1f\"\\\r\n]`;
 
 /** Catches schema text that is not JSON before XGrammar does (it would abort the instance for it). */
 function checkSchemaText(text: string): void {

@@ -11,6 +11,10 @@ test("a warmed-up decode step on cuda allocates nothing and repeats its arena of
   await decodeStepsAreStable(DEMO_MODEL, { temperature: 0.8, topK: 20, topP: 0.9 }, cuda().backend);
 });
 
+test("the same with structured output's token masks on two of the four requests (applyTokenMask on cuda)", { skip: skipCuda }, async () => {
+  await decodeStepsAreStable(DEMO_MODEL, { temperature: 1 }, cuda().backend, undefined, [3, 40, 41, 97, 200, 391]);
+});
+
 test("1,000 requests on cuda leave reserved bytes flat and live bytes no higher", { skip: skipCuda }, async () => {
   const { start, end } = await thousandRequests(cuda().backend);
   console.log(`cuda allocator after warm-up ${JSON.stringify(start)}, after 1,000 requests ${JSON.stringify(end)}`);

@@ -20,10 +20,21 @@ function randomPrompt(length: number, vocab: number, seed: number): Int32Array {
   });
 }
 
-/** `logprobs`: every request asks for them, so each step computes and reads them back too. */
-export async function decodeStepsAreStable(modelPath: string, sampling: object, backend?: Backend, logprobs?: LogprobSpec): Promise<void> {
+/**
+ * `logprobs`: every request asks for them, so each step computes and reads them back too. `allowed`: requests
+ * 0 and 2 follow a grammar whose mask allows only these tokens (their outputs are checked to stay in it).
+ */
+export async function decodeStepsAreStable(modelPath: string, sampling: object, backend?: Backend, logprobs?: LogprobSpec,
+  allowed?: readonly number[]): Promise<void> {
   const h = new StepHarness(modelPath, { backend });
-  for (let i = 0; i < 4; i++) h.add({ id: `r${i}`, inputIds: randomPrompt(20 + 3 * i, h.vocabSize, i + 1), maxNewTokens: 30, sampling, logprobs });
+  const mask = allowed && maskOf(allowed, h.vocabSize);
+  for (let i = 0; i < 4; i++) {
+    const constrained = mask !== undefined && i % 2 === 0;
+    h.add({
+      id: `r${i}`, inputIds: randomPrompt(20 + 3 * i, h.vocabSize, i + 1), maxNewTokens: 30, logprobs,
+      sampling: constrained ? { ...sampling, regex: "(set by tokenMask)" } : sampling, ...(constrained && { tokenMask: mask }),
+    });
+  }
   // Prefill, then two decode steps to warm up.
   let warm = 0;
   while (warm < 2) if ((await h.step()).prefillTokens === 0) warm++;
@@ -45,6 +56,17 @@ export async function decodeStepsAreStable(modelPath: string, sampling: object, 
   await h.runToCompletion();
   assert.equal(h.outputs.size, 4);
   for (const out of h.outputs.values()) assert.equal(out.length, 30);
+  if (allowed) {
+    for (const id of ["r0", "r2"]) assert.ok(h.outputs.get(id)!.every((t) => allowed.includes(t)), `${id} sampled only allowed tokens`);
+    assert.ok(!h.outputs.get("r1")!.every((t) => allowed.includes(t)), "r1 has no grammar and samples outside the allowed set");
+  }
+}
+
+/** A structured-output bitmask allowing exactly `allowed` (bit t & 31 of word t >> 5). */
+export function maskOf(allowed: readonly number[], vocab: number): Int32Array {
+  const words = new Int32Array(Math.ceil(vocab / 32));
+  for (const t of allowed) words[t >> 5] |= 1 << (t & 31);
+  return words;
 }
 
 /**

@@ -27,9 +27,15 @@ export interface HarnessRequest {
   readonly positions?: PromptPositions;
   readonly imageKeys?: readonly number[];
   readonly logprobs?: LogprobSpec;
+  /**
+   * With a grammar in `sampling`: the mask the engine's grammar worker would give, fixed here, set before every
+   * token the request samples (as the engine core does after each collected step).
+   */
+  readonly tokenMask?: Int32Array;
 }
 
 export class StepHarness {
+  private readonly masks = new Map<string, Int32Array>();
   readonly device: Device;
   readonly counter: BackendCounter;
   readonly runner: ModelRunner;
@@ -71,6 +77,10 @@ export class StepHarness {
       history: this.scheduler.tokenHistory(r.id), logprobs: r.logprobs,
     });
     this.limits.set(r.id, r.maxNewTokens);
+    if (r.tokenMask) {
+      this.masks.set(r.id, r.tokenMask);
+      this.runner.setTokenMask(r.id, r.tokenMask);
+    }
   }
 
   /** One step of the engine's loop; returns how many tokens it decoded (entries of one token) and prefilled. */
@@ -80,7 +90,11 @@ export class StepHarness {
     const { tokens, failures } = await this.runner.collect(this.runner.launch(this.runner.prepare(batch.entries)));
     if (failures.size > 0) throw [...failures.values()][0];
     for (const { requestId, numOutputTokens } of this.scheduler.processBatchResult(batch, tokens)) {
-      if (numOutputTokens < this.limits.get(requestId)!) continue;
+      if (numOutputTokens < this.limits.get(requestId)!) {
+        const mask = this.masks.get(requestId);
+        if (mask) this.runner.setTokenMask(requestId, mask);
+        continue;
+      }
       this.outputs.set(requestId, this.scheduler.finishRequest(requestId).outputIds.slice());
       this.runner.removeRequest(requestId);
     }

@@ -21,6 +21,10 @@ test("demo model: the same with logprobs (top 3 and two asked ids) computed each
   await decodeStepsAreStable(DEMO_MODEL, { temperature: 0.8 }, undefined, { startLen: -1, topNum: 3, tokenIds: [1, 2] });
 });
 
+test("demo model: the same with structured output's token masks on two of the four requests", async () => {
+  await decodeStepsAreStable(DEMO_MODEL, { temperature: 1 }, undefined, undefined, [3, 40, 41, 97, 200, 391]);
+});
+
 test("tiny Llama 4 (query scales, chunked attention, MoE): a warmed-up decode step allocates nothing and repeats", async () => {
   await decodeStepsAreStable(modelDir("tiny-llama4"), { temperature: 0 });
 });
