@@ -8,6 +8,7 @@ import { IrisError } from "../core/errors.js";
 import { toNumbers, type HostTensor } from "../core/host-tensor.js";
 import type { GenerateRequest, GenerateResult, ImageInput } from "../core/request.js";
 import { resolveSamplingParams, type SamplingParams } from "../core/sampling-params.js";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelConfig } from "../checkpoint/model-config.js";
 import { checkModelPath } from "../engine/engine-options.js";
@@ -37,6 +38,7 @@ interface GenerateFlags {
   seed?: number;
   n?: number;
   logprobs?: number;
+  jsonSchema?: string;
   contextLength?: number;
   device?: "cpu" | "cuda";
   loadFormat?: "auto" | "dummy";
@@ -81,6 +83,7 @@ export function registerGenerate(program: Command): void {
     .option("--seed <n>", "seed of the random draws (samplingSeed)", number)
     .option("--n <n>", "parallel samples of the prompt, prefilled once (--json prints a list of n objects)", number)
     .option("--logprobs <k>", "return each output token's logprob and the k most likely tokens' (in --json's meta_info)", number)
+    .option("--json-schema <file>", "the output must be JSON valid under this JSON schema (samplingParams.jsonSchema)")
     .option("--ignore-eos", "do not stop at the end-of-sequence token")
     .option("--context-length <n>", "longest prompt + output (default: the model's)", number)
     .option("--device <device>", "cpu, or cuda where the cuda addon is built")
@@ -132,6 +135,7 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   if (flags.seed !== undefined) samplingParams.samplingSeed = flags.seed;
   if (flags.n !== undefined) samplingParams.n = flags.n;
   if (flags.ignoreEos) samplingParams.ignoreEos = true;
+  if (flags.jsonSchema !== undefined) samplingParams.jsonSchema = readSchema(flags.jsonSchema);
 
   let images: ImageInput[] = flags.image;
   let fileIds: number[] | undefined;
@@ -147,6 +151,15 @@ function buildRequest(flags: GenerateFlags): GenerateRequest {
   const imageCount = flags.image.length || (fileIds ? 0 : images.length);
   const prompt = flags.chatTemplate ? wrapPrompt(flags.chatTemplate, flags.prompt, imageCount) : flags.prompt;
   return { prompt, imageData: images, samplingParams, ...logprobFields(flags) };
+}
+
+/** The text of --json-schema's file (the engine compiles it; a schema that is not JSON fails before any step). */
+function readSchema(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new IrisError("INVALID_ARGUMENT", `--json-schema: cannot read ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** --logprobs k: SGLang's return_logprob with top_logprobs_num k (0: the chosen tokens' logprobs only). */

@@ -8,6 +8,7 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { IrisError } from "../core/errors.js";
 import { Tokenizer } from "../tokenizer/tokenizer.js";
 import { GrammarCache } from "./grammar-cache.js";
+import { Utf8Guard } from "./utf8-guard.js";
 import type { FromGrammarMatchers, FromGrammarWorker, GrammarWorkerData, MaskUpdate, ToGrammarMatchers, ToGrammarWorker } from "./grammar-protocol.js";
 import type { GrammarMatcher } from "./xgrammar-runtime.js";
 
@@ -16,19 +17,11 @@ if (!parent) throw new Error("grammar-worker.ts runs only as a worker thread");
 const send = (message: FromGrammarWorker) => parent.postMessage(message);
 const data = workerData as GrammarWorkerData;
 
-/**
- * Byte-level token characters of bytes that never occur in UTF-8 (0xC0, 0xC1, 0xF5-0xFF map to themselves as
- * Latin-1 characters). XGrammar 0.1.27 decodes an 0xF5-0xF7 lead as a character past U+10FFFF and lets it into
- * strings, where it decodes to U+FFFD; a token holding such a byte is left out of the grammar's vocabulary ("").
- */
-const NOT_UTF8 = /[\u00c0\u00c1\u00f5-\u00ff]/;
-
-function vocabulary(): string[] {
+/** The model's vocabulary as XGrammar takes it, guarded for UTF-8 (see `Utf8Guard`). */
+function vocabulary(): Utf8Guard {
   const tokenizer = Tokenizer.fromDir(data.modelPath);
-  return Array.from({ length: data.vocabSize }, (_, id) => {
-    const token = tokenizer.idToToken(id) ?? "";
-    return tokenizer.isSpecial(id) || !NOT_UTF8.test(token) ? token : "";
-  });
+  const tokens = Array.from({ length: data.vocabSize }, (_, id) => tokenizer.idToToken(id) ?? "");
+  return new Utf8Guard(tokens, (id) => tokenizer.isSpecial(id));
 }
 
 function errorJSON(err: unknown): { code: IrisError["code"]; message: string } {
@@ -36,8 +29,10 @@ function errorJSON(err: unknown): { code: IrisError["code"]; message: string } {
 }
 
 let cache: GrammarCache;
+let guard: Utf8Guard;
 try {
-  cache = new GrammarCache({ tokens: vocabulary(), vocabSize: data.vocabSize, stopTokenIds: data.stopTokenIds }, data.cacheEntries);
+  guard = vocabulary();
+  cache = new GrammarCache({ tokens: guard.vocabulary, vocabSize: data.vocabSize, stopTokenIds: data.stopTokenIds }, data.cacheEntries);
   await cache.ready();
   send({ type: "ready" });
 } catch (err) {
@@ -53,7 +48,10 @@ async function update(rid: string, matcher: GrammarMatcher | null, token?: numbe
   if (token !== undefined && !matcher.acceptToken(token)) {
     return { rid, mask: null, error: { code: "INTERNAL", message: `internal error: the grammar refused token ${token}, which its mask allowed` } };
   }
-  return { rid, mask: matcher.isTerminated() ? null : await matcher.getNextTokenBitmask() };
+  if (matcher.isTerminated()) return { rid, mask: null };
+  const mask = await matcher.getNextTokenBitmask();
+  if (token !== undefined) guard.apply(mask, token);
+  return { rid, mask };
 }
 
 async function onCoreMessage(port: MessagePort, message: ToGrammarMatchers): Promise<void> {
