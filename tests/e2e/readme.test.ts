@@ -62,7 +62,7 @@ describe("README examples", () => {
     const guard = join(repoRoot, "tests", "helpers", "readme-guard.ts");
     const run = spawnSync(process.execPath, ["--import", "tsx", "--import", guard, join(work, "example.mts")], { cwd: work, encoding: "utf8", timeout: 240_000 });
     assert.equal(run.status, 0, `the README example failed:\n${run.stdout}\n${run.stderr}`);
-    assert.match(run.stderr, /readme-guard: 4 generate calls/);
+    assert.match(run.stderr, /readme-guard: 5 generate calls/);
     // metaInfo of the first request, then one line per prompt of the batch: three normal finish reasons.
     assert.equal(run.stdout.match(/type: '(stop|length)'/g)?.length, 3, run.stdout);
   });
