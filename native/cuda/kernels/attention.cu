@@ -228,29 +228,30 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(AttentionArgs a, 
   }
 }
 
-// One warp per (token, head): merges the splits' partial softmax states. Rows no block wrote (queries past a
-// sequence's end never exist here: rows are only those of real tokens) are all written by some split.
+// One warp per (token, head): merges the splits' partial softmax states. Lane sp holds split sp's max and sum (the
+// split count is at most 32), so the merge weights come from two warp reductions, and each output dim sums over the
+// splits with loads that do not wait on each other. A split that saw no key has m = -inf and weight 0.
 template <typename T>
 __global__ void combineKernel(T* out, const float* partial, size_t rowsTotal, int splits, int D) {
   const size_t row = blockIdx.x * size_t(blockDim.x / 32) + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   if (row >= rowsTotal) return;
   const float* part = partial + row * splits * (D + 2);
-  float mMax = -INFINITY;
-  for (int sp = 0; sp < splits; sp++) mMax = fmaxf(mMax, part[sp * (D + 2)]);
-  float total = 0.f;
-  for (int sp = 0; sp < splits; sp++) {
-    const float ms = part[sp * (D + 2)];
-    if (ms != -INFINITY) total += part[sp * (D + 2) + 1] * exp2f(ms - mMax);
-  }
+  const float m = lane < splits ? part[lane * (D + 2)] : -INFINITY;
+  const float l = lane < splits ? part[lane * (D + 2) + 1] : 0.f;
+  const float mMax = warpMax(m);
+  const float weight = m == -INFINITY ? 0.f : exp2f(m - mMax);
+  const float total = warpSum(l * weight);
   const float inv = total > 0.f ? 1.f / total : 0.f;
-  for (int d = lane; d < D; d += 32) {
+  for (int d0 = 0; d0 < D; d0 += 32) {  // every lane takes part in the shuffles, dims past D or not
+    const int d = d0 + lane;
     float sum = 0.f;
+#pragma unroll 8
     for (int sp = 0; sp < splits; sp++) {
-      const float ms = part[sp * (D + 2)];
-      if (ms != -INFINITY) sum += part[sp * (D + 2) + 2 + d] * exp2f(ms - mMax);
+      const float w = __shfl_sync(0xffffffffu, weight, sp);
+      if (w != 0.f && d < D) sum += part[sp * (D + 2) + 2 + d] * w;
     }
-    out[row * D + d] = fromFloat<T>(sum * inv);
+    if (d < D) out[row * D + d] = fromFloat<T>(sum * inv);
   }
 }
 
@@ -281,7 +282,7 @@ Geometry planGeometry(const AttentionArgs& a) {
   const long long blocks = (long long)g.qChunks * a.Hk * g.headChunks * a.S;
   int splits = 1;
   if (a.forceSplits > 0) {
-    splits = a.forceSplits;
+    splits = a.forceSplits < kMaxSplits ? a.forceSplits : kMaxSplits;  // the merge holds one split per lane
   } else if (a.maxKvLen > kTile && blocks < 4LL * multiprocessorCount()) {
     // A block walks its key tiles one after another at ~10 µs a tile (latency-bound: few warps, serial softmax
     // steps), so decode wants short splits: about four blocks per multiprocessor, down to one tile each, but at
