@@ -1,9 +1,10 @@
 // Grouped matrix products of the mixture of experts (see include/grouped_matmul.h): rows of `a` grouped by expert
 // (offsets on the device), out[rowMap[p]] = a[p] · w[e(p)] with w [E, K, N] in x·W layout. The grid never depends
 // on the group sizes, which only the device knows:
-// - tensor cores (bf16, more than 8 rows): 64x128 output tiles, 8 warps of 32x32 (2x2 wmma 16x16x16 fragments),
-//   k-steps of 32, three in flight with cp.async. grid.y enumerates (expert, row tile) pairs: at most
-//   ceil(rows / 64) + E of them exist, and a block walks the offsets to find its pair (or exits).
+// - tensor cores (bf16, more than 8 rows): 64x128 output tiles, 4 warps of 32x64 (2x4 wmma 16x16x16 fragments),
+//   k-steps of 64 double-buffered with cp.async (52 KiB of shared memory, three blocks per multiprocessor).
+//   grid.y enumerates (expert, row tile) pairs: at most ceil(rows / 64) + E of them exist, and a block walks the
+//   offsets to find its pair (or exits).
 // - weight streaming (bf16, at most 8 rows, decode): grid (N / 256, k-splits, min(rows, E)); block z finds the z-th
 //   expert with rows, so the grid holds no block for an expert without rows. A warp streams 16-byte chunks of its k
 //   rows for 256 columns (8 per lane), every row of its expert at once; the warps' sums meet in shared memory and
@@ -22,14 +23,16 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-constexpr int kTileM = 64, kTileN = 128, kTileK = 32, kGemmThreads = 256;
-constexpr int kLdA = kTileK + 8, kLdB = kTileN + 8;  // padded shared strides (elements): fewer bank conflicts
-constexpr int kLdC = 36;                              // fp32 staging stride: conflict-free 16-byte row reads
+// Tensor-core tiles: 64 rows x 128 columns per block, k-steps of 64, four warps of 32 x 64 (2 x 4 fragments).
+constexpr int kTileM = 64, kTileN = 128, kTileK = 64, kGemmThreads = 128;
+constexpr int kWarpN = 64;                            // columns per warp (two warps across, two down)
+constexpr int kLdA = kTileK + 8, kLdB = kTileN + 8;  // padded shared strides (elements): conflict-free fragment loads
+constexpr int kLdC = kWarpN + 4;                      // fp32 staging stride: conflict-free 16-byte row reads
 constexpr int kStageA = kTileM * kLdA, kStageB = kTileK * kLdB;
-constexpr int kStages = 3;  // k-steps in flight: the weights arrive from HBM while two steps are computed
+constexpr int kStages = 2;  // one k-step arrives while the other is computed
 constexpr int kPipeBytes = kStages * (kStageA + kStageB) * 2;
-constexpr int kStagingBytes = 8 * 32 * kLdC * 4;
-constexpr int kSmemBytes = kPipeBytes > kStagingBytes ? kPipeBytes : kStagingBytes;
+constexpr int kStagingBytes = (kGemmThreads / 32) * 32 * kLdC * 4;
+constexpr int kSmemBytes = kPipeBytes > kStagingBytes ? kPipeBytes : kStagingBytes;  // 52 KiB: dynamic, opted in
 
 // The expert of row tile `tile` (counting every expert's tiles in order) and the tile's first row; false past the end.
 __device__ __forceinline__ bool findTile(const int32_t* offsets, int E, int tile, int* expert, int* rowStart, int* rowEnd) {
@@ -49,9 +52,9 @@ __device__ __forceinline__ bool findTile(const int32_t* offsets, int E, int tile
 
 // ==== kernels ====
 
-__global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulArgs g) {
+__global__ void __launch_bounds__(kGemmThreads, 3) tensorCoreKernel(GroupedMatmulArgs g) {
   using namespace nvcuda;
-  __shared__ __align__(128) unsigned char smem[kSmemBytes];
+  extern __shared__ __align__(128) unsigned char smem[];
   int e = 0, rowStart = 0, rowEnd = 0;
   if (!findTile(g.offsets, int(g.E), blockIdx.y, &e, &rowStart, &rowEnd)) return;
   const int K = int(g.K), N = int(g.N), n0 = blockIdx.x * kTileN;
@@ -61,19 +64,20 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
   bf16* sA = reinterpret_cast<bf16*>(smem);
   bf16* sB = sA + kStages * kStageA;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int warpM = warp / 4, warpN = warp % 4;
+  const int warpM = warp / 2, warpN = warp % 2;
 
-  // One k-step: A 64x32 (one 16-byte chunk per thread), B 32x128 (two); outside the matrices, zeros.
+  // One k-step: A 64x64 (four 16-byte chunks per thread), B 64x128 (eight); outside the matrices, zeros.
   auto load = [&](int k0, int stage) {
-    {
-      const int r = tid / 4, c = (tid % 4) * 8;
+#pragma unroll
+    for (int h = 0; h < kTileM * kTileK / 8 / kGemmThreads; h++) {
+      const int idx = tid + h * kGemmThreads, r = idx / (kTileK / 8), c = (idx % (kTileK / 8)) * 8;
       bf16* dst = sA + stage * kStageA + r * kLdA + c;
       if (r < rows && k0 + c < K) __pipeline_memcpy_async(dst, a + size_t(rowStart + r) * K + k0 + c, 16);
       else *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
     }
 #pragma unroll
-    for (int h = 0; h < 2; h++) {
-      const int idx = tid + h * kGemmThreads, r = idx / 16, c = (idx % 16) * 8;
+    for (int h = 0; h < kTileK * kTileN / 8 / kGemmThreads; h++) {
+      const int idx = tid + h * kGemmThreads, r = idx / (kTileN / 8), c = (idx % (kTileN / 8)) * 8;
       bf16* dst = sB + stage * kStageB + r * kLdB + c;
       if (k0 + r < K && n0 + c < N) __pipeline_memcpy_async(dst, w + size_t(k0 + r) * N + n0 + c, 16);
       else *reinterpret_cast<uint4*>(dst) = make_uint4(0, 0, 0, 0);
@@ -81,21 +85,18 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
     __pipeline_commit();
   };
 
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][4];
 #pragma unroll
   for (int i = 0; i < 2; i++)
 #pragma unroll
-    for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
+    for (int j = 0; j < 4; j++) wmma::fill_fragment(acc[i][j], 0.f);
 
   const int steps = (K + kTileK - 1) / kTileK;
   load(0, 0);
-  if (steps > 1) load(kTileK, 1);
   for (int s = 0; s < steps; s++) {
-    // Step s + 2 goes to the stage step s - 1 used (every warp left it at the last barrier); then step s must be in.
-    if (s + 2 < steps) {
-      load((s + 2) * kTileK, (s + 2) % kStages);
-      __pipeline_wait_prior(2);
-    } else if (s + 1 < steps) {
+    // Step s + 1 goes to the stage step s - 1 used (every warp left it at the last barrier); then step s must be in.
+    if (s + 1 < steps) {
+      load((s + 1) * kTileK, (s + 1) % kStages);
       __pipeline_wait_prior(1);
     } else {
       __pipeline_wait_prior(0);
@@ -106,26 +107,26 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
 #pragma unroll
     for (int kk = 0; kk < kTileK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa[2];
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb[2];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb[4];
 #pragma unroll
       for (int i = 0; i < 2; i++) wmma::load_matrix_sync(fa[i], tA + (warpM * 32 + i * 16) * kLdA + kk, kLdA);
 #pragma unroll
-      for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], tB + kk * kLdB + warpN * 32 + j * 16, kLdB);
+      for (int j = 0; j < 4; j++) wmma::load_matrix_sync(fb[j], tB + kk * kLdB + warpN * kWarpN + j * 16, kLdB);
 #pragma unroll
       for (int i = 0; i < 2; i++)
 #pragma unroll
-        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+        for (int j = 0; j < 4; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }
     __syncthreads();  // the next iteration's load overwrites this stage
   }
 
-  // Epilogue: each warp stages its 32x32 fp32 tile in shared memory (over the pipeline buffers, now idle), then lane
+  // Epilogue: each warp stages its 32x64 fp32 tile in shared memory (over the pipeline buffers, now idle), then lane
   // r writes row r of it as bf16, 16 bytes at a time, to its destination row.
   float* staging = reinterpret_cast<float*>(smem) + warp * 32 * kLdC;
 #pragma unroll
   for (int i = 0; i < 2; i++)
 #pragma unroll
-    for (int j = 0; j < 2; j++) wmma::store_matrix_sync(staging + i * 16 * kLdC + j * 16, acc[i][j], kLdC, wmma::mem_row_major);
+    for (int j = 0; j < 4; j++) wmma::store_matrix_sync(staging + i * 16 * kLdC + j * 16, acc[i][j], kLdC, wmma::mem_row_major);
   __syncwarp();
   const int r = warpM * 32 + lane;
   if (r >= rows) return;
@@ -133,8 +134,8 @@ __global__ void __launch_bounds__(kGemmThreads) tensorCoreKernel(GroupedMatmulAr
   const size_t dstRow = g.rowMap != nullptr ? size_t(g.rowMap[p]) : size_t(p);
   bf16* out = static_cast<bf16*>(g.out) + dstRow * N;
 #pragma unroll
-  for (int c = 0; c < 32; c += 8) {
-    const int n = n0 + warpN * 32 + c;
+  for (int c = 0; c < kWarpN; c += 8) {
+    const int n = n0 + warpN * kWarpN + c;
     if (n >= N) break;
     const float4 lo = *reinterpret_cast<const float4*>(staging + lane * kLdC + c);
     const float4 hi = *reinterpret_cast<const float4*>(staging + lane * kLdC + c + 4);
@@ -302,8 +303,11 @@ std::string groupedMatmul(const GroupedMatmulArgs& g) {
   if (fastPath(g)) {
     const size_t tilesY = (g.rows + kTileM - 1) / kTileM + g.E;
     if (tilesY > 65535) return "moe: too many rows for one call (" + std::to_string(g.rows) + ")";
+    // Above the 48 KiB of static shared memory: opted in once per process (the device is chosen once).
+    static const cudaError_t optIn = cudaFuncSetAttribute(tensorCoreKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);
+    if (optIn != cudaSuccess) return cudaStatus(optIn, "cudaFuncSetAttribute (moe tensor-core product)");
     const dim3 grid(unsigned((g.N + kTileN - 1) / kTileN), unsigned(tilesY));
-    tensorCoreKernel<<<grid, kGemmThreads, 0, stream()>>>(g);
+    tensorCoreKernel<<<grid, kGemmThreads, kSmemBytes, stream()>>>(g);
     return launchStatus("moe (tensor-core grouped product)");
   }
   const dim3 grid(unsigned((g.N + 127) / 128), unsigned(g.rows < 65535 ? g.rows : 65535));
