@@ -37,8 +37,12 @@ const total = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const device = values.device as "cpu" | "cuda";
 const MAX_TOKENS = 32;
-/** Requests before this many have completed are warm-up: memory is judged after it. */
-const WARMUP = Math.floor(total / 5);
+/**
+ * Requests before this many have completed are warm-up: memory is judged after it. The first half, because resident
+ * memory grows while the prefix cache fills with the pictures' KV pages (touched for the first time), which takes a
+ * few hundred requests over the default 40 pictures.
+ */
+const WARMUP = Math.floor(total / 2);
 const REQUEST_TIMEOUT_MS = 180_000;
 
 let state = Number(values.seed) >>> 0;
@@ -100,7 +104,10 @@ async function one(i: number): Promise<LoadOutcome> {
   const kind: Kind = r < 0.05 ? "broken" : r < 0.15 ? "cancel" : random() < 0.5 ? "stream" : "plain";
   const pair = Math.floor(random() * pairs.length);
   const stream = kind === "cancel" || kind === "stream" || (kind === "broken" && i % 2 === 0);
-  const body = { messages: messagesOf(kind === "broken" ? broken : pairs[pair].image, pairs[pair].question), temperature: 0, max_tokens: MAX_TOKENS, stream };
+  // A request to be cancelled runs its full length (ignore_eos), so the client's drop lands mid-generation rather
+  // than after a two-token answer has already been sent.
+  const body = { messages: messagesOf(kind === "broken" ? broken : pairs[pair].image, pairs[pair].question), temperature: 0, max_tokens: MAX_TOKENS, stream,
+    ...(kind === "cancel" && { ignore_eos: true }) };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error("hung")), REQUEST_TIMEOUT_MS);
   const started = performance.now();
