@@ -9,7 +9,8 @@
 # --decode runs bench/decode-step.ts (decode alone at batch 1 with and without CUDA graphs, and at batch 64);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it).
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
-#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf]
+# --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
+#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
 set -uo pipefail
 out=${OUT:-/tmp/iris-out}
 mkdir -p "$out"
@@ -22,6 +23,7 @@ throughput_hf=0
 run_tests=1
 decode=0
 ncu_decode=0
+serve=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -33,6 +35,7 @@ for arg in "$@"; do
     --no-test) run_tests=0 ;;
     --decode) decode=1 ;;
     --ncu-decode) ncu_decode=1 ;;
+    --serve) serve=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -95,6 +98,10 @@ if [[ $throughput_hf == 1 ]]; then
     echo "hf $name rc=$?"
   done
 fi
+if [[ $serve == 1 && $build_rc == 0 ]]; then
+  timeout 540 node --import tsx bench/serve-load.ts --device cuda > "$out/serve-load-cuda.json" 2> "$out/serve-load-cuda.err"
+  echo "serve load rc=$?"
+fi
 if [[ $hf == 1 ]]; then
   PYTHONUNBUFFERED=1 python3 bench/reference/latency_hf.py --model .device-bench/qwen2_5-vl-3b-shape \
     --image .device-bench/photo-512.png > "$out/latency-hf.json" 2> "$out/latency-hf.err"
@@ -132,6 +139,11 @@ for name, us in sorted(total.items(), key=lambda kv: -kv[1]):
     print(f"{name:40s} {count[name]:5d} {us:10.1f}")
 print("kernels", len(rows), "total µs", round(sum(total.values()), 1))
 PY
+fi
+if [[ $serve == 1 ]]; then
+  echo "==== iris serve load (cuda) ===="
+  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); delete d.serverMemory.samples; console.log(JSON.stringify(d))' "$out/serve-load-cuda.json" 2>/dev/null
+  tail -5 "$out/serve-load-cuda.err"
 fi
 if [[ $hf == 1 ]]; then echo "==== hugging face twin ===="; cat "$out/latency-hf.json"; tail -5 "$out/latency-hf.err"; fi
 [[ $build_rc == 0 && ( $test_rc == 0 || $run_tests == 0 ) ]]
