@@ -17,8 +17,11 @@ import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { DEMO_MODEL_DIR } from "../src/demo/demo-model.js";
-import { generateScene, heldOutSeeds, questionsFor, renderScene } from "../src/demo/shapes/index.js";
+import { demoGeneratorVersion, DEMO_MODEL_DIR } from "../src/demo/demo-model.js";
+import { generateDrawing } from "../src/demo/shapes/drawing-scene.js";
+import { renderDrawing } from "../src/demo/shapes/drawing-render.js";
+import type { DrawingScene } from "../src/demo/shapes/drawing-types.js";
+import { generateScene, heldOutSeeds, questionsFor, renderScene, type Scene } from "../src/demo/shapes/index.js";
 import { Engine } from "../src/engine/engine.js";
 import { runInfo } from "./run-info.js";
 import { percentile, slopePer, type LoadOutcome, type Kind } from "./serve-load-stats.js";
@@ -51,10 +54,12 @@ const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) /
 // ==== The pictures, the questions, and the offline engine's greedy answers ====
 const pairs: { image: string; question: string }[] = [];
 for (const seed of heldOutSeeds(Number(values.scenes), 20_000)) {
-  const picture = renderScene(generateScene(seed));
+  // Drawn by the bundled checkpoint's own generator, as iris demo draws them.
+  const scene = demoGeneratorVersion() === 1 ? generateScene(seed) : generateDrawing(seed);
+  const picture = demoGeneratorVersion() === 1 ? renderScene(scene as Scene) : await renderDrawing(scene as DrawingScene);
   const png = await sharp(picture.data, { raw: { width: picture.width, height: picture.height, channels: 3 } }).png().toBuffer();
   const image = `data:image/png;base64,${png.toString("base64")}`;
-  for (const qa of questionsFor(generateScene(seed))) pairs.push({ image, question: qa.question });
+  for (const qa of questionsFor(scene)) pairs.push({ image, question: qa.question });
 }
 const offline = await Engine.create({ modelPath: DEMO_MODEL_DIR, device });
 const expected: string[] = [];

@@ -12,7 +12,7 @@ test("iris serve --device cuda answers as the offline engine on cuda", { skip: s
   try {
     const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: "unused", maxRetries: 0 });
     const dataUrl = await sceneDataUrl(SCENE_SEED);
-    for (const qa of sceneQuestions(SCENE_SEED)) {
+    for (const qa of await sceneQuestions(SCENE_SEED)) {
       const request = {
         model: "shapes-vlm", temperature: 0, max_tokens: 32,
         messages: [{ role: "user" as const, content: [{ type: "image_url" as const, image_url: { url: dataUrl } }, { type: "text" as const, text: qa.question }] }],

@@ -28,7 +28,7 @@ test("iris serve answers, then drains on SIGTERM and exits 0", { skip: !distIsBu
       void exited.then((code) => reject(new Error(`iris serve exited with ${code}:\n${stderr}`)));
     });
     const headers = { authorization: "Bearer k1", "content-type": "application/json" };
-    const qa = sceneQuestions(SCENE_SEED)[0];
+    const qa = (await sceneQuestions(SCENE_SEED))[0];
     const messages = [{ role: "user", content: [{ type: "image_url", image_url: { url: await sceneDataUrl(SCENE_SEED) } }, { type: "text", text: qa.question }] }];
     const answer = await (await fetch(`${url}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify({ messages, temperature: 0 }) })).json() as { choices: { message: { content: string } }[] };
     assert.equal(answer.choices[0].message.content.trim(), qa.answer);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { generateText, streamText } from "ai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import type { QuestionAnswer } from "../../src/demo/shapes/index.js";
 import { imageHost, metricValue, offlineAnswer, SCENE_SEED, sceneDataUrl, scenePng, sceneQuestions, serveDemo, type Served } from "../helpers/serve.js";
 
 const MODEL = "shapes-vlm";
@@ -18,7 +19,7 @@ describe("iris serve with the openai client and the AI SDK", { timeout: 300_000 
   let host: Awaited<ReturnType<typeof imageHost>>;
   let client: OpenAI;
   let dataUrl: string;
-  const questions = sceneQuestions(SCENE_SEED);
+  let questions: QuestionAnswer[] = [];
 
   before(async () => {
     // The image host listens on loopback, which a server refuses by default: this one allows it.
@@ -26,6 +27,7 @@ describe("iris serve with the openai client and the AI SDK", { timeout: 300_000 
     host = await imageHost();
     client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: "unused", maxRetries: 0, timeout: 120_000 });
     dataUrl = await sceneDataUrl(SCENE_SEED);
+    questions = await sceneQuestions(SCENE_SEED);
   });
   after(async () => {
     await host?.close();

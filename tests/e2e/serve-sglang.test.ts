@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { demoPrompt } from "../../src/demo/demo-model.js";
+import type { QuestionAnswer } from "../../src/demo/shapes/index.js";
 import { offlineAnswer, postJson, SCENE_SEED, sceneDataUrl, sceneQuestions, serveDemo, type Served } from "../helpers/serve.js";
 
 interface GenerateResult {
@@ -17,11 +18,12 @@ interface GenerateResult {
 describe("iris serve: SGLang's endpoints", { timeout: 300_000 }, () => {
   let served: Served;
   let dataUrl: string;
-  const qa = sceneQuestions(SCENE_SEED)[0];
+  let qa: QuestionAnswer;
 
   before(async () => {
     served = await serveDemo();
     dataUrl = await sceneDataUrl(SCENE_SEED);
+    qa = (await sceneQuestions(SCENE_SEED))[0];
   });
   after(async () => served?.close());
 

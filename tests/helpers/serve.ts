@@ -6,8 +6,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import sharp from "sharp";
-import { demoPrompt, DEMO_MODEL_DIR } from "../../src/demo/demo-model.js";
-import { generateScene, questionsFor, renderScene, type QuestionAnswer } from "../../src/demo/shapes/index.js";
+import { demoGeneratorVersion, demoPrompt, DEMO_MODEL_DIR } from "../../src/demo/demo-model.js";
+import { DEFAULT_DEMO_SEEDS } from "../../src/demo/run-demo.js";
+import { generateDrawing } from "../../src/demo/shapes/drawing-scene.js";
+import { renderDrawing } from "../../src/demo/shapes/drawing-render.js";
+import { generateScene, questionsFor, renderScene, type QuestionAnswer, type RenderedImage } from "../../src/demo/shapes/index.js";
 import { Engine } from "../../src/engine/engine.js";
 import type { EngineOptions } from "../../src/engine/engine-options.js";
 import { IrisServer, type ServeOptions } from "../../src/server/server.js";
@@ -42,11 +45,21 @@ export async function serveDemo(engine: Partial<EngineOptions> = {}, server: Par
   }
 }
 
-/** A held-out scene the model answers entirely right (the demo's own picture). */
-export const SCENE_SEED = 0x80000000 + 20_018;
+/** A held-out scene the model answers entirely right (the demo's own picture for the bundled checkpoint). */
+export const SCENE_SEED: number = DEFAULT_DEMO_SEEDS[demoGeneratorVersion()];
+
+/** The scene of `seed` as the bundled checkpoint's generator draws it (as `iris demo` does), and its questions. */
+async function scene(seed: number): Promise<{ picture: RenderedImage; qas: QuestionAnswer[] }> {
+  if (demoGeneratorVersion() === 1) {
+    const drawn = generateScene(seed);
+    return { picture: renderScene(drawn), qas: questionsFor(drawn) };
+  }
+  const drawn = generateDrawing(seed);
+  return { picture: await renderDrawing(drawn), qas: questionsFor(drawn) };
+}
 
 export async function scenePng(seed: number): Promise<Buffer> {
-  const picture = renderScene(generateScene(seed));
+  const { picture } = await scene(seed);
   return sharp(picture.data, { raw: { width: picture.width, height: picture.height, channels: 3 } }).png().toBuffer();
 }
 
@@ -54,8 +67,8 @@ export async function sceneDataUrl(seed: number): Promise<string> {
   return `data:image/png;base64,${(await scenePng(seed)).toString("base64")}`;
 }
 
-export function sceneQuestions(seed: number): QuestionAnswer[] {
-  return questionsFor(generateScene(seed));
+export async function sceneQuestions(seed: number): Promise<QuestionAnswer[]> {
+  return (await scene(seed)).qas;
 }
 
 /** The offline engine's greedy answer to a question about a picture, as the demo asks it. */
