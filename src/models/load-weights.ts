@@ -45,22 +45,15 @@ export function loadWeights(params: Parameters, checkpoint: CheckpointWeights, o
   });
 }
 
-/** Uniform values in [-1e-3, 1e-3] from a fixed seed, so two dummy loads give the same model. */
+/**
+ * Uniform values in [-1e-3, 1e-3] from a fixed seed, so two dummy loads give the same model. Drawn on the device
+ * itself (a counter-based hash per element, the same on every backend): nothing crosses from the host.
+ */
 export function loadDummyWeights(params: Parameters, seed = 0, onProgress?: (p: LoadProgress) => void): void {
-  let state = (seed ^ 0x9e3779b9) >>> 0;
   const all = params.all();
   all.forEach((parameter, i) => {
-    const values = new Float32Array(numel(parameter.tensor.shape));
-    for (let j = 0; j < values.length; j++) {
-      // xorshift32: fast and deterministic; the quality of the draws does not matter here.
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      values[j] = ((state >>> 0) / 4294967296 - 0.5) * 2e-3;
-    }
-    const staged = fromHost(parameter.tensor.device, values, { shape: parameter.tensor.shape, dtype: parameter.tensor.dtype });
-    parameter.tensor.device.backend.copy(parameter.tensor, staged);
-    staged.device.release(staged.storage);
+    const parameterSeed = ((seed ^ 0x9e3779b9) + Math.imul(i + 1, 0x632be5ab)) >>> 0;
+    parameter.tensor.device.backend.fillUniform(parameter.tensor, parameterSeed, -1e-3, 1e-3);
     onProgress?.({ loaded: i + 1, total: all.length, name: parameter.name });
   });
 }

@@ -55,6 +55,11 @@ export interface Backend {
 
   /** Sets every element of `out` (float or I32) to `value`. */
   fill(out: Tensor, value: number): void;
+  /**
+   * Fills float `out` with values uniform in [low, high) from a counter-based hash of (seed, element index), so
+   * every backend draws the same values (see `uniformHash`): dummy weights are made where they live.
+   */
+  fillUniform(out: Tensor, seed: number, low: number, high: number): void;
   /** `dst = src`; same dtype and element count (shapes may differ), no overlap. */
   copy(dst: Tensor, src: Tensor): void;
   /** out [T, W] = columns `start .. start+W-1` of x [T, C]: splits a fused projection (q|k|v, gate|up). */

@@ -10,6 +10,10 @@ napi_value Fill(napi_env env, napi_callback_info info) {
   ARGS(4);
   return result(env, fill(int(a[0]), ptr(a[1]), sz(a[2]), a[3]));
 }
+napi_value FillUniform(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  return result(env, fillUniform(int(a[0]), ptr(a[1]), sz(a[2]), uint32_t(a[3]), float(a[4]), float(a[5])));
+}
 napi_value Cast(napi_env env, napi_callback_info info) {
   ARGS(5);
   return result(env, cast(int(a[0]), ptr(a[1]), int(a[2]), ptr(a[3]), sz(a[4])));
@@ -153,6 +157,7 @@ napi_value PatchifyImage(napi_env env, napi_callback_info info) {
 void registerKernels(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
     {"fill", nullptr, Fill, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"fillUniform", nullptr, FillUniform, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"cast", nullptr, Cast, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"mul", nullptr, Mul, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -66,6 +66,7 @@ std::string finishDownload(DownloadTicket* ticket, void* dst, int srcDtype, size
 // ==== kernels (kernels/) ====
 // Pointers are device pointers to the first element of each tensor; counts are elements unless named bytes.
 
+std::string fillUniform(int dtype, void* out, size_t n, uint32_t seed, float low, float high);
 std::string fill(int dtype, void* out, size_t n, double value);
 std::string cast(int outDtype, void* out, int inDtype, const void* in, size_t n);
 std::string add(int dtype, void* out, const void* a, const void* b, size_t n, size_t m);

@@ -15,6 +15,24 @@ __global__ void fillKernel(T* out, size_t n, float value) {
   }
 }
 
+// The cpu's uniformHash (src/runtime/cpu/elementwise.ts), integer for integer.
+__device__ __forceinline__ float uniformHash(uint32_t seed, uint32_t index) {
+  uint32_t x = (index * 0x9e3779b1u) ^ (seed * 0x85ebca6bu);
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return float(x >> 8) / 16777216.f;
+}
+
+template <typename T>
+__global__ void fillUniformKernel(T* out, size_t n, uint32_t seed, float low, float high) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    out[i] = fromFloat<T>(low + (high - low) * uniformHash(seed, uint32_t(i)));
+  }
+}
+
 __global__ void fillI32Kernel(int32_t* out, size_t n, int32_t value) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) out[i] = value;
 }
@@ -70,6 +88,12 @@ std::string castFrom(O* out, int inDtype, const void* in, size_t n) {
 }  // namespace
 
 // ==== launchers ====
+
+std::string fillUniform(int dtype, void* out, size_t n, uint32_t seed, float low, float high) {
+  if (n == 0) return "";
+  IRIS_FLOAT_DISPATCH(dtype, T, fillUniformKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<T*>(out), n, seed, low, high));
+  return launchStatus("fillUniform");
+}
 
 std::string fill(int dtype, void* out, size_t n, double value) {
   if (n == 0) return "";

@@ -6,7 +6,7 @@ import { StackArena } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 import { attention } from "./attention.js";
 import { cast } from "./cast.js";
-import { add, copy, fill, gelu, mul, scaleRows, siluAndMul, sliceColumns } from "./elementwise.js";
+import { add, copy, fill, fillUniform, gelu, mul, scaleRows, siluAndMul, sliceColumns } from "./elementwise.js";
 import { embedding, gatherRows, scatterRows } from "./indexing.js";
 import { patchifyImage } from "./image.js";
 import { linear } from "./matmul.js";
@@ -94,6 +94,7 @@ export class CpuBackend implements Backend {
 
   cast = cast;
   fill = fill;
+  fillUniform = fillUniform;
   copy = copy;
   sliceColumns = sliceColumns;
   add = add;

@@ -1,9 +1,29 @@
 import type { Tensor } from "../tensor.js";
 import { elements, f32, i32 } from "./storage.js";
 
+/**
+ * A number in [0, 1) from (seed, index) alone: the index mixed with the seed, then a 32-bit avalanche (the
+ * "lowbias32" constants), its top 24 bits over 2^24 so the float32 result is exact. The cuda kernel computes the
+ * same integers, so both backends draw the same dummy weights (up to the last rounding of low + (high - low) * u).
+ */
+export function uniformHash(seed: number, index: number): number {
+  let x = (Math.imul(index >>> 0, 0x9e3779b1) ^ Math.imul(seed >>> 0, 0x85ebca6b)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return (x >>> 8) / 16777216;
+}
+
 export function fill(out: Tensor, value: number): void {
   if (out.dtype === "I32") i32(out).fill(value);
   else f32(out).fill(value);
+}
+
+export function fillUniform(out: Tensor, seed: number, low: number, high: number): void {
+  const o = f32(out);
+  for (let i = 0; i < o.length; i++) o[i] = low + (high - low) * uniformHash(seed, i);
 }
 
 export function copy(dst: Tensor, src: Tensor): void {

@@ -55,6 +55,7 @@ export interface CudaAddon {
   copy2D(dst: number, dstPitch: number, src: number, srcPitch: number, widthBytes: number, rows: number): void;
 
   fill(dtype: number, out: number, n: number, value: number): void;
+  fillUniform(dtype: number, out: number, n: number, seed: number, low: number, high: number): void;
   cast(outDtype: number, out: number, inDtype: number, x: number, n: number): void;
   add(dtype: number, out: number, a: number, b: number, n: number, m: number): void;
   mul(dtype: number, out: number, a: number, b: number, n: number, m: number): void;

@@ -140,6 +140,10 @@ export class CudaBackend implements Backend {
     this.addon.fill(code(out), ptr(out), out.numel, value);
   }
 
+  fillUniform(out: Tensor, seed: number, low: number, high: number): void {
+    this.addon.fillUniform(code(out), ptr(out), out.numel, seed >>> 0, low, high);
+  }
+
   /** out = x converted between float dtypes (F32, BF16, F16), rounding to nearest even; same element count. */
   cast(out: Tensor, x: Tensor): void {
     this.addon.cast(code(out), ptr(out), code(x), ptr(x), x.numel);
