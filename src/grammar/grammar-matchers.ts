@@ -11,7 +11,7 @@ export type { MaskUpdate };
 
 export class GrammarMatchers {
   private readonly opening = new Map<string, (u: MaskUpdate) => void>();
-  private readonly advancing = new Map<number, (u: readonly MaskUpdate[]) => void>();
+  private readonly advancing = new Map<number, { rids: readonly string[]; resolve: (u: readonly MaskUpdate[]) => void }>();
   private nextId = 0;
 
   constructor(private readonly port: MessagePort) {
@@ -20,9 +20,17 @@ export class GrammarMatchers {
         this.opening.get(m.update.rid)?.(m.update);
         this.opening.delete(m.update.rid);
       } else {
-        this.advancing.get(m.id)?.(m.updates);
+        this.advancing.get(m.id)?.resolve(m.updates);
         this.advancing.delete(m.id);
       }
+    });
+    // The worker gone (it failed, or the engine is shutting down): what waits on it fails instead of hanging.
+    port.on("close", () => {
+      const error = { code: "INTERNAL" as const, message: "the grammar worker stopped" };
+      for (const [rid, resolve] of this.opening) resolve({ rid, mask: null, error });
+      for (const { rids, resolve } of this.advancing.values()) resolve(rids.map((rid) => ({ rid, mask: null, error })));
+      this.opening.clear();
+      this.advancing.clear();
     });
     // The port must not keep the core's thread alive once its loop has ended.
     port.unref();
@@ -40,7 +48,7 @@ export class GrammarMatchers {
   advance(tokens: readonly { rid: string; token: number }[]): Promise<readonly MaskUpdate[]> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.advancing.set(id, resolve);
+      this.advancing.set(id, { rids: tokens.map((t) => t.rid), resolve });
       this.post({ type: "advance", id, tokens });
     });
   }
