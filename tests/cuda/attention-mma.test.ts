@@ -2,7 +2,7 @@
 // serves: Qwen2.5-VL's vision tower (1,296-token full attention and ragged windows of <= 64, head dim 80), Llama 4's
 // vision (head dim 88, zero-padded to 96 inside), paged prefill with head dim 128 and 16 q heads over 2 KV heads
 // (351 tokens, prefix-cached and chunked prefill, decode rows in the same batch), Llama 4's chunked mask, and small
-// or odd groupings (head dim 16, 32 or 5 q heads a KV head). Every call has 16 or more queries, so attention.cu
+// or odd groupings (head dims 16 to 96, 32 or 5 q heads a KV head). Every call has 16 or more queries, so attention.cu
 // hands it to the mma kernel; the scalar kernel's error on the same inputs is printed beside a failure, and the
 // message names the largest error and the first bad element as [token, head, dim].
 import assert from "node:assert/strict";
@@ -109,8 +109,10 @@ describe("cuda attention on tensor cores", { skip: skipCuda }, () => {
     await varlenCase([100, 37, 20], 4, 4, 88, [false, true]);
   });
 
-  test("varlen: head dims 128 (grouped), 64 and 16, 32 and 5 q heads a KV head", async () => {
+  test("varlen: head dims 128 (grouped), 96, 64, 32 and 16, 32 and 5 q heads a KV head", async () => {
     await varlenCase([200, 17], 16, 2, 128, [true, false]);
+    await varlenCase([70, 33], 4, 2, 96, [true, false]);
+    await varlenCase([70, 33], 4, 2, 32, [true, false]);
     await varlenCase([130, 66], 5, 1, 64, [true, false]);
     await varlenCase([40, 130], 4, 4, 16, [true, false]);
     await varlenCase([19, 70], 32, 1, 16, [true, false]);
