@@ -25,7 +25,7 @@ import type { CoreInfo, CoreOptions, CoreOutput, CoreRequest, FlushCacheResult, 
 import type { PrefixCache } from "../cache/prefix-cache.js";
 import { describeKernels } from "./kernels-info.js";
 import { hostTensor } from "../core/host-tensor.js";
-import { checkFits, memoryPlan } from "./memory-plan.js";
+import { checkFits, kvTokensFromFraction, memoryPlan } from "./memory-plan.js";
 import { GrammarMatchers, type MaskUpdate } from "../grammar/grammar-matchers.js";
 
 /** A step whose kernels are enqueued and whose tokens are not read back yet (null: it failed as a whole). */
@@ -76,8 +76,13 @@ export class EngineCore {
     const generation = loadGenerationConfig(options.modelPath);
     const eosTokenIds = [...new Set([...config.text.eosTokenIds, ...generation.eosTokenIds])];
     const device = getDevice(options.device);
-    const numPages = Math.ceil(options.maxTotalTokens / options.pageSize) + 1; // + the padding page
-    const plan = memoryPlan(config, device.name, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType);
+    const memory = device.backend.memoryInfo?.();
+    const kvTokens = options.memFractionStatic !== null && memory !== undefined
+      ? kvTokensFromFraction(config, memory, options.memFractionStatic, options.pageSize, options.maxTotalTokens, device.floatDType)
+      : options.maxTotalTokens;
+    const numPages = Math.ceil(kvTokens / options.pageSize) + 1; // + the padding page
+    const described = device.backend.description === undefined ? device.name : `${device.name} (${device.backend.description})`;
+    const plan = memoryPlan(config, described, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType);
     send({ type: "plan", plan });
     checkFits(plan, device.kind);
     const checkpoint = options.loadFormat === "dummy" ? null : CheckpointWeights.open(options.modelPath);

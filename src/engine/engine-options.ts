@@ -38,6 +38,12 @@ export interface EngineOptions {
   readonly maxTotalTokens?: number;
   /** The most memory the KV cache takes when `maxTotalTokens` is not given (default 512 MiB on the cpu backend). */
   readonly kvCacheMemoryMB?: number;
+  /**
+   * On cuda, the share of the GPU's memory for the weights and the KV cache together (SGLang's meaning; default
+   * 0.88): the KV cache takes what the weights leave of it, when neither `maxTotalTokens` nor `kvCacheMemoryMB` is
+   * given. The rest is for activations, CUDA graphs and the vision encoder.
+   */
+  readonly memFractionStatic?: number;
   /** Tokens per KV page (default 16). */
   readonly pageSize?: number;
   /** Requests decoded together at most (default 256). */
@@ -158,6 +164,23 @@ export function preprocessWorkerCount(requested: number | undefined): number {
   return count;
 }
 
+/** The memory share that sizes the KV cache on cuda, or null where the cache is sized in tokens or MiB. */
+function memoryFraction(options: EngineOptions, device: "cpu" | "cuda"): number | null {
+  const fraction = options.memFractionStatic;
+  if (fraction !== undefined && (typeof fraction !== "number" || !(fraction > 0 && fraction < 1))) {
+    throw new IrisError("INVALID_ARGUMENT", `memFractionStatic must be a number between 0 and 1, got ${JSON.stringify(fraction)}`);
+  }
+  if (device === "cpu") {
+    if (fraction !== undefined) throw new IrisError("INVALID_ARGUMENT", "memFractionStatic sizes GPU memory; on the cpu device give kvCacheMemoryMB or maxTotalTokens");
+    return null;
+  }
+  if (options.maxTotalTokens !== undefined || options.kvCacheMemoryMB !== undefined) {
+    if (fraction !== undefined) throw new IrisError("INVALID_ARGUMENT", "give one of memFractionStatic, kvCacheMemoryMB and maxTotalTokens");
+    return null;
+  }
+  return fraction ?? 0.88;
+}
+
 function graphBuckets(options: EngineOptions): readonly number[] {
   if (options.disableCudaGraph !== undefined && typeof options.disableCudaGraph !== "boolean") {
     throw new IrisError("INVALID_ARGUMENT", `disableCudaGraph must be a boolean, got ${JSON.stringify(options.disableCudaGraph)}`);
@@ -185,11 +208,13 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
   }
   const pageSize = positiveInteger(options.pageSize, "pageSize", 16);
   const maxRunningRequests = positiveInteger(options.maxRunningRequests, "maxRunningRequests", 256);
-  // The cpu device holds the cache in float32.
-  const bytesPerToken = kvBytesPerToken(config.text, DTYPE_BYTES.F32);
+  // The cpu device holds the cache in float32, the cuda device in bf16.
+  const bytesPerToken = kvBytesPerToken(config.text, device === "cuda" ? DTYPE_BYTES.BF16 : DTYPE_BYTES.F32);
+  const memFractionStatic = memoryFraction(options, device);
   const budget = positiveInteger(options.kvCacheMemoryMB, "kvCacheMemoryMB", 512) * 1024 * 1024;
-  // Whole pages, one of them the padding page, all inside the budget.
-  const fromBudget = Math.max(1, Math.floor(budget / bytesPerToken / pageSize) - 1) * pageSize;
+  // Whole pages, one of them the padding page, all inside the budget (on cuda by default: the memory share, once
+  // the engine sees the GPU).
+  const fromBudget = memFractionStatic !== null ? Infinity : Math.max(1, Math.floor(budget / bytesPerToken / pageSize) - 1) * pageSize;
   // No more than every running request at full context can use: a small model with a short context needs far less
   // than the budget. Whole pages, since each request's last page is partly used.
   const pagesPerRequest = Math.ceil(contextLength / pageSize);
@@ -201,6 +226,7 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     loadFormat,
     contextLength,
     maxTotalTokens,
+    memFractionStatic,
     pageSize,
     maxRunningRequests,
     maxTokensPerStep: positiveInteger(options.chunkedPrefillSize, "chunkedPrefillSize", 8192),

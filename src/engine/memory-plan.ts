@@ -29,6 +29,27 @@ export function memoryPlan(config: ModelConfig, device: string, usableTokens: nu
   };
 }
 
+/**
+ * The KV tokens a GPU holds when weights and KV cache may take `fraction` of its memory (SGLang's
+ * mem_fraction_static): what the weights and the memory already in use leave, in whole pages less the padding page,
+ * at most `neededTokens`. OUT_OF_MEMORY, before anything is allocated, when not even two pages fit.
+ */
+export function kvTokensFromFraction(config: ModelConfig, memory: { freeBytes: number; totalBytes: number }, fraction: number,
+  pageSize: number, neededTokens: number, dtype: TensorDType): number {
+  const { bytes: weights } = weightFootprint(config, DTYPE_BYTES[dtype]);
+  const inUse = memory.totalBytes - memory.freeBytes;
+  const budget = memory.totalBytes * fraction - inUse - weights;
+  const perPage = kvBytesPerToken(config.text, DTYPE_BYTES[dtype]) * pageSize;
+  const pages = Math.floor(budget / perPage) - 1;
+  if (pages < 2) {
+    throw new IrisError(
+      "OUT_OF_MEMORY",
+      `the model's ${(weights / GiB).toFixed(1)} GiB of weights leave no room for a KV cache in memFractionStatic ${fraction} of the GPU's ${(memory.totalBytes / GiB).toFixed(1)} GiB (${(inUse / GiB).toFixed(1)} GiB already in use); raise memFractionStatic or use a larger GPU`,
+    );
+  }
+  return Math.min(neededTokens, pages * pageSize);
+}
+
 /** On the cpu device the weights (widened to float32) and the KV cache must fit in the machine's memory. */
 export function checkFits(plan: MemoryPlan, deviceKind: string): void {
   if (deviceKind !== "cpu") return;

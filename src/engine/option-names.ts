@@ -24,12 +24,11 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
   what: "engine option",
   known: keysOf<EngineOptions>()({
     modelPath: true, chatTemplate: true, device: true, tpSize: true, loadFormat: true, contextLength: true,
-    maxTotalTokens: true, kvCacheMemoryMB: true, pageSize: true, maxRunningRequests: true, chunkedPrefillSize: true,
+    maxTotalTokens: true, kvCacheMemoryMB: true, memFractionStatic: true, pageSize: true, maxRunningRequests: true, chunkedPrefillSize: true,
     disableRadixCache: true, visionTokenBudget: true, disableOverlapSchedule: true, randomSeed: true, disableCudaGraph: true, cudaGraphMaxBs: true, cudaGraphBs: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
     onProgress: true, onMemoryPlan: true,
   }),
   refused: {
-    memFractionStatic: "the KV cache is sized by maxTotalTokens or kvCacheMemoryMB, and by contextLength x maxRunningRequests",
     dpSize: ONE_RANK, ppSize: "Iris has no pipeline parallelism; use tpSize", nnodes: ONE_RANK, nodeRank: ONE_RANK,
     distInitAddr: ONE_RANK, loadBalanceMethod: ONE_RANK,
     quantization: "Iris loads bf16/fp16/fp32 checkpoints only",

@@ -20,8 +20,10 @@ export interface CoreOptions {
   readonly device: "cpu" | "cuda";
   readonly loadFormat: "auto" | "dummy";
   readonly contextLength: number;
-  /** KV cache capacity in tokens. */
+  /** KV cache capacity in tokens (on cuda with `memFractionStatic`, at most this: what the requests can use). */
   readonly maxTotalTokens: number;
+  /** On cuda: the share of the GPU's memory for weights and KV cache, the KV cache taking the rest; or null. */
+  readonly memFractionStatic: number | null;
   readonly pageSize: number;
   readonly maxRunningRequests: number;
   /** Tokens computed in one step at most (prefill chunks and decode together). */

@@ -45,6 +45,10 @@ export interface Backend {
   createArena(capacityBytes: number): Arena;
   /** The general allocator's bytes (`allocate`/`release`); arenas count as one allocation each. */
   memoryStats(): MemoryStats;
+  /** What the device is, where there is more to say than its kind (a GPU's name and memory). */
+  readonly description?: string;
+  /** The device's free and total bytes, where the backend owns a memory of its own (a GPU). */
+  memoryInfo?(): { readonly freeBytes: number; readonly totalBytes: number };
   /** Capturing kernels into graphs replayed with one call (CUDA graphs); absent where the backend has none. */
   readonly graphs?: GraphCapture;
 

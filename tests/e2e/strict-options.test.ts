@@ -54,7 +54,9 @@ describe("strict engine options", () => {
   test("the issue's examples: tp_size, log_level, memFractionStatic, a near miss, several at once", async () => {
     await rejectsWith(create({ tp_size: 1 }), "INVALID_ARGUMENT", /unknown engine option tp_size \(did you mean tpSize\?\)/);
     await rejectsWith(create({ log_level: "info" }), "INVALID_ARGUMENT", /log_level \(did you mean logLevel\?\)/);
-    await rejectsWith(create({ memFractionStatic: 0.8 }), "INVALID_ARGUMENT", /memFractionStatic is not supported by Iris: the KV cache is sized by/);
+    // Known, and a GPU setting: on the cpu device it says what sizes the cache there.
+    await rejectsWith(create({ memFractionStatic: 0.8 }), "INVALID_ARGUMENT", /memFractionStatic sizes GPU memory; on the cpu device give kvCacheMemoryMB or maxTotalTokens/);
+    await rejectsWith(create({ memFractionStatic: 1.5, device: "cuda" }), "INVALID_ARGUMENT", /memFractionStatic must be a number between 0 and 1/);
     await rejectsWith(create({ maxRunningRequest: 4 }), "INVALID_ARGUMENT", /did you mean maxRunningRequests\?/);
     await rejectsWith(create({ dp_size: 2, contextLenght: 9 }), "INVALID_ARGUMENT", /dp_size is not supported.*; unknown engine option contextLenght \(did you mean contextLength\?\)/);
     await rejectsWith(create({ frobnicate: true }), "INVALID_ARGUMENT", /unknown engine option frobnicate; known: modelPath, /);

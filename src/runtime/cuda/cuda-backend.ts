@@ -21,6 +21,7 @@ export class CudaBackend implements Backend {
   readonly kind = "cuda" as const;
   readonly floatDType: TensorDType = "BF16";
   readonly device: CudaDeviceInfo;
+  readonly description: string;
   /** > 0: attention splits every sequence's keys this many ways (to test the long-context decode path). */
   attentionSplits = 0;
   private readonly addon: CudaAddon;
@@ -29,6 +30,8 @@ export class CudaBackend implements Backend {
   constructor(addon: CudaAddon, index: number) {
     this.addon = addon;
     this.device = addon.init(index);
+    const { name, totalBytes, multiprocessors, computeCapability } = this.device;
+    this.description = `${name}, ${(totalBytes / 2 ** 30).toFixed(1)} GiB, ${multiprocessors} SMs, sm_${computeCapability}`;
     this.collected = new FinalizationRegistry((address) => addon.free(address));
   }
 
