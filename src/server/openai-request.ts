@@ -2,7 +2,7 @@
  * OpenAI request bodies (chat and completions) to the engine's sampling parameters and logprob options. Field names
  * are strict, as in the engine: an unknown field is a 400 that names it, and fields Iris does not implement (tools,
  * logit_bias) are refused with the reason rather than ignored. SGLang's extra sampling fields (`top_k`, `min_p`,
- * `repetition_penalty`, ...) are accepted as SGLang's server accepts them.
+ * `repetition_penalty`, `regex`, `ebnf`, ...) are accepted as SGLang's server accepts them.
  */
 import { IrisError } from "../core/errors.js";
 import { resolveSamplingParams, type SamplingParams } from "../core/sampling-params.js";
@@ -15,6 +15,7 @@ const SAMPLING_FIELDS: Record<string, keyof SamplingParams> = {
   frequency_penalty: "frequencyPenalty", presence_penalty: "presencePenalty",
   top_k: "topK", min_p: "minP", repetition_penalty: "repetitionPenalty", min_tokens: "minNewTokens",
   ignore_eos: "ignoreEos", stop_token_ids: "stopTokenIds", skip_special_tokens: "skipSpecialTokens", no_stop_trim: "noStopTrim",
+  regex: "regex", ebnf: "ebnf",
 };
 
 /** Accepted and without effect here. */
@@ -85,7 +86,9 @@ function plan(body: Body, vocabSize: number, maxTokens: unknown, maxTokensName: 
     if (body[field] !== undefined && body[field] !== null) samplingParams[name] = body[field];
   }
   if (maxTokens !== undefined && maxTokens !== null) samplingParams.maxNewTokens = maxTokens;
-  checkSampling(samplingParams as SamplingParams, vocabSize, { ...SAMPLING_FIELDS, [maxTokensName]: "maxNewTokens" });
+  // A schema from response_format is named by that field in the engine's messages.
+  const names = { ...SAMPLING_FIELDS, [maxTokensName]: "maxNewTokens", ...("jsonSchema" in structured && { response_format: "jsonSchema" }) };
+  checkSampling(samplingParams as SamplingParams, vocabSize, names);
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") throw badRequest("stream must be true or false", "stream");
   const stream = body.stream === true;
   const options = body.stream_options as { include_usage?: unknown } | null | undefined;

@@ -1,17 +1,23 @@
 /**
- * OpenAI's `response_format`. `text` is the default and needs nothing; `json_object` and `json_schema` need
- * structured output (a grammar that constrains sampling), which the engine does not have yet, so they are refused
- * with a clear 400 rather than answered with unconstrained text that may not parse.
+ * OpenAI's `response_format` onto the engine's structured output: `json_schema` constrains sampling to the given
+ * schema (the engine's `jsonSchema`, the schema's JSON text), `json_object` to any JSON object (`{"type": "object"}`,
+ * as SGLang maps it), `text` (the default) to nothing.
  */
 import { badRequest } from "./http-errors.js";
 
-/** Sampling parameters the response format adds (none while structured output is missing); throws 400 when refused. */
+/** The sampling parameters the response format adds; throws 400 for a malformed one. */
 export function checkResponseFormat(format: unknown): Record<string, unknown> {
   if (format === undefined || format === null) return {};
-  const type = (format as { type?: unknown }).type;
+  if (typeof format !== "object" || Array.isArray(format)) throw badRequest("response_format must be an object with a type", "response_format");
+  const { type, json_schema: jsonSchema } = format as { type?: unknown; json_schema?: unknown };
   if (type === "text") return {};
-  if (type === "json_object" || type === "json_schema") {
-    throw badRequest(`response_format ${type}: structured output is not available yet in Iris`, "response_format");
+  if (type === "json_object") return { jsonSchema: JSON.stringify({ type: "object" }) };
+  if (type === "json_schema") {
+    const schema = (jsonSchema as { schema?: unknown } | null | undefined)?.schema;
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+      throw badRequest("response_format json_schema needs json_schema.schema: the JSON schema object the output must follow", "response_format");
+    }
+    return { jsonSchema: JSON.stringify(schema) };
   }
   throw badRequest(`response_format.type must be "text", "json_object" or "json_schema", got ${JSON.stringify(type)}`, "response_format");
 }

@@ -2,7 +2,8 @@
  * `iris serve` through the official clients: the `openai` npm client and the Vercel AI SDK (`ai` with
  * `@ai-sdk/openai-compatible`) against the bundled demo model on 127.0.0.1. A picture given as a data URL and as a
  * URL gets the right answer (the shapes generator knows it) and the offline engine's greedy answer; streaming yields
- * the non-streamed text; n gives n choices; logprobs come back; `/metrics` counts what was sent.
+ * the non-streamed text; n gives n choices; logprobs come back; a json_schema answer parses and validates (ajv);
+ * `/metrics` counts what was sent.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,9 +11,22 @@ import OpenAI from "openai";
 import { generateText, streamText } from "ai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { QuestionAnswer } from "../../src/demo/shapes/index.js";
+import { Ajv } from "ajv";
+import { SHAPE_SCHEMA } from "../helpers/structured.js";
 import { imageHost, metricValue, offlineAnswer, SCENE_SEED, sceneDataUrl, scenePng, sceneQuestions, serveDemo, type Served } from "../helpers/serve.js";
 
 const MODEL = "shapes-vlm";
+
+const validShape = new Ajv({ strict: true }).compile(SHAPE_SCHEMA);
+
+/** Each answer parses as JSON, validates against the bounded schema, and ended because the grammar was complete. */
+function assertValidShapes(answers: readonly { text: string; finish: string | null }[]): void {
+  assert.ok(answers.length > 0);
+  for (const { text, finish } of answers) {
+    assert.equal(finish, "stop", text);
+    assert.ok(validShape(JSON.parse(text)), `${text} fails the schema: ${JSON.stringify(validShape.errors)}`);
+  }
+}
 
 describe("iris serve with the openai client and the AI SDK", { timeout: 300_000 }, () => {
   let served: Served;
@@ -104,11 +118,21 @@ describe("iris serve with the openai client and the AI SDK", { timeout: 300_000 
     assert.ok(response.choices[0].message.content!.startsWith(content[0].token.trim()));
   });
 
-  test("response_format json_schema is refused with a 400 until structured output exists", async () => {
-    await assert.rejects(
-      client.chat.completions.create({ ...ask(questions[0].question, dataUrl), response_format: { type: "json_schema", json_schema: { name: "a", schema: { type: "object" } } } }),
-      (err: unknown) => err instanceof OpenAI.APIError && err.status === 400 && /structured output is not available yet/.test(err.message),
-    );
+  test("response_format json_schema: the answer parses and validates against the schema; json_object gives an object", async () => {
+    const response = await client.chat.completions.create({
+      ...ask(questions[0].question, dataUrl), max_tokens: 120, temperature: 1, seed: 11, n: 3,
+      response_format: { type: "json_schema", json_schema: { name: "shapes", schema: SHAPE_SCHEMA as unknown as Record<string, unknown>, strict: true } },
+    });
+    assertValidShapes(response.choices.map((c) => ({ text: c.message.content ?? "", finish: c.finish_reason })));
+    const object = await client.chat.completions.create({ ...ask(questions[0].question, dataUrl), max_tokens: 200, response_format: { type: "json_object" } });
+    if (object.choices[0].finish_reason === "stop") {
+      const value: unknown = JSON.parse(object.choices[0].message.content ?? "");
+      assert.ok(typeof value === "object" && value !== null && !Array.isArray(value), object.choices[0].message.content ?? "");
+    } else {
+      assert.match(object.choices[0].message.content ?? "", /^\s*\{/, "a length-cut object still starts as one");
+    }
+    await assert.rejects(client.chat.completions.create({ ...ask("x", dataUrl), response_format: { type: "json_schema", json_schema: { name: "none" } } }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && /json_schema\.schema/.test(err.message));
   });
 
   test("errors come back as OpenAI errors the client raises: a bad value, an unknown model", async () => {
