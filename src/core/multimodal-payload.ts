@@ -12,6 +12,19 @@ export type MultimodalPayload =
       readonly tilesPerImage?: readonly number[];
     }
   | {
+      /**
+       * Qwen2.5-VL's raw pictures resized on the host but not yet rescaled, normalized and cut into patches: the
+       * device does that (`patchifyImage`), from an eighth of the bytes float32 patches take.
+       */
+      readonly kind: "rgb8";
+      /** U8 [bytes]: each picture resized to its grid (height = h * patch, width = w * patch), RGB row-major, in order. */
+      readonly pixels: HostTensor;
+      /** [t, h, w] per image, t = 1. */
+      readonly imageGrids: readonly (readonly number[])[];
+      /** F32 [3 * 256]: each channel's value per 8-bit level (the processor's rescale and normalize). */
+      readonly levelTable: Float32Array;
+    }
+  | {
       readonly kind: "embeddings";
       /** [image tokens, hidden]: the vision encoder's output in prompt order. */
       readonly embeddings: HostTensor;

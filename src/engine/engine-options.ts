@@ -56,6 +56,11 @@ export interface EngineOptions {
    * 504x504 pictures), so a burst of pictures cannot take more memory than one pass of this size.
    */
   readonly visionTokenBudget?: number;
+  /**
+   * Raw Qwen2.5-VL pictures are only decoded and resized on the host; the device rescales, normalizes and cuts them
+   * into patches (`patchifyImage`), with the same values as the processor's (default: on for the cuda device).
+   */
+  readonly patchifyOnDevice?: boolean;
   /** Turns off prefix caching (on by default; it covers images by their content). */
   readonly disableRadixCache?: boolean;
   /**

@@ -93,7 +93,8 @@ export class Engine {
       const workers = preprocessWorkerCount(options.preprocessWorkers);
       pool = workers > 0 ? await ImagePreprocessPool.start(modelPath, workers) : undefined;
       tokenizer = Tokenizer.fromDir(modelPath);
-      preparer = await createPreparer(config, modelPath, tokenizer, pool);
+      // On cuda the device rescales, normalizes and patchifies raw pictures: the host only decodes and resizes.
+      preparer = await createPreparer(config, modelPath, tokenizer, pool, options.patchifyOnDevice ?? core.device === "cuda");
     } catch (err) {
       await pool?.close();
       await starting.then(({ client }) => client.shutdown(), () => undefined);

@@ -68,6 +68,7 @@ export class Llama4Preparer implements FamilyPreparer {
       const imageKeys = blockHashes(mm.pixelValues, tiles.map((n) => ({ rows: n, layout: `${n} tiles` })));
       return { inputIds: ids, mm, imageKeys, imageTokenCounts: tiles.map((n) => n * patches) };
     }
+    if (mm.kind === "rgb8") throw new IrisError("INTERNAL", "internal error: Llama 4 takes no 8-bit pictures");
     // Precomputed embeddings come as one block: the images of the request share one key.
     const rows = mm.embeddings.shape[0];
     checkImageTokens(ids, this.imageTokenId, rows, "the precomputed embeddings");

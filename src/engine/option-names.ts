@@ -25,7 +25,7 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
   known: keysOf<EngineOptions>()({
     modelPath: true, chatTemplate: true, device: true, tpSize: true, loadFormat: true, contextLength: true,
     maxTotalTokens: true, kvCacheMemoryMB: true, memFractionStatic: true, pageSize: true, maxRunningRequests: true, chunkedPrefillSize: true,
-    disableRadixCache: true, visionTokenBudget: true, disableOverlapSchedule: true, randomSeed: true, disableCudaGraph: true, cudaGraphMaxBs: true, cudaGraphBs: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
+    disableRadixCache: true, visionTokenBudget: true, patchifyOnDevice: true, disableOverlapSchedule: true, randomSeed: true, disableCudaGraph: true, cudaGraphMaxBs: true, cudaGraphBs: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
     onProgress: true, onMemoryPlan: true,
   }),
   refused: {

@@ -8,9 +8,15 @@ import { Llama4Preparer } from "./llama4-preparer.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
 import { QwenPreparer } from "./qwen-preparer.js";
 
-/** @param featurizer where images are loaded and processed (a pool of workers, or this thread when undefined) */
+/**
+ * @param featurizer where images are loaded and processed (a pool of workers, or this thread when undefined)
+ * @param patchifyOnDevice raw Qwen2.5-VL pictures travel resized as 8-bit bytes and the device rescales,
+ * normalizes and cuts them into patches (Llama 4 keeps its processor's tiles)
+ */
 export async function createPreparer(config: ModelConfig, modelPath: string, tokenizer: Tokenizer,
-  featurizer?: ImageFeaturizer): Promise<FamilyPreparer> {
-  if (config.family === "qwen2_5_vl") return new QwenPreparer(config, await Qwen2_5VLProcessor.fromPretrained(modelPath, tokenizer, featurizer));
+  featurizer?: ImageFeaturizer, patchifyOnDevice = false): Promise<FamilyPreparer> {
+  if (config.family === "qwen2_5_vl") {
+    return new QwenPreparer(config, await Qwen2_5VLProcessor.fromPretrained(modelPath, tokenizer, featurizer), patchifyOnDevice ? "rgb8" : "patches");
+  }
   return new Llama4Preparer(config, await Llama4Processor.fromPretrained(modelPath, tokenizer, featurizer));
 }

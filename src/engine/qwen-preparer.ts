@@ -12,20 +12,26 @@ import type { ImageLoadRequest } from "../multimodal/image-types.js";
 import { mropePositions } from "../multimodal/mrope-positions.js";
 import type { Qwen2_5VLProcessor } from "../multimodal/qwen2-5-vl-processor.js";
 import type { GridThw } from "../multimodal/qwen2-vl-image-processor.js";
+import type { FeatureOutput } from "../multimodal/image-features.js";
 import { tableRows, type ClassifiedImages } from "./image-items.js";
 import { blockHashes, checkEmbeddingWidth, checkImageTokens, encodeText, itemInputIds, textOnlyPrompt, placeImageTokens, type FamilyPreparer, type PreparedPrompt, type PromptSource } from "./prompt-preparer.js";
 
 export class QwenPreparer implements FamilyPreparer {
   readonly imageTokenId: number;
 
-  constructor(private readonly config: Qwen2_5_VLConfig, private readonly processor: Qwen2_5VLProcessor) {
+  /**
+   * @param output "rgb8" where the device rescales, normalizes and patchifies raw pictures (they travel resized,
+   * as 8-bit bytes); "patches": the processor's pixel values
+   */
+  constructor(private readonly config: Qwen2_5_VLConfig, private readonly processor: Qwen2_5VLProcessor,
+    private readonly output: FeatureOutput = "patches") {
     this.imageTokenId = config.tokens.image;
   }
 
   async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<PreparedPrompt> {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
-      const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
+      const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions }, this.output);
       return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), this.pixels(out.pixel_values!, out.grids));
     }
     const mm = await this.processImages(images, imageOptions);
@@ -38,7 +44,7 @@ export class QwenPreparer implements FamilyPreparer {
 
   async processImages(images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<MultimodalPayload> {
     if (images.kind === "raw") {
-      const features = await this.processor.features(images.images, imageOptions);
+      const features = await this.processor.features(images.images, imageOptions, this.output);
       return this.pixels(features.pixel_values, features.grids);
     }
     if (images.kind === "processor_output") {
@@ -79,22 +85,25 @@ export class QwenPreparer implements FamilyPreparer {
   }
 
   private pixels(pixelValues: HostTensor, grids: readonly GridThw[]): MultimodalPayload {
-    return { kind: "pixels", pixelValues, imageGrids: grids.map((g) => [...g]) };
+    const imageGrids = grids.map((g) => [...g]);
+    if (pixelValues.dtype === "U8") return { kind: "rgb8", pixels: pixelValues, imageGrids, levelTable: this.processor.imageProcessor.levelTable };
+    return { kind: "pixels", pixelValues, imageGrids };
   }
 
   private finish(ids: readonly number[], mm: MultimodalPayload): PreparedPrompt {
     const grids = (mm.imageGrids ?? []) as GridThw[];
     const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
-    const rows = mm.kind === "pixels" ? mm.pixelValues.shape[0] : mm.embeddings.shape[0];
-    const expectedRows = mm.kind === "pixels" ? grids.reduce((n, [t, h, w]) => n + t * h * w, 0) : tokensPerImage.reduce((a, b) => a + b, 0);
-    if (rows !== expectedRows) {
-      throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${rows} rows of ${mm.kind === "pixels" ? "pixel values" : "embeddings"} but their grids need ${expectedRows}`);
+    // Rows per image of what the payload holds: patches, 8-bit bytes of the resized picture, or embeddings.
+    const patch = this.config.vision.patchSize;
+    const perImage = grids.map(([t, h, w], i) => (mm.kind === "pixels" ? t * h * w : mm.kind === "rgb8" ? h * w * patch * patch * 3 : tokensPerImage[i]));
+    const held = mm.kind === "pixels" ? mm.pixelValues : mm.kind === "rgb8" ? mm.pixels : mm.embeddings;
+    const expectedRows = perImage.reduce((a, b) => a + b, 0);
+    if (held.shape[0] !== expectedRows) {
+      throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${held.shape[0]} rows of ${mm.kind === "embeddings" ? "embeddings" : "pixel values"} but their grids need ${expectedRows}`);
     }
     checkImageTokens(ids, this.imageTokenId, tokensPerImage.reduce((a, b) => a + b, 0), "the images' grids");
     const layout = (grid: GridThw) => `grid ${grid.join("x")}`;
-    const imageKeys = mm.kind === "pixels"
-      ? blockHashes(mm.pixelValues, grids.map((g) => ({ rows: g[0] * g[1] * g[2], layout: layout(g) })))
-      : blockHashes(mm.embeddings, grids.map((g, i) => ({ rows: tokensPerImage[i], layout: layout(g) })));
+    const imageKeys = blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g) })));
     const { positions, ropeDelta } = mropePositions(ids, grids, {
       imageTokenId: this.imageTokenId,
       visionStartTokenId: this.config.tokens.visionStart,

@@ -3,12 +3,19 @@
  * order. Each image is independent (its own resize, tiles or patches), so images can be processed on any thread
  * and concatenated afterwards; the result equals processing them together.
  */
+import { IrisError } from "../core/errors.js";
 import { concatHostTensors, int64Tensor, type HostTensor } from "../core/host-tensor.js";
 import { loadImage } from "./image-input.js";
 import type { ImageInput, ImageLoadRequest } from "./image-types.js";
 import type { GridThw } from "./qwen2-vl-image-processor.js";
 
-/** One image's features: Qwen2-VL's patches and grid, or Llama 4's tiles and tile grid. */
+/**
+ * What a featurizer gives for one image: the processor's features (`patches`), or, for a device that patchifies
+ * (Qwen2-VL only), the picture resized to its grid as 8-bit RGB bytes (`rgb8`: U8 [height * width * 3]).
+ */
+export type FeatureOutput = "patches" | "rgb8";
+
+/** One image's features: Qwen2-VL's patches (or 8-bit resized pixels) and grid, or Llama 4's tiles and tile grid. */
 export interface ImageFeatures {
   readonly pixel_values: HostTensor;
   readonly grid?: GridThw;
@@ -18,24 +25,28 @@ export interface ImageFeatures {
 /** Anything that processes one decoded image: both image processors, through their `preprocess`. */
 export interface SingleImageProcessor {
   preprocessOne(image: Awaited<ReturnType<typeof loadImage>>): ImageFeatures;
+  /** The `rgb8` output, where the processor has one. */
+  resizeOne?(image: Awaited<ReturnType<typeof loadImage>>): ImageFeatures;
 }
 
 /** Loads and processes images, on this thread or elsewhere (see `ImagePreprocessPool`). */
 export interface ImageFeaturizer {
-  featurize(image: ImageInput, options?: ImageLoadRequest): Promise<ImageFeatures>;
+  featurize(image: ImageInput, options?: ImageLoadRequest, output?: FeatureOutput): Promise<ImageFeatures>;
 }
 
 export class InlineFeaturizer implements ImageFeaturizer {
   constructor(private readonly processor: SingleImageProcessor) {}
 
   /** Loads and processes one image under a lease on the decode budget (when one is given), held until it is processed. */
-  async featurize(image: ImageInput, options: ImageLoadRequest = {}): Promise<ImageFeatures> {
+  async featurize(image: ImageInput, options: ImageLoadRequest = {}, output: FeatureOutput = "patches"): Promise<ImageFeatures> {
     const lease = options.decodeBudget?.lease();
     try {
       const reserveDecode = lease ? (bytes: number) => lease.reserve(bytes, options.signal) : options.reserveDecode;
       const decoded = await loadImage(image, { ...options, reserveDecode });
       if (options.signal?.aborted) throw options.signal.reason;
-      return this.processor.preprocessOne(decoded);
+      if (output === "patches") return this.processor.preprocessOne(decoded);
+      if (!this.processor.resizeOne) throw new IrisError("INTERNAL", "internal error: this processor has no 8-bit output");
+      return this.processor.resizeOne(decoded);
     } finally {
       lease?.release();
     }

@@ -8,7 +8,7 @@ import type { Worker } from "node:worker_threads";
 import { IrisError, type IrisErrorCode } from "../core/errors.js";
 import { startModuleWorker } from "../utils/module-worker.js";
 import type { DecodeLease } from "./decode-budget.js";
-import type { ImageFeatures, ImageFeaturizer } from "./image-features.js";
+import type { FeatureOutput, ImageFeatures, ImageFeaturizer } from "./image-features.js";
 import type { ImageInput, ImageLoadRequest } from "./image-types.js";
 import type { ToPreprocessWorker } from "./preprocess-worker.js";
 
@@ -59,7 +59,7 @@ export class ImagePreprocessPool implements ImageFeaturizer {
     return new ImagePreprocessPool(workers);
   }
 
-  featurize(image: ImageInput, request: ImageLoadRequest = {}): Promise<ImageFeatures> {
+  featurize(image: ImageInput, request: ImageLoadRequest = {}, output: FeatureOutput = "patches"): Promise<ImageFeatures> {
     if (this.closed) return Promise.reject(shutDown());
     if (this.workers.length === 0) return Promise.reject(new IrisError("INTERNAL", "every image worker has failed; restart the engine"));
     const { signal, decodeBudget, reserveDecode: _unused, ...options } = request;
@@ -71,7 +71,7 @@ export class ImagePreprocessPool implements ImageFeaturizer {
       const job: Job = { worker: entry, resolve, reject, lease: decodeBudget?.lease(), stop: new AbortController(), settled: false };
       this.jobs.set(id, job);
       signal?.addEventListener("abort", () => this.cancel(id, signal.reason as Error), { once: true });
-      this.send(entry, { id, image, options, budgeted: job.lease !== undefined });
+      this.send(entry, { id, image, options, budgeted: job.lease !== undefined, output });
     });
   }
 

@@ -8,14 +8,14 @@ import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModelConfig } from "../checkpoint/model-config.js";
 import { IrisError } from "../core/errors.js";
-import { InlineFeaturizer, type SingleImageProcessor } from "./image-features.js";
+import { InlineFeaturizer, type FeatureOutput, type SingleImageProcessor } from "./image-features.js";
 import type { ImageInput, LoadImageOptions } from "./image-types.js";
 import { Llama4ImageProcessor } from "./llama4-image-processor.js";
 import { Qwen2VLImageProcessor } from "./qwen2-vl-image-processor.js";
 
 /** What the pool sends: a job, the cancellation of one, or its grant to decode. */
 export type ToPreprocessWorker =
-  | { readonly id: number; readonly image: ImageInput; readonly options?: LoadImageOptions; readonly budgeted: boolean }
+  | { readonly id: number; readonly image: ImageInput; readonly options?: LoadImageOptions; readonly budgeted: boolean; readonly output: FeatureOutput }
   | { readonly cancel: number; readonly reason: { code: IrisError["code"]; message: string } }
   | { readonly grant: number };
 
@@ -43,7 +43,7 @@ async function run(job: Extract<ToPreprocessWorker, { image: ImageInput }>): Pro
   running.set(job.id, controller);
   try {
     const reserveDecode = job.budgeted ? reserveFromPool(job.id, controller.signal) : undefined;
-    const features = await featurizer.featurize(job.image, { ...job.options, signal: controller.signal, reserveDecode });
+    const features = await featurizer.featurize(job.image, { ...job.options, signal: controller.signal, reserveDecode }, job.output);
     const buffer = features.pixel_values.data.buffer;
     port.postMessage({ id: job.id, features }, buffer instanceof ArrayBuffer ? [buffer] : []);
   } catch (err) {

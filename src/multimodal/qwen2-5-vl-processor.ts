@@ -6,7 +6,7 @@
  */
 import { idsTensor, type HostTensor, type HostTensor1D } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
-import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
+import { InlineFeaturizer, mergeImageFeatures, type FeatureOutput, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
 import type { ImageInput, ImageLoadRequest, ProcessorRequest } from "./image-types.js";
 import { encodeExpanded, requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
 import { Qwen2VLImageProcessor, type GridThw } from "./qwen2-vl-image-processor.js";
@@ -40,16 +40,20 @@ export class Qwen2_5VLProcessor {
     return new Qwen2_5VLProcessor(tokenizer, await Qwen2VLImageProcessor.fromPretrained(modelDir), featurizer);
   }
 
-  /** Loads and processes the images (each on the featurizer's thread), merged in order. */
-  async features(images: readonly ImageInput[], options?: ImageLoadRequest): Promise<MergedImageFeatures> {
-    return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options))));
+  /**
+   * Loads and processes the images (each on the featurizer's thread), merged in order; with `output` "rgb8" the
+   * pixel values are the resized pictures' bytes (for a device to patchify) instead of patches.
+   */
+  async features(images: readonly ImageInput[], options?: ImageLoadRequest, output: FeatureOutput = "patches"): Promise<MergedImageFeatures> {
+    return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options, output))));
   }
 
   get imageToken(): string {
     return this.imageProcessor.config.imageToken;
   }
 
-  async process(request: ProcessorRequest): Promise<Qwen2_5VLProcessorOutput> {
+  /** @param output "rgb8": `pixel_values` are the resized pictures' bytes, U8 (see `features`); Iris's engine only. */
+  async process(request: ProcessorRequest, output: FeatureOutput = "patches"): Promise<Qwen2_5VLProcessorOutput> {
     const images = request.images ?? [];
     // Check the placeholders before any image is downloaded or decoded.
     checkPlaceholderCount(countOccurrences(request.text, this.imageToken), images.length, this.imageToken);
@@ -57,7 +61,7 @@ export class Qwen2_5VLProcessor {
       const ids = await this.encode(request.text, 0);
       return { input_ids: idsTensor(ids), grids: [] };
     }
-    const { pixel_values, image_grid_thw, grids } = await this.features(images, request.imageOptions);
+    const { pixel_values, image_grid_thw, grids } = await this.features(images, request.imageOptions, output);
     const features = { pixel_values, image_grid_thw: image_grid_thw!, grids };
     const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
     const text = replacePlaceholders(request.text, this.imageToken, counts.map((n) => this.imageToken.repeat(n)));

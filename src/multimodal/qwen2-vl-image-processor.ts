@@ -124,6 +124,13 @@ export class Qwen2VLImageProcessor {
     };
   }
 
+  /** One image resized to its grid, as 8-bit RGB bytes (U8 [height * width * 3]), for a device to patchify. */
+  resizeOne(image: RgbImage): ImageFeatures {
+    const resized = this.resize(image);
+    const grid: GridThw = [1, resized.height / this.config.patchSize, resized.width / this.config.patchSize];
+    return { pixel_values: hostTensor("U8", [resized.data.length], resized.data), grid };
+  }
+
   /** One image's features, for processing images one at a time on any thread (see image-features.ts). */
   preprocessOne(image: RgbImage): ImageFeatures {
     const features = this.preprocess([image]);

@@ -12,6 +12,7 @@ import type { Arena } from "../runtime/backend.js";
 import { empty, fromHost } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
+import { visionPixels } from "./device-pixels.js";
 import { EmbeddingCache } from "./embedding-cache.js";
 import { concatPayloads, planPasses, visionShape, type PixelPayload } from "./vision-passes.js";
 
@@ -45,7 +46,7 @@ export class ImageEmbeddings {
   encode(mm: MultimodalPayload): Tensor {
     if (mm.kind === "embeddings") return fromHost(this.device, mm.embeddings);
     const rows = this.device.inArena(this.arena, () => {
-      const encoded = this.model.encodeImages({ pixelValues: fromHost(this.device, mm.pixelValues), imageGrids: mm.imageGrids });
+      const encoded = this.model.encodeImages({ pixelValues: visionPixels(this.device, this.model.config, mm), imageGrids: mm.imageGrids });
       // Out of the arena: these outlive the step.
       const kept = this.device.outsideArena(() => empty(this.device, encoded.shape, encoded.dtype));
       copy(kept, encoded);
@@ -95,15 +96,19 @@ export class ImageEmbeddings {
   private encodeFresh(entries: { mm: MultimodalPayload; tensor: Tensor | IrisError | null }[]): void {
     const batched: { entry: (typeof entries)[number]; mm: PixelPayload; tokens: number; rows: number }[] = [];
     for (const entry of entries) {
-      const shape = entry.mm.kind === "pixels" ? visionShape(this.model.config, entry.mm) : null;
-      if (shape === null || entry.mm.kind !== "pixels") entry.tensor = this.tryEncode(entry.mm);
+      const shape = entry.mm.kind === "embeddings" ? null : visionShape(this.model.config, entry.mm);
+      if (shape === null || entry.mm.kind === "embeddings") entry.tensor = this.tryEncode(entry.mm);
       else batched.push({ entry, mm: entry.mm, ...shape });
     }
-    for (const pass of planPasses(batched.map((b) => b.tokens), this.visionTokenBudget)) {
-      const members = pass.map((i) => batched[i]);
-      const rows = members.map((m) => m.rows);
-      const parts = members.length === 1 ? null : this.tryEncodeSplit(concatPayloads(members.map((m) => m.mm)), rows);
-      members.forEach((m, k) => (m.entry.tensor = parts === null ? this.tryEncode(m.mm) : parts[k]));
+    // Processor pixel values and 8-bit pictures take passes of their own.
+    for (const kind of ["pixels", "rgb8"] as const) {
+      const group = batched.filter((b) => b.mm.kind === kind);
+      for (const pass of planPasses(group.map((b) => b.tokens), this.visionTokenBudget)) {
+        const members = pass.map((i) => group[i]);
+        const rows = members.map((m) => m.rows);
+        const parts = members.length === 1 ? null : this.tryEncodeSplit(concatPayloads(members.map((m) => m.mm)), rows);
+        members.forEach((m, k) => (m.entry.tensor = parts === null ? this.tryEncode(m.mm) : parts[k]));
+      }
     }
   }
 
@@ -121,7 +126,7 @@ export class ImageEmbeddings {
     const kept: Tensor[] = [];
     try {
       this.device.inArena(this.arena, () => {
-        const encoded = this.model.encodeImages({ pixelValues: fromHost(this.device, mm.pixelValues), imageGrids: mm.imageGrids });
+        const encoded = this.model.encodeImages({ pixelValues: visionPixels(this.device, this.model.config, mm), imageGrids: mm.imageGrids });
         if (encoded.shape[0] !== rows.reduce((a, b) => a + b, 0)) throw new IrisError("INTERNAL", "internal error: a vision pass gave an unexpected row count");
         let at = 0;
         for (const n of rows) {

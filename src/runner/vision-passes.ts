@@ -16,10 +16,19 @@ import type { MultimodalPayload } from "../core/multimodal-payload.js";
  */
 export const DEFAULT_VISION_TOKEN_BUDGET = 16384;
 
-export type PixelPayload = Extract<MultimodalPayload, { kind: "pixels" }>;
+/** What the tower takes: processor pixel values, or 8-bit resized pictures patchified on the device. */
+export type PixelPayload = Exclude<MultimodalPayload, { kind: "embeddings" }>;
 
 /** The vision tokens of a payload and the embedding rows it gives; null when its parts disagree (it then runs alone). */
 export function visionShape(config: ModelConfig, mm: PixelPayload): { tokens: number; rows: number } | null {
+  if (mm.kind === "rgb8") {
+    if (config.family !== "qwen2_5_vl") return null;
+    const patches = mm.imageGrids.reduce((n, [t, h, w]) => n + t * h * w, 0);
+    const bytes = mm.imageGrids.reduce((n, [, h, w]) => n + h * w * config.vision.patchSize ** 2 * 3, 0);
+    const unit = config.vision.spatialMergeSize ** 2;
+    if (mm.pixels.data.length !== bytes || mm.imageGrids.some(([t, h, w]) => t !== 1 || (h * w) % unit !== 0)) return null;
+    return { tokens: patches, rows: patches / unit };
+  }
   const count = mm.pixelValues.shape[0];
   if (config.family === "qwen2_5_vl") {
     const grids = mm.imageGrids ?? [];
@@ -58,9 +67,10 @@ export function planPasses(costs: readonly number[], budget: number): number[][]
 /** Several payloads as one: pixel rows one after the other (float32 where their dtypes differ), grids and tiles appended. */
 export function concatPayloads(items: readonly PixelPayload[]): PixelPayload {
   if (items.length === 1) return items[0];
-  const sameType = items.every((mm) => mm.pixelValues.dtype === items[0].pixelValues.dtype);
-  const parts: HostTensor[] = sameType ? items.map((mm) => mm.pixelValues)
-    : items.map((mm) => ({ dtype: "F32", shape: mm.pixelValues.shape, data: toFloat32(mm.pixelValues) }));
+  if (items.some((mm) => mm.kind === "rgb8")) return concatRgb8(items);
+  const values = items.map((mm) => (mm as Extract<PixelPayload, { kind: "pixels" }>).pixelValues);
+  const sameType = values.every((t) => t.dtype === values[0].dtype);
+  const parts: HostTensor[] = sameType ? values : values.map((t) => ({ dtype: "F32", shape: t.shape, data: toFloat32(t) }));
   const dtype = parts[0].dtype;
   const rest = parts[0].shape.slice(1);
   if (parts.some((t) => t.shape.slice(1).join() !== rest.join())) {
@@ -73,12 +83,33 @@ export function concatPayloads(items: readonly PixelPayload[]): PixelPayload {
     (data as Uint8Array).set(part.data as Uint8Array, at);
     at += part.data.length;
   }
-  const grids = items.flatMap((mm) => mm.imageGrids ?? []);
-  const tiles = items.flatMap((mm) => mm.tilesPerImage ?? [mm.pixelValues.shape[0]]);
+  const pixels = items as Extract<PixelPayload, { kind: "pixels" }>[];
+  const grids = pixels.flatMap((mm) => mm.imageGrids ?? []);
+  const tiles = pixels.flatMap((mm) => mm.tilesPerImage ?? [mm.pixelValues.shape[0]]);
   return {
     kind: "pixels",
     pixelValues: hostTensor(dtype, [rows, ...rest], data),
     ...(grids.length > 0 ? { imageGrids: grids } : {}),
-    ...(items.some((mm) => mm.tilesPerImage) ? { tilesPerImage: tiles } : {}),
+    ...(pixels.some((mm) => mm.tilesPerImage) ? { tilesPerImage: tiles } : {}),
   };
+}
+
+/** 8-bit pictures of one processor (the same level table) as one payload: bytes and grids appended. */
+function concatRgb8(items: readonly PixelPayload[]): PixelPayload {
+  const first = items[0];
+  if (first.kind !== "rgb8" || items.some((mm) => mm.kind !== "rgb8" || !sameTable(mm.levelTable, first.levelTable))) {
+    throw new IrisError("INTERNAL", "internal error: 8-bit pictures and other pixels (or other level tables) in one vision pass");
+  }
+  const rgb8 = items as Extract<PixelPayload, { kind: "rgb8" }>[];
+  const data = new Uint8Array(rgb8.reduce((n, mm) => n + mm.pixels.data.length, 0));
+  let at = 0;
+  for (const mm of rgb8) {
+    data.set(mm.pixels.data as Uint8Array, at);
+    at += mm.pixels.data.length;
+  }
+  return { kind: "rgb8", pixels: hostTensor("U8", [data.length], data), imageGrids: rgb8.flatMap((mm) => mm.imageGrids), levelTable: first.levelTable };
+}
+
+function sameTable(a: Float32Array, b: Float32Array): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }

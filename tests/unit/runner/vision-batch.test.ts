@@ -13,7 +13,9 @@ import { concatPayloads, planPasses } from "../../../src/runner/vision-passes.js
 import { downloadFloat32 } from "../../../src/runtime/creation.js";
 import { getDevice } from "../../../src/runtime/device.js";
 import type { Tensor } from "../../../src/runtime/tensor.js";
-import { loadCaseTensors } from "../../helpers/fixtures.js";
+import { loadCaseTensors, modelDir } from "../../helpers/fixtures.js";
+import { rng } from "../../helpers/rng.js";
+import { Qwen2VLImageProcessor } from "../../../src/multimodal/qwen2-vl-image-processor.js";
 import { loadFixtureModel } from "../../helpers/model-harness.js";
 import { floats, relativeL2 } from "../../helpers/numerics.js";
 
@@ -58,10 +60,10 @@ test("planPasses: in order, each pass within the budget, an item above it alone"
 });
 
 test("concatPayloads: pixel rows one after the other, grids appended, float32 where dtypes differ", () => {
-  const joined = concatPayloads([one.mm, two.mm]);
+  const joined = concatPayloads([one.mm, two.mm]) as typeof one.mm;
   assert.equal(joined.pixelValues.shape[0], one.mm.pixelValues.shape[0] + two.mm.pixelValues.shape[0]);
   assert.deepEqual(joined.imageGrids, [...one.mm.imageGrids!, ...two.mm.imageGrids!]);
-  const widened = concatPayloads([one.mm, { ...two.mm, pixelValues: { ...two.mm.pixelValues, dtype: "F32", data: floats(two.mm.pixelValues) } }]);
+  const widened = concatPayloads([one.mm, { ...two.mm, pixelValues: { ...two.mm.pixelValues, dtype: "F32", data: floats(two.mm.pixelValues) } }]) as typeof one.mm;
   assert.equal(widened.pixelValues.dtype, "F32");
   const expected = floats(joined.pixelValues), got = widened.pixelValues.data as Float32Array;
   assert.equal(got.length, expected.length);
@@ -115,4 +117,25 @@ test("a request whose image tokens disagree fails alone; the others get their ro
   assert.ok(results[2] instanceof IrisError, "a payload whose grid disagrees with its pixels fails");
   const [first] = await rows([results[0]]);
   assert.ok(relativeL2(first, one.reference) < 1e-3);
+});
+
+test("8-bit pictures patchified on the device: the processor's rows, batched with each other and apart from pixel values", async () => {
+  const processor = await Qwen2VLImageProcessor.fromPretrained(modelDir(MODEL));
+  const random = rng(5);
+  const picture = (width: number, height: number) => ({ width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)) });
+  const pictures = [picture(60, 45), picture(33, 90)];
+  const asRgb8 = (image: (typeof pictures)[number]): ImageRequest => {
+    const f = processor.resizeOne(image);
+    const mm: MultimodalPayload = { kind: "rgb8", pixels: f.pixel_values, imageGrids: [[...f.grid!]], levelTable: processor.levelTable };
+    return { mm, key: undefined, expectedRows: (f.grid![1] * f.grid![2]) / 4 };
+  };
+  const asPixels = (image: (typeof pictures)[number]): ImageRequest => {
+    const f = processor.preprocess([image]);
+    return { mm: { kind: "pixels", pixelValues: f.pixel_values, imageGrids: f.grids.map((g) => [...g]) }, key: undefined, expectedRows: (f.grids[0][1] * f.grids[0][2]) / 4 };
+  };
+  const { images, passes } = embeddings(1 << 20);
+  const got = await rows(images.acquireAll([asRgb8(pictures[0]), asPixels(pictures[0]), asRgb8(pictures[1]), asPixels(pictures[1])]));
+  assert.equal(passes(), 2, "one pass of 8-bit pictures, one of pixel values");
+  assert.deepEqual(got[0], got[1]);
+  assert.deepEqual(got[2], got[3]);
 });
