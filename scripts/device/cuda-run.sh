@@ -78,7 +78,7 @@ if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
 fi
 requests=${THROUGHPUT_REQUESTS:-512}
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
-  # KV for 512 x ~484 tokens (the cache size is counted at 4 bytes a value); one batch of all the requests.
+  # KV for 512 x ~484 tokens (24 GiB of bf16 holds ~680k tokens); one batch of all the requests.
   engine_flags=(--model $model --device cuda --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12)
   timeout 300 node --import tsx bench/vlm-offline.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-offline-iris.json" 2> "$out/vlm-offline-iris.err"
