@@ -9,6 +9,7 @@
 // scale*log2 e) so exp2f serves. Long keys with few blocks (decode) split along the sequence: each split writes
 // its (max, sum, unnormalized output) and a second kernel combines them.
 #include <cfloat>
+#include <mutex>
 
 #include "float_io.cuh"
 
@@ -85,8 +86,32 @@ __device__ __forceinline__ void loadTileVectorized(const AttentionArgs& a, int s
 
 // ==== kernels ====
 
+// One warp merges one (token, head) row's split states into its output. Lane sp holds split sp's max and sum (at
+// most 32 splits), so the merge weights come from two warp reductions, and each output dim sums over the splits with
+// loads that do not wait on each other. A split that saw no key has m = -inf and weight 0. The states were written
+// by other blocks: read through L2 (ld.cg), never a stale L1 line.
+template <typename T>
+__device__ __forceinline__ void mergeSplits(T* out, const float* part, int splits, int D, int lane) {
+  const float m = lane < splits ? __ldcg(part + lane * (D + 2)) : -INFINITY;
+  const float l = lane < splits ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
+  const float mMax = warpMax(m);
+  const float weight = m == -INFINITY ? 0.f : exp2f(m - mMax);
+  const float total = warpSum(l * weight);
+  const float inv = total > 0.f ? 1.f / total : 0.f;
+  for (int d0 = 0; d0 < D; d0 += 32) {  // every lane takes part in the shuffles, dims past D or not
+    const int d = d0 + lane;
+    float sum = 0.f;
+#pragma unroll 8
+    for (int sp = 0; sp < splits; sp++) {
+      const float w = __shfl_sync(0xffffffffu, weight, sp);
+      if (w != 0.f && d < D) sum += __ldcg(part + sp * (D + 2) + 2 + d) * w;
+    }
+    if (d < D) out[d] = fromFloat<T>(sum * inv);
+  }
+}
+
 template <typename T, int DV>
-__global__ void __launch_bounds__(kWarps * 32) attentionKernel(AttentionArgs a, Geometry g, float* partial) {
+__global__ void __launch_bounds__(kWarps * 32) attentionKernel(AttentionArgs a, Geometry g, float* partial, unsigned* arrived) {
   extern __shared__ float smem[];
   const int D = a.D;
   float* qs = smem;                  // [kRows][D]
@@ -226,32 +251,26 @@ __global__ void __launch_bounds__(kWarps * 32) attentionKernel(AttentionArgs a, 
       }
     }
   }
-}
-
-// One warp per (token, head): merges the splits' partial softmax states. Lane sp holds split sp's max and sum (the
-// split count is at most 32), so the merge weights come from two warp reductions, and each output dim sums over the
-// splits with loads that do not wait on each other. A split that saw no key has m = -inf and weight 0.
-template <typename T>
-__global__ void combineKernel(T* out, const float* partial, size_t rowsTotal, int splits, int D) {
-  const size_t row = blockIdx.x * size_t(blockDim.x / 32) + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= rowsTotal) return;
-  const float* part = partial + row * splits * (D + 2);
-  const float m = lane < splits ? part[lane * (D + 2)] : -INFINITY;
-  const float l = lane < splits ? part[lane * (D + 2) + 1] : 0.f;
-  const float mMax = warpMax(m);
-  const float weight = m == -INFINITY ? 0.f : exp2f(m - mMax);
-  const float total = warpSum(l * weight);
-  const float inv = total > 0.f ? 1.f / total : 0.f;
-  for (int d0 = 0; d0 < D; d0 += 32) {  // every lane takes part in the shuffles, dims past D or not
-    const int d = d0 + lane;
-    float sum = 0.f;
-#pragma unroll 8
-    for (int sp = 0; sp < splits; sp++) {
-      const float w = __shfl_sync(0xffffffffu, weight, sp);
-      if (w != 0.f && d < D) sum += part[sp * (D + 2) + 2 + d] * w;
-    }
-    if (d < D) out[row * D + d] = fromFloat<T>(sum * inv);
+  if (partial == nullptr) return;
+  // The last split block of this (query chunk, head group, sequence) to arrive merges the rows they share, so no
+  // second kernel runs; it also clears the counter for the next call.
+  __shared__ bool lastSplit;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const size_t key = (size_t(blockIdx.z) * gridDim.y + blockIdx.y) * g.qChunks + qc;
+    lastSplit = atomicAdd(arrived + key, 1u) == unsigned(g.splits - 1);
+    if (lastSplit) arrived[key] = 0;
+  }
+  __syncthreads();
+  if (!lastSplit) return;
+  __threadfence();
+#pragma unroll
+  for (int w = 0; w < kRowsPerWarp; w++) {
+    const int r = warp + kWarps * w;
+    if (r >= rows) continue;  // warp-uniform
+    const size_t outRow = size_t(qBegin + i0 + r / gCount) * a.Hq + h0 + r % gCount;
+    mergeSplits(static_cast<T*>(a.out) + outRow * D, partial + outRow * g.splits * (D + 2), g.splits, D, lane);
   }
 }
 
@@ -269,6 +288,27 @@ std::string splitWorkspace(size_t bytes, float** out) {
     if (!status.empty()) return status;
   }
   *out = workspace;
+  return "";
+}
+
+// One arrival counter per (query chunk, head group, sequence) of a split launch, zero between calls (the merging
+// block clears its own). Grown by doubling, the old buffer kept: captured graphs point at it.
+std::string arrivalCounters(size_t count, unsigned** out) {
+  static std::mutex mutex;
+  static unsigned* counters = nullptr;
+  static size_t capacity = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (count > capacity) {
+    size_t want = capacity == 0 ? 1024 : capacity;
+    while (want < count) want *= 2;
+    void* p = nullptr;
+    std::string status = cudaStatus(cudaMalloc(&p, want * sizeof(unsigned)), "cudaMalloc (attention split counters)");
+    if (status.empty()) status = cudaStatus(cudaMemsetAsync(p, 0, want * sizeof(unsigned), stream()), "cudaMemsetAsync");
+    if (!status.empty()) return status;
+    counters = static_cast<unsigned*>(p);
+    capacity = want;
+  }
+  *out = counters;
   return "";
 }
 
@@ -318,21 +358,20 @@ std::string launch(const AttentionArgs& a, size_t tokens) {
       ownPartial = true;
     }
   }
+  unsigned* arrived = nullptr;
+  if (partial != nullptr) {
+    std::string status = arrivalCounters(size_t(g.qChunks) * grid.y * grid.z, &arrived);
+    if (!status.empty()) return status;
+  }
   const int dv = (a.D + 31) / 32;
   switch (dv) {
-    case 1: attentionKernel<T, 1><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
-    case 2: attentionKernel<T, 2><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
-    case 3: attentionKernel<T, 3><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
-    default: attentionKernel<T, 4><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial); break;
+    case 1: attentionKernel<T, 1><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial, arrived); break;
+    case 2: attentionKernel<T, 2><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial, arrived); break;
+    case 3: attentionKernel<T, 3><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial, arrived); break;
+    default: attentionKernel<T, 4><<<grid, kWarps * 32, shared, stream()>>>(a, g, partial, arrived); break;
   }
   std::string status = launchStatus("attention");
-  if (status.empty() && partial != nullptr) {
-    const unsigned warpsPerBlock = 8;
-    const unsigned blocks = unsigned((rowsTotal + warpsPerBlock - 1) / warpsPerBlock);
-    combineKernel<T><<<blocks, warpsPerBlock * 32, 0, stream()>>>(static_cast<T*>(a.out), partial, rowsTotal, g.splits, a.D);
-    status = launchStatus("attention (combine splits)");
-  }
-  // Freed in stream order: the next user of this block runs after the combine kernel.
+  // Freed in stream order: the next user of this block runs after this kernel.
   if (ownPartial) deviceFree(partial);
   return status;
 }

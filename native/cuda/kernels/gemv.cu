@@ -43,8 +43,21 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   float acc[T];
 #pragma unroll
   for (int t = 0; t < T; t++) acc[t] = 0.f;
+  const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n < N ? n : 0) * K);
+#if __CUDA_ARCH__ >= 900
+  // Launched as a programmatic dependent of the kernel before it (see launchGemv): while that kernel finishes, the
+  // first weights of this warp's part are brought to L2 (a hint: the loads below still come after the wait), then
+  // the wait makes the previous kernel's output (x) complete and visible.
   if (n < N) {
-    const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n) * K);
+#pragma unroll
+    for (int b = 0; b < kBatch; b++) {
+      const int c = cBegin + lane + b * 32;
+      if (c < cEnd) asm volatile("prefetch.global.L2 [%0];" ::"l"(row + c));
+    }
+  }
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+  if (n < N) {
     const uint4* xs = reinterpret_cast<const uint4*>(x);
     for (int base = cBegin + lane; base < cEnd; base += 32 * kBatch) {
       uint4 wv[kBatch];
@@ -86,12 +99,33 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   }
 }
 
+// Hopper's programmatic dependent launch: the product may start (and fetch weights) before the kernel ahead of it in
+// the stream has finished; it waits for that kernel's results inside (griddepcontrol.wait). Hides the launch
+// latency and the previous kernel's tail, which at decode sizes are a good part of a product's time.
+bool dependentLaunch() {
+  static const bool hopper = [] {
+    int device = 0, major = 0;
+    return cudaGetDevice(&device) == cudaSuccess &&
+           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9;
+  }();
+  return hopper;
+}
+
 template <int T, int SPLIT>
-void launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N) {
+std::string launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N) {
   constexpr int rowsPerBlock = kGemvWarps / SPLIT;
-  const unsigned blocks = unsigned((N + rowsPerBlock - 1) / rowsPerBlock);
-  gemvKernel<T, SPLIT><<<blocks, kGemvWarps * 32, 0, stream()>>>(static_cast<__nv_bfloat16*>(out),
-    static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3{unsigned((N + rowsPerBlock - 1) / rowsPerBlock)};
+  config.blockDim = dim3{kGemvWarps * 32};
+  config.stream = stream();
+  cudaLaunchAttribute attribute = {};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &attribute;
+  config.numAttrs = dependentLaunch() ? 1 : 0;
+  return cudaStatus(cudaLaunchKernelEx(&config, gemvKernel<T, SPLIT>, static_cast<__nv_bfloat16*>(out),
+    static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N),
+    "cudaLaunchKernelEx (gemv)");
 }
 
 // Warps a row is split over: enough warps in flight to fill the machine (about 64 per multiprocessor), each part at
@@ -104,12 +138,12 @@ int splitFor(size_t K, size_t N) {
 }
 
 template <int T>
-void launchSplit(void* out, const void* x, const void* w, const void* bias, int K, int N) {
+std::string launchSplit(void* out, const void* x, const void* w, const void* bias, int K, int N) {
   switch (splitFor(size_t(K), size_t(N))) {
-    case 1: launchGemv<T, 1>(out, x, w, bias, K, N); break;
-    case 2: launchGemv<T, 2>(out, x, w, bias, K, N); break;
-    case 4: launchGemv<T, 4>(out, x, w, bias, K, N); break;
-    default: launchGemv<T, 8>(out, x, w, bias, K, N); break;
+    case 1: return launchGemv<T, 1>(out, x, w, bias, K, N);
+    case 2: return launchGemv<T, 2>(out, x, w, bias, K, N);
+    case 4: return launchGemv<T, 4>(out, x, w, bias, K, N);
+    default: return launchGemv<T, 8>(out, x, w, bias, K, N);
   }
 }
 
@@ -127,17 +161,18 @@ bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_
 }
 
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
+  std::string status;
   switch (T) {
-    case 1: launchSplit<1>(out, x, w, bias, int(K), int(N)); break;
-    case 2: launchSplit<2>(out, x, w, bias, int(K), int(N)); break;
-    case 3: launchSplit<3>(out, x, w, bias, int(K), int(N)); break;
-    case 4: launchSplit<4>(out, x, w, bias, int(K), int(N)); break;
-    case 5: launchSplit<5>(out, x, w, bias, int(K), int(N)); break;
-    case 6: launchSplit<6>(out, x, w, bias, int(K), int(N)); break;
-    case 7: launchSplit<7>(out, x, w, bias, int(K), int(N)); break;
-    default: launchSplit<8>(out, x, w, bias, int(K), int(N)); break;
+    case 1: status = launchSplit<1>(out, x, w, bias, int(K), int(N)); break;
+    case 2: status = launchSplit<2>(out, x, w, bias, int(K), int(N)); break;
+    case 3: status = launchSplit<3>(out, x, w, bias, int(K), int(N)); break;
+    case 4: status = launchSplit<4>(out, x, w, bias, int(K), int(N)); break;
+    case 5: status = launchSplit<5>(out, x, w, bias, int(K), int(N)); break;
+    case 6: status = launchSplit<6>(out, x, w, bias, int(K), int(N)); break;
+    case 7: status = launchSplit<7>(out, x, w, bias, int(K), int(N)); break;
+    default: status = launchSplit<8>(out, x, w, bias, int(K), int(N)); break;
   }
-  return launchStatus("linear (gemv)");
+  return status.empty() ? launchStatus("linear (gemv)") : status;
 }
 
 }  // namespace iris
