@@ -24,6 +24,11 @@ interface ServeFlags {
   maxRunningRequests?: number;
   maxTotalTokens?: number;
   kvCacheMemoryMb?: number;
+  memFractionStatic?: number;
+  visionTokenBudget?: number;
+  disableCudaGraph?: boolean;
+  cudaGraphMaxBs?: number;
+  tpSize?: number;
   pageSize?: number;
   chunkedPrefillSize?: number;
   disableRadixCache?: boolean;
@@ -70,7 +75,12 @@ export function registerServe(program: Command): void {
     .option("--max-running-requests <n>", "requests decoded together at most (default 256)", integer)
     .option("--max-total-tokens <n>", "KV cache capacity in tokens", integer)
     .option("--kv-cache-memory-mb <n>", "memory for the KV cache when --max-total-tokens is not given", integer)
+    .option("--mem-fraction-static <f>", "cuda: the share of GPU memory for weights and KV cache (default 0.88)", positive)
     .option("--page-size <n>", "tokens per KV page", integer)
+    .option("--vision-token-budget <n>", "vision tokens encoded together in one pass at most", integer)
+    .option("--disable-cuda-graph", "cuda: run decode steps eagerly")
+    .option("--cuda-graph-max-bs <n>", "cuda: the largest decode batch captured as a graph", integer)
+    .option("--tp-size <n>", "GPUs for tensor parallelism", integer)
     .option("--chunked-prefill-size <n>", "most tokens computed in one step", integer)
     .option("--disable-radix-cache", "turn off prefix caching")
     .option("--disable-overlap-schedule", "turn off the overlap of host and device work")
@@ -143,7 +153,8 @@ function engineOptions(flags: ServeFlags): EngineOptions {
   const options: Record<string, unknown> = {
     modelPath: flags.model, chatTemplate: flags.chatTemplate, device: flags.device, loadFormat: flags.loadFormat,
     contextLength: flags.contextLength, maxRunningRequests: flags.maxRunningRequests, maxTotalTokens: flags.maxTotalTokens,
-    kvCacheMemoryMB: flags.kvCacheMemoryMb, pageSize: flags.pageSize, chunkedPrefillSize: flags.chunkedPrefillSize,
+    kvCacheMemoryMB: flags.kvCacheMemoryMb, memFractionStatic: flags.memFractionStatic, visionTokenBudget: flags.visionTokenBudget,
+    disableCudaGraph: flags.disableCudaGraph, cudaGraphMaxBs: flags.cudaGraphMaxBs, tpSize: flags.tpSize, pageSize: flags.pageSize, chunkedPrefillSize: flags.chunkedPrefillSize,
     disableRadixCache: flags.disableRadixCache, disableOverlapSchedule: flags.disableOverlapSchedule, randomSeed: flags.randomSeed,
     preprocessWorkers: flags.preprocessWorkers, logLevel: flags.logLevel, imageLoad,
   };
