@@ -6,7 +6,7 @@
 # --latency runs Iris's side of it (bench/latency.ts, the engine on cuda) on the same model and photograph.
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
-# --decode runs bench/decode-step.ts (decode alone at batch 1 with and without CUDA graphs, and at batch 64);
+# --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it).
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
@@ -63,7 +63,7 @@ if [[ $latency == 1 && $build_rc == 0 ]]; then
 fi
 model=.device-bench/qwen2_5-vl-3b-shape
 if [[ $decode == 1 && $build_rc == 0 ]]; then
-  for variant in "b1 --batch 1" "b1-eager --batch 1 --disable-cuda-graph" "b64 --batch 64"; do
+  for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"}; do
     read -r name flags <<< "$variant"
     timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
     echo "decode $name rc=$?"
