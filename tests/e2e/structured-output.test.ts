@@ -94,6 +94,19 @@ describe("structured output on the demo model", () => {
     assertValidShapes([constrained], "constrained neighbour");
   });
 
+  test("with the overlap scheduler off, a seeded constrained request gives the same tokens", async () => {
+    const params = { temperature: 1, jsonSchema, maxNewTokens: 120, samplingSeed: 21 };
+    const overlapped = list(await llm.generate({ prompt: PROMPT, samplingParams: params }))[0];
+    const serial = await Engine.create({ modelPath: DEMO_MODEL, disableOverlapSchedule: true });
+    try {
+      const again = list(await serial.generate({ prompt: PROMPT, samplingParams: params }))[0];
+      assert.deepEqual(again.outputIds, overlapped.outputIds);
+      assertValidShapes([again], "without overlap");
+    } finally {
+      await serial.shutdown();
+    }
+  });
+
   test("compileGrammar validates ahead and caches", async () => {
     await llm.compileGrammar({ regex: "[a-z]{3}" });
     await rejectsWith(llm.compileGrammar({ ebnf: "root ::= (" }), "INVALID_ARGUMENT", /invalid ebnf/);
