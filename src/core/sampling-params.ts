@@ -153,6 +153,8 @@ export function resolveSamplingParams(params: SamplingParams | undefined, vocabS
   if (seed !== undefined && !Number.isSafeInteger(seed)) fail(`samplingSeed must be an integer, got ${seed}.`);
   parallelSampleCount(params);
   const grammar = grammarSpec(p);
+  // A constrained output ends with the end-of-sequence token once the grammar is complete; there is nothing after it.
+  if (grammar !== null && p.ignoreEos === true) fail(`ignoreEos cannot be combined with ${grammar.kind}: the output ends when the grammar is complete.`);
 
   if (topK === -1) topK = TOP_K_ALL;
   const greedy = temperature < GREEDY_TEMPERATURE || topK === 1;

@@ -261,7 +261,7 @@ export class EngineCore {
       return;
     }
     // The request waits (active, so an abort still finds it) until its matcher is open with the first mask.
-    const stops = request.sampling.ignoreEos ? request.sampling.stopTokenIds : [...this.eosTokenIds, ...request.sampling.stopTokenIds];
+    const stops = [...this.eosTokenIds, ...request.sampling.stopTokenIds];
     void this.grammars.open(request.rid, grammar, stops).then((update) => {
       this.opened.push({ request, update });
       this.wake?.();

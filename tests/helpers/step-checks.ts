@@ -32,7 +32,7 @@ export async function decodeStepsAreStable(modelPath: string, sampling: object, 
     const constrained = mask !== undefined && i % 2 === 0;
     h.add({
       id: `r${i}`, inputIds: randomPrompt(20 + 3 * i, h.vocabSize, i + 1), maxNewTokens: 30, logprobs,
-      sampling: constrained ? { ...sampling, regex: "(set by tokenMask)" } : sampling, ...(constrained && { tokenMask: mask }),
+      sampling: constrained ? { ...sampling, regex: "(set by tokenMask)", ignoreEos: false } : sampling, ...(constrained && { tokenMask: mask }),
     });
   }
   // Prefill, then two decode steps to warm up.

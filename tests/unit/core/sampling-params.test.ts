@@ -57,6 +57,7 @@ const bad: [SamplingParams | Record<string, unknown>, RegExp][] = [
   [{ jsonSchema: { type: "object" } }, /jsonSchema must be the schema's JSON text \(JSON.stringify\(schema\)\)/],
   [{ regex: "" }, /regex must be a non-empty string/],
   [{ ebnf: 3 }, /ebnf must be a non-empty string, got 3/],
+  [{ regex: "a+", ignoreEos: true }, /ignoreEos cannot be combined with regex/],
   [{ structuralTag: "{}" }, /structuralTag is not supported by Iris: structural tags are not implemented/],
   [{ seed: 1, topp: 0.5 }, /seed .*; unknown sampling parameter topp \(did you mean topP\?\)/],
   [{ max_new_tokens: 5 }, /unknown sampling parameter max_new_tokens \(did you mean maxNewTokens\?\)/],
