@@ -11,7 +11,8 @@ import { cpu, cuda, host, rng, skipCuda } from "./harness.js";
 
 describe("cuda patchifyImage", { skip: skipCuda }, () => {
   test("resized pictures of several shapes: the cpu's patch rows in bf16, exactly", async () => {
-    const processor = await Qwen2VLImageProcessor.fromPretrained(modelDir("qwen2_5-vl-3b-shape"));
+    // The tiny fixture travels to the GPU machine (its processor settings are those of the real checkpoints).
+    const processor = await Qwen2VLImageProcessor.fromPretrained(modelDir("tiny-qwen2_5-vl"));
     const { patchSize, mergeSize, temporalPatchSize } = processor.config;
     const random = rng(3);
     for (const [width, height] of [[28, 28], [56, 112], [504, 504], [1092, 252]]) {
