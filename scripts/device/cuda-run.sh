@@ -7,7 +7,8 @@
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs);
-# --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it).
+# --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
+# NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
@@ -71,8 +72,11 @@ if [[ $decode == 1 && $build_rc == 0 ]]; then
 fi
 if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
   # Eager decode (one launch per kernel); the launches before are the prefills and the first decode steps.
-  timeout 240 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 2500 --launch-count 600 \
-    node --import tsx bench/decode-step.ts --model $model --batch 1 --decode-tokens 16 --disable-cuda-graph \
+  # NCU_GRAPH=1: the replayed graphs' kernels instead (each graph node profiled as a launch).
+  ncu_mode=(--disable-cuda-graph); ncu_flags=()
+  [[ -n ${NCU_GRAPH:-} ]] && { ncu_mode=(); ncu_flags=(--graph-profiling node); }
+  timeout 240 ncu --clock-control none "${ncu_flags[@]}" --metrics gpu__time_duration.sum --csv --launch-skip 2500 --launch-count 600 \
+    node --import tsx bench/decode-step.ts --model $model --batch 1 --decode-tokens 16 "${ncu_mode[@]}" \
     > "$out/ncu-decode.csv" 2> "$out/ncu-decode.err"
   echo "ncu decode rc=$?"
 fi
