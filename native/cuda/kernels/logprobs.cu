@@ -1,16 +1,15 @@
 // The logprob kernels over F32 rows [R, V] (V up to a 202,048-token vocabulary), one block of 1024 threads per
 // row, as the cpu reference (src/runtime/cpu/logprobs.ts) computes them:
-// - logSoftmax: one pass merging per-thread (max, sum of exp) pairs, the sums in float64, then one writing pass;
-//   both with 16-byte accesses, four in flight per thread (a block streams a whole row alone).
+// - logSoftmax: one pass of per-thread (max, fp32 sum of exp) pairs merged across the block in float64, then one
+//   writing pass; both with 16-byte accesses, four in flight per thread (a block streams a whole row alone).
 // - gatherColumns: one thread per output; an id outside [0, V) gives NaN (the cpu throws; a kernel cannot).
 // - topK: the K largest of a row, largest first, ties to the lower id, for any K in [1, V]. A radix select over an
-//   order-preserving 32-bit key finds the K-th key in four passes of 8 bits (256-bin histogram in shared memory,
-//   lanes of one bin adding once); a fifth pass, each thread over its own contiguous ids, writes the entries above
+//   order-preserving 32-bit key finds the K-th key in four passes of 8 bits (256-bin histograms in shared memory,
+//   one per group of warps); a fifth pass, each thread over its own contiguous ids, writes the entries above
 //   it and the lowest-id entries equal to it into the output row (ranked by a block scan only when some equal
 //   entries must be left out); the K candidates are then sorted by (key desc, id asc) with a bitonic network, in
 //   shared memory up to 4,096 candidates, in the output row itself (global memory, same block) beyond.
 #include <cfloat>
-#include <cooperative_groups.h>
 #include <cstdint>
 
 #include "float_io.cuh"
@@ -21,6 +20,7 @@ namespace {
 
 constexpr int kRowThreads = 1024;
 constexpr int kSharedSort = 4096;
+constexpr int kHistogramCopies = 8;  // topK's radix histogram, one copy per group of four warps
 
 // Calls f(j, value) for every entry of the row, each thread its own entries; 16-byte loads, four in flight per
 // thread, where the row is aligned (the rows of one tensor alternate when V % 4 != 0).
@@ -66,21 +66,24 @@ __device__ __forceinline__ MaxSum merge(MaxSum a, MaxSum b) {
   return MaxSum{a.max, a.sum + b.sum * exp(double(b.max) - double(a.max))};
 }
 
-__global__ void __launch_bounds__(kRowThreads) logSoftmaxKernel(float* out, const float* x, int V) {
+__global__ void __launch_bounds__(kRowThreads, 1) logSoftmaxKernel(float* out, const float* x, int V) {
   __shared__ float maxes[32];
   __shared__ double sums[32];
   __shared__ double logSumShared;
   const size_t base = size_t(blockIdx.x) * V;
   const float* row = x + base;
-  MaxSum part{-INFINITY, 0.0};
+  // Each thread's ~200 terms in fp32 with the fast exponential (a block streams a whole row alone: the per-entry
+  // cost decides its speed); the threads' sums merge in float64. Relative error of the sum about 1e-6.
+  float threadMax = -INFINITY, threadSum = 0.f;
   eachValue(row, V, [&](int, float v) {
-    if (v > part.max) {
-      part.sum = part.max == -INFINITY ? 0.0 : part.sum * exp(double(part.max) - double(v));
-      part.max = v;
+    if (v > threadMax) {
+      threadSum = threadMax == -INFINITY ? 0.f : threadSum * __expf(threadMax - v);
+      threadMax = v;
     }
     // A NaN entry (never above max) makes the sum NaN, as in the cpu reference; -inf entries add nothing.
-    if (v != -INFINITY || part.max != -INFINITY) part.sum += double(expf(v - part.max));
+    if (v != -INFINITY || threadMax != -INFINITY) threadSum += __expf(v - threadMax);
   });
+  MaxSum part{threadMax, double(threadSum)};
   for (int o = 16; o > 0; o >>= 1) {
     const MaxSum other{__shfl_xor_sync(0xffffffffu, part.max, o), __shfl_xor_sync(0xffffffffu, part.sum, o)};
     part = merge(part, other);
@@ -97,7 +100,10 @@ __global__ void __launch_bounds__(kRowThreads) logSoftmaxKernel(float* out, cons
     if (lane == 0) logSumShared = double(part.max) + log(part.sum);
   }
   __syncthreads();
+  // The float64 log-sum as two floats: entry - hi - lo is within an ulp of the float64 difference, without
+  // float64 conversions per entry.
   const double logSum = logSumShared;
+  const float hi = float(logSum), lo = float(logSum - double(hi));
   // out may be x: every entry is read by the thread that writes it, after the block has read the whole row. Each
   // thread loads a batch of its entries before storing any (stores cannot be moved above loads that may alias).
   float* o = out + base;
@@ -107,10 +113,7 @@ __global__ void __launch_bounds__(kRowThreads) logSoftmaxKernel(float* out, cons
     const int V4 = V / 4;
     const float4* r4 = reinterpret_cast<const float4*>(row);
     float4* o4 = reinterpret_cast<float4*>(o);
-    auto shift = [&](float4 v) {
-      return make_float4(float(double(v.x) - logSum), float(double(v.y) - logSum), float(double(v.z) - logSum),
-                         float(double(v.w) - logSum));
-    };
+    auto shift = [&](float4 v) { return make_float4(v.x - hi - lo, v.y - hi - lo, v.z - hi - lo, v.w - hi - lo); };
     int i = tid;
     for (; i + 3 * step < V4; i += 4 * step) {
       float4 v[4];
@@ -122,7 +125,7 @@ __global__ void __launch_bounds__(kRowThreads) logSoftmaxKernel(float* out, cons
     for (; i < V4; i += step) o4[i] = shift(r4[i]);
     tail = V4 * 4;
   }
-  for (int j = tail + tid; j < V; j += step) o[j] = float(double(row[j]) - logSum);
+  for (int j = tail + tid; j < V; j += step) o[j] = row[j] - hi - lo;
 }
 
 // ==== gatherColumns ====
@@ -173,8 +176,8 @@ __device__ void bitonicSort(float* values, int* ids, int n) {
   }
 }
 
-__global__ void __launch_bounds__(kRowThreads) topKKernel(float* values, int32_t* ids, const float* x, int V, int K) {
-  __shared__ unsigned histogram[256];
+__global__ void __launch_bounds__(kRowThreads, 1) topKKernel(float* values, int32_t* ids, const float* x, int V, int K) {
+  __shared__ unsigned histogram[kHistogramCopies][256];
   __shared__ int equalTotal;  // entries whose key is the K-th key
   __shared__ uint32_t prefixShared;
   __shared__ int needShared;
@@ -192,26 +195,31 @@ __global__ void __launch_bounds__(kRowThreads) topKKernel(float* values, int32_t
   uint32_t prefix = 0, mask = 0;
   int need = K;
   for (int shift = 24; shift >= 0; shift -= 8) {
-    for (int b = threadIdx.x; b < 256; b += blockDim.x) histogram[b] = 0;
+    for (int b = threadIdx.x; b < kHistogramCopies * 256; b += blockDim.x) (&histogram[0][0])[b] = 0;
     __syncthreads();
+    // Logits share few high bytes: each group of warps counts into its own copy, so fewer adds meet on one bin.
+    unsigned* mine = histogram[warp % kHistogramCopies];
     eachValue(row, V, [&](int, float v) {
       const uint32_t key = orderKey(v);
-      // Logits share few high bytes: lanes with the same bin add once (bin 256 collects the non-matching ones).
-      const unsigned bin = (key & mask) == prefix ? (key >> shift) & 255u : 256u;
-      const cooperative_groups::coalesced_group peers = cooperative_groups::labeled_partition(cooperative_groups::coalesced_threads(), bin);
-      if (bin < 256u && peers.thread_rank() == 0) atomicAdd(&histogram[bin], peers.size());
+      if ((key & mask) == prefix) atomicAdd(&mine[(key >> shift) & 255u], 1u);
     });
+    __syncthreads();
+    for (int b = threadIdx.x; b < 256; b += blockDim.x) {
+      unsigned total = histogram[0][b];
+      for (int c = 1; c < kHistogramCopies; c++) total += histogram[c][b];
+      histogram[0][b] = total;
+    }
     __syncthreads();
     if (threadIdx.x == 0) {
       int above = 0, digit = 255;
       for (; digit > 0; digit--) {
-        const int count = int(histogram[digit]);
+        const int count = int(histogram[0][digit]);
         if (above + count >= need) break;
         above += count;
       }
       prefixShared = prefix | (uint32_t(digit) << shift);
       needShared = need - above;
-      equalTotal = int(histogram[digit]);
+      equalTotal = int(histogram[0][digit]);
       aboveSlot = 0;
       tieSlot = 0;
     }
