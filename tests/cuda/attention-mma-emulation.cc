@@ -134,12 +134,13 @@ inline void cpAsync16(void* dst, const void* src, bool valid) {
 }
 inline void cpAsyncCommit() {}
 inline void cpAsyncWaitAll() {}
+inline void cpAsyncWaitOne() {}
 
 }  // namespace iris::mma
 
 namespace iris {
 namespace {
-alignas(16) unsigned char smemRaw[4 * 64 * (128 + 8) * 2];
+alignas(16) unsigned char smemRaw[6 * 64 * (128 + 8) * 2];
 }  // namespace
 }  // namespace iris
 

@@ -112,6 +112,8 @@ __device__ __forceinline__ void cpAsync16(void* dst, const void* src, bool valid
 
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+// All but the most recent committed group have landed.
+__device__ __forceinline__ void cpAsyncWaitOne() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
 
 #endif
 

@@ -9,8 +9,8 @@
 //   S = Q K^T  with mma.m16n8k16 (Q fragments held in registers for the whole block, K via ldmatrix),
 //   online softmax on the fp32 accumulators in registers (log2 domain: exp2f, scale * log2 e applied in fp32),
 //   O += P V   with P re-packed from the score accumulators to bf16 A fragments (no shuffle) and V via ldmatrix.trans.
-// K/V tiles are double-buffered in shared memory and filled by cp.async (16 bytes a thread, gathered per key from
-// the pages), so the next tile loads while this one is multiplied. Head dims that are not a multiple of 16 (88)
+// K/V tiles sit in three shared-memory stages filled by cp.async (16 bytes a thread, gathered per key from the
+// pages), two tiles ahead of the one being multiplied. Head dims that are not a multiple of 16 (88)
 // are zero-padded to the next one in shared memory: the padded dims add nothing to scores and are never written.
 #include <cfloat>
 #include <climits>
@@ -30,6 +30,9 @@ constexpr int kWarpsMma = 4;
 constexpr int kRowsMma = 16 * kWarpsMma;  // rows of a block
 constexpr int kKeysMma = 64;              // keys of a tile
 constexpr int kMinQueries = 16;           // below this (decode) the scalar kernel's splits win
+// K/V stages: a tile is fetched two tiles ahead, so its page-table read and the dependent copy (two memory
+// latencies) hide behind two tiles of math (two stages left the 351-token prefill waiting on them: 21.6 us).
+constexpr int kStages = 3;
 
 struct MmaPlan {
   int gChunk;      // q heads of a group per block
@@ -45,7 +48,7 @@ struct MmaShape {
   static constexpr int kChunks = D / 8;            // 16-byte pieces of a row
   static constexpr int kPadChunks = (kDP - D) / 8;
   static constexpr int kTileElems = kKeysMma * kLd;
-  static constexpr size_t kSharedBytes = size_t(4) * kTileElems * sizeof(__nv_bfloat16);  // K, V x 2 stages
+  static constexpr size_t kSharedBytes = size_t(2 * kStages) * kTileElems * sizeof(__nv_bfloat16);  // K, V a stage
 };
 
 // ==== kernel ====
@@ -56,8 +59,8 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
   constexpr int DP = Shape::kDP, LD = Shape::kLd, NT = DP / 8, KS = DP / 16, NK = kKeysMma / 8;
   extern __shared__ __align__(16) unsigned char smemRaw[];
   __nv_bfloat16* smem = reinterpret_cast<__nv_bfloat16*>(smemRaw);
-  // Stage st: K at smem + 2 st tile, V right after it. Q is staged once in stage 1's K buffer, read into
-  // registers before the first prefetch into stage 1 overwrites it.
+  // Stage st: K at smem + 2 st tile, V right after it. Q is staged once in the last stage's K buffer, read into
+  // registers before the first prefetch into that stage overwrites it.
   auto kTile = [&](int st) { return smem + 2 * st * Shape::kTileElems; };
   auto vTile = [&](int st) { return smem + (2 * st + 1) * Shape::kTileElems; };
 
@@ -90,7 +93,7 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
 
   // Zero the padded dims of every K/V buffer once (cp.async never writes them); Q's padding is stage 1's K padding.
   if constexpr (Shape::kPadChunks > 0) {
-    for (int idx = tid; idx < 4 * kKeysMma * Shape::kPadChunks; idx += blockDim.x) {
+    for (int idx = tid; idx < 2 * kStages * kKeysMma * Shape::kPadChunks; idx += blockDim.x) {
       const int buf = idx / (kKeysMma * Shape::kPadChunks), rem = idx % (kKeysMma * Shape::kPadChunks);
       const int row = rem / Shape::kPadChunks, c = Shape::kChunks + rem % Shape::kPadChunks;
       *reinterpret_cast<uint4*>(smem + buf * Shape::kTileElems + row * LD + c * 8) = make_uint4(0, 0, 0, 0);
@@ -99,7 +102,7 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
 
   // Q rows of the block -> stage 1's K buffer (rows past `rows` are zeros).
   {
-    __nv_bfloat16* qs = kTile(1);
+    __nv_bfloat16* qs = kTile(kStages - 1);
     for (int idx = tid; idx < kRowsMma * Shape::kChunks; idx += blockDim.x) {
       const int r = idx / Shape::kChunks, c = idx % Shape::kChunks;
       const bool valid = r < rows;
@@ -132,16 +135,20 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
     }
   };
 
+  // Groups: Q with tile 0, then tile 1; then one a tile (empty past the last), so at the top of tile t exactly one
+  // group, tile t+1's, may still be in flight.
   if (tiles > 0) loadTile(0, kLo);
   mma::cpAsyncCommit();
-  mma::cpAsyncWaitAll();
+  if (tiles > 1) loadTile(1, kLo + kKeysMma);
+  mma::cpAsyncCommit();
+  mma::cpAsyncWaitOne();
   __syncthreads();
 
   // Q fragments for the whole block: KS k-steps of the A operand.
   uint32_t qf[KS][4];
 #pragma unroll
   for (int kk = 0; kk < KS; kk++) {
-    mma::ldmatrixX4(qf[kk], kTile(1) + (warp * 16 + mma::aRow(lane)) * LD + kk * 16 + mma::aCol(lane));
+    mma::ldmatrixX4(qf[kk], kTile(kStages - 1) + (warp * 16 + mma::aRow(lane)) * LD + kk * 16 + mma::aCol(lane));
   }
 
   // This thread's two rows (accumulator rows lane/4 and lane/4 + 8 of the warp's 16) and their key ranges.
@@ -164,13 +171,13 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
 
   for (int t = 0; t < tiles; t++) {
     const int kt = kLo + t * kKeysMma;
-    mma::cpAsyncWaitAll();  // tile t (issued an iteration ago) has landed for this thread's copies
-    __syncthreads();        // ... and for everyone's; and every warp is done with the buffer refilled next
-    if (t + 1 < tiles) loadTile((t + 1) & 1, kt + kKeysMma);
+    mma::cpAsyncWaitOne();  // tile t has landed for this thread's copies (tile t+1 may still be in flight)
+    __syncthreads();        // ... and for everyone's; and every warp is done with the stage refilled next (t-1's)
+    if (t + 2 < tiles) loadTile((t + 2) % kStages, kt + 2 * kKeysMma);
     mma::cpAsyncCommit();
     if (kt >= warpHi || kt + kKeysMma <= warpLo) continue;
-    const __nv_bfloat16* kS = kTile(t & 1);
-    const __nv_bfloat16* vS = vTile(t & 1);
+    const __nv_bfloat16* kS = kTile(t % kStages);
+    const __nv_bfloat16* vS = vTile(t % kStages);
 
     float sc[NK][4];
 #pragma unroll
@@ -314,11 +321,18 @@ bool mmaEnabled = envEnabled();
 void setAttentionMmaEnabled(bool enabled) { mmaEnabled = enabled; }
 
 bool attentionMmaApplies(const AttentionArgs& a) {
+  // The stages of a head dim must fit a block's shared memory on this device (sm_89 allows 99 KB: not D = 128).
+  static int sharedLimit = -1;
+  if (sharedLimit < 0 && cudaDeviceGetAttribute(&sharedLimit, cudaDevAttrMaxSharedMemoryPerBlockOptin, currentDevice()) != cudaSuccess) {
+    cudaGetLastError();  // not left for the next launch's status
+    sharedLimit = 48 * 1024;
+  }
+  const size_t shared = size_t(2 * kStages) * kKeysMma * ((a.D + 15) / 16 * 16 + 8) * sizeof(__nv_bfloat16);
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
                          reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
   const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
   return mmaEnabled && a.dtype == kBF16 && dimOk && a.maxQueryLen >= kMinQueries && a.forceSplits == 0 &&
-         a.scale > 0.f && bits % 16 == 0;
+         a.scale > 0.f && bits % 16 == 0 && shared <= size_t(sharedLimit);
 }
 
 std::string attentionMma(const AttentionArgs& a) {
