@@ -14,6 +14,7 @@ import { loadModel } from "../models/registry.js";
 import { download } from "../runtime/creation.js";
 import { getDevice } from "../runtime/device.js";
 import { ModelRunner, type LaunchedStep } from "../runner/model-runner.js";
+import type { StepTiming } from "../runner/step-clock.js";
 import type { StepLogprobs } from "../runner/step-logprobs.js";
 import type { ScheduledBatch } from "../scheduler/types.js";
 import { Scheduler } from "../scheduler/scheduler.js";
@@ -27,11 +28,14 @@ import { describeKernels } from "./kernels-info.js";
 import { hostTensor } from "../core/host-tensor.js";
 import { checkFits, kvTokensFromFraction, memoryPlan } from "./memory-plan.js";
 import { GrammarMatchers, type MaskUpdate } from "../grammar/grammar-matchers.js";
+import { StepProfile } from "./step-profile.js";
 
 /** A step whose kernels are enqueued and whose tokens are not read back yet (null: it failed as a whole). */
 interface InFlightStep {
   readonly batch: ScheduledBatch;
   readonly launched: LaunchedStep | null;
+  /** Host time of scheduling, preparing and launching it (step profile only). */
+  readonly launchMs?: number;
 }
 
 /** Whether a request's sampling reads its generated tokens on the host (so it cannot run a step ahead). */
@@ -57,6 +61,8 @@ export class EngineCore {
   private opened: { request: CoreRequest; update: MaskUpdate }[] = [];
   /** The masks of the constrained requests' next tokens, asked after the last collected step. */
   private masksPending: Promise<void> | null = null;
+  /** When the latest step was handed out (step profile only). */
+  private lastHandedOut = 0;
 
   private constructor(
     private readonly scheduler: Scheduler,
@@ -67,6 +73,7 @@ export class EngineCore {
     private readonly send: (message: FromCore) => void,
     /** Whether step n+1 may be launched before step n's tokens are read back. */
     private readonly overlap: boolean,
+    private readonly profile: StepProfile | null,
   ) {}
 
   /** Loads the model and sizes the caches; reports progress through `send`. */
@@ -81,6 +88,7 @@ export class EngineCore {
       ? kvTokensFromFraction(config, memory, options.memFractionStatic, options.pageSize, options.maxTotalTokens, device.floatDType)
       : options.maxTotalTokens;
     const numPages = Math.ceil(kvTokens / options.pageSize) + 1; // + the padding page
+    const profile = StepProfile.fromEnvironment();
     const described = device.backend.description === undefined ? device.name : `${device.name} (${device.backend.description})`;
     const plan = memoryPlan(config, described, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType);
     send({ type: "plan", plan });
@@ -107,10 +115,10 @@ export class EngineCore {
     const runner = new ModelRunner(model, device, {
       numPages, pageSize: options.pageSize, contextLength: options.contextLength, maxTokensPerStep: options.maxTokensPerStep,
       maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed, graphBuckets: options.graphBuckets,
-      visionTokenBudget: options.visionTokenBudget,
+      visionTokenBudget: options.visionTokenBudget, timeSteps: profile !== null,
     });
     const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
-    return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule), info };
+    return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule, profile), info };
   }
 
   /** Queues a message from the caller's thread; the loop handles it between steps. */
@@ -144,6 +152,7 @@ export class EngineCore {
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (this.inFlight !== null) await this.finishStep();
+    this.profile?.write();
     for (const rid of [...this.active.keys()]) this.fail(rid, new IrisError("ENGINE_SHUTDOWN", "the engine was shut down"));
   }
 
@@ -155,6 +164,7 @@ export class EngineCore {
 
   /** Schedules a step, does its host work and enqueues its kernels; the scheduler advances past it. */
   private launchStep(): InFlightStep | null {
+    const started = this.profile === null ? 0 : performance.now();
     const batch = this.scheduler.schedule();
     if (batch === null) return null;
     try {
@@ -163,7 +173,7 @@ export class EngineCore {
       for (const [rid, error] of prepared.failures) this.fail(rid, error);
       const launched = this.runner.launch(prepared);
       this.scheduler.commitBatch(batch);
-      return { batch, launched };
+      return { batch, launched, ...(this.profile && { launchMs: performance.now() - started }) };
     } catch (err) {
       // A failure of the whole step is a bug; the requests in it fail, the engine goes on.
       this.failAll(batch, err);
@@ -174,17 +184,20 @@ export class EngineCore {
 
   /** Reads the in-flight step's tokens back (the loop's one wait) and hands them to their requests. */
   private async finishStep(): Promise<void> {
-    const { batch, launched } = this.inFlight!;
+    const { batch, launched, launchMs } = this.inFlight!;
     this.inFlight = null;
+    const waitStart = this.profile === null ? 0 : performance.now();
     let tokens: Int32Array = new Int32Array(batch.numSampled).fill(-1);
     let logprobs: StepLogprobs = new Map();
+    let timing: StepTiming | undefined;
     if (launched !== null) {
       try {
-        ({ tokens, logprobs } = await this.runner.collect(launched));
+        ({ tokens, logprobs, timing } = await this.runner.collect(launched));
       } catch (err) {
         this.failAll(batch, err);
       }
     }
+    const handOutStart = this.profile === null ? 0 : performance.now();
     const sampled = this.scheduler.resolveBatch(batch, tokens);
     for (const [rid, { input }] of logprobs) this.active.get(rid)?.logprobs?.add(input);
     const outputs: CoreOutput[] = [];
@@ -200,6 +213,14 @@ export class EngineCore {
     }
     if (outputs.length) this.send({ type: "outputs", outputs });
     if (constrained.length > 0) this.masksPending = this.grammars!.advance(constrained).then((updates) => this.takeMasks(updates));
+    if (this.profile !== null) {
+      const now = performance.now();
+      this.profile.add({
+        sequences: batch.entries.length, tokens: batch.entries.reduce((n, e) => n + e.numTokens, 0), launchMs: launchMs ?? 0,
+        waitMs: handOutStart - waitStart, handOutMs: now - handOutStart, turnMs: now - this.lastHandedOut, ...(timing && { timing }),
+      });
+      this.lastHandedOut = now;
+    }
   }
 
   /** The grammar's masks of the constrained requests' next tokens; a matcher's failure fails its request. */

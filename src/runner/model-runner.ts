@@ -23,6 +23,7 @@ import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
 import { Sampler, type SamplingPlan } from "./sampler.js";
 import { launchBound, padSequences, StepInputs } from "./step-inputs.js";
+import { StepClock, type StepMarks, type StepTiming } from "./step-clock.js";
 import { StepLogprobsPlanner, type LogprobPlan, type LogprobRow, type StepLogprobs } from "./step-logprobs.js";
 
 /** One request's work in a step (the scheduler's `BatchEntry` has this shape). */
@@ -40,6 +41,8 @@ export interface StepResult {
   /** The logprobs of the requests that ask, by request id. */
   readonly logprobs: StepLogprobs;
   readonly failures: ReadonlyMap<string, IrisError>;
+  /** The device's time on the step, when the runner times steps (`timeSteps`) and the step ran kernels. */
+  readonly timing?: StepTiming;
 }
 
 export interface ModelRunnerOptions {
@@ -62,6 +65,8 @@ export interface ModelRunnerOptions {
    * none). Buckets above `maxRunningRequests` are cut to it.
    */
   readonly graphBuckets?: readonly number[];
+  /** Time each step's kernels on the device (the engine's step profile), where the backend has timing marks. */
+  readonly timeSteps?: boolean;
 }
 
 /** A step whose host work and uploads are done. */
@@ -101,6 +106,8 @@ export interface LaunchedStep {
   readonly tokens: Tensor | null;
   /** Where the step's logprobs land, when it computes any. */
   readonly logprobs: { values: Tensor; ids: Tensor } | null;
+  /** The marks around the step's kernels, when steps are timed. */
+  readonly marks?: StepMarks;
 }
 
 /** Arena bytes before the first step grows it to what a step needs. */
@@ -122,6 +129,7 @@ export class ModelRunner {
   private stepCount = 0;
   /** Requests sampled by the latest launched step, and their rows in its tokens. */
   private lastSampled = new Map<RunnerRequest, number>();
+  private readonly clock: StepClock | null;
 
   constructor(readonly model: VisionLanguageModel, readonly device: Device, private readonly options: ModelRunnerOptions) {
     const text = model.config.text;
@@ -144,6 +152,8 @@ export class ModelRunner {
     const buckets = (options.graphBuckets ?? []).map((b) => Math.min(b, maxSequences));
     const capture = device.backend.graphs;
     this.graphs = capture !== undefined && buckets.length > 0 ? new DecodeGraphs(device, capture, buckets) : null;
+    const marks = device.backend.timingMarks;
+    this.clock = options.timeSteps && marks !== undefined ? new StepClock(marks) : null;
   }
 
   /** Decode graphs captured so far. */
@@ -211,13 +221,18 @@ export class ModelRunner {
     if (work === null) return { prepared, tokens: null, logprobs: null };
     const out = buffer.narrow(0, work.sampled.length);
     const logprobs = work.logprobs === null ? null : this.logprobs.reserve(work.logprobs, this.stepCount % 2);
-    try {
+    const enqueue = (): void => {
       this.device.inArena(this.arena, () => this.forward(work, previous, out, logprobs));
       this.graphs?.capturePending();
+    };
+    let marks: StepMarks | undefined;
+    try {
+      if (this.clock !== null) marks = this.clock.bracket(enqueue);
+      else enqueue();
     } finally {
       this.arena.reset();
     }
-    return { prepared, tokens: work.sampled.length ? out : null, logprobs };
+    return { prepared, tokens: work.sampled.length ? out : null, logprobs, ...(marks && { marks }) };
   }
 
   /**
@@ -236,7 +251,8 @@ export class ModelRunner {
       if (!prepared.failures.has(entry.requestId)) tokens[k] = sampled[next++];
       k++;
     }
-    return { tokens, failures: prepared.failures, logprobs };
+    const timing = launched.marks && { ...this.clock!.read(launched.marks), graphBucket: prepared.work?.bucket ?? null };
+    return { tokens, failures: prepared.failures, logprobs, ...(timing && { timing }) };
   }
 
   /** Fills the step inputs' host arrays, uploads them, and prepares the sampling. */
@@ -269,7 +285,7 @@ export class ModelRunner {
           inp.tokenIds.host[row] = req.tokenAt(index);
         }
         req.writePosition(index, P, inp.positions.host, row * P);
-        if (predictsPrompt(req, index)) inputRows.push({ req, position: index + 1, row });
+        if (req.predictsPrompt(index)) inputRows.push({ req, position: index + 1, row });
         inp.cachePositions[row] = index;
         const imageRow = req.imageRowOf.get(index);
         if (imageRow !== undefined) {
@@ -379,10 +395,4 @@ export class ModelRunner {
     if (!req) throw new IrisError("INTERNAL", `internal error: the runner has no request ${id}`);
     return req;
   }
-}
-
-/** Whether the logits at prompt position `index` are asked for: they give the input logprob of position index + 1. */
-function predictsPrompt(req: RunnerRequest, index: number): boolean {
-  const start = req.logprobs?.startLen ?? -1;
-  return start >= 0 && index >= Math.max(start - 1, 0) && index + 1 < req.promptLength;
 }

@@ -88,6 +88,12 @@ export class RunnerRequest {
     return this.promptLength + this.launchedTokens - 1;
   }
 
+  /** Whether the logits at prompt position `index` are asked for: they give the input logprob of position index + 1. */
+  predictsPrompt(index: number): boolean {
+    const start = this.logprobs?.startLen ?? -1;
+    return start >= 0 && index >= Math.max(start - 1, 0) && index + 1 < this.promptLength;
+  }
+
   get outputLength(): number {
     return this.history.length - this.promptLength;
   }

@@ -51,6 +51,8 @@ export interface Backend {
   memoryInfo?(): { readonly freeBytes: number; readonly totalBytes: number };
   /** Capturing kernels into graphs replayed with one call (CUDA graphs); absent where the backend has none. */
   readonly graphs?: GraphCapture;
+  /** Marks in the device's order of work, for profiling (the engine's step profile); absent where it has none. */
+  readonly timingMarks?: TimingMarks;
 
   // ==== elementwise and data movement ====
 
@@ -225,6 +227,17 @@ export interface GraphCapture {
   end(): number;
   replay(graph: number): void;
   destroy(graph: number): void;
+}
+
+/**
+ * Timing marks: `record` notes the moment the device reaches this point of the enqueued work; `elapsedMs` is the
+ * device time between two marks, readable once the work after both has been waited for (a download). A backend
+ * whose kernels run as they are called (the cpu) marks the host's clock.
+ */
+export interface TimingMarks {
+  record(): number;
+  elapsedMs(from: number, to: number): number;
+  release(mark: number): void;
 }
 
 export interface Arena {

@@ -57,4 +57,26 @@ describe("cuda graphs", { skip: skipCuda }, () => {
     }
     backend.destroyGraph(graph);
   });
+
+  test("timing marks measure the device's work between them and refuse a capture", async () => {
+    const device = cuda(), backend = device.backend as CudaBackend, marks = backend.timingMarks;
+    const x = empty(device, [64 << 20], "F32");
+    const first = marks.record();
+    for (let i = 0; i < 20; i++) backend.fill(x, i + 1); // 5 GiB written: about a millisecond at the H200's bandwidth
+    const second = marks.record();
+    const third = marks.record();
+    assert.ok((await host(x.narrow(0, 4))).every((v) => v === 20), "the fills ran");
+    const busy = marks.elapsedMs(first, second), nothing = marks.elapsedMs(second, third);
+    assert.ok(busy > 0.3 && busy < 50, `twenty 256 MiB fills took ${busy} ms on the device`);
+    assert.ok(nothing >= 0 && nothing < busy / 10, `no work between two marks: ${nothing} ms`);
+    for (const m of [first, second, third]) marks.release(m);
+    assert.throws(() => marks.elapsedMs(first, second), /no mark/);
+    backend.beginCapture();
+    try {
+      assert.throws(() => marks.record(), /captured/);
+    } finally {
+      backend.destroyGraph(backend.endCapture());
+    }
+    x.dispose();
+  });
 });

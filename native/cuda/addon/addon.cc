@@ -12,6 +12,7 @@
 //   synchronize() -> Promise                     the stream drained (waited on a worker thread)
 //   copy(dst, src, bytes), copy2D(dst, dstPitch, src, srcPitch, widthBytes, rows)
 //   graphBegin(), graphEnd() -> id, graphReplay(id), graphDestroy(id)   CUDA graphs of the stream
+//   markRecord() -> id, markElapsed(from, to) -> ms, markRelease(id)    timing marks on the stream
 //   one function per kernel, arguments as in iris_cuda.h (null pointers as 0)
 
 #include "napi_util.h"
@@ -20,7 +21,7 @@ namespace {
 
 using namespace iris::napi;
 
-constexpr uint32_t kAbiVersion = 1;
+constexpr uint32_t kAbiVersion = 2;
 
 // ==== device and memory ====
 
@@ -140,6 +141,27 @@ napi_value GraphDestroy(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+napi_value MarkRecord(napi_env env, napi_callback_info) {
+  int id = 0;
+  std::string status = iris::recordMark(&id);
+  if (!status.empty()) return fail(env, status);
+  return number(env, id);
+}
+
+napi_value MarkElapsed(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  float ms = 0;
+  std::string status = iris::markElapsed(int(a[0]), int(a[1]), &ms);
+  if (!status.empty()) return fail(env, status);
+  return number(env, ms);
+}
+
+napi_value MarkRelease(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  iris::releaseMark(int(a[0]));
+  return undefinedValue(env);
+}
+
 }  // namespace
 
 using namespace iris::napi;
@@ -161,6 +183,9 @@ static napi_value InitModule(napi_env env, napi_value exports) {
     {"graphEnd", nullptr, GraphEnd, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"graphReplay", nullptr, GraphReplay, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"graphDestroy", nullptr, GraphDestroy, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"markRecord", nullptr, MarkRecord, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"markElapsed", nullptr, MarkElapsed, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"markRelease", nullptr, MarkRelease, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_value version;

@@ -51,6 +51,12 @@ bool captureActive();
 void keepForCapture(void* block);
 void releaseGraphBlock(void* block);
 
+// Timing marks (memory/events.cc): an event recorded on the stream, and the device time between two of them once
+// both have passed (read after the work behind them was waited for).
+std::string recordMark(int* id);
+std::string markElapsed(int from, int to, float* ms);
+void releaseMark(int id);
+
 // Host memory -> device through pinned staging buffers, in stream order; `src` may be reused on return.
 std::string uploadBytes(void* dst, const void* src, size_t bytes);
 // Device -> pinned staging buffer, recording an event; the returned ticket is waited on off the main thread.

@@ -2,6 +2,7 @@ import { IrisError } from "../../core/errors.js";
 import { bf16ToF32, f16ToF32 } from "../../core/half.js";
 import type { Arena, Backend, MemoryStats, SamplingTensors } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
+import { HostClockMarks } from "../host-clock-marks.js";
 import { StackArena } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 import { attention } from "./attention.js";
@@ -32,6 +33,7 @@ export class CpuBackend implements Backend {
   private allocatedBytes = 0;
   private peakAllocatedBytes = 0;
   private readonly samplingScratch = new SamplingScratch();
+  readonly timingMarks = new HostClockMarks();
 
   supportsDType(dtype: TensorDType): boolean {
     return dtype === "F32" || dtype === "I32" || dtype === "BF16" || dtype === "F16";

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 1;
+export const CUDA_ABI_VERSION = 2;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3 };
@@ -52,6 +52,9 @@ export interface CudaAddon {
   graphEnd(): number;
   graphReplay(id: number): void;
   graphDestroy(id: number): void;
+  markRecord(): number;
+  markElapsed(from: number, to: number): number;
+  markRelease(id: number): void;
   copy2D(dst: number, dstPitch: number, src: number, srcPitch: number, widthBytes: number, rows: number): void;
 
   fill(dtype: number, out: number, n: number, value: number): void;

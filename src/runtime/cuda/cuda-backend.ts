@@ -1,6 +1,6 @@
 import { IrisError } from "../../core/errors.js";
 import type {
-  Arena, AttentionOptions, Backend, GraphCapture, PagedAttentionMeta, PagedAttentionOptions, PatchGeometry, Penalties, RotaryStyle, SamplingTensors, Segments,
+  Arena, AttentionOptions, Backend, GraphCapture, TimingMarks, PagedAttentionMeta, PagedAttentionOptions, PatchGeometry, Penalties, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Storage, Tensor } from "../tensor.js";
@@ -105,6 +105,12 @@ export class CudaBackend implements Backend {
     end: () => this.endCapture(),
     replay: (graph) => this.replay(graph),
     destroy: (graph) => this.destroyGraph(graph),
+  };
+
+  readonly timingMarks: TimingMarks = {
+    record: () => this.addon.markRecord(),
+    elapsedMs: (from, to) => this.addon.markElapsed(from, to),
+    release: (mark) => this.addon.markRelease(mark),
   };
 
   /**

@@ -1,0 +1,76 @@
+/**
+ * The engine's step profile, for finding where a step's time goes: per step, the host's time scheduling, preparing
+ * and launching it, waiting for its tokens and handing them out, and the device's span and idle gap before it
+ * (`StepClock`). Turned on by `IRIS_STEP_PROFILE=<file>`: the engine core writes the summary there at shutdown
+ * (bench/decode-step.ts reads it). Steps are grouped by shape: decode steps by batch size, others by token count.
+ */
+import { writeFileSync } from "node:fs";
+import type { StepTiming } from "../runner/step-clock.js";
+
+export interface StepSample {
+  readonly sequences: number;
+  readonly tokens: number;
+  /** Scheduling, the runner's prepare and launch (kernels enqueued). */
+  readonly launchMs: number;
+  /** Waiting for the step's tokens (the loop's one wait). */
+  readonly waitMs: number;
+  /** The tokens to their requests: detokenizing, stop checks, messages to the caller. */
+  readonly handOutMs: number;
+  /** From the start of this loop turn to the next's. */
+  readonly turnMs: number;
+  readonly timing?: StepTiming;
+}
+
+interface GroupSummary {
+  readonly kind: string;
+  readonly steps: number;
+  /** Medians of the samples' fields, in ms. */
+  readonly medianMs: Record<string, number | null>;
+}
+
+export class StepProfile {
+  private readonly samples: StepSample[] = [];
+
+  constructor(readonly path: string) {}
+
+  static fromEnvironment(): StepProfile | null {
+    const path = process.env.IRIS_STEP_PROFILE;
+    return path ? new StepProfile(path) : null;
+  }
+
+  add(sample: StepSample): void {
+    this.samples.push(sample);
+  }
+
+  summary(): GroupSummary[] {
+    const groups = new Map<string, StepSample[]>();
+    for (const s of this.samples) {
+      const decode = s.tokens === s.sequences;
+      const kind = decode ? `decode b${s.sequences}${s.timing?.graphBucket != null ? ` graph${s.timing.graphBucket}` : ""}` : `mixed t${s.tokens}`;
+      groups.set(kind, [...(groups.get(kind) ?? []), s]);
+    }
+    return [...groups].map(([kind, samples]) => ({
+      kind,
+      steps: samples.length,
+      medianMs: {
+        launch: median(samples.map((s) => s.launchMs)),
+        wait: median(samples.map((s) => s.waitMs)),
+        handOut: median(samples.map((s) => s.handOutMs)),
+        turn: median(samples.map((s) => s.turnMs)),
+        deviceSpan: median(samples.flatMap((s) => (s.timing ? [s.timing.spanMs] : []))),
+        deviceIdleBefore: median(samples.flatMap((s) => (s.timing?.idleBeforeMs != null ? [s.timing.idleBeforeMs] : []))),
+      },
+    }));
+  }
+
+  write(): void {
+    writeFileSync(this.path, JSON.stringify({ groups: this.summary() }, null, 2));
+  }
+}
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

@@ -1,0 +1,59 @@
+/**
+ * The device's time on each step, from timing marks recorded around the step's kernels: the step's span (its first
+ * kernel's start to its last's end, with any wait for the host's launches inside it) and the gap before it (the
+ * device idle between the previous step's end and this one's start, waiting for the host). Host clocks cannot tell
+ * these apart once the host enqueues ahead of the device. For the engine's step profile only: two marks a step.
+ */
+import type { TimingMarks } from "../runtime/backend.js";
+
+export interface StepMarks {
+  readonly previousEnd: number | null;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface DeviceStepTime {
+  /** From the step's first kernel to its last. */
+  readonly spanMs: number;
+  /** Device idle before the step: since the previous step's last kernel (null for the first step). */
+  readonly idleBeforeMs: number | null;
+}
+
+/** A step's device time, as the runner reports it. */
+export interface StepTiming extends DeviceStepTime {
+  /** The decode graph's batch size, when the step replayed (or captured) one. */
+  readonly graphBucket: number | null;
+}
+
+export class StepClock {
+  /** The end mark of the latest step, kept until the next step's time is read. */
+  private lastEnd: number | null = null;
+
+  constructor(private readonly marks: TimingMarks) {}
+
+  /** Runs `enqueue` (a step's launches) between two marks; a step that throws is not timed. */
+  bracket(enqueue: () => void): StepMarks {
+    const start = this.marks.record();
+    try {
+      enqueue();
+    } catch (err) {
+      this.marks.release(start);
+      throw err;
+    }
+    const marks = { previousEnd: this.lastEnd, start, end: this.marks.record() };
+    this.lastEnd = marks.end;
+    return marks;
+  }
+
+  /**
+   * The step's device time; call after its work was waited for, steps in launch order. Gives back every mark but
+   * the step's end, which the next step's gap is measured from.
+   */
+  read(step: StepMarks): DeviceStepTime {
+    const spanMs = this.marks.elapsedMs(step.start, step.end);
+    const idleBeforeMs = step.previousEnd === null ? null : this.marks.elapsedMs(step.previousEnd, step.start);
+    if (step.previousEnd !== null) this.marks.release(step.previousEnd);
+    this.marks.release(step.start);
+    return { spanMs, idleBeforeMs };
+  }
+}
