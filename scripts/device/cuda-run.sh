@@ -125,7 +125,11 @@ if [[ $throughput == 1 || $throughput_hf == 1 ]]; then
 fi
 if [[ $decode == 1 ]]; then
   echo "==== decode ===="
-  for f in "$out"/decode-*.json; do echo "$(basename "$f"): $(grep -E '"(tokensPerS|msPerStep)"' "$f" | tr -d '\n ')"; done
+  for f in "$out"/decode-*.json; do
+    node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(process.argv[1].split("/").pop(), d.tokensPerS.toFixed(1), "tok/s", d.msPerStep.toFixed(3), "ms/step", JSON.stringify(d.stepProfile))' "$f" 2>/dev/null \
+      || echo "$(basename "$f"): unreadable"
+  done
   tail -3 "$out"/decode-*.err
 fi
 if [[ $ncu_decode == 1 ]]; then
