@@ -59,6 +59,7 @@ export class StepProfile {
         turn: median(samples.map((s) => s.turnMs)),
         deviceSpan: median(samples.flatMap((s) => (s.timing ? [s.timing.spanMs] : []))),
         deviceIdleBefore: median(samples.flatMap((s) => (s.timing?.idleBeforeMs != null ? [s.timing.idleBeforeMs] : []))),
+        deviceGraph: median(samples.flatMap((s) => (s.timing?.graphMs != null ? [s.timing.graphMs] : []))),
       },
     }));
   }

@@ -9,6 +9,7 @@
 import type { Arena, GraphCapture } from "../runtime/backend.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
+import type { StepClock } from "./step-clock.js";
 
 /** SGLang's default buckets: 1, 2, 4, 8, then every multiple of 8 up to `maxBatchSize`. */
 export function defaultGraphBuckets(maxBatchSize: number): number[] {
@@ -48,11 +49,13 @@ export class DecodeGraphs {
   /**
    * The logits of `forward` for `bucket`: the bucket's graph replayed, or, the first time (or when the inputs'
    * layout changed, say a page table that grew: `generation`), `forward` run eagerly with a capture to follow.
+   * A step clock times the replay on its own.
    */
-  run(bucket: number, generation: number, forward: () => Tensor): Tensor {
+  run(bucket: number, generation: number, forward: () => Tensor, clock: StepClock | null = null): Tensor {
     const graph = this.graphs.get(bucket);
     if (graph !== undefined && graph.generation === generation) {
-      this.capture.replay(graph.id);
+      if (clock === null) this.capture.replay(graph.id);
+      else clock.replay(() => this.capture.replay(graph.id));
       return graph.logits;
     }
     if (graph !== undefined) this.drop(bucket);

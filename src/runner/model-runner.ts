@@ -13,7 +13,7 @@ import { gatherRows } from "../kernels/gather-rows.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import type { VisionLanguageModel } from "../models/model.js";
 import type { Arena } from "../runtime/backend.js";
-import { downloadInt32, empty } from "../runtime/creation.js";
+import { download, downloadInt32, empty } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { DecodeGraphs } from "./decode-graphs.js";
@@ -21,94 +21,12 @@ import { ImageEmbeddings } from "./image-embeddings.js";
 import { DEFAULT_VISION_TOKEN_BUDGET } from "./vision-passes.js";
 import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
-import { Sampler, type SamplingPlan } from "./sampler.js";
+import { Sampler } from "./sampler.js";
 import { launchBound, padSequences, StepInputs } from "./step-inputs.js";
-import { StepClock, type StepMarks, type StepTiming } from "./step-clock.js";
-import { StepLogprobsPlanner, type LogprobPlan, type LogprobRow, type StepLogprobs } from "./step-logprobs.js";
+import { StepClock, type StepMarks } from "./step-clock.js";
+import type { LaunchedStep, ModelRunnerOptions, PreparedStep, StepEntry, StepResult, StepWork } from "./runner-step.js";
+import { StepLogprobsPlanner, type LogprobRow } from "./step-logprobs.js";
 
-/** One request's work in a step (the scheduler's `BatchEntry` has this shape). */
-export interface StepEntry {
-  readonly requestId: string;
-  readonly startPosition: number;
-  readonly numTokens: number;
-  readonly slots: Int32Array;
-  readonly pageTable: readonly number[];
-  readonly sample: boolean;
-}
-
-export interface StepResult {
-  readonly tokens: Int32Array;
-  /** The logprobs of the requests that ask, by request id. */
-  readonly logprobs: StepLogprobs;
-  readonly failures: ReadonlyMap<string, IrisError>;
-  /** The device's time on the step, when the runner times steps (`timeSteps`) and the step ran kernels. */
-  readonly timing?: StepTiming;
-}
-
-export interface ModelRunnerOptions {
-  readonly numPages: number;
-  readonly pageSize: number;
-  /** Longest prompt + output: the width of the page table is contextLength / pageSize. */
-  readonly contextLength: number;
-  /** Most tokens and sequences in one step (the scheduler's limits): the persistent inputs are sized by them. */
-  readonly maxTokensPerStep: number;
-  readonly maxRunningRequests: number;
-  readonly eosTokenIds: readonly number[];
-  /** Seeds requests that bring no seed of their own: the n-th such request gets seed + n. */
-  readonly seed: number;
-  /** Budget of the vision embedding cache (default 256 MiB). */
-  readonly embeddingCacheBytes?: number;
-  /** Most vision tokens (patches) in one pass of the vision encoder (default `DEFAULT_VISION_TOKEN_BUDGET`). */
-  readonly visionTokenBudget?: number;
-  /**
-   * Batch sizes whose decode steps run as captured graphs, where the backend captures graphs (empty or absent:
-   * none). Buckets above `maxRunningRequests` are cut to it.
-   */
-  readonly graphBuckets?: readonly number[];
-  /** Time each step's kernels on the device (the engine's step profile), where the backend has timing marks. */
-  readonly timeSteps?: boolean;
-}
-
-/** A step whose host work and uploads are done. */
-export interface PreparedStep {
-  readonly allEntries: readonly StepEntry[];
-  /** The entries that run (those of failed requests left out). */
-  readonly entries: readonly StepEntry[];
-  readonly failures: ReadonlyMap<string, IrisError>;
-  /** Entries with `sample` in all entries (failed ones included), in order. */
-  readonly numSampled: number;
-  readonly work: StepWork | null;
-}
-
-/** The device views of a prepared step (null in `PreparedStep` when every entry failed). */
-interface StepWork {
-  /** Token rows and sequences, padding included. */
-  readonly tokens: number;
-  readonly sequences: number;
-  /** The graph bucket a decode step is padded to and replayed in, or null (eager). */
-  readonly bucket: number | null;
-  readonly maxQueryLen: number;
-  readonly maxKvLen: number;
-  readonly carried: number;
-  /** Requests whose images feed this step, with how many embedding rows each gives. */
-  readonly imageParts: readonly { readonly embeddings: Tensor; readonly rows: number }[];
-  readonly sampled: readonly RunnerRequest[];
-  readonly sampling: SamplingPlan;
-  /** Prompt rows in the logits after the sampled ones (their logprobs are asked). */
-  readonly inputRows: number;
-  readonly logprobs: LogprobPlan | null;
-}
-
-/** A step whose kernels are enqueued; `tokens` fills once they ran. */
-export interface LaunchedStep {
-  readonly prepared: PreparedStep;
-  /** I32 [sampled rows]: a view of the sampled-token buffer. */
-  readonly tokens: Tensor | null;
-  /** Where the step's logprobs land, when it computes any. */
-  readonly logprobs: { values: Tensor; ids: Tensor } | null;
-  /** The marks around the step's kernels, when steps are timed. */
-  readonly marks?: StepMarks;
-}
 
 /** Arena bytes before the first step grows it to what a step needs. */
 const INITIAL_ARENA_BYTES = 1 << 20;
@@ -218,7 +136,7 @@ export class ModelRunner {
     const buffer = this.sampledTokens[this.stepCount++ % 2];
     const previous = this.sampledTokens[this.stepCount % 2];
     this.lastSampled = new Map(work?.sampled.map((req, i) => [req, i]) ?? []);
-    if (work === null) return { prepared, tokens: null, logprobs: null };
+    if (work === null) return { prepared, readBack: Promise.resolve({ sampled: new Int32Array(0), logprobs: null }) };
     const out = buffer.narrow(0, work.sampled.length);
     const logprobs = work.logprobs === null ? null : this.logprobs.reserve(work.logprobs, this.stepCount % 2);
     const enqueue = (): void => {
@@ -232,7 +150,12 @@ export class ModelRunner {
     } finally {
       this.arena.reset();
     }
-    return { prepared, tokens: work.sampled.length ? out : null, logprobs, ...(marks && { marks }) };
+    const readBack = Promise.all([
+      work.sampled.length ? downloadInt32(out) : new Int32Array(0),
+      logprobs && Promise.all([download(logprobs.values), download(logprobs.ids)]),
+    ]).then(([sampled, values]) => ({ sampled, logprobs: values as [Float32Array, Int32Array] | null }));
+    readBack.catch(() => {}); // collect awaits it and reports a failure; until then it must not count as unhandled
+    return { prepared, readBack, ...(marks && { marks }) };
   }
 
   /**
@@ -241,9 +164,9 @@ export class ModelRunner {
    */
   async collect(launched: LaunchedStep): Promise<StepResult> {
     const { prepared } = launched;
-    const sampled = launched.tokens === null ? new Int32Array(0) : await downloadInt32(launched.tokens);
+    const { sampled, logprobs: values } = await launched.readBack;
     const plan = prepared.work?.logprobs ?? null;
-    const logprobs = plan === null ? new Map() : await this.logprobs.collect(plan, launched.logprobs!, sampled, prepared.work!.sampled);
+    const logprobs = plan === null ? new Map() : this.logprobs.collect(plan, values!, sampled, prepared.work!.sampled);
     const tokens = new Int32Array(prepared.numSampled).fill(-1);
     let next = 0, k = 0;
     for (const entry of prepared.allEntries) {
@@ -339,7 +262,7 @@ export class ModelRunner {
     }
     const logits = work.bucket === null
       ? this.modelForward(work)
-      : this.graphs!.run(work.bucket, this.pages.generation, () => this.modelForward(work));
+      : this.graphs!.run(work.bucket, this.pages.generation, () => this.modelForward(work), this.clock);
     const B = work.sampled.length;
     const sampledLogits = B > 0 ? this.sampler.launch(logits.shape[0] > B ? logits.narrow(0, B) : logits, work.sampling, out) : null;
     if (work.logprobs !== null) {

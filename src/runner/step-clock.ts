@@ -10,6 +10,8 @@ export interface StepMarks {
   readonly previousEnd: number | null;
   readonly start: number;
   readonly end: number;
+  /** Marks around the step's graph replay, when it replayed one. */
+  readonly graph: readonly [number, number] | null;
 }
 
 export interface DeviceStepTime {
@@ -17,6 +19,8 @@ export interface DeviceStepTime {
   readonly spanMs: number;
   /** Device idle before the step: since the previous step's last kernel (null for the first step). */
   readonly idleBeforeMs: number | null;
+  /** The graph replay's part of the span (null: no replay); the rest is the eager kernels around it. */
+  readonly graphMs: number | null;
 }
 
 /** A step's device time, as the runner reports it. */
@@ -28,6 +32,8 @@ export interface StepTiming extends DeviceStepTime {
 export class StepClock {
   /** The end mark of the latest step, kept until the next step's time is read. */
   private lastEnd: number | null = null;
+  /** The marks around the graph replay of the step being bracketed. */
+  private graph: [number, number] | null = null;
 
   constructor(private readonly marks: TimingMarks) {}
 
@@ -37,12 +43,22 @@ export class StepClock {
     try {
       enqueue();
     } catch (err) {
-      this.marks.release(start);
+      for (const mark of [start, ...(this.graph ?? [])]) this.marks.release(mark);
+      this.graph = null;
       throw err;
     }
-    const marks = { previousEnd: this.lastEnd, start, end: this.marks.record() };
+    const marks = { previousEnd: this.lastEnd, start, end: this.marks.record(), graph: this.graph };
+    this.graph = null;
     this.lastEnd = marks.end;
     return marks;
+  }
+
+  /** Runs `replay` (the graph replay inside a bracketed step) between two marks of its own. */
+  replay<T>(replay: () => T): T {
+    const start = this.marks.record();
+    const result = replay();
+    this.graph = [start, this.marks.record()];
+    return result;
   }
 
   /**
@@ -52,8 +68,8 @@ export class StepClock {
   read(step: StepMarks): DeviceStepTime {
     const spanMs = this.marks.elapsedMs(step.start, step.end);
     const idleBeforeMs = step.previousEnd === null ? null : this.marks.elapsedMs(step.previousEnd, step.start);
-    if (step.previousEnd !== null) this.marks.release(step.previousEnd);
-    this.marks.release(step.start);
-    return { spanMs, idleBeforeMs };
+    const graphMs = step.graph === null ? null : this.marks.elapsedMs(...step.graph);
+    for (const mark of [step.previousEnd ?? [], step.start, ...(step.graph ?? [])].flat()) this.marks.release(mark);
+    return { spanMs, idleBeforeMs, graphMs };
   }
 }

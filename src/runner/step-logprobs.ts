@@ -4,14 +4,13 @@
  * greedy, as SGLang's sampler does; prompt rows from `logprobStartLen` as the model gives them), and from them only
  * the few numbers asked are kept: the logprob of the token that came next, the top `topLogprobsNum` and those of
  * `tokenIdsLogprob`. They land in buffers kept across steps (two, used in turn, so the overlap scheduler's next step
- * does not overwrite what the previous one has not read back) and are read back when the step is collected.
+ * does not overwrite what the previous one has not read back) and are read back right behind the step's kernels.
  */
 import type { PositionLogprobs } from "../core/logprobs.js";
 import { cast } from "../kernels/cast.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gatherColumns, logSoftmax, topK } from "../kernels/logprobs.js";
 import { scaleRows } from "../kernels/scale-rows.js";
-import { download } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { GrowingBuffer } from "./device-buffers.js";
@@ -122,9 +121,8 @@ export class StepLogprobsPlanner {
     if (inputs > 0) put(cast(inputLogits!, "F32"), plan.inputTargets.view([inputs, 1]), plan.outputs);
   }
 
-  /** Reads the step's results back; `tokens` are the step's sampled tokens in logit-row order. */
-  async collect(plan: LogprobPlan, into: { values: Tensor; ids: Tensor }, tokens: Int32Array, sampled: readonly RunnerRequest[]): Promise<StepLogprobs> {
-    const [values, ids] = await Promise.all([download(into.values), download(into.ids)]);
+  /** The step's results from its read-back of `reserve`'s tensors; `tokens` are its sampled tokens in logit-row order. */
+  collect(plan: LogprobPlan, [values, ids]: readonly [Float32Array, Int32Array], tokens: Int32Array, sampled: readonly RunnerRequest[]): StepLogprobs {
     const R = plan.rows.length;
     const { k, g } = plan;
     const result: StepLogprobs = new Map();

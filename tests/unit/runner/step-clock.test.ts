@@ -40,9 +40,13 @@ test("a step's span and the idle gap before it come from its marks and the previ
   const first = clock.bracket(() => {});
   assert.throws(() => clock.bracket(() => { throw new Error("a launch failed"); }), /a launch failed/);
   const second = clock.bracket(() => {});
-  assert.deepEqual(clock.read(first), { spanMs: 3, idleBeforeMs: null });
-  assert.deepEqual(clock.read(second), { spanMs: 3.5, idleBeforeMs: 0.5 });
+  assert.deepEqual(clock.read(first), { spanMs: 3, idleBeforeMs: null, graphMs: null });
+  assert.deepEqual(clock.read(second), { spanMs: 3.5, idleBeforeMs: 0.5, graphMs: null });
   assert.deepEqual([...marks.live], [4], "only the latest step's end is kept, for the next step's gap");
+  // A step with a graph replay inside: its start at 10 ms, the replay from 10.5 to 12.5, its end at 13.
+  const replayed = new StepClock(scriptedMarks([10, 10.5, 12.5, 13]));
+  const step = replayed.bracket(() => replayed.replay(() => {}));
+  assert.deepEqual(replayed.read(step), { spanMs: 3, idleBeforeMs: null, graphMs: 2 });
 });
 
 test("IRIS_STEP_PROFILE writes the decode steps' host and device times at shutdown", async () => {
