@@ -6,7 +6,8 @@
 # --latency runs Iris's side of it (bench/latency.ts, the engine on cuda) on the same model and photograph.
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
-# --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs);
+# --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
+# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
@@ -69,6 +70,10 @@ if [[ $decode == 1 && $build_rc == 0 ]]; then
     timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
     echo "decode $name rc=$?"
   done
+  for b in 1 64; do
+    timeout 120 node --import tsx bench/decode-layers-cuda.ts --batch $b > "$out/layers-b$b.json" 2> "$out/layers-b$b.err"
+    echo "decode layers b$b rc=$?"
+  done
 fi
 if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
   # Eager decode (one launch per kernel); the launches before are the prefills and the first decode steps.
@@ -130,7 +135,13 @@ if [[ $decode == 1 ]]; then
       console.log(process.argv[1].split("/").pop(), d.tokensPerS.toFixed(1), "tok/s", d.msPerStep.toFixed(3), "ms/step", JSON.stringify(d.stepProfile))' "$f" 2>/dev/null \
       || echo "$(basename "$f"): unreadable"
   done
-  tail -3 "$out"/decode-*.err
+  tail -n 3 "$out"/decode-*.err
+  for f in "$out"/layers-b*.json; do
+    node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}`).join(", ")} µs a call;`,
+        `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps}`)' "$f" 2>/dev/null \
+      || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
+  done
 fi
 if [[ $ncu_decode == 1 ]]; then
   echo "==== ncu decode (kernel, launches, total µs over the profiled launches) ===="

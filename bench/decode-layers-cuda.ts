@@ -1,0 +1,134 @@
+/**
+ * Where a decode step's device time goes, kernel by kernel, as the replayed graph runs them: the kernels of
+ * Qwen2.5-VL-3B's decoder at batch B (default 1), each captured 36 times in a CUDA graph (one call per layer, each
+ * layer with its own weights, so a product streams its weights from memory as in the model, not from L2) and the
+ * graph replayed between two timing marks; then the whole 36-layer stack captured as one graph, to compare with
+ * the sum of its kernels (what the gaps between graph nodes cost). Prints JSON.
+ *
+ *   node --import tsx bench/decode-layers-cuda.ts [--batch 1] [--kv-len 400] [--context-length 4096]
+ */
+import { parseArgs } from "node:util";
+import type { PagedAttentionMeta } from "../src/runtime/backend.js";
+import { empty, fromHost } from "../src/runtime/creation.js";
+import type { CudaBackend } from "../src/runtime/cuda/cuda-backend.js";
+import { getDevice } from "../src/runtime/device.js";
+import type { TensorDType } from "../src/runtime/dtype.js";
+import type { Tensor } from "../src/runtime/tensor.js";
+import { runInfo } from "./run-info.js";
+
+const { values } = parseArgs({
+  options: {
+    batch: { type: "string", default: "1" },
+    "kv-len": { type: "string", default: "400" },
+    "context-length": { type: "string", default: "4096" },
+  },
+});
+const B = Number(values.batch), kvLen = Number(values["kv-len"]), contextLength = Number(values["context-length"]);
+const device = getDevice("cuda");
+const backend = device.backend as CudaBackend;
+const marks = backend.timingMarks;
+
+// Qwen2.5-VL-3B's decoder (../shared/fixtures/models/qwen2_5-vl-3b-shape).
+const L = 36, H = 2048, Hq = 16, Hk = 2, D = 128, I = 11008, V = 151_936, pageSize = 16;
+const QKV = (Hq + 2 * Hk) * D;
+
+let seed = 1;
+/** Device-filled random values (never zeros: products of zeros run faster than real data). */
+function random(shape: number[], dtype: TensorDType = "BF16", low = -0.05, high = 0.05): Tensor {
+  const t = empty(device, shape, dtype);
+  backend.fillUniform(t, seed++, low, high);
+  return t;
+}
+const ints = (v: number[], shape = [v.length]) => fromHost(device, Int32Array.from(v), { shape, dtype: "I32" });
+
+const layers = Array.from({ length: L }, () => ({
+  qkvW: random([QKV, H]), qkvB: random([QKV]), oW: random([H, Hq * D]), guW: random([2 * I, H]), downW: random([H, I]),
+  norm1: random([H], "BF16", 0.5, 1.5), norm2: random([H], "BF16", 0.5, 1.5),
+  kc: random([B * Math.ceil(kvLen / pageSize) * pageSize, Hk, D], "BF16", -1, 1),
+  vc: random([B * Math.ceil(kvLen / pageSize) * pageSize, Hk, D], "BF16", -1, 1),
+}));
+const lmHead = random([V, H]);
+const pages = Math.ceil(kvLen / pageSize), tableWidth = Math.ceil(contextLength / pageSize);
+const meta: PagedAttentionMeta = {
+  queryStart: ints(Array.from({ length: B + 1 }, (_, i) => i)),
+  kvLens: ints(new Array(B).fill(kvLen)),
+  pageTable: ints(Array.from({ length: B * tableWidth }, (_, i) => (i % tableWidth < pages ? Math.floor(i / tableWidth) * pages + (i % tableWidth) : -1)), [B, tableWidth]),
+  pageSize,
+  maxQueryLen: 1,
+  // As the engine launches decode: for the longest context, so one graph serves every length.
+  maxKvLen: contextLength,
+};
+// This step's token of each sequence is its last key.
+const slots = ints(Array.from({ length: B }, (_, s) => s * pages * pageSize + kvLen - 1));
+const h = random([B, H], "BF16", -1, 1), x = random([B, H], "BF16", -1, 1);
+const qkv = random([B, QKV]), q = empty(device, [B, Hq, D]), attended = empty(device, [B, Hq, D]);
+const o = empty(device, [B, H]), gateUp = empty(device, [B, 2 * I]), act = empty(device, [B, I]), down = empty(device, [B, H]);
+const cos = random([B, D / 2], "F32", -1, 1), sin = random([B, D / 2], "F32", -1, 1);
+const logits = empty(device, [B, V]), logitsF32 = empty(device, [B, V], "F32"), tokens = empty(device, [B], "I32");
+
+type Layer = (typeof layers)[number];
+const kernels: [string, (l: Layer) => void][] = [
+  ["qkv linear", (l) => backend.linear(qkv, x, l.qkvW, l.qkvB)],
+  ["rotaryStoreKV", (l) => backend.rotaryStoreKV(q, l.kc, l.vc, qkv, cos, sin, slots, "neox")],
+  ["pagedAttention", (l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })],
+  ["o linear", (l) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null)],
+  ["addRmsNorm", (l) => backend.addRmsNorm(x, h, o, l.norm1, 1e-6)],
+  ["gate|up linear", (l) => backend.linear(gateUp, x, l.guW, null)],
+  ["siluAndMul", () => backend.siluAndMul(act, gateUp)],
+  ["down linear", (l) => backend.linear(down, act, l.downW, null)],
+  ["addRmsNorm", (l) => backend.addRmsNorm(x, h, down, l.norm2, 1e-6)],
+];
+const head: [string, () => void][] = [
+  ["lm head linear", () => backend.linear(logits, x, lmHead, null)],
+  ["cast to F32", () => backend.cast(logitsF32, logits)],
+  ["argmax", () => backend.argmax(tokens, logitsF32)],
+];
+
+/** Device µs of one run of `body` inside a captured graph, over `replays` replays between two marks. */
+async function graphMicroseconds(body: () => void, calls: number, replays = 20): Promise<number> {
+  body(); // eager first: workspaces the kernels allocate once exist before the capture
+  backend.beginCapture();
+  let graph: number;
+  try {
+    body();
+  } finally {
+    graph = backend.endCapture();
+  }
+  backend.replay(graph);
+  const start = marks.record();
+  for (let r = 0; r < replays; r++) backend.replay(graph);
+  const end = marks.record();
+  await backend.synchronize();
+  const ms = marks.elapsedMs(start, end);
+  marks.release(start);
+  marks.release(end);
+  backend.destroyGraph(graph);
+  return (ms * 1000) / replays / calls;
+}
+
+const rows: { kernel: string; perCallUs: number; perStepUs: number }[] = [];
+for (const [name, kernel] of kernels) {
+  const us = await graphMicroseconds(() => layers.forEach(kernel), L);
+  rows.push({ kernel: name, perCallUs: us, perStepUs: us * L });
+}
+for (const [name, kernel] of head) {
+  const us = await graphMicroseconds(() => { for (let i = 0; i < 8; i++) kernel(); }, 8);
+  rows.push({ kernel: name, perCallUs: us, perStepUs: us });
+}
+const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
+const stepUs = await graphMicroseconds(() => {
+  layers.forEach((l) => kernels.forEach(([, k]) => k(l)));
+  head.forEach(([, k]) => k());
+}, 1);
+const sumUs = rows.reduce((n, r) => n + r.perStepUs, 0);
+const weightBytes = L * 2 * (QKV * H + H * Hq * D + 2 * I * H + H * I) + 2 * V * H;
+console.log(JSON.stringify({
+  benchmark: "decode-layers-cuda", ...runInfo(import.meta.url), device: backend.description, batch: B, kvLen, contextLength,
+  kernels: rows.map((r) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1) })),
+  sumOfKernelsUs: +sumUs.toFixed(1),
+  layersGraphUs: +stackUs.toFixed(1),
+  stepGraphUs: +stepUs.toFixed(1),
+  // The floor: the weights read once at the copy rate this machine measures (bench/kernels-cuda.ts), ~4.24 TB/s.
+  weightGB: +(weightBytes / 1e9).toFixed(3),
+  floorUsAt4240GBps: +((weightBytes / 4240e9) * 1e6).toFixed(1),
+}, null, 2));
