@@ -37,7 +37,8 @@ describe("cuda attention", { skip: skipCuda }, () => {
   interface Batch { qLens: number[]; kvLens: number[] }
 
   /** Builds caches holding random keys at every position of every sequence (pages shuffled) plus this step's. */
-  async function pagedCase(batch: Batch, Hq: number, Hk: number, D: number, pageSize: number, chunkSize?: number, splits = 0) {
+  /** `launchKvLen`: the launch bound of KV length, when larger than the batch's (the engine's decode uses the context length). */
+  async function pagedCase(batch: Batch, Hq: number, Hk: number, D: number, pageSize: number, chunkSize?: number, splits = 0, launchKvLen = 0) {
     const S = batch.qLens.length, T = batch.qLens.reduce((a, b) => a + b, 0);
     const pagesOf = batch.kvLens.map((n) => Math.ceil(n / pageSize));
     const maxPages = Math.max(...pagesOf);
@@ -74,7 +75,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
     const [ckv, gkv] = intPair(batch.kvLens);
     const [cpt, gpt] = intPair(table, [S, maxPages]);
     const meta = (queryStart: Tensor, kvLens: Tensor, pageTable: Tensor): PagedAttentionMeta => ({
-      queryStart, kvLens, pageTable, pageSize, maxQueryLen: Math.max(...batch.qLens), maxKvLen: Math.max(...batch.kvLens),
+      queryStart, kvLens, pageTable, pageSize, maxQueryLen: Math.max(...batch.qLens), maxKvLen: Math.max(launchKvLen, ...batch.kvLens),
     });
     const [cq, gq] = floatPair(randomValues(random, T * Hq * D, -2, 2), [T, Hq, D]);
     const [co, go] = poisonedPair([T, Hq, D]);
@@ -108,5 +109,15 @@ describe("cuda attention", { skip: skipCuda }, () => {
     await pagedCase({ qLens: [1, 2], kvLens: [3000, 999] }, 16, 2, 128, 32, undefined, 7);
     await pagedCase({ qLens: [1], kvLens: [5000] }, 16, 2, 128, 16); // few blocks, long keys: splits on its own
     await pagedCase({ qLens: [1], kvLens: [2048] }, 8, 8, 16, 16, 128, 5);
+  });
+
+  test("paged attention: the decode kernel (one query a sequence) at the models' shapes, launched for the longest context", async () => {
+    const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
+    await pagedCase(decode([1, 400, 37, 129]), 16, 2, 128, 16, undefined, 0, 4096); // Qwen2.5-VL-3B, as the engine launches it
+    await pagedCase(decode([700, 3]), 28, 4, 128, 16, undefined, 0, 32768); // 7B: 7 q heads a KV head
+    await pagedCase(decode([9000, 8193, 100]), 40, 8, 128, 16, 8192, 0, 16384); // Llama 4's chunked layers
+    await pagedCase(decode(Array.from({ length: 64 }, (_, i) => 1 + ((i * 97) % 900))), 16, 2, 128, 16, undefined, 0, 4096); // batch 64
+    await pagedCase(decode([250, 31]), 8, 2, 64, 16);
+    await pagedCase(decode([77, 2]), 2, 2, 32, 8);
   });
 });

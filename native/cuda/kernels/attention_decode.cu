@@ -1,0 +1,306 @@
+// Decode attention: one query per sequence over its paged KV cache, bf16, head dims 32, 64 or 128, up to 8 q heads
+// a KV head. attention() hands such calls here (attention.cu's tiled kernel serves the rest).
+//
+// A decode step reads each key and value once for all G q heads of its KV head, so the kernel is a memory stream:
+// a block of 4 warps owns one (sequence, KV head, split of the keys); per 32 keys a warp's lane j loads key j's row
+// whole (16-byte loads) and, through the slots its lanes share, the 32 value rows a dim slice per lane, before any
+// math, so all 64 row reads of the iteration are in flight at once (the tiled kernel waited on one tile at a time,
+// ~4 µs each). Scores take the G queries from shared memory (broadcast reads); the online softmax keeps a per-lane
+// sum and a warp-wide max. The warps of a block are combined in shared memory; splits are merged by the last block
+// of their (sequence, KV head) to arrive. The grid depends on the split count alone, never on a KV length: one
+// captured decode graph serves every length, each sequence dividing its own keys among the splits.
+#include <cfloat>
+#include <mutex>
+
+#include "float_io.cuh"
+
+namespace iris {
+
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kKeys = 32;                   // keys of one warp iteration: one per lane
+constexpr int kSplitKeys = kWarps * kKeys;  // a split's length is a multiple of this
+constexpr int kMaxG = 8;
+constexpr int kMaxSplits = 32;              // the merge holds one split per lane
+constexpr int kMaxD = 128;
+constexpr float kLog2e = 1.4426950408889634f;
+
+// A lane's slice of DPL bf16 values of a row, kept packed (two a register) until used: 32 keys' slices stay in
+// registers across the score math. Aligned loads of 8, 4 or 2 bytes (D % 32 == 0, rows 16-byte aligned).
+template <int DPL>
+struct Slice {
+  static constexpr int kWords = (DPL + 1) / 2;
+  unsigned w[kWords];
+
+  __device__ __forceinline__ void load(const __nv_bfloat16* p) {
+    if constexpr (DPL == 4) {
+      const uint2 raw = __ldg(reinterpret_cast<const uint2*>(p));
+      w[0] = raw.x, w[1] = raw.y;
+    } else if constexpr (DPL == 2) {
+      w[0] = __ldg(reinterpret_cast<const unsigned*>(p));
+    } else {
+      w[0] = __ldg(reinterpret_cast<const unsigned short*>(p));
+    }
+  }
+  __device__ __forceinline__ void clear() {
+#pragma unroll
+    for (int i = 0; i < kWords; i++) w[i] = 0u;
+  }
+  // Value d of the slice: the low half of a word first (little-endian bf16 pairs).
+  __device__ __forceinline__ float at(int d) const {
+    const unsigned bits = (d % 2 == 0 ? w[d / 2] << 16 : w[d / 2] & 0xffff0000u);
+    return __uint_as_float(bits);
+  }
+};
+
+template <int G, int DPL>
+__global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionArgs a, int splits, float* partial, unsigned* arrived) {
+  constexpr int D = DPL * 32;
+  __shared__ __align__(16) float qs[G][D];    // the queries, scaled into the log2 domain
+  __shared__ float ps[kWarps][kKeys][G];      // each warp's probabilities of its 32 keys
+  __shared__ float wm[kWarps][G], wl[kWarps][G];
+  __shared__ float wacc[kWarps][G][D];        // each warp's unnormalized outputs
+  __shared__ bool lastSplit;
+  const int s = blockIdx.z, kv = blockIdx.y, split = blockIdx.x;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row = a.queryStart[s];
+  if (a.queryStart[s + 1] - row < 1) return;  // a sequence without a query this step (uniform over its blocks)
+  const int kvLen = a.kvLens[s], pos = kvLen - 1;
+  const int lo = a.chunkSize > 0 ? pos - pos % a.chunkSize : 0;
+  const int perSplit = (kvLen - lo + splits - 1) / splits;
+  const int partLen = (perSplit + kSplitKeys - 1) / kSplitKeys * kSplitKeys;
+  const int kLo = lo + split * partLen, kHi = min(kvLen, kLo + partLen);
+  const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(a.q) + (size_t(row) * a.Hq + size_t(kv) * G) * D;
+  const float qScale = a.scale * kLog2e;
+  for (int i = threadIdx.x; i < G * D; i += blockDim.x) qs[i / D][i % D] = __bfloat162float(q[i]) * qScale;
+  __syncthreads();
+
+  const __nv_bfloat16* kCache = static_cast<const __nv_bfloat16*>(a.k);
+  const __nv_bfloat16* vCache = static_cast<const __nv_bfloat16*>(a.v);
+  const size_t rowStride = size_t(a.Hk) * D;
+  float m[G], l[G], acc[G][DPL];
+#pragma unroll
+  for (int g = 0; g < G; g++) {
+    m[g] = -INFINITY;
+    l[g] = 0.f;
+#pragma unroll
+    for (int d = 0; d < DPL; d++) acc[g][d] = 0.f;
+  }
+
+  for (int base = kLo + warp * kKeys; base < kHi; base += kSplitKeys) {
+    const int p = base + lane;
+    int slot = -1;
+    if (p < kHi) {
+      const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
+      const long long at = (long long)page * a.pageSize + p % a.pageSize;
+      if (page >= 0 && at < a.numSlots) slot = int(at);
+    }
+    // Every read of the iteration issued before the first is used: key `lane` whole, and each key's dim slice.
+    uint4 kRaw[D / 8];
+    const uint4* kRow = reinterpret_cast<const uint4*>(kCache + size_t(slot < 0 ? 0 : slot) * rowStride + size_t(kv) * D);
+#pragma unroll
+    for (int i = 0; i < D / 8; i++) kRaw[i] = slot >= 0 ? __ldg(kRow + i) : make_uint4(0, 0, 0, 0);
+    Slice<DPL> vSlice[kKeys];
+#pragma unroll
+    for (int j = 0; j < kKeys; j++) {
+      const int slotJ = __shfl_sync(0xffffffffu, slot, j);
+      if (slotJ >= 0) vSlice[j].load(vCache + size_t(slotJ) * rowStride + size_t(kv) * D + lane * DPL);
+      else vSlice[j].clear();
+    }
+
+    float score[G];
+#pragma unroll
+    for (int g = 0; g < G; g++) score[g] = 0.f;
+#pragma unroll
+    for (int i = 0; i < D / 8; i++) {
+      const __nv_bfloat162* k2 = reinterpret_cast<const __nv_bfloat162*>(&kRaw[i]);
+      float kf[8];
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const float2 f = __bfloat1622float2(k2[e]);
+        kf[2 * e] = f.x, kf[2 * e + 1] = f.y;
+      }
+#pragma unroll
+      for (int g = 0; g < G; g++) {
+        const float4 q0 = *reinterpret_cast<const float4*>(&qs[g][8 * i]);
+        const float4 q1 = *reinterpret_cast<const float4*>(&qs[g][8 * i + 4]);
+        score[g] = fmaf(q0.x, kf[0], fmaf(q0.y, kf[1], fmaf(q0.z, kf[2], fmaf(q0.w, kf[3], score[g]))));
+        score[g] = fmaf(q1.x, kf[4], fmaf(q1.y, kf[5], fmaf(q1.z, kf[6], fmaf(q1.w, kf[7], score[g]))));
+      }
+    }
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+      const float mine = slot >= 0 ? score[g] : -INFINITY;
+      const float mNew = fmaxf(m[g], warpMax(mine));
+      // No valid key yet (mNew = -inf): nothing to rescale and nothing to add.
+      const float alpha = mNew == -INFINITY ? 1.f : exp2f(m[g] - mNew);
+      const float prob = slot >= 0 ? exp2f(mine - mNew) : 0.f;
+      l[g] = l[g] * alpha + prob;
+      m[g] = mNew;
+      ps[warp][lane][g] = prob;
+#pragma unroll
+      for (int d = 0; d < DPL; d++) acc[g][d] *= alpha;
+    }
+    __syncwarp();
+#pragma unroll
+    for (int j = 0; j < kKeys; j++) {
+#pragma unroll
+      for (int g = 0; g < G; g++) {
+        const float pj = ps[warp][j][g];
+#pragma unroll
+        for (int d = 0; d < DPL; d++) acc[g][d] = fmaf(pj, vSlice[j].at(d), acc[g][d]);
+      }
+    }
+    __syncwarp();  // ps is rewritten next iteration
+  }
+
+  // The block's four warps combined: warp w takes heads w, w + 4.
+#pragma unroll
+  for (int g = 0; g < G; g++) {
+    const float sum = warpSum(l[g]);
+    if (lane == 0) wm[warp][g] = m[g], wl[warp][g] = sum;
+#pragma unroll
+    for (int d = 0; d < DPL; d++) wacc[warp][g][lane * DPL + d] = acc[g][d];
+  }
+  __syncthreads();
+  for (int g = warp; g < G; g += kWarps) {
+    float mMax = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarps; w++) mMax = fmaxf(mMax, wm[w][g]);
+    float weight[kWarps], sum = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; w++) {
+      weight[w] = wm[w][g] == -INFINITY ? 0.f : exp2f(wm[w][g] - mMax);
+      sum += weight[w] * wl[w][g];
+    }
+    const size_t outRow = size_t(row) * a.Hq + size_t(kv) * G + g;
+    float* part = partial == nullptr ? nullptr : partial + (outRow * splits + split) * (D + 2);
+    if (part != nullptr && lane == 0) part[0] = mMax, part[1] = sum;
+#pragma unroll
+    for (int d = 0; d < DPL; d++) {
+      const int dim = lane * DPL + d;
+      float o = 0.f;
+#pragma unroll
+      for (int w = 0; w < kWarps; w++) o = fmaf(weight[w], wacc[w][g][dim], o);
+      if (part != nullptr) part[2 + dim] = o;
+      else static_cast<__nv_bfloat16*>(a.out)[outRow * D + dim] = __float2bfloat16_rn(sum > 0.f ? o / sum : 0.f);
+    }
+  }
+  if (partial == nullptr) return;
+
+  // The last split block of this (sequence, KV head) to arrive merges the splits, and clears the counter.
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const size_t key = size_t(s) * a.Hk + kv;
+    lastSplit = atomicAdd(arrived + key, 1u) == unsigned(splits - 1);
+    if (lastSplit) arrived[key] = 0;
+  }
+  __syncthreads();
+  if (!lastSplit) return;
+  __threadfence();
+  for (int g = warp; g < G; g += kWarps) {
+    const size_t outRow = size_t(row) * a.Hq + size_t(kv) * G + g;
+    const float* part = partial + outRow * splits * (D + 2);
+    const float mSplit = lane < splits ? __ldcg(part + lane * (D + 2)) : -INFINITY;
+    const float lSplit = lane < splits ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
+    const float mMax = warpMax(mSplit);
+    const float weight = mSplit == -INFINITY ? 0.f : exp2f(mSplit - mMax);
+    const float sum = warpSum(weight * lSplit);
+    float o[DPL];
+#pragma unroll
+    for (int d = 0; d < DPL; d++) o[d] = 0.f;
+    // Splits past a short sequence's keys have weight 0 and are skipped (their outputs are zeros anyway).
+    for (int sp0 = 0; sp0 < splits; sp0 += 4) {
+      float w[4], x[4][DPL];
+#pragma unroll
+      for (int u = 0; u < 4; u++) {
+        w[u] = __shfl_sync(0xffffffffu, weight, (sp0 + u) & 31);
+        if (sp0 + u >= splits) w[u] = 0.f;
+#pragma unroll
+        for (int d = 0; d < DPL; d++) x[u][d] = w[u] > 0.f ? __ldcg(part + (sp0 + u) * (D + 2) + 2 + lane * DPL + d) : 0.f;
+      }
+#pragma unroll
+      for (int u = 0; u < 4; u++)
+#pragma unroll
+        for (int d = 0; d < DPL; d++) o[d] = fmaf(w[u], x[u][d], o[d]);
+    }
+#pragma unroll
+    for (int d = 0; d < DPL; d++) {
+      static_cast<__nv_bfloat16*>(a.out)[outRow * D + lane * DPL + d] = __float2bfloat16_rn(sum > 0.f ? o[d] / sum : 0.f);
+    }
+  }
+}
+
+// Blocks wanted in flight: two of 4 warps a multiprocessor.
+int targetBlocks() {
+  return 2 * multiprocessorCount();
+}
+
+// The splits' partial states and arrival counters, allocated once at the most any split launch needs and never
+// freed (captured graphs keep their addresses). Splitting happens only while S x Hk < targetBlocks, with
+// splits <= ceil(targetBlocks / (S x Hk)), so S x Hk x splits < 2 x targetBlocks.
+std::string decodeWorkspace(float** partial, unsigned** arrived) {
+  static std::mutex mutex;
+  static float* workspace = nullptr;
+  static unsigned* counters = nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (workspace == nullptr) {
+    const size_t floats = size_t(2) * targetBlocks() * kMaxG * (kMaxD + 2);
+    std::string status = cudaStatus(cudaMalloc(reinterpret_cast<void**>(&workspace), floats * sizeof(float)), "cudaMalloc (decode attention splits)");
+    if (status.empty()) status = cudaStatus(cudaMalloc(reinterpret_cast<void**>(&counters), size_t(targetBlocks()) * sizeof(unsigned)), "cudaMalloc (decode attention counters)");
+    if (status.empty()) status = cudaStatus(cudaMemsetAsync(counters, 0, size_t(targetBlocks()) * sizeof(unsigned), stream()), "cudaMemsetAsync (decode attention counters)");
+    if (!status.empty()) return status;
+  }
+  *partial = workspace;
+  *arrived = counters;
+  return "";
+}
+
+template <int G>
+std::string launchG(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
+  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S));
+  switch (a.D) {
+    case 32: decodeAttentionKernel<G, 1><<<grid, kWarps * 32, 0, stream()>>>(a, splits, partial, arrived); break;
+    case 64: decodeAttentionKernel<G, 2><<<grid, kWarps * 32, 0, stream()>>>(a, splits, partial, arrived); break;
+    default: decodeAttentionKernel<G, 4><<<grid, kWarps * 32, 0, stream()>>>(a, splits, partial, arrived); break;
+  }
+  return launchStatus("decode attention");
+}
+
+}  // namespace
+
+bool attentionDecodeApplies(const AttentionArgs& a) {
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v);
+  const int group = a.Hk > 0 ? a.Hq / a.Hk : 0;
+  return a.paged && a.maxQueryLen == 1 && a.dtype == kBF16 && (a.D == 32 || a.D == 64 || a.D == 128) &&
+         group >= 1 && group <= kMaxG && a.forceSplits == 0 && bits % 16 == 0;
+}
+
+std::string attentionDecode(const AttentionArgs& a) {
+  const long long pairs = (long long)a.S * a.Hk;
+  long long splits = (targetBlocks() + pairs - 1) / pairs;
+  const long long byKeys = (a.maxKvLen + kSplitKeys - 1) / kSplitKeys;
+  if (splits > byKeys) splits = byKeys;
+  if (splits > kMaxSplits) splits = kMaxSplits;
+  if (splits < 1) splits = 1;
+  float* partial = nullptr;
+  unsigned* arrived = nullptr;
+  if (splits > 1) {
+    std::string status = decodeWorkspace(&partial, &arrived);
+    if (!status.empty()) return status;
+  }
+  switch (a.Hq / a.Hk) {
+    case 1: return launchG<1>(a, int(splits), partial, arrived);
+    case 2: return launchG<2>(a, int(splits), partial, arrived);
+    case 3: return launchG<3>(a, int(splits), partial, arrived);
+    case 4: return launchG<4>(a, int(splits), partial, arrived);
+    case 5: return launchG<5>(a, int(splits), partial, arrived);
+    case 6: return launchG<6>(a, int(splits), partial, arrived);
+    case 7: return launchG<7>(a, int(splits), partial, arrived);
+    default: return launchG<8>(a, int(splits), partial, arrived);
+  }
+}
+
+}  // namespace iris
