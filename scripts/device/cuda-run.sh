@@ -108,7 +108,7 @@ if [[ $throughput_hf == 1 ]]; then
   done
 fi
 if [[ $serve == 1 && $build_rc == 0 ]]; then
-  timeout 540 node --import tsx bench/serve-load.ts --device cuda > "$out/serve-load-cuda.json" 2> "$out/serve-load-cuda.err"
+  timeout ${SERVE_SECONDS:-300} node --import tsx bench/serve-load.ts --device cuda > "$out/serve-load-cuda.json" 2> "$out/serve-load-cuda.err"
   echo "serve load rc=$?"
 fi
 if [[ $hf == 1 ]]; then
