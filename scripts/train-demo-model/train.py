@@ -147,7 +147,7 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
             budget = max(60.0, left)
     model.train()
     history, recent, started, calibrate_start, eval_seconds = [], [], time.time(), None, 0.0
-    step = 0
+    step = skipped = 0
     while step < schedule.total:
         lr = schedule(step)
         for group in optimizer.param_groups:
@@ -161,10 +161,18 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
             logits = model(**batch, use_cache=False).logits
         loss = answer_loss(logits, labels, args.loss)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        optimizer.step()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        # A non-finite gradient (a bf16 overflow on one batch) would turn every weight to NaN through the clipping's
+        # scale: that batch is skipped, counted and reported, and too many of them end the run.
+        if torch.isfinite(grad_norm):
+            optimizer.step()
+            recent.append(loss.detach())
+        else:
+            skipped += 1
+            log(f"WARNING: non-finite gradient at step {step} (loss {loss.item():.4f}); batch skipped ({skipped} so far)")
+            if skipped > max(10, step // 100):
+                raise SystemExit(f"{skipped} batches with non-finite gradients by step {step}")
         optimizer.zero_grad(set_to_none=True)
-        recent.append(loss.detach())
         step += 1
 
         elapsed = time.time() - started - eval_seconds
@@ -175,7 +183,7 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
             fitted = min(args.steps, max(CALIBRATE_TO + 1, int(CALIBRATE_TO + (budget - elapsed) / per_step)))
             schedule.refit(fitted)
             log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {budget / 60:.2f} minutes")
-        if step % 50 == 0 or step == schedule.total:
+        if (step % 50 == 0 or step == schedule.total) and recent:
             mean_loss = torch.stack(recent).mean().item()
             recent.clear()
             if not math.isfinite(mean_loss):
@@ -191,7 +199,7 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
         if budget > 0 and elapsed > budget * 1.15:
             log(f"WARNING: over the time budget at step {step}; stopping early")
             break
-    return {"steps": step, "train_seconds": round(time.time() - started, 1), "history": history}
+    return {"steps": step, "skipped_batches": skipped, "train_seconds": round(time.time() - started, 1), "history": history}
 
 
 def save_checkpoint(model, out_dir: str, ids: SpecialIds) -> None:
