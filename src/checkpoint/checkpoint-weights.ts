@@ -43,6 +43,18 @@ export class CheckpointWeights {
     return this.fileOf(name).read(name);
   }
 
+  /** Indices start .. start+length-1 along `dim` of a tensor, reading only those bytes (a rank's shard). */
+  readSlice(name: string, dim: number, start: number, length: number): HostTensor {
+    return this.fileOf(name).readSlice(name, dim, start, length);
+  }
+
+  /** Bytes read from the files so far. */
+  get bytesRead(): number {
+    let total = 0;
+    for (const file of this.files.values()) total += file.bytesRead;
+    return total;
+  }
+
   /** Total bytes of all tensors, for reporting and memory planning before anything is read. */
   totalBytes(): number {
     let total = 0;

@@ -30,6 +30,7 @@ function invalid(path: string, why: string): IrisError {
 export class SafetensorsFile {
   readonly path: string;
   readonly metadata: Readonly<Record<string, string>>;
+  private readCount = 0;
   private readonly tensors: Map<string, TensorInfo>;
   private fd: number | null;
 
@@ -74,13 +75,43 @@ export class SafetensorsFile {
   readBytes(name: string): Uint8Array {
     const { begin, end } = this.info(name);
     const out = new Uint8Array(end - begin);
-    for (let done = 0; done < out.length; ) {
-      const want = Math.min(READ_CHUNK_BYTES, out.length - done);
-      const got = readSync(this.handle(), out, done, want, begin + done);
+    this.readRange(name, out, 0, begin, out.length);
+    return out;
+  }
+
+  /**
+   * Indices `start .. start+length-1` along dim `dim` of a tensor (a tensor-parallel rank's shard), reading only
+   * those bytes: one range for dim 0, one range per leading index otherwise.
+   */
+  readSlice(name: string, dim: number, start: number, length: number): HostTensor {
+    const info = this.info(name);
+    const { shape } = info;
+    if (!(dim >= 0 && dim < shape.length && start >= 0 && length >= 0 && start + length <= shape[dim])) {
+      throw new IrisError("MODEL_LOAD", `${name} [${shape.join(", ")}] has no slice ${start}..${start + length} along dim ${dim}`);
+    }
+    const inner = shape.slice(dim + 1).reduce((a, b) => a * b, 1) * DTYPE_BYTES[info.dtype];
+    const outer = shape.slice(0, dim).reduce((a, b) => a * b, 1);
+    const out = new Uint8Array(outer * length * inner);
+    for (let o = 0; o < outer; o++) {
+      this.readRange(name, out, o * length * inner, info.begin + (o * shape[dim] + start) * inner, length * inner);
+    }
+    const sliced = shape.map((d, i) => (i === dim ? length : d));
+    return hostTensor(info.dtype, sliced, viewAs(info.dtype, out));
+  }
+
+  /** Bytes read from the file so far (tests check that a rank reads only its shard). */
+  get bytesRead(): number {
+    return this.readCount;
+  }
+
+  private readRange(name: string, out: Uint8Array, at: number, position: number, bytes: number): void {
+    for (let done = 0; done < bytes; ) {
+      const want = Math.min(READ_CHUNK_BYTES, bytes - done);
+      const got = readSync(this.handle(), out, at + done, want, position + done);
       if (got === 0) throw invalid(this.path, `tensor ${name} ends past the end of the file`);
       done += got;
     }
-    return out;
+    this.readCount += bytes;
   }
 
   read(name: string): HostTensor {

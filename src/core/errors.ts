@@ -19,6 +19,8 @@ export type IrisErrorCode =
   | "OUT_OF_MEMORY"
   | "ENGINE_SHUTDOWN"
   | "ABORTED"
+  /** A rank of a tensor-parallel group failed or stopped answering: the whole engine is down. */
+  | "RANK_FAILED"
   | "INTERNAL";
 
 export class IrisError extends Error {

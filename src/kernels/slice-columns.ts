@@ -14,3 +14,18 @@ export function sliceColumns(x: Tensor, start: number, width: number, out?: Tens
   device.backend.sliceColumns(result, x, start);
   return result;
 }
+
+/** In place: out[:, start .. start+W-1] = x [T, W] for out [T, C] (the inverse of `sliceColumns`); returns out. */
+export function placeColumns(out: Tensor, x: Tensor, start: number): Tensor {
+  const kernel = "placeColumns";
+  sameDevice(kernel, { x, out });
+  expectRank(kernel, "x", x, 2);
+  expectRank(kernel, "out", out, 2);
+  expectCondition(kernel, x.dtype === out.dtype, `x is ${x.dtype} but out is ${out.dtype}`);
+  expectCondition(kernel, x.shape[0] === out.shape[0], `x has ${x.shape[0]} rows, out ${out.shape[0]}`);
+  const ok = Number.isInteger(start) && start >= 0 && start + x.shape[1] <= out.shape[1];
+  expectCondition(kernel, ok, `columns ${start} .. ${start + x.shape[1] - 1} are outside the ${out.shape[1]} columns of out`);
+  expectNoOverlap(kernel, out, { x });
+  out.device.backend.placeColumns(out, x, start);
+  return out;
+}

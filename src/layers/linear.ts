@@ -1,15 +1,22 @@
 /** nn.Linear: y = x·Wᵀ + b with the weight [out, in] as checkpoints store it. */
+import { IrisError } from "../core/errors.js";
 import { linear } from "../kernels/linear.js";
 import type { Tensor } from "../runtime/tensor.js";
-import type { Parameters } from "./parameters.js";
+import type { Parameters, ShardSlice, SourceSpec } from "./parameters.js";
 
 export interface LinearOptions {
   readonly bias: boolean;
   /**
    * For a fused projection: the checkpoint prefixes whose `.weight`/`.bias` fill consecutive blocks of output rows,
-   * with their sizes (e.g. q_proj, k_proj, v_proj into one qkv matrix). Defaults to the layer's own name.
+   * with their sizes (e.g. q_proj, k_proj, v_proj into one qkv matrix). Defaults to the layer's own name. A part
+   * with `shard` keeps only those rows of its checkpoint tensor (a column-parallel rank's block of outputs).
    */
-  readonly parts?: readonly { readonly name: string; readonly rows: number }[];
+  readonly parts?: readonly SourceSpec[];
+  /**
+   * Row-parallel (o_proj, down_proj under tensor parallelism): this rank keeps input columns `start ..
+   * start+inFeatures-1` of a weight with `extent` columns; its output is a partial sum the caller all-reduces.
+   */
+  readonly inputShard?: ShardSlice;
 }
 
 export class Linear {
@@ -18,11 +25,16 @@ export class Linear {
 
   /** @param name the checkpoint prefix, e.g. `model.layers.0.self_attn.o_proj` */
   constructor(params: Parameters, name: string, inFeatures: number, outFeatures: number, options: LinearOptions) {
-    const parts = options.parts;
-    this.weight = params.add(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ name: `${p.name}.weight`, rows: p.rows })));
-    this.bias = options.bias
-      ? params.add(`${name}.bias`, [outFeatures], parts?.map((p) => ({ name: `${p.name}.bias`, rows: p.rows })))
-      : null;
+    const { parts, inputShard } = options;
+    if (inputShard !== undefined) {
+      // A bias would be added once per rank; neither family has one on a row-parallel projection.
+      if (options.bias) throw new IrisError("INTERNAL", `internal error: row-parallel ${name} with a bias`);
+      this.weight = params.add(`${name}.weight`, [outFeatures, inFeatures], [{ name: `${name}.weight`, rows: inFeatures, shard: inputShard }], { dim: 1 });
+      this.bias = null;
+      return;
+    }
+    this.weight = params.add(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.weight` })));
+    this.bias = options.bias ? params.add(`${name}.bias`, [outFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.bias` }))) : null;
   }
 
   forward(x: Tensor): Tensor {

@@ -2,13 +2,18 @@
  * Llama 4's mixture of experts (model-facts B3): a router picks one expert per token, whose sigmoid score scales
  * the expert's input; a shared SwiGLU expert always runs on the unscaled input and the two outputs add up.
  * The routed experts are stored as stacked x·W matrices ([E, in, out], gate columns before up), not nn.Linear.
+ * Under tensor parallelism every rank holds a slice of every expert along the intermediate dim (its gate and up
+ * columns, the same rows of down) and the whole router, so routing needs no communication; the routed and the
+ * shared experts' partial outputs are added first and summed over the ranks by one all-reduce.
  */
 import { add } from "../kernels/add.js";
 import { moeTop1Sigmoid } from "../kernels/moe.js";
+import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { GatedMLP } from "./gated-mlp.js";
 import { Linear } from "./linear.js";
 import type { Parameters } from "./parameters.js";
+import { evenShard } from "./tensor-parallel.js";
 
 export class Top1SigmoidMoE {
   private readonly router: Linear;
@@ -17,16 +22,27 @@ export class Top1SigmoidMoE {
   private readonly sharedExpert: GatedMLP;
 
   /** @param prefix the checkpoint prefix holding `router`, `experts` and `shared_expert` (e.g. `...feed_forward`) */
-  constructor(params: Parameters, prefix: string, hidden: number, intermediate: number, numExperts: number) {
+  constructor(params: Parameters, prefix: string, hidden: number, intermediate: number, numExperts: number,
+    private readonly comm: Communicator = new SoloCommunicator()) {
     this.router = new Linear(params, `${prefix}.router`, hidden, numExperts, { bias: false });
+    const shard = evenShard(intermediate, comm, `${prefix}'s expert intermediate size`);
+    const I = shard.size;
     // The checkpoint names these without ".weight": they are raw parameters, not nn.Linear modules.
-    this.gateUp = params.add(`${prefix}.experts.gate_up_proj`, [numExperts, hidden, 2 * intermediate]);
-    this.down = params.add(`${prefix}.experts.down_proj`, [numExperts, intermediate, hidden]);
-    this.sharedExpert = new GatedMLP(params, `${prefix}.shared_expert`, hidden, intermediate, false);
+    const gateUpName = `${prefix}.experts.gate_up_proj`;
+    const gateUpSources = comm.size === 1 ? undefined : [
+      { name: gateUpName, rows: I, shard: { start: shard.start, extent: 2 * intermediate } },
+      { name: gateUpName, rows: I, shard: { start: intermediate + shard.start, extent: 2 * intermediate } },
+    ];
+    this.gateUp = params.add(gateUpName, [numExperts, hidden, 2 * I], gateUpSources, { dim: 2 });
+    const downName = `${prefix}.experts.down_proj`;
+    this.down = params.add(downName, [numExperts, I, hidden], [{ name: downName, rows: I, shard }], { dim: 1 });
+    this.sharedExpert = new GatedMLP(params, `${prefix}.shared_expert`, hidden, intermediate, false, comm);
   }
 
   forward(x: Tensor): Tensor {
     const routed = moeTop1Sigmoid(x, this.router.forward(x), this.gateUp, this.down);
-    return add(this.sharedExpert.forward(x), routed);
+    const out = add(this.sharedExpert.partial(x), routed);
+    this.comm.allReduceSum(out);
+    return out;
   }
 }

@@ -13,13 +13,15 @@ import { IrisError } from "../core/errors.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { applyRotary } from "../kernels/apply-rotary.js";
 import { gatherRows } from "../kernels/gather-rows.js";
-import { linear } from "../kernels/linear.js";
 import { rmsNorm } from "../kernels/rms-norm.js";
 import { scaleRows } from "../kernels/scale-rows.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
+import { LMHead } from "../layers/lm-head.js";
+import { headShard, type HeadShard } from "../layers/tensor-parallel.js";
+import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import { QKVProjection } from "../layers/qkv-projection.js";
 import { Top1SigmoidMoE } from "../layers/moe.js";
 import { RMSNorm } from "../layers/norms.js";
@@ -48,22 +50,26 @@ class DecoderLayer {
   private readonly attention: PagedSelfAttention;
   private readonly feedForward: Top1SigmoidMoE | GatedMLP;
   private readonly useRope: boolean;
+  /** This rank's attention heads (all of them in a group of one). */
+  private readonly heads: HeadShard;
 
-  constructor(params: Parameters, index: number, private readonly c: Llama4TextConfig) {
+  constructor(params: Parameters, index: number, private readonly c: Llama4TextConfig, private readonly comm: Communicator) {
     const prefix = `language_model.model.layers.${index}`;
-    const qSize = c.numHeads * c.headDim;
+    this.heads = headShard(c.numHeads, c.numKvHeads, comm);
+    const qSize = this.heads.heads * c.headDim;
     this.useRope = c.useRope[index];
     this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
     this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
     const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
-    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: false, separate: true });
-    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false });
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: false, separate: true, shard: this.heads });
+    const oShard = comm.size > 1 ? { inputShard: { start: this.heads.headStart * c.headDim, extent: c.numHeads * c.headDim } } : {};
+    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false, ...oShard });
     // Only RoPE layers are chunked ("chunked_attention"); NoPE layers see the whole context ("full_attention").
     const chunkSize = this.useRope ? c.attentionChunkSize : undefined;
     this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim), chunkSize);
     this.feedForward = c.isMoeLayer[index]
-      ? new Top1SigmoidMoE(params, `${prefix}.feed_forward`, c.hiddenSize, c.expertIntermediateSize, c.numExperts)
-      : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false);
+      ? new Top1SigmoidMoE(params, `${prefix}.feed_forward`, c.hiddenSize, c.expertIntermediateSize, c.numExperts, comm)
+      : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false, comm);
   }
 
   /**
@@ -72,7 +78,8 @@ class DecoderLayer {
    * norm that follows it.
    */
   forward(h: Tensor, x: Tensor, step: StepContext, next: RMSNorm): void {
-    const { numHeads, headDim, rmsNormEps } = this.c;
+    const { headDim, rmsNormEps } = this.c;
+    const numHeads = this.heads.heads;
     const T = h.shape[0];
     const { q, k, v } = this.qkv.forward(x);
     if (this.useRope) {
@@ -87,7 +94,10 @@ class DecoderLayer {
       scaleRows(q, step.queryScales, q);
     }
     const attended = this.attention.forward(q, k, v, step.attention).view([T, numHeads * headDim]);
-    addRmsNorm(h, this.o.forward(attended), this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
+    // o_proj is row-parallel: each rank's heads give a partial sum of the output, summed over the ranks.
+    const projected = this.o.forward(attended);
+    this.comm.allReduceSum(projected);
+    addRmsNorm(h, projected, this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
     addRmsNorm(h, this.feedForward.forward(x), next.weight, next.eps, x);
   }
 }
@@ -102,16 +112,21 @@ export class Llama4 implements VisionLanguageModel {
   private readonly embed: Embedding;
   private readonly layers: DecoderLayer[];
   private readonly norm: RMSNorm;
-  private readonly lmHead: Tensor;
+  private readonly lmHead: LMHead;
   private readonly rotary: RotaryEmbedding;
+  readonly kvHeads: number;
   /** The attention temperature of each token's cache position, when a NoPE layer scales its queries by it. */
   readonly queryScales: ((cachePositions: Int32Array, out: Float32Array) => void) | null;
 
   /**
    * @param params the collection the weights are declared in; a census (weight-footprint.ts) counts them without
    * allocating.
+   * @param comm the tensor-parallel group this instance is one rank of: the decoder is sharded over it (heads,
+   *   experts' and MLPs' intermediate, vocabulary; the router replicated); the vision model and projector are
+   *   replicated (docs/tensor-parallel.md says why)
    */
-  constructor(readonly config: Llama4Config, device: Device, params: Parameters = new Parameters(device)) {
+  constructor(readonly config: Llama4Config, device: Device, params: Parameters = new Parameters(device),
+    comm: Communicator = new SoloCommunicator()) {
     const t = config.text;
     if (t.expertsPerToken !== 1) {
       throw new IrisError("CONFIG_INVALID", `Llama 4 routes each token to one expert; num_experts_per_tok ${t.expertsPerToken} is not supported`);
@@ -125,12 +140,12 @@ export class Llama4 implements VisionLanguageModel {
     this.vision = new Llama4VisionModel(params, config.vision);
     // The reference builds the projector without a bias whatever `multi_modal_projector_bias` says.
     this.projector = new Linear(params, "multi_modal_projector.linear_1", config.vision.visionOutputDim, t.hiddenSize, { bias: false });
-    this.embed = new Embedding(params, "language_model.model.embed_tokens", t.vocabSize, t.hiddenSize);
-    this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t));
+    this.embed = new Embedding(params, "language_model.model.embed_tokens", t.vocabSize, t.hiddenSize, comm);
+    this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t, comm));
+    this.kvHeads = headShard(t.numHeads, t.numKvHeads, comm).kvHeads;
     this.norm = new RMSNorm(params, "language_model.model.norm", t.hiddenSize, t.rmsNormEps);
-    this.lmHead = t.tieWordEmbeddings
-      ? params.tie("language_model.lm_head.weight", "language_model.model.embed_tokens.weight")
-      : params.add("language_model.lm_head.weight", [t.vocabSize, t.hiddenSize]);
+    const tiedTo = t.tieWordEmbeddings ? "language_model.model.embed_tokens.weight" : null;
+    this.lmHead = new LMHead(params, "language_model.lm_head.weight", tiedTo, t.vocabSize, t.hiddenSize, comm);
     this.rotary = new RotaryEmbedding(device, decoderInvFreq(t.headDim, t.ropeTheta, t.rope));
     const tunesTemperature = t.attnTemperatureTuning && t.useRope.some((rope) => !rope);
     this.queryScales = tunesTemperature
@@ -168,6 +183,6 @@ export class Llama4 implements VisionLanguageModel {
       observe?.(`hidden_states.${i + 1}`, h);
     });
     // x holds the final norm of every row: the logit rows are gathered from it.
-    return linear(gatherRows(x, batch.logitRows), this.lmHead);
+    return this.lmHead.forward(gatherRows(x, batch.logitRows));
   }
 }

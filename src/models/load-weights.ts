@@ -7,7 +7,8 @@ import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import { IrisError } from "../core/errors.js";
 import { numel, type HostTensor } from "../core/host-tensor.js";
 import { fromHost } from "../runtime/creation.js";
-import type { Parameter, Parameters } from "../layers/parameters.js";
+import type { Parameter, Parameters, WeightSource } from "../layers/parameters.js";
+import type { Tensor } from "../runtime/tensor.js";
 
 export interface LoadProgress {
   readonly loaded: number;
@@ -40,9 +41,34 @@ export function loadWeights(params: Parameters, checkpoint: CheckpointWeights, o
 
   const all = params.all();
   all.forEach((parameter, i) => {
-    for (const source of parameter.sources) fill(parameter, source, checkpoint.read(actualName.get(source.name)!));
+    const target = parameter.tensor;
+    if (parameter.padded) target.device.backend.fill(target, 0);
+    const dim = parameter.sources[0]?.dim ?? 0;
+    if (dim === 0) {
+      for (const source of parameter.sources) fillRows(parameter, source, readSource(checkpoint, actualName.get(source.name)!, parameter, source));
+    } else {
+      // Blocks along an inner dim (a row-parallel weight's columns, gate|up of a shard of every expert) are not
+      // contiguous on the device: they are placed on the host, and the parameter is uploaded once.
+      const whole = parameter.sources.length === 1 && parameter.sources[0].rows === target.shape[dim];
+      const parts = parameter.sources.map((source) => ({ source, host: readSource(checkpoint, actualName.get(source.name)!, parameter, source) }));
+      upload(target, target, whole ? parts[0].host : assembleAlong(dim, target.shape, parts));
+    }
     options.onProgress?.({ loaded: i + 1, total: all.length, name: parameter.name });
   });
+}
+
+/**
+ * The checkpoint tensor of `source`, or only the rank's slice of it (a shard): its shape is checked first, so a
+ * rank never reads more of the checkpoint than it keeps.
+ */
+function readSource(checkpoint: CheckpointWeights, name: string, parameter: Parameter, source: WeightSource): HostTensor {
+  if (source.shard === undefined) return checkpoint.read(name);
+  const expected = parameter.tensor.shape.map((d, i) => (i === source.dim ? source.shard!.extent : d));
+  const actual = checkpoint.info(name).shape;
+  if (!fitsShape(actual, expected) || actual.length !== expected.length) {
+    throw new IrisError("MODEL_LOAD", `checkpoint tensor ${source.name} has shape [${actual.join(", ")}], but the shards of ${parameter.name} need [${expected.join(", ")}]`);
+  }
+  return checkpoint.readSlice(name, source.dim, source.shard.start, source.rows);
 }
 
 /**
@@ -58,7 +84,7 @@ export function loadDummyWeights(params: Parameters, seed = 0, onProgress?: (p: 
   });
 }
 
-function fill(parameter: Parameter, source: Parameter["sources"][number], host: HostTensor): void {
+function fillRows(parameter: Parameter, source: WeightSource, host: HostTensor): void {
   const target = parameter.tensor;
   const expected = [source.rows, ...target.shape.slice(1)];
   if (!fitsShape(host.shape, expected)) {
@@ -67,10 +93,33 @@ function fill(parameter: Parameter, source: Parameter["sources"][number], host: 
       `checkpoint tensor ${source.name} has shape [${host.shape.join(", ")}], but ${parameter.name} needs [${expected.join(", ")}]${source.rows !== target.shape[0] ? ` (rows ${source.rowOffset}..${source.rowOffset + source.rows} of [${target.shape.join(", ")}])` : ""}`,
     );
   }
-  const rows = target.narrow(source.rowOffset, source.rows);
+  upload(target, target.narrow(source.rowOffset, source.rows), host);
+}
+
+/** Copies a host tensor (any dtype, converted to the target's) into `rows` of `target`, through a staging tensor. */
+function upload(target: Tensor, rows: Tensor, host: HostTensor): void {
   const staged = fromHost(target.device, host, { shape: rows.shape, dtype: target.dtype });
   target.device.backend.copy(rows, staged);
   target.device.release(staged.storage);
+}
+
+/** One host tensor of `shape` from blocks along `dim`, each at its source's offset (shapes checked on the way). */
+function assembleAlong(dim: number, shape: readonly number[], parts: readonly { source: WeightSource; host: HostTensor }[]): HostTensor {
+  const first = parts[0].host;
+  const data = new (first.data.constructor as new (n: number) => HostTensor["data"])(numel(shape));
+  const outer = numel(shape.slice(0, dim)), inner = numel(shape.slice(dim + 1));
+  for (const { source, host } of parts) {
+    const expected = shape.map((d, i) => (i === dim ? source.rows : d));
+    if (host.dtype !== first.dtype || !expected.every((d, i) => host.shape[i] === d) || host.shape.length !== expected.length) {
+      throw new IrisError("MODEL_LOAD", `checkpoint tensor ${source.name}: a block of [${host.shape.join(", ")}] ${host.dtype} cannot fill [${expected.join(", ")}]`);
+    }
+    const block = source.rows * inner;
+    for (let o = 0; o < outer; o++) {
+      const from = host.data.subarray(o * block, (o + 1) * block) as never;
+      (data as Float32Array).set(from, o * shape[dim] * inner + source.rowOffset * inner);
+    }
+  }
+  return { dtype: first.dtype, shape, data };
 }
 
 /**

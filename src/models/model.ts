@@ -40,6 +40,8 @@ export interface VisionLanguageModel {
   readonly positionRows: number;
   /** The token id whose positions receive image embeddings. */
   readonly imageTokenId: number;
+  /** KV heads this instance caches per layer: all of them, or a tensor-parallel rank's share. */
+  readonly kvHeads: number;
   /** Hidden size of the embeddings the vision encoder produces (the decoder's hidden size). */
   readonly embeddingSize: number;
   /**

@@ -8,11 +8,13 @@ import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { gatherRows } from "../kernels/gather-rows.js";
-import { linear } from "../kernels/linear.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
+import { LMHead } from "../layers/lm-head.js";
+import { headShard, type HeadShard } from "../layers/tensor-parallel.js";
+import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import { QKVProjection } from "../layers/qkv-projection.js";
 import { RMSNorm } from "../layers/norms.js";
 import { Parameters } from "../layers/parameters.js";
@@ -33,15 +35,21 @@ class DecoderLayer {
   private readonly attention: PagedSelfAttention;
   private readonly mlp: GatedMLP;
 
-  constructor(params: Parameters, index: number, private readonly c: TextConfig) {
+  /** This rank's attention heads (all of them in a group of one). */
+  private readonly heads: HeadShard;
+
+  constructor(params: Parameters, index: number, private readonly c: TextConfig, private readonly comm: Communicator) {
     const prefix = `model.layers.${index}`;
     this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
     this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
     const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
-    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: true, separate: true });
-    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, c.numHeads * c.headDim, c.hiddenSize, { bias: false });
+    this.heads = headShard(c.numHeads, c.numKvHeads, comm);
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: true, separate: true, shard: this.heads });
+    const qSize = this.heads.heads * c.headDim;
+    const oShard = comm.size > 1 ? { inputShard: { start: this.heads.headStart * c.headDim, extent: c.numHeads * c.headDim } } : {};
+    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false, ...oShard });
     this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim));
-    this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false);
+    this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false, comm);
   }
 
   /**
@@ -50,10 +58,14 @@ class DecoderLayer {
    * norm that follows it, and rotary with the KV store.
    */
   forward(h: Tensor, x: Tensor, rotary: RotaryTables, batch: AttentionBatch, next: RMSNorm): void {
-    const { numHeads, headDim } = this.c;
+    const { headDim } = this.c;
+    const numHeads = this.heads.heads;
     const T = h.shape[0];
     const attended = this.attention.forwardRotated(this.qkv.fused(x), numHeads, rotary, "neox", batch).view([T, numHeads * headDim]);
-    addRmsNorm(h, this.o.forward(attended), this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
+    // o_proj is row-parallel: each rank's heads give a partial sum of the output, summed over the ranks.
+    const projected = this.o.forward(attended);
+    this.comm.allReduceSum(projected);
+    addRmsNorm(h, projected, this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
     addRmsNorm(h, this.mlp.forward(x), next.weight, next.eps, x);
   }
 }
@@ -68,21 +80,26 @@ export class Qwen2_5_VL implements VisionLanguageModel {
   private readonly embed: Embedding;
   private readonly layers: DecoderLayer[];
   private readonly norm: RMSNorm;
-  private readonly lmHead: Tensor;
+  private readonly lmHead: LMHead;
   private readonly rotary: RotaryEmbedding;
+  readonly kvHeads: number;
 
-  constructor(readonly config: Qwen2_5_VLConfig, device: Device, params: Parameters = new Parameters(device)) {
+  /**
+   * @param comm the tensor-parallel group this instance is one rank of: the decoder is sharded over it (heads, MLP
+   *   intermediate, vocabulary); the vision tower is replicated (docs/tensor-parallel.md says why)
+   */
+  constructor(readonly config: Qwen2_5_VLConfig, device: Device, params: Parameters = new Parameters(device),
+    comm: Communicator = new SoloCommunicator()) {
     const t = config.text;
     this.parameters = params;
     this.imageTokenId = config.tokens.image;
     this.embeddingSize = t.hiddenSize;
     this.vision = new Qwen2_5_VisionTower(params, config.vision);
-    this.embed = new Embedding(params, "model.embed_tokens", t.vocabSize, t.hiddenSize);
-    this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t));
+    this.embed = new Embedding(params, "model.embed_tokens", t.vocabSize, t.hiddenSize, comm);
+    this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t, comm));
+    this.kvHeads = headShard(t.numHeads, t.numKvHeads, comm).kvHeads;
     this.norm = new RMSNorm(params, "model.norm", t.hiddenSize, t.rmsNormEps);
-    this.lmHead = t.tieWordEmbeddings
-      ? params.tie("lm_head.weight", "model.embed_tokens.weight")
-      : params.add("lm_head.weight", [t.vocabSize, t.hiddenSize]);
+    this.lmHead = new LMHead(params, "lm_head.weight", t.tieWordEmbeddings ? "model.embed_tokens.weight" : null, t.vocabSize, t.hiddenSize, comm);
     if (t.rope.kind !== "mrope") throw new Error("unreachable: the config reader requires M-RoPE");
     // M-RoPE: frequency j rotates by the t, h or w position according to the section it falls in.
     this.rotary = new RotaryEmbedding(device, defaultInvFreq(t.headDim, t.ropeTheta), mropeSectionMap(t.rope.section));
@@ -100,6 +117,6 @@ export class Qwen2_5_VL implements VisionLanguageModel {
     const x = this.layers[0].inputNorm.forward(h);
     this.layers.forEach((layer, i) => h.device.scratch(() => layer.forward(h, x, rotary, batch.attention, this.layers[i + 1]?.inputNorm ?? this.norm)));
     // x holds the final norm of every row: the logit rows are gathered from it.
-    return linear(gatherRows(x, batch.logitRows), this.lmHead);
+    return this.lmHead.forward(gatherRows(x, batch.logitRows));
   }
 }

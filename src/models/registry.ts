@@ -5,6 +5,7 @@
 import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import type { ModelConfig, ModelFamily } from "../checkpoint/model-config.js";
 import type { Parameters } from "../layers/parameters.js";
+import type { Communicator } from "../runtime/communicator.js";
 import type { Device } from "../runtime/device.js";
 import { loadDummyWeights, loadWeights, type LoadProgress } from "./load-weights.js";
 import { Llama4 } from "./llama4.js";
@@ -12,7 +13,7 @@ import type { VisionLanguageModel } from "./model.js";
 import { Qwen2_5_VL } from "./qwen2-5-vl.js";
 
 interface FamilyEntry {
-  create(config: ModelConfig, device: Device, params?: Parameters): VisionLanguageModel;
+  create(config: ModelConfig, device: Device, params?: Parameters, comm?: Communicator): VisionLanguageModel;
   /**
    * transformers 4.52+ and 5 save some checkpoints with in-memory names (`model.language_model.layers...`); these
    * rewrite them to the Hub names, leaving Hub names as they are.
@@ -22,11 +23,11 @@ interface FamilyEntry {
 
 const FAMILIES: Record<ModelFamily, FamilyEntry> = {
   qwen2_5_vl: {
-    create: (config, device, params) => new Qwen2_5_VL(config as Extract<ModelConfig, { family: "qwen2_5_vl" }>, device, params),
+    create: (config, device, params, comm) => new Qwen2_5_VL(config as Extract<ModelConfig, { family: "qwen2_5_vl" }>, device, params, comm),
     renames: [[/^model\.language_model\./, "model."], [/^model\.visual\./, "visual."]],
   },
   llama4: {
-    create: (config, device, params) => new Llama4(config as Extract<ModelConfig, { family: "llama4" }>, device, params),
+    create: (config, device, params, comm) => new Llama4(config as Extract<ModelConfig, { family: "llama4" }>, device, params, comm),
     renames: [
       [/^model\.language_model\./, "language_model.model."],
       [/^model\.vision_model\./, "vision_model."],
@@ -36,9 +37,12 @@ const FAMILIES: Record<ModelFamily, FamilyEntry> = {
   },
 };
 
-/** Builds the model; its weights are declared in `params` (allocated, unless a census only counts them). */
-export function createModel(config: ModelConfig, device: Device, params?: Parameters): VisionLanguageModel {
-  return FAMILIES[config.family].create(config, device, params);
+/**
+ * Builds the model; its weights are declared in `params` (allocated, unless a census only counts them). With `comm`,
+ * the instance is that rank's shard of the model.
+ */
+export function createModel(config: ModelConfig, device: Device, params?: Parameters, comm?: Communicator): VisionLanguageModel {
+  return FAMILIES[config.family].create(config, device, params, comm);
 }
 
 export interface LoadModelOptions {
@@ -46,12 +50,14 @@ export interface LoadModelOptions {
   readonly loadFormat?: "auto" | "dummy";
   readonly seed?: number;
   readonly onProgress?: (progress: LoadProgress) => void;
+  /** The tensor-parallel group this instance is one rank of: it reads and keeps only its shard of the weights. */
+  readonly comm?: Communicator;
 }
 
 /** Builds the model for `config` on `device` and fills its weights from the checkpoint (or randomly). */
 export function loadModel(config: ModelConfig, device: Device, checkpoint: CheckpointWeights | null,
   options: LoadModelOptions = {}): VisionLanguageModel {
-  const model = createModel(config, device);
+  const model = createModel(config, device, undefined, options.comm);
   if (options.loadFormat === "dummy" || checkpoint === null) {
     loadDummyWeights(model.parameters, options.seed ?? 0, options.onProgress);
     return model;

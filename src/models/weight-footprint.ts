@@ -6,7 +6,7 @@
 import type { ModelConfig } from "../checkpoint/model-config.js";
 import { invariant } from "../core/errors.js";
 import { numel } from "../core/host-tensor.js";
-import { Parameters } from "../layers/parameters.js";
+import { Parameters, type SourceSpec } from "../layers/parameters.js";
 import { cpuDevice } from "../runtime/device.js";
 import { Tensor } from "../runtime/tensor.js";
 import { createModel } from "./registry.js";
@@ -34,9 +34,9 @@ export interface WeightFootprint {
 class ParameterCensus extends Parameters {
   readonly declared = new Map<string, { tensor: Tensor; sources: readonly string[] }>();
 
-  override add(name: string, shape: readonly number[], sources?: readonly { name: string; rows: number }[]): Tensor {
+  override add(name: string, shape: readonly number[], sources?: readonly SourceSpec[]): Tensor {
     const tensor = new Tensor(this.device, { dtype: this.dtype, length: numel(shape), alive: false }, shape);
-    this.declared.set(name, { tensor, sources: sources?.map((s) => s.name) ?? [name] });
+    this.declared.set(name, { tensor, sources: sources ? [...new Set(sources.map((s) => s.name))] : [name] });
     return tensor;
   }
 

@@ -21,7 +21,7 @@ import { ImageEmbeddings } from "./image-embeddings.js";
 import { DEFAULT_VISION_TOKEN_BUDGET } from "./vision-passes.js";
 import { PageTablePool } from "./page-table-pool.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
-import { Sampler } from "./sampler.js";
+import { Sampler, skipSampling } from "./sampler.js";
 import { launchBound, padSequences, StepInputs } from "./step-inputs.js";
 import { StepClock, type StepMarks } from "./step-clock.js";
 import type { LaunchedStep, ModelRunnerOptions, PreparedStep, StepEntry, StepResult, StepWork } from "./runner-step.js";
@@ -48,14 +48,18 @@ export class ModelRunner {
   /** Requests sampled by the latest launched step, and their rows in its tokens. */
   private lastSampled = new Map<RunnerRequest, number>();
   private readonly clock: StepClock | null;
+  /** Whether this runner samples: the only rank of its group, or rank 0 of a tensor-parallel group. */
+  private readonly samples: boolean;
 
   constructor(readonly model: VisionLanguageModel, readonly device: Device, private readonly options: ModelRunnerOptions) {
     const text = model.config.text;
     const slots = options.numPages * options.pageSize;
+    // A tensor-parallel rank caches only its KV heads.
     this.caches = Array.from({ length: text.numLayers }, () => ({
-      k: empty(device, [slots, text.numKvHeads, text.headDim]),
-      v: empty(device, [slots, text.numKvHeads, text.headDim]),
+      k: empty(device, [slots, model.kvHeads, text.headDim]),
+      v: empty(device, [slots, model.kvHeads, text.headDim]),
     }));
+    this.samples = (options.comm?.rank ?? 0) === 0;
     const maxSequences = options.maxRunningRequests;
     this.arena = device.backend.createArena(INITIAL_ARENA_BYTES);
     this.images = new ImageEmbeddings(model, device, this.arena, options.embeddingCacheBytes ?? 256 * 2 ** 20,
@@ -236,8 +240,10 @@ export class ModelRunner {
     for (const req of sampled) req.launchedTokens++;
     const cap = this.options.contextLength;
     return {
-      tokens: T, sequences: S, bucket, carried, imageParts, sampled, sampling: this.sampler.prepare(sampled),
-      inputRows: inputRows.length, logprobs: this.logprobs.plan(sampled, inputRows),
+      tokens: T, sequences: S, bucket, carried, imageParts, sampled,
+      // Only rank 0 samples: the other ranks neither draw nor know the grammars' masks.
+      sampling: this.samples ? this.sampler.prepare(sampled) : skipSampling(sampled.length),
+      inputRows: inputRows.length, logprobs: this.samples ? this.logprobs.plan(sampled, inputRows) : null,
       // A decode step's attention is launched for the longest context, so one graph serves every KV length and an
       // eager decode step runs the very kernels its graph would (each sequence splits its own keys on the device).
       maxQueryLen: launchBound(maxQueryLen, cap), maxKvLen: maxQueryLen === 1 ? cap : launchBound(maxKvLen, cap),
@@ -264,7 +270,8 @@ export class ModelRunner {
       ? this.modelForward(work)
       : this.graphs!.run(work.bucket, this.pages.generation, () => this.modelForward(work), this.clock);
     const B = work.sampled.length;
-    const sampledLogits = B > 0 ? this.sampler.launch(logits.shape[0] > B ? logits.narrow(0, B) : logits, work.sampling, out) : null;
+    const sampledLogits = B > 0 && this.samples ? this.sampler.launch(logits.shape[0] > B ? logits.narrow(0, B) : logits, work.sampling, out) : null;
+    if (B > 0) this.options.comm?.broadcast(out, 0);
     if (work.logprobs !== null) {
       this.logprobs.launch(work.logprobs, sampledLogits, work.inputRows > 0 ? logits.narrow(B, work.inputRows) : null, B > 0 ? out : null, logprobs!);
     }

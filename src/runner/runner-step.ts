@@ -8,6 +8,7 @@ import type { RunnerRequest } from "./runner-request.js";
 import type { SamplingPlan } from "./sampler.js";
 import type { StepMarks, StepTiming } from "./step-clock.js";
 import type { LogprobPlan, StepLogprobs } from "./step-logprobs.js";
+import type { Communicator } from "../runtime/communicator.js";
 
 /** One request's work in a step (the scheduler's `BatchEntry` has this shape). */
 export interface StepEntry {
@@ -50,6 +51,12 @@ export interface ModelRunnerOptions {
   readonly graphBuckets?: readonly number[];
   /** Time each step's kernels on the device (the engine's step profile), where the backend has timing marks. */
   readonly timeSteps?: boolean;
+  /**
+   * Tensor parallelism: the group the model is sharded over (absent: a group of one). Every rank runs the same steps;
+   * rank 0 alone samples (and computes logprobs) and broadcasts the sampled tokens, which the other ranks need on
+   * their device for the next step's decode inputs (docs/tensor-parallel.md).
+   */
+  readonly comm?: Communicator;
 }
 
 /** A step whose host work and uploads are done. */

@@ -159,3 +159,8 @@ export class Sampler {
     };
   }
 }
+
+/** The plan of a tensor-parallel rank other than 0, which runs the forward pass but never samples. */
+export function skipSampling(rows: number): SamplingPlan {
+  return { rows, params: null, penalties: null, masked: null, tokenMasks: null };
+}

@@ -70,6 +70,8 @@ export interface Backend {
   copy(dst: Tensor, src: Tensor): void;
   /** out [T, W] = columns `start .. start+W-1` of x [T, C]: splits a fused projection (q|k|v, gate|up). */
   sliceColumns(out: Tensor, x: Tensor, start: number): void;
+  /** In place: columns `start .. start+W-1` of out [T, C] = x [T, W] (the inverse of `sliceColumns`); same dtype. */
+  placeColumns(out: Tensor, x: Tensor, start: number): void;
   /** out = a + b. `b` has a's shape or a trailing part of it and is broadcast over the leading dims; out may alias a. */
   add(out: Tensor, a: Tensor, b: Tensor): void;
   /** out = a * b elementwise, broadcasting `b` as in `add`; out may alias a. */
@@ -85,6 +87,11 @@ export interface Backend {
 
   /** out [T, H] = table[ids[t]] for ids I32 [T], table [V, H]. Ids must lie in [0, V). */
   embedding(out: Tensor, ids: Tensor, table: Tensor): void;
+  /**
+   * A vocabulary shard's embeddings (tensor parallelism): out[t] = table[ids[t] - start] where start <= ids[t] <
+   * start + R, else zeros, for table [R, H]. Summed over the ranks' shards this is `embedding` over the whole table.
+   */
+  embeddingShard(out: Tensor, ids: Tensor, table: Tensor, start: number): void;
   /** out [M, H] = x[index[m]] for x [N, H] (float or I32), index I32 [M]. */
   gatherRows(out: Tensor, x: Tensor, index: Tensor): void;
   /** In place: dst[index[n]] = src[n] for dst [T, H] (float or I32), index I32 [N], src [N, H]; indices distinct. */

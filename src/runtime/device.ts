@@ -1,6 +1,9 @@
 import { IrisError } from "../core/errors.js";
 import type { Arena, Backend } from "./backend.js";
+import { DEFAULT_COLLECTIVE_TIMEOUT_MS, type Communicator, type GroupHandle } from "./communicator.js";
 import { CpuBackend } from "./cpu/cpu-backend.js";
+import { CpuCommunicator, cpuGroupBuffer } from "./cpu/cpu-communicator.js";
+import { NcclCommunicator, ncclUniqueId } from "./cuda/nccl-communicator.js";
 import { createCudaBackend } from "./cuda/cuda-backend.js";
 import type { DeviceKind } from "./device-kind.js";
 import type { TensorDType } from "./dtype.js";
@@ -123,4 +126,20 @@ export function getDevice(kind: DeviceKind = "cpu", index = 0): Device {
 
 export function cpuDevice(): Device {
   return getDevice("cpu", 0);
+}
+
+/**
+ * A new tensor-parallel group of `size` ranks on devices of `kind`: the handle each rank joins it with (shared memory
+ * on cpu; on cuda also NCCL's unique id, drawn here).
+ */
+export function createGroupHandle(kind: DeviceKind, size: number, timeoutMs = DEFAULT_COLLECTIVE_TIMEOUT_MS): GroupHandle {
+  if (kind === "cpu") return { kind, size, timeoutMs, shared: cpuGroupBuffer(size) };
+  return { kind, size, timeoutMs, ncclId: ncclUniqueId() };
+}
+
+/** This thread's rank of the group, on `device` (the rank's own device: cuda:rank). */
+export function joinGroup(handle: GroupHandle, rank: number, device: Device): Communicator {
+  if (handle.kind !== device.kind) throw new IrisError("INTERNAL", `internal error: a ${handle.kind} group joined from ${device.name}`);
+  if (handle.kind === "cpu") return new CpuCommunicator(handle.shared, rank, handle.size, handle.timeoutMs);
+  return new NcclCommunicator(handle, rank, device);
 }

@@ -42,8 +42,8 @@ export async function greedyDecode(model: VisionLanguageModel, promptIds: Int32A
   const pageList = Array.from({ length: pages }, (_, i) => pages - 1 - i);
   const slotOf = (p: number) => pageList[Math.floor(p / pageSize)] * pageSize + (p % pageSize);
   const caches = Array.from({ length: text.numLayers }, () => ({
-    k: empty(device, [pages * pageSize, text.numKvHeads, text.headDim]),
-    v: empty(device, [pages * pageSize, text.numKvHeads, text.headDim]),
+    k: empty(device, [pages * pageSize, model.kvHeads, text.headDim]),
+    v: empty(device, [pages * pageSize, model.kvHeads, text.headDim]),
   }));
   const imageRows = Int32Array.from([...promptIds.keys()].filter((i) => promptIds[i] === model.imageTokenId));
 

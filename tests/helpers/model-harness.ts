@@ -8,17 +8,24 @@ import { loadModelConfig, type ModelConfig } from "../../src/checkpoint/model-co
 import { empty, fromHost } from "../../src/runtime/creation.js";
 import { getDevice, type Device } from "../../src/runtime/device.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
+import type { Communicator } from "../../src/runtime/communicator.js";
 import type { VisionLanguageModel } from "../../src/models/model.js";
 import { loadModel } from "../../src/models/registry.js";
 import { buildAttentionBatch, queryScales } from "./attention-batch.js";
 import { modelDir } from "./fixtures.js";
 
-export function loadFixtureModel(name: string, device: Device = getDevice("cpu")): { model: VisionLanguageModel; config: ModelConfig } {
+/**
+ * @param comm a tensor-parallel group: the model is that rank's shard
+ * @returns also the checkpoint bytes the load read, and the checkpoint's size
+ */
+export function loadFixtureModel(name: string, device: Device = getDevice("cpu"), comm?: Communicator):
+  { model: VisionLanguageModel; config: ModelConfig; bytesRead: number; checkpointBytes: number } {
   const dir = modelDir(name);
   const config = loadModelConfig(join(dir, "config.json"));
   const weights = CheckpointWeights.open(dir);
   try {
-    return { model: loadModel(config, device, weights), config };
+    const model = loadModel(config, device, weights, { comm });
+    return { model, config, bytesRead: weights.bytesRead, checkpointBytes: weights.totalBytes() };
   } finally {
     weights.close();
   }
@@ -34,8 +41,8 @@ export function promptLogits(model: VisionLanguageModel, inputIds: Int32Array, p
   // Pages out of order, to exercise the page table.
   const pageList = Array.from({ length: pages }, (_, i) => pages - 1 - i);
   const caches = Array.from({ length: text.numLayers }, () => ({
-    k: empty(device, [pages * pageSize, text.numKvHeads, text.headDim]),
-    v: empty(device, [pages * pageSize, text.numKvHeads, text.headDim]),
+    k: empty(device, [pages * pageSize, model.kvHeads, text.headDim]),
+    v: empty(device, [pages * pageSize, model.kvHeads, text.headDim]),
   }));
   const slots = Int32Array.from({ length: L }, (_, i) => pageList[Math.floor(i / pageSize)] * pageSize + (i % pageSize));
   const attention = buildAttentionBatch(device, caches, pageSize, [{ queryCount: L, kvLen: L, pages: pageList, slots }]);

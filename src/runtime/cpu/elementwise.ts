@@ -36,6 +36,12 @@ export function sliceColumns(out: Tensor, x: Tensor, start: number): void {
   for (let t = 0; t < rows; t++) o.set(a.subarray(t * cols + start, t * cols + start + width), t * width);
 }
 
+export function placeColumns(out: Tensor, x: Tensor, start: number): void {
+  const o = elements(out), a = elements(x);
+  const rows = x.shape[0], width = x.shape[1], cols = out.shape[1];
+  for (let t = 0; t < rows; t++) o.set(a.subarray(t * width, (t + 1) * width), t * cols + start);
+}
+
 /** Applies `op` with b repeated over a's leading dims (b's shape is a trailing part of a's). */
 function broadcast(out: Tensor, a: Tensor, b: Tensor, multiply: boolean): void {
   const o = f32(out), x = f32(a), y = f32(b);

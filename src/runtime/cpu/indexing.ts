@@ -5,6 +5,16 @@ export function embedding(out: Tensor, ids: Tensor, table: Tensor): void {
   gather("embedding", "token id", out, table, ids);
 }
 
+export function embeddingShard(out: Tensor, ids: Tensor, table: Tensor, start: number): void {
+  const o = elements(out), a = elements(table), idx = i32(ids);
+  const rows = table.shape[0], width = table.shape[1];
+  for (let t = 0; t < idx.length; t++) {
+    const r = idx[t] - start;
+    if (r >= 0 && r < rows) o.set(a.subarray(r * width, (r + 1) * width), t * width);
+    else o.fill(0, t * width, (t + 1) * width);
+  }
+}
+
 export function gatherRows(out: Tensor, x: Tensor, index: Tensor): void {
   gather("gatherRows", "index", out, x, index);
 }

@@ -32,11 +32,30 @@ export interface CudaMemoryStats {
 }
 
 /**
+ * NCCL through the addon (native/cuda/comm/nccl.cc, which loads libnccl.so.2 itself at first use). Communicators are
+ * handles (numbers); collectives enqueue on the device's stream. `ncclStatus` is null when NCCL loaded, else why not.
+ */
+export interface NcclEntryPoints {
+  ncclStatus(): string | null;
+  ncclUniqueId(): Uint8Array;
+  ncclInit(id: Uint8Array, size: number, rank: number): number;
+  ncclAllReduceSum(comm: number, dtype: number, send: number, recv: number, count: number): void;
+  ncclAllGather(comm: number, dtype: number, send: number, recv: number, sendCount: number): void;
+  ncclBroadcast(comm: number, dtype: number, send: number, recv: number, count: number, root: number): void;
+  /** Resolves once a one-element all-reduce over the group finished on the stream. */
+  ncclBarrier(comm: number): Promise<void>;
+  /** NCCL's asynchronous error of the communicator (a peer gone), or null. */
+  ncclAsyncError(comm: number): string | null;
+  ncclAbort(comm: number): void;
+  ncclDestroy(comm: number): void;
+}
+
+/**
  * The exports of build/iris_cuda.node. Pointers are device addresses as numbers, null pointers 0; sizes are
  * elements unless named bytes; dtypes are `DTYPE_CODE`s. Kernels enqueue on the device's stream and return;
  * every call throws an Error naming the CUDA or cuBLASLt failure.
  */
-export interface CudaAddon {
+export interface CudaAddon extends NcclEntryPoints {
   readonly abiVersion: number;
   init(index: number): CudaDeviceInfo;
   memoryInfo(): { readonly freeBytes: number; readonly totalBytes: number };
@@ -66,6 +85,8 @@ export interface CudaAddon {
   siluAndMul(dtype: number, out: number, x: number, rows: number, inter: number): void;
   gelu(dtype: number, out: number, x: number, n: number): void;
   gatherRows(out: number, x: number, index: number, m: number, rows: number, rowBytes: number): void;
+  /** out[t] = table[ids[t] - start] for ids in [start, start + rows), zeros elsewhere. */
+  embeddingShard(out: number, table: number, ids: number, m: number, start: number, rows: number, rowBytes: number): void;
   scatterRows(dst: number, index: number, src: number, n: number, rows: number, rowBytes: number): void;
   storeKV(k: number, v: number, kCache: number, vCache: number, slots: number, T: number, rowBytes: number, numSlots: number): void;
   /** Skinny bf16 products (T <= 8) through the weight-streaming kernel (default) or cuBLASLt (benchmarks). */

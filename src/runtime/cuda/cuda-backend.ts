@@ -167,6 +167,11 @@ export class CudaBackend implements Backend {
     this.addon.copy2D(ptr(out), width * bytes, ptr(x) + start * bytes, cols * bytes, width * bytes, x.shape[0]);
   }
 
+  placeColumns(out: Tensor, x: Tensor, start: number): void {
+    const bytes = ELEMENT_BYTES[x.dtype], cols = out.shape[1], width = x.shape[1];
+    this.addon.copy2D(ptr(out) + start * bytes, cols * bytes, ptr(x), width * bytes, width * bytes, x.shape[0]);
+  }
+
   add(out: Tensor, a: Tensor, b: Tensor): void {
     this.addon.add(code(a), ptr(out), ptr(a), ptr(b), a.numel, b.numel);
   }
@@ -192,6 +197,10 @@ export class CudaBackend implements Backend {
 
   embedding(out: Tensor, ids: Tensor, table: Tensor): void {
     this.gatherRows(out, table, ids);
+  }
+
+  embeddingShard(out: Tensor, ids: Tensor, table: Tensor, start: number): void {
+    this.addon.embeddingShard(ptr(out), ptr(table), ptr(ids), ids.numel, start, table.shape[0], table.shape[1] * ELEMENT_BYTES[table.dtype]);
   }
 
   gatherRows(out: Tensor, x: Tensor, index: Tensor): void {
