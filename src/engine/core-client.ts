@@ -8,8 +8,9 @@ import { IrisError } from "../core/errors.js";
 import type { HostTensor } from "../core/host-tensor.js";
 import type { SchedulerStats } from "../scheduler/types.js";
 import type {
-  CoreInfo, CoreOptions, CoreOutput, CoreRequest, FlushCacheResult, FromCore, MemoryPlan, MultimodalPayload, ToCore,
+  CoreInfo, CoreOptions, CoreOutput, CoreRequest, CoreStart, FlushCacheResult, FromCore, MemoryPlan, MultimodalPayload, ToCore,
 } from "./protocol.js";
+import { RankGroup } from "./rank-group.js";
 
 export interface LoadProgressEvent {
   readonly stage: string;
@@ -41,15 +42,22 @@ export class CoreClient {
   private closed = false;
   private readonly closedPromise: Promise<void>;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, private readonly ranks: RankGroup | null) {
     this.worker = worker;
     this.closedPromise = new Promise((resolve) => worker.once("exit", () => resolve()));
   }
 
   /** Starts the core and resolves once the model is loaded. */
   static start(options: CoreOptions, listeners: StartListeners = {}): Promise<{ client: CoreClient; info: CoreInfo }> {
-    const worker = startModuleWorker(import.meta.url, "./core-worker", options);
-    const client = new CoreClient(worker);
+    // Tensor parallelism: ranks 1..n-1 on their own threads; a failed one fails the engine and stops rank 0.
+    let onRankFailure = (error: IrisError): void => void error;
+    const ranks = options.tpSize > 1 ? RankGroup.start(options, (error) => onRankFailure(error)) : null;
+    const worker = startModuleWorker(import.meta.url, "./core-worker", { options, tp: ranks?.leader } satisfies CoreStart, ranks?.transfer);
+    const client = new CoreClient(worker, ranks?.group ?? null);
+    onRankFailure = (error) => {
+      client.failAll(error);
+      void worker.terminate();
+    };
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on("message", (message: FromCore) => {
@@ -71,7 +79,8 @@ export class CoreClient {
       worker.on("exit", (code) => {
         client.closed = true;
         const error = new IrisError("ENGINE_SHUTDOWN", `the engine core stopped (exit code ${code})`);
-        if (!ready) reject(error);
+        // A failed rank stops rank 0 too: the rank's error is the one to report.
+        if (!ready) reject(client.failure ?? error);
         client.failAll(error);
       });
     });
@@ -107,12 +116,15 @@ export class CoreClient {
 
   /** Asks the core to stop; resolves once the worker exited. In-flight requests fail with ENGINE_SHUTDOWN. */
   async shutdown(): Promise<void> {
+    // The other ranks stop with rank 0: expected now, not a failure.
+    const ranksClosed = this.ranks?.close();
     if (!this.closed) {
       this.send({ type: "shutdown" });
       const timer = setTimeout(() => void this.worker.terminate(), 10_000);
       await this.closedPromise;
       clearTimeout(timer);
     }
+    await ranksClosed;
     this.failAll(new IrisError("ENGINE_SHUTDOWN", "the engine was shut down before this request finished"));
   }
 

@@ -2,14 +2,15 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { IrisError } from "../core/errors.js";
 import { EngineCore } from "./engine-core.js";
-import type { CoreOptions, FromCore, ToCore } from "./protocol.js";
+import type { CoreStart, FromCore, ToCore } from "./protocol.js";
 
 const port = parentPort;
 if (!port) throw new Error("core-worker.ts runs only as a worker thread");
 const send = (message: FromCore) => port.postMessage(message);
 
 try {
-  const { core, info } = EngineCore.create(workerData as CoreOptions, send);
+  const { options, tp } = workerData as CoreStart;
+  const { core, info } = await EngineCore.create(options, send, tp);
   port.on("message", (message: ToCore) => core.receive(message));
   send({ type: "ready", info });
   await core.run();

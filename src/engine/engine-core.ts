@@ -3,17 +3,14 @@
  * with requests joining and leaving between steps. A request that fails (bad images, no memory) fails alone.
  */
 import { join } from "node:path";
-import { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import { loadGenerationConfig } from "../checkpoint/generation-config.js";
 import { loadModelConfig, type ModelConfig } from "../checkpoint/model-config.js";
-import { IrisError } from "../core/errors.js";
+import { IrisError, isIrisError } from "../core/errors.js";
 import { NoCache } from "../cache/no-cache.js";
 import { PageAllocator } from "../cache/page-allocator.js";
 import { RadixCache } from "../cache/radix-cache.js";
-import { loadModel } from "../models/registry.js";
 import { download } from "../runtime/creation.js";
-import { getDevice } from "../runtime/device.js";
-import { ModelRunner } from "../runner/model-runner.js";
+import { getDevice, joinGroup } from "../runtime/device.js";
 import type { LaunchedStep } from "../runner/runner-step.js";
 import type { StepTiming } from "../runner/step-clock.js";
 import type { StepLogprobs } from "../runner/step-logprobs.js";
@@ -30,6 +27,9 @@ import { hostTensor } from "../core/host-tensor.js";
 import { checkFits, kvTokensFromFraction, memoryPlan } from "./memory-plan.js";
 import { GrammarMatchers, type MaskUpdate } from "../grammar/grammar-matchers.js";
 import { StepProfile } from "./step-profile.js";
+import { LeaderRunner, type StepRunner } from "./rank-leader.js";
+import type { LeaderStart, ToRank } from "./rank-protocol.js";
+import { loadRankRunner } from "./rank-runner.js";
 
 /** A step whose kernels are enqueued and whose tokens are not read back yet (null: it failed as a whole). */
 interface InFlightStep {
@@ -68,7 +68,7 @@ export class EngineCore {
   private constructor(
     private readonly scheduler: Scheduler,
     private readonly prefixCache: PrefixCache,
-    private readonly runner: ModelRunner,
+    private readonly runner: StepRunner,
     private readonly tokenizer: Tokenizer,
     private readonly eosTokenIds: readonly number[],
     private readonly send: (message: FromCore) => void,
@@ -77,34 +77,34 @@ export class EngineCore {
     private readonly profile: StepProfile | null,
   ) {}
 
-  /** Loads the model and sizes the caches; reports progress through `send`. */
-  static create(options: CoreOptions, send: (message: FromCore) => void): { core: EngineCore; info: CoreInfo } {
+  /**
+   * Loads the model and sizes the caches; reports progress through `send`. Under tensor parallelism this is rank 0:
+   * it joins the group, tells the other ranks the cache size, loads its shard and waits until every rank loaded.
+   */
+  static async create(options: CoreOptions, send: (message: FromCore) => void, tp?: LeaderStart): Promise<{ core: EngineCore; info: CoreInfo }> {
     const config: ModelConfig = loadModelConfig(join(options.modelPath, "config.json"));
     const tokenizer = Tokenizer.fromDir(options.modelPath);
     const generation = loadGenerationConfig(options.modelPath);
     const eosTokenIds = [...new Set([...config.text.eosTokenIds, ...generation.eosTokenIds])];
     const device = getDevice(options.device);
+    const comm = tp === undefined ? undefined : joinGroup(tp.handle, 0, device);
     const memory = device.backend.memoryInfo?.();
     const kvTokens = options.memFractionStatic !== null && memory !== undefined
-      ? kvTokensFromFraction(config, memory, options.memFractionStatic, options.pageSize, options.maxTotalTokens, device.floatDType)
+      ? kvTokensFromFraction(config, memory, options.memFractionStatic, options.pageSize, options.maxTotalTokens, device.floatDType, options.tpSize)
       : options.maxTotalTokens;
     const numPages = Math.ceil(kvTokens / options.pageSize) + 1; // + the padding page
     const profile = StepProfile.fromEnvironment();
     const described = device.backend.description === undefined ? device.name : `${device.name} (${device.backend.description})`;
-    const plan = memoryPlan(config, described, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType);
+    const plan = memoryPlan(config, described, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType, options.tpSize);
     send({ type: "plan", plan });
-    checkFits(plan, device.kind);
-    const checkpoint = options.loadFormat === "dummy" ? null : CheckpointWeights.open(options.modelPath);
-    let model;
-    try {
-      model = loadModel(config, device, checkpoint, {
-        loadFormat: options.loadFormat,
-        seed: options.randomSeed,
-        onProgress: (p) => send({ type: "progress", stage: "weights", loaded: p.loaded, total: p.total }),
-      });
-    } finally {
-      checkpoint?.close();
-    }
+    checkFits(plan, device.kind, options.tpSize);
+    for (const peer of tp?.peers ?? []) peer.postMessage({ type: "init", numPages } satisfies ToRank);
+    const local = loadRankRunner({
+      options, config, device, numPages, eosTokenIds, comm, timeSteps: profile !== null,
+      onProgress: (loaded, total) => send({ type: "progress", stage: "weights", loaded, total }),
+    });
+    await comm?.barrier();
+    const runner = tp === undefined ? local : new LeaderRunner(local, tp.peers, comm!);
     const allocator = new PageAllocator({ numPages, pageSize: options.pageSize });
     const prefixCache = options.enablePrefixCache ? new RadixCache(allocator) : new NoCache(options.pageSize);
     const scheduler = new Scheduler({
@@ -112,11 +112,6 @@ export class EngineCore {
       prefixCache,
       maxTokensPerStep: options.maxTokensPerStep,
       maxRunningRequests: options.maxRunningRequests,
-    });
-    const runner = new ModelRunner(model, device, {
-      numPages, pageSize: options.pageSize, contextLength: options.contextLength, maxTokensPerStep: options.maxTokensPerStep,
-      maxRunningRequests: options.maxRunningRequests, eosTokenIds, seed: options.randomSeed, graphBuckets: options.graphBuckets,
-      visionTokenBudget: options.visionTokenBudget, timeSteps: profile !== null,
     });
     const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
     return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule, profile), info };
@@ -176,6 +171,8 @@ export class EngineCore {
       this.scheduler.commitBatch(batch);
       return { batch, launched, ...(this.profile && { launchMs: performance.now() - started }) };
     } catch (err) {
+      // A failed rank of a tensor-parallel group takes the engine down (the worker reports it to every request).
+      if (isIrisError(err, "RANK_FAILED")) throw err;
       // A failure of the whole step is a bug; the requests in it fail, the engine goes on.
       this.failAll(batch, err);
       this.scheduler.commitBatch(batch);
@@ -195,6 +192,7 @@ export class EngineCore {
       try {
         ({ tokens, logprobs, timing } = await this.runner.collect(launched));
       } catch (err) {
+        if (isIrisError(err, "RANK_FAILED")) throw err;
         this.failAll(batch, err);
       }
     }

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { kvBytesPerToken } from "../checkpoint/decoder-config.js";
+import { rankShape } from "./memory-plan.js";
 import type { ModelConfig } from "../checkpoint/model-config.js";
 import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
@@ -25,7 +25,10 @@ export interface EngineOptions {
   readonly chatTemplate?: string;
   /** Where the model runs; `cpu` everywhere, `cuda` where the native addon is built. */
   readonly device?: "cpu" | "cuda";
-  /** GPUs for tensor parallelism (1 on the cpu backend). */
+  /**
+   * Ranks the model is sharded over (tensor parallelism, SGLang's `tp_size`): GPUs on cuda; on the cpu device worker
+   * threads (what CI tests the sharding with). It must divide the attention heads and the MLP and expert sizes.
+   */
   readonly tpSize?: number;
   /** `dummy`: random weights from config.json alone, for benchmarks (SGLang's `load_format="dummy"`). */
   readonly loadFormat?: "auto" | "dummy";
@@ -203,7 +206,12 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
   const device = options.device ?? "cpu";
   if (device !== "cpu" && device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `device must be "cpu" or "cuda", got ${JSON.stringify(device)}`);
   const tpSize = positiveInteger(options.tpSize, "tpSize", 1);
-  if (tpSize > 1 && device === "cpu") throw new IrisError("INVALID_ARGUMENT", "tensor parallelism (tpSize > 1) needs the cuda device");
+  if (tpSize > 1 && device === "cuda") {
+    // NOTE: the cuda addon drives one device per process, so cuda ranks need one process each (docs/tensor-parallel.md).
+    throw new IrisError("INVALID_ARGUMENT", "tensor parallelism on the cuda device is not wired into the engine yet (one process per GPU); tpSize > 1 runs on the cpu device");
+  }
+  // The model must split evenly (heads, KV heads, intermediate sizes): a clear error before anything starts.
+  const rank = rankShape(config, tpSize, DTYPE_BYTES[device === "cuda" ? "BF16" : "F32"]);
   const loadFormat = options.loadFormat ?? "auto";
   if (loadFormat !== "auto" && loadFormat !== "dummy") throw new IrisError("INVALID_ARGUMENT", `loadFormat must be "auto" or "dummy", got ${JSON.stringify(loadFormat)}`);
   const modelContext = config.text.maxPositionEmbeddings;
@@ -213,8 +221,8 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
   }
   const pageSize = positiveInteger(options.pageSize, "pageSize", 16);
   const maxRunningRequests = positiveInteger(options.maxRunningRequests, "maxRunningRequests", 256);
-  // The cpu device holds the cache in float32, the cuda device in bf16.
-  const bytesPerToken = kvBytesPerToken(config.text, device === "cuda" ? DTYPE_BYTES.BF16 : DTYPE_BYTES.F32);
+  // The cpu device holds the cache in float32, the cuda device in bf16; a tensor-parallel rank only its KV heads'.
+  const bytesPerToken = rank.kvBytesPerToken;
   const memFractionStatic = memoryFraction(options, device);
   const budget = positiveInteger(options.kvCacheMemoryMB, "kvCacheMemoryMB", 512) * 1024 * 1024;
   // Whole pages, one of them the padding page, all inside the budget (on cuda by default: the memory share, once
@@ -240,5 +248,6 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     graphBuckets: graphBuckets(options),
     visionTokenBudget: positiveInteger(options.visionTokenBudget, "visionTokenBudget", DEFAULT_VISION_TOKEN_BUDGET),
     randomSeed: options.randomSeed ?? Math.floor(Math.random() * 2 ** 30),
+    tpSize,
   };
 }

@@ -6,7 +6,9 @@ import { totalmem } from "node:os";
 import { kvBytesPerToken } from "../checkpoint/decoder-config.js";
 import type { ModelConfig } from "../checkpoint/model-config.js";
 import { DTYPE_BYTES } from "../core/dtype.js";
-import { IrisError } from "../core/errors.js";
+import { IrisError, isIrisError } from "../core/errors.js";
+import { headShard } from "../layers/tensor-parallel.js";
+import { ShapeOnlyCommunicator } from "../runtime/communicator.js";
 import type { TensorDType } from "../runtime/dtype.js";
 import { weightFootprint } from "../models/weight-footprint.js";
 import type { MemoryPlan } from "./protocol.js";
@@ -14,18 +16,38 @@ import type { MemoryPlan } from "./protocol.js";
 const GiB = 2 ** 30;
 
 /**
+ * What one rank of a tensor-parallel group of `tpSize` holds: its weights (rank 0's shard: every rank's is the same
+ * size, the vocabulary split in equal blocks) and the KV cache bytes per token of its KV heads. A `tpSize` the
+ * model cannot be split by fails here with INVALID_ARGUMENT, before anything loads.
+ */
+export function rankShape(config: ModelConfig, tpSize: number, elementBytes: number): { parameters: number; weightBytes: number; kvBytesPerToken: number; kvHeads: number } {
+  try {
+    const comm = new ShapeOnlyCommunicator(0, tpSize);
+    const { parameters, bytes } = weightFootprint(config, elementBytes, comm);
+    const { kvHeads } = headShard(config.text.numHeads, config.text.numKvHeads, comm);
+    const perToken = kvBytesPerToken(config.text, elementBytes) / config.text.numKvHeads * kvHeads;
+    return { parameters, weightBytes: bytes, kvBytesPerToken: perToken, kvHeads };
+  } catch (err) {
+    if (!isIrisError(err, "CONFIG_INVALID") || tpSize === 1) throw err;
+    throw new IrisError("INVALID_ARGUMENT", `tpSize ${tpSize} does not fit this model: ${err.message.replace(/^tensor parallelism: /, "")}`);
+  }
+}
+
+/**
  * @param usableTokens KV capacity requests can use
  * @param allocatedTokens KV slots allocated (the usable ones plus the padding page)
+ * @param tpSize the plan is per rank: each rank holds its shard of the weights and its KV heads' cache
  */
-export function memoryPlan(config: ModelConfig, device: string, usableTokens: number, allocatedTokens: number, dtype: TensorDType): MemoryPlan {
-  const elementBytes = DTYPE_BYTES[dtype];
-  const { parameters, bytes } = weightFootprint(config, elementBytes);
+export function memoryPlan(config: ModelConfig, device: string, usableTokens: number, allocatedTokens: number, dtype: TensorDType,
+  tpSize = 1): MemoryPlan {
+  const shape = rankShape(config, tpSize, DTYPE_BYTES[dtype]);
   return {
     device,
-    parameters,
-    weightBytes: bytes,
-    kvCacheBytes: kvBytesPerToken(config.text, elementBytes) * allocatedTokens,
+    parameters: shape.parameters,
+    weightBytes: shape.weightBytes,
+    kvCacheBytes: shape.kvBytesPerToken * allocatedTokens,
     maxTotalTokens: usableTokens,
+    ...(tpSize > 1 && { tensorParallel: { size: tpSize, kvHeadsPerRank: shape.kvHeads } }),
   };
 }
 
@@ -35,11 +57,11 @@ export function memoryPlan(config: ModelConfig, device: string, usableTokens: nu
  * at most `neededTokens`. OUT_OF_MEMORY, before anything is allocated, when not even two pages fit.
  */
 export function kvTokensFromFraction(config: ModelConfig, memory: { freeBytes: number; totalBytes: number }, fraction: number,
-  pageSize: number, neededTokens: number, dtype: TensorDType): number {
-  const { bytes: weights } = weightFootprint(config, DTYPE_BYTES[dtype]);
+  pageSize: number, neededTokens: number, dtype: TensorDType, tpSize = 1): number {
+  const { weightBytes: weights, kvBytesPerToken: perToken } = rankShape(config, tpSize, DTYPE_BYTES[dtype]);
   const inUse = memory.totalBytes - memory.freeBytes;
   const budget = memory.totalBytes * fraction - inUse - weights;
-  const perPage = kvBytesPerToken(config.text, DTYPE_BYTES[dtype]) * pageSize;
+  const perPage = perToken * pageSize;
   const pages = Math.floor(budget / perPage) - 1;
   if (pages < 2) {
     throw new IrisError(
@@ -50,15 +72,19 @@ export function kvTokensFromFraction(config: ModelConfig, memory: { freeBytes: n
   return Math.min(neededTokens, pages * pageSize);
 }
 
-/** On the cpu device the weights (widened to float32) and the KV cache must fit in the machine's memory. */
-export function checkFits(plan: MemoryPlan, deviceKind: string): void {
+/**
+ * On the cpu device the weights (widened to float32) and the KV cache must fit in the machine's memory; with tensor
+ * parallelism every rank is a thread of this process, so all `tpSize` ranks' shares must fit.
+ */
+export function checkFits(plan: MemoryPlan, deviceKind: string, tpSize = 1): void {
   if (deviceKind !== "cpu") return;
-  const need = plan.weightBytes + plan.kvCacheBytes;
+  const weights = plan.weightBytes * tpSize, kvCache = plan.kvCacheBytes * tpSize;
+  const need = weights + kvCache;
   const have = totalmem();
   if (need > 0.9 * have) {
     throw new IrisError(
       "OUT_OF_MEMORY",
-      `the model needs ${(plan.weightBytes / GiB).toFixed(1)} GiB of float32 weights and ${(plan.kvCacheBytes / GiB).toFixed(1)} GiB of KV cache on the cpu device, but this machine has ${(have / GiB).toFixed(1)} GiB; use a smaller model, a smaller maxTotalTokens, or a GPU`,
+      `the model needs ${(weights / GiB).toFixed(1)} GiB of float32 weights and ${(kvCache / GiB).toFixed(1)} GiB of KV cache on the cpu device, but this machine has ${(have / GiB).toFixed(1)} GiB; use a smaller model, a smaller maxTotalTokens, or a GPU`,
     );
   }
 }

@@ -11,6 +11,7 @@ import type { FinishReason } from "../core/request.js";
 import type { ResolvedSamplingParams } from "../core/sampling-params.js";
 import type { SchedulerStats } from "../scheduler/types.js";
 import type { KernelsInfo } from "./kernels-info.js";
+import type { LeaderStart } from "./rank-protocol.js";
 
 export type { MultimodalPayload, PromptPositions };
 
@@ -36,6 +37,14 @@ export interface CoreOptions {
   readonly graphBuckets: readonly number[];
   /** Most vision tokens (patches) in one pass of the vision encoder. */
   readonly visionTokenBudget: number;
+  /** Ranks the model is sharded over (tensor parallelism), one engine core each; 1: none. */
+  readonly tpSize: number;
+}
+
+/** The engine core's worker data: its options, and under tensor parallelism what rank 0 needs of its group. */
+export interface CoreStart {
+  readonly options: CoreOptions;
+  readonly tp?: LeaderStart;
 }
 
 export interface CoreRequest {
@@ -98,6 +107,8 @@ export interface MemoryPlan {
   readonly weightBytes: number;
   readonly kvCacheBytes: number;
   readonly maxTotalTokens: number;
+  /** Under tensor parallelism the plan is per rank (every rank holds as much): the group's size and its KV heads. */
+  readonly tensorParallel?: { readonly size: number; readonly kvHeadsPerRank: number };
 }
 
 export interface CoreInfo extends MemoryPlan {

@@ -7,6 +7,7 @@ import type { ModelConfig } from "../checkpoint/model-config.js";
 import { invariant } from "../core/errors.js";
 import { numel } from "../core/host-tensor.js";
 import { Parameters, type SourceSpec } from "../layers/parameters.js";
+import type { Communicator } from "../runtime/communicator.js";
 import { cpuDevice } from "../runtime/device.js";
 import { Tensor } from "../runtime/tensor.js";
 import { createModel } from "./registry.js";
@@ -47,11 +48,12 @@ class ParameterCensus extends Parameters {
   }
 }
 
-export function weightFootprint(config: ModelConfig, bytesPerElement: number): WeightFootprint {
+/** @param comm a tensor-parallel rank (a `ShapeOnlyCommunicator`): the footprint of that rank's shard */
+export function weightFootprint(config: ModelConfig, bytesPerElement: number, comm?: Communicator): WeightFootprint {
   // NOTE: the cpu device only receives the rotary frequency tables (a few hundred floats); a meta device in
   // src/runtime would make even that unnecessary.
   const census = new ParameterCensus(cpuDevice());
-  createModel(config, census.device, census);
+  createModel(config, census.device, census, comm);
   const weights = [...census.declared].map(([name, { tensor, sources }]) => ({ name, shape: tensor.shape, sources }));
   const parameters = weights.reduce((sum, w) => sum + numel(w.shape), 0);
   return { parameters, bytes: parameters * bytesPerElement, weights };
