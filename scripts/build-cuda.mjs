@@ -117,7 +117,7 @@ if (!force && existsSync(output) && results.every((r) => !r.rebuilt) &&
 // with the worker thread that loaded it, but the library's pinned buffers and stream outlive any one worker.
 const temporary = `${output}.${process.pid}.tmp`;
 const link = spawnSync(nvcc, ["-shared", ...archs.map(([v, c]) => `-gencode=arch=${v},code=${c}`), ...objects, "-o", temporary,
-  `-L${libDir}`, "-lcublasLt", "-Xlinker", `-rpath,${libDir}`, "-Xlinker", "-z,nodelete"], { encoding: "utf8" });
+  `-L${libDir}`, "-lcublasLt", "-ldl", "-Xlinker", `-rpath,${libDir}`, "-Xlinker", "-z,nodelete"], { encoding: "utf8" });
 if (link.status !== 0) {
   rmSync(temporary, { force: true });
   rmSync(output, { force: true });

@@ -14,6 +14,7 @@
 //   graphBegin(), graphEnd() -> id, graphReplay(id), graphDestroy(id)   CUDA graphs of the stream
 //   markRecord() -> id, markElapsed(from, to) -> ms, markRelease(id)    timing marks on the stream
 //   one function per kernel, arguments as in iris_cuda.h (null pointers as 0)
+//   embeddingShard and nccl* (tensor parallelism), arguments as in tensor_parallel.h          addon/tensor_parallel.cc
 
 #include "napi_util.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 using namespace iris::napi;
 
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 
 // ==== device and memory ====
 
@@ -192,6 +193,7 @@ static napi_value InitModule(napi_env env, napi_value exports) {
   napi_create_uint32(env, kAbiVersion, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   registerKernels(env, exports);
+  registerTensorParallel(env, exports);
   return exports;
 }
 

@@ -69,5 +69,7 @@ napi_value SynchronizeEntry(napi_env env, napi_callback_info info);
 void registerKernels(napi_env env, napi_value exports);
 // The logprob and mixture-of-experts kernels (kernels_logprobs_moe.cc), registered by registerKernels.
 void registerLogprobMoeKernels(napi_env env, napi_value exports);
+// Tensor parallelism's exports (tensor_parallel.cc): the vocabulary-shard embedding and NCCL.
+void registerTensorParallel(napi_env env, napi_value exports);
 
 }  // namespace iris::napi

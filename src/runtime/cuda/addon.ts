@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 2;
+export const CUDA_ABI_VERSION = 3;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3 };
@@ -42,8 +42,6 @@ export interface NcclEntryPoints {
   ncclAllReduceSum(comm: number, dtype: number, send: number, recv: number, count: number): void;
   ncclAllGather(comm: number, dtype: number, send: number, recv: number, sendCount: number): void;
   ncclBroadcast(comm: number, dtype: number, send: number, recv: number, count: number, root: number): void;
-  /** Resolves once a one-element all-reduce over the group finished on the stream. */
-  ncclBarrier(comm: number): Promise<void>;
   /** NCCL's asynchronous error of the communicator (a peer gone), or null. */
   ncclAsyncError(comm: number): string | null;
   ncclAbort(comm: number): void;

@@ -11,7 +11,7 @@
 import { IrisError } from "../../core/errors.js";
 import type { Communicator, GroupHandle } from "../communicator.js";
 import type { Device } from "../device.js";
-import type { Tensor } from "../tensor.js";
+import { Tensor } from "../tensor.js";
 import { cudaAddonStatus, DTYPE_CODE, type NcclEntryPoints } from "./addon.js";
 import { devicePtr as ptr } from "./storage.js";
 
@@ -37,7 +37,7 @@ export class NcclCommunicator implements Communicator {
   private failure: string | null = null;
 
   /** Blocks until every rank joined (ncclCommInitRank); `device` must be this process's cuda device. */
-  constructor(private readonly handle: Extract<GroupHandle, { kind: "cuda" }>, rank: number, device: Device) {
+  constructor(private readonly handle: Extract<GroupHandle, { kind: "cuda" }>, rank: number, private readonly device: Device) {
     if (device.kind !== "cuda") throw new IrisError("INTERNAL", `internal error: an NCCL rank on ${device.name}`);
     this.api = nccl();
     this.rank = rank;
@@ -63,8 +63,13 @@ export class NcclCommunicator implements Communicator {
 
   /** One all-reduce of a single element, waited for under the timeout. */
   async barrier(): Promise<void> {
-    this.check();
-    await this.watch(this.api.ncclBarrier(this.comm));
+    const one = new Tensor(this.device, this.device.allocate("F32", 1), [1]);
+    try {
+      this.allReduceSum(one);
+      await this.watch(this.device.synchronize());
+    } finally {
+      this.device.release(one.storage);
+    }
   }
 
   watch<T>(work: Promise<T>): Promise<T> {
