@@ -23,6 +23,8 @@ std::string initDevice(int index);
 int currentDevice();
 cudaStream_t stream();
 int multiprocessorCount();
+// Whether kernels may be launched as programmatic dependents (Hopper and later; include/dependent_launch.cuh).
+bool dependentLaunchSupported();
 
 // "" for cudaSuccess, else "<what>: <cuda error string>".
 std::string cudaStatus(cudaError_t err, const char* what);

@@ -8,10 +8,13 @@
 // ~4 µs each). Scores take the G queries from shared memory (broadcast reads); the online softmax keeps a per-lane
 // sum and a warp-wide max. The warps of a block are combined in shared memory; splits are merged by the last block
 // of their (sequence, KV head) to arrive. The grid depends on the split count alone, never on a KV length: one
-// captured decode graph serves every length, each sequence dividing its own keys among the splits.
+// captured decode graph serves every length, each sequence dividing its own keys among the splits. Launched as a
+// dependent of the KV store before it (dependent_launch.cuh): the lengths and the first keys' page-table reads
+// overlap the store.
 #include <cfloat>
 #include <mutex>
 
+#include "dependent_launch.cuh"
 #include "float_io.cuh"
 
 namespace iris {
@@ -71,14 +74,44 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   const int perSplit = (kvLen - lo + splits - 1) / splits;
   const int partLen = (perSplit + kSplitKeys - 1) / kSplitKeys * kSplitKeys;
   const int kLo = lo + split * partLen, kHi = min(kvLen, kLo + partLen);
+  // The slot of key p (-1: past the split, or on a page that is not there).
+  auto slotOf = [&](int p) {
+    if (p >= kHi) return -1;
+    const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
+    const long long at = (long long)page * a.pageSize + p % a.pageSize;
+    return page >= 0 && at < a.numSlots ? int(at) : -1;
+  };
+  // Everything so far and the first keys' slots come from the step's inputs, which the kernel ahead (the KV store,
+  // this kernel launched as its dependent) does not write: read before waiting for it.
+  const int firstBase = kLo + warp * kKeys;
+  const int firstSlot = slotOf(firstBase + lane);
+  waitForPrevious();
+  releaseNext();
+  const __nv_bfloat16* kCache = static_cast<const __nv_bfloat16*>(a.k);
+  const __nv_bfloat16* vCache = static_cast<const __nv_bfloat16*>(a.v);
+  const size_t rowStride = size_t(a.Hk) * D;
+  // An iteration's reads, all issued before the first is used: key `lane`'s row whole, and its dim slice of each of
+  // the warp's 32 keys (their slots shared across the warp).
+  uint4 kRaw[D / 8];
+  Slice<DPL> vSlice[kKeys];
+  auto issue = [&](int slot) {
+    const uint4* kRow = reinterpret_cast<const uint4*>(kCache + size_t(slot < 0 ? 0 : slot) * rowStride + size_t(kv) * D);
+#pragma unroll
+    for (int i = 0; i < D / 8; i++) kRaw[i] = slot >= 0 ? __ldg(kRow + i) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+    for (int j = 0; j < kKeys; j++) {
+      const int slotJ = __shfl_sync(0xffffffffu, slot, j);
+      if (slotJ >= 0) vSlice[j].load(vCache + size_t(slotJ) * rowStride + size_t(kv) * D + lane * DPL);
+      else vSlice[j].clear();
+    }
+  };
+  int slot = firstSlot;
+  issue(slot);  // the first keys' reads go out with the queries'
   const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(a.q) + (size_t(row) * a.Hq + size_t(kv) * G) * D;
   const float qScale = a.scale * kLog2e;
   for (int i = threadIdx.x; i < G * D; i += blockDim.x) qs[i / D][i % D] = __bfloat162float(q[i]) * qScale;
   __syncthreads();
 
-  const __nv_bfloat16* kCache = static_cast<const __nv_bfloat16*>(a.k);
-  const __nv_bfloat16* vCache = static_cast<const __nv_bfloat16*>(a.v);
-  const size_t rowStride = size_t(a.Hk) * D;
   float m[G], l[G], acc[G][DPL];
 #pragma unroll
   for (int g = 0; g < G; g++) {
@@ -88,27 +121,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
     for (int d = 0; d < DPL; d++) acc[g][d] = 0.f;
   }
 
-  for (int base = kLo + warp * kKeys; base < kHi; base += kSplitKeys) {
-    const int p = base + lane;
-    int slot = -1;
-    if (p < kHi) {
-      const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
-      const long long at = (long long)page * a.pageSize + p % a.pageSize;
-      if (page >= 0 && at < a.numSlots) slot = int(at);
-    }
-    // Every read of the iteration issued before the first is used: key `lane` whole, and each key's dim slice.
-    uint4 kRaw[D / 8];
-    const uint4* kRow = reinterpret_cast<const uint4*>(kCache + size_t(slot < 0 ? 0 : slot) * rowStride + size_t(kv) * D);
-#pragma unroll
-    for (int i = 0; i < D / 8; i++) kRaw[i] = slot >= 0 ? __ldg(kRow + i) : make_uint4(0, 0, 0, 0);
-    Slice<DPL> vSlice[kKeys];
-#pragma unroll
-    for (int j = 0; j < kKeys; j++) {
-      const int slotJ = __shfl_sync(0xffffffffu, slot, j);
-      if (slotJ >= 0) vSlice[j].load(vCache + size_t(slotJ) * rowStride + size_t(kv) * D + lane * DPL);
-      else vSlice[j].clear();
-    }
-
+  for (int base = firstBase; base < kHi; base += kSplitKeys) {
     float score[G];
 #pragma unroll
     for (int g = 0; g < G; g++) score[g] = 0.f;
@@ -153,6 +166,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
       }
     }
     __syncwarp();  // ps is rewritten next iteration
+    if (base + kSplitKeys < kHi) issue(slot = slotOf(base + kSplitKeys + lane));
   }
 
   // The block's four warps combined: warp w takes heads w, w + 4.
@@ -205,6 +219,12 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
     const float* part = partial + outRow * splits * (D + 2);
     const float mSplit = lane < splits ? __ldcg(part + lane * (D + 2)) : -INFINITY;
     const float lSplit = lane < splits ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
+    // The first four splits' outputs are read with their maxima (a short sequence's keys are all in them).
+    float x[4][DPL];
+#pragma unroll
+    for (int u = 0; u < 4; u++)
+#pragma unroll
+      for (int d = 0; d < DPL; d++) x[u][d] = u < splits ? __ldcg(part + u * (D + 2) + 2 + lane * DPL + d) : 0.f;
     const float mMax = warpMax(mSplit);
     const float weight = mSplit == -INFINITY ? 0.f : exp2f(mSplit - mMax);
     const float sum = warpSum(weight * lSplit);
@@ -213,18 +233,19 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
     for (int d = 0; d < DPL; d++) o[d] = 0.f;
     // Splits past a short sequence's keys have weight 0 and are skipped (their outputs are zeros anyway).
     for (int sp0 = 0; sp0 < splits; sp0 += 4) {
-      float w[4], x[4][DPL];
+      float w[4];
 #pragma unroll
       for (int u = 0; u < 4; u++) {
         w[u] = __shfl_sync(0xffffffffu, weight, (sp0 + u) & 31);
         if (sp0 + u >= splits) w[u] = 0.f;
+        if (sp0 == 0) continue;  // read above
 #pragma unroll
         for (int d = 0; d < DPL; d++) x[u][d] = w[u] > 0.f ? __ldcg(part + (sp0 + u) * (D + 2) + 2 + lane * DPL + d) : 0.f;
       }
 #pragma unroll
       for (int u = 0; u < 4; u++)
 #pragma unroll
-        for (int d = 0; d < DPL; d++) o[d] = fmaf(w[u], x[u][d], o[d]);
+        for (int d = 0; d < DPL; d++) o[d] = w[u] > 0.f ? fmaf(w[u], x[u][d], o[d]) : o[d];
     }
 #pragma unroll
     for (int d = 0; d < DPL; d++) {
@@ -260,13 +281,13 @@ std::string decodeWorkspace(float** partial, unsigned** arrived) {
 
 template <int G>
 std::string launchG(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
-  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S));
+  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(kWarps * 32);
+  const char* what = "cudaLaunchKernelEx (decode attention)";
   switch (a.D) {
-    case 32: decodeAttentionKernel<G, 1><<<grid, kWarps * 32, 0, stream()>>>(a, splits, partial, arrived); break;
-    case 64: decodeAttentionKernel<G, 2><<<grid, kWarps * 32, 0, stream()>>>(a, splits, partial, arrived); break;
-    default: decodeAttentionKernel<G, 4><<<grid, kWarps * 32, 0, stream()>>>(a, splits, partial, arrived); break;
+    case 32: return launchDependent(what, decodeAttentionKernel<G, 1>, grid, block, 0, a, splits, partial, arrived);
+    case 64: return launchDependent(what, decodeAttentionKernel<G, 2>, grid, block, 0, a, splits, partial, arrived);
+    default: return launchDependent(what, decodeAttentionKernel<G, 4>, grid, block, 0, a, splits, partial, arrived);
   }
-  return launchStatus("decode attention");
 }
 
 }  // namespace

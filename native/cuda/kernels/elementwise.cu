@@ -1,5 +1,6 @@
 // Elementwise kernels: fill, cast, broadcast add/mul, scaleRows, SiLU-and-multiply, GELU (erf). Grid-stride loops,
 // fp32 math, one rounding to the storage type at the store.
+#include "dependent_launch.cuh"
 #include "float_io.cuh"
 
 namespace iris {
@@ -62,6 +63,8 @@ __global__ void scaleRowsKernel(T* out, const T* x, const float* scale, size_t r
 
 template <typename T>
 __global__ void siluAndMulKernel(T* out, const T* x, size_t rows, size_t inter) {
+  waitForPrevious();  // launched as a dependent of the product that wrote x
+  releaseNext();
   const size_t n = rows * inter;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const size_t t = i / inter, j = i % inter;
@@ -138,9 +141,9 @@ std::string scaleRows(int dtype, void* out, const void* x, const float* scale, s
 std::string siluAndMul(int dtype, void* out, const void* x, size_t rows, size_t inter) {
   if (rows * inter == 0) return "";
   IRIS_FLOAT_DISPATCH(dtype, T,
-    siluAndMulKernel<T><<<blocksFor(rows * inter), kThreads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
-                                                                            rows, inter));
-  return launchStatus("siluAndMul");
+    return launchDependent("cudaLaunchKernelEx (siluAndMul)", siluAndMulKernel<T>, dim3{blocksFor(rows * inter)},
+      dim3{kThreads}, 0, static_cast<T*>(out), static_cast<const T*>(x), rows, inter));
+  return "";
 }
 
 std::string gelu(int dtype, void* out, const void* x, size_t n) {

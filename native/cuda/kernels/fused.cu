@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "dependent_launch.cuh"
 #include "float_io.cuh"
 
 namespace iris {
@@ -28,12 +29,18 @@ __global__ void addRmsNormKernel(T* out, T* residual, const T* x, const T* w, si
   T* dst = out + blockIdx.x * H;
   float sums[kPer], weights[kPer];
   float ss = 0.f;
+  // The weights are parameters: read before the wait on the kernel ahead (launched as its dependent).
 #pragma unroll
   for (int e = 0; e < kPer; e++) {
     const size_t j = threadIdx.x + size_t(e) * blockDim.x;
-    const bool in = j < H;
-    sums[e] = in ? toFloat(fromFloat<T>(toFloat(res[j]) + toFloat(row[j]))) : 0.f;  // rounded as the unfused add stores it
-    weights[e] = in && w != nullptr ? toFloat(w[j]) : 1.f;
+    weights[e] = j < H && w != nullptr ? toFloat(w[j]) : 1.f;
+  }
+  waitForPrevious();
+  releaseNext();
+#pragma unroll
+  for (int e = 0; e < kPer; e++) {
+    const size_t j = threadIdx.x + size_t(e) * blockDim.x;
+    sums[e] = j < H ? toFloat(fromFloat<T>(toFloat(res[j]) + toFloat(row[j]))) : 0.f;  // rounded as the unfused add stores it
   }
 #pragma unroll
   for (int e = 0; e < kPer; e++) {
@@ -58,6 +65,8 @@ template <typename T>
 __global__ void __launch_bounds__(kRotaryThreads) rotaryStoreKVKernel(T* q, T* kCache, T* vCache, const T* qkv,
     const float* cosTab, const float* sinTab, const int32_t* slots, int Hq, int Hk, int D, int R, bool interleaved,
     size_t numSlots) {
+  waitForPrevious();  // launched as a dependent of the product that wrote qkv
+  releaseNext();
   const int t = blockIdx.x;
   const int idx = blockIdx.y * kRotaryThreads + threadIdx.x;
   const int rotated = (Hq + Hk) * D;
@@ -97,9 +106,9 @@ std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, cons
   // The fewest threads that hold the row at kPer elements each, rounded to whole warps.
   const unsigned threads = unsigned(std::max<size_t>(32, ((H + kPer - 1) / kPer + 31) / 32 * 32));
   IRIS_FLOAT_DISPATCH(dtype, T,
-    addRmsNormKernel<T><<<unsigned(rows), threads, 0, stream()>>>(static_cast<T*>(out), static_cast<T*>(residual),
-      static_cast<const T*>(x), static_cast<const T*>(w), H, eps));
-  return launchStatus("addRmsNorm");
+    return launchDependent("cudaLaunchKernelEx (addRmsNorm)", addRmsNormKernel<T>, dim3{unsigned(rows)}, dim3{threads}, 0,
+      static_cast<T*>(out), static_cast<T*>(residual), static_cast<const T*>(x), static_cast<const T*>(w), H, eps));
+  return "";
 }
 
 std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const void* qkv, const float* cos,
@@ -107,9 +116,11 @@ std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const 
                           bool interleaved, size_t numSlots) {
   if (T == 0) return "";
   IRIS_FLOAT_DISPATCH(dtype, E,
-    rotaryStoreKVKernel<E><<<dim3{unsigned(T), unsigned(((Hq + 2 * Hk) * D + kRotaryThreads - 1) / kRotaryThreads)}, kRotaryThreads, 0, stream()>>>(static_cast<E*>(q), static_cast<E*>(kCache),
-      static_cast<E*>(vCache), static_cast<const E*>(qkv), cos, sin, slots, Hq, Hk, D, R, interleaved, numSlots));
-  return launchStatus("rotaryStoreKV");
+    return launchDependent("cudaLaunchKernelEx (rotaryStoreKV)", rotaryStoreKVKernel<E>,
+      dim3{unsigned(T), unsigned(((Hq + 2 * Hk) * D + kRotaryThreads - 1) / kRotaryThreads)}, dim3{kRotaryThreads}, 0,
+      static_cast<E*>(q), static_cast<E*>(kCache), static_cast<E*>(vCache), static_cast<const E*>(qkv), cos, sin, slots,
+      Hq, Hk, D, R, interleaved, numSlots));
+  return "";
 }
 
 }  // namespace iris

@@ -5,6 +5,7 @@
 // warp reduction per output. cuBLASLt keeps every other shape (prefill).
 #include <cstdint>
 
+#include "dependent_launch.cuh"
 #include "float_io.cuh"
 
 namespace iris {
@@ -44,10 +45,10 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
 #pragma unroll
   for (int t = 0; t < T; t++) acc[t] = 0.f;
   const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n < N ? n : 0) * K);
-#if __CUDA_ARCH__ >= 900
-  // Launched as a programmatic dependent of the kernel before it (see launchGemv): while that kernel finishes, the
+  // Launched as a programmatic dependent of the kernel before it (dependent_launch.cuh): while that kernel runs, the
   // first weights of this warp's part are brought to L2 (a hint: the loads below still come after the wait), then
   // the wait makes the previous kernel's output (x) complete and visible.
+#if __CUDA_ARCH__ >= 900
   if (n < N) {
 #pragma unroll
     for (int b = 0; b < kBatch; b++) {
@@ -55,8 +56,9 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
       if (c < cEnd) asm volatile("prefetch.global.L2 [%0];" ::"l"(row + c));
     }
   }
-  asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+  waitForPrevious();
+  releaseNext();
   if (n < N) {
     const uint4* xs = reinterpret_cast<const uint4*>(x);
     for (int base = cBegin + lane; base < cEnd; base += 32 * kBatch) {
@@ -99,33 +101,12 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   }
 }
 
-// Hopper's programmatic dependent launch: the product may start (and fetch weights) before the kernel ahead of it in
-// the stream has finished; it waits for that kernel's results inside (griddepcontrol.wait). Hides the launch
-// latency and the previous kernel's tail, which at decode sizes are a good part of a product's time.
-bool dependentLaunch() {
-  static const bool hopper = [] {
-    int device = 0, major = 0;
-    return cudaGetDevice(&device) == cudaSuccess &&
-           cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 9;
-  }();
-  return hopper;
-}
-
 template <int T, int SPLIT>
 std::string launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N) {
   constexpr int rowsPerBlock = kGemvWarps / SPLIT;
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3{unsigned((N + rowsPerBlock - 1) / rowsPerBlock)};
-  config.blockDim = dim3{kGemvWarps * 32};
-  config.stream = stream();
-  cudaLaunchAttribute attribute = {};
-  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &attribute;
-  config.numAttrs = dependentLaunch() ? 1 : 0;
-  return cudaStatus(cudaLaunchKernelEx(&config, gemvKernel<T, SPLIT>, static_cast<__nv_bfloat16*>(out),
-    static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N),
-    "cudaLaunchKernelEx (gemv)");
+  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT>, dim3{unsigned((N + rowsPerBlock - 1) / rowsPerBlock)},
+    dim3{kGemvWarps * 32}, 0, static_cast<__nv_bfloat16*>(out), static_cast<const __nv_bfloat16*>(x),
+    static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
 }
 
 // Warps a row is split over: enough warps in flight to fill the machine (about 64 per multiprocessor), each part at

@@ -61,4 +61,12 @@ int multiprocessorCount() {
   return smCount;
 }
 
+bool dependentLaunchSupported() {
+  static const bool hopper = [] {
+    int major = 0;
+    return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, currentDevice()) == cudaSuccess && major >= 9;
+  }();
+  return hopper;
+}
+
 }  // namespace iris

@@ -1,0 +1,43 @@
+// Hopper's programmatic dependent launch for the decode step's chain of small kernels. A kernel launched with
+// `launchDependent` may start while the kernel before it on the stream still runs: it does its prologue (reads of
+// weights, or of inputs written two or more kernels back), then `waitForPrevious()` blocks until that kernel has
+// finished and its writes are visible. Right after the wait it calls `releaseNext()`, which lets the kernel after it
+// launch early in turn; released only after the wait, a prologue overlaps one kernel and never reads what that
+// kernel (the one still running) writes. Every write comes after the wait (no write-after-read race either).
+// A graph captures the relaxed dependencies as they are. Before Hopper the launch is an ordinary one and the two
+// calls compile to nothing.
+#pragma once
+
+#include "iris_cuda.h"
+
+namespace iris {
+
+__device__ __forceinline__ void waitForPrevious() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void releaseNext() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+template <typename... Params, typename... Args>
+std::string launchDependent(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, size_t sharedBytes,
+                            Args... args) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = sharedBytes;
+  config.stream = stream();
+  cudaLaunchAttribute attribute = {};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &attribute;
+  config.numAttrs = dependentLaunchSupported() ? 1 : 0;
+  return cudaStatus(cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...), what);
+}
+
+}  // namespace iris
