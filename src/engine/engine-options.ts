@@ -206,10 +206,6 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
   const device = options.device ?? "cpu";
   if (device !== "cpu" && device !== "cuda") throw new IrisError("INVALID_ARGUMENT", `device must be "cpu" or "cuda", got ${JSON.stringify(device)}`);
   const tpSize = positiveInteger(options.tpSize, "tpSize", 1);
-  if (tpSize > 1 && device === "cuda") {
-    // NOTE: the cuda addon drives one device per process, so cuda ranks need one process each (docs/tensor-parallel.md).
-    throw new IrisError("INVALID_ARGUMENT", "tensor parallelism on the cuda device is not wired into the engine yet (one process per GPU); tpSize > 1 runs on the cpu device");
-  }
   // The model must split evenly (heads, KV heads, intermediate sizes): a clear error before anything starts.
   const rank = rankShape(config, tpSize, DTYPE_BYTES[device === "cuda" ? "BF16" : "F32"]);
   const loadFormat = options.loadFormat ?? "auto";

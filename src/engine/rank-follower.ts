@@ -4,7 +4,6 @@
  * samples; its token histories hold what rank 0 sends with each step.
  */
 import { join } from "node:path";
-import type { MessagePort } from "node:worker_threads";
 import { loadGenerationConfig } from "../checkpoint/generation-config.js";
 import { loadModelConfig } from "../checkpoint/model-config.js";
 import { IrisError } from "../core/errors.js";
@@ -13,7 +12,7 @@ import { getDevice, joinGroup, type Device } from "../runtime/device.js";
 import type { ModelRunner } from "../runner/model-runner.js";
 import type { StepEntry } from "../runner/runner-step.js";
 import { loadRankRunner, rankDeviceIndex } from "./rank-runner.js";
-import type { RankStart, ToRank } from "./rank-protocol.js";
+import type { RankChannel, RankStart, ToRank } from "./rank-protocol.js";
 
 export class RankFollower {
   private runner: ModelRunner | null = null;
@@ -27,12 +26,12 @@ export class RankFollower {
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly start: RankStart, private readonly port: MessagePort, private readonly onStop: (error: Error | null) => void) {
+  constructor(private readonly start: RankStart, private readonly channel: RankChannel, private readonly onStop: (error: Error | null) => void) {
     this.device = getDevice(start.options.device, rankDeviceIndex(start.options, start.rank));
     this.comm = joinGroup(start.handle, start.rank, this.device);
-    port.on("message", (message: ToRank) => (this.queue = this.queue.then(() => this.handle(message))));
-    // Rank 0's thread is gone (the engine stopped or crashed): nothing more will come.
-    port.on("close", () => this.stop(null));
+    channel.onMessage((message) => (this.queue = this.queue.then(() => this.handle(message))));
+    // Rank 0 is gone (the engine stopped or crashed): nothing more will come.
+    channel.onClose(() => this.stop(null));
   }
 
   private async handle(message: ToRank): Promise<void> {
@@ -88,7 +87,7 @@ export class RankFollower {
   private stop(error: Error | null): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.port.close();
+    this.channel.close();
     this.comm.destroy();
     this.onStop(error);
   }

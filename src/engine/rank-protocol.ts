@@ -39,3 +39,22 @@ export type ToRank =
 
 /** From a rank other than 0 to the engine's thread. */
 export type FromRank = { readonly type: "failed"; readonly message: string };
+
+/**
+ * How a rank other than 0 hears from rank 0: a MessagePort (a rank on a worker thread, cpu) or its process's IPC
+ * channel, relayed by the engine's thread (a rank in its own process, cuda: the addon drives one device per process).
+ */
+export interface RankChannel {
+  onMessage(listener: (message: ToRank) => void): void;
+  /** Rank 0 is gone: nothing more will come. */
+  onClose(listener: () => void): void;
+  close(): void;
+}
+
+export function portChannel(port: MessagePort): RankChannel {
+  return {
+    onMessage: (listener) => port.on("message", listener),
+    onClose: (listener) => port.on("close", listener),
+    close: () => port.close(),
+  };
+}
