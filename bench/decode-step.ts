@@ -9,12 +9,10 @@
  *
  *   node --import tsx bench/decode-step.ts --model DIR [--batch 1] [--prompt-tokens 338] [--decode-tokens 128]
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.js";
 import { runInfo } from "./run-info.js";
+import { enableStepProfile } from "./step-profile.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +28,7 @@ const { values } = parseArgs({
 if (!values.model) throw new Error("--model DIR is required");
 const batch = Number(values.batch), promptTokens = Number(values["prompt-tokens"]), decodeTokens = Number(values["decode-tokens"]);
 
-const profilePath = join(mkdtempSync(join(tmpdir(), "iris-decode-")), "steps.json");
-process.env.IRIS_STEP_PROFILE = profilePath; // read by the engine core's thread, which starts with this environment
+const readProfile = enableStepProfile();
 const engine = await Engine.create({
   modelPath: values.model, loadFormat: "dummy", device: values.device as "cpu" | "cuda", randomSeed: 0,
   contextLength: Number(values["context-length"]), maxRunningRequests: Math.max(batch, 8), disableCudaGraph: values["disable-cuda-graph"],
@@ -57,7 +54,7 @@ async function run(): Promise<number> {
 await run(); // warm-up: captures the graph of this batch size
 const tokensPerS = await run();
 await engine.shutdown();
-const { groups } = JSON.parse(readFileSync(profilePath, "utf8")) as { groups: { kind: string; steps: number }[] };
+const { groups } = readProfile();
 console.log(JSON.stringify({
   benchmark: "decode-step", ...runInfo(import.meta.url), device: engine.info.device, batch, promptTokens, decodeTokens,
   cudaGraph: !values["disable-cuda-graph"], tokensPerS, msPerStep: (1000 * batch) / tokensPerS,

@@ -4,7 +4,8 @@
  * and decode speed at batch 1: `--decode-tokens` new tokens (end-of-sequence ignored) after the prompt with that
  * image, and after a text-only prompt. The picture is decoded once; each repeat changes one pixel so that no
  * cache (vision embeddings, prefix) serves it. bench/reference/latency_hf.py is the Hugging Face twin: run both in
- * the same device call.
+ * the same device call. The engine's step profile is on: the JSON adds the image prompt's prefill steps' host and
+ * device times.
  *
  *   node --import tsx bench/latency.ts --model DIR --image PHOTO.png [--device cuda] [--load-format dummy]
  */
@@ -14,6 +15,7 @@ import type { DecodedImage } from "../src/core/request.js";
 import { Engine } from "../src/engine/engine.js";
 import { AutoProcessor } from "../src/multimodal/auto-processor.js";
 import { runInfo } from "./run-info.js";
+import { enableStepProfile } from "./step-profile.js";
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +44,7 @@ const prompt = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im
 const textPrompt = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" +
   "Describe a picture of an astronaut in detail.<|im_end|>\n<|im_start|>assistant\n";
 
+const readProfile = enableStepProfile();
 const engine = await Engine.create({
   modelPath: values.model,
   loadFormat: values["load-format"] as "auto" | "dummy",
@@ -108,4 +111,6 @@ console.log(JSON.stringify({
   encodeImagesMs: { median: encodeRuns[Math.floor(encodeRuns.length / 2)] },
   processorMs: { median: processRuns[Math.floor(processRuns.length / 2)] },
   decodeTokensPerS: { withImage, textOnly, newTokens: decodeTokens },
+  // The image prompt's prefill steps (the first token): host launch (the vision tower runs in prepare), device span.
+  prefillStepProfile: readProfile().groups.filter((g) => g.kind === `mixed t${promptTokens}`),
 }, null, 2));

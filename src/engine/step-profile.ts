@@ -64,8 +64,27 @@ export class StepProfile {
     }));
   }
 
+  /** Sums over all steps of a broad kind (decode-only steps, and steps with prompt tokens): where a run's time went. */
+  totals(): Record<string, Record<string, number>> {
+    const totals: Record<string, Record<string, number>> = {};
+    for (const s of this.samples) {
+      const t = (totals[s.tokens === s.sequences ? "decode" : "withPromptTokens"] ??= {
+        steps: 0, tokens: 0, launchMs: 0, waitMs: 0, handOutMs: 0, turnMs: 0, deviceSpanMs: 0, deviceIdleBeforeMs: 0,
+      });
+      t.steps++;
+      t.tokens += s.tokens;
+      t.launchMs += s.launchMs;
+      t.waitMs += s.waitMs;
+      t.handOutMs += s.handOutMs;
+      t.turnMs += s.turnMs;
+      t.deviceSpanMs += s.timing?.spanMs ?? 0;
+      t.deviceIdleBeforeMs += s.timing?.idleBeforeMs ?? 0;
+    }
+    return totals;
+  }
+
   write(): void {
-    writeFileSync(this.path, JSON.stringify({ groups: this.summary() }, null, 2));
+    writeFileSync(this.path, JSON.stringify({ groups: this.summary(), totals: this.totals() }, null, 2));
   }
 }
 
