@@ -115,6 +115,14 @@ for (const [name, kernel] of head) {
   const us = await graphMicroseconds(() => { for (let i = 0; i < 8; i++) kernel(); }, 8);
   rows.push({ kernel: name, perCallUs: us, perStepUs: us });
 }
+// What splitting the keys buys the attention kernel at this batch (0: the kernel's own choice).
+const attentionSplits: { splits: number; perCallUs: number }[] = [];
+for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
+  backend.attentionSplits = splits;
+  const us = await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L);
+  attentionSplits.push({ splits, perCallUs: +us.toFixed(2) });
+}
+backend.attentionSplits = 0;
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 const stepUs = await graphMicroseconds(() => {
   layers.forEach((l) => kernels.forEach(([, k]) => k(l)));
@@ -125,6 +133,7 @@ const weightBytes = L * 2 * (QKV * H + H * Hq * D + 2 * I * H + H * I) + 2 * V *
 console.log(JSON.stringify({
   benchmark: "decode-layers-cuda", ...runInfo(import.meta.url), device: backend.description, batch: B, kvLen, contextLength,
   kernels: rows.map((r) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1) })),
+  attentionSplits,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),
   stepGraphUs: +stepUs.toFixed(1),

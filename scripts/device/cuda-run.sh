@@ -139,7 +139,8 @@ if [[ $decode == 1 ]]; then
   for f in "$out"/layers-b*.json; do
     node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}`).join(", ")} µs a call;`,
-        `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps}`)' "$f" 2>/dev/null \
+        `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
+        `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -119,5 +119,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
     await pagedCase(decode(Array.from({ length: 64 }, (_, i) => 1 + ((i * 97) % 900))), 16, 2, 128, 16, undefined, 0, 4096); // batch 64
     await pagedCase(decode([250, 31]), 8, 2, 64, 16);
     await pagedCase(decode([77, 2]), 2, 2, 32, 8);
+    // Forced split counts: one split (no merge), a split count that leaves empty splits, the most the merge holds.
+    for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
   });
 });

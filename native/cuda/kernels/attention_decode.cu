@@ -11,6 +11,7 @@
 // captured decode graph serves every length, each sequence dividing its own keys among the splits. Launched as a
 // dependent of the KV store before it (dependent_launch.cuh): the lengths and the first keys' page-table reads
 // overlap the store.
+#include <algorithm>
 #include <cfloat>
 #include <mutex>
 
@@ -296,7 +297,7 @@ bool attentionDecodeApplies(const AttentionArgs& a) {
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v);
   const int group = a.Hk > 0 ? a.Hq / a.Hk : 0;
   return a.paged && a.maxQueryLen == 1 && a.dtype == kBF16 && (a.D == 32 || a.D == 64 || a.D == 128) &&
-         group >= 1 && group <= kMaxG && a.forceSplits == 0 && bits % 16 == 0;
+         group >= 1 && group <= kMaxG && bits % 16 == 0;
 }
 
 std::string attentionDecode(const AttentionArgs& a) {
@@ -304,6 +305,8 @@ std::string attentionDecode(const AttentionArgs& a) {
   long long splits = (targetBlocks() + pairs - 1) / pairs;
   const long long byKeys = (a.maxKvLen + kSplitKeys - 1) / kSplitKeys;
   if (splits > byKeys) splits = byKeys;
+  // Forced (tests, and benchmarks of what splitting buys), within what the workspace holds.
+  if (a.forceSplits > 0) splits = pairs < targetBlocks() ? std::min<long long>(a.forceSplits, 2 * targetBlocks() / pairs) : 1;
   if (splits > kMaxSplits) splits = kMaxSplits;
   if (splits < 1) splits = 1;
   float* partial = nullptr;
