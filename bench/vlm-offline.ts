@@ -20,6 +20,7 @@ import { Engine } from "../src/engine/engine.js";
 import { AutoProcessor } from "../src/multimodal/auto-processor.js";
 import type { Qwen2_5VLProcessorOutput } from "../src/multimodal/qwen2-5-vl-processor.js";
 import { runInfo } from "./run-info.js";
+import { enableStepProfile } from "./step-profile.js";
 import { H200_MEASURED, workloadFloor } from "./vlm-floors.js";
 import { engineOptions, parseFlags, picture, pictureQuestionPrompt, question, round } from "./vlm-workload.js";
 
@@ -37,6 +38,8 @@ const requests = Number(values.requests), outputTokens = Number(values["output-t
 const seed = Number(values.seed);
 const ceilings = { copyBytesPerS: Number(values["copy-gbps"]) * 1e9, matrixFlopPerS: Number(values["matrix-tflops"]) * 1e12 };
 
+// The step profile (totals per step kind): with --no-phases it is the warm-up's and the main run's steps alone.
+const readProfile = enableStepProfile();
 const engine = await Engine.create(engineOptions(values));
 if (engine.config.family !== "qwen2_5_vl") throw new Error("this workload is Qwen2.5-VL's (the qwen2-vl template)");
 const config = engine.config as Qwen2_5_VLConfig;
@@ -148,4 +151,5 @@ console.log(JSON.stringify({
     fractionOfFloor: round(generated / main.seconds / floor.outputTokensPerS),
   },
   phases,
+  stepProfileTotals: readProfile().totals,
 }, null, 2));

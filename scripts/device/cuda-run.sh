@@ -11,6 +11,7 @@
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
+# --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile.
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
 set -uo pipefail
@@ -26,6 +27,7 @@ run_tests=1
 decode=0
 ncu_decode=0
 serve=0
+offline_lite=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -38,6 +40,7 @@ for arg in "$@"; do
     --decode) decode=1 ;;
     --ncu-decode) ncu_decode=1 ;;
     --serve) serve=1 ;;
+    --offline-lite) offline_lite=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -98,6 +101,13 @@ if [[ $throughput == 1 && $build_rc == 0 ]]; then
   timeout 120 node --import tsx bench/vlm-formats.ts "${engine_flags[@]}" > "$out/vlm-formats-iris.json" 2> "$out/vlm-formats-iris.err"
   echo "iris formats rc=$?"
 fi
+if [[ $offline_lite == 1 && $build_rc == 0 ]]; then
+  # The offline workload's main run alone (no phase runs), with the step profile's totals: where its time goes.
+  timeout 180 node --import tsx bench/vlm-offline.ts --model $model --device cuda --context-length 1024 --kv-cache-mb 24576 \
+    --max-running-requests 512 --preprocess-workers 12 --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases \
+    > "$out/vlm-offline-lite.json" 2> "$out/vlm-offline-lite.err"
+  echo "iris offline (lite) rc=$?"
+fi
 if [[ $throughput_hf == 1 ]]; then
   for twin in "offline vlm_offline_hf.py" "shared-picture vlm_offline_hf.py --shared-picture" "formats vlm_formats_hf.py"; do
     read -r name script flags <<< "$twin"
@@ -127,6 +137,12 @@ if [[ $throughput == 1 || $throughput_hf == 1 ]]; then
   echo "==== throughput (issue 10) ===="
   for f in "$out"/vlm-*.err; do [[ -s $f ]] && { echo "-- $(basename "$f")"; tail -5 "$f"; }; done
   node --import tsx bench/vlm-table.ts "$out"
+fi
+if [[ $offline_lite == 1 ]]; then
+  echo "==== offline (lite) ===="
+  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(JSON.stringify({ results: d.results, floorTokS: d.floor.outputTokensPerS, totals: d.stepProfileTotals }))' "$out/vlm-offline-lite.json" 2>/dev/null \
+    || tail -n 8 "$out/vlm-offline-lite.err"
 fi
 if [[ $decode == 1 ]]; then
   echo "==== decode ===="
