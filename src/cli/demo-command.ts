@@ -13,6 +13,7 @@ interface DemoFlags {
   json?: boolean;
   set?: string;
   device: string;
+  quantization?: string;
 }
 
 const SET_NAMES: Record<string, EvaluationSet[]> = { generator: ["generator"], foreign: ["foreign"], both: ["generator", "foreign"] };
@@ -36,6 +37,7 @@ export function registerDemo(program: Command): void {
     .option("--json", "with --eval: print the scores as JSON")
     .option("--set <generator|foreign|both>", "with --eval: the generator's held-out pictures, pictures drawn another way, or both (default: all the checkpoint has)")
     .option("--device <cpu|cuda>", "with --eval: where the model runs", "cpu")
+    .option("--quantization <fp8>", "with --eval: the decoder's weights in FP8 (SGLang's --quantization fp8)")
     .action(async (flags: DemoFlags) => {
       if (flags.json && flags.eval === undefined) {
         throw new IrisError("INVALID_ARGUMENT", "--json is only for --eval (the scores as JSON); the demo itself prints text");
@@ -50,7 +52,10 @@ export function registerDemo(program: Command): void {
         if (sets.includes("foreign") && !defaultEvaluationSets().includes("foreign")) {
           throw new IrisError("INVALID_ARGUMENT", "--set foreign needs a checkpoint trained on generator 2's drawings; the bundled one predates them");
         }
-        const results = await runEvaluation(count, progress.update, flags.device, sets);
+        if (flags.quantization !== undefined && flags.quantization !== "fp8") {
+          throw new IrisError("INVALID_ARGUMENT", `--quantization must be fp8, got ${flags.quantization}`);
+        }
+        const results = await runEvaluation(count, progress.update, flags.device, sets, flags.quantization);
         progress.stop();
         const seconds = (performance.now() - started) / 1000;
         // JSON: the first set's scores at the top level (as before there were two sets), the others by name.

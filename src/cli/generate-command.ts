@@ -42,6 +42,7 @@ interface GenerateFlags {
   contextLength?: number;
   device?: "cpu" | "cuda";
   loadFormat?: "auto" | "dummy";
+  quantization?: "fp8";
   json?: boolean;
   stream?: boolean;
 }
@@ -88,6 +89,7 @@ export function registerGenerate(program: Command): void {
     .option("--context-length <n>", "longest prompt + output (default: the model's)", number)
     .option("--device <device>", "cpu, or cuda where the cuda addon is built")
     .option("--load-format <format>", "auto, or dummy for random weights")
+    .option("--quantization <fp8>", "the decoder's weights in FP8, quantized while loading")
     .option("--json", "print one JSON object { text, output_ids, meta_info } on stdout")
     .option("--stream", "print the text as it is generated")
     .action(async (flags: GenerateFlags) => runGenerate(flags));
@@ -105,6 +107,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const engine = await Engine.create({
     modelPath: flags.model,
     loadFormat: flags.loadFormat,
+    quantization: flags.quantization,
     device: flags.device,
     contextLength: flags.contextLength,
     onProgress: progress.update,

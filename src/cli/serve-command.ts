@@ -20,6 +20,7 @@ interface ServeFlags {
   chatTemplate?: string;
   device?: "cpu" | "cuda";
   loadFormat?: "auto" | "dummy";
+  quantization?: "fp8";
   contextLength?: number;
   maxRunningRequests?: number;
   maxTotalTokens?: number;
@@ -71,6 +72,7 @@ export function registerServe(program: Command): void {
     .option("--chat-template <name>", "a built-in chat template for chat requests (default: the model's own)")
     .option("--device <device>", "cpu, or cuda where the cuda addon is built")
     .option("--load-format <format>", "auto, or dummy for random weights")
+    .option("--quantization <fp8>", "the decoder's weights in FP8, quantized while loading")
     .option("--context-length <n>", "longest prompt + output (default: the model's)", integer)
     .option("--max-running-requests <n>", "requests decoded together at most (default 256)", integer)
     .option("--max-total-tokens <n>", "KV cache capacity in tokens", integer)
@@ -151,7 +153,7 @@ function engineOptions(flags: ServeFlags): EngineOptions {
     ...(flags.imageMaxPixels !== undefined && { maxPixels: flags.imageMaxPixels }),
   };
   const options: Record<string, unknown> = {
-    modelPath: flags.model, chatTemplate: flags.chatTemplate, device: flags.device, loadFormat: flags.loadFormat,
+    modelPath: flags.model, chatTemplate: flags.chatTemplate, device: flags.device, loadFormat: flags.loadFormat, quantization: flags.quantization,
     contextLength: flags.contextLength, maxRunningRequests: flags.maxRunningRequests, maxTotalTokens: flags.maxTotalTokens,
     kvCacheMemoryMB: flags.kvCacheMemoryMb, memFractionStatic: flags.memFractionStatic, visionTokenBudget: flags.visionTokenBudget,
     disableCudaGraph: flags.disableCudaGraph, cudaGraphMaxBs: flags.cudaGraphMaxBs, tpSize: flags.tpSize, pageSize: flags.pageSize, chunkedPrefillSize: flags.chunkedPrefillSize,

@@ -1,11 +1,12 @@
 /**
  * Element types, named as safetensors names them, and the typed arrays that hold them on the host.
- * bf16 and f16 are held as their raw 16-bit patterns in a Uint16Array; converters live in `half.ts`.
+ * bf16 and f16 are held as their raw 16-bit patterns in a Uint16Array, FP8 E4M3 as its bytes in a Uint8Array;
+ * converters live in `half.ts` and `fp8.ts`.
  */
-export type DType = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
+export type DType = "F64" | "F32" | "F16" | "BF16" | "F8_E4M3" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
 
 export type HostArray =
@@ -37,6 +38,7 @@ export function viewAs(dtype: DType, bytes: Uint8Array): HostArray {
     case "I32": return new Int32Array(buffer, byteOffset, length);
     case "I16": return new Int16Array(buffer, byteOffset, length);
     case "I8": return new Int8Array(buffer, byteOffset, length);
+    case "F8_E4M3":
     case "U8":
     case "BOOL": return new Uint8Array(buffer, byteOffset, length);
   }

@@ -1,4 +1,5 @@
 import { DTYPE_BYTES, type DType, type HostArray } from "./dtype.js";
+import { e4m3ToF32 } from "./fp8.js";
 import { bf16ToF32, f16ToF32 } from "./half.js";
 import { IrisError } from "./errors.js";
 
@@ -62,6 +63,7 @@ export function toFloat32(t: HostTensor): Float32Array {
       for (let i = 0; i < n; i++) out[i] = f16ToF32(src[i]);
       return out;
     }
+    case "F8_E4M3": return Float32Array.from(t.data as Uint8Array, e4m3ToF32);
     case "I64": {
       const src = t.data as BigInt64Array;
       const out = new Float32Array(n);
@@ -77,6 +79,7 @@ export function toNumbers(t: HostTensor): number[] {
   if (t.dtype === "I64") return Array.from(t.data as BigInt64Array, (v) => Number(v));
   if (t.dtype === "BF16") return Array.from(t.data as Uint16Array, bf16ToF32);
   if (t.dtype === "F16") return Array.from(t.data as Uint16Array, f16ToF32);
+  if (t.dtype === "F8_E4M3") return Array.from(t.data as Uint8Array, e4m3ToF32);
   return Array.from(t.data as ArrayLike<number>);
 }
 

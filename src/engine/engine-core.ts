@@ -90,12 +90,14 @@ export class EngineCore {
     const comm = tp === undefined ? undefined : joinGroup(tp.handle, 0, device);
     const memory = device.backend.memoryInfo?.();
     const kvTokens = options.memFractionStatic !== null && memory !== undefined
-      ? kvTokensFromFraction(config, memory, options.memFractionStatic, options.pageSize, options.maxTotalTokens, device.floatDType, options.tpSize)
+      ? kvTokensFromFraction(config, memory, options.memFractionStatic, options.pageSize, options.maxTotalTokens, device.floatDType, options.tpSize,
+        options.quantization)
       : options.maxTotalTokens;
     const numPages = Math.ceil(kvTokens / options.pageSize) + 1; // + the padding page
     const profile = StepProfile.fromEnvironment();
     const described = device.backend.description === undefined ? device.name : `${device.name} (${device.backend.description})`;
-    const plan = memoryPlan(config, described, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType, options.tpSize);
+    const plan = memoryPlan(config, described, (numPages - 1) * options.pageSize, numPages * options.pageSize, device.floatDType,
+      options.tpSize, options.quantization);
     send({ type: "plan", plan });
     checkFits(plan, device.kind, options.tpSize);
     for (const peer of tp?.peers ?? []) peer.postMessage({ type: "init", numPages } satisfies ToRank);

@@ -32,6 +32,13 @@ export interface EngineOptions {
   readonly tpSize?: number;
   /** `dummy`: random weights from config.json alone, for benchmarks (SGLang's `load_format="dummy"`). */
   readonly loadFormat?: "auto" | "dummy";
+  /**
+   * `fp8` (SGLang's `quantization="fp8"`): the decoder's matrices (attention projections, MLPs, experts) are quantized
+   * while loading to FP8 E4M3 with one scale per output channel, and their inputs per token on the fly; embeddings,
+   * norms, the router, the output head and the vision encoder stay in the float type. Halves the weights of a bf16
+   * checkpoint on a GPU. Default: none.
+   */
+  readonly quantization?: "fp8";
   /** Longest prompt + output; defaults to the model's `max_position_embeddings`. */
   readonly contextLength?: number;
   /**
@@ -210,6 +217,10 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
   const rank = rankShape(config, tpSize, DTYPE_BYTES[device === "cuda" ? "BF16" : "F32"]);
   const loadFormat = options.loadFormat ?? "auto";
   if (loadFormat !== "auto" && loadFormat !== "dummy") throw new IrisError("INVALID_ARGUMENT", `loadFormat must be "auto" or "dummy", got ${JSON.stringify(loadFormat)}`);
+  const quantization = options.quantization ?? null;
+  if (quantization !== null && quantization !== "fp8") {
+    throw new IrisError("INVALID_ARGUMENT", `quantization must be "fp8" (or left out), got ${JSON.stringify(options.quantization)}`);
+  }
   const modelContext = config.text.maxPositionEmbeddings;
   const contextLength = positiveInteger(options.contextLength, "contextLength", modelContext);
   if (contextLength > modelContext) {
@@ -233,6 +244,7 @@ export function resolveCoreOptions(options: EngineOptions, config: ModelConfig):
     modelPath: options.modelPath,
     device,
     loadFormat,
+    quantization,
     contextLength,
     maxTotalTokens,
     memFractionStatic,

@@ -50,7 +50,7 @@ export function classifyImages(images: readonly ImageInput[]): ClassifiedImages 
 
 /** The typed array each dtype is held in (bf16 and f16 as raw 16-bit patterns). */
 const ARRAY_OF: Readonly<Record<DType, { name: string }>> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, I64: BigInt64Array,
+  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, F8_E4M3: Uint8Array, I64: BigInt64Array,
   I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
 };
 

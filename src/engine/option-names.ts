@@ -25,13 +25,12 @@ export const ENGINE_OPTION_NAMES: KeyPolicy = {
   known: keysOf<EngineOptions>()({
     modelPath: true, chatTemplate: true, device: true, tpSize: true, loadFormat: true, contextLength: true,
     maxTotalTokens: true, kvCacheMemoryMB: true, memFractionStatic: true, pageSize: true, maxRunningRequests: true, chunkedPrefillSize: true,
-    disableRadixCache: true, visionTokenBudget: true, patchifyOnDevice: true, disableOverlapSchedule: true, randomSeed: true, disableCudaGraph: true, cudaGraphMaxBs: true, cudaGraphBs: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
+    quantization: true, disableRadixCache: true, visionTokenBudget: true, patchifyOnDevice: true, disableOverlapSchedule: true, randomSeed: true, disableCudaGraph: true, cudaGraphMaxBs: true, cudaGraphBs: true, preprocessWorkers: true, imageLoad: true, logLevel: true,
     onProgress: true, onMemoryPlan: true,
   }),
   refused: {
     dpSize: ONE_RANK, ppSize: "Iris has no pipeline parallelism; use tpSize", nnodes: ONE_RANK, nodeRank: ONE_RANK,
     distInitAddr: ONE_RANK, loadBalanceMethod: ONE_RANK,
-    quantization: "Iris loads bf16/fp16/fp32 checkpoints only",
     kvCacheDtype: "the cpu backend keeps the cache in float32 and the cuda backend in bf16",
     dtype: "the cpu backend computes in float32 and the cuda backend in bf16",
     attentionBackend: ONE_IMPLEMENTATION, prefillAttentionBackend: ONE_IMPLEMENTATION,

@@ -20,6 +20,8 @@ export interface CoreOptions {
   readonly modelPath: string;
   readonly device: "cpu" | "cuda";
   readonly loadFormat: "auto" | "dummy";
+  /** "fp8": the decoder's matrices in FP8 (see EngineOptions.quantization); null: the float type. */
+  readonly quantization: "fp8" | null;
   readonly contextLength: number;
   /** KV cache capacity in tokens (on cuda with `memFractionStatic`, at most this: what the requests can use). */
   readonly maxTotalTokens: number;
@@ -104,7 +106,10 @@ export interface CoreOutput {
 export interface MemoryPlan {
   readonly device: string;
   readonly parameters: number;
+  /** The weights as stored: FP8 matrices at one byte per element plus their scales. */
   readonly weightBytes: number;
+  /** The engine's `quantization` ("fp8") or null. */
+  readonly quantization: "fp8" | null;
   readonly kvCacheBytes: number;
   readonly maxTotalTokens: number;
   /** Under tensor parallelism the plan is per rank (every rank holds as much): the group's size and its KV heads. */

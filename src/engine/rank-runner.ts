@@ -29,6 +29,7 @@ export function loadRankRunner(spec: RankRunnerSpec): ModelRunner {
   try {
     model = loadModel(config, device, checkpoint, {
       loadFormat: options.loadFormat,
+      quantization: options.quantization,
       seed: options.randomSeed,
       onProgress: (p) => spec.onProgress?.(p.loaded, p.total),
       comm,

@@ -14,6 +14,8 @@ export interface ServerInfo {
   readonly chatTemplate: string | null;
   readonly device: "cpu" | "cuda";
   readonly loadFormat: "auto" | "dummy";
+  /** SGLang's `quantization`: "fp8" or null. */
+  readonly quantization: "fp8" | null;
   readonly contextLength: number;
   /** The longest prompt a request may have (SGLang's `max_req_input_len`). */
   readonly maxReqInputLen: number;
@@ -40,6 +42,7 @@ export function serverInfo(core: CoreOptions, info: CoreInfo, chatTemplate: stri
     chatTemplate: chatTemplate ?? null,
     device: core.device,
     loadFormat: core.loadFormat,
+    quantization: core.quantization,
     contextLength: core.contextLength,
     maxReqInputLen: core.contextLength - 1,
     maxTotalNumTokens: info.maxTotalTokens,

@@ -43,9 +43,9 @@ export function expectRank(kernel: string, name: string, t: Tensor, rank: number
   if (t.rank !== rank) fail(kernel, `${name} must have rank ${rank}, got shape ${describe(t.shape)}`);
 }
 
-/** `"float"` accepts any float dtype. */
+/** `"float"` accepts any float dtype the kernels compute in (not FP8, which only the FP8 kernels read). */
 export function expectDType(kernel: string, name: string, t: Tensor, dtype: TensorDType | "float"): void {
-  const ok = dtype === "float" ? t.dtype !== "I32" : t.dtype === dtype;
+  const ok = dtype === "float" ? t.dtype !== "I32" && t.dtype !== "F8_E4M3" : t.dtype === dtype;
   if (!ok) fail(kernel, `${name} must be ${dtype === "float" ? "a float tensor" : dtype}, got ${t.dtype}`);
 }
 

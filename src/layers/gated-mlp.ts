@@ -15,15 +15,20 @@ export class GatedMLP {
   private readonly gateUp: Linear;
   private readonly down: Linear;
 
-  /** @param prefix the checkpoint prefix holding `gate_proj`, `up_proj` and `down_proj` */
+  /**
+   * @param prefix the checkpoint prefix holding `gate_proj`, `up_proj` and `down_proj`
+   * @param quantizable whether both projections take the model's weight quantization (decoder MLPs)
+   */
   constructor(params: Parameters, prefix: string, hidden: number, intermediate: number, bias: boolean,
-    private readonly comm: Communicator = new SoloCommunicator()) {
+    private readonly comm: Communicator = new SoloCommunicator(), quantizable = false) {
     const shard = evenShard(intermediate, comm, `${prefix}'s intermediate size`);
     this.gateUp = new Linear(params, `${prefix}.gate_up_proj`, hidden, 2 * shard.size, {
       bias,
       parts: [{ name: `${prefix}.gate_proj`, rows: shard.size, shard }, { name: `${prefix}.up_proj`, rows: shard.size, shard }],
+      quantizable,
     });
-    this.down = new Linear(params, `${prefix}.down_proj`, shard.size, hidden, comm.size > 1 ? { bias, inputShard: shard } : { bias });
+    this.down = new Linear(params, `${prefix}.down_proj`, shard.size, hidden,
+      comm.size > 1 ? { bias, inputShard: shard, quantizable } : { bias, quantizable });
   }
 
   forward(x: Tensor): Tensor {

@@ -1,6 +1,12 @@
-/** nn.Linear: y = x·Wᵀ + b with the weight [out, in] as checkpoints store it. */
+/**
+ * nn.Linear: y = x·Wᵀ + b with the weight [out, in] as checkpoints store it. A layer declared `quantizable` takes
+ * the parameters' quantization: with "fp8" its weight is FP8 with per-channel scales and the forward quantizes x per
+ * token (kernels/linear-fp8.ts); the model code is the same either way.
+ */
 import { IrisError } from "../core/errors.js";
 import { linear } from "../kernels/linear.js";
+import { linearFp8 } from "../kernels/linear-fp8.js";
+import { isFp8Weight, type LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { Parameters, ShardSlice, SourceSpec } from "./parameters.js";
 
@@ -17,27 +23,33 @@ export interface LinearOptions {
    * start+inFeatures-1` of a weight with `extent` columns; its output is a partial sum the caller all-reduces.
    */
   readonly inputShard?: ShardSlice;
+  /**
+   * Whether the weight takes the model's quantization (decoder projections); biases stay float. A row-parallel
+   * rank's FP8 scales cover its own columns of each row.
+   */
+  readonly quantizable?: boolean;
 }
 
 export class Linear {
-  readonly weight: Tensor;
+  readonly weight: LinearWeight;
   readonly bias: Tensor | null;
 
   /** @param name the checkpoint prefix, e.g. `model.layers.0.self_attn.o_proj` */
   constructor(params: Parameters, name: string, inFeatures: number, outFeatures: number, options: LinearOptions) {
     const { parts, inputShard } = options;
+    const addWeight = options.quantizable === true ? params.addMatrix.bind(params) : params.add.bind(params);
     if (inputShard !== undefined) {
       // A bias would be added once per rank; neither family has one on a row-parallel projection.
       if (options.bias) throw new IrisError("INTERNAL", `internal error: row-parallel ${name} with a bias`);
-      this.weight = params.add(`${name}.weight`, [outFeatures, inFeatures], [{ name: `${name}.weight`, rows: inFeatures, shard: inputShard }], { dim: 1 });
+      this.weight = addWeight(`${name}.weight`, [outFeatures, inFeatures], [{ name: `${name}.weight`, rows: inFeatures, shard: inputShard }], { dim: 1 });
       this.bias = null;
       return;
     }
-    this.weight = params.add(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.weight` })));
+    this.weight = addWeight(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.weight` })));
     this.bias = options.bias ? params.add(`${name}.bias`, [outFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.bias` }))) : null;
   }
 
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return isFp8Weight(this.weight) ? linearFp8(x, this.weight, this.bias) : linear(x, this.weight, this.bias);
   }
 }

@@ -1,14 +1,17 @@
 /**
  * Llama 4's mixture of experts (model-facts B3): a router picks one expert per token, whose sigmoid score scales
  * the expert's input; a shared SwiGLU expert always runs on the unscaled input and the two outputs add up.
- * The routed experts are stored as stacked x·W matrices ([E, in, out], gate columns before up), not nn.Linear.
+ * The routed experts are stored as stacked x·W matrices ([E, in, out], gate columns before up), not nn.Linear; in
+ * FP8 they are stored per expert as nn.Linear rows ([E, out, in], one scale per expert and output channel). The
+ * router stays in the float type whatever the quantization: its logits pick the expert.
  * Under tensor parallelism every rank holds a slice of every expert along the intermediate dim (its gate and up
  * columns, the same rows of down) and the whole router, so routing needs no communication; the routed and the
  * shared experts' partial outputs are added first and summed over the ranks by one all-reduce.
  */
 import { add } from "../kernels/add.js";
-import { moeTop1Sigmoid } from "../kernels/moe.js";
+import { moeTop1Sigmoid, moeTop1SigmoidFp8 } from "../kernels/moe.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
+import { isFp8Weight, type LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { GatedMLP } from "./gated-mlp.js";
 import { Linear } from "./linear.js";
@@ -17,8 +20,8 @@ import { evenShard } from "./tensor-parallel.js";
 
 export class Top1SigmoidMoE {
   private readonly router: Linear;
-  private readonly gateUp: Tensor;
-  private readonly down: Tensor;
+  private readonly gateUp: LinearWeight;
+  private readonly down: LinearWeight;
   private readonly sharedExpert: GatedMLP;
 
   /** @param prefix the checkpoint prefix holding `router`, `experts` and `shared_expert` (e.g. `...feed_forward`) */
@@ -33,14 +36,18 @@ export class Top1SigmoidMoE {
       { name: gateUpName, rows: I, shard: { start: shard.start, extent: 2 * intermediate } },
       { name: gateUpName, rows: I, shard: { start: intermediate + shard.start, extent: 2 * intermediate } },
     ];
-    this.gateUp = params.add(gateUpName, [numExperts, hidden, 2 * I], gateUpSources, { dim: 2 });
+    this.gateUp = params.addMatrix(gateUpName, [numExperts, hidden, 2 * I], gateUpSources, { dim: 2, transposed: true });
     const downName = `${prefix}.experts.down_proj`;
-    this.down = params.add(downName, [numExperts, I, hidden], [{ name: downName, rows: I, shard }], { dim: 1 });
-    this.sharedExpert = new GatedMLP(params, `${prefix}.shared_expert`, hidden, intermediate, false, comm);
+    this.down = params.addMatrix(downName, [numExperts, I, hidden], [{ name: downName, rows: I, shard }], { dim: 1, transposed: true });
+    this.sharedExpert = new GatedMLP(params, `${prefix}.shared_expert`, hidden, intermediate, false, comm, true);
   }
 
   forward(x: Tensor): Tensor {
-    const routed = moeTop1Sigmoid(x, this.router.forward(x), this.gateUp, this.down);
+    const logits = this.router.forward(x);
+    const [gateUp, down] = [this.gateUp, this.down];
+    const routed = isFp8Weight(gateUp) && isFp8Weight(down)
+      ? moeTop1SigmoidFp8(x, logits, gateUp, down)
+      : moeTop1Sigmoid(x, logits, gateUp as Tensor, down as Tensor);
     const out = add(this.sharedExpert.partial(x), routed);
     this.comm.allReduceSum(out);
     return out;

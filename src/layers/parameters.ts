@@ -8,7 +8,14 @@ import { IrisError } from "../core/errors.js";
 import { empty } from "../runtime/creation.js";
 import type { Device } from "../runtime/device.js";
 import type { TensorDType } from "../runtime/dtype.js";
+import type { LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
+
+/**
+ * How the matrices of the layers that take it are stored: null keeps the float type; "fp8" (SGLang's
+ * `quantization="fp8"`) stores FP8 E4M3 with one scale per output channel, quantized while loading.
+ */
+export type WeightQuantization = "fp8" | null;
 
 /**
  * A tensor-parallel rank's part of a checkpoint tensor: indices `start .. start+rows-1` along the source's `dim` of a
@@ -41,10 +48,17 @@ export interface WeightSource {
 
 export interface Parameter {
   readonly name: string;
+  /** The float parameter, or an FP8 one's data. */
   readonly tensor: Tensor;
   readonly sources: readonly WeightSource[];
   /** The sources cover fewer indices than the parameter has; the rest is zeros (a padded vocabulary shard). */
   readonly padded: boolean;
+  /**
+   * FP8 parameters: the per-row F32 scales the loader fills with the data, and whether the checkpoint holds the
+   * matrices transposed (stacked experts in the x·W layout [..., K, N], stored as [..., N, K]). The sources and
+   * their dim refer to the checkpoint's layout (`checkpointShape`).
+   */
+  readonly fp8?: { readonly scale: Tensor; readonly transposed: boolean };
 }
 
 export interface AddOptions {
@@ -54,10 +68,18 @@ export interface AddOptions {
   readonly padded?: boolean;
 }
 
+/** The shape the checkpoint's tensors fill: the parameter's own, or an FP8 stack's untransposed (x·W) shape. */
+export function checkpointShape(parameter: Parameter): readonly number[] {
+  const shape = parameter.tensor.shape;
+  if (!parameter.fp8?.transposed) return shape;
+  return [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]];
+}
+
 export class Parameters {
   private readonly byName = new Map<string, Parameter>();
 
-  constructor(readonly device: Device, readonly dtype: TensorDType = device.floatDType) {}
+  constructor(readonly device: Device, readonly dtype: TensorDType = device.floatDType,
+    readonly quantization: WeightQuantization = null) {}
 
   /**
    * Allocates a parameter of `shape` filled from the checkpoint tensor of the same name, or from `sources` when it
@@ -65,6 +87,36 @@ export class Parameters {
    * every index unless `options.padded`).
    */
   add(name: string, shape: readonly number[], sources?: readonly SourceSpec[], options: AddOptions = {}): Tensor {
+    const { placed, padded } = this.place(name, shape, sources, options);
+    const tensor = this.allocate(shape, this.dtype);
+    this.byName.set(name, { name, tensor, sources: placed, padded });
+    return tensor;
+  }
+
+  /**
+   * A matrix of a layer that takes the collection's quantization: [N, K] in nn.Linear layout, or with `transposed`
+   * stacked matrices the checkpoint holds as [..., K, N] (x·W); `shape`, `sources` and `options` in the checkpoint's
+   * layout, as `add` takes them. Float as `add` gives it without quantization; FP8 [..., N, K] with F32 scales
+   * [..., N] with "fp8".
+   */
+  addMatrix(name: string, shape: readonly number[], sources?: readonly SourceSpec[], options: AddOptions & { transposed?: boolean } = {}): LinearWeight {
+    if (this.quantization === null) return this.add(name, shape, sources, options);
+    const { placed, padded } = this.place(name, shape, sources, options);
+    const transposed = options.transposed === true;
+    const stored = transposed ? [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]] : shape;
+    const data = this.allocate(stored, "F8_E4M3");
+    const scale = this.allocate(stored.slice(0, -1), "F32");
+    this.byName.set(name, { name, tensor: data, sources: placed, padded, fp8: { scale, transposed } });
+    return { data, scale };
+  }
+
+  /** New memory for a parameter; a census (models/weight-footprint.ts) overrides it to count without allocating. */
+  protected allocate(shape: readonly number[], dtype: TensorDType): Tensor {
+    return empty(this.device, shape, dtype);
+  }
+
+  private place(name: string, shape: readonly number[], sources: readonly SourceSpec[] | undefined,
+    options: AddOptions): { placed: WeightSource[]; padded: boolean } {
     if (this.byName.has(name)) throw new IrisError("INTERNAL", `internal error: parameter ${name} declared twice`);
     const dim = options.dim ?? 0;
     let rowOffset = 0;
@@ -79,9 +131,7 @@ export class Parameters {
     if (rowOffset !== shape[dim] && !padded) {
       throw new IrisError("INTERNAL", `internal error: the sources of ${name} fill ${rowOffset} of its ${shape[dim]} rows`);
     }
-    const tensor = empty(this.device, shape, this.dtype);
-    this.byName.set(name, { name, tensor, sources: placed, padded });
-    return tensor;
+    return { placed, padded };
   }
 
   /** A parameter that shares another's tensor (tied embeddings): no memory, no load of its own. */

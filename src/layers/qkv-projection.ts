@@ -36,7 +36,8 @@ export class QKVProjection {
    * @param options.shard a tensor-parallel rank's heads (column-parallel: its rows of q, k and v); `s` stays the
    *   whole model's shape
    */
-  constructor(params: Parameters, name: string, whole: QKVShape, options: { bias: boolean; separate: boolean; shard?: HeadShard }) {
+  constructor(params: Parameters, name: string, whole: QKVShape,
+    options: { bias: boolean; separate: boolean; shard?: HeadShard; quantizable?: boolean }) {
     const { shard } = options;
     if (shard !== undefined && !options.separate) throw new IrisError("INTERNAL", `internal error: ${name} is sharded but fused in the checkpoint`);
     const D = whole.headDim;
@@ -51,7 +52,9 @@ export class QKVProjection {
         { name: `${name}.v_proj`, rows: kvSize, shard: kvShard },
       ]
       : undefined;
-    this.qkv = new Linear(params, options.separate ? `${name}.qkv_proj` : name, whole.hidden, qSize + 2 * kvSize, { bias: options.bias, parts });
+    this.qkv = new Linear(params, options.separate ? `${name}.qkv_proj` : name, whole.hidden, qSize + 2 * kvSize, {
+      bias: options.bias, parts, quantizable: options.quantizable,
+    });
   }
 
   /** The heads this projection produces (this rank's, under tensor parallelism). */

@@ -61,15 +61,17 @@ class DecoderLayer {
     this.inputNorm = new RMSNorm(params, `${prefix}.input_layernorm`, c.hiddenSize, c.rmsNormEps);
     this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
     const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
-    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: false, separate: true, shard: this.heads });
+    // The decoder's projections and experts take the weight quantization (FP8); the router, norms, embeddings, the
+    // head and the vision model stay float.
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: false, separate: true, shard: this.heads, quantizable: true });
     const oShard = comm.size > 1 ? { inputShard: { start: this.heads.headStart * c.headDim, extent: c.numHeads * c.headDim } } : {};
-    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false, ...oShard });
+    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false, quantizable: true, ...oShard });
     // Only RoPE layers are chunked ("chunked_attention"); NoPE layers see the whole context ("full_attention").
     const chunkSize = this.useRope ? c.attentionChunkSize : undefined;
     this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim), chunkSize);
     this.feedForward = c.isMoeLayer[index]
       ? new Top1SigmoidMoE(params, `${prefix}.feed_forward`, c.hiddenSize, c.expertIntermediateSize, c.numExperts, comm)
-      : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false, comm);
+      : new GatedMLP(params, `${prefix}.feed_forward`, c.hiddenSize, c.mlpIntermediateSize, false, comm, true);
   }
 
   /**

@@ -2,12 +2,15 @@
  * Fills a model's declared parameters from a checkpoint, one tensor at a time, or with random values for the
  * `dummy` load format (SGLang's `load_format="dummy"`: uniform in [-1e-3, 1e-3], for benchmarks at real scale).
  * A checkpoint that lacks a tensor the model needs, or holds one it does not know, fails the load with the names.
+ * FP8 parameters (`quantization: "fp8"`) are quantized on the device as their checkpoint tensors arrive.
  */
 import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import { IrisError } from "../core/errors.js";
 import { numel, type HostTensor } from "../core/host-tensor.js";
+import { E4M3_MAX } from "../core/fp8.js";
+import { quantizeFp8 } from "../kernels/quantize-fp8.js";
 import { fromHost } from "../runtime/creation.js";
-import type { Parameter, Parameters, WeightSource } from "../layers/parameters.js";
+import { checkpointShape, type Parameter, type Parameters, type WeightSource } from "../layers/parameters.js";
 import type { Tensor } from "../runtime/tensor.js";
 
 export interface LoadProgress {
@@ -49,9 +52,10 @@ export function loadWeights(params: Parameters, checkpoint: CheckpointWeights, o
     } else {
       // Blocks along an inner dim (a row-parallel weight's columns, gate|up of a shard of every expert) are not
       // contiguous on the device: they are placed on the host, and the parameter is uploaded once.
-      const whole = parameter.sources.length === 1 && parameter.sources[0].rows === target.shape[dim];
+      const shape = checkpointShape(parameter);
+      const whole = parameter.sources.length === 1 && parameter.sources[0].rows === shape[dim];
       const parts = parameter.sources.map((source) => ({ source, host: readSource(checkpoint, actualName.get(source.name)!, parameter, source) }));
-      upload(target, target, whole ? parts[0].host : assembleAlong(dim, target.shape, parts));
+      store(parameter, 0, shape[0], whole ? parts[0].host : assembleAlong(dim, shape, parts));
     }
     options.onProgress?.({ loaded: i + 1, total: all.length, name: parameter.name });
   });
@@ -63,7 +67,7 @@ export function loadWeights(params: Parameters, checkpoint: CheckpointWeights, o
  */
 function readSource(checkpoint: CheckpointWeights, name: string, parameter: Parameter, source: WeightSource): HostTensor {
   if (source.shard === undefined) return checkpoint.read(name);
-  const expected = parameter.tensor.shape.map((d, i) => (i === source.dim ? source.shard!.extent : d));
+  const expected = checkpointShape(parameter).map((d, i) => (i === source.dim ? source.shard!.extent : d));
   const actual = checkpoint.info(name).shape;
   if (!fitsShape(actual, expected) || actual.length !== expected.length) {
     throw new IrisError("MODEL_LOAD", `checkpoint tensor ${source.name} has shape [${actual.join(", ")}], but the shards of ${parameter.name} need [${expected.join(", ")}]`);
@@ -79,21 +83,45 @@ export function loadDummyWeights(params: Parameters, seed = 0, onProgress?: (p: 
   const all = params.all();
   all.forEach((parameter, i) => {
     const parameterSeed = ((seed ^ 0x9e3779b9) + Math.imul(i + 1, 0x632be5ab)) >>> 0;
-    parameter.tensor.device.backend.fillUniform(parameter.tensor, parameterSeed, -1e-3, 1e-3);
+    const backend = parameter.tensor.device.backend;
+    if (parameter.fp8) {
+      // FP8 made directly: bytes uniform over the format's range times one scale, the same spread as the float
+      // dummy weights (uniform in [-1e-3, 1e-3]) with no float copy of the matrix.
+      backend.fillUniform(parameter.tensor, parameterSeed, -E4M3_MAX, E4M3_MAX);
+      backend.fill(parameter.fp8.scale, 1e-3 / E4M3_MAX);
+    } else {
+      backend.fillUniform(parameter.tensor, parameterSeed, -1e-3, 1e-3);
+    }
     onProgress?.({ loaded: i + 1, total: all.length, name: parameter.name });
   });
 }
 
 function fillRows(parameter: Parameter, source: WeightSource, host: HostTensor): void {
   const target = parameter.tensor;
-  const expected = [source.rows, ...target.shape.slice(1)];
+  const expected = [source.rows, ...checkpointShape(parameter).slice(1)];
   if (!fitsShape(host.shape, expected)) {
     throw new IrisError(
       "MODEL_LOAD",
       `checkpoint tensor ${source.name} has shape [${host.shape.join(", ")}], but ${parameter.name} needs [${expected.join(", ")}]${source.rows !== target.shape[0] ? ` (rows ${source.rowOffset}..${source.rowOffset + source.rows} of [${target.shape.join(", ")}])` : ""}`,
     );
   }
-  upload(target, target.narrow(source.rowOffset, source.rows), host);
+  store(parameter, source.rowOffset, source.rows, host);
+}
+
+/**
+ * Rows `rowOffset ..` of the parameter from a host tensor of those rows (in the checkpoint's layout). An FP8
+ * parameter is quantized on the device from a float copy: per-row scales need only their own rows, so fused blocks
+ * (q|k|v, gate|up) quantize one by one, and one checkpoint tensor at most is staged in float at a time.
+ */
+function store(parameter: Parameter, rowOffset: number, rows: number, host: HostTensor): void {
+  const target = parameter.tensor;
+  if (parameter.fp8 === undefined) {
+    upload(target, target.narrow(rowOffset, rows), host);
+    return;
+  }
+  const staged = fromHost(target.device, host, { shape: [rows, ...checkpointShape(parameter).slice(1)] });
+  quantizeFp8(staged, { transpose: parameter.fp8.transposed, out: { q: target.narrow(rowOffset, rows), scale: parameter.fp8.scale.narrow(rowOffset, rows) } });
+  target.device.release(staged.storage);
 }
 
 /** Copies a host tensor (any dtype, converted to the target's) into `rows` of `target`, through a staging tensor. */

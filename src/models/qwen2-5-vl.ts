@@ -44,12 +44,13 @@ class DecoderLayer {
     this.postAttentionNorm = new RMSNorm(params, `${prefix}.post_attention_layernorm`, c.hiddenSize, c.rmsNormEps);
     const shape = { hidden: c.hiddenSize, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
     this.heads = headShard(c.numHeads, c.numKvHeads, comm);
-    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: true, separate: true, shard: this.heads });
+    // The decoder's projections take the weight quantization (FP8); norms, embeddings, the head and the vision tower stay float.
+    this.qkv = new QKVProjection(params, `${prefix}.self_attn`, shape, { bias: true, separate: true, shard: this.heads, quantizable: true });
     const qSize = this.heads.heads * c.headDim;
     const oShard = comm.size > 1 ? { inputShard: { start: this.heads.headStart * c.headDim, extent: c.numHeads * c.headDim } } : {};
-    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false, ...oShard });
+    this.o = new Linear(params, `${prefix}.self_attn.o_proj`, qSize, c.hiddenSize, { bias: false, quantizable: true, ...oShard });
     this.attention = new PagedSelfAttention(index, 1 / Math.sqrt(c.headDim));
-    this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false, comm);
+    this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, false, comm, true);
   }
 
   /**

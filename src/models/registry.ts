@@ -4,7 +4,7 @@
  */
 import type { CheckpointWeights } from "../checkpoint/checkpoint-weights.js";
 import type { ModelConfig, ModelFamily } from "../checkpoint/model-config.js";
-import type { Parameters } from "../layers/parameters.js";
+import { Parameters, type WeightQuantization } from "../layers/parameters.js";
 import type { Communicator } from "../runtime/communicator.js";
 import type { Device } from "../runtime/device.js";
 import { loadDummyWeights, loadWeights, type LoadProgress } from "./load-weights.js";
@@ -52,12 +52,14 @@ export interface LoadModelOptions {
   readonly onProgress?: (progress: LoadProgress) => void;
   /** The tensor-parallel group this instance is one rank of: it reads and keeps only its shard of the weights. */
   readonly comm?: Communicator;
+  /** "fp8": the decoder's matrices in FP8 E4M3 with per-channel scales, quantized while loading (or made so). */
+  readonly quantization?: WeightQuantization;
 }
 
 /** Builds the model for `config` on `device` and fills its weights from the checkpoint (or randomly). */
 export function loadModel(config: ModelConfig, device: Device, checkpoint: CheckpointWeights | null,
   options: LoadModelOptions = {}): VisionLanguageModel {
-  const model = createModel(config, device, undefined, options.comm);
+  const model = createModel(config, device, new Parameters(device, device.floatDType, options.quantization ?? null), options.comm);
   if (options.loadFormat === "dummy" || checkpoint === null) {
     loadDummyWeights(model.parameters, options.seed ?? 0, options.onProgress);
     return model;

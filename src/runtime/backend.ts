@@ -1,5 +1,6 @@
 import type { DeviceKind } from "./device-kind.js";
 import type { HostTransferArray, TensorDType } from "./dtype.js";
+import type { Fp8Weight } from "./fp8-weight.js";
 import type { Storage, Tensor } from "./tensor.js";
 
 /**
@@ -63,7 +64,8 @@ export interface Backend {
   fill(out: Tensor, value: number): void;
   /**
    * Fills float `out` with values uniform in [low, high) from a counter-based hash of (seed, element index), so
-   * every backend draws the same values (see `uniformHash`): dummy weights are made where they live.
+   * every backend draws the same values (see `uniformHash`): dummy weights are made where they live. An F8_E4M3
+   * `out` receives each value encoded as quantizeFp8 encodes (dummy FP8 weights, made without a float copy).
    */
   fillUniform(out: Tensor, seed: number, low: number, high: number): void;
   /** `dst = src`; same dtype and element count (shapes may differ), no overlap. */
@@ -101,6 +103,24 @@ export interface Backend {
 
   /** out [T, N] = x [T, K] · weightᵀ + bias, with weight [N, K] (nn.Linear layout) and bias [N] or null. */
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
+
+  // ==== FP8 (E4M3 bytes, core/fp8.ts: round to nearest even, saturating to ±448) ====
+
+  /**
+   * Quantizes rows of floats to FP8 with one F32 scale per row: scale[r] = max(amax_r / 448, 2^-126) (the division
+   * rounded to fp32), q[r, c] = e4m3(x[r, c] / scale[r]) (the quotient rounded to fp32, then to E4M3). x [..., R, C]
+   * gives q [..., R, C] and scale [..., R]. With `transpose`, x is [..., C, R]: its columns are the rows (stacked
+   * expert weights in the x·W layout become per-expert nn.Linear rows, one scale per expert and output channel).
+   * Serves weights while loading and activations per token in every FP8 product.
+   */
+  quantizeFp8(q: Tensor, scale: Tensor, x: Tensor, transpose: boolean): void;
+  /**
+   * out [T, N] (float) = fp32(Σ_k x[t, k] · w[n, k]) · xScale[t] · weight.scale[n] + bias[n], the sums over the FP8
+   * values themselves (every product is exact in fp32) and the scales applied once after: x F8 [T, K] with xScale F32
+   * [T] (quantizeFp8 of the activations, per token), weight.data F8 [N, K] with weight.scale F32 [N]; bias float [N]
+   * or null.
+   */
+  linearFp8(out: Tensor, x: Tensor, xScale: Tensor, weight: Fp8Weight, bias: Tensor | null): void;
 
   // ==== normalization ====
 
@@ -169,6 +189,12 @@ export interface Backend {
    * out[t] = (silu(h[:I]) * h[I:]) · down[e] ([I, H]). x [T, H], routerLogits [T, E] -> out [T, H].
    */
   moeTop1Sigmoid(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Tensor, down: Tensor): void;
+  /**
+   * `moeTop1Sigmoid` with FP8 experts in nn.Linear layout: gateUp.data F8 [E, 2I, H] (gate rows, then up) with scales
+   * [E, 2I], down.data F8 [E, H, I] with scales [E, H]. The expert input x[t] * s and the activation silu(g) * u are
+   * each quantized per token (as quantizeFp8) and multiplied as linearFp8 multiplies.
+   */
+  moeTop1SigmoidFp8(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight): void;
 
   // ==== sampling ====
 

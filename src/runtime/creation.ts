@@ -82,11 +82,12 @@ export function fromHost(device: Device, src: HostTensor | HostArray, options: F
   } else if (dtype === "F32") {
     data = host.dtype === "F64" ? Float32Array.from(host.data as Float64Array) : toFloat32(host);
   } else if (host.dtype === dtype) {
-    data = host.data as Uint16Array;
-  } else if (floating) {
+    data = host.data as Uint16Array | Uint8Array;
+  } else if (floating && dtype !== "F8_E4M3") {
     // Floats into a 16-bit device type (a GPU's BF16): rounded to nearest even on the host, as torch's .to() does.
     data = toHalfBits(host.dtype === "F64" ? Float32Array.from(host.data as Float64Array) : toFloat32(host), dtype);
   } else {
+    // FP8 needs a scale: quantizeFp8 makes FP8 tensors from floats on the device.
     throw new IrisError("INVALID_ARGUMENT", `converting ${host.dtype} to ${dtype} on upload is not supported; upload as ${dtype} bits or as F32`);
   }
   const t = empty(device, shape, dtype);

@@ -9,6 +9,7 @@ import { empty, fromHost } from "../../src/runtime/creation.js";
 import { getDevice, type Device } from "../../src/runtime/device.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import type { Communicator } from "../../src/runtime/communicator.js";
+import type { WeightQuantization } from "../../src/layers/parameters.js";
 import type { VisionLanguageModel } from "../../src/models/model.js";
 import { loadModel } from "../../src/models/registry.js";
 import { buildAttentionBatch, queryScales } from "./attention-batch.js";
@@ -16,15 +17,16 @@ import { modelDir } from "./fixtures.js";
 
 /**
  * @param comm a tensor-parallel group: the model is that rank's shard
+ * @param quantization "fp8": the decoder's matrices quantized while loading
  * @returns also the checkpoint bytes the load read, and the checkpoint's size
  */
-export function loadFixtureModel(name: string, device: Device = getDevice("cpu"), comm?: Communicator):
-  { model: VisionLanguageModel; config: ModelConfig; bytesRead: number; checkpointBytes: number } {
+export function loadFixtureModel(name: string, device: Device = getDevice("cpu"), comm?: Communicator,
+  quantization: WeightQuantization = null): { model: VisionLanguageModel; config: ModelConfig; bytesRead: number; checkpointBytes: number } {
   const dir = modelDir(name);
   const config = loadModelConfig(join(dir, "config.json"));
   const weights = CheckpointWeights.open(dir);
   try {
-    const model = loadModel(config, device, weights, { comm });
+    const model = loadModel(config, device, weights, { comm, quantization });
     return { model, config, bytesRead: weights.bytesRead, checkpointBytes: weights.totalBytes() };
   } finally {
     weights.close();

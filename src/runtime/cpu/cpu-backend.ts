@@ -1,4 +1,5 @@
 import { IrisError } from "../../core/errors.js";
+import { e4m3ToF32 } from "../../core/fp8.js";
 import { bf16ToF32, f16ToF32 } from "../../core/half.js";
 import type { Arena, Backend, MemoryStats, SamplingTensors } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
@@ -12,6 +13,7 @@ import { embedding, embeddingShard, gatherRows, scatterRows } from "./indexing.j
 import { patchifyImage } from "./image.js";
 import { linear } from "./matmul.js";
 import { moeTop1Sigmoid } from "./moe.js";
+import { linearFp8, moeTop1SigmoidFp8, quantizeFp8 } from "./fp8.js";
 import { addRmsNorm, rotaryStoreKV } from "./fused.js";
 import { layerNorm, rmsNorm, softmax } from "./norms.js";
 import { pagedAttention, storeKV } from "./paged-attention.js";
@@ -19,13 +21,13 @@ import { applyRotary, ropeCosSin } from "./rotary.js";
 import { applyPenalties, argmax, SamplingScratch, sample } from "./sampling.js";
 import { applyTokenMask } from "./token-mask.js";
 import { gatherColumns, logSoftmax, topK } from "./logprobs.js";
-import { CpuStorage, elements, f32, halves, i32 } from "./storage.js";
+import { bytes8, CpuStorage, elements, f32, halves, i32 } from "./storage.js";
 
 /**
  * The reference backend: kernels over typed arrays computing in float32 (float64 for sums), in TypeScript except the
  * matrix product, which runs the native C++ kernels when they are built (`native.ts`). Work runs synchronously when
  * a kernel is called, so `download` resolves at once. BF16 and F16 tensors exist for casts and copies only (a
- * GPU's logits, say); every other kernel takes F32.
+ * GPU's logits, say), F8_E4M3 for the FP8 kernels (fp8.ts); every other kernel takes F32.
  */
 export class CpuBackend implements Backend {
   readonly kind = "cpu" as const;
@@ -36,7 +38,7 @@ export class CpuBackend implements Backend {
   readonly timingMarks = new HostClockMarks();
 
   supportsDType(dtype: TensorDType): boolean {
-    return dtype === "F32" || dtype === "I32" || dtype === "BF16" || dtype === "F16";
+    return dtype === "F32" || dtype === "I32" || dtype === "BF16" || dtype === "F16" || dtype === "F8_E4M3";
   }
 
   allocate(dtype: TensorDType, length: number): Storage {
@@ -77,6 +79,7 @@ export class CpuBackend implements Backend {
   download(src: Tensor): Promise<Float32Array | Int32Array> {
     if (src.dtype === "I32") return Promise.resolve(i32(src).slice());
     if (src.dtype === "F32") return Promise.resolve(f32(src).slice());
+    if (src.dtype === "F8_E4M3") return Promise.resolve(Float32Array.from(bytes8(src), e4m3ToF32));
     const widen = src.dtype === "BF16" ? bf16ToF32 : f16ToF32;
     return Promise.resolve(Float32Array.from(halves(src), (bits) => widen(bits)));
   }
@@ -110,6 +113,8 @@ export class CpuBackend implements Backend {
   gatherRows = gatherRows;
   scatterRows = scatterRows;
   linear = linear;
+  quantizeFp8 = quantizeFp8;
+  linearFp8 = linearFp8;
   rmsNorm = rmsNorm;
   addRmsNorm = addRmsNorm;
   layerNorm = layerNorm;
@@ -121,6 +126,7 @@ export class CpuBackend implements Backend {
   storeKV = storeKV;
   pagedAttention = pagedAttention;
   moeTop1Sigmoid = moeTop1Sigmoid;
+  moeTop1SigmoidFp8 = moeTop1SigmoidFp8;
   argmax = argmax;
   applyPenalties = applyPenalties;
   applyTokenMask = applyTokenMask;

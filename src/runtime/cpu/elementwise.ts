@@ -1,5 +1,6 @@
 import type { Tensor } from "../tensor.js";
-import { elements, f32, i32 } from "./storage.js";
+import { f32ToE4m3 } from "../../core/fp8.js";
+import { bytes8, elements, f32, i32 } from "./storage.js";
 
 /**
  * A number in [0, 1) from (seed, index) alone: the index mixed with the seed, then a 32-bit avalanche (the
@@ -22,6 +23,11 @@ export function fill(out: Tensor, value: number): void {
 }
 
 export function fillUniform(out: Tensor, seed: number, low: number, high: number): void {
+  if (out.dtype === "F8_E4M3") {
+    const bytes = bytes8(out);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = f32ToE4m3(low + (high - low) * uniformHash(seed, i));
+    return;
+  }
   const o = f32(out);
   for (let i = 0; i < o.length; i++) o[i] = low + (high - low) * uniformHash(seed, i);
 }

@@ -4,18 +4,19 @@ import type { TensorDType } from "../dtype.js";
 import type { ArenaLease } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 
-export type CpuArray = Float32Array | Int32Array | Uint16Array;
+export type CpuArray = Float32Array | Int32Array | Uint16Array | Uint8Array;
 
-/** A typed array of `dtype` over `buffer` (16-bit floats as raw bits, which only casts and copies read). */
+/** A typed array of `dtype` over `buffer` (16-bit floats as raw bits, which only casts and copies read; FP8 bytes). */
 function typedArray(dtype: TensorDType, buffer: ArrayBuffer, byteOffset: number, length: number): CpuArray {
   if (dtype === "I32") return new Int32Array(buffer, byteOffset, length);
   if (dtype === "F32") return new Float32Array(buffer, byteOffset, length);
+  if (dtype === "F8_E4M3") return new Uint8Array(buffer, byteOffset, length);
   return new Uint16Array(buffer, byteOffset, length);
 }
 
 /**
  * Storage of the cpu backend: a plain typed array (Float32Array for F32, Int32Array for I32, Uint16Array for the
- * bits of BF16 and F16), either its own or a range of an arena's block, alive while the arena's lease is.
+ * bits of BF16 and F16, Uint8Array for FP8 bytes), either its own or a range of an arena's block, alive while the arena's lease is.
  */
 export class CpuStorage implements Storage {
   private released = false;
@@ -71,6 +72,13 @@ export function i32(t: Tensor): Int32Array {
 export function halves(t: Tensor): Uint16Array {
   const s = storageOf(t);
   if (!(s.data instanceof Uint16Array)) throw new IrisError("INTERNAL", `internal error: ${t} is not a 16-bit float tensor`);
+  return s.data.subarray(t.offset, t.offset + t.numel);
+}
+
+/** The bytes of an FP8 (F8_E4M3) tensor (no copy). */
+export function bytes8(t: Tensor): Uint8Array {
+  const s = storageOf(t);
+  if (s.dtype !== "F8_E4M3" || !(s.data instanceof Uint8Array)) throw new IrisError("INTERNAL", `internal error: ${t} is not F8_E4M3`);
   return s.data.subarray(t.offset, t.offset + t.numel);
 }
 

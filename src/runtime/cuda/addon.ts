@@ -12,7 +12,7 @@ import type { TensorDType } from "../dtype.js";
 export const CUDA_ABI_VERSION = 3;
 
 /** Element type codes of the addon (iris::DType). */
-export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3 };
+export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
 
 export interface CudaDeviceInfo {
   readonly name: string;
@@ -61,7 +61,7 @@ export interface CudaAddon extends NcclEntryPoints {
   free(ptr: number): void;
   stats(): CudaMemoryStats;
   emptyCache(): void;
-  upload(ptr: number, src: Float32Array | Uint16Array | Int32Array): void;
+  upload(ptr: number, src: Float32Array | Uint16Array | Uint8Array | Int32Array): void;
   download(ptr: number, bytes: number, dtype: number, out: Float32Array | Int32Array): Promise<void>;
   synchronize(): Promise<void>;
   copy(dst: number, src: number, bytes: number): void;
@@ -90,6 +90,11 @@ export interface CudaAddon extends NcclEntryPoints {
   /** Skinny bf16 products (T <= 8) through the weight-streaming kernel (default) or cuBLASLt (benchmarks). */
   setGemv(enabled: number): void;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
+  /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
+  quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;
+  /** out [T, N] of outDtype from FP8 x [T, K] (scales F32 [T]) and FP8 w [N, K] (scales F32 [N]), bias [N] or 0. */
+  linearFp8(outDtype: number, out: number, x: number, xScale: number, w: number, wScale: number, bias: number, T: number, K: number,
+    N: number): void;
   rmsNorm(dtype: number, out: number, x: number, w: number, rows: number, H: number, eps: number): void;
   layerNorm(dtype: number, out: number, x: number, w: number, b: number, rows: number, H: number, eps: number): void;
   softmax(dtype: number, out: number, x: number, rows: number, H: number): void;
@@ -119,6 +124,11 @@ export interface CudaAddon extends NcclEntryPoints {
   /** Llama 4's routed experts (native/cuda/kernels/moe.cu): tokens grouped by expert on the device; scratch 0: its own. */
   moeTop1Sigmoid(dtype: number, out: number, x: number, routerLogits: number, gateUp: number, down: number, T: number, H: number,
     E: number, I: number, scratch: number, scratchBytes: number): void;
+  /** Bytes of scratch moeTop1SigmoidFp8 needs for these sizes. */
+  moeFp8ScratchBytes(dtype: number, T: number, H: number, E: number, I: number): number;
+  /** Routed experts with FP8 weights (native/cuda/kernels/fp8_moe.cu): gateUp [E, 2I, H], down [E, H, I] with row scales. */
+  moeTop1SigmoidFp8(dtype: number, out: number, x: number, routerLogits: number, gateUp: number, gateUpScale: number, down: number,
+    downScale: number, T: number, H: number, E: number, I: number, scratch: number, scratchBytes: number): void;
   patchifyImage(dtype: number, out: number, pixels: number, table: number, width: number, height: number, patch: number,
     merge: number, temporal: number): void;
 }

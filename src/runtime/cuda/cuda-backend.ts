@@ -3,6 +3,7 @@ import type {
   Arena, AttentionOptions, Backend, GraphCapture, TimingMarks, PagedAttentionMeta, PagedAttentionOptions, PatchGeometry, Penalties, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
+import type { Fp8Weight } from "../fp8-weight.js";
 import type { Storage, Tensor } from "../tensor.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
 import { StackArena } from "../stack-arena.js";
@@ -36,7 +37,7 @@ export class CudaBackend implements Backend {
   }
 
   supportsDType(dtype: TensorDType): boolean {
-    return dtype === "BF16" || dtype === "F32" || dtype === "F16" || dtype === "I32";
+    return dtype === "BF16" || dtype === "F32" || dtype === "F16" || dtype === "F8_E4M3" || dtype === "I32";
   }
 
   // ==== memory ====
@@ -222,6 +223,19 @@ export class CudaBackend implements Backend {
     this.addon.linear(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), x.shape[0], x.shape[1], weight.shape[0]);
   }
 
+  // ==== FP8 (native/cuda/kernels/fp8_*.cu; cuBLASLt's FP8 product in gemm_lt.cc) ====
+
+  quantizeFp8(q: Tensor, scale: Tensor, x: Tensor, transpose: boolean): void {
+    const R = q.shape[q.rank - 2], C = q.shape[q.rank - 1];
+    this.addon.quantizeFp8(code(x), ptr(q), ptr(scale), ptr(x), R * C === 0 ? 0 : q.numel / (R * C), R, C, transpose ? 1 : 0);
+  }
+
+  /** At most 8 tokens: the weight-streaming kernel; more: cuBLASLt's FP8 product and a scaling pass. */
+  linearFp8(out: Tensor, x: Tensor, xScale: Tensor, weight: Fp8Weight, bias: Tensor | null): void {
+    this.addon.linearFp8(code(out), ptr(out), ptr(x), ptr(xScale), ptr(weight.data), ptr(weight.scale), optionalPtr(bias),
+      x.shape[0], x.shape[1], weight.data.shape[0]);
+  }
+
   rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
     const H = lastDim(x);
     this.addon.rmsNorm(code(x), ptr(out), ptr(x), optionalPtr(weight), H === 0 ? 0 : x.numel / H, H, eps);
@@ -311,6 +325,20 @@ export class CudaBackend implements Backend {
       this.addon.moeTop1Sigmoid(code(x), ptr(out), ptr(x), ptr(routerLogits), ptr(gateUp), ptr(down), T, H, E, I, scratch.ptr, bytes);
     } finally {
       // Outside an arena: back to the allocator at once (stream order keeps it until the kernels are done).
+      if (scratch.lease === null) this.release(scratch);
+    }
+  }
+
+  /** As moeTop1Sigmoid, with FP8 experts (native/cuda/kernels/fp8_moe.cu); the scratch again from the device. */
+  moeTop1SigmoidFp8(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight): void {
+    const [T, H] = x.shape, E = routerLogits.shape[1], I = down.data.shape[2];
+    if (T === 0) return;
+    const bytes = this.addon.moeFp8ScratchBytes(code(x), T, H, E, I);
+    const scratch = x.device.allocate("I32", Math.ceil(bytes / 4)) as CudaStorage;
+    try {
+      this.addon.moeTop1SigmoidFp8(code(x), ptr(out), ptr(x), ptr(routerLogits), ptr(gateUp.data), ptr(gateUp.scale), ptr(down.data),
+        ptr(down.scale), T, H, E, I, scratch.ptr, bytes);
+    } finally {
       if (scratch.lease === null) this.release(scratch);
     }
   }

@@ -4,7 +4,7 @@ import type { ArenaLease } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
 
 /** Bytes per element of each device dtype. */
-export const ELEMENT_BYTES: Readonly<Record<TensorDType, number>> = { F32: 4, BF16: 2, F16: 2, I32: 4 };
+export const ELEMENT_BYTES: Readonly<Record<TensorDType, number>> = { F32: 4, BF16: 2, F16: 2, F8_E4M3: 1, I32: 4 };
 
 /**
  * Storage of the cuda backend: a device address and its size. Either a block of the addon's caching allocator

@@ -1,0 +1,29 @@
+import type { Fp8Weight } from "../runtime/fp8-weight.js";
+import type { Tensor } from "../runtime/tensor.js";
+import { expectDType, expectNoOverlap, expectRank, expectShape, output, sameDevice } from "./check.js";
+import { quantizeFp8 } from "./quantize-fp8.js";
+
+/**
+ * y [T, N] = x [T, K] · Wᵀ + bias with W in FP8 (data [N, K] times per-row scales [N]): x is quantized per token
+ * (quantizeFp8), then Backend.linearFp8 multiplies the FP8 values and applies both scales after the sums.
+ */
+export function linearFp8(x: Tensor, weight: Fp8Weight, bias: Tensor | null = null, out?: Tensor): Tensor {
+  const kernel = "linearFp8";
+  const device = sameDevice(kernel, { x, data: weight.data, scale: weight.scale, bias, out });
+  expectDType(kernel, "x", x, "float");
+  expectRank(kernel, "x", x, 2);
+  expectDType(kernel, "weight.data", weight.data, "F8_E4M3");
+  expectShape(kernel, "weight.data", weight.data, ["N", x.shape[1]]);
+  const N = weight.data.shape[0];
+  expectDType(kernel, "weight.scale", weight.scale, "F32");
+  expectShape(kernel, "weight.scale", weight.scale, [N]);
+  if (bias !== null) {
+    expectDType(kernel, "bias", bias, x.dtype);
+    expectShape(kernel, "bias", bias, [N]);
+  }
+  const result = output(kernel, device, out, [x.shape[0], N], x.dtype);
+  expectNoOverlap(kernel, result, { x, bias });
+  const { q, scale } = quantizeFp8(x);
+  device.backend.linearFp8(result, q, scale, weight, bias);
+  return result;
+}
