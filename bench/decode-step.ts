@@ -8,6 +8,7 @@
  * decode steps (src/engine/step-profile.ts), the marks costing a few microseconds a step.
  *
  *   node --import tsx bench/decode-step.ts --model DIR [--batch 1] [--prompt-tokens 338] [--decode-tokens 128]
+ *     [--quantization fp8] [--mem-fraction-static F]
  */
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.js";
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     "decode-tokens": { type: "string", default: "128" },
     "context-length": { type: "string", default: "4096" },
     "disable-cuda-graph": { type: "boolean", default: false },
+    quantization: { type: "string" },
+    "mem-fraction-static": { type: "string" },
   },
 });
 if (!values.model) throw new Error("--model DIR is required");
@@ -32,6 +35,8 @@ const readProfile = enableStepProfile();
 const engine = await Engine.create({
   modelPath: values.model, loadFormat: "dummy", device: values.device as "cpu" | "cuda", randomSeed: 0,
   contextLength: Number(values["context-length"]), maxRunningRequests: Math.max(batch, 8), disableCudaGraph: values["disable-cuda-graph"],
+  quantization: values.quantization as "fp8" | undefined,
+  memFractionStatic: values["mem-fraction-static"] === undefined ? undefined : Number(values["mem-fraction-static"]),
 });
 let seed = 1;
 const prompt = () => Array.from({ length: promptTokens }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % 300);  // ids every vocabulary has

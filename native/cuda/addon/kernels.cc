@@ -186,6 +186,7 @@ void registerKernels(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   registerLogprobMoeKernels(env, exports);
+  registerFp8Kernels(env, exports);
 }
 
 }  // namespace iris::napi

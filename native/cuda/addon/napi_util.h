@@ -71,5 +71,7 @@ void registerKernels(napi_env env, napi_value exports);
 void registerLogprobMoeKernels(napi_env env, napi_value exports);
 // Tensor parallelism's exports (tensor_parallel.cc): the vocabulary-shard embedding and NCCL.
 void registerTensorParallel(napi_env env, napi_value exports);
+// The FP8 kernels (kernels_fp8.cc), registered by registerKernels.
+void registerFp8Kernels(napi_env env, napi_value exports);
 
 }  // namespace iris::napi

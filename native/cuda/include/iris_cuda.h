@@ -12,7 +12,7 @@
 namespace iris {
 
 // Element types, numbered as the TypeScript side (src/runtime/cuda/addon.ts) numbers them.
-enum DType : int { kF32 = 0, kBF16 = 1, kF16 = 2, kI32 = 3 };
+enum DType : int { kF32 = 0, kBF16 = 1, kF16 = 2, kI32 = 3, kF8E4M3 = 4 };
 
 size_t dtypeBytes(int dtype);
 
@@ -163,6 +163,46 @@ std::string topK(float* values, int32_t* ids, const float* x, size_t R, size_t V
 size_t moeScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);
 std::string moeTop1Sigmoid(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
                            const void* down, size_t T, size_t H, size_t E, size_t I, void* scratch, size_t scratchBytes);
+
+// ==== FP8 E4M3 (kernels/fp8_*.cu; the cpu reference is src/runtime/cpu/fp8.ts) ====
+// Rows quantized with one F32 scale each: scale = max(amax / 448, 2^-126), q = e4m3_satfinite_rn(x / scale). x holds
+// `batches` blocks of [R, C] (or [C, R] with `transpose`: its columns are the rows); q [batches, R, C], scale
+// [batches, R]. inDtype: a float dtype.
+std::string quantizeFp8(int inDtype, void* q, float* scale, const void* x, size_t batches, size_t R, size_t C, bool transpose);
+// out [T, N] (outDtype) = (x · wᵀ) * xScale[t] * wScale[n] + bias[n]: x F8 [T, K], w F8 [N, K], sums in fp32 over
+// the FP8 values. T <= 8: fp8_gemv.cu's weight-streaming kernel; more: cuBLASLt's FP8 product (gemm_lt.cc) into out,
+// then the scales and bias in place.
+std::string linearFp8(int outDtype, void* out, const void* x, const float* xScale, const void* w, const float* wScale,
+                      const void* bias, size_t T, size_t K, size_t N);
+// cuBLASLt's E4M3 x E4M3 product with fp32 accumulation into raw[T, N] of outDtype (BF16, F16 or F32), no scales: the
+// caller applies them. K a multiple of 16 and 16-byte aligned pointers; "" or why not.
+std::string fp8GemmLt(int outDtype, void* raw, const void* x, const void* w, size_t T, size_t K, size_t N);
+// The weight-streaming FP8 product over rows grouped by expert (kernels/fp8_gemv.cu): row p of x (expert e's rows
+// are offsets[e] .. offsets[e+1]-1; offsets null: one expert with all T rows) times expert e's w [N, K] (w + e*N*K),
+// both scales and the bias applied, written to out row rowMap[p] (or p). Any T; weights read once per 8 rows.
+struct Fp8RowsArgs {
+  int outDtype = kBF16;
+  void* out = nullptr;
+  const void* x = nullptr;
+  const float* xScale = nullptr;
+  const void* w = nullptr;
+  const float* wScale = nullptr;  // [E, N]
+  const void* bias = nullptr;
+  const int32_t* offsets = nullptr;  // I32 [E+1] on the device, or null
+  const int32_t* rowMap = nullptr;
+  size_t T = 0, K = 0, N = 0, E = 1;
+};
+std::string fp8Rows(const Fp8RowsArgs& args);
+// moeTop1Sigmoid with FP8 experts (kernels/fp8_moe.cu): gateUp F8 [E, 2I, H] with scales [E, 2I], down F8 [E, H, I]
+// with scales [E, H]; x, routerLogits and out of `dtype`. Scratch as moeTop1Sigmoid's (moeFp8ScratchBytes).
+size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);
+std::string moeTop1SigmoidFp8(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
+                              const float* gateUpScale, const void* down, const float* downScale, size_t T, size_t H,
+                              size_t E, size_t I, void* scratch, size_t scratchBytes);
+// moe.cu's routing for other expert kernels: expertOf, score [T] (F32), offsets [E+1] and perm [T] (tokens grouped by
+// expert), one block, as moeTop1Sigmoid routes.
+std::string moeRoute(int dtype, const void* routerLogits, size_t T, size_t E, int32_t* expertOf, float* score,
+                     int32_t* offsets, int32_t* perm);
 
 // Qwen2-VL's patch rows of one resized RGB picture (kernels/image.cu): `pixels` is height x width x 3 bytes, `table`
 // F32 [3, 256]; out [(height/patch) * (width/patch), 3 * temporal * patch^2] of `dtype`.

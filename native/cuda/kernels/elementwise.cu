@@ -2,6 +2,7 @@
 // fp32 math, one rounding to the storage type at the store.
 #include "dependent_launch.cuh"
 #include "float_io.cuh"
+#include "fp8.cuh"
 
 namespace iris {
 
@@ -25,6 +26,13 @@ __device__ __forceinline__ float uniformHash(uint32_t seed, uint32_t index) {
   x *= 0x846ca68bu;
   x ^= x >> 16;
   return float(x >> 8) / 16777216.f;
+}
+
+// Dummy FP8 weights: each uniform value encoded as quantizeFp8 encodes (no scale: the caller fills the scales).
+__global__ void fillUniformFp8Kernel(uint8_t* out, size_t n, uint32_t seed, float low, float high) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    out[i] = toE4m3(low + (high - low) * uniformHash(seed, uint32_t(i)));
+  }
 }
 
 template <typename T>
@@ -94,6 +102,10 @@ std::string castFrom(O* out, int inDtype, const void* in, size_t n) {
 
 std::string fillUniform(int dtype, void* out, size_t n, uint32_t seed, float low, float high) {
   if (n == 0) return "";
+  if (dtype == kF8E4M3) {
+    fillUniformFp8Kernel<<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<uint8_t*>(out), n, seed, low, high);
+    return launchStatus("fillUniform (fp8)");
+  }
   IRIS_FLOAT_DISPATCH(dtype, T, fillUniformKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(static_cast<T*>(out), n, seed, low, high));
   return launchStatus("fillUniform");
 }

@@ -3,6 +3,10 @@
 // K x N column-major matrix, hence op = T) · xᵀ[K, T]; the bias runs along outᵀ's rows, which is what
 // CUBLASLT_EPILOGUE_BIAS broadcasts. Descriptors and the chosen algorithm are cached per shape, dtype and
 // pointer alignment, so a step loop asks the heuristic nothing. The only file that includes cuBLAS.
+//
+// fp8GemmLt: the same product with A and B in FP8 E4M3 (weights and per-token quantized activations), fp32
+// accumulation, the raw sums written in the output's dtype; linearFp8 (fp8_linear.cu) applies the scales after. An
+// FP8 plan the heuristic refuses is remembered as refused, so the caller's fallback costs no second query.
 #include <cublasLt.h>
 
 #include <map>
@@ -23,7 +27,8 @@ struct Plan {
   cublasLtMatmulAlgo_t algo{};
 };
 
-using PlanKey = std::tuple<int, size_t, size_t, size_t, bool, int>;
+// dtype (of C and D), T, K, N, bias, alignment, FP8 inputs.
+using PlanKey = std::tuple<int, size_t, size_t, size_t, bool, int, bool>;
 
 std::mutex mutex;
 bool gemvEnabled = true;
@@ -49,8 +54,9 @@ int alignmentOf(std::initializer_list<const void*> pointers) {
 }
 
 std::string makePlan(const PlanKey& key, Plan* plan) {
-  const auto [dtype, T, K, N, hasBias, align] = key;
+  const auto [dtype, T, K, N, hasBias, align, fp8] = key;
   const cudaDataType_t type = dtype == kF32 ? CUDA_R_32F : dtype == kF16 ? CUDA_R_16F : CUDA_R_16BF;
+  const cudaDataType_t inputs = fp8 ? CUDA_R_8F_E4M3 : type;
   std::string s = blasStatus(cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
   const cublasOperation_t opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
   if (s.empty()) s = blasStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &opT, sizeof(opT)), "TRANSA");
@@ -63,8 +69,8 @@ std::string makePlan(const PlanKey& key, Plan* plan) {
                      "BIAS_DATA_TYPE");
     }
   }
-  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->a, type, K, N, K), "layout A");
-  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->b, type, K, T, K), "layout B");
+  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->a, inputs, K, N, K), "layout A");
+  if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->b, inputs, K, T, K), "layout B");
   if (s.empty()) s = blasStatus(cublasLtMatrixLayoutCreate(&plan->c, type, N, T, N), "layout C");
   cublasLtMatmulPreference_t pref = nullptr;
   if (s.empty()) s = blasStatus(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
@@ -93,6 +99,33 @@ void setGemvEnabled(bool enabled) {
   gemvEnabled = enabled;
 }
 
+// The handle and workspace on first use, then the cached plan of `key` (made now if new); null with the reason.
+Plan* planFor(const PlanKey& key, std::string* status) {
+  if (handle == nullptr) {
+    *status = blasStatus(cublasLtCreate(&handle), "cublasLtCreate");
+    if (status->empty()) *status = cudaStatus(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
+    if (!status->empty()) return nullptr;
+  }
+  auto it = plans.find(key);
+  if (it == plans.end()) {
+    Plan plan;
+    const std::string s = makePlan(key, &plan);
+    const auto [dtype, T, K, N, hasBias, align, fp8] = key;
+    if (!s.empty()) {
+      *status = std::string(fp8 ? "fp8 " : "") + "linear [" + std::to_string(T) + "x" + std::to_string(K) + "] x [" +
+                std::to_string(N) + "x" + std::to_string(K) + "]ᵀ: " + s;
+      if (!fp8) return nullptr;
+      plan.desc = nullptr;  // remembered as refused
+    }
+    it = plans.emplace(key, plan).first;
+  }
+  if (it->second.desc == nullptr) {
+    if (status->empty()) *status = "fp8 linear: no cuBLASLt algorithm for this shape";
+    return nullptr;
+  }
+  return &it->second;
+}
+
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
   if (T == 0 || N == 0) return "";
   if (K == 0) {  // an empty sum: out is the bias (or zeros)
@@ -101,21 +134,10 @@ std::string linear(int dtype, void* out, const void* x, const void* w, const voi
   }
   if (gemvEnabled && gemvApplies(dtype, out, x, w, T, K)) return gemv(out, x, w, bias, T, K, N);
   std::lock_guard<std::mutex> lock(mutex);
-  if (handle == nullptr) {
-    std::string s = blasStatus(cublasLtCreate(&handle), "cublasLtCreate");
-    if (s.empty()) s = cudaStatus(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
-    if (!s.empty()) return s;
-  }
-  const PlanKey key{dtype, T, K, N, bias != nullptr, alignmentOf({out, x, w, bias})};
-  auto it = plans.find(key);
-  if (it == plans.end()) {
-    Plan plan;
-    std::string s = makePlan(key, &plan);
-    if (!s.empty()) return "linear [" + std::to_string(T) + "x" + std::to_string(K) + "] x [" + std::to_string(N) + "x" +
-                           std::to_string(K) + "]ᵀ: " + s;
-    it = plans.emplace(key, plan).first;
-  }
-  Plan& plan = it->second;
+  std::string status;
+  Plan* found = planFor(PlanKey{dtype, T, K, N, bias != nullptr, alignmentOf({out, x, w, bias}), false}, &status);
+  if (found == nullptr) return status;
+  Plan& plan = *found;
   if (bias != nullptr) {
     std::string s = blasStatus(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
                                "BIAS_POINTER");
@@ -127,6 +149,22 @@ std::string linear(int dtype, void* out, const void* x, const void* w, const voi
                              "cublasLtMatmul");
   if (!s.empty()) return s;
   return launchStatus("linear");
+}
+
+std::string fp8GemmLt(int outDtype, void* raw, const void* x, const void* w, size_t T, size_t K, size_t N) {
+  // cuBLASLt's FP8 products take K in multiples of 16 and 16-byte aligned operands (its "TN" layout is ours).
+  const int align = alignmentOf({raw, x, w});
+  if (K % 16 != 0 || align < 16) return "fp8 linear: K a multiple of 16 and 16-byte aligned operands needed";
+  if (outDtype != kBF16 && outDtype != kF16 && outDtype != kF32) return "fp8 linear: unsupported output dtype";
+  std::lock_guard<std::mutex> lock(mutex);
+  std::string status;
+  Plan* plan = planFor(PlanKey{outDtype, T, K, N, false, align, true}, &status);
+  if (plan == nullptr) return status;
+  const float one = 1.f, zero = 0.f;
+  status = blasStatus(cublasLtMatmul(handle, plan->desc, &one, w, plan->a, x, plan->b, &zero, raw, plan->c, raw, plan->c,
+                                     &plan->algo, workspace, kWorkspaceBytes, stream()),
+                      "cublasLtMatmul (fp8)");
+  return status.empty() ? launchStatus("fp8 linear") : status;
 }
 
 }  // namespace iris

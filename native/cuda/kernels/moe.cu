@@ -11,6 +11,7 @@
 // Scratch (routing tables, xs, h, act, the few-rows accumulator; moeScratchBytes) comes from the caller, the step's
 // arena on the TypeScript side, so a captured graph keeps no memory of its own for it; without it, a caching-allocator
 // block per call.
+#include "expert_scratch.h"
 #include "float_io.cuh"
 #include "grouped_matmul.h"
 
@@ -77,7 +78,7 @@ __global__ void gatherScaledKernel(T* xs, const T* x, const int32_t* perm, const
   for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = fromFloat<T>(toFloat(src[j]) * s);
 }
 
-size_t alignUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
+constexpr auto alignUp = alignScratch;
 
 // The pieces of the scratch block, in order; the accumulators only where the weight-streaming path may run.
 struct Scratch {
@@ -89,11 +90,9 @@ bool fewTokens(int dtype, size_t T) { return dtype == kBF16 && T <= kGroupedStre
 Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
   const size_t element = dtypeBytes(dtype);
   Scratch s{};
-  size_t at = 0;
-  s.expertOf = at; at += alignUp(T * 4);
-  s.score = at; at += alignUp(T * 4);
-  s.offsets = at; at += alignUp((E + 1) * 4);
-  s.perm = at; at += alignUp(T * 4);
+  const RoutingTables routing = planRoutingTables(T, E);
+  s.expertOf = routing.expertOf, s.score = routing.score, s.offsets = routing.offsets, s.perm = routing.perm;
+  size_t at = routing.end;
   s.xs = at; at += alignUp(T * H * element);
   s.h = at; at += alignUp(T * 2 * I * element);
   s.act = at; at += alignUp(T * I * element);
@@ -154,6 +153,15 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
 
 // ==== launchers ====
 
+std::string moeRoute(int dtype, const void* routerLogits, size_t T, size_t E, int32_t* expertOf, float* score,
+                     int32_t* offsets, int32_t* perm) {
+  if (E == 0 || E > size_t(kMaxExperts)) return "moe routing: " + std::to_string(E) + " experts (1 .. 1024 supported)";
+  if (T > size_t(INT32_MAX)) return "moe routing: too many tokens";
+  IRIS_FLOAT_DISPATCH(dtype, S, routeKernel<S><<<1, kRouteThreads, 0, stream()>>>(static_cast<const S*>(routerLogits), int(T),
+    int(E), expertOf, score, offsets, perm, nullptr, nullptr, 0, nullptr, 0));
+  return launchStatus("moe (route)");
+}
+
 size_t moeScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I) {
   return planScratch(dtype, T, H, E, I).total;
 }
@@ -162,24 +170,12 @@ std::string moeTop1Sigmoid(int dtype, void* out, const void* x, const void* rout
                            const void* down, size_t T, size_t H, size_t E, size_t I, void* scratch, size_t scratchBytes) {
   if (T == 0 || H == 0) return "";
   if (E == 0 || E > size_t(kMaxExperts)) return "moeTop1Sigmoid: " + std::to_string(E) + " experts (1 .. 1024 supported)";
-  if (I == 0) return "moeTop1Sigmoid: the experts' intermediate size is 0";
-  if (T > size_t(INT32_MAX) || H > size_t(INT32_MAX) || 2 * I > size_t(INT32_MAX)) return "moeTop1Sigmoid: sizes too large";
-  if (dtype != kF32 && dtype != kBF16 && dtype != kF16) return "moeTop1Sigmoid: unsupported dtype " + std::to_string(dtype);
   const Scratch s = planScratch(dtype, T, H, E, I);
-  if (scratch != nullptr && (scratchBytes < s.total || reinterpret_cast<uintptr_t>(scratch) % 256 != 0)) {
-    return "moeTop1Sigmoid: scratch of " + std::to_string(scratchBytes) + " bytes, " + std::to_string(s.total) +
-           " needed (256-byte aligned)";
-  }
-  // Without the caller's scratch (the step arena), one caching-allocator block, given back in stream order.
-  void* base = scratch;
-  if (base == nullptr) {
-    std::string status = deviceMalloc(s.total, &base);
-    if (!status.empty()) return "moeTop1Sigmoid scratch: " + status;
-  }
-  std::string status;
-  IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, down, T, H, E, I, static_cast<unsigned char*>(base), s));
-  if (scratch == nullptr) deviceFree(base);
-  return status;
+  return withExpertScratch("moeTop1Sigmoid", dtype, T, H, I, s.total, scratch, scratchBytes, [&](unsigned char* base) {
+    std::string status;
+    IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, down, T, H, E, I, base, s));
+    return status;
+  });
 }
 
 }  // namespace iris

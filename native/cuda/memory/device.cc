@@ -15,7 +15,7 @@ std::mutex initMutex;
 }  // namespace
 
 size_t dtypeBytes(int dtype) {
-  return dtype == kBF16 || dtype == kF16 ? 2 : 4;
+  return dtype == kF8E4M3 ? 1 : dtype == kBF16 || dtype == kF16 ? 2 : 4;
 }
 
 std::string cudaStatus(cudaError_t err, const char* what) {

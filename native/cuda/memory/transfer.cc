@@ -5,6 +5,7 @@
 // on the whole device.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 
 #include <cstring>
 #include <mutex>
@@ -115,6 +116,10 @@ std::string finishDownload(DownloadTicket* ticket, void* dst, int srcDtype, size
       const __half* h = static_cast<const __half*>(ticket->pinned);
       float* out = static_cast<float*>(dst);
       for (size_t i = 0; i < count; i++) out[i] = __half2float(h[i]);
+    } else if (srcDtype == kF8E4M3) {
+      const __nv_fp8_e4m3* q = static_cast<const __nv_fp8_e4m3*>(ticket->pinned);
+      float* out = static_cast<float*>(dst);
+      for (size_t i = 0; i < count; i++) out[i] = float(q[i]);
     } else {
       std::memcpy(dst, ticket->pinned, ticket->bytes);
     }

@@ -8,7 +8,7 @@ import type { Fp8Weight } from "../fp8-weight.js";
 import type { Tensor } from "../tensor.js";
 import { Scratch } from "./attention-core.js";
 import { productNT } from "./matmul.js";
-import { gatherScaled, routeTop1, siluMulRows } from "./moe-routing.js";
+import { eachExpert, siluMulRows } from "./moe-routing.js";
 import { bytes8, f32 } from "./storage.js";
 
 /** The smallest scale (the least normal float32): an all-zero row gets it and quantizes to zeros. */
@@ -76,15 +76,9 @@ const INPUTS = 2, GATE_UP = 3, ACTIVATED = 4, OUTPUTS = 5;
 
 /** Per expert: its tokens' scaled inputs quantized per token, gate|up, silu * up quantized per token, down. */
 export function moeTop1SigmoidFp8(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight): void {
-  const o = f32(out), xa = f32(x);
   const T = x.shape[0], H = x.shape[1], E = routerLogits.shape[1], I = down.data.shape[2];
   const guBytes = bytes8(gateUp.data), guScale = f32(gateUp.scale), downBytes = bytes8(down.data), downScale = f32(down.scale);
-  const { score, tokensOf } = routeTop1(f32(routerLogits), T, E);
-  tokensOf.forEach((tokens, e) => {
-    const n = tokens.length;
-    if (n === 0) return;
-    const inputs = scratch.get(INPUTS, n * H);
-    gatherScaled(inputs, xa, tokens, score, H);
+  eachExpert(f32(out), f32(x), f32(routerLogits), T, H, E, (length) => scratch.get(INPUTS, length), (e, inputs, n) => {
     const q = new Uint8Array(n * Math.max(H, I)), qScale = new Float32Array(n);
     quantizeRows(q, qScale, inputs, n, H, H, 1);
     const gu = scratch.get(GATE_UP, n * 2 * I);
@@ -96,6 +90,6 @@ export function moeTop1SigmoidFp8(out: Tensor, x: Tensor, routerLogits: Tensor, 
     const y = scratch.get(OUTPUTS, n * H);
     fp8Product(y, q.subarray(0, n * I), qScale, downBytes.subarray(e * H * I, (e + 1) * H * I),
       downScale.subarray(e * H, (e + 1) * H), null, n, H, I);
-    for (let r = 0; r < n; r++) o.set(y.subarray(r * H, (r + 1) * H), tokens[r] * H);
+    return y;
   });
 }

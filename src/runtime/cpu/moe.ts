@@ -1,7 +1,7 @@
 import type { Tensor } from "../tensor.js";
 import { Scratch } from "./attention-core.js";
 import { gemmNN } from "./gemm.js";
-import { gatherScaled, routeTop1, siluMulRows } from "./moe-routing.js";
+import { eachExpert, siluMulRows } from "./moe-routing.js";
 import { f32 } from "./storage.js";
 
 const scratch = new Scratch();
@@ -12,20 +12,15 @@ const INPUTS = 0, GATE_UP = 1, ACTIVATED = 2, OUTPUTS = 3;
  * two matrix products per expert over the tokens routed to it.
  */
 export function moeTop1Sigmoid(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Tensor, down: Tensor): void {
-  const o = f32(out), xa = f32(x), wGateUp = f32(gateUp), wDown = f32(down);
+  const wGateUp = f32(gateUp), wDown = f32(down);
   const T = x.shape[0], H = x.shape[1], E = routerLogits.shape[1], I = down.shape[1];
-  const { score, tokensOf } = routeTop1(f32(routerLogits), T, E);
-  tokensOf.forEach((tokens, e) => {
-    const n = tokens.length;
-    if (n === 0) return;
-    const inputs = scratch.get(INPUTS, n * H);
-    gatherScaled(inputs, xa, tokens, score, H);
+  eachExpert(f32(out), f32(x), f32(routerLogits), T, H, E, (length) => scratch.get(INPUTS, length), (e, inputs, n) => {
     const gu = scratch.get(GATE_UP, n * 2 * I);
     gemmNN(gu, inputs, wGateUp.subarray(e * H * 2 * I, (e + 1) * H * 2 * I), n, 2 * I, H);
     const act = scratch.get(ACTIVATED, n * I);
     siluMulRows(act, gu, n, I);
     const y = scratch.get(OUTPUTS, n * H);
     gemmNN(y, act, wDown.subarray(e * I * H, (e + 1) * I * H), n, H, I);
-    for (let r = 0; r < n; r++) o.set(y.subarray(r * H, (r + 1) * H), tokens[r] * H);
+    return y;
   });
 }

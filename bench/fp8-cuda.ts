@@ -1,0 +1,87 @@
+/**
+ * FP8 against bf16 on cuda at Llama 4 Scout's shapes, printing JSON: the decoder's linear layers (qkv, o, the shared
+ * expert's gate|up and down) at 1, 8, 64 and 1,024 tokens, and the routed experts (16 of them) at 1, 64 and 1,024
+ * tokens. Each entry: µs per call, the weights' bytes per second (the floor at a few tokens: every weight read once)
+ * and TFLOP/s (2·T·N·K). FP8 times include quantizing the activations per token. Wall clock over back-to-back calls
+ * ended by one synchronize; weights drawn on the device (dummy), never zeros.
+ *
+ *   node --import tsx bench/fp8-cuda.ts [--quick]
+ */
+import { E4M3_MAX } from "../src/core/fp8.js";
+import { linear } from "../src/kernels/linear.js";
+import { linearFp8 } from "../src/kernels/linear-fp8.js";
+import { moeTop1Sigmoid, moeTop1SigmoidFp8 } from "../src/kernels/moe.js";
+import { empty } from "../src/runtime/creation.js";
+import { getDevice } from "../src/runtime/device.js";
+import type { Fp8Weight } from "../src/runtime/fp8-weight.js";
+import type { Tensor } from "../src/runtime/tensor.js";
+import { runInfo } from "./run-info.js";
+
+const device = getDevice("cuda");
+const backend = device.backend;
+const quick = process.argv.includes("--quick");
+let seed = 1;
+
+function floats(shape: number[], scale = 1): Tensor {
+  const t = empty(device, shape);
+  backend.fillUniform(t, seed++, -scale, scale);
+  return t;
+}
+
+function fp8(shape: number[]): Fp8Weight {
+  const data = empty(device, shape, "F8_E4M3"), scale = empty(device, shape.slice(0, -1), "F32");
+  backend.fillUniform(data, seed++, -E4M3_MAX, E4M3_MAX);
+  backend.fill(scale, 0.02 / E4M3_MAX);
+  return { data, scale };
+}
+
+/** Seconds per call: warm-up, then back-to-back calls for about 0.3 s, one synchronize; intermediates in an arena. */
+async function time(fn: () => void): Promise<number> {
+  const arena = backend.createArena(64 << 20);
+  const run = () => device.inArena(arena, () => {
+    fn();
+    arena.reset();
+  });
+  for (let i = 0; i < 3; i++) run();
+  await backend.synchronize();
+  for (let calls = 10; ; calls *= 4) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) run();
+    await backend.synchronize();
+    const seconds = (performance.now() - start) / 1000;
+    if (seconds > (quick ? 0.05 : 0.3) || calls >= 100_000) {
+      arena.destroy();
+      return seconds / calls;
+    }
+  }
+}
+
+const report = (seconds: number, weightBytes: number, flops: number) =>
+  ({ us: +(seconds * 1e6).toFixed(1), weightGBps: +(weightBytes / seconds / 1e9).toFixed(0), tflops: +(flops / seconds / 1e12).toFixed(1) });
+
+const H = 5120, I = 8192, E = 16, QKV = (40 + 2 * 8) * 128;
+const linears: [string, number, number][] = [["qkv", H, QKV], ["o", H, H], ["shared gate|up", H, 2 * I], ["shared down", I, H]];
+const results: Record<string, unknown>[] = [];
+for (const [name, K, N] of linears) {
+  const w16 = floats([N, K], 0.02), w8 = fp8([N, K]);
+  for (const T of quick ? [1, 64] : [1, 8, 64, 1024]) {
+    const x = floats([T, K]);
+    const bf16 = await time(() => linear(x, w16));
+    const f8 = await time(() => linearFp8(x, w8));
+    results.push({ kernel: `linear ${name}`, T, K, N, bf16: report(bf16, 2 * N * K, 2 * T * N * K), fp8: report(f8, N * K, 2 * T * N * K) });
+  }
+  w16.dispose();
+  w8.data.dispose();
+}
+const gateUp16 = floats([E, H, 2 * I], 0.02), down16 = floats([E, I, H], 0.02);
+const gateUp8 = fp8([E, 2 * I, H]), down8 = fp8([E, H, I]);
+for (const T of quick ? [1, 64] : [1, 64, 1024]) {
+  const x = floats([T, H]), logits = floats([T, E], 3);
+  // The experts a step reads: one at batch 1, all 16 (almost surely) from 64 tokens on.
+  const experts = T === 1 ? 1 : E;
+  const bf16 = await time(() => moeTop1Sigmoid(x, logits, gateUp16, down16));
+  const f8 = await time(() => moeTop1SigmoidFp8(x, logits, gateUp8, down8));
+  results.push({ kernel: "routed experts", T, H, I, E, bf16: report(bf16, experts * 2 * 3 * H * I, 2 * T * 3 * H * I),
+    fp8: report(f8, experts * 3 * H * I, 2 * T * 3 * H * I) });
+}
+console.log(JSON.stringify({ ...runInfo(import.meta.url), device: backend.description, results }, null, 1));

@@ -1,0 +1,44 @@
+// N-API bindings of the FP8 launchers (kernels/fp8_*.cu, gemm_lt.cc's FP8 product), kept out of kernels.cc so the
+// lists change independently. Arguments in the order of iris_cuda.h; shapes were checked by src/kernels and
+// src/runtime/cuda before the call.
+#include "napi_util.h"
+
+namespace iris::napi {
+
+namespace {
+
+// quantizeFp8(inDtype, q, scale, x, batches, R, C, transpose)
+napi_value QuantizeFp8(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, quantizeFp8(int(a[0]), ptr(a[1]), ptr<float>(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), sz(a[6]), a[7] != 0));
+}
+// linearFp8(outDtype, out, x, xScale, w, wScale, bias, T, K, N)
+napi_value LinearFp8(napi_env env, napi_callback_info info) {
+  ARGS(10);
+  return result(env, linearFp8(int(a[0]), ptr(a[1]), ptr(a[2]), ptr<float>(a[3]), ptr(a[4]), ptr<float>(a[5]), ptr(a[6]), sz(a[7]),
+                               sz(a[8]), sz(a[9])));
+}
+napi_value MoeFp8ScratchBytes(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return number(env, double(moeFp8ScratchBytes(int(a[0]), sz(a[1]), sz(a[2]), sz(a[3]), sz(a[4]))));
+}
+// moeTop1SigmoidFp8(dtype, out, x, routerLogits, gateUp, gateUpScale, down, downScale, T, H, E, I, scratch, scratchBytes)
+napi_value MoeTop1SigmoidFp8(napi_env env, napi_callback_info info) {
+  ARGS(14);
+  return result(env, moeTop1SigmoidFp8(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), ptr<float>(a[5]), ptr(a[6]),
+                                       ptr<float>(a[7]), sz(a[8]), sz(a[9]), sz(a[10]), sz(a[11]), ptr(a[12]), sz(a[13])));
+}
+
+}  // namespace
+
+void registerFp8Kernels(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+    {"quantizeFp8", nullptr, QuantizeFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"linearFp8", nullptr, LinearFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"moeFp8ScratchBytes", nullptr, MoeFp8ScratchBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"moeTop1SigmoidFp8", nullptr, MoeTop1SigmoidFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace iris::napi

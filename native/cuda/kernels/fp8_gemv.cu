@@ -1,0 +1,150 @@
+// The weight-streaming FP8 product (fp8Rows in iris_cuda.h): out[rowMap[p], n] = (x[p] · w_e[n]) * xScale[p] *
+// wScale[e, n] + bias[n], for rows p grouped by expert e (one group without offsets: a plain linear layer). Decode
+// reads each weight once, so it runs at the speed the weights arrive: one warp per weight row (output channel), each
+// lane streaming 16-byte chunks (16 FP8 values) with streaming loads, a batch of loads in flight before the first is
+// used, every row of its expert at once (up to 8; more rows loop, reading the weight row again from L2). x rows are
+// FP8 too (quantized per token), read through L1. Both operands are decoded through half2 (exact) and summed in fp32;
+// the scales come once, after the sum, as the cpu reference applies them.
+//
+// Grid: (ceil(N / 8), experts with rows at most): block y serves the y-th expert that has rows (blocks past the last
+// such expert exit), so a decode step of one token reads one expert's weights, not all of them.
+#include "float_io.cuh"
+#include "fp8.cuh"
+
+namespace iris {
+
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane
+
+// The expert of block y and its rows [start, start + count); false when fewer experts have rows.
+__device__ __forceinline__ bool blockExpert(const Fp8RowsArgs& g, int* expert, int* start, int* count) {
+  if (g.offsets == nullptr) {
+    *expert = 0;
+    *start = 0;
+    *count = int(g.T);
+    return blockIdx.y == 0;
+  }
+  int z = blockIdx.y;
+  for (int e = 0; e < int(g.E); e++) {
+    const int s = g.offsets[e], n = g.offsets[e + 1] - s;
+    if (n > 0 && z-- == 0) {
+      *expert = e;
+      *start = s;
+      *count = n;
+      return true;
+    }
+  }
+  return false;
+}
+
+template <typename OutT>
+__device__ __forceinline__ void store(const Fp8RowsArgs& g, int p, int e, int n, float acc) {
+  float v = acc * g.xScale[p] * g.wScale[size_t(e) * g.N + n];
+  if (g.bias != nullptr) v += toFloat(static_cast<const OutT*>(g.bias)[n]);
+  const size_t row = g.rowMap != nullptr ? size_t(g.rowMap[p]) : size_t(p);
+  static_cast<OutT*>(g.out)[row * g.N + n] = fromFloat<OutT>(v);
+}
+
+// ==== kernels ====
+
+// VEC: K a multiple of 16 and 16-byte aligned rows (chunks of 16 values); else one value at a time.
+template <int MT, bool VEC, typename OutT>
+__global__ void __launch_bounds__(kWarps * 32) fp8RowsKernel(Fp8RowsArgs g) {
+  int e = 0, start = 0, count = 0;
+  if (!blockExpert(g, &e, &start, &count)) return;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int n = blockIdx.x * kWarps + warp;
+  if (n >= int(g.N)) return;
+  const int K = int(g.K);
+  const uint8_t* wRow = static_cast<const uint8_t*>(g.w) + (size_t(e) * g.N + n) * K;
+  const uint8_t* x = static_cast<const uint8_t*>(g.x);
+  for (int p0 = start; p0 < start + count; p0 += MT) {
+    const int rows = min(MT, start + count - p0);
+    float acc[MT];
+#pragma unroll
+    for (int t = 0; t < MT; t++) acc[t] = 0.f;
+    if (VEC) {
+      const int chunks = K / 16;
+      const uint4* w4 = reinterpret_cast<const uint4*>(wRow);
+      for (int base = lane; base < chunks; base += 32 * kBatch) {
+        uint4 wv[kBatch];
+#pragma unroll
+        for (int b = 0; b < kBatch; b++) {
+          const int c = base + b * 32;
+          // Streaming loads at decode (the weights are read once); with more rows than one pass, keep them cached.
+          wv[b] = c < chunks ? (count <= MT ? __ldcs(w4 + c) : __ldg(w4 + c)) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int b = 0; b < kBatch; b++) {
+          const int c = base + b * 32;
+          if (c >= chunks) break;
+          float wf[16];
+          e4m3x16ToFloat(wv[b], wf);
+#pragma unroll
+          for (int t = 0; t < MT; t++) {
+            if (t >= rows) break;
+            float xf[16];
+            e4m3x16ToFloat(__ldg(reinterpret_cast<const uint4*>(x + size_t(p0 + t) * K) + c), xf);
+#pragma unroll
+            for (int j = 0; j < 16; j++) acc[t] = fmaf(wf[j], xf[j], acc[t]);
+          }
+        }
+      }
+    } else {
+      for (int k = lane; k < K; k += 32) {
+        const float wf = e4m3ToFloat(wRow[k]);
+#pragma unroll
+        for (int t = 0; t < MT; t++) {
+          if (t >= rows) break;
+          acc[t] = fmaf(wf, e4m3ToFloat(x[size_t(p0 + t) * K + k]), acc[t]);
+        }
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < MT; t++) {
+      if (t >= rows) break;
+      const float sum = warpSum(acc[t]);
+      if (lane == 0) store<OutT>(g, p0 + t, e, n, sum);
+    }
+  }
+}
+
+template <int MT, typename OutT>
+std::string launch(const Fp8RowsArgs& g, bool vec) {
+  const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
+  const dim3 grid(unsigned((g.N + kWarps - 1) / kWarps), unsigned(groups));
+  if (vec) fp8RowsKernel<MT, true, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
+  else fp8RowsKernel<MT, false, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
+  return launchStatus("fp8 product (weight streaming)");
+}
+
+template <typename OutT>
+std::string launchRows(const Fp8RowsArgs& g, bool vec) {
+  // Rows per pass: as many as an expert may have, up to 8 (registers: 8 accumulators and 16 decoded weights).
+  if (g.T <= 1) return launch<1, OutT>(g, vec);
+  if (g.T <= 2) return launch<2, OutT>(g, vec);
+  if (g.T <= 4) return launch<4, OutT>(g, vec);
+  return launch<8, OutT>(g, vec);
+}
+
+}  // namespace
+
+// ==== launcher ====
+
+std::string fp8Rows(const Fp8RowsArgs& g) {
+  if (g.T == 0 || g.N == 0) return "";
+  if (g.K > size_t(INT32_MAX) || g.N > size_t(INT32_MAX) || g.T > size_t(INT32_MAX)) return "fp8 product: sizes too large";
+  if (g.E == 0 || g.E > 65535) return "fp8 product: 1 to 65535 experts";
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(g.x) | reinterpret_cast<uintptr_t>(g.w);
+  const bool vec = g.K % 16 == 0 && bits % 16 == 0;
+  switch (g.outDtype) {
+    case kBF16: return launchRows<__nv_bfloat16>(g, vec);
+    case kF16: return launchRows<__half>(g, vec);
+    case kF32: return launchRows<float>(g, vec);
+    default: return "fp8 product: unsupported output dtype " + std::to_string(g.outDtype);
+  }
+}
+
+}  // namespace iris

@@ -1,0 +1,110 @@
+// Llama 4's routed experts with FP8 weights (Backend.moeTop1SigmoidFp8), with no host round trip:
+//   1. route: moe.cu's routing block (each token's expert and sigmoid score, offsets, the permutation grouping tokens
+//      by expert);
+//   2. gather, scale and quantize: xq[p] = e4m3(x[perm[p]] * s / scale_p), the scaled input first rounded to the
+//      storage type as the bf16 path rounds it, one scale per token (one block per token);
+//   3. h = xq · gateUp[e]ᵀ with both scales (fp8_gemv.cu's product over rows grouped by expert), rows in expert order;
+//   4. act = silu(h[:, :I]) * h[:, I:] (elementwise.cu's siluAndMul), quantized per token (fp8_quantize.cu);
+//   5. out[perm[p]] = actq[p] · down[e]ᵀ with both scales, scattered back to token order by the same product.
+// The weights are in per-expert nn.Linear layout (gateUp [E, 2I, H], down [E, H, I]) so every product streams rows.
+// At one token a step reads one expert's weights; with many tokens each expert's rows go 8 at a time (weights again
+// from L2): correct at any size, but a tensor-core grouped FP8 product would serve prefill better (not written yet).
+// Scratch (routing tables, xq, scales, h, act; moeFp8ScratchBytes): include/expert_scratch.h.
+#include "expert_scratch.h"
+#include "float_io.cuh"
+#include "fp8.cuh"
+
+namespace iris {
+
+namespace {
+
+// ==== kernels ====
+
+template <typename T>
+__global__ void __launch_bounds__(256) gatherScaleQuantizeKernel(uint8_t* xq, float* xScale, const T* x, const int32_t* perm,
+                                                                 const float* score, int H) {
+  __shared__ float shared32[32];
+  const int p = blockIdx.x, t = perm[p];
+  const float s = score[t];
+  const T* src = x + size_t(t) * H;
+  float amax = 0.f;
+  for (int j = threadIdx.x; j < H; j += blockDim.x) amax = fmaxf(amax, fabsf(toFloat(fromFloat<T>(toFloat(src[j]) * s))));
+  const float scale = fp8ScaleFor(blockAbsMax(amax, shared32));
+  if (threadIdx.x == 0) xScale[p] = scale;
+  uint8_t* dst = xq + size_t(p) * H;
+  for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = toE4m3(toFloat(fromFloat<T>(toFloat(src[j]) * s)) / scale);
+}
+
+struct Scratch {
+  RoutingTables routing;
+  size_t xq, xScale, h, act, total;
+};
+
+Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
+  const size_t element = dtypeBytes(dtype);
+  Scratch s{};
+  s.routing = planRoutingTables(T, E);
+  size_t at = s.routing.end;
+  s.xq = at; at += alignScratch(T * (H > I ? H : I));  // the expert inputs, then the activations
+  s.xScale = at; at += alignScratch(T * 4);
+  s.h = at; at += alignScratch(T * 2 * I * element);
+  s.act = at; at += alignScratch(T * I * element);
+  s.total = at;
+  return s;
+}
+
+template <typename T>
+std::string run(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp, const float* gateUpScale,
+                const void* down, const float* downScale, size_t tokens, size_t H, size_t E, size_t I, unsigned char* base,
+                const Scratch& s) {
+  int32_t* expertOf = reinterpret_cast<int32_t*>(base + s.routing.expertOf);
+  float* score = reinterpret_cast<float*>(base + s.routing.score);
+  int32_t* offsets = reinterpret_cast<int32_t*>(base + s.routing.offsets);
+  int32_t* perm = reinterpret_cast<int32_t*>(base + s.routing.perm);
+  uint8_t* xq = base + s.xq;
+  float* xScale = reinterpret_cast<float*>(base + s.xScale);
+  void* h = base + s.h;
+  void* act = base + s.act;
+
+  std::string status = moeRoute(dtype, routerLogits, tokens, E, expertOf, score, offsets, perm);
+  if (!status.empty()) return status;
+  gatherScaleQuantizeKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xq, xScale, static_cast<const T*>(x), perm, score, int(H));
+  status = launchStatus("moe fp8 (gather, scale, quantize)");
+  if (!status.empty()) return status;
+
+  Fp8RowsArgs g;
+  g.outDtype = dtype;
+  g.offsets = offsets;
+  g.T = tokens;
+  g.E = E;
+  g.x = xq; g.xScale = xScale; g.w = gateUp; g.wScale = gateUpScale; g.out = h; g.K = H; g.N = 2 * I;
+  status = fp8Rows(g);
+  if (status.empty()) status = siluAndMul(dtype, act, h, tokens, I);
+  if (status.empty()) status = quantizeFp8(dtype, xq, xScale, act, 1, tokens, I, false);
+  if (!status.empty()) return status;
+  g.x = xq; g.w = down; g.wScale = downScale; g.out = out; g.rowMap = perm; g.K = I; g.N = H;
+  return fp8Rows(g);
+}
+
+}  // namespace
+
+// ==== launchers ====
+
+size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I) {
+  return planScratch(dtype, T, H, E, I).total;
+}
+
+std::string moeTop1SigmoidFp8(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
+                              const float* gateUpScale, const void* down, const float* downScale, size_t T, size_t H,
+                              size_t E, size_t I, void* scratch, size_t scratchBytes) {
+  if (T == 0 || H == 0) return "";
+  const Scratch s = planScratch(dtype, T, H, E, I);
+  return withExpertScratch("moeTop1SigmoidFp8", dtype, T, H, I, s.total, scratch, scratchBytes, [&](unsigned char* base) {
+    std::string status;
+    IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, gateUpScale, down, downScale, T, H, E,
+                                                  I, base, s));
+    return status;
+  });
+}
+
+}  // namespace iris

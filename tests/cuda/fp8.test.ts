@@ -1,0 +1,172 @@
+// The FP8 kernels on cuda against the cpu reference (src/runtime/cpu/fp8.ts): quantization byte for byte (rows and
+// transposed expert stacks, bf16 and F32 inputs, outlier and zero rows), the FP8 product on the streaming kernel (at
+// most 8 tokens), on cuBLASLt (more) and on the fallback (K not a multiple of 16), the FP8 experts (1 to 300 tokens,
+// random and skewed routing, experts no token picks holding NaN bytes), dummy FP8 weights, and a captured graph.
+// Every input is random and nonzero; both backends get the same FP8 bytes and scales wherever a product is compared.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { f32ToBf16 } from "../../src/core/half.js";
+import { f32ToE4m3 } from "../../src/core/fp8.js";
+import { linearFp8 } from "../../src/kernels/linear-fp8.js";
+import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
+import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { empty, fromHost } from "../../src/runtime/creation.js";
+import type { Device } from "../../src/runtime/device.js";
+import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
+import { cpu, cuda, expectClose, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+
+/** The raw bytes of an FP8 tensor (decoded floats encode back exactly: no NaN among them). */
+async function bytesOf(t: Tensor): Promise<Uint8Array> {
+  return Uint8Array.from(await host(t), (v) => f32ToE4m3(v));
+}
+
+/** The same FP8 tensor on a device, from bytes. */
+function fp8Tensor(device: Device, bytes: Uint8Array, shape: readonly number[]): Tensor {
+  return fromHost(device, { dtype: "F8_E4M3", shape, data: bytes }, { shape, dtype: "F8_E4M3" });
+}
+
+/** One quantization on the cpu, its bytes and scales on both devices. */
+async function quantizedPair(values: Float32Array, shape: readonly number[], transpose = false): Promise<[Fp8Weight, Fp8Weight]> {
+  const { q, scale } = quantizeFp8(fromHost(cpu, values, { shape, dtype: "F32" }), { transpose });
+  const bytes = await bytesOf(q), scales = await host(scale) as Float32Array;
+  return [{ data: q, scale }, { data: fp8Tensor(cuda(), bytes, q.shape), scale: fromHost(cuda(), scales, { shape: scale.shape, dtype: "F32" }) }];
+}
+
+describe("cuda FP8 kernels", { skip: skipCuda }, () => {
+  const random = rng(808);
+
+  test("quantizeFp8 rows: the same bytes and scales as the cpu, bf16 and F32 inputs", async () => {
+    for (const [R, C] of [[1, 5120], [7, 333], [64, 2048], [3, 16]]) {
+      for (const dtype of ["BF16", "F32"] as const) {
+        const values = randomValues(random, R * C, -3, 3);
+        values[5 % (R * C)] = 200; // an outlier sets row 0's scale
+        if (R > 2) values.fill(0, C, 2 * C); // an all-zero row
+        const [cx, gx] = floatPair(values, [R, C], dtype);
+        const [c, g] = [quantizeFp8(cx), quantizeFp8(gx)];
+        assert.deepEqual(await host(g.scale), await host(c.scale), `scales [${R}, ${C}] ${dtype}`);
+        assert.deepEqual(await bytesOf(g.q), await bytesOf(c.q), `bytes [${R}, ${C}] ${dtype}`);
+      }
+    }
+  });
+
+  test("quantizeFp8 transposed: [E, K, N] stacks to [E, N, K] rows, byte for byte", async () => {
+    for (const [E, K, N] of [[3, 70, 45], [2, 256, 512], [16, 64, 96]]) {
+      const values = randomValues(random, E * K * N, -0.5, 0.5);
+      const [cx, gx] = floatPair(values, [E, K, N]);
+      const [c, g] = [quantizeFp8(cx, { transpose: true }), quantizeFp8(gx, { transpose: true })];
+      assert.deepEqual(g.q.shape, [E, N, K]);
+      assert.deepEqual(await host(g.scale), await host(c.scale), `scales [${E}, ${K}, ${N}]`);
+      assert.deepEqual(await bytesOf(g.q), await bytesOf(c.q), `bytes [${E}, ${K}, ${N}]`);
+    }
+  });
+
+  test("linearFp8 on the same FP8 inputs: streaming (T <= 8), cuBLASLt (T > 8), the fallback (K % 16 != 0)", async () => {
+    for (const [T, K, N, withBias] of [[1, 2048, 4096, true], [2, 5120, 640, false], [3, 1024, 200, true], [8, 512, 300, true],
+      [9, 512, 304, false], [64, 2048, 1024, true], [300, 1024, 2048, false], [5, 40, 24, true], [33, 40, 24, false]] as const) {
+      for (const dtype of ["BF16", "F32"] as const) {
+        const [cx, gx] = await quantizedPair(randomValues(random, T * K, -2, 2), [T, K]);
+        const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);
+        const [cb, gb] = withBias ? floatPair(randomValues(random, N), [N], dtype) : [null, null];
+        const [co, go] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
+        cpu.backend.linearFp8(co, cx.data, cx.scale, cw, cb);
+        cuda().backend.linearFp8(go, gx.data, gx.scale, gw, gb);
+        // bf16: one rounding of the output (two on the cuBLASLt path: its raw sums, then the scaled value).
+        expectRelL2(await host(go), await host(co), dtype === "F32" ? 1e-5 : 8e-3, `linearFp8 ${dtype} [${T}x${K}]·[${N}x${K}]ᵀ${withBias ? " + bias" : ""}`);
+      }
+    }
+  });
+
+  test("linearFp8 from bf16 activations: quantized on each device to the same bytes, then multiplied", async () => {
+    const [T, K, N] = [4, 1024, 512];
+    const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);
+    const [cx, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K]);
+    expectRelL2(await host(linearFp8(gx, gw)), await host(linearFp8(cx, cw)), 8e-3, "linearFp8 end to end");
+  });
+
+  for (const [T, routing] of [[1, "random"], [7, "random"], [64, "random"], [300, "random"], [300, "skewed"], [3, "two"]] as const) {
+    test(`moeTop1SigmoidFp8 T=${T} (${routing} routing) matches the cpu`, async () => {
+      const [H, I, E] = [256, 384, 16];
+      const logits = randomValues(random, T * E, -3, 3);
+      for (let t = 0; t < T; t++) {
+        if (routing === "skewed") logits[t * E + 1] = 4;
+        if (routing === "two") logits[t * E + (t % 2 === 0 ? 2 : E - 1)] = 4;
+      }
+      const [cx, gx] = floatPair(randomValues(random, T * H, -1, 1), [T, H]);
+      const [cl, gl] = floatPair(logits, [T, E]);
+      const [cgu, ggu] = await quantizedPair(randomValues(random, E * H * 2 * I, -2 / Math.sqrt(H), 2 / Math.sqrt(H)), [E, H, 2 * I], true);
+      const [cdn, gdn] = await quantizedPair(randomValues(random, E * I * H, -2 / Math.sqrt(I), 2 / Math.sqrt(I)), [E, I, H], true);
+      if (routing === "two") {
+        // The experts no token picks hold NaN bytes on cuda: reading them would show.
+        const poison = async (w: Fp8Weight, rows: number, cols: number) => {
+          const bytes = await bytesOf(w.data);
+          for (let e = 0; e < E; e++) if (e !== 2 && e !== E - 1) bytes.fill(0x7f, e * rows * cols, (e + 1) * rows * cols);
+          return { data: fp8Tensor(cuda(), bytes, w.data.shape), scale: w.scale };
+        };
+        Object.assign(ggu, await poison(ggu, 2 * I, H));
+        Object.assign(gdn, await poison(gdn, H, I));
+      }
+      const [co, go] = poisonedPair([T, H]);
+      cpu.backend.moeTop1SigmoidFp8(co, cx, cl, cgu, cdn);
+      cuda().backend.moeTop1SigmoidFp8(go, gx, gl, ggu, gdn);
+      const [a, e] = [await host(go), await host(co)];
+      assert.ok(a.every(Number.isFinite), "finite outputs");
+      // bf16 intermediates (the scaled input, h, the activation) move some values across an E4M3 rounding midpoint,
+      // a step of 2^-4 for those few: about 1e-2 overall, where the bf16 experts agree to a few 1e-3.
+      expectRelL2(a, e, 3e-2, `moe fp8 T=${T} ${routing}`);
+    });
+  }
+
+  test("dummy FP8 weights: the cpu's bytes from the same hash", async () => {
+    const n = 100_000;
+    const c = empty(cpu, [n], "F8_E4M3"), g = empty(cuda(), [n], "F8_E4M3");
+    cpu.backend.fillUniform(c, 1234, -448, 448);
+    cuda().backend.fillUniform(g, 1234, -448, 448);
+    const [a, e] = [await host(g), await host(c)];
+    // The value low + (high - low) * u rounds in fp32 on the GPU and in float64 on the cpu before E4M3: equal bytes
+    // but for the rare value at a rounding midpoint.
+    let equal = 0;
+    for (let i = 0; i < n; i++) if (a[i] === e[i]) equal++;
+    assert.ok(equal >= 0.999 * n, `${equal} of ${n} bytes equal`);
+    expectClose(a, e, 0.07, 0, "dummy FP8 values");
+  });
+
+  test("linearFp8 and moeTop1SigmoidFp8 captured in a graph replay on new inputs", async () => {
+    const backend = cuda().backend as CudaBackend;
+    const [T, K, N, E, I] = [2, 256, 128, 4, 64];
+    const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);
+    const [cgu, ggu] = await quantizedPair(randomValues(random, E * K * 2 * I, -0.1, 0.1), [E, K, 2 * I], true);
+    const [cdn, gdn] = await quantizedPair(randomValues(random, E * I * K, -0.1, 0.1), [E, I, K], true);
+    const [, gx] = floatPair(randomValues(random, T * K), [T, K]);
+    const [, gl] = floatPair(randomValues(random, T * E, -3, 3), [T, E]);
+    const arena = backend.createArena(1 << 20);
+    let linearOut!: Tensor, moeOut!: Tensor, graph: number;
+    backend.beginCapture();
+    try {
+      cuda().inArena(arena, () => {
+        linearOut = linearFp8(gx, gw);
+        moeOut = empty(cuda(), [T, K]);
+        backend.moeTop1SigmoidFp8(moeOut, gx, gl, ggu, gdn);
+      });
+    } finally {
+      graph = backend.endCapture();
+    }
+    try {
+      for (let round = 0; round < 3; round++) {
+        const x = randomValues(random, T * K), logits = randomValues(random, T * E, -3, 3);
+        backend.upload(gx, Uint16Array.from(x, f32ToBf16));
+        backend.upload(gl, Uint16Array.from(logits, f32ToBf16));
+        backend.replay(graph);
+        const [cx] = floatPair(x, [T, K]);
+        const [cl] = floatPair(logits, [T, E]);
+        expectRelL2(await host(linearOut), await host(linearFp8(cx, cw)), 8e-3, `graph linear round ${round}`);
+        const [co] = poisonedPair([T, K]);
+        cpu.backend.moeTop1SigmoidFp8(co, cx, cl, cgu, cdn);
+        expectRelL2(await host(moeOut), await host(co), 3e-2, `graph moe round ${round}`);
+      }
+    } finally {
+      backend.destroyGraph(graph);
+      arena.destroy();
+    }
+  });
+});
