@@ -14,12 +14,14 @@ export interface RankJob {
   readonly rank: number;
   readonly layout: string;
   readonly fixture: FixtureModel;
+  /** "fp8": the shard's decoder matrices quantized while loading. */
+  readonly quantization?: "fp8";
 }
 
 const job = workerData as RankJob;
 const comm = joinGroup(job.handle, job.rank, cpuDevice());
 try {
-  const { model, bytesRead, checkpointBytes } = loadFixtureModel(job.layout, cpuDevice(), comm);
+  const { model, bytesRead, checkpointBytes } = loadFixtureModel(job.layout, cpuDevice(), comm, job.quantization ?? null);
   // What this rank keeps, by its parameters' sources: the checkpoint bytes it should have read.
   const keptBytes = model.parameters.all().reduce((sum, p) => sum + p.sources.reduce((n, s) => n + (p.tensor.numel / p.tensor.shape[s.dim]) * s.rows, 0), 0) * 2;
   const runs = await runFixtureCases(model, job.fixture);

@@ -6,6 +6,7 @@
  * Measured (relative L2 to the reference first_logits; the float path is at 4e-7 to 2e-6 on the same cases):
  *   tiny-qwen2_5-vl  one_image 0.213, two_images 0.120, text_only 0.142
  *   tiny-llama4      one_image 0.0973, wide_image 0.0971, text_only 0.191
+ *   tiny-llama4 over 2 ranks (tensor parallelism; images through the float vision model) 0.122, 0.0993, 0.247
  * Why so large: these random-weight models amplify perturbations (their greedy margins are 1e-3 to 8e-3), and E4M3
  * rounds every weight and activation by up to 2^-4 relative (about 3% rms) in each of 16 products (4 layers x
  * qkv, o, gate|up, down). The bound 0.3 leaves 40% above the worst case measured, and still catches the bugs
@@ -21,6 +22,7 @@ import { getDevice } from "../../../src/runtime/device.js";
 import { LAYOUTS, loadCases, loadCaseTensors, type FixtureModel } from "../../helpers/fixtures.js";
 import { floats, relativeL2 } from "../../helpers/numerics.js";
 import { loadFixtureModel, promptLogits } from "../../helpers/model-harness.js";
+import { runRanks } from "../../helpers/tp-ranks.js";
 
 const device = getDevice("cpu");
 const BOUND = 0.3;
@@ -53,3 +55,18 @@ for (const family of ["tiny-qwen2_5-vl", "tiny-llama4"] as const) {
     }
   });
 }
+
+test("tiny-llama4 over 2 ranks in FP8: every case's first logits within the same bound, each rank's the same", async () => {
+  // Column-parallel shards (q|k|v, gate|up, the experts' gate|up columns) keep the whole model's row scales;
+  // row-parallel ones (o, down, the experts' down) scale each rank's half of a row on its own, a different but equally
+  // fine quantization, so the logits stay within the FP8 bound rather than matching tpSize 1.
+  const family = "tiny-llama4";
+  const ranks = await runRanks(family, LAYOUTS[family][0], 2, "fp8");
+  loadCases(family).forEach((c, i) => {
+    const reference = floats(loadCaseTensors(family, c.name).first_logits);
+    const error = relativeL2(ranks[0].runs[i].firstLogits, reference);
+    console.log(`tiny-llama4/${c.name} over 2 ranks: FP8 first-logit relative error ${error.toFixed(4)}`);
+    assert.ok(error > 0.02 && error < BOUND, `${c.name}: ${error}`);
+    assert.deepEqual(ranks[1].runs[i].firstLogits, ranks[0].runs[i].firstLogits, `${c.name}: the ranks disagree`);
+  });
+});

@@ -6,29 +6,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createGroupHandle } from "../../../src/runtime/device.js";
-import { startModuleWorker } from "../../../src/utils/module-worker.js";
 import { LAYOUTS, type FixtureModel } from "../../helpers/fixtures.js";
 import { loadFixtureModel } from "../../helpers/model-harness.js";
 import { relativeL2 } from "../../helpers/numerics.js";
 import { runFixtureCases, type CaseRun } from "../../helpers/tp-cases.js";
-
-interface RankResult {
-  readonly runs: CaseRun[];
-  readonly bytesRead: number;
-  readonly checkpointBytes: number;
-  readonly keptBytes: number;
-  readonly kvHeads: number;
-}
-
-async function runRanks(fixture: FixtureModel, layout: string, size: number): Promise<RankResult[]> {
-  const handle = createGroupHandle("cpu", size, 60_000);
-  return Promise.all(Array.from({ length: size }, (_, rank) => new Promise<RankResult>((resolve, reject) => {
-    const worker = startModuleWorker(import.meta.url, "../../helpers/tp-rank-worker", { handle, rank, layout, fixture });
-    worker.once("message", (m: RankResult & { error?: string }) => (m.error ? reject(new Error(m.error)) : resolve(m)));
-    worker.once("error", reject);
-  })));
-}
+import { runRanks } from "../../helpers/tp-ranks.js";
 
 const CASES: [FixtureModel, string, number][] = [
   ["tiny-qwen2_5-vl", LAYOUTS["tiny-qwen2_5-vl"][0], 2], ["tiny-llama4", LAYOUTS["tiny-llama4"][1], 2],
