@@ -3,15 +3,8 @@ import { expectDType, expectNoOverlap, expectRank, output, sameDevice } from "./
 
 /** Token embeddings: out [T, H] = table[ids[t]] for ids I32 [T], table [V, H]. */
 export function embedding(ids: Tensor, table: Tensor, out?: Tensor): Tensor {
-  const kernel = "embedding";
-  const device = sameDevice(kernel, { ids, table, out });
-  expectDType(kernel, "ids", ids, "I32");
-  expectRank(kernel, "ids", ids, 1);
-  expectDType(kernel, "table", table, "float");
-  expectRank(kernel, "table", table, 2);
-  const result = output(kernel, device, out, [ids.shape[0], table.shape[1]], table.dtype);
-  expectNoOverlap(kernel, result, { table });
-  device.backend.embedding(result, ids, table);
+  const result = lookupOutput("embedding", ids, table, out);
+  result.device.backend.embedding(result, ids, table);
   return result;
 }
 
@@ -20,7 +13,13 @@ export function embedding(ids: Tensor, table: Tensor, out?: Tensor): Tensor {
  * rows [start, start + R) hold, zeros for the others; the ranks' outputs summed give `embedding` of the whole table.
  */
 export function embeddingShard(ids: Tensor, table: Tensor, start: number, out?: Tensor): Tensor {
-  const kernel = "embeddingShard";
+  const result = lookupOutput("embeddingShard", ids, table, out);
+  result.device.backend.embeddingShard(result, ids, table, start);
+  return result;
+}
+
+/** Checks ids I32 [T] and a float table [V, H]; the output [T, H] (`out`, or a new tensor). */
+function lookupOutput(kernel: string, ids: Tensor, table: Tensor, out?: Tensor): Tensor {
   const device = sameDevice(kernel, { ids, table, out });
   expectDType(kernel, "ids", ids, "I32");
   expectRank(kernel, "ids", ids, 1);
@@ -28,6 +27,5 @@ export function embeddingShard(ids: Tensor, table: Tensor, start: number, out?: 
   expectRank(kernel, "table", table, 2);
   const result = output(kernel, device, out, [ids.shape[0], table.shape[1]], table.dtype);
   expectNoOverlap(kernel, result, { table });
-  device.backend.embeddingShard(result, ids, table, start);
   return result;
 }
