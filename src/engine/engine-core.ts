@@ -30,6 +30,7 @@ import { StepProfile } from "./step-profile.js";
 import { LeaderRunner, type StepRunner } from "./rank-leader.js";
 import type { LeaderStart, ToRank } from "./rank-protocol.js";
 import { loadRankRunner } from "./rank-runner.js";
+import { LOAD_BARRIER_TIMEOUT_MS } from "../runtime/communicator.js";
 
 /** A step whose kernels are enqueued and whose tokens are not read back yet (null: it failed as a whole). */
 interface InFlightStep {
@@ -105,7 +106,7 @@ export class EngineCore {
       options, config, device, numPages, eosTokenIds, comm, timeSteps: profile !== null,
       onProgress: (loaded, total) => send({ type: "progress", stage: "weights", loaded, total }),
     });
-    await comm?.barrier();
+    await comm?.barrier(LOAD_BARRIER_TIMEOUT_MS);
     const runner = tp === undefined ? local : new LeaderRunner(local, tp.peers, comm!);
     const allocator = new PageAllocator({ numPages, pageSize: options.pageSize });
     const prefixCache = options.enablePrefixCache ? new RadixCache(allocator) : new NoCache(options.pageSize);

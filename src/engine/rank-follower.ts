@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { loadGenerationConfig } from "../checkpoint/generation-config.js";
 import { loadModelConfig } from "../checkpoint/model-config.js";
 import { IrisError } from "../core/errors.js";
-import type { Communicator } from "../runtime/communicator.js";
+import { LOAD_BARRIER_TIMEOUT_MS, type Communicator } from "../runtime/communicator.js";
 import { getDevice, joinGroup, type Device } from "../runtime/device.js";
 import type { ModelRunner } from "../runner/model-runner.js";
 import type { StepEntry } from "../runner/runner-step.js";
@@ -61,7 +61,7 @@ export class RankFollower {
     const eosTokenIds = [...new Set([...config.text.eosTokenIds, ...generation.eosTokenIds])];
     this.runner = loadRankRunner({ options, config, device: this.device, numPages, eosTokenIds, comm: this.comm });
     // Every rank loaded: rank 0 waits for this before it reports the engine ready.
-    await this.comm.barrier();
+    await this.comm.barrier(LOAD_BARRIER_TIMEOUT_MS);
   }
 
   private step(entries: readonly StepEntry[], known: readonly (readonly number[])[]): void {

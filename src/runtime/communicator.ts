@@ -24,8 +24,11 @@ export interface Communicator {
   allGather(out: Tensor, x: Tensor): void;
   /** In place: x = `root`'s x, on every rank. */
   broadcast(x: Tensor, root: number): void;
-  /** Resolves once every rank reached it (and the collectives before it ran); RANK_FAILED past the timeout. */
-  barrier(): Promise<void>;
+  /**
+   * Resolves once every rank reached it (and the collectives before it ran); RANK_FAILED past the group's timeout,
+   * or past `timeoutMs` where the ranks may legitimately take longer (loading their shards of the weights).
+   */
+  barrier(timeoutMs?: number): Promise<void>;
   /**
    * Waits for `work` (a readback of the rank's stream) under the group's timeout: a collective stuck on a dead peer
    * aborts the group instead of hanging. On cpu, where collectives run synchronously, this only forwards `work`.
@@ -48,6 +51,8 @@ export type GroupHandle =
 
 /** Default time a rank waits for its peers in one collective before the group is declared failed. */
 export const DEFAULT_COLLECTIVE_TIMEOUT_MS = 120_000;
+/** How long the ranks wait for each other to load their shards (a large checkpoint on a shared disk takes minutes). */
+export const LOAD_BARRIER_TIMEOUT_MS = 30 * 60_000;
 
 /** The group of one: every collective is the identity (all-gather copies), so a model is written once for any size. */
 export class SoloCommunicator implements Communicator {

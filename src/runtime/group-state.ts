@@ -58,7 +58,7 @@ export class GroupState {
    * Blocks until every rank arrived (a generation-counting barrier: the last to arrive resets the count and bumps
    * the generation, which releases the others). Past the timeout the group is aborted and RANK_FAILED thrown.
    */
-  arrive(what: string): void {
+  arrive(what: string, timeoutMs = this.timeoutMs): void {
     this.check();
     const generation = Atomics.load(this.control, GENERATION);
     if (Atomics.add(this.control, ARRIVED, 1) + 1 === this.size) {
@@ -67,12 +67,12 @@ export class GroupState {
       Atomics.notify(this.control, GENERATION);
       return;
     }
-    const deadline = Date.now() + this.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
     while (Atomics.load(this.control, GENERATION) === generation) {
       this.check();
       const left = deadline - Date.now();
       if (left <= 0) {
-        this.abort(`rank ${this.rank} waited ${this.timeoutMs} ms in ${what} for a rank that never arrived`);
+        this.abort(`rank ${this.rank} waited ${timeoutMs} ms in ${what} for a rank that never arrived`);
         this.check();
       }
       Atomics.wait(this.control, GENERATION, generation, left);

@@ -49,7 +49,11 @@ async function run(): Promise<unknown> {
     comm.abort("rank 1 exploded");
     return "aborted";
   }
-  if (scenario === "timeout" && rank === 1) return "stayed away";
+  if ((scenario === "timeout" || scenario === "barrier") && rank === 1) return "stayed away";
+  if (scenario === "barrier") {
+    await comm.barrier(300);
+    return "no error";
+  }
   comm.allReduceSum(fromHost(device, new Float32Array(4)));
   return "no error";
 }

@@ -65,9 +65,9 @@ export class CpuCommunicator implements Communicator {
     });
   }
 
-  barrier(): Promise<void> {
+  barrier(timeoutMs?: number): Promise<void> {
     try {
-      this.state.arrive("barrier");
+      this.state.arrive("barrier", timeoutMs);
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err);

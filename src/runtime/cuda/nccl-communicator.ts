@@ -62,23 +62,23 @@ export class NcclCommunicator implements Communicator {
   }
 
   /** One all-reduce of a single element, waited for under the timeout. */
-  async barrier(): Promise<void> {
+  async barrier(timeoutMs = this.handle.timeoutMs): Promise<void> {
     const one = new Tensor(this.device, this.device.allocate("F32", 1), [1]);
     try {
       this.allReduceSum(one);
-      await this.watch(this.device.synchronize());
+      await this.watch(this.device.synchronize(), timeoutMs);
     } finally {
       this.device.release(one.storage);
     }
   }
 
-  watch<T>(work: Promise<T>): Promise<T> {
+  watch<T>(work: Promise<T>, timeoutMs = this.handle.timeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        this.abort(`rank ${this.rank} waited ${this.handle.timeoutMs} ms for a collective that did not finish (a peer failed or hangs)`);
+        this.abort(`rank ${this.rank} waited ${timeoutMs} ms for a collective that did not finish (a peer failed or hangs)`);
         reject(this.error());
-      }, this.handle.timeoutMs);
+      }, timeoutMs);
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }

@@ -66,6 +66,12 @@ test("an aborted group fails the other ranks' collectives with RANK_FAILED and t
   assert.match(rank0.error!.message, /rank 1 exploded/);
 });
 
+test("a barrier's own timeout (the load barrier's) overrides the group's", async () => {
+  const [rank0] = await runGroup(2, "barrier", 60_000);
+  assert.equal(rank0.error?.code, "RANK_FAILED");
+  assert.match(rank0.error!.message, /waited 300 ms in barrier/);
+});
+
 test("a rank that never arrives fails the collective after the timeout, not a hang", async () => {
   const started = Date.now();
   const [rank0] = await runGroup(2, "timeout", 300);
