@@ -8,7 +8,7 @@
  * decode steps (src/engine/step-profile.ts), the marks costing a few microseconds a step.
  *
  *   node --import tsx bench/decode-step.ts --model DIR [--batch 1] [--prompt-tokens 338] [--decode-tokens 128]
- *     [--quantization fp8] [--mem-fraction-static F]
+ *     [--quantization fp8] [--mem-fraction-static F] [--tp-size N]
  */
 import { parseArgs } from "node:util";
 import { Engine } from "../src/engine/engine.js";
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     "disable-cuda-graph": { type: "boolean", default: false },
     quantization: { type: "string" },
     "mem-fraction-static": { type: "string" },
+    /** Tensor parallelism: GPUs the model is sharded over (issue 12: Scout at 4). */
+    "tp-size": { type: "string", default: "1" },
   },
 });
 if (!values.model) throw new Error("--model DIR is required");
@@ -37,6 +39,7 @@ const engine = await Engine.create({
   contextLength: Number(values["context-length"]), maxRunningRequests: Math.max(batch, 8), disableCudaGraph: values["disable-cuda-graph"],
   quantization: values.quantization as "fp8" | undefined,
   memFractionStatic: values["mem-fraction-static"] === undefined ? undefined : Number(values["mem-fraction-static"]),
+  tpSize: Number(values["tp-size"]),
 });
 let seed = 1;
 const prompt = () => Array.from({ length: promptTokens }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % 300);  // ids every vocabulary has

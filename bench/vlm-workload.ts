@@ -65,6 +65,8 @@ export const ENGINE_FLAGS = {
   "preprocess-workers": { type: "string" },
   "vision-token-budget": { type: "string" },
   "cuda-graph-max-bs": { type: "string" },
+  /** Tensor parallelism: GPUs the model is sharded over. */
+  "tp-size": { type: "string" },
   /** "true" or "false": rescale, normalize and patchify raw pictures on the device (the engine's default: on for cuda). */
   "patchify-on-device": { type: "string" },
   seed: { type: "string", default: "0" },
@@ -87,6 +89,7 @@ export function engineOptions(values: Flags, extra: Partial<EngineOptions> = {})
     preprocessWorkers: int("preprocess-workers"),
     visionTokenBudget: int("vision-token-budget"),
     cudaGraphMaxBs: int("cuda-graph-max-bs"),
+    tpSize: int("tp-size"),
     patchifyOnDevice: values["patchify-on-device"] === undefined ? undefined : values["patchify-on-device"] === "true",
     randomSeed: 0,
     ...extra,
