@@ -37,11 +37,15 @@ export function registerDemo(program: Command): void {
     .option("--json", "with --eval: print the scores as JSON")
     .option("--set <generator|foreign|both>", "with --eval: the generator's held-out pictures, pictures drawn another way, or both (default: all the checkpoint has)")
     .option("--device <cpu|cuda>", "with --eval: where the model runs", "cpu")
-    .option("--quantization <fp8>", "with --eval: the decoder's weights in FP8 (SGLang's --quantization fp8)")
+    .option("--quantization <fp8>", "the decoder's weights in FP8 (SGLang's --quantization fp8)")
     .action(async (flags: DemoFlags) => {
       if (flags.json && flags.eval === undefined) {
         throw new IrisError("INVALID_ARGUMENT", "--json is only for --eval (the scores as JSON); the demo itself prints text");
       }
+      if (flags.quantization !== undefined && flags.quantization !== "fp8") {
+        throw new IrisError("INVALID_ARGUMENT", `--quantization must be fp8, got ${flags.quantization}`);
+      }
+      const quantization = flags.quantization as "fp8" | undefined;
       const progress = loadProgressBar(Boolean(process.stderr.isTTY));
       const started = performance.now();
       if (flags.eval !== undefined) {
@@ -52,10 +56,7 @@ export function registerDemo(program: Command): void {
         if (sets.includes("foreign") && !defaultEvaluationSets().includes("foreign")) {
           throw new IrisError("INVALID_ARGUMENT", "--set foreign needs a checkpoint trained on generator 2's drawings; the bundled one predates them");
         }
-        if (flags.quantization !== undefined && flags.quantization !== "fp8") {
-          throw new IrisError("INVALID_ARGUMENT", `--quantization must be fp8, got ${flags.quantization}`);
-        }
-        const results = await runEvaluation(count, progress.update, flags.device, sets, flags.quantization);
+        const results = await runEvaluation(count, progress.update, flags.device, sets, quantization);
         progress.stop();
         const seconds = (performance.now() - started) / 1000;
         // JSON: the first set's scores at the top level (as before there were two sets), the others by name.
@@ -78,6 +79,7 @@ export function registerDemo(program: Command): void {
         onProgress: progress.update,
         // The bar is erased before the first answer is printed: a line printed under a live bar gets cut.
         onLoaded: progress.stop,
+        quantization,
       });
       progress.stop();
     });

@@ -45,11 +45,13 @@ export interface DemoOptions {
   readonly onProgress?: (event: LoadProgressEvent) => void;
   /** Called once the model is loaded, before anything is printed (the caller ends its progress bar here). */
   readonly onLoaded?: () => void;
+  /** "fp8": the decoder's weights in FP8 (docs/fp8.md). */
+  readonly quantization?: "fp8";
 }
 
 export async function runDemo(options: DemoOptions): Promise<{ correct: number; asked: number }> {
   const { print } = options;
-  const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device: "cpu", onProgress: options.onProgress });
+  const engine = await Engine.create({ modelPath: DEMO_MODEL_DIR, device: "cpu", quantization: options.quantization, onProgress: options.onProgress });
   options.onLoaded?.();
   try {
     print(`Iris demo: a ${(engine.info.parameters / 1e6).toFixed(1)}M-parameter vision-language model (Qwen2.5-VL architecture), bundled with Iris, on the CPU.`);

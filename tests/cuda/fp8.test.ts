@@ -71,8 +71,11 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
         const [co, go] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
         cpu.backend.linearFp8(co, cx.data, cx.scale, cw, cb);
         cuda().backend.linearFp8(go, gx.data, gx.scale, gw, gb);
-        // bf16: one rounding of the output (two on the cuBLASLt path: its raw sums, then the scaled value).
-        expectRelL2(await host(go), await host(co), dtype === "F32" ? 1e-5 : 8e-3, `linearFp8 ${dtype} [${T}x${K}]·[${N}x${K}]ᵀ${withBias ? " + bias" : ""}`);
+        // bf16: one rounding of the output (two on the cuBLASLt path: its raw sums, then the scaled value). F32: the
+        // streaming kernel sums in fp32 FMAs (1e-5); Hopper's FP8 tensor cores add up each run of products with about
+        // 14 bits before cuBLASLt promotes the partial sums to fp32 (DeepSeek-V3's report), hence 1e-3 above 8 tokens.
+        const tolerance = dtype === "BF16" ? 8e-3 : T > 8 && K % 16 === 0 ? 1e-3 : 1e-5;
+        expectRelL2(await host(go), await host(co), tolerance, `linearFp8 ${dtype} [${T}x${K}]·[${N}x${K}]ᵀ${withBias ? " + bias" : ""}`);
       }
     }
   });

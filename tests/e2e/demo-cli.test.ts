@@ -68,3 +68,14 @@ test("a scene from the training seeds is marked as such; a held-out one is not",
   assert.equal(heldOut.code, 0, heldOut.stderr);
   assert.doesNotMatch(heldOut.stdout, /training seed/);
 });
+
+test("iris demo --quantization fp8 --eval scores the FP8 model; another value is a one-line error", async () => {
+  const run = await runIris(["demo", "--quantization", "fp8", "--eval", "10", "--json"], 120_000);
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as { pictures: number; questions: number; accuracy: number };
+  assert.equal(result.pictures, 10);
+  assert.ok(result.questions > 0 && result.accuracy >= 0 && result.accuracy <= 1, run.stdout);
+  const bad = await runIris(["demo", "--quantization", "int8", "--eval", "10"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^iris: INVALID_ARGUMENT: --quantization must be fp8, got int8/);
+});
