@@ -72,6 +72,7 @@ for (const [name, K, N] of linears) {
   }
   w16.dispose();
   w8.data.dispose();
+  w8.scale.dispose();
 }
 const gateUp16 = floats([E, H, 2 * I], 0.02), down16 = floats([E, I, H], 0.02);
 const gateUp8 = fp8([E, 2 * I, H]), down8 = fp8([E, H, I]);

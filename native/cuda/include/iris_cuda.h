@@ -174,8 +174,8 @@ std::string quantizeFp8(int inDtype, void* q, float* scale, const void* x, size_
 // then the scales and bias in place.
 std::string linearFp8(int outDtype, void* out, const void* x, const float* xScale, const void* w, const float* wScale,
                       const void* bias, size_t T, size_t K, size_t N);
-// cuBLASLt's E4M3 x E4M3 product with fp32 accumulation into raw[T, N] of outDtype (BF16, F16 or F32), no scales: the
-// caller applies them. K a multiple of 16 and 16-byte aligned pointers; "" or why not.
+// cuBLASLt's E4M3 x E4M3 product with fp32 accumulation into raw[T, N] of outDtype (BF16 or F32: half cannot hold
+// the raw sums), no scales: the caller applies them. K a multiple of 16 and 16-byte aligned pointers; "" or why not.
 std::string fp8GemmLt(int outDtype, void* raw, const void* x, const void* w, size_t T, size_t K, size_t N);
 // The weight-streaming FP8 product over rows grouped by expert (kernels/fp8_gemv.cu): row p of x (expert e's rows
 // are offsets[e] .. offsets[e+1]-1; offsets null: one expert with all T rows) times expert e's w [N, K] (w + e*N*K),

@@ -155,7 +155,8 @@ std::string fp8GemmLt(int outDtype, void* raw, const void* x, const void* w, siz
   // cuBLASLt's FP8 products take K in multiples of 16 and 16-byte aligned operands (its "TN" layout is ours).
   const int align = alignmentOf({raw, x, w});
   if (K % 16 != 0 || align < 16) return "fp8 linear: K a multiple of 16 and 16-byte aligned operands needed";
-  if (outDtype != kBF16 && outDtype != kF16 && outDtype != kF32) return "fp8 linear: unsupported output dtype";
+  // Raw sums of FP8 values reach 448² x K (1e9 at K = 5120): bf16 and fp32 hold them, half would overflow.
+  if (outDtype != kBF16 && outDtype != kF32) return "fp8 linear: raw sums only in bf16 or fp32";
   std::lock_guard<std::mutex> lock(mutex);
   std::string status;
   Plan* plan = planFor(PlanKey{outDtype, T, K, N, false, align, true}, &status);
