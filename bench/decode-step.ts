@@ -66,5 +66,7 @@ const { groups } = readProfile();
 console.log(JSON.stringify({
   benchmark: "decode-step", ...runInfo(import.meta.url), device: engine.info.device, batch, promptTokens, decodeTokens,
   cudaGraph: !values["disable-cuda-graph"], tokensPerS, msPerStep: (1000 * batch) / tokensPerS,
+  // What the engine holds: the weights as stored (FP8 counted at a byte), and the KV cache's capacity in tokens.
+  quantization: engine.info.quantization, weightGB: engine.info.weightBytes / 1e9, kvCacheTokens: engine.info.maxTotalTokens,
   stepProfile: groups.filter((g) => g.kind.startsWith(`decode b${batch}`)),
 }, null, 2));
