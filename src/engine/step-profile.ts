@@ -45,9 +45,10 @@ export class StepProfile {
   summary(): GroupSummary[] {
     const groups = new Map<string, StepSample[]>();
     for (const s of this.samples) {
-      const decode = s.tokens === s.sequences;
-      const kind = decode ? `decode b${s.sequences}${s.timing?.graphBucket != null ? ` graph${s.timing.graphBucket}` : ""}` : `mixed t${s.tokens}`;
-      groups.set(kind, [...(groups.get(kind) ?? []), s]);
+      const kind = isDecode(s) ? `decode b${s.sequences}${s.timing?.graphBucket != null ? ` graph${s.timing.graphBucket}` : ""}` : `mixed t${s.tokens}`;
+      const group = groups.get(kind);
+      if (group === undefined) groups.set(kind, [s]);
+      else group.push(s);
     }
     return [...groups].map(([kind, samples]) => ({
       kind,
@@ -68,7 +69,7 @@ export class StepProfile {
   totals(): Record<string, Record<string, number>> {
     const totals: Record<string, Record<string, number>> = {};
     for (const s of this.samples) {
-      const t = (totals[s.tokens === s.sequences ? "decode" : "withPromptTokens"] ??= {
+      const t = (totals[isDecode(s) ? "decode" : "withPromptTokens"] ??= {
         steps: 0, tokens: 0, launchMs: 0, waitMs: 0, handOutMs: 0, turnMs: 0, deviceSpanMs: 0, deviceIdleBeforeMs: 0,
       });
       t.steps++;
@@ -86,6 +87,11 @@ export class StepProfile {
   write(): void {
     writeFileSync(this.path, JSON.stringify({ groups: this.summary(), totals: this.totals() }, null, 2));
   }
+}
+
+/** A step of one token per sequence: decode alone, no prompt tokens. */
+function isDecode(s: StepSample): boolean {
+  return s.tokens === s.sequences;
 }
 
 function median(values: readonly number[]): number | null {

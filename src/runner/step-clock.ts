@@ -2,7 +2,8 @@
  * The device's time on each step, from timing marks recorded around the step's kernels: the step's span (its first
  * kernel's start to its last's end, with any wait for the host's launches inside it) and the gap before it (the
  * device idle between the previous step's end and this one's start, waiting for the host). Host clocks cannot tell
- * these apart once the host enqueues ahead of the device. For the engine's step profile only: two marks a step.
+ * these apart once the host enqueues ahead of the device. For the engine's step profile only: two marks a step, two
+ * more around a graph replay.
  */
 import type { TimingMarks } from "../runtime/backend.js";
 
