@@ -59,7 +59,7 @@ struct Slice {
 };
 
 template <int G, int DPL>
-__global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionArgs a, int splits, float* partial, unsigned* arrived) {
+__global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionArgs a, int splits, float* workspace, unsigned* arrived) {
   constexpr int D = DPL * 32;
   __shared__ __align__(16) float qs[G][D];    // the queries, scaled into the log2 domain
   __shared__ float ps[kWarps][kKeys][G];      // each warp's probabilities of its 32 keys
@@ -75,6 +75,11 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   const int perSplit = (kvLen - lo + splits - 1) / splits;
   const int partLen = (perSplit + kSplitKeys - 1) / kSplitKeys * kSplitKeys;
   const int kLo = lo + split * partLen, kHi = min(kvLen, kLo + partLen);
+  // Only the first `active` splits hold keys (a short sequence in a grid launched for the context length): the
+  // others leave at once, and the merge waits for and reads the active ones alone; one active split writes the output.
+  const int active = (kvLen - lo + partLen - 1) / partLen;
+  if (split >= active) return;
+  float* partial = active > 1 ? workspace : nullptr;
   // The slot of key p (-1: past the split, or on a page that is not there).
   auto slotOf = [&](int p) {
     if (p >= kHi) return -1;
@@ -209,7 +214,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   __syncthreads();
   if (threadIdx.x == 0) {
     const size_t key = size_t(s) * a.Hk + kv;
-    lastSplit = atomicAdd(arrived + key, 1u) == unsigned(splits - 1);
+    lastSplit = atomicAdd(arrived + key, 1u) == unsigned(active - 1);
     if (lastSplit) arrived[key] = 0;
   }
   __syncthreads();
@@ -218,14 +223,14 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   for (int g = warp; g < G; g += kWarps) {
     const size_t outRow = size_t(row) * a.Hq + size_t(kv) * G + g;
     const float* part = partial + outRow * splits * (D + 2);
-    const float mSplit = lane < splits ? __ldcg(part + lane * (D + 2)) : -INFINITY;
-    const float lSplit = lane < splits ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
+    const float mSplit = lane < active ? __ldcg(part + lane * (D + 2)) : -INFINITY;
+    const float lSplit = lane < active ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
     // The first four splits' outputs are read with their maxima (a short sequence's keys are all in them).
     float x[4][DPL];
 #pragma unroll
     for (int u = 0; u < 4; u++)
 #pragma unroll
-      for (int d = 0; d < DPL; d++) x[u][d] = u < splits ? __ldcg(part + u * (D + 2) + 2 + lane * DPL + d) : 0.f;
+      for (int d = 0; d < DPL; d++) x[u][d] = u < active ? __ldcg(part + u * (D + 2) + 2 + lane * DPL + d) : 0.f;
     const float mMax = warpMax(mSplit);
     const float weight = mSplit == -INFINITY ? 0.f : exp2f(mSplit - mMax);
     const float sum = warpSum(weight * lSplit);
@@ -233,12 +238,12 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
 #pragma unroll
     for (int d = 0; d < DPL; d++) o[d] = 0.f;
     // Splits past a short sequence's keys have weight 0 and are skipped (their outputs are zeros anyway).
-    for (int sp0 = 0; sp0 < splits; sp0 += 4) {
+    for (int sp0 = 0; sp0 < active; sp0 += 4) {
       float w[4];
 #pragma unroll
       for (int u = 0; u < 4; u++) {
         w[u] = __shfl_sync(0xffffffffu, weight, (sp0 + u) & 31);
-        if (sp0 + u >= splits) w[u] = 0.f;
+        if (sp0 + u >= active) w[u] = 0.f;
         if (sp0 == 0) continue;  // read above
 #pragma unroll
         for (int d = 0; d < DPL; d++) x[u][d] = w[u] > 0.f ? __ldcg(part + (sp0 + u) * (D + 2) + 2 + lane * DPL + d) : 0.f;
