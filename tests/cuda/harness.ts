@@ -87,14 +87,19 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 /** ||actual - expected|| / ||expected|| <= tol (matrix products, attention). */
 export function expectRelL2(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
+  const rel = relL2(actual, expected);
+  assert.ok(rel <= tol, `${what}: relative L2 error ${rel.toExponential(2)} > ${tol}`);
+}
+
+/** ||actual - expected|| / ||expected||. */
+export function relL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   let diff = 0, norm = 0;
   for (let i = 0; i < expected.length; i++) {
     const d = actual[i] - expected[i];
     diff += d * d;
     norm += expected[i] * expected[i];
   }
-  const rel = Math.sqrt(diff / Math.max(norm, 1e-30));
-  assert.ok(rel <= tol, `${what}: relative L2 error ${rel.toExponential(2)} > ${tol}`);
+  return Math.sqrt(diff / Math.max(norm, 1e-30));
 }
 
 /** Downloads both outputs and compares them as bf16 results (one rounding of an fp32 value: 2^-8 relative). */
