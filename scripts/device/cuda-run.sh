@@ -182,4 +182,6 @@ if [[ $serve == 1 ]]; then
   tail -5 "$out/serve-load-cuda.err"
 fi
 if [[ $hf == 1 ]]; then echo "==== hugging face twin ===="; cat "$out/latency-hf.json"; tail -5 "$out/latency-hf.err"; fi
+# The device tool brings back only a few files: every log and result in one archive.
+tar -czf /tmp/iris-run-logs.tar.gz -C "$out" . && find "$out" -mindepth 1 -delete && mv /tmp/iris-run-logs.tar.gz "$out/logs.tar.gz"
 [[ $build_rc == 0 && ( $test_rc == 0 || $run_tests == 0 ) ]]
