@@ -11,6 +11,7 @@ import torch
 
 from demo_checkpoint import render_prompt, user_turn
 from demo_data import QUESTION_KINDS, BatchMaker, ExampleTable
+from demo_precision import autocast
 from demo_tokenizer import SpecialIds
 
 
@@ -20,10 +21,11 @@ def log(message: str) -> None:
 
 @torch.no_grad()
 def teacher_forced_accuracy(model, make_batch: BatchMaker, table: ExampleTable, per_kind: int, batch_size: int,
-                            autocast: bool) -> dict:
+                            precision: str) -> dict:
     """Exact-match accuracy per question kind with the answer fed in: an example counts when the argmax at every
     answer position (and at the final <|im_end|>) is the expected token. Greedy decoding then produces exactly the
-    expected answer, so this equals generation accuracy (ties aside) at the cost of one forward pass."""
+    expected answer, so this equals generation accuracy (ties aside) at the cost of one forward pass. `precision`:
+    demo_precision.py's "fp32" or "bf16" (during training, the training's own)."""
     was_training = model.training
     model.eval()
     scores = {}
@@ -37,7 +39,7 @@ def teacher_forced_accuracy(model, make_batch: BatchMaker, table: ExampleTable, 
         for chunk in batches:
             batch = make_batch(chunk)
             labels = batch.pop("labels")
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            with autocast(precision, model.device):
                 logits = model(**batch, use_cache=False).logits
             predicted = logits[:, :-1].argmax(-1)
             target = labels[:, 1:]

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Checks the training script's data path on a machine without a GPU, tokenizers or transformers (needs torch and
-numpy): reads a generator-2 data set, builds the example table with a stand-in tokenizer, and checks the batches,
-the patch layout, the M-RoPE templates and the bucket sampler against plain re-computations.
+"""Checks the training script on a machine without a GPU, tokenizers or transformers (needs torch and numpy):
+- the recovery from non-finite gradients (demo_recovery.py: snapshots, restores, the ladder) and their diagnosis
+  (demo_diagnose.py: the first module with a non-finite gradient, the parameters, the activations), on a tiny
+  model whose backward pass turns NaN at a known place;
+- with a data set: reads a generator-2 data set, builds the example table with a stand-in tokenizer, and checks the
+  batches, the patch layout, the M-RoPE templates and the bucket sampler against plain re-computations.
 
-    node dist/demo/shapes/write-dataset.js --generator 2 --count 300 --seed-start 0 --out /tmp/demo-smoke
-    python3 scripts/train-demo-model/smoke_test.py /tmp/demo-smoke
+    node --import tsx src/demo/shapes/write-dataset.ts --generator 2 --count 300 --seed-start 0 --out /tmp/demo-smoke
+    python3 scripts/train-demo-model/smoke_test.py /tmp/demo-smoke   # or without a folder: the first part only
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from demo_data import (  # noqa: E402
     image_tokens,
     load_dataset,
 )
+from demo_diagnose import diagnose  # noqa: E402
 from demo_fast_paths import position_templates  # noqa: E402
+from demo_recovery import Recovery  # noqa: E402
 from demo_tokenizer import QWEN_SPECIAL_TOKENS  # noqa: E402
 
 
@@ -73,6 +78,81 @@ def naive_patches(picture: np.ndarray) -> np.ndarray:
                     patch = x[y0 : y0 + 14, x0 : x0 + 14].transpose(2, 0, 1)  # [C, 14, 14]
                     rows.append(np.stack([patch, patch], axis=1).reshape(-1))  # [C, t, 14, 14]
     return np.stack(rows)
+
+
+class Tiny(torch.nn.Module):
+    """Two layers and a head, named as the hooks look for them; `poison` puts sqrt(0) between the layers: its
+    forward value is 0, its gradient 0 * inf = NaN, so the backward pass turns non-finite at layers.0's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.Linear(4, 4), torch.nn.Linear(4, 4)])
+        self.lm_head = torch.nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor, poison: bool = False) -> torch.Tensor:
+        h = self.layers[0](x)
+        if poison:
+            h = torch.sqrt(h * 0)
+        return self.lm_head(self.layers[1](h))
+
+
+def check_diagnosis() -> None:
+    torch.manual_seed(0)
+    model, x = Tiny(), torch.randn(8, 4)
+    report = diagnose(model, lambda: model(x, poison=True).pow(2).mean(), {"pictures": 8}, 0.5, float("nan"), 7)
+    assert "error" not in report, report["error"]
+    rerun = report["rerun"]
+    assert rerun["backward_hooks"], report
+    assert rerun["first_non_finite_module"]["module"] == "layers.0", rerun
+    assert [m["module"] for m in rerun["finite_modules_before"]] == ["lm_head", "layers.1"], rerun
+    assert rerun["first_non_finite_parameters"] == ["layers.0.weight", "layers.0.bias"], rerun
+    assert sorted(rerun["largest_activation"]) == ["layers.0", "layers.1", "lm_head"], rerun
+    assert report["grad_norm"] == "nan" and rerun["loss"] > 0, report  # strict JSON: no NaN numbers
+    assert all(p.grad is None for p in model.parameters()), "the diagnosis leaves gradients behind"
+    for m in model.modules():
+        assert not m._forward_hooks and not m._backward_hooks, "the diagnosis leaves hooks behind"
+
+
+def check_recovery() -> None:
+    torch.manual_seed(0)
+    model, x = Tiny(), torch.randn(8, 4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+
+    def train_step() -> None:
+        optimizer.zero_grad()
+        model(x).pow(2).mean().backward()
+        optimizer.step()
+
+    def state() -> list:
+        return [p.detach().clone() for p in model.parameters()] + [optimizer.state_dict()["state"][0]["exp_avg"].clone()]
+
+    def same(a: list, b: list) -> bool:
+        return all(torch.equal(u, v) for u, v in zip(a, b))
+
+    recovery = Recovery(model, optimizer, "bf16", every=2, window=5, limit=2, max_halvings=1)
+    for step in range(2):
+        train_step()
+        recovery.good_step(step)
+    assert recovery.snapshot_step == 2
+    kept = state()
+    train_step()
+    recovery.good_step(2)
+    assert not same(state(), kept)
+    assert recovery.bad_step(3) and recovery.restores == [], "one non-finite gradient is only skipped"
+    assert recovery.bad_step(4), "the first rung: bf16 -> fp32"
+    assert recovery.precision == "fp32" and recovery.lr_scale == 1.0 and same(state(), kept)
+    train_step()  # the optimizer's state moves on in place: the snapshot must not
+    assert recovery.bad_step(10) and recovery.bad_step(20) and len(recovery.restores) == 1, "10 steps apart: outside the window"
+    assert recovery.bad_step(21), "the second rung: the learning rate halved"
+    assert recovery.lr_scale == 0.5 and same(state(), kept)
+    assert recovery.bad_step(30) and not recovery.bad_step(31), "no rung left"
+    assert same(state(), kept) and len(recovery.restores) == 3 and recovery.restores[-1]["move"].startswith("none left")
+    with torch.no_grad():
+        next(model.parameters())[0, 0] = float("nan")
+    recovery.good_step(40)
+    recovery.good_step(41)
+    assert recovery.snapshot_step == 2, "non-finite weights are never kept"
+    print("ok: recovery (snapshots, restores, the ladder) and the diagnosis of a non-finite gradient")
 
 
 def main(directory: str) -> None:
@@ -128,4 +208,7 @@ def main(directory: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    check_diagnosis()
+    check_recovery()
+    if len(sys.argv) > 1:
+        main(sys.argv[1])

@@ -19,6 +19,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 
 import torch
 
@@ -45,7 +46,10 @@ from demo_data import (  # noqa: E402
 )
 from demo_recipe import Schedule, answer_loss, kind_weights, optimizer_for  # noqa: E402
 from demo_eval import generation_accuracy, log, reference_outputs, teacher_forced_accuracy  # noqa: E402
+from demo_diagnose import describe_batch, diagnose  # noqa: E402
 from demo_fast_paths import check_fast_paths, fast_vision_tower, position_templates  # noqa: E402
+from demo_precision import PRECISIONS, allow_tf32, autocast  # noqa: E402
+from demo_recovery import Recovery  # noqa: E402
 from demo_tokenizer import SpecialIds, train_tokenizer, write_json  # noqa: E402
 
 CALIBRATE_FROM, CALIBRATE_TO = 10, 60  # steps timed to fit the schedule into the time budget
@@ -70,6 +74,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="fp32 (TF32 matrix products; the default) or bf16 autocast, for training and its periodic scoring "
+                        "(demo_precision.py); non-finite gradients in bf16 fall back to fp32 (demo_recovery.py)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocab-size", type=int, default=640, help="BPE vocabulary before the 14 special tokens (at most)")
     p.add_argument("--rope-theta", type=float, default=1_000_000.0)
@@ -134,11 +141,19 @@ def check_first_batch(batch: dict, ids: SpecialIds, batch_size: int) -> None:
         raise RuntimeError("an example has no answer tokens to learn")
 
 
+def batch_loss(model, batch: dict, labels: torch.Tensor, precision: str, device, mode: str) -> torch.Tensor:
+    """The training loss of one batch; also what the diagnosis re-runs (demo_diagnose.py)."""
+    with autocast(precision, device):
+        logits = model(**batch, use_cache=False).logits
+    return answer_loss(logits, labels, mode)
+
+
 def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eval_table, ids, device) -> dict:
     sampler = BucketSampler(train_table, kind_weights(args.kind_weights), device)
     optimizer = optimizer_for(model, args.lr, args.weight_decay, device)
     schedule = Schedule(args.lr, args.warmup_steps, args.steps, args.min_lr_ratio)
-    autocast = device.type == "cuda"
+    # The precision in force (bf16 may fall back to fp32) and the learning-rate scale live in `recovery`.
+    recovery = Recovery(model, optimizer, args.precision)
     budget = args.time_budget_minutes * 60
     if args.deadline > 0:
         left = args.deadline - time.time() - args.reserve_seconds
@@ -147,59 +162,88 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
             budget = max(60.0, left)
     model.train()
     history, recent, started, calibrate_start, eval_seconds = [], [], time.time(), None, 0.0
-    step = skipped = 0
-    while step < schedule.total:
-        lr = schedule(step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        index = sampler(args.batch_size)
-        batch = make_batch(index)
-        if step == 0:
-            check_first_batch(batch, ids, args.batch_size)
-        labels = batch.pop("labels")
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-            logits = model(**batch, use_cache=False).logits
-        loss = answer_loss(logits, labels, args.loss)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        # A non-finite gradient (a bf16 overflow on one batch) would turn every weight to NaN through the clipping's
-        # scale: that batch is skipped, counted and reported, and too many of them end the run.
-        if torch.isfinite(grad_norm):
-            optimizer.step()
-            recent.append(loss.detach())
-        else:
-            skipped += 1
-            log(f"WARNING: non-finite gradient at step {step} (loss {loss.item():.4f}); batch skipped ({skipped} so far)")
-            if skipped > max(10, step // 100):
-                raise SystemExit(f"{skipped} batches with non-finite gradients by step {step}")
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
+    step, skipped, diagnosis, stopped = 0, [], None, None
+    try:
+        while step < schedule.total:
+            lr = schedule(step) * recovery.lr_scale
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            index = sampler(args.batch_size)
+            batch = make_batch(index)
+            if step == 0:
+                check_first_batch(batch, ids, args.batch_size)
+            labels = batch.pop("labels")
+            precision = recovery.precision
+            loss = batch_loss(model, batch, labels, precision, device, args.loss)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+            # A non-finite gradient would turn every weight to NaN through the clipping's scale: the batch is
+            # skipped, the first one is diagnosed, and repeated ones restore the last snapshot (demo_recovery.py).
+            if torch.isfinite(grad_norm):
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                recent.append(loss.detach())
+                recovery.good_step(step)
+            else:
+                skipped.append(step)
+                log(f"WARNING: non-finite gradient at step {step} (loss {loss.item():.4f}, {precision}); batch skipped ({len(skipped)} so far)")
+                if diagnosis is None:
+                    diagnosis = diagnose(
+                        model, lambda: batch_loss(model, batch, labels, precision, device, args.loss),
+                        describe_batch(batch, labels), loss.item(), grad_norm.item(), step)
+                optimizer.zero_grad(set_to_none=True)
+                if not recovery.bad_step(step):
+                    stopped = f"non-finite gradients at step {step} with no rung left on the recovery ladder"
+            step += 1
+            if stopped:
+                break
 
-        elapsed = time.time() - started - eval_seconds
-        if step == CALIBRATE_FROM:
-            calibrate_start = (time.time(), eval_seconds)
-        if step == CALIBRATE_TO and budget > 0:
-            per_step = (time.time() - calibrate_start[0] - (eval_seconds - calibrate_start[1])) / (CALIBRATE_TO - CALIBRATE_FROM)
-            fitted = min(args.steps, max(CALIBRATE_TO + 1, int(CALIBRATE_TO + (budget - elapsed) / per_step)))
-            schedule.refit(fitted)
-            log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {budget / 60:.2f} minutes")
-        if (step % 50 == 0 or step == schedule.total) and recent:
-            mean_loss = torch.stack(recent).mean().item()
-            recent.clear()
-            if not math.isfinite(mean_loss):
-                raise SystemExit(f"the loss is {mean_loss} near step {step}")
-            history.append({"step": step, "loss": mean_loss, "lr": lr, "seconds": round(elapsed, 1)})
-            log(f"step {step}/{schedule.total} loss {mean_loss:.4f} lr {lr:.2e} {elapsed:.0f}s")
-        if step % args.eval_every == 0 or step == schedule.total:
-            t0 = time.time()
-            scores = teacher_forced_accuracy(model, eval_make_batch, eval_table, args.eval_per_kind, 512, autocast)
-            eval_seconds += time.time() - t0
-            history[-1]["held_out_exact_match"] = scores
-            log("held-out exact match (teacher forced): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
-        if budget > 0 and elapsed > budget * 1.15:
-            log(f"WARNING: over the time budget at step {step}; stopping early")
-            break
-    return {"steps": step, "skipped_batches": skipped, "train_seconds": round(time.time() - started, 1), "history": history}
+            elapsed = time.time() - started - eval_seconds
+            if step == CALIBRATE_FROM:
+                calibrate_start = (time.time(), eval_seconds)
+            if step == CALIBRATE_TO and budget > 0:
+                per_step = (time.time() - calibrate_start[0] - (eval_seconds - calibrate_start[1])) / (CALIBRATE_TO - CALIBRATE_FROM)
+                fitted = min(args.steps, max(CALIBRATE_TO + 1, int(CALIBRATE_TO + (budget - elapsed) / per_step)))
+                schedule.refit(fitted)
+                log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {budget / 60:.2f} minutes")
+            if (step % 50 == 0 or step == schedule.total) and recent:
+                mean_loss = torch.stack(recent).mean().item()
+                recent.clear()
+                if not math.isfinite(mean_loss):  # weights gone bad despite the skipping: back to the snapshot
+                    if not recovery.step_down(step, f"mean loss {mean_loss} over the last steps"):
+                        stopped = f"non-finite loss near step {step} with no rung left on the recovery ladder"
+                        break
+                else:
+                    history.append({"step": step, "loss": mean_loss, "lr": lr, "precision": recovery.precision,
+                                    "seconds": round(elapsed, 1)})
+                    log(f"step {step}/{schedule.total} loss {mean_loss:.4f} lr {lr:.2e} {elapsed:.0f}s"
+                        + (f" ({recovery.precision}, lr scale {recovery.lr_scale:g})" if recovery.restores else ""))
+            if step % args.eval_every == 0 or step == schedule.total:
+                t0 = time.time()
+                scores = teacher_forced_accuracy(model, eval_make_batch, eval_table, args.eval_per_kind, 512, recovery.precision)
+                eval_seconds += time.time() - t0
+                if history:
+                    history[-1]["held_out_exact_match"] = scores
+                log("held-out exact match (teacher forced): " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+            if budget > 0 and elapsed > budget * 1.15:
+                log(f"WARNING: over the time budget at step {step}; stopping early")
+                break
+    except (Exception, SystemExit):
+        # Past the first steps, an error costs the rest of the training, not the run: what was trained is saved
+        # and scored (from the last snapshot if the weights are no longer finite). Early, it is a bug: raise it.
+        if step < CALIBRATE_TO:
+            raise
+        stopped = f"error at step {step}: {traceback.format_exc()}"
+        log(f"ERROR: training stopped at step {step}; saving what was trained:\n{traceback.format_exc()}")
+        optimizer.zero_grad(set_to_none=True)
+        if not recovery.weights_finite():
+            recovery.restore()
+            log(f"the weights were not finite: restored those of step {recovery.snapshot_step}")
+    if stopped:
+        log(f"WARNING: training ended early: {stopped.splitlines()[0]}")
+    return {"steps": step, "skipped_batches": len(skipped), "skipped_steps": skipped, "stopped": stopped,
+            "precision": args.precision, **recovery.summary(), "diagnosis": diagnosis,
+            "train_seconds": round(time.time() - started, 1), "history": history}
 
 
 def save_checkpoint(model, out_dir: str, ids: SpecialIds) -> None:
@@ -295,18 +339,62 @@ def main() -> None:
     if speed_ups:
         make_batch.position_templates = {b: t.to(device) for b, t in train_templates.items()}
         eval_make_batch.position_templates = {b: t.to(device) for b, t in position_templates(eval_table, ids.image_pad).items()}
+    # TF32 for training only: the fast paths were checked above, and the final scoring runs below, in plain float32.
+    allow_tf32(device.type == "cuda")
     with fast_vision_tower() if speed_ups else contextlib.nullcontext():
         training = train(args, model, make_batch, train_table, eval_make_batch, eval_table, ids, device)
+    allow_tf32(False)
     training["speed_ups"] = speed_ups
     eval_make_batch.position_templates = None
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise SystemExit("the trained weights are not finite: nothing to save")
+
+    # training_summary.json is written as soon as the checkpoint is saved and again after each later stage, so that
+    # run-on-device.sh packs the checkpoint even if scoring or the reference outputs fail.
+    summary = {
+        "args": vars(args),
+        "environment": environment,
+        "parameters": params,
+        "tokenizer": {"bpe": tokenizer.get_vocab_size(with_added_tokens=False), "total": vocab_size,
+                      "tokenizer_class": tokenizer_class},
+        "data": {"generator_version": train_set.meta["generatorVersion"],
+                 "train_pictures": train_set.count, "train_examples": train_table.count,
+                 "held_out_pictures": eval_set.count, "held_out_examples": eval_table.count,
+                 "picture_sizes": {f"{h}x{w}": int((train_set.picture_bucket == b).sum())
+                                   for b, (h, w) in enumerate(train_set.sizes)}},
+        "training": training,
+    }
+    errors = []
+
+    def write_summary(stage: str) -> None:
+        summary.update(stage=stage, errors=errors, total_seconds=round(time.time() - t_start, 1))
+        write_json(os.path.join(args.out, "training_summary.json"), summary)
 
     save_checkpoint(model, args.out, ids)
     log(f"saved the bf16 checkpoint to {args.out}")
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    write_summary("saved; scoring next")
     loaded = reload_float32(args.out, model, device)
     del model
-    forced = teacher_forced_accuracy(loaded, eval_make_batch, eval_table, 10**9, 512, autocast=False)
+    try:
+        score(args, loaded, tokenizer, encoder, eval_make_batch, eval_table, ids, summary)
+    except Exception:
+        errors.append(f"scoring: {traceback.format_exc()}")
+        log(f"ERROR: scoring failed (the reference outputs come next):\n{errors[-1]}")
+    write_summary("scored; reference outputs next")
+    try:
+        write_reference(args, loaded, eval_set, eval_table, ids, environment)
+    except Exception:
+        errors.append(f"reference.json: {traceback.format_exc()}")
+        log(f"ERROR: the reference outputs failed:\n{errors[-1]}")
+    write_summary("done")
+    if errors:
+        raise SystemExit(f"{len(errors)} stage(s) after training failed (see above); the checkpoint is saved")
+    log(f"done in {time.time() - t_start:.0f} s; files: {sorted(os.listdir(args.out))}")
+
+
+def score(args, loaded, tokenizer, encoder, eval_make_batch, eval_table, ids, summary: dict) -> None:
+    """Held-out exact match of the saved checkpoint in float32: every question teacher-forced, some through generate."""
+    forced = teacher_forced_accuracy(loaded, eval_make_batch, eval_table, 10**9, 512, "fp32")
     longest = {k: 0 for k in QUESTION_KINDS}
     for k, answer in zip(eval_table.kind.tolist(), eval_table.answers):
         longest[QUESTION_KINDS[k]] = max(longest[QUESTION_KINDS[k]], len(encoder.answer(answer)))
@@ -326,7 +414,11 @@ def main() -> None:
         log(f"  {kind:9s} {generated.get(kind, float('nan')):.4f}  (teacher forced {forced.get(kind, float('nan')):.4f} on all {n} questions)")
     for miss in misses[::5]:
         log(f"  miss: {miss}")
+    summary["held_out_exact_match"] = {"generate": generated, "teacher_forced": forced}
+    summary["misses"] = misses
 
+
+def write_reference(args, loaded, eval_set, eval_table, ids, environment: dict) -> None:
     from transformers import AutoProcessor
 
     loaded = loaded.to("cpu")
@@ -343,24 +435,6 @@ def main() -> None:
         "cases": cases,
     })
     log(f"reference.json: {len(cases)} cases, {sum(c['matches_expected'] for c in cases)} answered as expected")
-
-    write_json(os.path.join(args.out, "training_summary.json"), {
-        "args": vars(args),
-        "environment": environment,
-        "parameters": params,
-        "tokenizer": {"bpe": tokenizer.get_vocab_size(with_added_tokens=False), "total": vocab_size,
-                      "tokenizer_class": tokenizer_class},
-        "data": {"generator_version": train_set.meta["generatorVersion"],
-                 "train_pictures": train_set.count, "train_examples": train_table.count,
-                 "held_out_pictures": eval_set.count, "held_out_examples": eval_table.count,
-                 "picture_sizes": {f"{h}x{w}": int((train_set.picture_bucket == b).sum())
-                                   for b, (h, w) in enumerate(train_set.sizes)}},
-        "training": training,
-        "held_out_exact_match": {"generate": generated, "teacher_forced": forced},
-        "misses": misses,
-        "total_seconds": round(time.time() - t_start, 1),
-    })
-    log(f"done in {time.time() - t_start:.0f} s; files: {sorted(os.listdir(args.out))}")
 
 
 if __name__ == "__main__":
