@@ -3,7 +3,8 @@
  * Qwen2.5-VL-3B's decoder at batch B (default 1), each captured 36 times in a CUDA graph (one call per layer, each
  * layer with its own weights, so a product streams its weights from memory as in the model, not from L2) and the
  * graph replayed between two timing marks; then the whole 36-layer stack captured as one graph, to compare with
- * the sum of its kernels (what the gaps between graph nodes cost). Prints JSON.
+ * the sum of its kernels (what the gaps between graph nodes cost), and each kernel's marginal cost in that graph (the
+ * graph's time less the graph without it). Prints JSON.
  *
  *   node --import tsx bench/decode-layers-cuda.ts [--batch 1] [--kv-len 400] [--context-length 4096]
  */
@@ -124,16 +125,36 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
 }
 backend.attentionSplits = 0;
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
+// Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without
+// that kernel (its input then stale, which changes no timing), per layer. Overlap with the kernels around it (the
+// dependent launches' prologues, idle bandwidth while a latency-bound kernel runs) shows as a cost below the
+// kernel's own time above.
+const marginalUs: number[] = [];
+for (let skip = 0; skip < kernels.length; skip++) {
+  const withoutUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k], i) => { if (i !== skip) k(l); })), 1);
+  marginalUs.push((stackUs - withoutUs) / L);
+}
 const stepUs = await graphMicroseconds(() => {
   layers.forEach((l) => kernels.forEach(([, k]) => k(l)));
   head.forEach(([, k]) => k());
 }, 1);
+// The L2 prefetch of the o and gate|up weights beside attention (src/kernels/prefetch-weights.ts), by its budget.
+const prefetchSweep: { mb: number; layersGraphUs: number }[] = [];
+for (const mb of [8, 24, 40]) {
+  const stack = () => layers.forEach((l) => kernels.forEach(([, k], i) => {
+    if (i === 2) backend.prefetch([{ tensor: l.oW, bytes: mb * 2 ** 20 }, { tensor: l.guW, bytes: Math.max(0, mb * 2 ** 20 - 2 * H * Hq * D) }]);
+    k(l);
+  }));
+  prefetchSweep.push({ mb, layersGraphUs: +(await graphMicroseconds(stack, 1)).toFixed(1) });
+}
 const sumUs = rows.reduce((n, r) => n + r.perStepUs, 0);
 const weightBytes = L * 2 * (QKV * H + H * Hq * D + 2 * I * H + H * I) + 2 * V * H;
 console.log(JSON.stringify({
   benchmark: "decode-layers-cuda", ...runInfo(import.meta.url), device: backend.description, batch: B, kvLen, contextLength,
-  kernels: rows.map((r) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1) })),
+  kernels: rows.map((r, i) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1),
+    ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
+  prefetchSweep,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),
   stepGraphUs: +stepUs.toFixed(1),

@@ -7,11 +7,13 @@
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
-# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64);
+# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64); DECODE_PREFETCH_MB=n
+# adds decode at batch 1 and 64 with the L2 weight prefetch (IRIS_DECODE_PREFETCH_MB);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
-# --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile.
+# --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
+#   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
 set -uo pipefail
@@ -68,9 +70,13 @@ if [[ $latency == 1 && $build_rc == 0 ]]; then
 fi
 model=.device-bench/qwen2_5-vl-3b-shape
 if [[ $decode == 1 && $build_rc == 0 ]]; then
-  for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"}; do
+  # DECODE_PREFETCH_MB=n adds batch 1 and 64 with the decode step's L2 weight prefetch at n MB a layer.
+  for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"} \
+      ${DECODE_PREFETCH_MB:+"b1-prefetch --batch 1" "b64-prefetch --batch 64"}; do
     read -r name flags <<< "$variant"
-    timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
+    prefetch_mb=0; [[ $name == *-prefetch ]] && prefetch_mb=$DECODE_PREFETCH_MB
+    IRIS_DECODE_PREFETCH_MB=$prefetch_mb timeout 180 node --import tsx bench/decode-step.ts --model $model $flags \
+      > "$out/decode-$name.json" 2> "$out/decode-$name.err"
     echo "decode $name rc=$?"
   done
   for b in 1 64; do
@@ -103,7 +109,9 @@ if [[ $throughput == 1 && $build_rc == 0 ]]; then
 fi
 if [[ $offline_lite == 1 && $build_rc == 0 ]]; then
   # The offline workload's main run alone (no phase runs), with the step profile's totals: where its time goes.
-  timeout 180 node --import tsx bench/vlm-offline.ts --model $model --device cuda --context-length 1024 --kv-cache-mb 24576 \
+  # OFFLINE_CPU_PROF=1: V8's cpu profile of every thread (engine core, preprocess workers) under $out/cpu-prof.
+  prof=(); [[ -n ${OFFLINE_CPU_PROF:-} ]] && prof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof")
+  timeout 180 node "${prof[@]}" --import tsx bench/vlm-offline.ts --model $model --device cuda --context-length 1024 --kv-cache-mb 24576 \
     --max-running-requests 512 --preprocess-workers 12 --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases \
     > "$out/vlm-offline-lite.json" 2> "$out/vlm-offline-lite.err"
   echo "iris offline (lite) rc=$?"
@@ -154,9 +162,10 @@ if [[ $decode == 1 ]]; then
   tail -n 3 "$out"/decode-*.err
   for f in "$out"/layers-b*.json; do
     node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}`).join(", ")} µs a call;`,
+      console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}${k.marginalUs === undefined ? "" : ` (in the chain ${k.marginalUs})`}`).join(", ")} µs a call;`,
         `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
-        `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")}`)' "$f" 2>/dev/null \
+        `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
+        `layers with the L2 prefetch: ${d.prefetchSweep.map((p) => `${p.mb} MB: ${p.layersGraphUs}`).join(", ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi
