@@ -138,15 +138,6 @@ const stepUs = await graphMicroseconds(() => {
   layers.forEach((l) => kernels.forEach(([, k]) => k(l)));
   head.forEach(([, k]) => k());
 }, 1);
-// The L2 prefetch of the o and gate|up weights beside attention (src/kernels/prefetch-weights.ts), by its budget.
-const prefetchSweep: { mb: number; layersGraphUs: number }[] = [];
-for (const mb of [8, 24, 40]) {
-  const stack = () => layers.forEach((l) => kernels.forEach(([, k], i) => {
-    if (i === 2) backend.prefetch([{ tensor: l.oW, bytes: mb * 2 ** 20 }, { tensor: l.guW, bytes: Math.max(0, mb * 2 ** 20 - 2 * H * Hq * D) }]);
-    k(l);
-  }));
-  prefetchSweep.push({ mb, layersGraphUs: +(await graphMicroseconds(stack, 1)).toFixed(1) });
-}
 const sumUs = rows.reduce((n, r) => n + r.perStepUs, 0);
 const weightBytes = L * 2 * (QKV * H + H * Hq * D + 2 * I * H + H * I) + 2 * V * H;
 console.log(JSON.stringify({
@@ -154,7 +145,6 @@ console.log(JSON.stringify({
   kernels: rows.map((r, i) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1),
     ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
-  prefetchSweep,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),
   stepGraphUs: +stepUs.toFixed(1),

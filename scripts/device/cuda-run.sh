@@ -7,8 +7,7 @@
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
-# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64); DECODE_PREFETCH_MB=n
-# adds decode at batch 1 and 64 with the L2 weight prefetch (IRIS_DECODE_PREFETCH_MB);
+# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
@@ -70,13 +69,9 @@ if [[ $latency == 1 && $build_rc == 0 ]]; then
 fi
 model=.device-bench/qwen2_5-vl-3b-shape
 if [[ $decode == 1 && $build_rc == 0 ]]; then
-  # DECODE_PREFETCH_MB=n adds batch 1 and 64 with the decode step's L2 weight prefetch at n MB a layer.
-  for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"} \
-      ${DECODE_PREFETCH_MB:+"b1-prefetch --batch 1" "b64-prefetch --batch 64"}; do
+  for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"}; do
     read -r name flags <<< "$variant"
-    prefetch_mb=0; [[ $name == *-prefetch ]] && prefetch_mb=$DECODE_PREFETCH_MB
-    IRIS_DECODE_PREFETCH_MB=$prefetch_mb timeout 180 node --import tsx bench/decode-step.ts --model $model $flags \
-      > "$out/decode-$name.json" 2> "$out/decode-$name.err"
+    timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
     echo "decode $name rc=$?"
   done
   for b in 1 64; do
@@ -164,8 +159,7 @@ if [[ $decode == 1 ]]; then
     node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}${k.marginalUs === undefined ? "" : ` (in the chain ${k.marginalUs})`}`).join(", ")} µs a call;`,
         `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
-        `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
-        `layers with the L2 prefetch: ${d.prefetchSweep.map((p) => `${p.mb} MB: ${p.layersGraphUs}`).join(", ")}`)' "$f" 2>/dev/null \
+        `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

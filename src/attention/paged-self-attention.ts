@@ -27,13 +27,10 @@ export class PagedSelfAttention {
   /**
    * The same from the fused projection qkv [T, (Hq + 2 Hk) D] when rotary is all that happens to q and k before
    * attention (Qwen): one kernel rotates q and k and stores k and v, instead of slicing, two rotations and a store.
-   * `beforeAttention` enqueues work that should run beside attention (the decode step's weight prefetch).
    */
-  forwardRotated(qkv: Tensor, numHeads: number, rotary: { cos: Tensor; sin: Tensor }, style: RotaryStyle, batch: AttentionBatch,
-    beforeAttention?: () => void): Tensor {
+  forwardRotated(qkv: Tensor, numHeads: number, rotary: { cos: Tensor; sin: Tensor }, style: RotaryStyle, batch: AttentionBatch): Tensor {
     const cache = batch.caches[this.layer];
     const q = rotaryStoreKV(qkv, numHeads, cache.k, cache.v, rotary.cos, rotary.sin, batch.slotMapping, style);
-    beforeAttention?.();
     return pagedAttention(q, cache.k, cache.v, batch.meta, { scale: this.scale, chunkSize: this.chunkSize });
   }
 }

@@ -6,7 +6,6 @@
  */
 import { siluAndMul } from "../kernels/silu-and-mul.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
-import type { LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { Linear } from "./linear.js";
 import type { Parameters } from "./parameters.js";
@@ -30,11 +29,6 @@ export class GatedMLP {
     });
     this.down = new Linear(params, `${prefix}.down_proj`, shard.size, hidden,
       comm.size > 1 ? { bias, inputShard: shard, quantizable } : { bias, quantizable });
-  }
-
-  /** The weights a forward streams, in the order it reads them. */
-  get weights(): readonly LinearWeight[] {
-    return [this.gateUp.weight, this.down.weight];
   }
 
   forward(x: Tensor): Tensor {

@@ -8,7 +8,6 @@ import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { gatherRows } from "../kernels/gather-rows.js";
-import { MAX_PREFETCH_ROWS, prefetchWeights } from "../kernels/prefetch-weights.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
@@ -63,9 +62,7 @@ class DecoderLayer {
     const { headDim } = this.c;
     const numHeads = this.heads.heads;
     const T = h.shape[0];
-    // At decode sizes the o and gate|up weights are requested into L2 while attention's latency-bound chain runs.
-    const prefetch = T <= MAX_PREFETCH_ROWS ? () => prefetchWeights([this.o.weight, ...this.mlp.weights]) : undefined;
-    const attended = this.attention.forwardRotated(this.qkv.fused(x), numHeads, rotary, "neox", batch, prefetch).view([T, numHeads * headDim]);
+    const attended = this.attention.forwardRotated(this.qkv.fused(x), numHeads, rotary, "neox", batch).view([T, numHeads * headDim]);
     // o_proj is row-parallel: each rank's heads give a partial sum of the output, summed over the ranks.
     const projected = this.o.forward(attended);
     this.comm.allReduceSum(projected);

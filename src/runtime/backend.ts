@@ -84,12 +84,6 @@ export interface Backend {
   siluAndMul(out: Tensor, x: Tensor): void;
   /** out = gelu(x) with the exact erf form (torch `nn.GELU()`); out may alias x. */
   gelu(out: Tensor, x: Tensor): void;
-  /**
-   * A hint, enqueued like a kernel: the device may start bringing up to `bytes` of each tensor (from its start) into
-   * its cache while the kernels after it run, so a later kernel reads them sooner (a decode step's next weights,
-   * requested while attention holds the stream). At most four tensors. Results never depend on it; the cpu ignores it.
-   */
-  prefetch(tensors: readonly { tensor: Tensor; bytes: number }[]): void;
 
   // ==== indexing ====
 

@@ -34,18 +34,6 @@ napi_value SiluAndMul(napi_env env, napi_callback_info info) {
   ARGS(5);
   return result(env, siluAndMul(int(a[0]), ptr(a[1]), ptr(a[2]), sz(a[3]), sz(a[4])));
 }
-// prefetchL2(ptr0, bytes0, ..., ptr3, bytes3): kMaxPrefetchRanges pairs, unused ones with 0 bytes.
-napi_value PrefetchL2(napi_env env, napi_callback_info info) {
-  ARGS(2 * kMaxPrefetchRanges);
-  PrefetchRanges ranges{};
-  for (int i = 0; i < kMaxPrefetchRanges; i++) {
-    const size_t bytes = sz(a[2 * i + 1]);
-    if (bytes == 0) continue;
-    ranges.ptr[ranges.count] = static_cast<const char*>(ptr(a[2 * i]));
-    ranges.bytes[ranges.count++] = bytes;
-  }
-  return result(env, prefetchL2(ranges));
-}
 napi_value Gelu(napi_env env, napi_callback_info info) {
   ARGS(4);
   return result(env, gelu(int(a[0]), ptr(a[1]), ptr(a[2]), sz(a[3])));
@@ -176,7 +164,6 @@ void registerKernels(napi_env env, napi_value exports) {
     {"scaleRows", nullptr, ScaleRows, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"siluAndMul", nullptr, SiluAndMul, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"gelu", nullptr, Gelu, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"prefetchL2", nullptr, PrefetchL2, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"storeKV", nullptr, StoreKV, nullptr, nullptr, nullptr, napi_default, nullptr},

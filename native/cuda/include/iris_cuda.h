@@ -83,15 +83,6 @@ std::string scaleRows(int dtype, void* out, const void* x, const float* scale, s
 std::string siluAndMul(int dtype, void* out, const void* x, size_t rows, size_t inter);
 std::string gelu(int dtype, void* out, const void* x, size_t n);
 
-// An L2 prefetch hint (kernels/prefetch.cu): up to kMaxPrefetchRanges byte ranges, each starting on 16 bytes.
-constexpr int kMaxPrefetchRanges = 4;
-struct PrefetchRanges {
-  const char* ptr[kMaxPrefetchRanges];
-  size_t bytes[kMaxPrefetchRanges];
-  int count;
-};
-std::string prefetchL2(const PrefetchRanges& ranges);
-
 std::string gatherRows(void* out, const void* x, const int32_t* index, size_t m, size_t rows, size_t rowBytes);
 std::string scatterRows(void* dst, const int32_t* index, const void* src, size_t n, size_t rows, size_t rowBytes);
 std::string storeKV(const void* k, const void* v, void* kCache, void* vCache, const int32_t* slots, size_t T,

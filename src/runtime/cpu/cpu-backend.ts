@@ -107,7 +107,6 @@ export class CpuBackend implements Backend {
   mul = mul;
   scaleRows = scaleRows;
   siluAndMul = siluAndMul;
-  prefetch(): void {} // a cache hint: the cpu's caches need none from the engine
   gelu = gelu;
   embedding = embedding;
   embeddingShard = embeddingShard;

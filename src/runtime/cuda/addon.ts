@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 5;
+export const CUDA_ABI_VERSION = 4;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -82,8 +82,6 @@ export interface CudaAddon extends NcclEntryPoints {
   scaleRows(dtype: number, out: number, x: number, scale: number, rows: number, width: number): void;
   siluAndMul(dtype: number, out: number, x: number, rows: number, inter: number): void;
   gelu(dtype: number, out: number, x: number, n: number): void;
-  /** Four (device pointer, bytes) pairs; pairs of 0 bytes are unused. */
-  prefetchL2(p0: number, b0: number, p1: number, b1: number, p2: number, b2: number, p3: number, b3: number): void;
   gatherRows(out: number, x: number, index: number, m: number, rows: number, rowBytes: number): void;
   /** out[t] = table[ids[t] - start] for ids in [start, start + rows), zeros elsewhere. */
   embeddingShard(out: number, table: number, ids: number, m: number, start: number, rows: number, rowBytes: number): void;

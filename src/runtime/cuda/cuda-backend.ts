@@ -186,16 +186,6 @@ export class CudaBackend implements Backend {
     this.addon.scaleRows(code(x), ptr(out), ptr(x), ptr(scale), rows, rows === 0 ? 0 : x.numel / rows);
   }
 
-  prefetch(tensors: readonly { tensor: Tensor; bytes: number }[]): void {
-    if (tensors.length > 4) throw new IrisError("INVALID_ARGUMENT", `prefetch takes at most 4 tensors, got ${tensors.length}`);
-    const pairs = [0, 0, 0, 0, 0, 0, 0, 0];
-    tensors.forEach(({ tensor, bytes }, i) => {
-      pairs[2 * i] = ptr(tensor);
-      pairs[2 * i + 1] = Math.max(0, Math.min(bytes, byteSize(tensor)));
-    });
-    this.addon.prefetchL2(...(pairs as [number, number, number, number, number, number, number, number]));
-  }
-
   siluAndMul(out: Tensor, x: Tensor): void {
     this.addon.siluAndMul(code(x), ptr(out), ptr(x), x.shape[0], out.shape[1]);
   }
