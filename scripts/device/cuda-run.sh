@@ -12,7 +12,8 @@
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
-#   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads).
+#   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads; OFFLINE_EAGER_MODULES=1 a second run with
+#   CUDA_MODULE_LOADING=EAGER).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
 set -uo pipefail
@@ -110,6 +111,13 @@ if [[ $offline_lite == 1 && $build_rc == 0 ]]; then
     --max-running-requests 512 --preprocess-workers 12 --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases \
     > "$out/vlm-offline-lite.json" 2> "$out/vlm-offline-lite.err"
   echo "iris offline (lite) rc=$?"
+  if [[ -n ${OFFLINE_EAGER_MODULES:-} ]]; then
+    # The same run with every kernel module loaded at start (CUDA loads them lazily, at first launch, by default).
+    CUDA_MODULE_LOADING=EAGER timeout 180 node --import tsx bench/vlm-offline.ts --model $model --device cuda --context-length 1024 \
+      --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12 --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases \
+      > "$out/vlm-offline-lite-eager-modules.json" 2> "$out/vlm-offline-lite-eager-modules.err"
+    echo "iris offline (lite, eager module loading) rc=$?"
+  fi
 fi
 if [[ $throughput_hf == 1 ]]; then
   for twin in "offline vlm_offline_hf.py" "shared-picture vlm_offline_hf.py --shared-picture" "formats vlm_formats_hf.py"; do
@@ -143,9 +151,11 @@ if [[ $throughput == 1 || $throughput_hf == 1 ]]; then
 fi
 if [[ $offline_lite == 1 ]]; then
   echo "==== offline (lite) ===="
-  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(JSON.stringify({ results: d.results, floorTokS: d.floor.outputTokensPerS, totals: d.stepProfileTotals }))' "$out/vlm-offline-lite.json" 2>/dev/null \
-    || tail -n 8 "$out/vlm-offline-lite.err"
+  for f in "$out"/vlm-offline-lite*.json; do
+    node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(process.argv[1].split("/").pop(), JSON.stringify({ results: d.results, floorTokS: d.floor.outputTokensPerS, totals: d.stepProfileTotals }))' "$f" 2>/dev/null \
+      || tail -n 8 "${f%.json}.err"
+  done
 fi
 if [[ $decode == 1 ]]; then
   echo "==== decode ===="

@@ -19,8 +19,24 @@ describe("cuda memory", { skip: skipCuda }, () => {
     const b = fromHost(cuda(), { dtype: "BF16", shape: [513], data: bits }, { dtype: "BF16" });
     const widened = new Float32Array(new Uint32Array(Array.from(bits, (x) => x << 16)).buffer);
     assert.deepEqual(await host(b), widened);
-    const ints = Int32Array.from({ length: 3 << 20 }, (_, i) => i * 3 - 5); // > one 8 MiB staging chunk
+    const ints = Int32Array.from({ length: 3 << 20 }, (_, i) => i * 3 - 5); // 12 MiB
     assert.deepEqual(await host(fromHost(cuda(), ints, { dtype: "I32" })), ints);
+  });
+
+  test("uploads through the pinned ring: many small ones behind slow kernels, wrapping it, and one larger than it", async () => {
+    const random = rng(11);
+    // Kernels queued ahead keep the GPU behind the host, so the ring fills and wraps while copies are pending.
+    const busy = empty(cuda(), [1 << 24], "F32");
+    const uploads: { tensor: Tensor; data: Float32Array }[] = [];
+    for (let i = 0; i < 300; i++) {
+      if (i % 10 === 0) backend().fillUniform(busy, i, -1, 1);
+      const data = Float32Array.from({ length: 1 + Math.floor(random() * 300_000) }, () => random()); // up to 1.2 MB
+      uploads.push({ tensor: fromHost(cuda(), data, { dtype: "F32" }), data });
+    }
+    const large = Int32Array.from({ length: 40 << 20 }, (_, i) => (i * 7919) ^ (i >> 3)); // 160 MiB: 2.5 rings
+    const largeTensor = fromHost(cuda(), large, { dtype: "I32" });
+    for (const [i, { tensor, data }] of uploads.entries()) assert.deepEqual(await host(tensor), data, `upload ${i}`);
+    assert.deepEqual(await host(largeTensor), large);
   });
 
   test("released blocks are reused: reserved bytes stay flat over many steps", () => {

@@ -1,8 +1,5 @@
-// Host <-> device copies through pinned staging buffers. Uploads go through a ring of pinned chunks, each guarded
-// by the event of its last copy, so a large upload (weights) streams chunk by chunk without holding the whole
-// tensor in pinned memory, and the caller's array is free again when uploadBytes returns. Downloads copy into a
-// pinned buffer and record an event; only the worker thread that finishes the download waits on that event, never
-// on the whole device.
+// Device -> host copies through pinned buffers (uploads: upload_ring.cc). A download copies into a pinned buffer and
+// records an event; only the worker thread that finishes the download waits on that event, never on the whole device.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
@@ -16,16 +13,6 @@
 namespace iris {
 
 namespace {
-
-constexpr size_t kChunkBytes = size_t(8) << 20;
-constexpr int kChunks = 4;
-
-struct Chunk {
-  void* pinned = nullptr;
-  cudaEvent_t done = nullptr;
-};
-Chunk ring[kChunks];
-int nextChunk = 0;
 
 // Pinned buffers of finished downloads, reused by later ones (a decode step downloads a few bytes each time).
 std::mutex poolMutex;
@@ -56,30 +43,6 @@ size_t pinnedSize(size_t bytes) {
 }
 
 }  // namespace
-
-std::string uploadBytes(void* dst, const void* src, size_t bytes) {
-  for (size_t done = 0; done < bytes;) {
-    Chunk& chunk = ring[nextChunk];
-    nextChunk = (nextChunk + 1) % kChunks;
-    std::string status;
-    if (chunk.pinned == nullptr) {
-      status = cudaStatus(cudaHostAlloc(&chunk.pinned, kChunkBytes, cudaHostAllocDefault), "cudaHostAlloc");
-      if (status.empty()) status = cudaStatus(cudaEventCreateWithFlags(&chunk.done, cudaEventDisableTiming), "cudaEventCreate");
-    } else {
-      // Waits only for this chunk's previous copy, not for the kernels queued behind it.
-      status = cudaStatus(cudaEventSynchronize(chunk.done), "cudaEventSynchronize (upload staging)");
-    }
-    if (!status.empty()) return status;
-    const size_t n = bytes - done < kChunkBytes ? bytes - done : kChunkBytes;
-    std::memcpy(chunk.pinned, static_cast<const char*>(src) + done, n);
-    status = cudaStatus(cudaMemcpyAsync(static_cast<char*>(dst) + done, chunk.pinned, n, cudaMemcpyHostToDevice, stream()),
-                        "cudaMemcpyAsync (upload)");
-    if (status.empty()) status = cudaStatus(cudaEventRecord(chunk.done, stream()), "cudaEventRecord (upload)");
-    if (!status.empty()) return status;
-    done += n;
-  }
-  return "";
-}
 
 std::string beginDownload(const void* src, size_t bytes, DownloadTicket* ticket) {
   ticket->bytes = bytes;
