@@ -124,6 +124,22 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
   attentionSplits.push({ splits, perCallUs: +us.toFixed(2) });
 }
 backend.attentionSplits = 0;
+// The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
+const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number }[] = [];
+if (B <= 2) {
+  const perCall = (k: (l: Layer) => void) => graphMicroseconds(() => layers.forEach(k), L).then((us) => +us.toFixed(2));
+  for (const split of [0, 1, 2, 4, 8]) {
+    backend.useGemv(true, split);
+    gemvSplits.push({
+      split,
+      qkvUs: await perCall((l) => backend.linear(qkv, x, l.qkvW, l.qkvB)),
+      oUs: await perCall((l) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null)),
+      gateUpUs: await perCall((l) => backend.linear(gateUp, x, l.guW, null)),
+      downUs: await perCall((l) => backend.linear(down, act, l.downW, null)),
+    });
+  }
+  backend.useGemv(true);
+}
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 // Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without
 // that kernel (its input then stale, which changes no timing), per layer. Overlap with the kernels around it (the
@@ -145,6 +161,7 @@ console.log(JSON.stringify({
   kernels: rows.map((r, i) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1),
     ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
+  gemvSplits,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),
   stepGraphUs: +stepUs.toFixed(1),

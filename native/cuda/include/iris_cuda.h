@@ -92,6 +92,8 @@ std::string storeKV(const void* k, const void* v, void* kCache, void* vCache, co
 bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K);
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N);
 void setGemvEnabled(bool enabled);
+// Forces the gemv kernel's warps per row (1, 2, 4 or 8; anything else: its own choice), for benchmarks.
+void setGemvSplit(int split);
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K,
                    size_t N);
 

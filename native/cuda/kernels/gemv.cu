@@ -109,9 +109,13 @@ std::string launchGemv(void* out, const void* x, const void* w, const void* bias
     static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
 }
 
+// > 0: every row split over this many warps (1, 2, 4 or 8), for measuring (setGemvSplit).
+int forcedSplit = 0;
+
 // Warps a row is split over: enough warps in flight to fill the machine (about 64 per multiprocessor), each part at
 // least one 16-byte chunk per lane.
 int splitFor(size_t K, size_t N) {
+  if (forcedSplit > 0) return forcedSplit;
   const long long wantWarps = 64LL * multiprocessorCount();
   int split = 1;
   while (split < 8 && (long long)N * split < wantWarps && (long long)K / 256 >= 2 * split) split *= 2;
@@ -130,7 +134,12 @@ std::string launchSplit(void* out, const void* x, const void* w, const void* bia
 
 }  // namespace
 
-// ==== launcher ====
+// ==== launchers ====
+
+void setGemvSplit(int split) {
+  forcedSplit = split == 1 || split == 2 || split == 4 || split == 8 ? split : 0;
+}
+
 
 bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K) {
   const uintptr_t bits = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(w);

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 4;
+export const CUDA_ABI_VERSION = 5;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -89,6 +89,8 @@ export interface CudaAddon extends NcclEntryPoints {
   storeKV(k: number, v: number, kCache: number, vCache: number, slots: number, T: number, rowBytes: number, numSlots: number): void;
   /** Skinny bf16 products (T <= 8) through the weight-streaming kernel (default) or cuBLASLt (benchmarks). */
   setGemv(enabled: number): void;
+  /** The gemv kernel's warps per row: 1, 2, 4 or 8 forced, 0 its own choice (benchmarks). */
+  setGemvSplit(split: number): void;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;

@@ -214,9 +214,10 @@ export class CudaBackend implements Backend {
 
   // ==== matrix products, normalization ====
 
-  /** Whether skinny bf16 products (T <= 8) use the weight-streaming kernel (true, the default) or cuBLASLt. */
-  useGemv(enabled: boolean): void {
+  /** Skinny bf16 products (T <= 8): the weight-streaming kernel (default) or cuBLASLt; `split` forces its warps a row. */
+  useGemv(enabled: boolean, split = 0): void {
     this.addon.setGemv(enabled ? 1 : 0);
+    this.addon.setGemvSplit(split);
   }
 
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
