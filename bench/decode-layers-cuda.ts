@@ -125,7 +125,7 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
 }
 backend.attentionSplits = 0;
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
-const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number }[] = [];
+const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
 if (B <= 2) {
   const perCall = (k: (l: Layer) => void) => graphMicroseconds(() => layers.forEach(k), L).then((us) => +us.toFixed(2));
   for (const split of [0, 1, 2, 4, 8]) {
@@ -136,6 +136,7 @@ if (B <= 2) {
       oUs: await perCall((l) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null)),
       gateUpUs: await perCall((l) => backend.linear(gateUp, x, l.guW, null)),
       downUs: await perCall((l) => backend.linear(down, act, l.downW, null)),
+      lmHeadUs: +(await graphMicroseconds(() => { for (let i = 0; i < 8; i++) backend.linear(logits, x, lmHead, null); }, 8)).toFixed(2),
     });
   }
   backend.useGemv(true);

@@ -112,14 +112,15 @@ std::string launchGemv(void* out, const void* x, const void* w, const void* bias
 // > 0: every row split over this many warps (1, 2, 4 or 8), for measuring (setGemvSplit).
 int forcedSplit = 0;
 
-// Warps a row is split over: enough warps in flight to fill the machine (about 64 per multiprocessor), each part at
-// least one 16-byte chunk per lane.
+// Warps a row is split over: two where each part still gets at least two 16-byte chunks a lane (K >= 1024), else
+// one. Measured on the H200 at batch 1 (bench/decode-layers-cuda.ts, µs a call for splits 1 / 2 / 4 / 8): q|k|v
+// [2560 x 2048] 4.9 / 5.35 / 5.89 / 7.27, o [2048 x 2048] 4.0 / 3.48 / 4.08 / 5.32, gate|up [22016 x 2048] 26.71 /
+// 24.48 / 31.76 / 46.65, down [2048 x 11008] 16.55 / 13.74 / 15.93 / 15.6. More warps a row (the former rule aimed at
+// 64 warps a multiprocessor: 4 or 8 for the short products) only multiply blocks that each stream a few chunks.
 int splitFor(size_t K, size_t N) {
+  (void)N;
   if (forcedSplit > 0) return forcedSplit;
-  const long long wantWarps = 64LL * multiprocessorCount();
-  int split = 1;
-  while (split < 8 && (long long)N * split < wantWarps && (long long)K / 256 >= 2 * split) split *= 2;
-  return split;
+  return K >= 1024 ? 2 : 1;
 }
 
 template <int T>
