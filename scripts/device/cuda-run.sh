@@ -14,6 +14,7 @@
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
 #   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads; OFFLINE_EAGER_MODULES=1 a second run with
 #   CUDA_MODULE_LOADING=EAGER).
+# --vision runs bench/vision-encode.ts (the vision tower alone: 1 and 14 pictures a call).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
 set -uo pipefail
@@ -30,6 +31,7 @@ decode=0
 ncu_decode=0
 serve=0
 offline_lite=0
+vision=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -43,6 +45,7 @@ for arg in "$@"; do
     --ncu-decode) ncu_decode=1 ;;
     --serve) serve=1 ;;
     --offline-lite) offline_lite=1 ;;
+    --vision) vision=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -89,6 +92,11 @@ if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
     node --import tsx bench/decode-step.ts --model $model --batch 1 --decode-tokens 16 "${ncu_mode[@]}" \
     > "$out/ncu-decode.csv" 2> "$out/ncu-decode.err"
   echo "ncu decode rc=$?"
+fi
+if [[ $vision == 1 && $build_rc == 0 ]]; then
+  timeout 120 node --import tsx bench/vision-encode.ts --model $model --image .device-bench/photo-512.png --images 1,14 \
+    > "$out/vision-encode.json" 2> "$out/vision-encode.err"
+  echo "vision encode rc=$?"
 fi
 requests=${THROUGHPUT_REQUESTS:-512}
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
@@ -156,6 +164,11 @@ if [[ $offline_lite == 1 ]]; then
       console.log(process.argv[1].split("/").pop(), JSON.stringify({ results: d.results, floorTokS: d.floor.outputTokensPerS, totals: d.stepProfileTotals }))' "$f" 2>/dev/null \
       || tail -n 8 "${f%.json}.err"
   done
+fi
+if [[ $vision == 1 ]]; then
+  echo "==== vision tower ===="
+  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(d.results))' "$out/vision-encode.json" 2>/dev/null \
+    || tail -n 5 "$out/vision-encode.err"
 fi
 if [[ $decode == 1 ]]; then
   echo "==== decode ===="
