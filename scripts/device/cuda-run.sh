@@ -14,7 +14,8 @@
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
 #   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads; OFFLINE_EAGER_MODULES=1 a second run with
 #   CUDA_MODULE_LOADING=EAGER).
-# --vision runs bench/vision-encode.ts (the vision tower alone: 1 and 14 pictures a call).
+# --vision runs bench/vision-encode.ts (the vision tower alone: 1 and 14 pictures a call); --ncu-vision profiles its
+#   kernels (14 pictures a call) with Nsight Compute.
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
 #   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
 set -uo pipefail
@@ -32,6 +33,7 @@ ncu_decode=0
 serve=0
 offline_lite=0
 vision=0
+ncu_vision=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -46,6 +48,7 @@ for arg in "$@"; do
     --serve) serve=1 ;;
     --offline-lite) offline_lite=1 ;;
     --vision) vision=1 ;;
+    --ncu-vision) ncu_vision=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -97,6 +100,13 @@ if [[ $vision == 1 && $build_rc == 0 ]]; then
   timeout 120 node --import tsx bench/vision-encode.ts --model $model --image .device-bench/photo-512.png --images 1,14 \
     > "$out/vision-encode.json" 2> "$out/vision-encode.err"
   echo "vision encode rc=$?"
+fi
+if [[ $ncu_vision == 1 && $build_rc == 0 ]]; then
+  # Every kernel of the vision tower's calls (1 and 14 pictures, one timed call each after the warm-ups).
+  timeout 240 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-count 4000 \
+    node --import tsx bench/vision-encode.ts --model $model --image .device-bench/photo-512.png --images 14 --repeats 1 \
+    > "$out/ncu-vision.csv" 2> "$out/ncu-vision.err"
+  echo "ncu vision rc=$?"
 fi
 requests=${THROUGHPUT_REQUESTS:-512}
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
@@ -187,9 +197,10 @@ if [[ $decode == 1 ]]; then
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi
-if [[ $ncu_decode == 1 ]]; then
-  echo "==== ncu decode (kernel, launches, total µs over the profiled launches) ===="
-  python3 - "$out/ncu-decode.csv" <<'PY' || tail -5 "$out/ncu-decode.err"
+for ncu_csv in ncu-decode ncu-vision; do
+  [[ -f "$out/$ncu_csv.csv" ]] || continue  # written only by --ncu-decode / --ncu-vision
+  echo "==== $ncu_csv (kernel, launches, total µs over the profiled launches) ===="
+  python3 - "$out/$ncu_csv.csv" <<'PY' || tail -5 "$out/$ncu_csv.err"
 import csv, sys, collections
 rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if l.startswith('"'))]
 total = collections.defaultdict(float); count = collections.Counter()
@@ -202,7 +213,7 @@ for name, us in sorted(total.items(), key=lambda kv: -kv[1]):
     print(f"{name:40s} {count[name]:5d} {us:10.1f}")
 print("kernels", len(rows), "total µs", round(sum(total.values()), 1))
 PY
-fi
+done
 if [[ $serve == 1 ]]; then
   echo "==== iris serve load (cuda) ===="
   node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); delete d.serverMemory.samples; console.log(JSON.stringify(d))' "$out/serve-load-cuda.json" 2>/dev/null
