@@ -124,12 +124,20 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
   attentionSplits.push({ splits, perCallUs: +us.toFixed(2) });
 }
 backend.attentionSplits = 0;
+// Decode attention with a KV head's query group in one block or split over two (0: the kernel's own choice).
+const attentionParts: { parts: number; perCallUs: number }[] = [];
+for (const parts of [0, 1, 2]) {
+  backend.tune({ attentionParts: parts });
+  const us = await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L);
+  attentionParts.push({ parts, perCallUs: +us.toFixed(2) });
+}
+backend.tune({});
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
 const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
 if (B <= 2) {
   const perCall = (k: (l: Layer) => void) => graphMicroseconds(() => layers.forEach(k), L).then((us) => +us.toFixed(2));
   for (const split of [0, 1, 2, 4, 8]) {
-    backend.useGemv(true, split);
+    backend.tune({ gemvSplit: split });
     gemvSplits.push({
       split,
       qkvUs: await perCall((l) => backend.linear(qkv, x, l.qkvW, l.qkvB)),
@@ -139,7 +147,7 @@ if (B <= 2) {
       lmHeadUs: +(await graphMicroseconds(() => { for (let i = 0; i < 8; i++) backend.linear(logits, x, lmHead, null); }, 8)).toFixed(2),
     });
   }
-  backend.useGemv(true);
+  backend.tune({});
 }
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 // Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without
@@ -162,6 +170,7 @@ console.log(JSON.stringify({
   kernels: rows.map((r, i) => ({ ...r, perCallUs: +r.perCallUs.toFixed(2), perStepUs: +r.perStepUs.toFixed(1),
     ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
+  attentionParts,
   gemvSplits,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),

@@ -100,7 +100,7 @@ for (const [T, K, N, name] of [[1, 2048, 2560, "qkv"], [1, 2048, 2 * 11008, "gat
   [8, 2048, 2 * 11008, "gate|up"]] as const) {
   const x = randomTensor([T, K]), w = randomTensor([N, K], "BF16", 0.05), out = empty(device, [T, N]);
   for (const gemv of [false, true]) {
-    backend.useGemv(gemv);
+    backend.tune({ gemv });
     await memoryBound(`linear ${name} (${gemv ? "gemv" : "cuBLASLt"})`, `${T}x${K}x${N}`, 2 * N * K, () => backend.linear(out, x, w, null));
   }
   for (const t of [x, w, out]) t.dispose();

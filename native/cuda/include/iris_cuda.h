@@ -94,6 +94,8 @@ std::string gemv(void* out, const void* x, const void* w, const void* bias, size
 void setGemvEnabled(bool enabled);
 // Forces the gemv kernel's warps per row (1, 2, 4 or 8; anything else: its own choice), for benchmarks.
 void setGemvSplit(int split);
+// Forces the blocks decode attention splits a KV head's query group over (1 or 2; else its own choice), for benchmarks.
+void setDecodeAttentionParts(int parts);
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K,
                    size_t N);
 

@@ -58,15 +58,19 @@ struct Slice {
   }
 };
 
+// A block serves G query heads of one KV head: the group's Hq / Hk heads, or a part of them (`parts` blocks a KV
+// head, see groupParts).
 template <int G, int DPL>
-__global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionArgs a, int splits, float* workspace, unsigned* arrived) {
+__global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionArgs a, int splits, int parts, float* workspace,
+                                                                     unsigned* arrived) {
   constexpr int D = DPL * 32;
   __shared__ __align__(16) float qs[G][D];    // the queries, scaled into the log2 domain
   __shared__ float ps[kWarps][kKeys][G];      // each warp's probabilities of its 32 keys
   __shared__ float wm[kWarps][G], wl[kWarps][G];
   __shared__ float wacc[kWarps][G][D];        // each warp's unnormalized outputs
   __shared__ bool lastSplit;
-  const int s = blockIdx.z, kv = blockIdx.y, split = blockIdx.x;
+  const int s = blockIdx.z, kv = blockIdx.y / parts, split = blockIdx.x;
+  const int head0 = blockIdx.y * G;  // this block's first query head: kv * (G * parts) + its part * G
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row = a.queryStart[s];
   if (a.queryStart[s + 1] - row < 1) return;  // a sequence without a query this step (uniform over its blocks)
@@ -113,7 +117,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   };
   int slot = firstSlot;
   issue(slot);  // the first keys' reads go out with the queries'
-  const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(a.q) + (size_t(row) * a.Hq + size_t(kv) * G) * D;
+  const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(a.q) + (size_t(row) * a.Hq + head0) * D;
   const float qScale = a.scale * kLog2e;
   for (int i = threadIdx.x; i < G * D; i += blockDim.x) qs[i / D][i % D] = __bfloat162float(q[i]) * qScale;
   __syncthreads();
@@ -194,7 +198,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
       weight[w] = wm[w][g] == -INFINITY ? 0.f : exp2f(wm[w][g] - mMax);
       sum += weight[w] * wl[w][g];
     }
-    const size_t outRow = size_t(row) * a.Hq + size_t(kv) * G + g;
+    const size_t outRow = size_t(row) * a.Hq + head0 + g;
     float* part = partial == nullptr ? nullptr : partial + (outRow * splits + split) * (D + 2);
     if (part != nullptr && lane == 0) part[0] = mMax, part[1] = sum;
 #pragma unroll
@@ -213,7 +217,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   __threadfence();
   __syncthreads();
   if (threadIdx.x == 0) {
-    const size_t key = size_t(s) * a.Hk + kv;
+    const size_t key = size_t(s) * gridDim.y + blockIdx.y;
     lastSplit = atomicAdd(arrived + key, 1u) == unsigned(active - 1);
     if (lastSplit) arrived[key] = 0;
   }
@@ -221,7 +225,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   if (!lastSplit) return;
   __threadfence();
   for (int g = warp; g < G; g += kWarps) {
-    const size_t outRow = size_t(row) * a.Hq + size_t(kv) * G + g;
+    const size_t outRow = size_t(row) * a.Hq + head0 + g;
     const float* part = partial + outRow * splits * (D + 2);
     const float mSplit = lane < active ? __ldcg(part + lane * (D + 2)) : -INFINITY;
     const float lSplit = lane < active ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
@@ -266,8 +270,9 @@ int targetBlocks() {
 }
 
 // The splits' partial states and arrival counters, allocated once at the most any split launch needs and never
-// freed (captured graphs keep their addresses). Splitting happens only while S x Hk < targetBlocks, with
-// splits <= ceil(targetBlocks / (S x Hk)), so S x Hk x splits < 2 x targetBlocks.
+// freed (captured graphs keep their addresses). Splitting happens only while the blocks a split S x Hk x parts are
+// fewer than targetBlocks, with splits <= ceil(targetBlocks / (S x Hk x parts)), so the partial states (one per
+// query head and split) stay under 2 x targetBlocks x kMaxG and the counters (one per block row) under targetBlocks.
 std::string decodeWorkspace(float** partial, unsigned** arrived) {
   static std::mutex mutex;
   static float* workspace = nullptr;
@@ -286,14 +291,28 @@ std::string decodeWorkspace(float** partial, unsigned** arrived) {
 }
 
 template <int G>
-std::string launchG(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
-  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(kWarps * 32);
+std::string launchG(const AttentionArgs& a, int splits, int parts, float* partial, unsigned* arrived) {
+  const dim3 grid(unsigned(splits), unsigned(a.Hk * parts), unsigned(a.S)), block(kWarps * 32);
   const char* what = "cudaLaunchKernelEx (decode attention)";
   switch (a.D) {
-    case 32: return launchDependent(what, decodeAttentionKernel<G, 1>, grid, block, 0, a, splits, partial, arrived);
-    case 64: return launchDependent(what, decodeAttentionKernel<G, 2>, grid, block, 0, a, splits, partial, arrived);
-    default: return launchDependent(what, decodeAttentionKernel<G, 4>, grid, block, 0, a, splits, partial, arrived);
+    case 32: return launchDependent(what, decodeAttentionKernel<G, 1>, grid, block, 0, a, splits, parts, partial, arrived);
+    case 64: return launchDependent(what, decodeAttentionKernel<G, 2>, grid, block, 0, a, splits, parts, partial, arrived);
+    default: return launchDependent(what, decodeAttentionKernel<G, 4>, grid, block, 0, a, splits, parts, partial, arrived);
   }
+}
+
+// > 0: the blocks a KV head's query group is split over (1 or 2), for measuring (setDecodeAttentionParts).
+int forcedParts = 0;
+
+// Blocks a KV head's group of query heads is split over. A lane holds its key's whole row and scores it against
+// every head of the block's group (G x D multiply-adds a key), so with eight heads a group (Qwen2.5-VL-3B) an
+// iteration over 32 keys is a long serial chain for each warp: measured on the H200 at batch 1, 4.5 µs an
+// iteration against about 1 µs for its loads. Two blocks of four heads halve the chain and read the keys twice,
+// the second time mostly from L2.
+int groupParts(int group) {
+  if (forcedParts == 2 && group % 2 == 0) return 2;
+  if (forcedParts == 1) return 1;
+  return group == 8 ? 2 : 1;
 }
 
 }  // namespace
@@ -305,8 +324,13 @@ bool attentionDecodeApplies(const AttentionArgs& a) {
          group >= 1 && group <= kMaxG && bits % 16 == 0;
 }
 
+void setDecodeAttentionParts(int parts) {
+  forcedParts = parts == 1 || parts == 2 ? parts : 0;
+}
+
 std::string attentionDecode(const AttentionArgs& a) {
-  const long long pairs = (long long)a.S * a.Hk;
+  const int group = a.Hq / a.Hk, parts = groupParts(group);
+  const long long pairs = (long long)a.S * a.Hk * parts;
   long long splits = (targetBlocks() + pairs - 1) / pairs;
   const long long byKeys = (a.maxKvLen + kSplitKeys - 1) / kSplitKeys;
   if (splits > byKeys) splits = byKeys;
@@ -320,15 +344,15 @@ std::string attentionDecode(const AttentionArgs& a) {
     std::string status = decodeWorkspace(&partial, &arrived);
     if (!status.empty()) return status;
   }
-  switch (a.Hq / a.Hk) {
-    case 1: return launchG<1>(a, int(splits), partial, arrived);
-    case 2: return launchG<2>(a, int(splits), partial, arrived);
-    case 3: return launchG<3>(a, int(splits), partial, arrived);
-    case 4: return launchG<4>(a, int(splits), partial, arrived);
-    case 5: return launchG<5>(a, int(splits), partial, arrived);
-    case 6: return launchG<6>(a, int(splits), partial, arrived);
-    case 7: return launchG<7>(a, int(splits), partial, arrived);
-    default: return launchG<8>(a, int(splits), partial, arrived);
+  switch (group / parts) {
+    case 1: return launchG<1>(a, int(splits), parts, partial, arrived);
+    case 2: return launchG<2>(a, int(splits), parts, partial, arrived);
+    case 3: return launchG<3>(a, int(splits), parts, partial, arrived);
+    case 4: return launchG<4>(a, int(splits), parts, partial, arrived);
+    case 5: return launchG<5>(a, int(splits), parts, partial, arrived);
+    case 6: return launchG<6>(a, int(splits), parts, partial, arrived);
+    case 7: return launchG<7>(a, int(splits), parts, partial, arrived);
+    default: return launchG<8>(a, int(splits), parts, partial, arrived);
   }
 }
 

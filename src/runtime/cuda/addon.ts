@@ -91,6 +91,8 @@ export interface CudaAddon extends NcclEntryPoints {
   setGemv(enabled: number): void;
   /** The gemv kernel's warps per row: 1, 2, 4 or 8 forced, 0 its own choice (benchmarks). */
   setGemvSplit(split: number): void;
+  /** The blocks decode attention splits a KV head's query group over: 1 or 2 forced, 0 its own choice (benchmarks). */
+  setDecodeAttentionParts(parts: number): void;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;

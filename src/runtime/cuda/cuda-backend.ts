@@ -214,10 +214,11 @@ export class CudaBackend implements Backend {
 
   // ==== matrix products, normalization ====
 
-  /** Skinny bf16 products (T <= 8): the weight-streaming kernel (default) or cuBLASLt; `split` forces its warps a row. */
-  useGemv(enabled: boolean, split = 0): void {
-    this.addon.setGemv(enabled ? 1 : 0);
-    this.addon.setGemvSplit(split);
+  /** Kernel choices forced for benchmarks: gemv or cuBLASLt for skinny products, gemv's warps a row, decode attention's blocks a group (0: own choice). */
+  tune({ gemv = true, gemvSplit = 0, attentionParts = 0 }: { gemv?: boolean; gemvSplit?: number; attentionParts?: number }): void {
+    this.addon.setGemv(gemv ? 1 : 0);
+    this.addon.setGemvSplit(gemvSplit);
+    this.addon.setDecodeAttentionParts(attentionParts);
   }
 
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
