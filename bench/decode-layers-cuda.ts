@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import type { PagedAttentionMeta } from "../src/runtime/backend.js";
 import { empty, fromHost } from "../src/runtime/creation.js";
 import type { CudaBackend } from "../src/runtime/cuda/cuda-backend.js";
+import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import type { TensorDType } from "../src/runtime/dtype.js";
 import type { Tensor } from "../src/runtime/tensor.js";
@@ -127,17 +128,17 @@ backend.attentionSplits = 0;
 // Decode attention with a KV head's query group in one block or split over two (0: the kernel's own choice).
 const attentionParts: { parts: number; perCallUs: number }[] = [];
 for (const parts of [0, 1, 2]) {
-  backend.tune({ attentionParts: parts });
+  tuneCudaKernels({ attentionParts: parts });
   const us = await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L);
   attentionParts.push({ parts, perCallUs: +us.toFixed(2) });
 }
-backend.tune({});
+tuneCudaKernels({});
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
 const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
 if (B <= 2) {
   const perCall = (k: (l: Layer) => void) => graphMicroseconds(() => layers.forEach(k), L).then((us) => +us.toFixed(2));
   for (const split of [0, 1, 2, 4, 8]) {
-    backend.tune({ gemvSplit: split });
+    tuneCudaKernels({ gemvSplit: split });
     gemvSplits.push({
       split,
       qkvUs: await perCall((l) => backend.linear(qkv, x, l.qkvW, l.qkvB)),
@@ -147,7 +148,7 @@ if (B <= 2) {
       lmHeadUs: +(await graphMicroseconds(() => { for (let i = 0; i < 8; i++) backend.linear(logits, x, lmHead, null); }, 8)).toFixed(2),
     });
   }
-  backend.tune({});
+  tuneCudaKernels({});
 }
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 // Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without

@@ -11,6 +11,7 @@ import { f32ToBf16 } from "../src/core/half.js";
 import type { PagedAttentionMeta } from "../src/runtime/backend.js";
 import { empty, fromHost } from "../src/runtime/creation.js";
 import type { CudaBackend } from "../src/runtime/cuda/cuda-backend.js";
+import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import type { TensorDType } from "../src/runtime/dtype.js";
 import type { Tensor } from "../src/runtime/tensor.js";
@@ -100,7 +101,7 @@ for (const [T, K, N, name] of [[1, 2048, 2560, "qkv"], [1, 2048, 2 * 11008, "gat
   [8, 2048, 2 * 11008, "gate|up"]] as const) {
   const x = randomTensor([T, K]), w = randomTensor([N, K], "BF16", 0.05), out = empty(device, [T, N]);
   for (const gemv of [false, true]) {
-    backend.tune({ gemv });
+    tuneCudaKernels({ gemv });
     await memoryBound(`linear ${name} (${gemv ? "gemv" : "cuBLASLt"})`, `${T}x${K}x${N}`, 2 * N * K, () => backend.linear(out, x, w, null));
   }
   for (const t of [x, w, out]) t.dispose();

@@ -214,13 +214,6 @@ export class CudaBackend implements Backend {
 
   // ==== matrix products, normalization ====
 
-  /** Kernel choices forced for benchmarks: gemv or cuBLASLt for skinny products, gemv's warps a row, decode attention's blocks a group (0: own choice). */
-  tune({ gemv = true, gemvSplit = 0, attentionParts = 0 }: { gemv?: boolean; gemvSplit?: number; attentionParts?: number }): void {
-    this.addon.setGemv(gemv ? 1 : 0);
-    this.addon.setGemvSplit(gemvSplit);
-    this.addon.setDecodeAttentionParts(attentionParts);
-  }
-
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
     this.addon.linear(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), x.shape[0], x.shape[1], weight.shape[0]);
   }

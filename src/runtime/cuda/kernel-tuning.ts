@@ -1,0 +1,24 @@
+/**
+ * Kernel choices the cuda backend makes on its own, forced for benchmarks that measure the alternatives
+ * (bench/decode-layers-cuda.ts, bench/kernels-cuda.ts). Process-wide: they hold until tuned again.
+ */
+import { IrisError } from "../../core/errors.js";
+import { cudaAddonStatus } from "./addon.js";
+
+export interface KernelTuning {
+  /** Skinny bf16 products (T <= 8) through the weight-streaming gemv kernel (default) or cuBLASLt. */
+  readonly gemv?: boolean;
+  /** gemv's warps a weight row: 1, 2, 4 or 8 (0, the default: its own choice). */
+  readonly gemvSplit?: number;
+  /** Blocks decode attention splits a KV head's query group over: 1 or 2 (0, the default: its own choice). */
+  readonly attentionParts?: number;
+}
+
+/** Sets every choice: those left out go back to the kernels' own. */
+export function tuneCudaKernels({ gemv = true, gemvSplit = 0, attentionParts = 0 }: KernelTuning): void {
+  const { addon, reason } = cudaAddonStatus();
+  if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
+  addon.setGemv(gemv ? 1 : 0);
+  addon.setGemvSplit(gemvSplit);
+  addon.setDecodeAttentionParts(attentionParts);
+}
