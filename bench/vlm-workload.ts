@@ -67,7 +67,7 @@ export const ENGINE_FLAGS = {
   "cuda-graph-max-bs": { type: "string" },
   /** Tensor parallelism: GPUs the model is sharded over. */
   "tp-size": { type: "string" },
-  /** "true" or "false": rescale, normalize and patchify raw pictures on the device (the engine's default: on for cuda). */
+  /** "true" or "false": resize, rescale, normalize and patchify raw pictures on the device (the engine's default: on for cuda). */
   "patchify-on-device": { type: "string" },
   seed: { type: "string", default: "0" },
 } as const;

@@ -1,5 +1,6 @@
 /** A request's images in the form the model takes them, after processing on the caller's thread. */
 import type { HostTensor } from "./host-tensor.js";
+import type { ResampleFilter } from "./resample-passes.js";
 
 export type MultimodalPayload =
   | {
@@ -13,14 +14,18 @@ export type MultimodalPayload =
     }
   | {
       /**
-       * Qwen2.5-VL's raw pictures resized on the host but not yet rescaled, normalized and cut into patches: the
-       * device does that (`patchifyImage`), from an eighth of the bytes float32 patches take.
+       * Qwen2.5-VL's raw pictures as decoded, not yet resized, rescaled, normalized nor cut into patches: the device
+       * does all of that (`resizeImage` to the grid's size, then `patchifyImage`), from the source bytes.
        */
       readonly kind: "rgb8";
-      /** U8 [bytes]: each picture resized to its grid (height = h * patch, width = w * patch), RGB row-major, in order. */
+      /** U8 [bytes]: each picture at its source size (`sourceSizes`), RGB row-major, in order. */
       readonly pixels: HostTensor;
-      /** [t, h, w] per image, t = 1. */
+      /** [width, height] of each picture in `pixels`. */
+      readonly sourceSizes: readonly (readonly [number, number])[];
+      /** [t, h, w] per image, t = 1: each picture is resized to height h * patch and width w * patch. */
       readonly imageGrids: readonly (readonly number[])[];
+      /** The processor's resize filter (the weights are computed from it, as the processor computes them). */
+      readonly resample: ResampleFilter;
       /** F32 [3 * 256]: each channel's value per 8-bit level (the processor's rescale and normalize). */
       readonly levelTable: Float32Array;
     }

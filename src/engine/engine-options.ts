@@ -67,8 +67,9 @@ export interface EngineOptions {
    */
   readonly visionTokenBudget?: number;
   /**
-   * Raw Qwen2.5-VL pictures are only decoded and resized on the host; the device rescales, normalizes and cuts them
-   * into patches (`patchifyImage`), with the same values as the processor's (default: on for the cuda device).
+   * Raw Qwen2.5-VL pictures are only decoded on the host; the device resizes them to their grids (`resizeImage`),
+   * rescales, normalizes and cuts them into patches (`patchifyImage`), with the same values as the processor's
+   * (default: on for the cuda device).
    */
   readonly patchifyOnDevice?: boolean;
   /** Turns off prefix caching (on by default; it covers images by their content). */

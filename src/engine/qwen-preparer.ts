@@ -20,8 +20,8 @@ export class QwenPreparer implements FamilyPreparer {
   readonly imageTokenId: number;
 
   /**
-   * @param output "rgb8" where the device rescales, normalizes and patchifies raw pictures (they travel resized,
-   * as 8-bit bytes); "patches": the processor's pixel values
+   * @param output "rgb8" where the device resizes, rescales, normalizes and patchifies raw pictures (they travel as
+   * decoded, 8-bit bytes at their source sizes); "patches": the processor's pixel values
    */
   constructor(private readonly config: Qwen2_5_VLConfig, private readonly processor: Qwen2_5VLProcessor,
     private readonly output: FeatureOutput = "patches") {
@@ -32,7 +32,7 @@ export class QwenPreparer implements FamilyPreparer {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions }, this.output);
-      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), this.pixels(out.pixel_values!, out.grids));
+      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), this.pixels(out.pixel_values!, out.grids, out.sourceSizes));
     }
     const mm = await this.processImages(images, imageOptions);
     const grids = (mm.imageGrids ?? []) as GridThw[];
@@ -45,7 +45,7 @@ export class QwenPreparer implements FamilyPreparer {
   async processImages(images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<MultimodalPayload> {
     if (images.kind === "raw") {
       const features = await this.processor.features(images.images, imageOptions, this.output);
-      return this.pixels(features.pixel_values, features.grids);
+      return this.pixels(features.pixel_values, features.grids, features.sourceSizes);
     }
     if (images.kind === "processor_output") {
       const grids = this.grids(images.items);
@@ -84,26 +84,29 @@ export class QwenPreparer implements FamilyPreparer {
     }));
   }
 
-  private pixels(pixelValues: HostTensor, grids: readonly GridThw[]): MultimodalPayload {
+  private pixels(pixelValues: HostTensor, grids: readonly GridThw[], sourceSizes?: readonly (readonly [number, number])[]): MultimodalPayload {
     const imageGrids = grids.map((g) => [...g]);
-    if (pixelValues.dtype === "U8") return { kind: "rgb8", pixels: pixelValues, imageGrids, levelTable: this.processor.imageProcessor.levelTable };
-    return { kind: "pixels", pixelValues, imageGrids };
+    if (pixelValues.dtype !== "U8") return { kind: "pixels", pixelValues, imageGrids };
+    const { levelTable, config } = this.processor.imageProcessor;
+    if (sourceSizes?.length !== grids.length) throw new IrisError("INTERNAL", "internal error: 8-bit pictures without their source sizes");
+    return { kind: "rgb8", pixels: pixelValues, sourceSizes, imageGrids, resample: config.resample, levelTable };
   }
 
   private finish(ids: readonly number[], mm: MultimodalPayload): PreparedPrompt {
     const grids = (mm.imageGrids ?? []) as GridThw[];
     const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
-    // Rows per image of what the payload holds: patches, 8-bit bytes of the resized picture, or embeddings.
-    const patch = this.config.vision.patchSize;
-    const perImage = grids.map(([t, h, w], i) => (mm.kind === "pixels" ? t * h * w : mm.kind === "rgb8" ? h * w * patch * patch * 3 : tokensPerImage[i]));
+    // Rows per image of what the payload holds: patches, 8-bit bytes of the picture at its source size, or embeddings.
+    const perImage = grids.map(([t, h, w], i) => (mm.kind === "pixels" ? t * h * w
+      : mm.kind === "rgb8" ? mm.sourceSizes[i][0] * mm.sourceSizes[i][1] * 3 : tokensPerImage[i]));
     const held = mm.kind === "pixels" ? mm.pixelValues : mm.kind === "rgb8" ? mm.pixels : mm.embeddings;
     const expectedRows = perImage.reduce((a, b) => a + b, 0);
     if (held.shape[0] !== expectedRows) {
       throw new IrisError("IMAGE_TOKEN_MISMATCH", `the images give ${held.shape[0]} rows of ${mm.kind === "embeddings" ? "embeddings" : "pixel values"} but their grids need ${expectedRows}`);
     }
     checkImageTokens(ids, this.imageTokenId, tokensPerImage.reduce((a, b) => a + b, 0), "the images' grids");
-    const layout = (grid: GridThw) => `grid ${grid.join("x")}`;
-    const imageKeys = blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g) })));
+    // The content key: the bytes and their layout (8-bit pictures: also the size the bytes hold).
+    const layout = (grid: GridThw, i: number) => `grid ${grid.join("x")}${mm.kind === "rgb8" ? ` from ${mm.sourceSizes[i].join("x")}` : ""}`;
+    const imageKeys = blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g, i) })));
     const { positions, ropeDelta } = mropePositions(ids, grids, {
       imageTokenId: this.imageTokenId,
       visionStartTokenId: this.config.tokens.visionStart,

@@ -10,23 +10,26 @@ import type { ImageInput, ImageLoadRequest } from "./image-types.js";
 import type { GridThw } from "./qwen2-vl-image-processor.js";
 
 /**
- * What a featurizer gives for one image: the processor's features (`patches`), or, for a device that patchifies
- * (Qwen2-VL only), the picture resized to its grid as 8-bit RGB bytes (`rgb8`: U8 [height * width * 3]).
+ * What a featurizer gives for one image: the processor's features (`patches`), or, for a device that resizes and
+ * patchifies (Qwen2-VL only), the decoded picture's 8-bit RGB bytes at its source size with the grid it is resized
+ * to there (`rgb8`: U8 [height * width * 3], `sourceSize`).
  */
 export type FeatureOutput = "patches" | "rgb8";
 
-/** One image's features: Qwen2-VL's patches (or 8-bit resized pixels) and grid, or Llama 4's tiles and tile grid. */
+/** One image's features: Qwen2-VL's patches (or 8-bit source pixels) and grid, or Llama 4's tiles and tile grid. */
 export interface ImageFeatures {
   readonly pixel_values: HostTensor;
   readonly grid?: GridThw;
   readonly aspectRatio?: readonly [number, number];
+  /** `rgb8` only: [width, height] of the picture `pixel_values` holds (as decoded, before any resize). */
+  readonly sourceSize?: readonly [number, number];
 }
 
 /** Anything that processes one decoded image: both image processors, through their `preprocess`. */
 export interface SingleImageProcessor {
   preprocessOne(image: Awaited<ReturnType<typeof loadImage>>): ImageFeatures;
   /** The `rgb8` output, where the processor has one. */
-  resizeOne?(image: Awaited<ReturnType<typeof loadImage>>): ImageFeatures;
+  rgb8One?(image: Awaited<ReturnType<typeof loadImage>>): ImageFeatures;
 }
 
 /** Loads and processes images, on this thread or elsewhere (see `ImagePreprocessPool`). */
@@ -45,8 +48,8 @@ export class InlineFeaturizer implements ImageFeaturizer {
       const decoded = await loadImage(image, { ...options, reserveDecode });
       if (options.signal?.aborted) throw options.signal.reason;
       if (output === "patches") return this.processor.preprocessOne(decoded);
-      if (!this.processor.resizeOne) throw new IrisError("INTERNAL", "internal error: this processor has no 8-bit output");
-      return this.processor.resizeOne(decoded);
+      if (!this.processor.rgb8One) throw new IrisError("INTERNAL", "internal error: this processor has no 8-bit output");
+      return this.processor.rgb8One(decoded);
     } finally {
       lease?.release();
     }
@@ -60,6 +63,8 @@ export interface MergedImageFeatures {
   /** Qwen2.5-VL: I64 [images, 3]. */
   readonly image_grid_thw?: HostTensor;
   readonly aspectRatios: readonly (readonly [number, number])[];
+  /** `rgb8`: [width, height] of each picture, in order. */
+  readonly sourceSizes: readonly (readonly [number, number])[];
 }
 
 export function mergeImageFeatures(features: readonly ImageFeatures[]): MergedImageFeatures {
@@ -69,5 +74,6 @@ export function mergeImageFeatures(features: readonly ImageFeatures[]): MergedIm
     grids,
     image_grid_thw: grids.length ? int64Tensor([grids.length, 3], grids.flat()) : undefined,
     aspectRatios: features.flatMap((f) => (f.aspectRatio ? [f.aspectRatio] : [])),
+    sourceSizes: features.flatMap((f) => (f.sourceSize ? [f.sourceSize] : [])),
   };
 }

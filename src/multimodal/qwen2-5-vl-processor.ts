@@ -20,6 +20,8 @@ export interface Qwen2_5VLProcessorOutput {
   readonly image_grid_thw?: HostTensor;
   /** The grids as plain numbers, in image order. */
   readonly grids: readonly GridThw[];
+  /** With output "rgb8": [width, height] of each picture `pixel_values` holds, in image order. */
+  readonly sourceSizes?: readonly (readonly [number, number])[];
 }
 
 export class Qwen2_5VLProcessor {
@@ -42,7 +44,8 @@ export class Qwen2_5VLProcessor {
 
   /**
    * Loads and processes the images (each on the featurizer's thread), merged in order; with `output` "rgb8" the
-   * pixel values are the resized pictures' bytes (for a device to patchify) instead of patches.
+   * pixel values are the pictures' bytes at their source sizes (`sourceSizes`; a device resizes them to their grids
+   * and patchifies them) instead of patches.
    */
   async features(images: readonly ImageInput[], options?: ImageLoadRequest, output: FeatureOutput = "patches"): Promise<MergedImageFeatures> {
     return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options, output))));
@@ -52,7 +55,7 @@ export class Qwen2_5VLProcessor {
     return this.imageProcessor.config.imageToken;
   }
 
-  /** @param output "rgb8": `pixel_values` are the resized pictures' bytes, U8 (see `features`); Iris's engine only. */
+  /** @param output "rgb8": `pixel_values` are the pictures' source bytes, U8 (see `features`); Iris's engine only. */
   async process(request: ProcessorRequest, output: FeatureOutput = "patches"): Promise<Qwen2_5VLProcessorOutput> {
     const images = request.images ?? [];
     // Check the placeholders before any image is downloaded or decoded.
@@ -61,8 +64,8 @@ export class Qwen2_5VLProcessor {
       const ids = await this.encode(request.text, 0);
       return { input_ids: idsTensor(ids), grids: [] };
     }
-    const { pixel_values, image_grid_thw, grids } = await this.features(images, request.imageOptions, output);
-    const features = { pixel_values, image_grid_thw: image_grid_thw!, grids };
+    const { pixel_values, image_grid_thw, grids, sourceSizes } = await this.features(images, request.imageOptions, output);
+    const features = { pixel_values, image_grid_thw: image_grid_thw!, grids, ...(output === "rgb8" ? { sourceSizes } : {}) };
     const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
     const text = replacePlaceholders(request.text, this.imageToken, counts.map((n) => this.imageToken.repeat(n)));
     const ids = await this.encode(text, counts.reduce((a, b) => a + b, 0));

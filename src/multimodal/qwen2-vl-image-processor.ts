@@ -124,11 +124,17 @@ export class Qwen2VLImageProcessor {
     };
   }
 
-  /** One image resized to its grid, as 8-bit RGB bytes (U8 [height * width * 3]), for a device to patchify. */
-  resizeOne(image: RgbImage): ImageFeatures {
-    const resized = this.resize(image);
-    const grid: GridThw = [1, resized.height / this.config.patchSize, resized.width / this.config.patchSize];
-    return { pixel_values: hostTensor("U8", [resized.data.length], resized.data), grid };
+  /**
+   * One image as it was decoded, 8-bit RGB bytes (U8 [height * width * 3]) at its source size, with the grid it is
+   * resized to (from smart_resize of that size): for a device that resizes it (with this processor's filter,
+   * `resizeUint8`'s arithmetic) and patchifies it.
+   */
+  rgb8One(image: RgbImage): ImageFeatures {
+    const grid = this.gridThw(image.width, image.height);
+    // Its own buffer, so that it can be transferred from a worker thread whole.
+    const owned = image.data.byteOffset === 0 && image.data.byteLength === image.data.buffer.byteLength;
+    const data = owned ? image.data : image.data.slice();
+    return { pixel_values: hostTensor("U8", [data.length], data), grid, sourceSize: [image.width, image.height] };
   }
 
   /** One image's features, for processing images one at a time on any thread (see image-features.ts). */

@@ -11,18 +11,12 @@
  *   largest weight (so that 2 * max * 2^precision stays under 2^15, at most 22 bits);
  * - each output is `(2^(precision-1) + sum(pixel * weight)) >> precision`, clamped to 0..255.
  * The same integer arithmetic runs in the AVX2 and in the generic kernels, so their outputs agree.
+ * The passes themselves live in src/core/resample-passes.ts, shared with the `resizeImage` op of the backends.
  */
 import { invariant } from "../core/errors.js";
+import { resampleAxes, type AxisWeights, type PixelBuffer, type ResampleFilter } from "../core/resample-passes.js";
 
-export type ResampleFilter = "bilinear" | "bicubic";
-
-/** An interleaved uint8 image (HWC) with any number of channels. */
-export interface PixelBuffer {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: number;
-  readonly data: Uint8Array;
-}
+export type { AxisWeights, PixelBuffer, ResampleFilter };
 
 interface FilterSpec {
   /** Half the filter's width at scale 1 (PyTorch's `interp_size * 0.5`). */
@@ -48,17 +42,6 @@ const FILTERS: Readonly<Record<ResampleFilter, FilterSpec>> = {
   bilinear: { support: 1, fn: triangle },
   bicubic: { support: 2, fn: keysCubic },
 };
-
-/** Fixed-point weights of one axis: output index i reads `count[i]` inputs from `start[i]`. */
-export interface AxisWeights {
-  readonly outSize: number;
-  /** Stride of `weights` per output index (the largest possible tap count). */
-  readonly taps: number;
-  readonly start: Int32Array;
-  readonly count: Int32Array;
-  readonly weights: Int32Array;
-  readonly precision: number;
-}
 
 /** The largest precision PyTorch allows for the int16 weights. */
 const MAX_PRECISION = 22;
@@ -110,89 +93,6 @@ export function computeAxisWeights(inSize: number, outSize: number, filter: Resa
   return { outSize, taps, start, count, weights, precision };
 }
 
-function clampByte(acc: number, precision: number): number {
-  const v = acc >> precision;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
-}
-
-// NOTE: the loops below are written out for speed (a 1920x1080 image is about 50 million multiply-adds): RGB gets
-// its own horizontal loop with three accumulators, and the vertical pass sums whole rows tap by tap.
-
-/** Resamples along the width: each row independently. */
-function resizeWidth(src: PixelBuffer, w: AxisWeights): PixelBuffer {
-  const { height, channels } = src;
-  const inRow = src.width * channels;
-  const outWidth = w.outSize;
-  const out = new Uint8Array(outWidth * height * channels);
-  const { start, count, weights, taps, precision } = w;
-  const half = 1 << (precision - 1);
-  const data = src.data;
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    const rowIn = y * inRow;
-    for (let x = 0; x < outWidth; x++) {
-      const n = count[x];
-      const wb = x * taps;
-      let p = rowIn + start[x] * channels;
-      if (channels === 3) {
-        let r = half, g = half, b = half;
-        for (let j = 0; j < n; j++, p += 3) {
-          const weight = weights[wb + j];
-          r += data[p] * weight;
-          g += data[p + 1] * weight;
-          b += data[p + 2] * weight;
-        }
-        out[o++] = clampByte(r, precision);
-        out[o++] = clampByte(g, precision);
-        out[o++] = clampByte(b, precision);
-      } else {
-        for (let c = 0; c < channels; c++) {
-          let acc = half;
-          for (let j = 0, q = p + c; j < n; j++, q += channels) acc += data[q] * weights[wb + j];
-          out[o++] = clampByte(acc, precision);
-        }
-      }
-    }
-  }
-  return { width: outWidth, height, channels, data: out };
-}
-
-/** Resamples along the height: each output row is a weighted sum of input rows. */
-function resizeHeight(src: PixelBuffer, w: AxisWeights): PixelBuffer {
-  const { width, channels } = src;
-  const rowLen = width * channels;
-  const outHeight = w.outSize;
-  const out = new Uint8Array(outHeight * rowLen);
-  const { start, count, weights, taps, precision } = w;
-  const half = 1 << (precision - 1);
-  const data = src.data;
-  const acc = new Int32Array(rowLen);
-  for (let y = 0; y < outHeight; y++) {
-    const n = count[y];
-    const wb = y * taps;
-    const first = start[y] * rowLen;
-    const o = y * rowLen;
-    if (n <= 4) {
-      // Up to four taps (any upscale, mild downscales): one pass over the row, missing taps weigh 0.
-      const w0 = weights[wb], w1 = n > 1 ? weights[wb + 1] : 0, w2 = n > 2 ? weights[wb + 2] : 0, w3 = n > 3 ? weights[wb + 3] : 0;
-      const r1 = n > 1 ? first + rowLen : first, r2 = n > 2 ? first + 2 * rowLen : first, r3 = n > 3 ? first + 3 * rowLen : first;
-      for (let k = 0; k < rowLen; k++) {
-        const v = (half + data[first + k] * w0 + data[r1 + k] * w1 + data[r2 + k] * w2 + data[r3 + k] * w3) >> precision;
-        out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-      continue;
-    }
-    acc.fill(half);
-    for (let j = 0; j < n; j++) {
-      const weight = weights[wb + j];
-      const rowIn = first + j * rowLen;
-      for (let k = 0; k < rowLen; k++) acc[k] += data[rowIn + k] * weight;
-    }
-    for (let k = 0; k < rowLen; k++) out[o + k] = clampByte(acc[k], precision);
-  }
-  return { width, height: outHeight, channels, data: out };
-}
-
 /**
  * Resizes an interleaved uint8 image to `width` x `height` with antialiasing, exactly as torchvision does on uint8.
  * Returns the input itself when the size does not change.
@@ -201,8 +101,15 @@ export function resizeUint8(src: PixelBuffer, width: number, height: number, fil
   invariant(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0,
     `resize target must be positive integers, got ${width}x${height}`);
   invariant(src.data.length === src.width * src.height * src.channels, "pixel buffer length does not match its shape");
-  let img = src;
-  if (width !== img.width) img = resizeWidth(img, computeAxisWeights(img.width, width, filter));
-  if (height !== img.height) img = resizeHeight(img, computeAxisWeights(img.height, height, filter));
-  return img;
+  const { horizontal, vertical } = resizeWeights(src.width, src.height, width, height, filter);
+  return resampleAxes(src, horizontal, vertical);
+}
+
+/** The weights of a resize from `srcWidth` x `srcHeight` to `width` x `height`: null for an axis whose size stays. */
+export function resizeWeights(srcWidth: number, srcHeight: number, width: number, height: number, filter: ResampleFilter):
+  { horizontal: AxisWeights | null; vertical: AxisWeights | null } {
+  return {
+    horizontal: width === srcWidth ? null : computeAxisWeights(srcWidth, width, filter),
+    vertical: height === srcHeight ? null : computeAxisWeights(srcHeight, height, filter),
+  };
 }

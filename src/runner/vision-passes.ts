@@ -16,7 +16,7 @@ import type { MultimodalPayload } from "../core/multimodal-payload.js";
  */
 export const DEFAULT_VISION_TOKEN_BUDGET = 16384;
 
-/** What the tower takes: processor pixel values, or 8-bit resized pictures patchified on the device. */
+/** What the tower takes: processor pixel values, or 8-bit source pictures resized and patchified on the device. */
 export type PixelPayload = Exclude<MultimodalPayload, { kind: "embeddings" }>;
 
 /** The vision tokens of a payload and the embedding rows it gives; null when its parts disagree (it then runs alone). */
@@ -24,9 +24,10 @@ export function visionShape(config: ModelConfig, mm: PixelPayload): { tokens: nu
   if (mm.kind === "rgb8") {
     if (config.family !== "qwen2_5_vl") return null;
     const patches = mm.imageGrids.reduce((n, [t, h, w]) => n + t * h * w, 0);
-    const bytes = mm.imageGrids.reduce((n, [, h, w]) => n + h * w * config.vision.patchSize ** 2 * 3, 0);
+    const bytes = mm.sourceSizes.reduce((n, [w, h]) => n + w * h * 3, 0);
     const unit = config.vision.spatialMergeSize ** 2;
-    if (mm.pixels.data.length !== bytes || mm.imageGrids.some(([t, h, w]) => t !== 1 || (h * w) % unit !== 0)) return null;
+    if (mm.pixels.data.length !== bytes || mm.sourceSizes.length !== mm.imageGrids.length ||
+      mm.imageGrids.some(([t, h, w]) => t !== 1 || (h * w) % unit !== 0)) return null;
     return { tokens: patches, rows: patches / unit };
   }
   const count = mm.pixelValues.shape[0];
@@ -94,11 +95,11 @@ export function concatPayloads(items: readonly PixelPayload[]): PixelPayload {
   };
 }
 
-/** 8-bit pictures of one processor (the same level table) as one payload: bytes and grids appended. */
+/** 8-bit pictures of one processor (the same filter and level table) as one payload: bytes, sizes and grids appended. */
 function concatRgb8(items: readonly PixelPayload[]): PixelPayload {
   const first = items[0];
-  if (first.kind !== "rgb8" || items.some((mm) => mm.kind !== "rgb8" || !sameTable(mm.levelTable, first.levelTable))) {
-    throw new IrisError("INTERNAL", "internal error: 8-bit pictures and other pixels (or other level tables) in one vision pass");
+  if (first.kind !== "rgb8" || items.some((mm) => mm.kind !== "rgb8" || mm.resample !== first.resample || !sameTable(mm.levelTable, first.levelTable))) {
+    throw new IrisError("INTERNAL", "internal error: 8-bit pictures and other pixels (or other filters, level tables) in one vision pass");
   }
   const rgb8 = items as Extract<PixelPayload, { kind: "rgb8" }>[];
   const data = new Uint8Array(rgb8.reduce((n, mm) => n + mm.pixels.data.length, 0));
@@ -107,7 +108,10 @@ function concatRgb8(items: readonly PixelPayload[]): PixelPayload {
     data.set(mm.pixels.data as Uint8Array, at);
     at += mm.pixels.data.length;
   }
-  return { kind: "rgb8", pixels: hostTensor("U8", [data.length], data), imageGrids: rgb8.flatMap((mm) => mm.imageGrids), levelTable: first.levelTable };
+  return {
+    kind: "rgb8", pixels: hostTensor("U8", [data.length], data), sourceSizes: rgb8.flatMap((mm) => mm.sourceSizes),
+    imageGrids: rgb8.flatMap((mm) => mm.imageGrids), resample: first.resample, levelTable: first.levelTable,
+  };
 }
 
 function sameTable(a: Float32Array, b: Float32Array): boolean {

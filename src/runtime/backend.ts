@@ -1,7 +1,10 @@
 import type { DeviceKind } from "./device-kind.js";
 import type { HostTransferArray, TensorDType } from "./dtype.js";
 import type { Fp8Weight } from "./fp8-weight.js";
+import type { ImageResize, PatchGeometry } from "./image-geometry.js";
 import type { Storage, Tensor } from "./tensor.js";
+
+export type { ImageResize, PatchGeometry, ResizeAxis } from "./image-geometry.js";
 
 /**
  * The contract every backend implements: memory, then one method per kernel.
@@ -230,15 +233,15 @@ export interface Backend {
    * channel, then temporal copy (a still picture repeats its frame), then patch row, then patch column.
    */
   patchifyImage(out: Tensor, pixels: Tensor, table: Tensor, geometry: PatchGeometry): void;
-}
-
-/** The sizes `patchifyImage` works with (in pixels; width and height multiples of patchSize * mergeSize). */
-export interface PatchGeometry {
-  readonly width: number;
-  readonly height: number;
-  readonly patchSize: number;
-  readonly mergeSize: number;
-  readonly temporalPatchSize: number;
+  /**
+   * An interleaved 8-bit RGB picture resized with fixed-point weights per axis, in the integer arithmetic of
+   * src/core/resample-passes.ts (torchvision's antialiased resize of uint8): `pixels` holds srcHeight x srcWidth x 3
+   * bytes and `out` height x width x 3, both packed four to an I32 element as `patchifyImage` reads them (the padding
+   * bytes of out's last element are left as they are). The horizontal pass runs when `horizontal` is given, into
+   * `scratch` (srcHeight x width x 3 bytes, packed the same way; null unless both passes run) when the vertical pass
+   * follows, else into `out`; with neither, `out` is a copy.
+   */
+  resizeImage(out: Tensor, pixels: Tensor, scratch: Tensor | null, resize: ImageResize): void;
 }
 
 export type RotaryStyle = "neox" | "interleaved";

@@ -1,8 +1,9 @@
 /**
- * patchifyOnDevice (on by default for cuda, asked for here on the cpu): raw pictures travel resized as 8-bit bytes
- * and the device rescales, normalizes and patchifies them. Everything a user sees is as with the processor's
- * pixel values: the vision tower's output, greedy outputs, prefix-cache hits on a repeat. (The pixel values themselves
- * are equal bit for bit: tests/unit/kernels/patchify-image.test.ts, tests/unit/runner/vision-batch.test.ts.)
+ * patchifyOnDevice (on by default for cuda, asked for here on the cpu): raw pictures travel as decoded, 8-bit bytes
+ * at their source sizes, and the device resizes, rescales, normalizes and patchifies them. Everything a user sees is
+ * as with the processor's pixel values: the vision tower's output, greedy outputs, prefix-cache hits on a repeat. (The
+ * pixel values themselves are equal bit for bit: tests/unit/kernels/resize-image.test.ts, patchify-image.test.ts,
+ * tests/unit/runner/device-pixels.test.ts, vision-batch.test.ts.)
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -161,6 +161,17 @@ napi_value PatchifyImage(napi_env env, napi_callback_info info) {
   return result(env, patchifyImage(int(a[0]), ptr(a[1]), ptr(a[2]), ptr<float>(a[3]), int(a[4]), int(a[5]), int(a[6]),
                                    int(a[7]), int(a[8])));
 }
+napi_value ResizeImage(napi_env env, napi_callback_info info) {
+  ARGS(13);
+  ResizeImageArgs r;
+  r.out = ptr(a[0]);
+  r.pixels = ptr(a[1]);
+  r.scratch = ptr(a[2]);
+  r.srcWidth = int(a[3]), r.srcHeight = int(a[4]), r.width = int(a[5]), r.height = int(a[6]);
+  r.hTable = ptr<const int32_t>(a[7]), r.hTaps = int(a[8]), r.hPrecision = int(a[9]);
+  r.vTable = ptr<const int32_t>(a[10]), r.vTaps = int(a[11]), r.vPrecision = int(a[12]);
+  return result(env, resizeImage(r));
+}
 
 }  // namespace
 
@@ -195,6 +206,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"applyTokenMask", nullptr, ApplyTokenMask, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"sample", nullptr, Sample, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"patchifyImage", nullptr, PatchifyImage, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"resizeImage", nullptr, ResizeImage, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   registerLogprobMoeKernels(env, exports);

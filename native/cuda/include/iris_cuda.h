@@ -212,5 +212,20 @@ std::string moeRoute(int dtype, const void* routerLogits, size_t T, size_t E, in
 // F32 [3, 256]; out [(height/patch) * (width/patch), 3 * temporal * patch^2] of `dtype`.
 std::string patchifyImage(int dtype, void* out, const void* pixels, const float* table, int width, int height, int patch,
                           int merge, int temporal);
+// An interleaved 8-bit RGB picture resized with fixed-point weights per axis (kernels/resize_image.cu), bit-exact
+// with src/core/resample-passes.ts: pixels srcHeight x srcWidth x 3 bytes, out height x width x 3. A table (I32
+// [out * (2 + taps)]: start, count, then taps weights per output index) is given exactly for an axis whose size
+// changes; scratch (srcHeight x width x 3 bytes) when both do. Neither: a copy.
+struct ResizeImageArgs {
+  void* out = nullptr;
+  const void* pixels = nullptr;
+  void* scratch = nullptr;
+  int srcWidth = 0, srcHeight = 0, width = 0, height = 0;
+  const int32_t* hTable = nullptr;
+  int hTaps = 0, hPrecision = 0;
+  const int32_t* vTable = nullptr;
+  int vTaps = 0, vPrecision = 0;
+};
+std::string resizeImage(const ResizeImageArgs& args);
 
 }  // namespace iris

@@ -10,7 +10,7 @@ import { attention } from "./attention.js";
 import { cast } from "./cast.js";
 import { add, copy, fill, fillUniform, gelu, mul, scaleRows, siluAndMul, placeColumns, sliceColumns } from "./elementwise.js";
 import { embedding, embeddingShard, gatherRows, scatterRows } from "./indexing.js";
-import { patchifyImage } from "./image.js";
+import { patchifyImage, resizeImage } from "./image.js";
 import { linear } from "./matmul.js";
 import { moeTop1Sigmoid } from "./moe.js";
 import { linearFp8, moeTop1SigmoidFp8, quantizeFp8 } from "./fp8.js";
@@ -134,4 +134,5 @@ export class CpuBackend implements Backend {
   gatherColumns = gatherColumns;
   topK = topK;
   patchifyImage = patchifyImage;
+  resizeImage = resizeImage;
 }

@@ -1,5 +1,6 @@
-/** Image preprocessing on the cpu backend: the reference for the cuda kernel (see `Backend.patchifyImage`). */
-import type { PatchGeometry } from "../backend.js";
+/** Image preprocessing on the cpu backend: the reference for the cuda kernels (`Backend.patchifyImage`, `resizeImage`). */
+import { resampleAxes, unpackAxisWeights } from "../../core/resample-passes.js";
+import type { ImageResize, PatchGeometry, ResizeAxis } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import { f32, i32 } from "./storage.js";
 
@@ -23,4 +24,18 @@ export function patchifyImage(out: Tensor, pixels: Tensor, table: Tensor, g: Pat
       o[row * patchDim + col] = lut[c * 256 + bytes[(y * g.width + x) * CHANNELS + c]];
     }
   }
+}
+
+/** The picture's bytes of a packed I32 tensor (the padding of its last element left out). */
+function bytesOf(t: Tensor, length: number): Uint8Array {
+  const packed = i32(t);
+  return new Uint8Array(packed.buffer, packed.byteOffset, length);
+}
+
+/** The shared passes of src/core/resample-passes.ts, on the tensors' bytes. */
+export function resizeImage(out: Tensor, pixels: Tensor, scratch: Tensor | null, r: ImageResize): void {
+  const axis = (a: ResizeAxis | null, outSize: number) => (a === null ? null : unpackAxisWeights(i32(a.table), outSize, a.taps, a.precision));
+  const src = { width: r.srcWidth, height: r.srcHeight, channels: CHANNELS, data: bytesOf(pixels, r.srcWidth * r.srcHeight * CHANNELS) };
+  resampleAxes(src, axis(r.horizontal, r.width), axis(r.vertical, r.height), bytesOf(out, r.width * r.height * CHANNELS),
+    scratch === null ? undefined : bytesOf(scratch, r.width * r.srcHeight * CHANNELS));
 }

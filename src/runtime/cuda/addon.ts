@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 5;
+export const CUDA_ABI_VERSION = 6;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -135,6 +135,9 @@ export interface CudaAddon extends NcclEntryPoints {
     downScale: number, T: number, H: number, E: number, I: number, scratch: number, scratchBytes: number): void;
   patchifyImage(dtype: number, out: number, pixels: number, table: number, width: number, height: number, patch: number,
     merge: number, temporal: number): void;
+  /** native/cuda/kernels/resize_image.cu: a table address 0 for an axis whose size stays; scratch 0 unless both change. */
+  resizeImage(out: number, pixels: number, scratch: number, srcWidth: number, srcHeight: number, width: number, height: number,
+    hTable: number, hTaps: number, hPrecision: number, vTable: number, vTaps: number, vPrecision: number): void;
 }
 
 export interface CudaAddonStatus {

@@ -1,10 +1,11 @@
 import { IrisError } from "../../core/errors.js";
 import type {
-  Arena, AttentionOptions, Backend, GraphCapture, TimingMarks, PagedAttentionMeta, PagedAttentionOptions, PatchGeometry, Penalties, RotaryStyle, SamplingTensors, Segments,
+  Arena, AttentionOptions, Backend, GraphCapture, TimingMarks, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Fp8Weight } from "../fp8-weight.js";
 import type { Storage, Tensor } from "../tensor.js";
+import * as images from "./image-ops.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
 import { StackArena } from "../stack-arena.js";
 import { byteSize, CudaStorage, devicePtr as ptr, ELEMENT_BYTES, optionalPtr } from "./storage.js";
@@ -373,12 +374,10 @@ export class CudaBackend implements Backend {
     this.addon.topK(ptr(values), ptr(ids), ptr(x), x.shape[0], x.shape[1], values.shape[1]);
   }
 
-  // ==== image preprocessing ====
+  // ==== image preprocessing (image-ops.ts) ====
 
-  patchifyImage(out: Tensor, pixels: Tensor, table: Tensor, g: PatchGeometry): void {
-    this.addon.patchifyImage(code(out), ptr(out), ptr(pixels), ptr(table), g.width, g.height, g.patchSize, g.mergeSize,
-      g.temporalPatchSize);
-  }
+  readonly patchifyImage: Backend["patchifyImage"] = (...args) => images.patchifyImage(this.addon, ...args);
+  readonly resizeImage: Backend["resizeImage"] = (...args) => images.resizeImage(this.addon, ...args);
 }
 
 /** The cuda backend of device `index`; a clear IrisError when the addon or the device is missing. */

@@ -119,14 +119,15 @@ test("a request whose image tokens disagree fails alone; the others get their ro
   assert.ok(relativeL2(first, one.reference) < 1e-3);
 });
 
-test("8-bit pictures patchified on the device: the processor's rows, batched with each other and apart from pixel values", async () => {
+test("8-bit pictures resized and patchified on the device: the processor's rows, batched with each other and apart from pixel values", async () => {
   const processor = await Qwen2VLImageProcessor.fromPretrained(modelDir(MODEL));
   const random = rng(5);
   const picture = (width: number, height: number) => ({ width, height, data: Uint8Array.from({ length: width * height * 3 }, () => Math.floor(random() * 256)) });
   const pictures = [picture(60, 45), picture(33, 90)];
   const asRgb8 = (image: (typeof pictures)[number]): ImageRequest => {
-    const f = processor.resizeOne(image);
-    const mm: MultimodalPayload = { kind: "rgb8", pixels: f.pixel_values, imageGrids: [[...f.grid!]], levelTable: processor.levelTable };
+    const f = processor.rgb8One(image);
+    const mm: MultimodalPayload = { kind: "rgb8", pixels: f.pixel_values, sourceSizes: [f.sourceSize!], imageGrids: [[...f.grid!]],
+      resample: processor.config.resample, levelTable: processor.levelTable };
     return { mm, key: undefined, expectedRows: (f.grid![1] * f.grid![2]) / 4 };
   };
   const asPixels = (image: (typeof pictures)[number]): ImageRequest => {
