@@ -308,11 +308,13 @@ int forcedParts = 0;
 // every head of the block's group (G x D multiply-adds a key), so with eight heads a group (Qwen2.5-VL-3B) an
 // iteration over 32 keys is a long serial chain for each warp: measured on the H200 at batch 1, 4.5 µs an
 // iteration against about 1 µs for its loads. Two blocks of four heads halve the chain and read the keys twice,
-// the second time mostly from L2.
-int groupParts(int group) {
+// the second time mostly from L2: at batch 1 and 400 keys 11.55 -> 7.02 µs. With many sequences the machine is
+// already full and the second read only costs: at batch 64, 27.48 -> 33.94 µs. So only while the (sequence, KV
+// head) pairs fill at most a quarter of the multiprocessors.
+int groupParts(int group, long long pairs) {
   if (forcedParts == 2 && group % 2 == 0) return 2;
   if (forcedParts == 1) return 1;
-  return group == 8 ? 2 : 1;
+  return group == 8 && 4 * pairs <= multiprocessorCount() ? 2 : 1;
 }
 
 }  // namespace
@@ -329,7 +331,7 @@ void setDecodeAttentionParts(int parts) {
 }
 
 std::string attentionDecode(const AttentionArgs& a) {
-  const int group = a.Hq / a.Hk, parts = groupParts(group);
+  const int group = a.Hq / a.Hk, parts = groupParts(group, (long long)a.S * a.Hk);
   const long long pairs = (long long)a.S * a.Hk * parts;
   long long splits = (targetBlocks() + pairs - 1) / pairs;
   const long long byKeys = (a.maxKvLen + kSplitKeys - 1) / kSplitKeys;
