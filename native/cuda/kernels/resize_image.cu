@@ -13,6 +13,15 @@ namespace {
 
 constexpr int kChannels = 3;
 
+// One axis's table read in place: the first input, the input count and the weights of each output index.
+struct AxisTable {
+  const int32_t* start;
+  const int32_t* count;
+  const int32_t* weights;
+  __device__ AxisTable(const int32_t* table, int outSize)
+      : start(table), count(table + outSize), weights(table + 2 * size_t(outSize)) {}
+};
+
 __device__ __forceinline__ uint8_t clampByte(int acc, int precision) {
   const int v = acc >> precision;
   return uint8_t(v < 0 ? 0 : v > 255 ? 255 : v);
@@ -23,18 +32,16 @@ __device__ __forceinline__ uint8_t clampByte(int acc, int precision) {
 // One thread per output pixel (its three channels): row y of the input, output column x.
 __global__ void resizeWidthKernel(uint8_t* out, const uint8_t* in, const int32_t* table, int inWidth, int outWidth,
                                   int height, int taps, int precision) {
-  const int32_t* start = table;
-  const int32_t* count = table + outWidth;
-  const int32_t* weights = table + 2 * size_t(outWidth);
+  const AxisTable axis(table, outWidth);
   const int half = 1 << (precision - 1);
   const size_t n = size_t(outWidth) * height;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const int x = int(i % outWidth);
     const size_t y = i / outWidth;
-    const uint8_t* p = in + (y * inWidth + start[x]) * kChannels;
-    const int32_t* w = weights + size_t(x) * taps;
+    const uint8_t* p = in + (y * inWidth + axis.start[x]) * kChannels;
+    const int32_t* w = axis.weights + size_t(x) * taps;
     int r = half, g = half, b = half;
-    for (int j = 0, taken = count[x]; j < taken; ++j, p += kChannels) {
+    for (int j = 0, taken = axis.count[x]; j < taken; ++j, p += kChannels) {
       const int wj = w[j];
       r += int(p[0]) * wj;
       g += int(p[1]) * wj;
@@ -51,18 +58,16 @@ __global__ void resizeWidthKernel(uint8_t* out, const uint8_t* in, const int32_t
 // of input rows start[y] .. start[y] + count[y] - 1.
 __global__ void resizeHeightKernel(uint8_t* out, const uint8_t* in, const int32_t* table, int rowBytes, int outHeight,
                                    int taps, int precision) {
-  const int32_t* start = table;
-  const int32_t* count = table + outHeight;
-  const int32_t* weights = table + 2 * size_t(outHeight);
+  const AxisTable axis(table, outHeight);
   const int half = 1 << (precision - 1);
   const size_t n = size_t(rowBytes) * outHeight;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const int y = int(i / rowBytes);
     const size_t k = i % rowBytes;
-    const uint8_t* p = in + size_t(start[y]) * rowBytes + k;
-    const int32_t* w = weights + size_t(y) * taps;
+    const uint8_t* p = in + size_t(axis.start[y]) * rowBytes + k;
+    const int32_t* w = axis.weights + size_t(y) * taps;
     int acc = half;
-    for (int j = 0, taken = count[y]; j < taken; ++j, p += rowBytes) acc += int(*p) * w[j];
+    for (int j = 0, taken = axis.count[y]; j < taken; ++j, p += rowBytes) acc += int(*p) * w[j];
     out[i] = clampByte(acc, precision);
   }
 }
