@@ -2,8 +2,11 @@
  * The vision tower alone on the device, printing JSON: `Engine.encodeImages` of `--images` copies of one 512x512
  * photograph given as processor output (so the host's decoding and resizing stay out), median milliseconds a call
  * over `--repeats` after warm-up, per picture, and the rate that gives against the tower's products (2 FLOPs per
- * matrix parameter and patch; attention's own products are left out: a window of 64 patches adds about 1%). Every call changes one value of every picture, so no embedding cache serves it; the call
- * includes the pixel upload and the embeddings' read-back, as a request's encode does.
+ * matrix parameter and patch; attention's own products are left out: a window of 64 patches adds about 1%). Every
+ * call changes one value of every picture, so no embedding cache serves it. A call includes the float32 pixels'
+ * upload (6 MB a picture) and the embeddings' read-back to this thread, so it bounds the tower's device time from
+ * above (H200: 20 ms for one picture here, 12.9 ms for a raw photo's whole encode in bench/latency.ts); the step
+ * profile's `deviceVision` (IRIS_STEP_PROFILE) gives the device time of the vision encodes inside real steps.
  *
  *   node --import tsx bench/vision-encode.ts --model DIR --image PHOTO.png [--images 1,14] [--repeats 5] [--device cuda]
  */

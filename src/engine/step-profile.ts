@@ -1,7 +1,7 @@
 /**
  * The engine's step profile, for finding where a step's time goes: per step, the host's time scheduling, preparing
- * and launching it, waiting for its tokens and handing them out, and the device's span and idle gap before it
- * (`StepClock`). Turned on by `IRIS_STEP_PROFILE=<file>`: the engine core writes the summary there at shutdown
+ * and launching it, waiting for its tokens and handing them out, and the device's span, idle gap before it and the
+ * vision encodes of its prepare inside that gap (`StepClock`). Turned on by `IRIS_STEP_PROFILE=<file>`: the engine core writes the summary there at shutdown
  * (bench/decode-step.ts reads it). Steps are grouped by shape: decode steps by batch size, others by token count.
  */
 import { writeFileSync } from "node:fs";
@@ -61,6 +61,7 @@ export class StepProfile {
         deviceSpan: median(samples.flatMap((s) => (s.timing ? [s.timing.spanMs] : []))),
         deviceIdleBefore: median(samples.flatMap((s) => (s.timing?.idleBeforeMs != null ? [s.timing.idleBeforeMs] : []))),
         deviceGraph: median(samples.flatMap((s) => (s.timing?.graphMs != null ? [s.timing.graphMs] : []))),
+        deviceVision: median(samples.flatMap((s) => (s.timing?.visionMs != null ? [s.timing.visionMs] : []))),
       },
     }));
   }
@@ -71,6 +72,7 @@ export class StepProfile {
     for (const s of this.samples) {
       const t = (totals[isDecode(s) ? "decode" : "withPromptTokens"] ??= {
         steps: 0, tokens: 0, launchMs: 0, waitMs: 0, handOutMs: 0, turnMs: 0, deviceSpanMs: 0, deviceIdleBeforeMs: 0,
+        deviceVisionMs: 0,
       });
       t.steps++;
       t.tokens += s.tokens;
@@ -80,6 +82,7 @@ export class StepProfile {
       t.turnMs += s.turnMs;
       t.deviceSpanMs += s.timing?.spanMs ?? 0;
       t.deviceIdleBeforeMs += s.timing?.idleBeforeMs ?? 0;
+      t.deviceVisionMs += s.timing?.visionMs ?? 0;
     }
     return totals;
   }

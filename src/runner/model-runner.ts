@@ -123,7 +123,11 @@ export class ModelRunner {
     const failures = new Map<string, IrisError>();
     // Every request that first needs its images in this step: encoded together (ImageEmbeddings.acquireAll).
     const needing = allEntries.map((e) => this.request(e.requestId)).filter((req, i) => this.needsImages(req, allEntries[i]));
-    const acquired = this.images.acquireAll(needing.map((req) => ({ mm: req.mm!, key: req.imagesKey, expectedRows: req.imageRowOf.size })));
+    const acquire = () => this.images.acquireAll(needing.map((req) => ({ mm: req.mm!, key: req.imagesKey, expectedRows: req.imageRowOf.size })));
+    // Timed steps time their vision encodes too: the tower's device time, inside the gap before the step.
+    const { result: acquired, marks: visionMarks } = this.clock !== null && needing.length > 0
+      ? this.clock.span(acquire)
+      : { result: acquire(), marks: undefined };
     needing.forEach((req, i) => {
       const got = acquired[i];
       if (got instanceof IrisError) failures.set(req.id, got);
@@ -131,7 +135,7 @@ export class ModelRunner {
     });
     const entries = allEntries.filter((e) => !failures.has(e.requestId));
     const numSampled = allEntries.filter((e) => e.sample).length;
-    return { allEntries, entries, failures, numSampled, work: entries.length === 0 ? null : this.stage(entries) };
+    return { allEntries, entries, failures, numSampled, work: entries.length === 0 ? null : this.stage(entries), ...(visionMarks && { visionMarks }) };
   }
 
   /** Enqueues the forward pass and the sampling of a prepared step inside the step arena. */
@@ -140,7 +144,10 @@ export class ModelRunner {
     const buffer = this.sampledTokens[this.stepCount++ % 2];
     const previous = this.sampledTokens[this.stepCount % 2];
     this.lastSampled = new Map(work?.sampled.map((req, i) => [req, i]) ?? []);
-    if (work === null) return { prepared, readBack: Promise.resolve({ sampled: new Int32Array(0), logprobs: null }) };
+    if (work === null) {
+      this.clock?.discard(prepared.visionMarks ?? null);
+      return { prepared, readBack: Promise.resolve({ sampled: new Int32Array(0), logprobs: null }) };
+    }
     const out = buffer.narrow(0, work.sampled.length);
     const logprobs = work.logprobs === null ? null : this.logprobs.reserve(work.logprobs, this.stepCount % 2);
     const enqueue = (): void => {
@@ -149,7 +156,7 @@ export class ModelRunner {
     };
     let marks: StepMarks | undefined;
     try {
-      if (this.clock !== null) marks = this.clock.bracket(enqueue);
+      if (this.clock !== null) marks = this.clock.bracket(enqueue, prepared.visionMarks ?? null);
       else enqueue();
     } finally {
       this.arena.reset();

@@ -68,6 +68,8 @@ export interface PreparedStep {
   /** Entries with `sample` in all entries (failed ones included), in order. */
   readonly numSampled: number;
   readonly work: StepWork | null;
+  /** The timing marks around its vision encodes, when steps are timed and it encoded images. */
+  readonly visionMarks?: readonly [number, number];
 }
 
 /** The device views of a prepared step (null in `PreparedStep` when every entry failed). */

@@ -3,7 +3,7 @@
  * kernel's start to its last's end, with any wait for the host's launches inside it) and the gap before it (the
  * device idle between the previous step's end and this one's start, waiting for the host). Host clocks cannot tell
  * these apart once the host enqueues ahead of the device. For the engine's step profile only: two marks a step, two
- * more around a graph replay.
+ * more around a graph replay, two around the vision encodes of its prepare.
  */
 import type { TimingMarks } from "../runtime/backend.js";
 
@@ -13,6 +13,8 @@ export interface StepMarks {
   readonly end: number;
   /** Marks around the step's graph replay, when it replayed one. */
   readonly graph: readonly [number, number] | null;
+  /** Marks around the vision encodes of the step's prepare, when it encoded images. */
+  readonly vision: readonly [number, number] | null;
 }
 
 export interface DeviceStepTime {
@@ -22,6 +24,11 @@ export interface DeviceStepTime {
   readonly idleBeforeMs: number | null;
   /** The graph replay's part of the span (null: no replay); the rest is the eager kernels around it. */
   readonly graphMs: number | null;
+  /**
+   * The vision tower's work for the step's images (null: none), enqueued by its prepare before the step's kernels:
+   * part of the gap before the step, not of its span.
+   */
+  readonly visionMs: number | null;
 }
 
 /** A step's device time, as the runner reports it. */
@@ -38,17 +45,38 @@ export class StepClock {
 
   constructor(private readonly marks: TimingMarks) {}
 
-  /** Runs `enqueue` (a step's launches) between two marks; a step that throws is not timed. */
-  bracket(enqueue: () => void): StepMarks {
+  /** Runs `enqueue` (other work of a step: its vision encodes) between two marks of its own. */
+  span<T>(enqueue: () => T): { result: T; marks: readonly [number, number] } {
+    const start = this.marks.record();
+    let result: T;
+    try {
+      result = enqueue();
+    } catch (err) {
+      this.marks.release(start);
+      throw err;
+    }
+    return { result, marks: [start, this.marks.record()] };
+  }
+
+  /** Gives back marks that will not be read (a step that never launched). */
+  discard(marks: readonly number[] | null): void {
+    for (const mark of marks ?? []) this.marks.release(mark);
+  }
+
+  /**
+   * Runs `enqueue` (a step's launches) between two marks, with the marks of its vision encodes if it had any; a
+   * step that throws is not timed.
+   */
+  bracket(enqueue: () => void, vision: readonly [number, number] | null = null): StepMarks {
     const start = this.marks.record();
     try {
       enqueue();
     } catch (err) {
-      for (const mark of [start, ...(this.graph ?? [])]) this.marks.release(mark);
+      for (const mark of [start, ...(this.graph ?? []), ...(vision ?? [])]) this.marks.release(mark);
       this.graph = null;
       throw err;
     }
-    const marks = { previousEnd: this.lastEnd, start, end: this.marks.record(), graph: this.graph };
+    const marks = { previousEnd: this.lastEnd, start, end: this.marks.record(), graph: this.graph, vision };
     this.graph = null;
     this.lastEnd = marks.end;
     return marks;
@@ -70,7 +98,8 @@ export class StepClock {
     const spanMs = this.marks.elapsedMs(step.start, step.end);
     const idleBeforeMs = step.previousEnd === null ? null : this.marks.elapsedMs(step.previousEnd, step.start);
     const graphMs = step.graph === null ? null : this.marks.elapsedMs(...step.graph);
-    for (const mark of [step.previousEnd ?? [], step.start, ...(step.graph ?? [])].flat()) this.marks.release(mark);
-    return { spanMs, idleBeforeMs, graphMs };
+    const visionMs = step.vision === null ? null : this.marks.elapsedMs(...step.vision);
+    for (const mark of [step.previousEnd ?? [], step.start, ...(step.graph ?? []), ...(step.vision ?? [])].flat()) this.marks.release(mark);
+    return { spanMs, idleBeforeMs, graphMs, visionMs };
   }
 }

@@ -40,13 +40,31 @@ test("a step's span and the idle gap before it come from its marks and the previ
   const first = clock.bracket(() => {});
   assert.throws(() => clock.bracket(() => { throw new Error("a launch failed"); }), /a launch failed/);
   const second = clock.bracket(() => {});
-  assert.deepEqual(clock.read(first), { spanMs: 3, idleBeforeMs: null, graphMs: null });
-  assert.deepEqual(clock.read(second), { spanMs: 3.5, idleBeforeMs: 0.5, graphMs: null });
+  assert.deepEqual(clock.read(first), { spanMs: 3, idleBeforeMs: null, graphMs: null, visionMs: null });
+  assert.deepEqual(clock.read(second), { spanMs: 3.5, idleBeforeMs: 0.5, graphMs: null, visionMs: null });
   assert.deepEqual([...marks.live], [4], "only the latest step's end is kept, for the next step's gap");
   // A step with a graph replay inside: its start at 10 ms, the replay from 10.5 to 12.5, its end at 13.
   const replayed = new StepClock(scriptedMarks([10, 10.5, 12.5, 13]));
   const step = replayed.bracket(() => replayed.replay(() => {}));
-  assert.deepEqual(replayed.read(step), { spanMs: 3, idleBeforeMs: null, graphMs: 2 });
+  assert.deepEqual(replayed.read(step), { spanMs: 3, idleBeforeMs: null, graphMs: 2, visionMs: null });
+});
+
+test("a step's vision encodes are timed apart, inside the gap before it, and every mark is given back", () => {
+  // The previous step ends at 1 ms; the vision encodes run 2-6 ms; the step runs 6.5-9 ms.
+  const marks = scriptedMarks([0, 1, 2, 6, 6.5, 9]);
+  const clock = new StepClock(marks);
+  clock.read(clock.bracket(() => {}));
+  const { result, marks: vision } = clock.span(() => "embeddings");
+  assert.equal(result, "embeddings");
+  const step = clock.bracket(() => {}, vision);
+  assert.deepEqual(clock.read(step), { spanMs: 2.5, idleBeforeMs: 5.5, graphMs: null, visionMs: 4 });
+  assert.deepEqual([...marks.live], [5], "only the step's end is kept");
+  // Vision marks of a step that never launched, and of one whose launch threw, go back too.
+  const other = scriptedMarks([0, 1, 2, 3, 4]);
+  const unlaunched = new StepClock(other);
+  unlaunched.discard(unlaunched.span(() => {}).marks);
+  assert.throws(() => unlaunched.bracket(() => { throw new Error("a launch failed"); }, unlaunched.span(() => {}).marks), /a launch failed/);
+  assert.deepEqual([...other.live], [], "no mark left held");
 });
 
 test("IRIS_STEP_PROFILE writes the decode steps' host and device times at shutdown", async () => {
@@ -69,4 +87,28 @@ test("IRIS_STEP_PROFILE writes the decode steps' host and device times at shutdo
     assert.ok(value !== null && value >= 0 && value < 1000, `${field}: ${value}`);
   }
   assert.ok(decode.medianMs.deviceSpan! > 0, "the cpu's kernels take time between the marks");
+  assert.equal(decode.medianMs.deviceVision, null, "no vision encodes in decode steps");
+});
+
+test("the step profile times the vision encodes of an image prompt's step", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), "iris-profile-")), "steps.json");
+  process.env.IRIS_STEP_PROFILE = path;
+  try {
+    const engine = await Engine.create({ modelPath: DEMO_MODEL, randomSeed: 0, contextLength: 512 });
+    const picture = { data: new Uint8Array(112 * 112 * 3).fill(200), width: 112, height: 112, channels: 3 as const };
+    await engine.generate({ prompt: "<|vision_start|><|image_pad|><|vision_end|>What is it?", imageData: picture, samplingParams: { maxNewTokens: 2, temperature: 0 } });
+    await engine.shutdown();
+  } finally {
+    delete process.env.IRIS_STEP_PROFILE;
+  }
+  const { groups, totals } = JSON.parse(readFileSync(path, "utf8")) as {
+    groups: { kind: string; medianMs: Record<string, number | null> }[]; totals: Record<string, Record<string, number>>;
+  };
+  const prompt = groups.find((g) => g.kind.startsWith("mixed"));
+  assert.ok(prompt, `the prompt's step: ${groups.map((g) => g.kind).join(", ")}`);
+  const vision = prompt.medianMs.deviceVision, gap = prompt.medianMs.deviceIdleBefore;
+  assert.ok(vision !== null && vision > 0, `the vision encodes take time between their marks: ${vision}`);
+  // The engine's first step has no gap before it; a later one's gap holds its vision encodes.
+  if (gap !== null) assert.ok(vision <= gap, `vision ${vision} ms inside the gap ${gap} ms`);
+  assert.ok(totals.withPromptTokens.deviceVisionMs > 0, "the totals count it");
 });
