@@ -106,7 +106,12 @@ for (const [T, K, N, name] of [[1, 2048, 2560, "qkv"], [1, 2048, 2 * 11008, "gat
   }
   for (const t of [x, w, out]) t.dispose();
 }
-for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 3 * 1280, "vision qkv"]] as const) {
+// The vision tower's products for 14 pictures (18,144 patches): its MLP's intermediate size 3420 is not a multiple
+// of 8, so down's input rows (3420 bf16, 6,840 bytes) are not 16-byte aligned, which Hopper's TMA kernels need;
+// 3424 shows what padding the intermediate size with zeros would buy.
+for (const [T, K, N, name] of [[1024, 2048, 2 * 11008, "gate|up"], [1296, 1280, 3 * 1280, "vision qkv"],
+  [18144, 1280, 3 * 1280, "vision qkv"], [18144, 1280, 2 * 3420, "vision gate|up"], [18144, 3420, 1280, "vision down"],
+  [18144, 1280, 2 * 3424, "vision gate|up (padded)"], [18144, 3424, 1280, "vision down (padded)"]] as const) {
   const x = randomTensor([T, K]), w = randomTensor([N, K], "BF16", 0.05), out = empty(device, [T, N]);
   await computeBound(`linear ${name}`, `${T}x${K}x${N}`, 2 * T * K * N, () => backend.linear(out, x, w, null));
   for (const t of [x, w, out]) t.dispose();
