@@ -53,6 +53,9 @@ from demo_recovery import Recovery  # noqa: E402
 from demo_tokenizer import SpecialIds, train_tokenizer, write_json  # noqa: E402
 
 CALIBRATE_FROM, CALIBRATE_TO = 10, 60  # steps timed to fit the schedule into the time budget
+# The schedule fitted again over steps CALIBRATE_TO .. RECALIBRATE_AT: the first steps run slower (kernels warming up
+# for each picture size; 41 ms against 28 ms later in the 2026-12-03 float32 run, which left 98 s of its budget).
+RECALIBRATE_AT = 500
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,11 +68,13 @@ def parse_args() -> argparse.Namespace:
                    help="wall time for the training loop; the cosine schedule is fitted to it after the first steps (0: off)")
     p.add_argument("--deadline", type=float, default=0,
                    help="unix time by which the whole run must end: the time budget shrinks to leave --reserve-seconds after training")
-    p.add_argument("--reserve-seconds", type=float, default=110, help="time kept after the training loop (saving, scoring, reference)")
+    p.add_argument("--reserve-seconds", type=float, default=70, help="time kept after the training loop (saving, scoring, reference: 37 s measured)")
     # 512 a batch: a step of this small model is bound by kernel launches, not arithmetic, so twice the pictures
     # cost far less than twice the time.
-    p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch-size", type=int, default=256)
+    # Every generator-2 run began to read the picture only once its schedule had brought the rate under ~4-5e-4
+    # (README, Runs): a lower peak from the start.
+    p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--min-lr-ratio", type=float, default=0.05)
     p.add_argument("--warmup-steps", type=int, default=200)
     p.add_argument("--weight-decay", type=float, default=0.05)
@@ -161,7 +166,7 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
             log(f"WARNING: {left:.0f} s left before the deadline: the time budget shrinks from {budget:.0f} s to {max(60.0, left):.0f} s")
             budget = max(60.0, left)
     model.train()
-    history, recent, started, calibrate_start, eval_seconds = [], [], time.time(), None, 0.0
+    history, recent, started, calibrate_start, calibrate_step, eval_seconds = [], [], time.time(), None, 0, 0.0
     step, skipped, diagnosis, stopped = 0, [], None, None
     try:
         while step < schedule.total:
@@ -200,12 +205,13 @@ def train(args, model, make_batch: BatchMaker, train_table, eval_make_batch, eva
 
             elapsed = time.time() - started - eval_seconds
             if step == CALIBRATE_FROM:
-                calibrate_start = (time.time(), eval_seconds)
-            if step == CALIBRATE_TO and budget > 0:
-                per_step = (time.time() - calibrate_start[0] - (eval_seconds - calibrate_start[1])) / (CALIBRATE_TO - CALIBRATE_FROM)
-                fitted = min(args.steps, max(CALIBRATE_TO + 1, int(CALIBRATE_TO + (budget - elapsed) / per_step)))
+                calibrate_start, calibrate_step = (time.time(), eval_seconds), step
+            if step in (CALIBRATE_TO, RECALIBRATE_AT) and budget > 0 and step < schedule.total:
+                per_step = (time.time() - calibrate_start[0] - (eval_seconds - calibrate_start[1])) / (step - calibrate_step)
+                fitted = min(args.steps, max(step + 1, int(step + (budget - elapsed) / per_step)))
                 schedule.refit(fitted)
-                log(f"{per_step * 1000:.0f} ms per step: {fitted} steps fit in {budget / 60:.2f} minutes")
+                log(f"{per_step * 1000:.0f} ms per step (steps {calibrate_step}-{step}): {fitted} steps fit in {budget / 60:.2f} minutes")
+                calibrate_start, calibrate_step = (time.time(), eval_seconds), step
             if (step % 50 == 0 or step == schedule.total) and recent:
                 mean_loss = torch.stack(recent).mean().item()
                 recent.clear()
