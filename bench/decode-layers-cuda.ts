@@ -16,6 +16,7 @@ import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import type { TensorDType } from "../src/runtime/dtype.js";
 import type { Tensor } from "../src/runtime/tensor.js";
+import { graphMicroseconds as timeGraph } from "./graph-timing.js";
 import { runInfo } from "./run-info.js";
 
 const { values } = parseArgs({
@@ -28,7 +29,6 @@ const { values } = parseArgs({
 const B = Number(values.batch), kvLen = Number(values["kv-len"]), contextLength = Number(values["context-length"]);
 const device = getDevice("cuda");
 const backend = device.backend as CudaBackend;
-const marks = backend.timingMarks;
 
 // Qwen2.5-VL-3B's decoder (../shared/fixtures/models/qwen2_5-vl-3b-shape).
 const L = 36, H = 2048, Hq = 16, Hk = 2, D = 128, I = 11008, V = 151_936, pageSize = 16;
@@ -86,27 +86,7 @@ const head: [string, () => void][] = [
   ["argmax", () => backend.argmax(tokens, logitsF32)],
 ];
 
-/** Device µs of one run of `body` inside a captured graph, over `replays` replays between two marks. */
-async function graphMicroseconds(body: () => void, calls: number, replays = 20): Promise<number> {
-  body(); // eager first: workspaces the kernels allocate once exist before the capture
-  backend.beginCapture();
-  let graph: number;
-  try {
-    body();
-  } finally {
-    graph = backend.endCapture();
-  }
-  backend.replay(graph);
-  const start = marks.record();
-  for (let r = 0; r < replays; r++) backend.replay(graph);
-  const end = marks.record();
-  await backend.synchronize();
-  const ms = marks.elapsedMs(start, end);
-  marks.release(start);
-  marks.release(end);
-  backend.destroyGraph(graph);
-  return (ms * 1000) / replays / calls;
-}
+const graphMicroseconds = (body: () => void, calls: number, replays = 20) => timeGraph(backend, body, calls, replays);
 
 const rows: { kernel: string; perCallUs: number; perStepUs: number }[] = [];
 for (const [name, kernel] of kernels) {

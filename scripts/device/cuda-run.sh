@@ -16,8 +16,10 @@
 #   CUDA_MODULE_LOADING=EAGER).
 # --vision runs bench/vision-encode.ts (the vision tower alone: 1 and 14 pictures a call); --ncu-vision profiles its
 #   kernels (14 pictures a call) with Nsight Compute.
+# --scout-layers runs bench/decode-layers-scout.ts (Llama 4 Scout's FP8 decoder kernel by kernel in graphs, all 48
+#   layers' weights on the GPU) on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} at batch 1 (SCOUT_BATCHES="1 64" adds 64).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
-#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--serve]
+#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--scout-layers] [--serve]
 set -uo pipefail
 out=${OUT:-/tmp/iris-out}
 mkdir -p "$out"
@@ -34,6 +36,7 @@ serve=0
 offline_lite=0
 vision=0
 ncu_vision=0
+scout_layers=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -49,6 +52,7 @@ for arg in "$@"; do
     --offline-lite) offline_lite=1 ;;
     --vision) vision=1 ;;
     --ncu-vision) ncu_vision=1 ;;
+    --scout-layers) scout_layers=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -84,6 +88,14 @@ if [[ $decode == 1 && $build_rc == 0 ]]; then
   for b in 1 64; do
     timeout 120 node --import tsx bench/decode-layers-cuda.ts --batch $b > "$out/layers-b$b.json" 2> "$out/layers-b$b.err"
     echo "decode layers b$b rc=$?"
+  done
+fi
+scout_model=${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape}
+if [[ $scout_layers == 1 && $build_rc == 0 ]]; then
+  for b in ${SCOUT_BATCHES:-1}; do
+    timeout 300 node --import tsx bench/decode-layers-scout.ts --model "$scout_model" --batch $b \
+      > "$out/scout-layers-b$b.json" 2> "$out/scout-layers-b$b.err"
+    echo "scout layers b$b rc=$?"
   done
 fi
 if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
@@ -195,6 +207,18 @@ if [[ $decode == 1 ]]; then
         `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
         `attention by blocks a group: ${d.attentionParts.map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")};`,
         `gemv by warps a row (qkv/o/gate-up/down/lm head): ${d.gemvSplits.map((g) => `${g.split}: ${g.qkvUs}/${g.oUs}/${g.gateUpUs}/${g.downUs}/${g.lmHeadUs}`).join(", ")}`)' "$f" 2>/dev/null \
+      || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
+  done
+fi
+if [[ $scout_layers == 1 ]]; then
+  echo "==== scout fp8 decode layers ===="
+  for f in "$out"/scout-layers-b*.json; do
+    node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      const k = (r) => `${r.kernel} ${r.perCallUs}${r.marginalUs === undefined ? "" : ` (chain ${r.marginalUs})`} µs x${r.calls}${r.readBytes > 1e6 ? ` ${r.GBps} GB/s` : ""}`;
+      console.log(`scout layers batch ${d.batch} (${d.distinctLayers}/${d.layers} layers own weights, ${d.expertsReadPerMoeCall} experts a MoE call): ${d.kernels.map(k).join(", ")};`,
+        `step kernels: ${d.step.map(k).join(", ")};`,
+        `sum ${d.sumOfLayerKernelsUs}, ${d.layers} layers as one graph ${d.layersGraphUs} (${d.perLayerUs} a layer), lm head ${d.lmHeadUs}, the step ${d.stepGraphUs} µs (${d.tokensPerSAtStepGraph} tok/s);`,
+        `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -1,0 +1,129 @@
+/**
+ * Where a Llama 4 Scout FP8 decode step's device time goes, kernel by kernel (issue 11: 9.54 ms a step at batch 1
+ * on one H200, the floor ~4 ms). The decoder of `--model`'s config at batch B with `quantization: "fp8"`, built as
+ * src/models/llama4.ts runs it (bench/scout-decoder.ts): each kernel captured once per layer that runs it in a CUDA
+ * graph (every layer with its own weights and KV cache, so products stream from memory as in the model, not from L2),
+ * the graph replayed between two timing marks; then the whole stack as one graph, each kernel's marginal cost in it
+ * (the stack's time less the stack without that kernel, per call), and the step (embedding, rotary tables, the layers,
+ * the bf16 head, cast and argmax). Per kernel: µs a call, the bytes a call must read (weights and scales; the KV
+ * cache for attention) and the rate that makes. Weights for all layers when the GPU holds them (Scout: ~106 GB at
+ * batch 1), else as many distinct layers as fit, the rest reusing them (said in the output). Prints JSON.
+ * `--device cpu` (with a small config, e.g. ../shared/fixtures/models/tiny-llama4) runs every call eagerly between
+ * host-clock marks: a check of shapes and calls, not a timing.
+ *
+ *   node --import tsx bench/decode-layers-scout.ts --model DIR [--batch 1] [--kv-len 600] [--context-length 131072]
+ *     [--layers N] [--distinct-layers N] [--replays 20] [--device cuda]
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadModelConfig } from "../src/checkpoint/model-config.js";
+import { getDevice } from "../src/runtime/device.js";
+import { graphMicroseconds } from "./graph-timing.js";
+import { runInfo } from "./run-info.js";
+import { buildDecoder, layerWeightBytes, type DecodeKernel } from "./scout-decoder.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string" },
+    device: { type: "string", default: "cuda" },
+    batch: { type: "string", default: "1" },
+    "kv-len": { type: "string", default: "600" },
+    // The Scout decode run of bench/results/2026-12-03-scout-fp8-decode-b1-h200.json used this context length.
+    "context-length": { type: "string", default: "131072" },
+    layers: { type: "string" },
+    "distinct-layers": { type: "string" },
+    replays: { type: "string" },
+  },
+});
+if (values.model === undefined) throw new Error("--model DIR is required (a Llama 4 config.json; the weights are made on the device)");
+const config = loadModelConfig(join(values.model, "config.json"));
+if (config.family !== "llama4") throw new Error(`${values.model} is ${config.family}, not Llama 4`);
+const t = config.text;
+const device = getDevice(values.device as "cpu" | "cuda");
+const backend = device.backend;
+const B = Number(values.batch), kvLen = Number(values["kv-len"]), contextLength = Number(values["context-length"]);
+const L = Number(values.layers ?? t.numLayers), pageSize = 16;
+const replays = Number(values.replays ?? (device.kind === "cpu" ? 2 : 20));
+const layerIndices = Array.from({ length: L }, (_, i) => i);
+
+// ==== memory: weights for every layer if they fit beside the KV cache, the head and a reserve ====
+const GB = 1e9, L2Bytes = 50e6;
+const perLayerBytes = Math.max(...layerIndices.map((i) => layerWeightBytes(t, i % t.numLayers)));
+const kvBytes = L * 2 * B * Math.ceil(kvLen / pageSize) * pageSize * t.numKvHeads * t.headDim * 2;
+const headBytes = t.vocabSize * t.hiddenSize * 2 + B * t.vocabSize * 6;
+const reserveBytes = 4 * 2 ** 30; // workspaces, activations, graphs' blocks, the allocator's rounding
+const free = backend.memoryInfo?.().freeBytes;
+const fitting = free === undefined ? L : Math.floor((free - reserveBytes - kvBytes - headBytes) / perLayerBytes);
+const distinct = values["distinct-layers"] !== undefined ? Number(values["distinct-layers"]) : Math.max(1, Math.min(L, fitting));
+console.error(`decoder: ${L} layers, ${distinct} with weights of their own (${((distinct * perLayerBytes) / GB).toFixed(1)} GB), `
+  + `KV cache ${(kvBytes / GB).toFixed(2)} GB, head ${(headBytes / GB).toFixed(2)} GB${free === undefined ? "" : `, ${(free / GB).toFixed(1)} GB free`}`);
+
+const d = buildDecoder(device, t, { batch: B, kvLen, contextLength, layers: L, distinct, pageSize });
+const time = (body: () => void, calls: number) => graphMicroseconds(backend, body, calls, replays);
+const round = (n: number, digits = 2) => +n.toFixed(digits);
+
+interface Row { kernel: string; calls: number; perCallUs: number; perStepUs: number; readBytes: number; GBps: number; marginalUs?: number }
+const row = (k: DecodeKernel, calls: number, us: number, readBytes: number): Row => ({
+  kernel: k.name, calls, perCallUs: round(us), perStepUs: round(us * calls, 1), readBytes: Math.round(readBytes),
+  GBps: round(readBytes / us / 1e3, 0),
+});
+
+// ==== each kernel alone: one call per layer that runs it, one graph ====
+let experts = 0;
+const layerRows: Row[] = [];
+for (const k of d.kernels) {
+  const on = layerIndices.filter(k.on);
+  // The routed experts a call reads: where the router's logits (its own graph's last output) send this batch.
+  if (k.name === "moeTop1SigmoidFp8") experts = await d.expertsRouted();
+  const us = await time(() => on.forEach(k.run), on.length);
+  layerRows.push(row(k, on.length, us, on.reduce((n, i) => n + k.bytes(i, experts), 0) / on.length));
+}
+// Once-a-step kernels: eight calls a graph.
+const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
+const preRows: Row[] = [], postRows: Row[] = [];
+for (const k of d.pre) preRows.push(await stepRow(k));
+for (const k of d.post) postRows.push(await stepRow(k));
+
+// ==== the stack as one graph, each kernel's cost inside it, the step ====
+const layer = (i: number, skip = -1) => d.kernels.forEach((k, j) => { if (j !== skip && k.on(i)) k.run(i); });
+const stackUs = await time(() => layerIndices.forEach((i) => layer(i)), 1);
+// The stack less one kernel (its consumers then read a stale input, which changes no timing), per call of it. Overlap
+// with the kernels around it (dependent launches' prologues, bandwidth left idle by a latency-bound kernel) shows as
+// a cost below the kernel's own time.
+for (let skip = 0; skip < d.kernels.length; skip++) {
+  const withoutUs = await time(() => layerIndices.forEach((i) => layer(i, skip)), 1);
+  layerRows[skip].marginalUs = round((stackUs - withoutUs) / layerRows[skip].calls);
+}
+const stepUs = await time(() => {
+  d.pre.forEach((k) => k.run(0));
+  layerIndices.forEach((i) => layer(i));
+  d.post.forEach((k) => k.run(0));
+}, 1);
+
+const stepBytes = (rows: Row[]) => rows.reduce((n, r) => n + r.readBytes * r.calls, 0);
+const layersBytes = stepBytes(layerRows), allBytes = layersBytes + stepBytes(preRows) + stepBytes(postRows);
+const copyRate = 4240e9; // the copy rate bench/kernels-cuda.ts measures on the H200
+const sum = (rows: Row[]) => rows.reduce((n, r) => n + r.perStepUs, 0);
+const lmHead = postRows.find((r) => r.kernel.startsWith("lm head"))!;
+console.log(JSON.stringify({
+  benchmark: "decode-layers-scout", ...runInfo(import.meta.url), device: backend.description ?? device.kind,
+  model: values.model, quantization: "fp8", batch: B, kvLen, contextLength, layers: L, distinctLayers: distinct,
+  ...(distinct < L && {
+    memoryNote: `layer i uses the weights of layer i % ${distinct} (all ${L} do not fit beside the KV cache): ${distinct} layers' `
+      + `weights are ${((distinct * perLayerBytes) / GB).toFixed(1)} GB, ${Math.round((distinct * perLayerBytes) / L2Bytes)} times the 50 MB L2`,
+  }),
+  expertsReadPerMoeCall: experts,
+  kernels: layerRows,
+  step: [...preRows, ...postRows],
+  sumOfLayerKernelsUs: round(sum(layerRows), 1),
+  layersGraphUs: round(stackUs, 1),
+  perLayerUs: round(stackUs / L),
+  lmHeadUs: lmHead.perCallUs,
+  stepGraphUs: round(stepUs, 1),
+  tokensPerSAtStepGraph: round((B * 1e6) / stepUs, 1),
+  // The floor: every byte a step must read (weights, the experts routed, the KV cache, the head) once at the copy rate.
+  layersReadGB: round(layersBytes / GB, 3),
+  stepReadGB: round(allBytes / GB, 3),
+  floorUsAt4240GBps: round((allBytes / copyRate) * 1e6, 1),
+  achievedGBps: round(allBytes / stepUs / 1e3, 0),
+}, null, 2));
