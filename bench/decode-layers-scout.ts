@@ -109,7 +109,7 @@ console.log(JSON.stringify({
   benchmark: "decode-layers-scout", ...runInfo(import.meta.url), device: backend.description ?? device.kind,
   model: values.model, quantization: "fp8", batch: B, kvLen, contextLength, layers: L, distinctLayers: distinct,
   ...(distinct < L && {
-    memoryNote: `layer i uses the weights of layer i % ${distinct} (all ${L} do not fit beside the KV cache): ${distinct} layers' `
+    memoryNote: `layer i uses the weights of layer i % ${distinct} (${values["distinct-layers"] !== undefined ? "--distinct-layers" : `all ${L} do not fit beside the KV cache`}): ${distinct} layers' `
       + `weights are ${((distinct * perLayerBytes) / GB).toFixed(1)} GB, ${Math.round((distinct * perLayerBytes) / L2Bytes)} times the 50 MB L2`,
   }),
   expertsReadPerMoeCall: experts,
