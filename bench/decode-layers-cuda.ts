@@ -112,6 +112,9 @@ for (const parts of [0, 1, 2]) {
   const us = await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L);
   attentionParts.push({ parts, perCallUs: +us.toFixed(2) });
 }
+// And on the tensor-core (prefill) kernel instead: the group's q heads in M, scores and outputs from mma.
+tuneCudaKernels({ attentionDecodeMma: true });
+const attentionOnTensorCoresUs = +(await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L)).toFixed(2);
 tuneCudaKernels({});
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
 const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
@@ -152,6 +155,7 @@ console.log(JSON.stringify({
     ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
   attentionParts,
+  attentionOnTensorCoresUs,
   gemvSplits,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),

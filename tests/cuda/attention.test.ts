@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
@@ -121,5 +122,19 @@ describe("cuda attention", { skip: skipCuda }, () => {
     await pagedCase(decode([77, 2]), 2, 2, 32, 8);
     // Forced split counts: one split (no merge), a split count that leaves empty splits, the most the merge holds.
     for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
+  });
+
+  test("paged attention: decode on the tensor-core kernel (as bench/decode-layers-cuda.ts measures it)", async () => {
+    const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
+    tuneCudaKernels({ attentionDecodeMma: true });
+    try {
+      await pagedCase(decode([1, 400, 37, 129]), 16, 2, 128, 16, undefined, 0, 4096);
+      await pagedCase(decode([700, 3]), 28, 4, 128, 16, undefined, 0, 32768);
+      await pagedCase(decode([9000, 8193, 100]), 40, 8, 128, 16, 8192, 0, 16384);
+      await pagedCase(decode(Array.from({ length: 64 }, (_, i) => 1 + ((i * 97) % 900))), 16, 2, 128, 16, undefined, 0, 4096);
+      await pagedCase(decode([250, 31]), 8, 2, 64, 16);
+    } finally {
+      tuneCudaKernels({});
+    }
   });
 });

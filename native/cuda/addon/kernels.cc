@@ -69,6 +69,11 @@ napi_value SetDecodeAttentionParts(napi_env env, napi_callback_info info) {
   setDecodeAttentionParts(int(a[0]));
   return undefinedValue(env);
 }
+napi_value SetDecodeAttentionMma(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  setDecodeAttentionMma(a[0] != 0);
+  return undefinedValue(env);
+}
 napi_value RmsNorm(napi_env env, napi_callback_info info) {
   ARGS(7);
   return result(env, rmsNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), float(a[6])));
@@ -192,6 +197,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"setGemv", nullptr, SetGemv, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemvSplit", nullptr, SetGemvSplit, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionParts", nullptr, SetDecodeAttentionParts, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setDecodeAttentionMma", nullptr, SetDecodeAttentionMma, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -320,6 +320,15 @@ bool mmaEnabled = envEnabled();
 
 void setAttentionMmaEnabled(bool enabled) { mmaEnabled = enabled; }
 
+// Decode (one query a sequence, paged) on this kernel instead of attention_decode.cu's, for measuring
+// (setDecodeAttentionMma): a group's q heads fill 8 of a block's 64 rows, but its scores and outputs come from
+// tensor cores rather than each lane's serial G x D chain.
+bool decodeOnMma = false;
+
+void setDecodeAttentionMma(bool on) { decodeOnMma = on; }
+
+bool decodeAttentionOnMma() { return decodeOnMma; }
+
 bool attentionMmaApplies(const AttentionArgs& a) {
   // The stages of a head dim must fit a block's shared memory on this device (sm_89 allows 99 KB: not D = 128).
   static int sharedLimit = -1;
@@ -331,7 +340,8 @@ bool attentionMmaApplies(const AttentionArgs& a) {
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
                          reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
   const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
-  return mmaEnabled && a.dtype == kBF16 && dimOk && a.maxQueryLen >= kMinQueries && a.forceSplits == 0 &&
+  const bool enoughQueries = a.maxQueryLen >= kMinQueries || (decodeOnMma && a.paged && a.maxQueryLen == 1);
+  return mmaEnabled && a.dtype == kBF16 && dimOk && enoughQueries && a.forceSplits == 0 &&
          a.scale > 0.f && bits % 16 == 0 && shared <= size_t(sharedLimit);
 }
 
