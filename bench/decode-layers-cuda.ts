@@ -69,66 +69,74 @@ const cos = random([B, D / 2], "F32", -1, 1), sin = random([B, D / 2], "F32", -1
 const logits = empty(device, [B, V]), logitsF32 = empty(device, [B, V], "F32"), tokens = empty(device, [B], "I32");
 
 type Layer = (typeof layers)[number];
+const qkvLinear = (l: Layer) => backend.linear(qkv, x, l.qkvW, l.qkvB);
+const attention = (l: Layer) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 });
+const oLinear = (l: Layer) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null);
+const gateUpLinear = (l: Layer) => backend.linear(gateUp, x, l.guW, null);
+const downLinear = (l: Layer) => backend.linear(down, act, l.downW, null);
+const lmHeadLinear = () => backend.linear(logits, x, lmHead, null);
 const kernels: [string, (l: Layer) => void][] = [
-  ["qkv linear", (l) => backend.linear(qkv, x, l.qkvW, l.qkvB)],
+  ["qkv linear", qkvLinear],
   ["rotaryStoreKV", (l) => backend.rotaryStoreKV(q, l.kc, l.vc, qkv, cos, sin, slots, "neox")],
-  ["pagedAttention", (l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })],
-  ["o linear", (l) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null)],
+  ["pagedAttention", attention],
+  ["o linear", oLinear],
   ["addRmsNorm", (l) => backend.addRmsNorm(x, h, o, l.norm1, 1e-6)],
-  ["gate|up linear", (l) => backend.linear(gateUp, x, l.guW, null)],
+  ["gate|up linear", gateUpLinear],
   ["siluAndMul", () => backend.siluAndMul(act, gateUp)],
-  ["down linear", (l) => backend.linear(down, act, l.downW, null)],
+  ["down linear", downLinear],
   ["addRmsNorm", (l) => backend.addRmsNorm(x, h, down, l.norm2, 1e-6)],
 ];
 const head: [string, () => void][] = [
-  ["lm head linear", () => backend.linear(logits, x, lmHead, null)],
+  ["lm head linear", lmHeadLinear],
   ["cast to F32", () => backend.cast(logitsF32, logits)],
   ["argmax", () => backend.argmax(tokens, logitsF32)],
 ];
 
 const graphMicroseconds = (body: () => void, calls: number, replays = 20) => timeGraph(backend, body, calls, replays);
+/** µs of one call of a layer kernel, captured once per layer (each with its own weights). */
+const perLayerCall = (kernel: (l: Layer) => void) => graphMicroseconds(() => layers.forEach(kernel), L);
+/** µs of one call of a once-a-step kernel, captured 8 times. */
+const perHeadCall = (kernel: () => void) => graphMicroseconds(() => { for (let i = 0; i < 8; i++) kernel(); }, 8);
+const rounded = (us: number) => +us.toFixed(2);
 
 const rows: { kernel: string; perCallUs: number; perStepUs: number }[] = [];
 for (const [name, kernel] of kernels) {
-  const us = await graphMicroseconds(() => layers.forEach(kernel), L);
+  const us = await perLayerCall(kernel);
   rows.push({ kernel: name, perCallUs: us, perStepUs: us * L });
 }
 for (const [name, kernel] of head) {
-  const us = await graphMicroseconds(() => { for (let i = 0; i < 8; i++) kernel(); }, 8);
+  const us = await perHeadCall(kernel);
   rows.push({ kernel: name, perCallUs: us, perStepUs: us });
 }
 // What splitting the keys buys the attention kernel at this batch (0: the kernel's own choice).
 const attentionSplits: { splits: number; perCallUs: number }[] = [];
 for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
   backend.attentionSplits = splits;
-  const us = await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L);
-  attentionSplits.push({ splits, perCallUs: +us.toFixed(2) });
+  attentionSplits.push({ splits, perCallUs: rounded(await perLayerCall(attention)) });
 }
 backend.attentionSplits = 0;
 // Decode attention with a KV head's query group in one block or split over two (0: the kernel's own choice).
 const attentionParts: { parts: number; perCallUs: number }[] = [];
 for (const parts of [0, 1, 2]) {
   tuneCudaKernels({ attentionParts: parts });
-  const us = await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L);
-  attentionParts.push({ parts, perCallUs: +us.toFixed(2) });
+  attentionParts.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
 }
 // And on the tensor-core (prefill) kernel instead: the group's q heads in M, scores and outputs from mma.
 tuneCudaKernels({ attentionDecodeMma: true });
-const attentionOnTensorCoresUs = +(await graphMicroseconds(() => layers.forEach((l) => backend.pagedAttention(attended, q, l.kc, l.vc, meta, { scale: D ** -0.5 })), L)).toFixed(2);
+const attentionOnTensorCoresUs = rounded(await perLayerCall(attention));
 tuneCudaKernels({});
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
 const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
 if (B <= 2) {
-  const perCall = (k: (l: Layer) => void) => graphMicroseconds(() => layers.forEach(k), L).then((us) => +us.toFixed(2));
   for (const split of [0, 1, 2, 4, 8]) {
     tuneCudaKernels({ gemvSplit: split });
     gemvSplits.push({
       split,
-      qkvUs: await perCall((l) => backend.linear(qkv, x, l.qkvW, l.qkvB)),
-      oUs: await perCall((l) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null)),
-      gateUpUs: await perCall((l) => backend.linear(gateUp, x, l.guW, null)),
-      downUs: await perCall((l) => backend.linear(down, act, l.downW, null)),
-      lmHeadUs: +(await graphMicroseconds(() => { for (let i = 0; i < 8; i++) backend.linear(logits, x, lmHead, null); }, 8)).toFixed(2),
+      qkvUs: rounded(await perLayerCall(qkvLinear)),
+      oUs: rounded(await perLayerCall(oLinear)),
+      gateUpUs: rounded(await perLayerCall(gateUpLinear)),
+      downUs: rounded(await perLayerCall(downLinear)),
+      lmHeadUs: rounded(await perHeadCall(lmHeadLinear)),
     });
   }
   tuneCudaKernels({});
