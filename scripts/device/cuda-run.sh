@@ -121,9 +121,9 @@ if [[ $ncu_vision == 1 && $build_rc == 0 ]]; then
   echo "ncu vision rc=$?"
 fi
 requests=${THROUGHPUT_REQUESTS:-512}
+# Issue 10's engine: KV for 512 x ~484 tokens (24 GiB of bf16 holds ~680k tokens); one batch of all the requests.
+engine_flags=(--model $model --device cuda --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12)
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
-  # KV for 512 x ~484 tokens (24 GiB of bf16 holds ~680k tokens); one batch of all the requests.
-  engine_flags=(--model $model --device cuda --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12)
   timeout 300 node --import tsx bench/vlm-offline.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-offline-iris.json" 2> "$out/vlm-offline-iris.err"
   echo "iris offline rc=$?"
@@ -137,14 +137,12 @@ if [[ $offline_lite == 1 && $build_rc == 0 ]]; then
   # The offline workload's main run alone (no phase runs), with the step profile's totals: where its time goes.
   # OFFLINE_CPU_PROF=1: V8's cpu profile of every thread (engine core, preprocess workers) under $out/cpu-prof.
   prof=(); [[ -n ${OFFLINE_CPU_PROF:-} ]] && prof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof")
-  timeout 180 node "${prof[@]}" --import tsx bench/vlm-offline.ts --model $model --device cuda --context-length 1024 --kv-cache-mb 24576 \
-    --max-running-requests 512 --preprocess-workers 12 --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases \
-    > "$out/vlm-offline-lite.json" 2> "$out/vlm-offline-lite.err"
+  lite=(bench/vlm-offline.ts "${engine_flags[@]}" --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases)
+  timeout 180 node "${prof[@]}" --import tsx "${lite[@]}" > "$out/vlm-offline-lite.json" 2> "$out/vlm-offline-lite.err"
   echo "iris offline (lite) rc=$?"
   if [[ -n ${OFFLINE_EAGER_MODULES:-} ]]; then
     # The same run with every kernel module loaded at start (CUDA loads them lazily, at first launch, by default).
-    CUDA_MODULE_LOADING=EAGER timeout 180 node --import tsx bench/vlm-offline.ts --model $model --device cuda --context-length 1024 \
-      --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12 --requests "${THROUGHPUT_REQUESTS:-128}" --no-phases \
+    CUDA_MODULE_LOADING=EAGER timeout 180 node --import tsx "${lite[@]}" \
       > "$out/vlm-offline-lite-eager-modules.json" 2> "$out/vlm-offline-lite-eager-modules.err"
     echo "iris offline (lite, eager module loading) rc=$?"
   fi
