@@ -19,6 +19,13 @@ std::mutex poolMutex;
 std::vector<std::pair<size_t, void*>> pinnedPool;
 std::vector<cudaEvent_t> eventPool;
 
+// Power-of-two sizes, at least 4 KiB, so buffers are reused across nearby sizes.
+size_t pinnedSize(size_t bytes) {
+  size_t size = 4096;
+  while (size < bytes) size *= 2;
+  return size;
+}
+
 std::string takePinned(size_t bytes, void** out) {
   {
     std::lock_guard<std::mutex> lock(poolMutex);
@@ -30,16 +37,7 @@ std::string takePinned(size_t bytes, void** out) {
       }
     }
   }
-  // Power-of-two sizes, at least 4 KiB, so buffers are reused across nearby sizes.
-  size_t size = 4096;
-  while (size < bytes) size *= 2;
-  return cudaStatus(cudaHostAlloc(out, size, cudaHostAllocDefault), "cudaHostAlloc");
-}
-
-size_t pinnedSize(size_t bytes) {
-  size_t size = 4096;
-  while (size < bytes) size *= 2;
-  return size;
+  return cudaStatus(cudaHostAlloc(out, pinnedSize(bytes), cudaHostAllocDefault), "cudaHostAlloc");
 }
 
 }  // namespace
