@@ -118,10 +118,13 @@ backend.attentionSplits = 0;
 // Decode attention with a KV head's query group in one block or split over two (0: the kernel's own choice).
 const attentionParts: { parts: number; perCallUs: number }[] = [];
 for (const parts of [0, 1, 2]) {
-  tuneCudaKernels({ attentionParts: parts });
+  tuneCudaKernels({ attentionParts: parts, attentionDecodeMma: parts === 0 ? undefined : false }); // 1, 2: the decode kernel's
   attentionParts.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
 }
-// And on the tensor-core (prefill) kernel instead: the group's q heads in M, scores and outputs from mma.
+// On the decode kernel and on the tensor-core (prefill) kernel (the group's q heads in M, scores and outputs from
+// mma), each forced: the backend's own choice between them is the first row of attentionParts.
+tuneCudaKernels({ attentionDecodeMma: false });
+const attentionOnDecodeKernelUs = rounded(await perLayerCall(attention));
 tuneCudaKernels({ attentionDecodeMma: true });
 const attentionOnTensorCoresUs = rounded(await perLayerCall(attention));
 tuneCudaKernels({});
@@ -163,6 +166,7 @@ console.log(JSON.stringify({
     ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
   attentionParts,
+  attentionOnDecodeKernelUs,
   attentionOnTensorCoresUs,
   gemvSplits,
   sumOfKernelsUs: +sumUs.toFixed(1),

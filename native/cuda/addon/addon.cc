@@ -22,7 +22,7 @@ namespace {
 
 using namespace iris::napi;
 
-constexpr uint32_t kAbiVersion = 7;
+constexpr uint32_t kAbiVersion = 8;
 
 // ==== device and memory ====
 

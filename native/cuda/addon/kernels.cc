@@ -71,7 +71,7 @@ napi_value SetDecodeAttentionParts(napi_env env, napi_callback_info info) {
 }
 napi_value SetDecodeAttentionMma(napi_env env, napi_callback_info info) {
   ARGS(1);
-  setDecodeAttentionMma(a[0] != 0);
+  setDecodeAttentionMma(int(a[0]));
   return undefinedValue(env);
 }
 napi_value RmsNorm(napi_env env, napi_callback_info info) {

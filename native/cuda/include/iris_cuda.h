@@ -139,9 +139,10 @@ std::string attention(const AttentionArgs& args);
 // The tensor-core kernel (kernels/attention_mma.cu) that attention() hands bf16 calls with queries of 16 or more
 // (prefill, vision) and head dims 16, 32, 64, 80, 88, 96 or 128 to. On unless IRIS_ATTENTION_MMA=0 or turned off.
 bool attentionMmaApplies(const AttentionArgs& args);
-// Decode attention on the tensor-core kernel instead of the decode kernel (benchmarks; off by default).
-void setDecodeAttentionMma(bool on);
-bool decodeAttentionOnMma();
+// Decode attention on the tensor-core kernel instead of the decode kernel: at large batches by the rule in
+// attention_mma.cu (mode -1), or forced (0: never, 1: always; benchmarks and tests).
+void setDecodeAttentionMma(int mode);
+bool decodeAttentionOnMma(const AttentionArgs& a);
 // The decode kernel (kernels/attention_decode.cu) for paged bf16 calls of one query per sequence, head dims 32, 64
 // or 128 and at most 8 q heads a KV head: each key and value row read once, all of an iteration's reads in flight.
 bool attentionDecodeApplies(const AttentionArgs& args);

@@ -320,14 +320,22 @@ bool mmaEnabled = envEnabled();
 
 void setAttentionMmaEnabled(bool enabled) { mmaEnabled = enabled; }
 
-// Decode (one query a sequence, paged) on this kernel instead of attention_decode.cu's, for measuring
-// (setDecodeAttentionMma): a group's q heads fill 8 of a block's 64 rows, but its scores and outputs come from
-// tensor cores rather than each lane's serial G x D chain.
-bool decodeOnMma = false;
+// Decode (one query a sequence, paged) on this kernel rather than attention_decode.cu's: a group's q heads fill G of a
+// block's 64 rows, but its scores and outputs come from tensor cores rather than each lane's serial G x D chain.
+// Measured on the H200 for Qwen2.5-VL-3B (16 q heads, 2 KV heads, ~400 keys; bench/decode-layers-cuda.ts, µs a
+// layer): batch 1, 6.85 on the decode kernel against 20.39 here (one block a (sequence, KV head) walks all keys,
+// where the decode kernel splits them); batch 64, 27.45 against 20.77 (the machine is full either way, and the
+// tensor cores end the serial chain). So here once the (sequence, KV head) pairs fill half the multiprocessors and
+// the group is large enough for that chain to matter. -1: that rule; 0 or 1: forced (setDecodeAttentionMma).
+int decodeOnMma = -1;
 
-void setDecodeAttentionMma(bool on) { decodeOnMma = on; }
+void setDecodeAttentionMma(int mode) { decodeOnMma = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
 
-bool decodeAttentionOnMma() { return decodeOnMma; }
+bool decodeAttentionOnMma(const AttentionArgs& a) {
+  if (decodeOnMma >= 0) return decodeOnMma == 1;
+  const long long pairs = (long long)a.S * a.Hk;
+  return a.Hk > 0 && a.Hq / a.Hk >= 4 && 2 * pairs >= multiprocessorCount();
+}
 
 bool attentionMmaApplies(const AttentionArgs& a) {
   // The stages of a head dim must fit a block's shared memory on this device (sm_89 allows 99 KB: not D = 128).
@@ -340,7 +348,7 @@ bool attentionMmaApplies(const AttentionArgs& a) {
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
                          reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
   const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
-  const bool enoughQueries = a.maxQueryLen >= kMinQueries || (decodeOnMma && a.paged && a.maxQueryLen == 1);
+  const bool enoughQueries = a.maxQueryLen >= kMinQueries || (a.paged && a.maxQueryLen == 1 && decodeAttentionOnMma(a));
   return mmaEnabled && a.dtype == kBF16 && dimOk && enoughQueries && a.forceSplits == 0 &&
          a.scale > 0.f && bits % 16 == 0 && shared <= size_t(sharedLimit);
 }

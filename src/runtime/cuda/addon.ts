@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 7;
+export const CUDA_ABI_VERSION = 8;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -94,7 +94,8 @@ export interface CudaAddon extends NcclEntryPoints {
   /** The blocks decode attention splits a KV head's query group over: 1 or 2 forced, 0 its own choice (benchmarks). */
   setDecodeAttentionParts(parts: number): void;
   /** Decode attention on the tensor-core kernel (1) or the decode kernel (0, the default), for benchmarks. */
-  setDecodeAttentionMma(on: number): void;
+  /** -1: the backend's rule; 0 / 1: forced. */
+  setDecodeAttentionMma(mode: number): void;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;

@@ -12,16 +12,19 @@ export interface KernelTuning {
   readonly gemvSplit?: number;
   /** Blocks decode attention splits a KV head's query group over: 1 or 2 (0, the default: its own choice). */
   readonly attentionParts?: number;
-  /** Decode attention on the tensor-core (prefill) kernel instead of the decode kernel (default false). */
+  /**
+   * Decode attention on the tensor-core (prefill) kernel (true) or the decode kernel (false); left out, the
+   * backend's rule: tensor cores once a batch's (sequence, KV head) pairs fill half the multiprocessors.
+   */
   readonly attentionDecodeMma?: boolean;
 }
 
 /** Sets every choice: those left out go back to the kernels' own. */
-export function tuneCudaKernels({ gemv = true, gemvSplit = 0, attentionParts = 0, attentionDecodeMma = false }: KernelTuning): void {
+export function tuneCudaKernels({ gemv = true, gemvSplit = 0, attentionParts = 0, attentionDecodeMma }: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
   addon.setGemv(gemv ? 1 : 0);
   addon.setGemvSplit(gemvSplit);
   addon.setDecodeAttentionParts(attentionParts);
-  addon.setDecodeAttentionMma(attentionDecodeMma ? 1 : 0);
+  addon.setDecodeAttentionMma(attentionDecodeMma === undefined ? -1 : attentionDecodeMma ? 1 : 0);
 }
