@@ -3,6 +3,10 @@
  * at load time (gate rows first), so one product feeds the `siluAndMul` kernel. Under tensor parallelism a rank
  * keeps a block of the intermediate dim: its rows of gate and up, the same columns of down, and the partial
  * outputs are summed by one all-reduce.
+ *
+ * An intermediate size that is not a multiple of 16 (Qwen2.5-VL's vision MLP: 3420) is padded with zeros to the
+ * next one (gate and up rows, down columns): rows of 3420 bf16 values (6,840 bytes) are not 16-byte aligned, which
+ * keeps the GPU's matrix products off their fastest kernels; the zero rows add exact zeros (silu(0) * 0 = 0).
  */
 import { siluAndMul } from "../kernels/silu-and-mul.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
@@ -10,6 +14,9 @@ import type { Tensor } from "../runtime/tensor.js";
 import { Linear } from "./linear.js";
 import type { Parameters } from "./parameters.js";
 import { evenShard } from "./tensor-parallel.js";
+
+/** Elements an intermediate row is padded to a multiple of (16-byte aligned bf16 rows; 16 also serves f32). */
+const ALIGNED_INTERMEDIATE = 16;
 
 export class GatedMLP {
   private readonly gateUp: Linear;
@@ -22,13 +29,17 @@ export class GatedMLP {
   constructor(params: Parameters, prefix: string, hidden: number, intermediate: number, bias: boolean,
     private readonly comm: Communicator = new SoloCommunicator(), quantizable = false) {
     const shard = evenShard(intermediate, comm, `${prefix}'s intermediate size`);
-    this.gateUp = new Linear(params, `${prefix}.gate_up_proj`, hidden, 2 * shard.size, {
+    // Not for quantizable (decoder) MLPs: their sizes are aligned in every supported model, and FP8 zero rows would
+    // need scales of their own.
+    const stored = quantizable ? shard.size : Math.ceil(shard.size / ALIGNED_INTERMEDIATE) * ALIGNED_INTERMEDIATE;
+    const padAfter = stored - shard.size;
+    this.gateUp = new Linear(params, `${prefix}.gate_up_proj`, hidden, 2 * stored, {
       bias,
-      parts: [{ name: `${prefix}.gate_proj`, rows: shard.size, shard }, { name: `${prefix}.up_proj`, rows: shard.size, shard }],
+      parts: [{ name: `${prefix}.gate_proj`, rows: shard.size, shard, padAfter }, { name: `${prefix}.up_proj`, rows: shard.size, shard, padAfter }],
       quantizable,
     });
-    this.down = new Linear(params, `${prefix}.down_proj`, shard.size, hidden,
-      comm.size > 1 ? { bias, inputShard: shard, quantizable } : { bias, quantizable });
+    this.down = new Linear(params, `${prefix}.down_proj`, stored, hidden,
+      comm.size > 1 ? { bias, inputShard: shard, quantizable, inputPadding: padAfter } : { bias, quantizable, inputPadding: padAfter });
   }
 
   forward(x: Tensor): Tensor {

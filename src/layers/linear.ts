@@ -28,6 +28,8 @@ export interface LinearOptions {
    * rank's FP8 scales cover its own columns of each row.
    */
   readonly quantizable?: boolean;
+  /** Input columns after the checkpoint's that stay zero: `inFeatures` counts them (an aligned intermediate size). */
+  readonly inputPadding?: number;
 }
 
 export class Linear {
@@ -36,16 +38,20 @@ export class Linear {
 
   /** @param name the checkpoint prefix, e.g. `model.layers.0.self_attn.o_proj` */
   constructor(params: Parameters, name: string, inFeatures: number, outFeatures: number, options: LinearOptions) {
-    const { parts, inputShard } = options;
+    const { parts, inputShard, inputPadding = 0 } = options;
     const addWeight = options.quantizable === true ? params.addMatrix.bind(params) : params.add.bind(params);
+    const columns = { name: `${name}.weight`, rows: inFeatures - inputPadding, padAfter: inputPadding };
     if (inputShard !== undefined) {
       // A bias would be added once per rank; neither family has one on a row-parallel projection.
       if (options.bias) throw new IrisError("INTERNAL", `internal error: row-parallel ${name} with a bias`);
-      this.weight = addWeight(`${name}.weight`, [outFeatures, inFeatures], [{ name: `${name}.weight`, rows: inFeatures, shard: inputShard }], { dim: 1 });
+      this.weight = addWeight(`${name}.weight`, [outFeatures, inFeatures], [{ ...columns, shard: inputShard }], { dim: 1 });
       this.bias = null;
       return;
     }
-    this.weight = addWeight(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.weight` })));
+    if (inputPadding > 0 && parts !== undefined) throw new IrisError("INTERNAL", `internal error: ${name} is fused and padded along its input`);
+    this.weight = inputPadding > 0
+      ? addWeight(`${name}.weight`, [outFeatures, inFeatures], [columns], { dim: 1 })
+      : addWeight(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.weight` })));
     this.bias = options.bias ? params.add(`${name}.bias`, [outFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.bias` }))) : null;
   }
 

@@ -31,6 +31,8 @@ export interface SourceSpec {
   readonly name: string;
   readonly rows: number;
   readonly shard?: ShardSlice;
+  /** Indices left zero after this source's block (an intermediate size padded to an aligned one). */
+  readonly padAfter?: number;
 }
 
 /** One checkpoint tensor and the block of the parameter it fills, along dim `dim` (0: rows). */
@@ -119,19 +121,19 @@ export class Parameters {
     options: AddOptions): { placed: WeightSource[]; padded: boolean } {
     if (this.byName.has(name)) throw new IrisError("INTERNAL", `internal error: parameter ${name} declared twice`);
     const dim = options.dim ?? 0;
-    let rowOffset = 0;
+    let rowOffset = 0, filled = 0;
     const placed = (sources ?? [{ name, rows: shape[dim] }]).map((s) => {
       // A shard that is the whole tensor (a group of one) reads it as a plain source.
       const whole = s.shard === undefined || (s.shard.start === 0 && s.shard.extent === s.rows);
       const source = { name: s.name, dim, rowOffset, rows: s.rows, ...(!whole && { shard: s.shard }) };
-      rowOffset += s.rows;
+      rowOffset += s.rows + (s.padAfter ?? 0);
+      filled += s.rows;
       return source;
     });
-    const padded = options.padded === true && rowOffset < shape[dim];
-    if (rowOffset !== shape[dim] && !padded) {
+    if (rowOffset !== shape[dim] && !(options.padded === true && rowOffset < shape[dim])) {
       throw new IrisError("INTERNAL", `internal error: the sources of ${name} fill ${rowOffset} of its ${shape[dim]} rows`);
     }
-    return { placed, padded };
+    return { placed, padded: filled < shape[dim] };
   }
 
   /** A parameter that shares another's tensor (tied embeddings): no memory, no load of its own. */
