@@ -20,6 +20,7 @@ import { expectDType, expectShape } from "../src/kernels/check.js";
 import { embedding } from "../src/kernels/embedding.js";
 import { gatherRows } from "../src/kernels/gather-rows.js";
 import { linear } from "../src/kernels/linear.js";
+import { quantizesInProduct } from "../src/kernels/linear-fp8.js";
 import { moeTop1SigmoidFp8 } from "../src/kernels/moe.js";
 import { pagedAttention } from "../src/kernels/paged-attention.js";
 import { quantizeFp8, type QuantizedRows } from "../src/kernels/quantize-fp8.js";
@@ -152,14 +153,18 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
   const quantized = new Map<number, QuantizedRows>([H, Hq * D, I, Im].map((K) => [K, { q: empty(device, [B, K], "F8_E4M3"), scale: empty(device, [B], "F32") }]));
   /** The per-token quantization of an FP8 product's input (kernels/linear-fp8.ts), into the buffer of its width. */
   const quantize = (input: Tensor) => quantizeFp8(input, { out: quantized.get(input.shape[1])! });
-  /** Backend.linearFp8 as kernels/linear-fp8.ts calls it, on activations `quantize` already made. */
+  /** Backend.linearFp8 as kernels/linear-fp8.ts calls it: on the float input where the product quantizes it, else on
+   * what `quantize` already made. */
   const product = (out: Tensor, input: Tensor, w: Fp8Weight) => {
     const xq = quantized.get(input.shape[1])!;
     expectDType("linearFp8", "weight.data", w.data, "F8_E4M3");
     expectShape("linearFp8", "weight.data", w.data, ["N", input.shape[1]]);
     expectShape("linearFp8", "out", out, [B, w.data.shape[0]]);
-    backend.linearFp8(out, xq.q, xq.scale, w, null);
+    if (quantizesInProduct(B, input.shape[1])) backend.linearFp8(out, input, null, w, null);
+    else backend.linearFp8(out, xq.q, xq.scale, w, null);
   };
+  /** A quantizing kernel of an input width runs only where the product does not quantize inside. */
+  const quantizing = (K: number, on: (i: number) => boolean) => (i: number) => !quantizesInProduct(B, K) && on(i);
   const attendedRows = attended.view([B, Hq * D]);
   const logits = empty(device, [B, V]), logitsF32 = empty(device, [B, V], "F32"), tokens = ints(new Array<number>(B).fill(1));
   const normalized = act([B, H]);
@@ -171,7 +176,7 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
   const kernel = (name: string, on: (i: number) => boolean, run: (i: number) => void,
     bytes: (i: number, experts: number) => number = none): DecodeKernel => ({ name, on, run, bytes });
   const kernels: DecodeKernel[] = [
-    kernel("quantizeFp8 x (qkv)", every, () => quantize(x)),
+    kernel("quantizeFp8 x (qkv)", quantizing(H, every), () => quantize(x)),
     kernel("qkv linearFp8", every, (i) => product(qkv, x, weights(i).qkv), (i) => fp8Bytes(weights(i).qkv)),
     kernel("sliceColumns q", every, () => sliceColumns(qkv, 0, Hq * D, q.view([B, Hq * D]))),
     kernel("sliceColumns k", every, () => sliceColumns(qkv, Hq * D, Hk * D, k.view([B, Hk * D]))),
@@ -184,22 +189,22 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
     kernel("storeKV", every, (i) => storeKV(k, v, caches[i].k, caches[i].v, slots)),
     kernel("pagedAttention", every, (i) => pagedAttention(q, caches[i].k, caches[i].v, meta,
       { scale: 1 / Math.sqrt(D), chunkSize: useRope(i) ? t.attentionChunkSize : undefined }, attended), kvBytes),
-    kernel("quantizeFp8 attended (o)", every, () => quantize(attendedRows)),
+    kernel("quantizeFp8 attended (o)", quantizing(Hq * D, every), () => quantize(attendedRows)),
     kernel("o linearFp8", every, (i) => product(o, attendedRows, weights(i).o), (i) => fp8Bytes(weights(i).o)),
     kernel("addRmsNorm (post-attention)", every, (i) => addRmsNorm(h, o, weights(i).postNorm, eps, x), () => DTYPE_BYTES[float] * H),
     kernel("router linear (bf16)", moe, (i) => linear(x, weights(i).router!, null, routerLogits), () => DTYPE_BYTES[float] * E * H),
     kernel("moeTop1SigmoidFp8", moe, (i) => moeTop1SigmoidFp8(x, routerLogits, weights(i).experts!.gateUp, weights(i).experts!.down, routed),
       (i, experts) => (experts * (fp8Bytes(weights(i).experts!.gateUp) + fp8Bytes(weights(i).experts!.down))) / E),
-    kernel("quantizeFp8 x (shared expert)", moe, () => quantize(x)),
+    kernel("quantizeFp8 x (shared expert)", quantizing(H, moe), () => quantize(x)),
     kernel("shared gate|up linearFp8", moe, (i) => product(gateUp, x, weights(i).gateUp), (i) => fp8Bytes(weights(i).gateUp)),
     kernel("shared siluAndMul", moe, () => siluAndMul(gateUp, gated)),
-    kernel("quantizeFp8 (shared down)", moe, () => quantize(gated)),
+    kernel("quantizeFp8 (shared down)", quantizing(I, moe), () => quantize(gated)),
     kernel("shared down linearFp8", moe, (i) => product(shared, gated, weights(i).down), (i) => fp8Bytes(weights(i).down)),
     kernel("add (shared + routed)", moe, () => add(shared, routed, ffn)),
-    kernel("quantizeFp8 x (mlp)", dense, () => quantize(x)),
+    kernel("quantizeFp8 x (mlp)", quantizing(H, dense), () => quantize(x)),
     kernel("mlp gate|up linearFp8", dense, (i) => product(mlpGateUp, x, weights(i).gateUp), (i) => fp8Bytes(weights(i).gateUp)),
     kernel("mlp siluAndMul", dense, () => siluAndMul(mlpGateUp, mlpGated)),
-    kernel("quantizeFp8 (mlp down)", dense, () => quantize(mlpGated)),
+    kernel("quantizeFp8 (mlp down)", quantizing(Im, dense), () => quantize(mlpGated)),
     kernel("mlp down linearFp8", dense, (i) => product(ffn, mlpGated, weights(i).down), (i) => fp8Bytes(weights(i).down)),
     kernel("addRmsNorm (next input norm)", every, (i) => addRmsNorm(h, ffn, i + 1 < L ? weights(i + 1).inputNorm : finalNorm, eps, x), () => DTYPE_BYTES[float] * H),
   ].filter((k) => Array.from({ length: L }, (_, i) => i).some(k.on));

@@ -4,8 +4,20 @@ import { expectDType, expectNoOverlap, expectRank, expectShape, output, sameDevi
 import { quantizeFp8 } from "./quantize-fp8.js";
 
 /**
+ * Where the backend quantizes x itself (Backend.linearFp8 with a null xScale): decode's few tokens, whose FP8 copy
+ * fits the cuda kernel's shared memory (fp8_gemv.cu), and K in whole 16-byte chunks.
+ */
+export const FUSED_FP8_QUANTIZE = { maxRows: 8, maxBytes: 32 * 1024, kMultiple: 16 } as const;
+
+/** Whether linearFp8 of x [T, K] leaves the quantization to the backend's product (FUSED_FP8_QUANTIZE). */
+export function quantizesInProduct(T: number, K: number): boolean {
+  return T <= FUSED_FP8_QUANTIZE.maxRows && T * K <= FUSED_FP8_QUANTIZE.maxBytes && K % FUSED_FP8_QUANTIZE.kMultiple === 0;
+}
+
+/**
  * y [T, N] = x [T, K] · Wᵀ + bias with W in FP8 (data [N, K] times per-row scales [N]): x is quantized per token
- * (quantizeFp8), then Backend.linearFp8 multiplies the FP8 values and applies both scales after the sums.
+ * (quantizeFp8), then Backend.linearFp8 multiplies the FP8 values and applies both scales after the sums. At decode
+ * sizes the backend does both in one call.
  */
 export function linearFp8(x: Tensor, weight: Fp8Weight, bias: Tensor | null = null, out?: Tensor): Tensor {
   const kernel = "linearFp8";
@@ -23,7 +35,11 @@ export function linearFp8(x: Tensor, weight: Fp8Weight, bias: Tensor | null = nu
   }
   const result = output(kernel, device, out, [x.shape[0], N], x.dtype);
   expectNoOverlap(kernel, result, { x, bias });
-  const { q, scale } = quantizeFp8(x);
-  device.backend.linearFp8(result, q, scale, weight, bias);
+  if (quantizesInProduct(x.shape[0], x.shape[1])) {
+    device.backend.linearFp8(result, x, null, weight, bias);
+  } else {
+    const { q, scale } = quantizeFp8(x);
+    device.backend.linearFp8(result, q, scale, weight, bias);
+  }
   return result;
 }

@@ -121,9 +121,11 @@ export interface Backend {
    * out [T, N] (float) = fp32(Σ_k x[t, k] · w[n, k]) · xScale[t] · weight.scale[n] + bias[n], the sums over the FP8
    * values themselves (every product is exact in fp32) and the scales applied once after: x F8 [T, K] with xScale F32
    * [T] (quantizeFp8 of the activations, per token), weight.data F8 [N, K] with weight.scale F32 [N]; bias float [N]
-   * or null.
+   * or null. With xScale null, x is float (out's dtype) and is quantized per token inside, byte for byte as
+   * quantizeFp8 would: one launch at decode instead of two. Callers pass null only within FUSED_FP8_QUANTIZE
+   * (kernels/linear-fp8.ts: what the cuda kernel holds in shared memory).
    */
-  linearFp8(out: Tensor, x: Tensor, xScale: Tensor, weight: Fp8Weight, bias: Tensor | null): void;
+  linearFp8(out: Tensor, x: Tensor, xScale: Tensor | null, weight: Fp8Weight, bias: Tensor | null): void;
 
   // ==== normalization ====
 

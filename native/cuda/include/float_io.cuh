@@ -34,6 +34,10 @@ inline unsigned blocksFor(size_t n, int threads = kThreads) {
     default: return "unsupported dtype " + std::to_string(dtype); \
   }
 
+// SwiGLU's silu(g) * u, in one place for every kernel that computes it (siluAndMul, the FP8 experts' down-product
+// prologue), so they round alike.
+__device__ __forceinline__ float siluTimes(float g, float u) { return g / (1.f + expf(-g)) * u; }
+
 __device__ __forceinline__ float warpSum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;

@@ -77,7 +77,7 @@ __global__ void siluAndMulKernel(T* out, const T* x, size_t rows, size_t inter) 
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const size_t t = i / inter, j = i % inter;
     const float g = toFloat(x[t * 2 * inter + j]), u = toFloat(x[t * 2 * inter + inter + j]);
-    out[i] = fromFloat<T>(g / (1.f + expf(-g)) * u);
+    out[i] = fromFloat<T>(siluTimes(g, u));
   }
 }
 

@@ -3,7 +3,8 @@
 // itself. More tokens go to cuBLASLt's FP8 tensor-core product (gemm_lt.cc: E4M3 x E4M3, fp32 accumulation, no scales),
 // written into `out` in its own dtype, then one pass here applies both scales and the bias in place: per-token and
 // per-channel scales are vectors, which cuBLASLt's per-tensor scale pointers cannot express. Shapes cuBLASLt refuses
-// (K not a multiple of 16, unaligned views) fall back to the streaming kernel, correct at any size.
+// (K not a multiple of 16, unaligned views) fall back to the streaming kernel, correct at any size. A null xScale means
+// x is float (the output's dtype) and is quantized per token inside the streaming kernel (at most 8 tokens).
 #include "float_io.cuh"
 
 namespace iris {
@@ -47,6 +48,10 @@ std::string linearFp8(int outDtype, void* out, const void* x, const float* xScal
   rows.T = T;
   rows.K = K;
   rows.N = N;
+  if (xScale == nullptr) {
+    rows.xDtype = outDtype;
+    return fp8Rows(rows);
+  }
   if (T <= kStreamRows) return fp8Rows(rows);
   if (fp8GemmLt(outDtype, out, x, w, T, K, N) != "") return fp8Rows(rows);
   IRIS_FLOAT_DISPATCH(outDtype, S, scaleEpilogueKernel<S><<<blocksFor(T * N), kThreads, 0, stream()>>>(static_cast<S*>(out), xScale,

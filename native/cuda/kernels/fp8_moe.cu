@@ -9,10 +9,14 @@
 // The weights are in per-expert nn.Linear layout (gateUp [E, 2I, H], down [E, H, I]) so every product streams rows.
 // At one token a step reads one expert's weights; with many tokens each expert's rows go 8 at a time (weights again
 // from L2): correct at any size, but a tensor-core grouped FP8 product would serve prefill better (not written yet).
+// At decode sizes (a few tokens: fp8_stream.cuh's quantizingRowsRefusal) steps 2 and 4 move into the products' blocks,
+// which quantize their input rows themselves from what those steps would have written (the same bytes and scales):
+// route, gate|up, down, three kernels where there were six.
 // Scratch (routing tables, xq, scales, h, act; moeFp8ScratchBytes): include/expert_scratch.h.
 #include "expert_scratch.h"
 #include "float_io.cuh"
 #include "fp8.cuh"
+#include "fp8_stream.cuh"
 
 namespace iris {
 
@@ -34,6 +38,31 @@ __global__ void __launch_bounds__(256) gatherScaleQuantizeKernel(uint8_t* xq, fl
   uint8_t* dst = xq + size_t(p) * H;
   for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = toE4m3(toFloat(fromFloat<T>(toFloat(src[j]) * s)) / scale);
 }
+
+// Expert row p's input at column k, as gatherScaleQuantizeKernel makes it before quantizing: token perm[p]'s row times
+// its routing score, rounded to the storage type.
+template <typename T>
+struct GatheredRows {
+  const T* x;
+  const int32_t* perm;
+  const float* score;
+  size_t H;
+  __device__ __forceinline__ float operator()(int p, int k) const {
+    const int t = perm[p];
+    return toFloat(fromFloat<T>(toFloat(x[size_t(t) * H + k]) * score[t]));
+  }
+};
+
+// Expert row p's activation at column k, as siluAndMul writes it: silu(gate) * up from h [rows, 2I], rounded.
+template <typename T>
+struct ActivatedRows {
+  const T* h;
+  size_t I;
+  __device__ __forceinline__ float operator()(int p, int k) const {
+    const T* row = h + size_t(p) * 2 * I;
+    return toFloat(fromFloat<T>(siluTimes(toFloat(row[k]), toFloat(row[I + k]))));
+  }
+};
 
 struct Scratch {
   RoutingTables routing;
@@ -68,22 +97,32 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
 
   std::string status = moeRoute(dtype, routerLogits, tokens, E, expertOf, score, offsets, perm);
   if (!status.empty()) return status;
-  gatherScaleQuantizeKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xq, xScale, static_cast<const T*>(x), perm, score, int(H));
-  status = launchStatus("moe fp8 (gather, scale, quantize)");
-  if (!status.empty()) return status;
 
   Fp8RowsArgs g;
   g.outDtype = dtype;
   g.offsets = offsets;
   g.T = tokens;
   g.E = E;
-  g.x = xq; g.xScale = xScale; g.w = gateUp; g.wScale = gateUpScale; g.out = h; g.K = H; g.N = 2 * I;
-  status = fp8Rows(g);
+  Fp8RowsArgs gateUpRows = g, downRows = g;
+  gateUpRows.w = gateUp; gateUpRows.wScale = gateUpScale; gateUpRows.out = h; gateUpRows.K = H; gateUpRows.N = 2 * I;
+  downRows.w = down; downRows.wScale = downScale; downRows.out = out; downRows.rowMap = perm; downRows.K = I; downRows.N = H;
+  if (fp8stream::quantizingRowsRefusal(gateUpRows).empty() && fp8stream::quantizingRowsRefusal(downRows).empty()) {
+    status = fp8stream::quantizingRows<T>(gateUpRows, GatheredRows<T>{static_cast<const T*>(x), perm, score, H});
+    if (!status.empty()) return status;
+    return fp8stream::quantizingRows<T>(downRows, ActivatedRows<T>{static_cast<const T*>(h), I});
+  }
+
+  gatherScaleQuantizeKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xq, xScale, static_cast<const T*>(x), perm, score, int(H));
+  status = launchStatus("moe fp8 (gather, scale, quantize)");
+  if (!status.empty()) return status;
+
+  gateUpRows.x = xq; gateUpRows.xScale = xScale;
+  status = fp8Rows(gateUpRows);
   if (status.empty()) status = siluAndMul(dtype, act, h, tokens, I);
   if (status.empty()) status = quantizeFp8(dtype, xq, xScale, act, 1, tokens, I, false);
   if (!status.empty()) return status;
-  g.x = xq; g.w = down; g.wScale = downScale; g.out = out; g.rowMap = perm; g.K = I; g.N = H;
-  return fp8Rows(g);
+  downRows.x = xq; downRows.xScale = xScale;
+  return fp8Rows(downRows);
 }
 
 }  // namespace

@@ -67,9 +67,18 @@ function fp8Product(y: Float32Array, xq: Uint8Array, xScale: Float32Array, wq: U
   }
 }
 
-export function linearFp8(out: Tensor, x: Tensor, xScale: Tensor, weight: Fp8Weight, bias: Tensor | null): void {
+export function linearFp8(out: Tensor, x: Tensor, xScale: Tensor | null, weight: Fp8Weight, bias: Tensor | null): void {
   const T = x.shape[0], K = x.shape[1], N = weight.data.shape[0];
-  fp8Product(f32(out), bytes8(x), f32(xScale), bytes8(weight.data), f32(weight.scale), bias === null ? null : f32(bias), T, N, K);
+  let q: Uint8Array, scales: Float32Array;
+  if (xScale === null) { // float x: quantized per token here, as quantizeFp8 does
+    q = new Uint8Array(T * K);
+    scales = new Float32Array(T);
+    quantizeRows(q, scales, f32(x), T, K, K, 1);
+  } else {
+    q = bytes8(x);
+    scales = f32(xScale);
+  }
+  fp8Product(f32(out), q, scales, bytes8(weight.data), f32(weight.scale), bias === null ? null : f32(bias), T, N, K);
 }
 
 const INPUTS = 2, GATE_UP = 3, ACTIVATED = 4, OUTPUTS = 5;

@@ -226,9 +226,9 @@ export class CudaBackend implements Backend {
     this.addon.quantizeFp8(code(x), ptr(q), ptr(scale), ptr(x), R * C === 0 ? 0 : q.numel / (R * C), R, C, transpose ? 1 : 0);
   }
 
-  /** At most 8 tokens: the weight-streaming kernel; more: cuBLASLt's FP8 product and a scaling pass. */
-  linearFp8(out: Tensor, x: Tensor, xScale: Tensor, weight: Fp8Weight, bias: Tensor | null): void {
-    this.addon.linearFp8(code(out), ptr(out), ptr(x), ptr(xScale), ptr(weight.data), ptr(weight.scale), optionalPtr(bias),
+  /** At most 8 tokens: the weight-streaming kernel (quantizing a float x itself); more: cuBLASLt's FP8 product and a scaling pass. */
+  linearFp8(out: Tensor, x: Tensor, xScale: Tensor | null, weight: Fp8Weight, bias: Tensor | null): void {
+    this.addon.linearFp8(code(out), ptr(out), ptr(x), optionalPtr(xScale), ptr(weight.data), ptr(weight.scale), optionalPtr(bias),
       x.shape[0], x.shape[1], weight.data.shape[0]);
   }
 

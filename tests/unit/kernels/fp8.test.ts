@@ -9,7 +9,7 @@ import { linearFp8 } from "../../../src/kernels/linear-fp8.js";
 import { moeTop1Sigmoid, moeTop1SigmoidFp8 } from "../../../src/kernels/moe.js";
 import { quantizeFp8 } from "../../../src/kernels/quantize-fp8.js";
 import { relativeL2 } from "../../helpers/numerics.js";
-import { assertClose, assertIrisError, f32Tensor, randomArray, randomTensor, read, rng } from "./helpers.js";
+import { assertClose, assertIrisError, device, f32Tensor, randomArray, randomTensor, read, rng } from "./helpers.js";
 
 interface Quantized { bytes: Uint8Array; scales: Float64Array }
 
@@ -96,6 +96,18 @@ test("linearFp8: the FP8 values' sums times both scales plus the bias, within FP
     const error = relativeL2(y, exact);
     assert.ok(error > 1e-3 && error < 0.06, `FP8 vs float product: relative error ${error}`);
   }
+});
+
+test("Backend.linearFp8 with a float x (null xScale) quantizes it as quantizeFp8 does: the same values", async () => {
+  const random = rng(84);
+  const [T, K, N] = [3, 32, 7];
+  const x = randomTensor([T, K], random, 3), weight = quantizeFp8(randomTensor([N, K], random, 0.2).t);
+  const fp8 = { data: weight.q, scale: weight.scale };
+  const inside = f32Tensor(new Float32Array(T * N), [T, N]), outside = f32Tensor(new Float32Array(T * N), [T, N]);
+  device.backend.linearFp8(inside, x.t, null, fp8, null);
+  const { q, scale } = quantizeFp8(x.t);
+  device.backend.linearFp8(outside, q, scale, fp8, null);
+  assert.deepEqual(Array.from(await read(inside)), Array.from(await read(outside)));
 });
 
 test("linearFp8 refuses a float weight, a scale of the wrong length and FP8 activations", () => {
