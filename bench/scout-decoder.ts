@@ -1,8 +1,9 @@
 /**
  * Llama 4's decoder at a decode step with `quantization: "fp8"`, laid out as kernels to time one by one
  * (bench/decode-layers-scout.ts). The kernel sequence is src/models/llama4.ts's, call for call, with the calls its
- * layers make (Linear -> kernels/linear-fp8.ts: the activations quantized per token, then the FP8 product;
- * QKVProjection: one product, three column slices; PagedSelfAttention: storeKV, then pagedAttention; Top1SigmoidMoE:
+ * layers make (Linear -> kernels/linear-fp8.ts: the FP8 product, quantizing the activations per token itself at
+ * decode sizes; QKVProjection.fused: one product; PagedSelfAttention.forwardRotated: rotaryStoreKV (rotary, QK norm or
+ * temperature, the KV store), then pagedAttention; Top1SigmoidMoE:
  * the bf16 router, moeTop1SigmoidFp8, the shared expert as a GatedMLP, the two added), through the kernel wrappers
  * with their outputs given, so their shape checks run and every buffer keeps its address (graph capture).
  * Weights are made on the device as `loadFormat: "dummy"` makes FP8 weights (bytes uniform over ±448, scales
@@ -13,7 +14,6 @@ import { DTYPE_BYTES } from "../src/core/dtype.js";
 import { E4M3_MAX } from "../src/core/fp8.js";
 import { add } from "../src/kernels/add.js";
 import { addRmsNorm } from "../src/kernels/add-rms-norm.js";
-import { applyRotary } from "../src/kernels/apply-rotary.js";
 import { argmax } from "../src/kernels/argmax.js";
 import { cast } from "../src/kernels/cast.js";
 import { expectDType, expectShape } from "../src/kernels/check.js";
@@ -27,10 +27,7 @@ import { quantizeFp8, type QuantizedRows } from "../src/kernels/quantize-fp8.js"
 import { rmsNorm } from "../src/kernels/rms-norm.js";
 import { scatterRows } from "../src/kernels/scatter-rows.js";
 import { ropeCosSin } from "../src/kernels/rope-cos-sin.js";
-import { scaleRows } from "../src/kernels/scale-rows.js";
 import { siluAndMul } from "../src/kernels/silu-and-mul.js";
-import { sliceColumns } from "../src/kernels/slice-columns.js";
-import { storeKV } from "../src/kernels/store-kv.js";
 import { decoderInvFreq } from "../src/layers/rotary-frequencies.js";
 import { attentionTemperatures } from "../src/models/llama4-temperature.js";
 import type { PagedAttentionMeta } from "../src/runtime/backend.js";
@@ -146,7 +143,7 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
   const h = act([B, H]), x = act([B, H]), ids = ints(new Array<number>(B).fill(1)), carried = ints(new Array<number>(B).fill(1), [B, 1]);
   const rowIndex = ints(Array.from({ length: B }, (_, b) => b)), logitRows = rowIndex;
   const cos = empty(device, [B, D / 2], "F32"), sin = empty(device, [B, D / 2], "F32");
-  const qkv = act([B, QKV]), q = act([B, Hq, D]), k = act([B, Hk, D]), v = act([B, Hk, D]), attended = act([B, Hq, D]);
+  const qkv = act([B, QKV]), q = act([B, Hq, D]), attended = act([B, Hq, D]);
   const o = act([B, H]), routerLogits = act([B, E]), routed = act([B, H]), shared = act([B, H]), ffn = act([B, H]);
   const gateUp = act([B, 2 * I]), gated = act([B, I]), mlpGateUp = act([B, 2 * Im]), mlpGated = act([B, Im]);
   // One buffer per input width (hidden, heads x head dim, the intermediates), made before any capture.
@@ -178,15 +175,12 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
   const kernels: DecodeKernel[] = [
     kernel("quantizeFp8 x (qkv)", quantizing(H, every), () => quantize(x)),
     kernel("qkv linearFp8", every, (i) => product(qkv, x, weights(i).qkv), (i) => fp8Bytes(weights(i).qkv)),
-    kernel("sliceColumns q", every, () => sliceColumns(qkv, 0, Hq * D, q.view([B, Hq * D]))),
-    kernel("sliceColumns k", every, () => sliceColumns(qkv, Hq * D, Hk * D, k.view([B, Hk * D]))),
-    kernel("sliceColumns v", every, () => sliceColumns(qkv, (Hq + Hk) * D, Hk * D, v.view([B, Hk * D]))),
-    kernel("applyRotary q", useRope, () => applyRotary(q, cos, sin, "interleaved")),
-    kernel("applyRotary k", useRope, () => applyRotary(k, cos, sin, "interleaved")),
-    kernel("rmsNorm q (QK norm)", (i) => useRope(i) && t.useQkNorm, () => rmsNorm(q, null, eps, q)),
-    kernel("rmsNorm k (QK norm)", (i) => useRope(i) && t.useQkNorm, () => rmsNorm(k, null, eps, k)),
-    kernel("scaleRows q (temperature)", (i) => !useRope(i) && tunes, () => scaleRows(q, queryScales, q)),
-    kernel("storeKV", every, (i) => storeKV(k, v, caches[i].k, caches[i].v, slots)),
+    // QKVProjection.fused then PagedSelfAttention.forwardRotated, as src/models/llama4.ts runs a layer: one kernel
+    // rotates (RoPE layers) and normalizes q and k (QK norm) or scales q (NoPE layers' temperature) and stores k, v.
+    kernel("rotaryStoreKV (rotary, QK norm or temperature, KV store)", every, (i) => backend.rotaryStoreKV(q, caches[i].k,
+      caches[i].v, qkv, cos, sin, slots, "interleaved",
+      useRope(i) ? { qkNormEps: t.useQkNorm ? eps : undefined } : { rotate: false, queryScales: tunes ? queryScales : undefined }),
+    () => DTYPE_BYTES[float] * B * QKV),
     kernel("pagedAttention", every, (i) => pagedAttention(q, caches[i].k, caches[i].v, meta,
       { scale: 1 / Math.sqrt(D), chunkSize: useRope(i) ? t.attentionChunkSize : undefined }, attended), kvBytes),
     kernel("quantizeFp8 attended (o)", quantizing(Hq * D, every), () => quantize(attendedRows)),

@@ -5,7 +5,7 @@
  */
 import { pagedAttention } from "../kernels/paged-attention.js";
 import { rotaryStoreKV } from "../kernels/rotary-store-kv.js";
-import type { RotaryStyle } from "../runtime/backend.js";
+import type { QkAfterRotary, RotaryStyle } from "../runtime/backend.js";
 import { storeKV } from "../kernels/store-kv.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { AttentionBatch } from "./attention-batch.js";
@@ -25,12 +25,13 @@ export class PagedSelfAttention {
   }
 
   /**
-   * The same from the fused projection qkv [T, (Hq + 2 Hk) D] when rotary is all that happens to q and k before
-   * attention (Qwen): one kernel rotates q and k and stores k and v, instead of slicing, two rotations and a store.
+   * The same from the fused projection qkv [T, (Hq + 2 Hk) D]: one kernel rotates q and k (Qwen), or with `after`
+   * also normalizes them or scales q (Llama 4), and stores k and v, instead of slicing, rotations, norms and a store.
    */
-  forwardRotated(qkv: Tensor, numHeads: number, rotary: { cos: Tensor; sin: Tensor }, style: RotaryStyle, batch: AttentionBatch): Tensor {
+  forwardRotated(qkv: Tensor, numHeads: number, rotary: { cos: Tensor; sin: Tensor }, style: RotaryStyle, batch: AttentionBatch,
+    after: QkAfterRotary = {}): Tensor {
     const cache = batch.caches[this.layer];
-    const q = rotaryStoreKV(qkv, numHeads, cache.k, cache.v, rotary.cos, rotary.sin, batch.slotMapping, style);
+    const q = rotaryStoreKV(qkv, numHeads, cache.k, cache.v, rotary.cos, rotary.sin, batch.slotMapping, style, after);
     return pagedAttention(q, cache.k, cache.v, batch.meta, { scale: this.scale, chunkSize: this.chunkSize });
   }
 }

@@ -11,10 +11,7 @@ import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Llama4Config, Llama4TextConfig } from "../checkpoint/llama4-config.js";
 import { IrisError } from "../core/errors.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
-import { applyRotary } from "../kernels/apply-rotary.js";
 import { gatherRows } from "../kernels/gather-rows.js";
-import { rmsNorm } from "../kernels/rms-norm.js";
-import { scaleRows } from "../kernels/scale-rows.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
@@ -28,6 +25,7 @@ import { RMSNorm } from "../layers/norms.js";
 import { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
 import { decoderInvFreq } from "../layers/rotary-frequencies.js";
+import type { QkAfterRotary } from "../runtime/backend.js";
 import type { Device } from "../runtime/device.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { attentionTemperatures } from "./llama4-temperature.js";
@@ -83,19 +81,13 @@ class DecoderLayer {
     const { headDim, rmsNormEps } = this.c;
     const numHeads = this.heads.heads;
     const T = h.shape[0];
-    const { q, k, v } = this.qkv.forward(x);
-    if (this.useRope) {
-      applyRotary(q, step.rotary.cos, step.rotary.sin, "interleaved");
-      applyRotary(k, step.rotary.cos, step.rotary.sin, "interleaved");
-      if (this.c.useQkNorm) {
-        // The QK norm comes after the rotation: an RMS normalization per head, without a gain.
-        rmsNorm(q, null, rmsNormEps, q);
-        rmsNorm(k, null, rmsNormEps, k);
-      }
-    } else if (step.queryScales !== null) {
-      scaleRows(q, step.queryScales, q);
-    }
-    const attended = this.attention.forward(q, k, v, step.attention).view([T, numHeads * headDim]);
+    // RoPE layers rotate q and k, then (QK norm) RMS-normalize each head without a gain; NoPE layers leave them
+    // unrotated and scale q by the attention temperature. One kernel with the cache store (rotaryStoreKV).
+    const after: QkAfterRotary = this.useRope
+      ? { qkNormEps: this.c.useQkNorm ? rmsNormEps : undefined }
+      : { rotate: false, queryScales: step.queryScales ?? undefined };
+    const attended = this.attention.forwardRotated(this.qkv.fused(x), numHeads, step.rotary, "interleaved", step.attention, after)
+      .view([T, numHeads * headDim]);
     // o_proj is row-parallel: each rank's heads give a partial sum of the output, summed over the ranks.
     const projected = this.o.forward(attended);
     this.comm.allReduceSum(projected);

@@ -160,9 +160,11 @@ export interface Backend {
   /**
    * From a fused projection qkv [T, (Hq + 2 Hk) D]: q [T, Hq, D] gets the rotated queries, and the rotated keys and
    * the values go straight into the caches [numSlots, Hk, D] at rows slotMapping[t] (negative: skipped), as
-   * splitting the columns, `applyRotary` on q and k, and `storeKV` would.
+   * splitting the columns, `applyRotary` on q and k, and `storeKV` would. `after` adds what Llama 4 does to q and k
+   * between the projection and the cache (QkAfterRotary), as its separate kernels would.
    */
-  rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor, style: RotaryStyle): void;
+  rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor, style: RotaryStyle,
+    after?: QkAfterRotary): void;
 
   // ==== attention ====
 
@@ -247,6 +249,16 @@ export interface Backend {
 }
 
 export type RotaryStyle = "neox" | "interleaved";
+
+/** Llama 4's steps on q and k around the rotation (Backend.rotaryStoreKV). */
+export interface QkAfterRotary {
+  /** false: no rotation (NoPE layers; cos and sin unread). Default true. */
+  readonly rotate?: boolean;
+  /** RMS-normalize every q and k head after the rotation, without a gain, with this epsilon (the QK norm). */
+  readonly qkNormEps?: number;
+  /** F32 [T]: each token's query row times its value (attention temperature on NoPE layers). */
+  readonly queryScales?: Tensor;
+}
 
 /**
  * Memory for one step's intermediates: storages are drawn from the top of a stack (256-byte aligned) and given back

@@ -53,4 +53,27 @@ describe("cuda fused kernels", { skip: skipCuda }, () => {
       assert.deepEqual(await host(gvc), await host(cvc), "v cache");
     }
   });
+
+  test("rotaryStoreKV with Llama 4's steps (QK norm after the rotation; temperature without it) equals the cpu's", async () => {
+    for (const rope of [true, false]) {
+      const [T, Hq, Hk, D, R, numSlots, eps] = [6, 40, 8, 128, 64, 32, 1e-5];
+      const width = (Hq + 2 * Hk) * D;
+      const [cqkv, gqkv] = floatPair(randomValues(random, T * width, -2, 2), [T, width]);
+      const angles = randomValues(random, T * R, -10, 10);
+      const [cc, gc] = floatPair(Float32Array.from(angles, Math.cos), [T, R], "F32");
+      const [cs, gs] = floatPair(Float32Array.from(angles, Math.sin), [T, R], "F32");
+      const [cscale, gscale] = floatPair(randomValues(random, T, 0.5, 2), [T], "F32");
+      const [csl, gsl] = intPair(Array.from({ length: T }, (_, t) => (t === 2 ? -1 : (t * 5) % numSlots)));
+      const cacheValues = randomValues(random, numSlots * Hk * D);
+      const [ckc, gkc] = floatPair(cacheValues, [numSlots, Hk, D]);
+      const [cvc, gvc] = floatPair(cacheValues, [numSlots, Hk, D]);
+      const [cq, gq] = poisonedPair([T, Hq, D]);
+      cpu.backend.rotaryStoreKV(cq, ckc, cvc, cqkv, cc, cs, csl, "interleaved", rope ? { qkNormEps: eps } : { rotate: false, queryScales: cscale });
+      backend().rotaryStoreKV(gq, gkc, gvc, gqkv, gc, gs, gsl, "interleaved", rope ? { qkNormEps: eps } : { rotate: false, queryScales: gscale });
+      const label = rope ? "rotated, QK norm" : "no rotation, temperature";
+      await expectBf16Match(cq, gq, `q (${label})`, 1e-2);
+      await expectBf16Match(ckc, gkc, `k cache (${label})`, 1e-2);
+      assert.deepEqual(await host(gvc), await host(cvc), `v cache (${label})`);
+    }
+  });
 });

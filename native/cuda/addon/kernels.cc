@@ -92,9 +92,10 @@ napi_value AddRmsNorm(napi_env env, napi_callback_info info) {
 }
 // rotaryStoreKV(dtype, q, kCache, vCache, qkv, cos, sin, slots, T, Hq, Hk, D, R, interleaved, numSlots)
 napi_value RotaryStoreKV(napi_env env, napi_callback_info info) {
-  ARGS(15);
+  ARGS(17);
   return result(env, rotaryStoreKV(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), ptr<float>(a[5]), ptr<float>(a[6]),
-                                   ptr<int32_t>(a[7]), sz(a[8]), int(a[9]), int(a[10]), int(a[11]), int(a[12]), a[13] != 0, sz(a[14])));
+                                   ptr<int32_t>(a[7]), sz(a[8]), int(a[9]), int(a[10]), int(a[11]), int(a[12]), a[13] != 0, sz(a[14]),
+                                   float(a[15]), ptr<float>(a[16])));
 }
 napi_value RopeCosSin(napi_env env, napi_callback_info info) {
   ARGS(8);

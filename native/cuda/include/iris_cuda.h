@@ -104,11 +104,13 @@ std::string layerNorm(int dtype, void* out, const void* x, const void* w, const 
                       float eps);
 std::string softmax(int dtype, void* out, const void* x, size_t rows, size_t H);
 
-// Fused kernels (kernels/fused.cu): residual += x then RMSNorm; rotary and the KV store from the fused q|k|v.
+// Fused kernels (kernels/fused.cu): residual += x then RMSNorm; rotary and the KV store from the fused q|k|v, with
+// Llama 4's steps on the way: R = 0 rotates nothing, qkNormEps >= 0 RMS-normalizes every q and k head after the
+// rotation (no gain), qScale (null: none) scales each token's query row.
 std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, const void* w, size_t rows, size_t H, float eps);
 std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const void* qkv, const float* cos,
                           const float* sin, const int32_t* slots, size_t T, int Hq, int Hk, int D, int R,
-                          bool interleaved, size_t numSlots);
+                          bool interleaved, size_t numSlots, float qkNormEps, const float* qScale);
 
 std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const float* invFreq,
                        const int32_t* section, size_t T, size_t P, size_t R);

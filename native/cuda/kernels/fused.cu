@@ -3,7 +3,8 @@
 //   equals add then rmsNorm), one pass instead of two kernels and a round trip of the residual.
 // - rotaryStoreKV: from the fused q|k|v projection [T, (Hq + 2 Hk) D], writes rotated q [T, Hq, D] and stores the
 //   rotated k and the v rows straight into the paged caches (slot < 0: padding, skipped), replacing three column
-//   slices, two rotary kernels and the KV store.
+//   slices, two rotary kernels and the KV store; with Llama 4's QK norm (each head RMS-normalized after the rotation)
+//   or its query temperature (NoPE layers, no rotation) also the two norms or the scaling.
 #include <algorithm>
 #include <string>
 
@@ -64,34 +65,49 @@ constexpr int kRotaryThreads = 256;
 template <typename T>
 __global__ void __launch_bounds__(kRotaryThreads) rotaryStoreKVKernel(T* q, T* kCache, T* vCache, const T* qkv,
     const float* cosTab, const float* sinTab, const int32_t* slots, int Hq, int Hk, int D, int R, bool interleaved,
-    size_t numSlots) {
+    size_t numSlots, float qkNormEps, const float* qScale) {
+  __shared__ float warpSquares[kRotaryThreads / 32];
   waitForPrevious();  // launched as a dependent of the product that wrote qkv
   releaseNext();
   const int t = blockIdx.x;
   const int idx = blockIdx.y * kRotaryThreads + threadIdx.x;
   const int rotated = (Hq + Hk) * D;
-  if (idx >= rotated + Hk * D) return;
+  const bool inRange = idx < rotated + Hk * D;
   const T* src = qkv + size_t(t) * (Hq + 2 * Hk) * D;
   const int32_t slot = slots[t];
   const bool store = slot >= 0 && size_t(slot) < numSlots;
-  if (idx >= rotated) {
-    if (store) vCache[size_t(slot) * Hk * D + (idx - rotated)] = src[idx];
-    return;
-  }
   const int head = idx / D, d = idx % D;
-  if (head >= Hq && !store) return;
-  const T* in = src + head * D;
-  float value = toFloat(in[d]);
-  if (d < 2 * R) {
+  float value = inRange ? toFloat(src[idx]) : 0.f;
+  if (inRange && idx < rotated && d < 2 * R) {
+    const T* in = src + head * D;
     const int j = interleaved ? d / 2 : (d < R ? d : d - R);
     const int other = interleaved ? (d ^ 1) : (d < R ? d + R : d - R);
     const bool first = interleaved ? (d % 2 == 0) : (d < R);
     const float o = toFloat(in[other]), c = cosTab[size_t(t) * R + j], s = sinTab[size_t(t) * R + j];
     value = first ? value * c - o * s : value * c + o * s;
   }
+  if (qkNormEps >= 0.f) {
+    // The QK norm, as rmsNorm would read the rotated head back: rounded to T, then the head's mean square. A block
+    // holds whole heads (kRotaryThreads a multiple of D, D of 32), each D / 32 whole warps; every thread reaches the
+    // barrier.
+    value = toFloat(fromFloat<T>(value));
+    const float squares = warpSum(value * value);
+    if (threadIdx.x % 32 == 0) warpSquares[threadIdx.x / 32] = squares;
+    __syncthreads();
+    const int warpsPerHead = D / 32, firstWarp = (threadIdx.x / D) * warpsPerHead;
+    float sum = 0.f;
+    for (int w = 0; w < warpsPerHead; w++) sum += warpSquares[firstWarp + w];
+    value *= rsqrtf(sum / float(D) + qkNormEps);
+  }
+  if (!inRange) return;
+  if (idx >= rotated) {
+    if (store) vCache[size_t(slot) * Hk * D + (idx - rotated)] = src[idx];
+    return;
+  }
   if (head < Hq) {
+    if (qScale != nullptr) value = toFloat(fromFloat<T>(value)) * qScale[t];  // scaleRows on the stored query
     q[(size_t(t) * Hq + head) * D + d] = fromFloat<T>(value);
-  } else {
+  } else if (store) {
     kCache[(size_t(slot) * Hk + (head - Hq)) * D + d] = fromFloat<T>(value);
   }
 }
@@ -113,13 +129,16 @@ std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, cons
 
 std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const void* qkv, const float* cos,
                           const float* sin, const int32_t* slots, size_t T, int Hq, int Hk, int D, int R,
-                          bool interleaved, size_t numSlots) {
+                          bool interleaved, size_t numSlots, float qkNormEps, const float* qScale) {
   if (T == 0) return "";
+  if (qkNormEps >= 0.f && (D % 32 != 0 || kRotaryThreads % D != 0)) {
+    return "rotaryStoreKV: the QK norm needs a head dim of 32, 64, 128 or 256, got " + std::to_string(D);
+  }
   IRIS_FLOAT_DISPATCH(dtype, E,
     return launchDependent("cudaLaunchKernelEx (rotaryStoreKV)", rotaryStoreKVKernel<E>,
       dim3{unsigned(T), unsigned(((Hq + 2 * Hk) * D + kRotaryThreads - 1) / kRotaryThreads)}, dim3{kRotaryThreads}, 0,
       static_cast<E*>(q), static_cast<E*>(kCache), static_cast<E*>(vCache), static_cast<const E*>(qkv), cos, sin, slots,
-      Hq, Hk, D, R, interleaved, numSlots));
+      Hq, Hk, D, R, interleaved, numSlots, qkNormEps, qScale));
   return "";
 }
 

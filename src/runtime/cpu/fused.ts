@@ -2,10 +2,10 @@
  * The fused kernels of the contract on the cpu: each computes exactly what its unfused sequence computes (the
  * reference the cuda kernels are tested against), in one pass where that is free.
  */
-import type { RotaryStyle } from "../backend.js";
+import type { QkAfterRotary, RotaryStyle } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import { add } from "./elementwise.js";
-import { rmsNorm } from "./norms.js";
+import { rmsNorm, rmsNormRows } from "./norms.js";
 import { rotateHeads } from "./rotary.js";
 import { checkIndex, f32, i32 } from "./storage.js";
 
@@ -15,20 +15,27 @@ export function addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Ten
 }
 
 export function rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor,
-  style: RotaryStyle): void {
+  style: RotaryStyle, after: QkAfterRotary = {}): void {
   const src = f32(qkv), qa = f32(q), kc = f32(kCache), vc = f32(vCache), c = f32(cos), s = f32(sin), slots = i32(slotMapping);
   const [T, Hq, D] = q.shape;
-  const Hk = kCache.shape[1], R = cos.shape[1], numSlots = kCache.shape[0];
+  const Hk = kCache.shape[1], R = after.rotate === false ? 0 : cos.shape[1], numSlots = kCache.shape[0];
   const width = (Hq + 2 * Hk) * D, qSize = Hq * D, kvSize = Hk * D;
+  const eps = after.qkNormEps, scales = after.queryScales === undefined ? null : f32(after.queryScales);
+  // Each head as the separate kernels leave it: rotated, then normalized (QK norm).
+  const rotateAndNorm = (a: Float32Array, start: number, heads: number, t: number) => {
+    rotateHeads(a, start, heads, D, c, s, t * R, R, style);
+    if (eps !== undefined) rmsNormRows(a, a, null, heads, D, eps, start);
+  };
   for (let t = 0; t < T; t++) if (slots[t] >= 0) checkIndex("rotaryStoreKV", "slot", slots[t], numSlots);
   for (let t = 0; t < T; t++) {
     const row = t * width;
     qa.set(src.subarray(row, row + qSize), t * qSize);
-    rotateHeads(qa, t * qSize, Hq, D, c, s, t * R, R, style);
+    rotateAndNorm(qa, t * qSize, Hq, t);
+    if (scales !== null) for (let j = t * qSize; j < (t + 1) * qSize; j++) qa[j] *= scales[t];
     const slot = slots[t];
     if (slot < 0) continue;
     kc.set(src.subarray(row + qSize, row + qSize + kvSize), slot * kvSize);
-    rotateHeads(kc, slot * kvSize, Hk, D, c, s, t * R, R, style);
+    rotateAndNorm(kc, slot * kvSize, Hk, t);
     vc.set(src.subarray(row + qSize + kvSize, row + width), slot * kvSize);
   }
 }

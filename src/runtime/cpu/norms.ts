@@ -2,11 +2,16 @@ import type { Tensor } from "../tensor.js";
 import { f32 } from "./storage.js";
 
 export function rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
-  const o = f32(out), a = f32(x), w = weight === null ? null : f32(weight);
+  const a = f32(x);
   const H = x.shape[x.rank - 1];
-  const rows = H === 0 ? 0 : a.length / H;
+  rmsNormRows(f32(out), a, weight === null ? null : f32(weight), H === 0 ? 0 : a.length / H, H, eps);
+}
+
+/** rmsNorm over `rows` rows of H values from `start` of `a` into the same places of `o` (o may be a). */
+export function rmsNormRows(o: Float32Array, a: Float32Array, w: Float32Array | null, rows: number, H: number, eps: number,
+  start = 0): void {
   for (let r = 0; r < rows; r++) {
-    const base = r * H;
+    const base = start + r * H;
     let ss = 0;
     for (let j = 0; j < H; j++) ss += a[base + j] * a[base + j];
     const inv = 1 / Math.sqrt(ss / H + eps);

@@ -107,7 +107,7 @@ export interface CudaAddon extends NcclEntryPoints {
   softmax(dtype: number, out: number, x: number, rows: number, H: number): void;
   addRmsNorm(dtype: number, out: number, residual: number, x: number, w: number, rows: number, H: number, eps: number): void;
   rotaryStoreKV(dtype: number, q: number, kCache: number, vCache: number, qkv: number, cos: number, sin: number, slots: number,
-    T: number, Hq: number, Hk: number, D: number, R: number, interleaved: number, numSlots: number): void;
+    T: number, Hq: number, Hk: number, D: number, R: number, interleaved: number, numSlots: number, qkNormEps: number, qScale: number): void;
   ropeCosSin(cos: number, sin: number, positions: number, invFreq: number, section: number, T: number, P: number, R: number): void;
   applyRotary(dtype: number, x: number, cos: number, sin: number, T: number, heads: number, D: number, R: number,
     interleaved: number): void;

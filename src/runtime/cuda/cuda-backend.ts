@@ -1,6 +1,6 @@
 import { IrisError } from "../../core/errors.js";
 import type {
-  Arena, AttentionOptions, Backend, GraphCapture, TimingMarks, PagedAttentionMeta, PagedAttentionOptions, Penalties, RotaryStyle, SamplingTensors, Segments,
+  Arena, AttentionOptions, Backend, GraphCapture, TimingMarks, PagedAttentionMeta, PagedAttentionOptions, Penalties, QkAfterRotary, RotaryStyle, SamplingTensors, Segments,
 } from "../backend.js";
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Fp8Weight } from "../fp8-weight.js";
@@ -257,13 +257,15 @@ export class CudaBackend implements Backend {
 
   /**
    * From the fused projection qkv [T, (Hq + 2 Hk) * D]: q [T, Hq, D] = rotated q; the rotated k and the v rows go
-   * straight into the caches at slotMapping[t] (negative: skipped), as sliceColumns, applyRotary and storeKV would.
+   * straight into the caches at slotMapping[t] (negative: skipped), as sliceColumns, applyRotary and storeKV would
+   * (and Llama 4's QK norm or query temperature, `after`).
    */
   rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor,
-    style: RotaryStyle): void {
+    style: RotaryStyle, after: QkAfterRotary = {}): void {
     const [T, Hq, D] = q.shape, Hk = kCache.shape[1];
     this.addon.rotaryStoreKV(code(q), ptr(q), ptr(kCache), ptr(vCache), ptr(qkv), ptr(cos), ptr(sin), ptr(slotMapping), T, Hq, Hk,
-      D, cos.shape[1], style === "interleaved" ? 1 : 0, kCache.shape[0]);
+      D, after.rotate === false ? 0 : cos.shape[1], style === "interleaved" ? 1 : 0, kCache.shape[0], after.qkNormEps ?? -1,
+      optionalPtr(after.queryScales ?? null));
   }
 
   // ==== rotary position embedding ====
