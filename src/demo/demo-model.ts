@@ -1,5 +1,5 @@
 /**
- * The bundled demo model (models/shapes-vlm: a Qwen2.5-VL-architecture model of 3.3M parameters trained by
+ * The bundled demo model (models/shapes-vlm: a Qwen2.5-VL-architecture model of 4.4M parameters trained by
  * scripts/train-demo-model on pictures from ./shapes) and how it is asked: SGLang's `qwen2-vl` template, the
  * image first, then the question, exactly as in training.
  */

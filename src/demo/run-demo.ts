@@ -17,7 +17,7 @@ import { pictureAsText, writePng } from "./terminal-picture.js";
 
 /**
  * The bundled picture, per generator: a held-out scene (never seen in training) of three shapes, one the model
- * gets entirely right. Generator 1: 112x112 on a noisy background; generator 2: 329x199, white, drawn by librsvg.
+ * gets entirely right. Generator 1: 112x112 on a noisy background; generator 2: 329x281, white, drawn by librsvg.
  * `--eval` reports how the model does over many pictures.
  */
 export const DEFAULT_DEMO_SEEDS = { 1: 0x80000000 + 20_018, 2: 0x80000000 + 31_425 } as const;

@@ -104,7 +104,7 @@ describe("logLevel", () => {
         await engine.shutdown();
         const text = lines.join("");
         if (logLevel === "error") assert.equal(text, "");
-        else assert.match(text, /\[iris [^\]]+\] INFO loaded .*shapes-vlm in [\d.]+ s: 3\.\dM parameters .* kernels: (native C\+\+|TypeScript)/);
+        else assert.match(text, /\[iris [^\]]+\] INFO loaded .*shapes-vlm in [\d.]+ s: 4\.\dM parameters .* kernels: (native C\+\+|TypeScript)/);
         if (logLevel === "debug") assert.match(text, /DEBUG request logged: \d+ prompt tokens, 0 images, queued[\s\S]*DEBUG request logged: \{"type":"(length|stop)"/);
         else assert.doesNotMatch(text, /DEBUG/);
       }
