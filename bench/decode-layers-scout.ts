@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadModelConfig } from "../src/checkpoint/model-config.js";
+import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import { graphMicroseconds } from "./graph-timing.js";
 import { runInfo } from "./run-info.js";
@@ -78,6 +79,21 @@ for (const k of d.kernels) {
   const us = await time(() => on.forEach(k.run), on.length);
   layerRows.push(row(k, on.length, us, on.reduce((n, i) => n + k.bytes(i, experts), 0) / on.length));
 }
+// The FP8 products with 4, 8 or 16 weight loads in flight per lane (forced; one token a pass only), µs a call.
+const streamBatches: Record<string, number>[] = [];
+if (B === 1 && device.kind === "cuda") {
+  const products = d.kernels.filter((k) => k.name.includes("linearFp8") || k.name === "moeTop1SigmoidFp8");
+  for (const fp8StreamBatch of [4, 8, 16]) {
+    tuneCudaKernels({ fp8StreamBatch });
+    const byProduct: Record<string, number> = { batch: fp8StreamBatch };
+    for (const k of products) {
+      const on = layerIndices.filter(k.on);
+      byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+    }
+    streamBatches.push(byProduct);
+  }
+  tuneCudaKernels({});
+}
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
 const preRows: Row[] = [], postRows: Row[] = [];
@@ -114,6 +130,7 @@ console.log(JSON.stringify({
   }),
   expertsReadPerMoeCall: experts,
   kernels: layerRows,
+  fp8StreamBatches: streamBatches,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

@@ -216,7 +216,8 @@ if [[ $scout_layers == 1 ]]; then
       console.log(`scout layers batch ${d.batch} (${d.distinctLayers}/${d.layers} layers own weights, ${d.expertsReadPerMoeCall} experts a MoE call): ${d.kernels.map(k).join(", ")};`,
         `step kernels: ${d.step.map(k).join(", ")};`,
         `sum ${d.sumOfLayerKernelsUs}, ${d.layers} layers as one graph ${d.layersGraphUs} (${d.perLayerUs} a layer), lm head ${d.lmHeadUs}, the step ${d.stepGraphUs} µs (${d.tokensPerSAtStepGraph} tok/s);`,
-        `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""}`)' "$f" 2>/dev/null \
+        `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""};`,
+        `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "float_io.cuh"
 #include "fp8.cuh"
@@ -18,7 +19,7 @@ namespace iris {
 namespace fp8stream {
 
 constexpr int kWarps = 8;
-constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane
+constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane (one row a pass: see streamBatch)
 constexpr size_t kQuantizingMaxRows = 8;
 constexpr size_t kQuantizingMaxBytes = 32 * 1024;  // FP8 x in shared memory: within the 48 KB of a plain launch
 
@@ -52,21 +53,37 @@ __device__ __forceinline__ void store(const Fp8RowsArgs& g, int p, int e, int n,
   static_cast<OutT*>(g.out)[row * g.N + n] = fromFloat<OutT>(v);
 }
 
+// Loads in flight per lane for a kernel of MT rows a pass: kBatch, or at MT = 1 (a decode step of one token) what
+// setFp8StreamBatch forces (4, 8 or 16: K = 5120 is 10 chunks a lane, K = 8192 16), for measuring. Calls
+// launch(std::integral_constant<int, BATCH>{}).
+int forcedFp8StreamBatch();  // fp8_gemv.cu; 0: not forced
+template <int MT, typename Launch>
+std::string withStreamBatch(Launch launch) {
+  if constexpr (MT == 1) {
+    switch (forcedFp8StreamBatch()) {
+      case 8: return launch(std::integral_constant<int, 8>{});
+      case 16: return launch(std::integral_constant<int, 16>{});
+      default: break;
+    }
+  }
+  return launch(std::integral_constant<int, kBatch>{});
+}
+
 // acc[t] += Σ over this lane's 16-byte chunks of w · x row t, for t < rows; xChunk(t, c) gives chunk c of x row t.
-// A batch of kBatch weight loads is in flight before the first is used.
-template <int MT, typename XChunk>
+// A batch of BATCH weight loads is in flight before the first is used.
+template <int MT, int BATCH, typename XChunk>
 __device__ __forceinline__ void dotChunks(const uint4* w4, int chunks, int lane, int rows, bool streaming, XChunk xChunk,
                                           float (&acc)[MT]) {
-  for (int base = lane; base < chunks; base += 32 * kBatch) {
-    uint4 wv[kBatch];
+  for (int base = lane; base < chunks; base += 32 * BATCH) {
+    uint4 wv[BATCH];
 #pragma unroll
-    for (int b = 0; b < kBatch; b++) {
+    for (int b = 0; b < BATCH; b++) {
       const int c = base + b * 32;
       // Streaming loads at decode (the weights are read once); with more rows than one pass, keep them cached.
       wv[b] = c < chunks ? (streaming ? __ldcs(w4 + c) : __ldg(w4 + c)) : make_uint4(0, 0, 0, 0);
     }
 #pragma unroll
-    for (int b = 0; b < kBatch; b++) {
+    for (int b = 0; b < BATCH; b++) {
       const int c = base + b * 32;
       if (c >= chunks) break;
       float wf[16];
@@ -87,7 +104,7 @@ __device__ __forceinline__ void dotChunks(const uint4* w4, int chunks, int lane,
 // `value(p, k)` (row p of the call, column k; rounded to the storage type where the model rounds): each block quantizes
 // them into shared memory (dynamic: T * K bytes), then streams its weight rows against them. Grid as the FP8
 // product's: (ceil(N / kWarps), experts with rows at most).
-template <int MT, typename OutT, typename Prologue>
+template <int MT, int BATCH, typename OutT, typename Prologue>
 __global__ void __launch_bounds__(kWarps * 32) quantizingRowsKernel(Fp8RowsArgs g, Prologue value) {
   extern __shared__ __align__(16) uint8_t xq[];
   __shared__ float shared32[32];
@@ -102,7 +119,7 @@ __global__ void __launch_bounds__(kWarps * 32) quantizingRowsKernel(Fp8RowsArgs 
   // This warp's first weights start on their way to L2 while the block quantizes x.
   if (n < int(g.N)) {
 #pragma unroll
-    for (int b = 0; b < kBatch; b++) {
+    for (int b = 0; b < BATCH; b++) {
       const int c = lane + b * 32;
       if (c < chunks) asm volatile("prefetch.global.L2 [%0];" ::"l"(w4 + c));
     }
@@ -120,7 +137,7 @@ __global__ void __launch_bounds__(kWarps * 32) quantizingRowsKernel(Fp8RowsArgs 
 #pragma unroll
   for (int t = 0; t < MT; t++) acc[t] = 0.f;
   const uint4* xq4 = reinterpret_cast<const uint4*>(xq);
-  dotChunks<MT>(w4, chunks, lane, rows, true, [&](int t, int c) { return xq4[t * chunks + c]; }, acc);
+  dotChunks<MT, BATCH>(w4, chunks, lane, rows, true, [&](int t, int c) { return xq4[t * chunks + c]; }, acc);
 #pragma unroll
   for (int t = 0; t < MT; t++) {
     if (t >= rows) break;
@@ -144,8 +161,10 @@ template <int MT, typename OutT, typename Prologue>
 std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
   const dim3 grid(unsigned((g.N + kWarps - 1) / kWarps), unsigned(groups));
-  quantizingRowsKernel<MT, OutT, Prologue><<<grid, kWarps * 32, g.T * g.K, stream()>>>(g, value);
-  return launchStatus("fp8 product (weight streaming, x quantized in the block)");
+  return withStreamBatch<MT>([&](auto batch) {
+    quantizingRowsKernel<MT, decltype(batch)::value, OutT, Prologue><<<grid, kWarps * 32, g.T * g.K, stream()>>>(g, value);
+    return launchStatus("fp8 product (weight streaming, x quantized in the block)");
+  });
 }
 
 // The product of `g` (xScale unused) on rows whose float values `value` gives, quantized inside; "" or why not.

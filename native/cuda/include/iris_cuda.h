@@ -207,6 +207,9 @@ struct Fp8RowsArgs {
   int xDtype = -1;
 };
 std::string fp8Rows(const Fp8RowsArgs& args);
+// The FP8 product's 16-byte weight loads in flight per lane at one row a pass: 4, 8 or 16 forced, 0 its own choice
+// (benchmarks: bench/decode-layers-scout.ts sweeps it).
+void setFp8StreamBatch(int batch);
 // moeTop1Sigmoid with FP8 experts (kernels/fp8_moe.cu): gateUp F8 [E, 2I, H] with scales [E, 2I], down F8 [E, H, I]
 // with scales [E, H]; x, routerLogits and out of `dtype`. Scratch as moeTop1Sigmoid's (moeFp8ScratchBytes).
 size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);

@@ -33,7 +33,7 @@ struct FloatRows {
 // ==== kernels ====
 
 // VEC: K a multiple of 16 and 16-byte aligned rows (chunks of 16 values); else one value at a time.
-template <int MT, bool VEC, typename OutT>
+template <int MT, bool VEC, int BATCH, typename OutT>
 __global__ void __launch_bounds__(kWarps * 32) fp8RowsKernel(Fp8RowsArgs g) {
   int e = 0, start = 0, count = 0;
   if (!blockExpert(g, &e, &start, &count)) return;
@@ -50,7 +50,7 @@ __global__ void __launch_bounds__(kWarps * 32) fp8RowsKernel(Fp8RowsArgs g) {
     for (int t = 0; t < MT; t++) acc[t] = 0.f;
     if (VEC) {
       const uint4* x4 = reinterpret_cast<const uint4*>(x + size_t(p0) * K);
-      dotChunks<MT>(reinterpret_cast<const uint4*>(wRow), K / 16, lane, rows, count <= MT,
+      dotChunks<MT, BATCH>(reinterpret_cast<const uint4*>(wRow), K / 16, lane, rows, count <= MT,
                     [&](int t, int c) { return __ldg(x4 + size_t(t) * (K / 16) + c); }, acc);
     } else {
       for (int k = lane; k < K; k += 32) {
@@ -75,9 +75,14 @@ template <int MT, typename OutT>
 std::string launch(const Fp8RowsArgs& g, bool vec) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
   const dim3 grid(unsigned((g.N + kWarps - 1) / kWarps), unsigned(groups));
-  if (vec) fp8RowsKernel<MT, true, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
-  else fp8RowsKernel<MT, false, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
-  return launchStatus("fp8 product (weight streaming)");
+  if (!vec) {
+    fp8RowsKernel<MT, false, fp8stream::kBatch, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
+    return launchStatus("fp8 product (weight streaming)");
+  }
+  return fp8stream::withStreamBatch<MT>([&](auto batch) {
+    fp8RowsKernel<MT, true, decltype(batch)::value, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
+    return launchStatus("fp8 product (weight streaming)");
+  });
 }
 
 template <typename OutT>
@@ -91,7 +96,17 @@ std::string launchRows(const Fp8RowsArgs& g, bool vec) {
 
 }  // namespace
 
-// ==== launcher ====
+// ==== launchers ====
+
+namespace {
+int forcedBatch = 0;
+}  // namespace
+
+namespace fp8stream {
+int forcedFp8StreamBatch() { return forcedBatch; }
+}  // namespace fp8stream
+
+void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || batch == 16 ? batch : 0; }
 
 std::string fp8Rows(const Fp8RowsArgs& g) {
   if (g.T == 0 || g.N == 0) return "";

@@ -96,6 +96,8 @@ export interface CudaAddon extends NcclEntryPoints {
   /** Decode attention on the tensor-core kernel (1) or the decode kernel (0, the default), for benchmarks. */
   /** -1: the backend's rule; 0 / 1: forced. */
   setDecodeAttentionMma(mode: number): void;
+  /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
+  setFp8StreamBatch(batch: number): void;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;

@@ -17,14 +17,17 @@ export interface KernelTuning {
    * backend's rule: tensor cores once a batch's (sequence, KV head) pairs fill half the multiprocessors.
    */
   readonly attentionDecodeMma?: boolean;
+  /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
+  readonly fp8StreamBatch?: number;
 }
 
 /** Sets every choice: those left out go back to the kernels' own. */
-export function tuneCudaKernels({ gemv = true, gemvSplit = 0, attentionParts = 0, attentionDecodeMma }: KernelTuning): void {
+export function tuneCudaKernels({ gemv = true, gemvSplit = 0, attentionParts = 0, attentionDecodeMma, fp8StreamBatch = 0 }: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
   addon.setGemv(gemv ? 1 : 0);
   addon.setGemvSplit(gemvSplit);
   addon.setDecodeAttentionParts(attentionParts);
   addon.setDecodeAttentionMma(attentionDecodeMma === undefined ? -1 : attentionDecodeMma ? 1 : 0);
+  addon.setFp8StreamBatch(fp8StreamBatch);
 }
