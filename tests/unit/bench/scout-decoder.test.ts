@@ -69,7 +69,7 @@ test("the benchmark's decode step is the model runner's, kernel for kernel (tiny
   d.post.forEach((k) => k.run(0));
   const bench = calls.log;
   calls.log = null;
-  assert.ok(engine.includes("moeTop1SigmoidFp8") && engine.includes("scaleRows"), engine.join(" "));
+  assert.ok(engine.includes("moeTop1SigmoidFp8") && engine.includes("rotaryStoreKV"), engine.join(" "));
   assert.deepEqual(bench, engine);
 });
 
