@@ -14,7 +14,8 @@
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
 #   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads; OFFLINE_EAGER_MODULES=1 a second run with
 #   CUDA_MODULE_LOADING=EAGER).
-# --vision runs bench/vision-encode.ts (the vision tower alone: 1 and 14 pictures a call); --ncu-vision profiles its
+# --vision runs bench/vision-encode.ts (the vision tower alone: 1 and 14 pictures a call) and bench/vision-layers-cuda.ts
+#   (one vision block's kernels over 14 pictures' patches, each timed in a graph); --ncu-vision profiles its
 #   kernels (14 pictures a call) with Nsight Compute.
 # --scout-layers runs bench/decode-layers-scout.ts (Llama 4 Scout's FP8 decoder kernel by kernel in graphs, all 48
 #   layers' weights on the GPU) on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} at batch 1 (SCOUT_BATCHES="1 64" adds 64).
@@ -112,6 +113,8 @@ if [[ $vision == 1 && $build_rc == 0 ]]; then
   timeout 120 node --import tsx bench/vision-encode.ts --model $model --image .device-bench/photo-512.png --images 1,14 \
     > "$out/vision-encode.json" 2> "$out/vision-encode.err"
   echo "vision encode rc=$?"
+  timeout 120 node --import tsx bench/vision-layers-cuda.ts --images 14 > "$out/vision-layers.json" 2> "$out/vision-layers.err"
+  echo "vision layers rc=$?"
 fi
 if [[ $ncu_vision == 1 && $build_rc == 0 ]]; then
   # Every kernel of the vision tower's calls (1 and 14 pictures, one timed call each after the warm-ups).
@@ -189,6 +192,10 @@ if [[ $vision == 1 ]]; then
   echo "==== vision tower ===="
   node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(JSON.stringify(d.results))' "$out/vision-encode.json" 2>/dev/null \
     || tail -n 5 "$out/vision-encode.err"
+  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(d.kernels.map((k) => `${k.kernel} ${k.us}${k.tflops !== undefined ? ` (${k.tflops} TFLOP/s)` : ` (${k.GBps} GB/s)`}`).join("; "));
+    console.log(`blocks a picture (ms): ${JSON.stringify(d.blocksMsPerImage)}`)' "$out/vision-layers.json" 2>/dev/null \
+    || tail -n 5 "$out/vision-layers.err"
 fi
 if [[ $decode == 1 ]]; then
   echo "==== decode ===="
