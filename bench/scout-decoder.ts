@@ -157,11 +157,11 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
     expectDType("linearFp8", "weight.data", w.data, "F8_E4M3");
     expectShape("linearFp8", "weight.data", w.data, ["N", input.shape[1]]);
     expectShape("linearFp8", "out", out, [B, w.data.shape[0]]);
-    if (quantizesInProduct(B, input.shape[1])) backend.linearFp8(out, input, null, w, null);
+    if (quantizesInProduct(B, input.shape[1], input.dtype)) backend.linearFp8(out, input, null, w, null);
     else backend.linearFp8(out, xq.q, xq.scale, w, null);
   };
   /** A quantizing kernel of an input width runs only where the product does not quantize inside. */
-  const quantizing = (K: number, on: (i: number) => boolean) => (i: number) => !quantizesInProduct(B, K) && on(i);
+  const quantizing = (K: number, on: (i: number) => boolean) => (i: number) => !quantizesInProduct(B, K, float) && on(i);
   const attendedRows = attended.view([B, Hq * D]);
   const logits = empty(device, [B, V]), logitsF32 = empty(device, [B, V], "F32"), tokens = ints(new Array<number>(B).fill(1));
   const normalized = act([B, H]);

@@ -1,3 +1,4 @@
+import type { TensorDType } from "../runtime/dtype.js";
 import type { Fp8Weight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { expectDType, expectNoOverlap, expectRank, expectShape, output, sameDevice } from "./check.js";
@@ -7,11 +8,15 @@ import { quantizeFp8 } from "./quantize-fp8.js";
  * Where the backend quantizes x itself (Backend.linearFp8 with a null xScale): decode's few tokens, whose FP8 copy
  * fits the cuda kernel's shared memory (fp8_gemv.cu), and K in whole 16-byte chunks.
  */
-export const FUSED_FP8_QUANTIZE = { maxRows: 8, maxBytes: 32 * 1024, kMultiple: 16 } as const;
+export const FUSED_FP8_QUANTIZE = { maxRows: 4, maxBytes: 32 * 1024, kMultiple: 16 } as const;
 
-/** Whether linearFp8 of x [T, K] leaves the quantization to the backend's product (FUSED_FP8_QUANTIZE). */
-export function quantizesInProduct(T: number, K: number): boolean {
-  return T <= FUSED_FP8_QUANTIZE.maxRows && T * K <= FUSED_FP8_QUANTIZE.maxBytes && K % FUSED_FP8_QUANTIZE.kMultiple === 0;
+/**
+ * Whether linearFp8 of x [T, K] leaves the quantization to the backend's product (FUSED_FP8_QUANTIZE; bf16 or F32
+ * activations, the dtypes the cuda kernel is built for).
+ */
+export function quantizesInProduct(T: number, K: number, dtype: TensorDType): boolean {
+  return (dtype === "BF16" || dtype === "F32") && T <= FUSED_FP8_QUANTIZE.maxRows && T * K <= FUSED_FP8_QUANTIZE.maxBytes &&
+    K % FUSED_FP8_QUANTIZE.kMultiple === 0;
 }
 
 /**
@@ -35,7 +40,7 @@ export function linearFp8(x: Tensor, weight: Fp8Weight, bias: Tensor | null = nu
   }
   const result = output(kernel, device, out, [x.shape[0], N], x.dtype);
   expectNoOverlap(kernel, result, { x, bias });
-  if (quantizesInProduct(x.shape[0], x.shape[1])) {
+  if (quantizesInProduct(x.shape[0], x.shape[1], x.dtype)) {
     device.backend.linearFp8(result, x, null, weight, bias);
   } else {
     const { q, scale } = quantizeFp8(x);

@@ -20,7 +20,7 @@ namespace fp8stream {
 
 constexpr int kWarps = 8;
 constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane (one row a pass: see streamBatch)
-constexpr size_t kQuantizingMaxRows = 8;
+constexpr size_t kQuantizingMaxRows = 4;  // decode's few tokens; more quantize first (each MT variant costs build time)
 constexpr size_t kQuantizingMaxBytes = 32 * 1024;  // FP8 x in shared memory: within the 48 KB of a plain launch
 
 // The expert of block y and its rows [start, start + count); false when fewer experts have rows.
@@ -53,13 +53,13 @@ __device__ __forceinline__ void store(const Fp8RowsArgs& g, int p, int e, int n,
   static_cast<OutT*>(g.out)[row * g.N + n] = fromFloat<OutT>(v);
 }
 
-// Loads in flight per lane for a kernel of MT rows a pass: kBatch, or at MT = 1 (a decode step of one token) what
-// setFp8StreamBatch forces (4, 8 or 16: K = 5120 is 10 chunks a lane, K = 8192 16), for measuring. Calls
-// launch(std::integral_constant<int, BATCH>{}).
+// Loads in flight per lane for a kernel of MT rows a pass: kBatch, or at MT = 1 with a bf16 output (a decode step
+// of one token) what setFp8StreamBatch forces (4, 8 or 16: K = 5120 is 10 chunks a lane, K = 8192 16), for
+// measuring; only those variants are compiled (each costs build time). Calls launch(std::integral_constant<int, BATCH>{}).
 int forcedFp8StreamBatch();  // fp8_gemv.cu; 0: not forced
-template <int MT, typename Launch>
+template <int MT, typename OutT, typename Launch>
 std::string withStreamBatch(Launch launch) {
-  if constexpr (MT == 1) {
+  if constexpr (MT == 1 && std::is_same_v<OutT, __nv_bfloat16>) {
     switch (forcedFp8StreamBatch()) {
       case 8: return launch(std::integral_constant<int, 8>{});
       case 16: return launch(std::integral_constant<int, 16>{});
@@ -146,12 +146,12 @@ __global__ void __launch_bounds__(kWarps * 32) quantizingRowsKernel(Fp8RowsArgs 
   }
 }
 
-// Why quantizingRowsKernel cannot serve `g` ("" when it can): at most 8 rows in all (so at most 8 an expert), K in
+// Why quantizingRowsKernel cannot serve `g` ("" when it can): at most 4 rows in all (so at most 4 an expert), K in
 // 16-byte chunks, the FP8 rows within shared memory, 16-byte aligned weights.
 inline std::string quantizingRowsRefusal(const Fp8RowsArgs& g) {
   if (g.T > kQuantizingMaxRows || g.T * g.K > kQuantizingMaxBytes || g.K % 16 != 0 ||
       reinterpret_cast<uintptr_t>(g.w) % 16 != 0) {
-    return "fp8 product: quantizing inside needs at most 8 rows, K a multiple of 16 and at most " +
+    return "fp8 product: quantizing inside needs at most 4 rows, K a multiple of 16 and at most " +
            std::to_string(kQuantizingMaxBytes) + " bytes of FP8 x";
   }
   return "";
@@ -161,22 +161,23 @@ template <int MT, typename OutT, typename Prologue>
 std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
   const dim3 grid(unsigned((g.N + kWarps - 1) / kWarps), unsigned(groups));
-  return withStreamBatch<MT>([&](auto batch) {
+  return withStreamBatch<MT, OutT>([&](auto batch) {
     quantizingRowsKernel<MT, decltype(batch)::value, OutT, Prologue><<<grid, kWarps * 32, g.T * g.K, stream()>>>(g, value);
     return launchStatus("fp8 product (weight streaming, x quantized in the block)");
   });
 }
 
 // The product of `g` (xScale unused) on rows whose float values `value` gives, quantized inside; "" or why not.
+// bf16 (the models on cuda) and F32 (the tests against the cpu) only: every variant costs build time.
 template <typename OutT, typename Prologue>
 std::string quantizingRows(const Fp8RowsArgs& g, Prologue value) {
+  static_assert(std::is_same_v<OutT, __nv_bfloat16> || std::is_same_v<OutT, float>, "bf16 or F32");
   if (g.T == 0 || g.N == 0) return "";
   const std::string refusal = quantizingRowsRefusal(g);
   if (!refusal.empty()) return refusal;
   if (g.T <= 1) return launchQuantizing<1, OutT>(g, value);
   if (g.T <= 2) return launchQuantizing<2, OutT>(g, value);
-  if (g.T <= 4) return launchQuantizing<4, OutT>(g, value);
-  return launchQuantizing<8, OutT>(g, value);
+  return launchQuantizing<4, OutT>(g, value);
 }
 
 }  // namespace fp8stream

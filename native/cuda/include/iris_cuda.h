@@ -182,7 +182,7 @@ std::string quantizeFp8(int inDtype, void* q, float* scale, const void* x, size_
 // out [T, N] (outDtype) = (x · wᵀ) * xScale[t] * wScale[n] + bias[n]: x F8 [T, K], w F8 [N, K], sums in fp32 over
 // the FP8 values. T <= 8: fp8_gemv.cu's weight-streaming kernel; more: cuBLASLt's FP8 product (gemm_lt.cc) into out,
 // then the scales and bias in place. xScale null: x is float of outDtype, quantized per token inside the
-// weight-streaming kernel as quantizeFp8 would (T <= 8, K a multiple of 16, T * K <= 32 KB).
+// weight-streaming kernel as quantizeFp8 would (T <= 4, K a multiple of 16, T * K <= 32 KB).
 std::string linearFp8(int outDtype, void* out, const void* x, const float* xScale, const void* w, const float* wScale,
                       const void* bias, size_t T, size_t K, size_t N);
 // cuBLASLt's E4M3 x E4M3 product with fp32 accumulation into raw[T, N] of outDtype (BF16 or F32: half cannot hold
@@ -203,7 +203,7 @@ struct Fp8RowsArgs {
   const int32_t* rowMap = nullptr;
   size_t T = 0, K = 0, N = 0, E = 1;
   // >= 0: x is float of this dtype (the output's), quantized per row inside as quantizeFp8 does, xScale unused; one
-  // expert, at most 8 rows, K a multiple of 16, T * K <= 32 KB (fp8_gemv.cu).
+  // expert, at most 4 rows, K a multiple of 16, T * K <= 32 KB (fp8_gemv.cu).
   int xDtype = -1;
 };
 std::string fp8Rows(const Fp8RowsArgs& args);

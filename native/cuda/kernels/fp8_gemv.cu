@@ -9,7 +9,7 @@
 // Grid: (ceil(N / 8), experts with rows at most): block y serves the y-th expert that has rows (blocks past the last
 // such expert exit), so a decode step of one token reads one expert's weights, not all of them.
 //
-// With a float x (args.xDtype >= 0; at most 8 rows) the blocks quantize x themselves (fp8_stream.cuh's
+// With a float x (args.xDtype >= 0; at most 4 rows) the blocks quantize x themselves (fp8_stream.cuh's
 // quantizingRowsKernel): at batch 1 the quantizing kernel before each product cost Scout 5.6 to 9.4 µs, four a layer.
 #include "fp8_stream.cuh"
 
@@ -79,7 +79,7 @@ std::string launch(const Fp8RowsArgs& g, bool vec) {
     fp8RowsKernel<MT, false, fp8stream::kBatch, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
     return launchStatus("fp8 product (weight streaming)");
   }
-  return fp8stream::withStreamBatch<MT>([&](auto batch) {
+  return fp8stream::withStreamBatch<MT, OutT>([&](auto batch) {
     fp8RowsKernel<MT, true, decltype(batch)::value, OutT><<<grid, kWarps * 32, 0, stream()>>>(g);
     return launchStatus("fp8 product (weight streaming)");
   });
@@ -116,9 +116,11 @@ std::string fp8Rows(const Fp8RowsArgs& g) {
   const bool vec = g.K % 16 == 0 && bits % 16 == 0;
   if (g.xDtype >= 0) {
     if (g.xDtype != g.outDtype) return "fp8 product: a float x and the output must share a dtype";
-    std::string status;
-    IRIS_FLOAT_DISPATCH(g.xDtype, S, status = fp8stream::quantizingRows<S>(g, FloatRows<S>{static_cast<const S*>(g.x), g.K}));
-    return status;
+    switch (g.xDtype) {
+      case kBF16: return fp8stream::quantizingRows<__nv_bfloat16>(g, FloatRows<__nv_bfloat16>{static_cast<const __nv_bfloat16*>(g.x), g.K});
+      case kF32: return fp8stream::quantizingRows<float>(g, FloatRows<float>{static_cast<const float*>(g.x), g.K});
+      default: return "fp8 product: quantizing inside takes a bf16 or F32 x";
+    }
   }
   switch (g.outDtype) {
     case kBF16: return launchRows<__nv_bfloat16>(g, vec);

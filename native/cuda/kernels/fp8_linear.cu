@@ -4,7 +4,7 @@
 // written into `out` in its own dtype, then one pass here applies both scales and the bias in place: per-token and
 // per-channel scales are vectors, which cuBLASLt's per-tensor scale pointers cannot express. Shapes cuBLASLt refuses
 // (K not a multiple of 16, unaligned views) fall back to the streaming kernel, correct at any size. A null xScale means
-// x is float (the output's dtype) and is quantized per token inside the streaming kernel (at most 8 tokens).
+// x is float (the output's dtype) and is quantized per token inside the streaming kernel (at most 4 tokens).
 #include "float_io.cuh"
 
 namespace iris {

@@ -106,10 +106,12 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   Fp8RowsArgs gateUpRows = g, downRows = g;
   gateUpRows.w = gateUp; gateUpRows.wScale = gateUpScale; gateUpRows.out = h; gateUpRows.K = H; gateUpRows.N = 2 * I;
   downRows.w = down; downRows.wScale = downScale; downRows.out = out; downRows.rowMap = perm; downRows.K = I; downRows.N = H;
-  if (fp8stream::quantizingRowsRefusal(gateUpRows).empty() && fp8stream::quantizingRowsRefusal(downRows).empty()) {
-    status = fp8stream::quantizingRows<T>(gateUpRows, GatheredRows<T>{static_cast<const T*>(x), perm, score, H});
-    if (!status.empty()) return status;
-    return fp8stream::quantizingRows<T>(downRows, ActivatedRows<T>{static_cast<const T*>(h), I});
+  if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_stream.cuh)
+    if (fp8stream::quantizingRowsRefusal(gateUpRows).empty() && fp8stream::quantizingRowsRefusal(downRows).empty()) {
+      status = fp8stream::quantizingRows<T>(gateUpRows, GatheredRows<T>{static_cast<const T*>(x), perm, score, H});
+      if (!status.empty()) return status;
+      return fp8stream::quantizingRows<T>(downRows, ActivatedRows<T>{static_cast<const T*>(h), I});
+    }
   }
 
   gatherScaleQuantizeKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xq, xScale, static_cast<const T*>(x), perm, score, int(H));
