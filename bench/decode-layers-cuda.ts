@@ -14,8 +14,7 @@ import { empty, fromHost } from "../src/runtime/creation.js";
 import type { CudaBackend } from "../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
-import type { TensorDType } from "../src/runtime/dtype.js";
-import type { Tensor } from "../src/runtime/tensor.js";
+import { deviceRandom } from "./device-random.js";
 import { graphMicroseconds as timeGraph } from "./graph-timing.js";
 import { runInfo } from "./run-info.js";
 
@@ -34,13 +33,7 @@ const backend = device.backend as CudaBackend;
 const L = 36, H = 2048, Hq = 16, Hk = 2, D = 128, I = 11008, V = 151_936, pageSize = 16;
 const QKV = (Hq + 2 * Hk) * D;
 
-let seed = 1;
-/** Device-filled random values (never zeros: products of zeros run faster than real data). */
-function random(shape: number[], dtype: TensorDType = "BF16", low = -0.05, high = 0.05): Tensor {
-  const t = empty(device, shape, dtype);
-  backend.fillUniform(t, seed++, low, high);
-  return t;
-}
+const random = deviceRandom(device, { dtype: "BF16", low: -0.05, high: 0.05 });
 const ints = (v: number[], shape = [v.length]) => fromHost(device, Int32Array.from(v), { shape, dtype: "I32" });
 
 const layers = Array.from({ length: L }, () => ({

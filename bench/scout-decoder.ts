@@ -36,6 +36,7 @@ import type { Device } from "../src/runtime/device.js";
 import type { TensorDType } from "../src/runtime/dtype.js";
 import type { Fp8Weight } from "../src/runtime/fp8-weight.js";
 import type { Tensor } from "../src/runtime/tensor.js";
+import { deviceRandom } from "./device-random.js";
 
 export interface DecodeShape {
   readonly batch: number;
@@ -80,12 +81,7 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
   const B = s.batch, H = t.hiddenSize, Hq = t.numHeads, Hk = t.numKvHeads, D = t.headDim, V = t.vocabSize;
   const E = t.numExperts, I = t.expertIntermediateSize, Im = t.mlpIntermediateSize, QKV = (Hq + 2 * Hk) * D;
   const eps = t.rmsNormEps, L = s.layers;
-  let seed = 1;
-  const random = (shape: number[], dtype: TensorDType = float, low = -1e-3, high = 1e-3): Tensor => {
-    const x = empty(device, shape, dtype);
-    backend.fillUniform(x, seed++, low, high);
-    return x;
-  };
+  const random = deviceRandom(device, { dtype: float, low: -1e-3, high: 1e-3 });
   const fp8 = (shape: number[]): Fp8Weight => {
     const data = random(shape, "F8_E4M3", -E4M3_MAX, E4M3_MAX), scale = empty(device, shape.slice(0, -1), "F32");
     backend.fill(scale, 1e-3 / E4M3_MAX);

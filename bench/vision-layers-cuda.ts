@@ -19,9 +19,9 @@ import { rmsNorm } from "../src/kernels/rms-norm.js";
 import { siluAndMul } from "../src/kernels/silu-and-mul.js";
 import { sliceColumns } from "../src/kernels/slice-columns.js";
 import type { Segments } from "../src/runtime/backend.js";
-import { empty, fromHost } from "../src/runtime/creation.js";
+import { fromHost } from "../src/runtime/creation.js";
 import { getDevice } from "../src/runtime/device.js";
-import type { Tensor } from "../src/runtime/tensor.js";
+import { deviceRandom } from "./device-random.js";
 import { graphMicroseconds } from "./graph-timing.js";
 import { runInfo } from "./run-info.js";
 
@@ -42,18 +42,7 @@ const blocks = 32, fullBlocks = 4;
 const P = images * patchesPerImage;
 const dtype = device.floatDType;
 
-let seed = 1;
-/** Device-filled random values (never zeros: products of zeros run faster than real data). */
-function random(shape: number[], low = -0.05, high = 0.05): Tensor {
-  const t = empty(device, shape, dtype);
-  backend.fillUniform(t, seed++, low, high);
-  return t;
-}
-const f32 = (shape: number[], low: number, high: number) => {
-  const t = empty(device, shape, "F32");
-  backend.fillUniform(t, seed++, low, high);
-  return t;
-};
+const random = deviceRandom(device, { dtype, low: -0.05, high: 0.05 });
 /** Segments of the given lengths, the same for every picture. */
 const segments = (perImage: number[]): Segments => {
   const ends = [0];
@@ -63,17 +52,17 @@ const segments = (perImage: number[]): Segments => {
 
 // ==== one block's weights and the step's buffers ====
 const w = {
-  norm1: random([H], 0.5, 1.5), norm2: random([H], 0.5, 1.5),
+  norm1: random([H], dtype, 0.5, 1.5), norm2: random([H], dtype, 0.5, 1.5),
   qkv: random([3 * H, H]), qkvBias: random([3 * H]), proj: random([H, H]), projBias: random([H]),
   gateUp: random([2 * I, H]), gateUpBias: random([2 * I]), down: random([H, I]), downBias: random([H]),
   gateUpPadded: random([2 * IPadded, H]), gateUpPaddedBias: random([2 * IPadded]), downPadded: random([H, IPadded]),
 };
-const x = random([P, H], -1, 1), normed = random([P, H]), qkv = random([P, 3 * H]);
+const x = random([P, H], dtype, -1, 1), normed = random([P, H]), qkv = random([P, 3 * H]);
 const q = random([P, heads, D]), k = random([P, heads, D]), v = random([P, heads, D]), attended = random([P, heads, D]);
 const projected = random([P, H]), mlpOut = random([P, H]);
 const gateUp = random([P, 2 * I]), act = random([P, I]), gateUpPadded = random([P, 2 * IPadded]), actPadded = random([P, IPadded]);
 // Rotary over half the head (the 2-D vision rotary: 20 angles a patch).
-const cos = f32([P, D / 4], -1, 1), sin = f32([P, D / 4], -1, 1);
+const cos = random([P, D / 4], "F32", -1, 1), sin = random([P, D / 4], "F32", -1, 1);
 // A 36 x 36 patch grid is 18 x 18 merged tokens in windows of 4 x 4 merged (64 patches): 16 whole windows, 8 of
 // 4 x 2 (32 patches) along two edges and a 2 x 2 corner (16).
 const windows = segments([...new Array<number>(16).fill(windowPatches), ...new Array<number>(8).fill(32), 16]);
