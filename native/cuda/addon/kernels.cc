@@ -59,21 +59,6 @@ napi_value SetGemv(napi_env env, napi_callback_info info) {
   setGemvEnabled(a[0] != 0);
   return undefinedValue(env);
 }
-napi_value SetGemvSplit(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  setGemvSplit(int(a[0]));
-  return undefinedValue(env);
-}
-napi_value SetDecodeAttentionParts(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  setDecodeAttentionParts(int(a[0]));
-  return undefinedValue(env);
-}
-napi_value SetDecodeAttentionMma(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  setDecodeAttentionMma(int(a[0]));
-  return undefinedValue(env);
-}
 napi_value RmsNorm(napi_env env, napi_callback_info info) {
   ARGS(7);
   return result(env, rmsNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), float(a[6])));
@@ -196,9 +181,9 @@ void registerKernels(napi_env env, napi_value exports) {
     {"storeKV", nullptr, StoreKV, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemv", nullptr, SetGemv, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setGemvSplit", nullptr, SetGemvSplit, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setDecodeAttentionParts", nullptr, SetDecodeAttentionParts, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setDecodeAttentionMma", nullptr, SetDecodeAttentionMma, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setGemvSplit", nullptr, intSetter<setGemvSplit>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setDecodeAttentionMma", nullptr, intSetter<setDecodeAttentionMma>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -29,13 +29,6 @@ napi_value MoeTop1SigmoidFp8(napi_env env, napi_callback_info info) {
                                        ptr<float>(a[7]), sz(a[8]), sz(a[9]), sz(a[10]), sz(a[11]), ptr(a[12]), sz(a[13])));
 }
 
-// setFp8StreamBatch(batch): 4, 8 or 16 loads in flight per lane at one row a pass; 0 the kernel's own choice
-napi_value SetFp8StreamBatch(napi_env env, napi_callback_info info) {
-  ARGS(1);
-  setFp8StreamBatch(int(a[0]));
-  return undefinedValue(env);
-}
-
 }  // namespace
 
 void registerFp8Kernels(napi_env env, napi_value exports) {
@@ -44,7 +37,7 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"linearFp8", nullptr, LinearFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"moeFp8ScratchBytes", nullptr, MoeFp8ScratchBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"moeTop1SigmoidFp8", nullptr, MoeTop1SigmoidFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setFp8StreamBatch", nullptr, SetFp8StreamBatch, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8StreamBatch", nullptr, intSetter<setFp8StreamBatch>, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

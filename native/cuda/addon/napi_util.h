@@ -64,6 +64,14 @@ inline void setNumber(napi_env env, napi_value object, const char* key, double v
   double a[::iris::napi::kMaxArgs];                                         \
   if (!numbers(env, info, n, a)) return fail(env, "expected " #n " arguments")
 
+// The binding of a kernel knob that takes one integer (the setters kernel-tuning.ts calls).
+template <void (*Set)(int)>
+napi_value intSetter(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  Set(int(a[0]));
+  return undefinedValue(env);
+}
+
 napi_value DownloadEntry(napi_env env, napi_callback_info info);
 napi_value SynchronizeEntry(napi_env env, napi_callback_info info);
 void registerKernels(napi_env env, napi_value exports);
