@@ -135,8 +135,10 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
       }
     }
     // Past what a block's shared memory holds, or past 4 rows, the backend refuses rather than reading past it.
-    const [, gw] = await quantizedPair(randomValues(random, 8 * 8192, -0.1, 0.1), [8, 8192]);
-    const [, gx] = floatPair(randomValues(random, 8 * 8192, -2, 2), [8, 8192], "BF16");
+    // 4 rows of 8,208: one 16-byte chunk a row past the 32,768 bytes (4 x 8,192 is exactly the limit, and allowed).
+    const wide = 8192 + 16;
+    const [, gw] = await quantizedPair(randomValues(random, 8 * wide, -0.1, 0.1), [8, wide]);
+    const [, gx] = floatPair(randomValues(random, 8 * wide, -2, 2), [8, wide], "BF16");
     assert.throws(() => cuda().backend.linearFp8(empty(cuda(), [5, 8], "BF16"), gx.narrow(0, 5), null, gw, null), /at most 4 rows/);
     assert.throws(() => cuda().backend.linearFp8(empty(cuda(), [4, 8], "BF16"), gx.narrow(0, 4), null, gw, null), /32768 bytes of FP8 x/);
   });

@@ -88,16 +88,23 @@ __global__ void __launch_bounds__(kRotaryThreads) rotaryStoreKVKernel(T* q, T* k
   }
   if (qkNormEps >= 0.f) {
     // The QK norm, as rmsNorm would read the rotated head back: rounded to T, then the head's mean square. A block
-    // holds whole heads (kRotaryThreads a multiple of D, D of 32), each D / 32 whole warps; every thread reaches the
-    // barrier.
+    // holds whole heads (kRotaryThreads a multiple of D); a head of 32 or more is D / 32 whole warps, summed through
+    // shared memory, a narrower one (16, Llama 4's tiny test model) a run of D lanes, summed by shuffles among them.
+    // Every thread reaches the barrier.
     value = toFloat(fromFloat<T>(value));
-    const float squares = warpSum(value * value);
-    if (threadIdx.x % 32 == 0) warpSquares[threadIdx.x / 32] = squares;
-    __syncthreads();
-    const int warpsPerHead = D / 32, firstWarp = (threadIdx.x / D) * warpsPerHead;
-    float sum = 0.f;
-    for (int w = 0; w < warpsPerHead; w++) sum += warpSquares[firstWarp + w];
-    value *= rsqrtf(sum / float(D) + qkNormEps);
+    if (D < 32) {
+      float sum = value * value;
+      for (int o = D / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      value *= rsqrtf(sum / float(D) + qkNormEps);
+    } else {
+      const float squares = warpSum(value * value);
+      if (threadIdx.x % 32 == 0) warpSquares[threadIdx.x / 32] = squares;
+      __syncthreads();
+      const int warpsPerHead = D / 32, firstWarp = (threadIdx.x / D) * warpsPerHead;
+      float sum = 0.f;
+      for (int w = 0; w < warpsPerHead; w++) sum += warpSquares[firstWarp + w];
+      value *= rsqrtf(sum / float(D) + qkNormEps);
+    }
   }
   if (!inRange) return;
   if (idx >= rotated) {
@@ -131,8 +138,9 @@ std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const 
                           const float* sin, const int32_t* slots, size_t T, int Hq, int Hk, int D, int R,
                           bool interleaved, size_t numSlots, float qkNormEps, const float* qScale) {
   if (T == 0) return "";
-  if (qkNormEps >= 0.f && (D % 32 != 0 || kRotaryThreads % D != 0)) {
-    return "rotaryStoreKV: the QK norm needs a head dim of 32, 64, 128 or 256, got " + std::to_string(D);
+  const bool powerOfTwoBelowWarp = D >= 2 && D < 32 && (D & (D - 1)) == 0;
+  if (qkNormEps >= 0.f && !powerOfTwoBelowWarp && (D % 32 != 0 || kRotaryThreads % D != 0)) {
+    return "rotaryStoreKV: the QK norm needs a head dim of 2 to 16 (a power of two), 32, 64, 128 or 256, got " + std::to_string(D);
   }
   IRIS_FLOAT_DISPATCH(dtype, E,
     return launchDependent("cudaLaunchKernelEx (rotaryStoreKV)", rotaryStoreKVKernel<E>,
