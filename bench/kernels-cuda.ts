@@ -104,6 +104,7 @@ for (const [T, K, N, name] of [[1, 2048, 2560, "qkv"], [1, 2048, 2 * 11008, "gat
     tuneCudaKernels({ gemv });
     await memoryBound(`linear ${name} (${gemv ? "gemv" : "cuBLASLt"})`, `${T}x${K}x${N}`, 2 * N * K, () => backend.linear(out, x, w, null));
   }
+  tuneCudaKernels({});
   for (const t of [x, w, out]) t.dispose();
 }
 // The vision tower's products for 14 pictures (18,144 patches): its MLP's intermediate size 3420 is not a multiple

@@ -1,3 +1,4 @@
+import type { AttentionOptions, PagedAttentionMeta, PagedAttentionOptions, Segments } from "./attention-types.js";
 import type { DeviceKind } from "./device-kind.js";
 import type { HostTransferArray, TensorDType } from "./dtype.js";
 import type { Fp8Weight } from "./fp8-weight.js";
@@ -5,6 +6,7 @@ import type { ImageResize, PatchGeometry } from "./image-geometry.js";
 import type { Storage, Tensor } from "./tensor.js";
 
 export type { ImageResize, PatchGeometry, ResizeAxis } from "./image-geometry.js";
+export type { AttentionOptions, PagedAttentionMeta, PagedAttentionOptions, Segments } from "./attention-types.js";
 
 /**
  * The contract every backend implements: memory, then one method per kernel.
@@ -106,6 +108,15 @@ export interface Backend {
 
   /** out [T, N] = x [T, K] · weightᵀ + bias, with weight [N, K] (nn.Linear layout) and bias [N] or null. */
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
+  /**
+   * Decode's products with a neighbour folded in, only where fusesLinear(T, K, dtype, withNorm) holds for x [T, K]
+   * (kernels/fused-linear.ts runs the separate kernels elsewhere). linearAfterRmsNorm: out = n · weightᵀ + bias with
+   * n = rmsNorm(x) * normWeight rounded as rmsNorm stores it, x the residual stream. linearAccumulate: in place,
+   * residual [T, N] += x · weightᵀ + bias, rounded as linear then add would: the residual connection.
+   */
+  fusesLinear(T: number, K: number, dtype: TensorDType, withNorm: boolean): boolean;
+  linearAfterRmsNorm(out: Tensor, x: Tensor, normWeight: Tensor, eps: number, weight: Tensor, bias: Tensor | null): void;
+  linearAccumulate(residual: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
 
   // ==== FP8 (E4M3 bytes, core/fp8.ts: round to nearest even, saturating to ±448) ====
 
@@ -315,45 +326,6 @@ export interface MemoryStats {
   readonly reservedBytes: number;
   /** The most `allocatedBytes` has been. */
   readonly peakAllocatedBytes: number;
-}
-
-/** Packed segments of a varlen attention: cuSeqlens I32 [S+1] on the device and the longest segment (host). */
-export interface Segments {
-  readonly cuSeqlens: Tensor;
-  /** An upper bound of the longest segment, known on the host, so a GPU launch needs no readback. */
-  readonly maxSeqLen: number;
-}
-
-export interface AttentionOptions {
-  /** Multiplies q·k before the softmax, usually D^-0.5. */
-  readonly scale: number;
-  readonly causal: boolean;
-}
-
-/**
- * One step of a batch of S sequences over paged KV caches. A cache is [numSlots, Hk, D] with
- * slot = page * pageSize + offset, so page p holds positions p*pageSize .. of whichever sequence owns it.
- */
-export interface PagedAttentionMeta {
-  /** I32 [S+1]: sequence s owns query rows queryStart[s] .. queryStart[s+1]-1. */
-  readonly queryStart: Tensor;
-  /** I32 [S]: keys of sequence s after this step (cached prefix plus this step's tokens), >= its query count. */
-  readonly kvLens: Tensor;
-  /** I32 [S, maxPages]: the pages of each sequence in position order; entries past its last page are ignored. */
-  readonly pageTable: Tensor;
-  readonly pageSize: number;
-  /** Host-side upper bounds for launch configuration; the cpu backend does not need them. */
-  readonly maxQueryLen: number;
-  readonly maxKvLen: number;
-}
-
-export interface PagedAttentionOptions {
-  readonly scale: number;
-  /**
-   * Chunked attention (Llama 4's RoPE layers): a query at position p sees only keys at positions k <= p with
-   * floor(k / chunkSize) == floor(p / chunkSize). Undefined: plain causal.
-   */
-  readonly chunkSize?: number;
 }
 
 /**

@@ -22,7 +22,7 @@ namespace {
 
 using namespace iris::napi;
 
-constexpr uint32_t kAbiVersion = 8;
+constexpr uint32_t kAbiVersion = 9;
 
 // ==== device and memory ====
 

@@ -5,6 +5,7 @@ import type {
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Fp8Weight } from "../fp8-weight.js";
 import type { Storage, Tensor } from "../tensor.js";
+import * as fusedLinear from "./fused-linear-ops.js";
 import * as images from "./image-ops.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
 import { StackArena } from "../stack-arena.js";
@@ -378,6 +379,9 @@ export class CudaBackend implements Backend {
 
   // ==== image preprocessing (image-ops.ts) ====
 
+  readonly fusesLinear: Backend["fusesLinear"] = fusedLinear.fusesLinear;
+  readonly linearAfterRmsNorm: Backend["linearAfterRmsNorm"] = (...args) => fusedLinear.linearAfterRmsNorm(this.addon, ...args);
+  readonly linearAccumulate: Backend["linearAccumulate"] = (...args) => fusedLinear.linearAccumulate(this.addon, ...args);
   readonly patchifyImage: Backend["patchifyImage"] = (...args) => images.patchifyImage(this.addon, ...args);
   readonly resizeImage: Backend["resizeImage"] = (...args) => images.resizeImage(this.addon, ...args);
 }

@@ -6,7 +6,10 @@ import { IrisError } from "../../core/errors.js";
 import { cudaAddonStatus } from "./addon.js";
 
 export interface KernelTuning {
-  /** Skinny bf16 products (T <= 8) through the weight-streaming gemv kernel (default) or cuBLASLt. */
+  /**
+   * Skinny bf16 products (T <= 2) through the weight-streaming gemv kernel wherever it applies (true) or never
+   * (false, cuBLASLt); left out, the backend's rule: gemv except for output heads (N > 65536), where cuBLASLt wins.
+   */
   readonly gemv?: boolean;
   /** gemv's warps a weight row: 1, 2, 4 or 8 (0, the default: its own choice). */
   readonly gemvSplit?: number;
@@ -22,10 +25,10 @@ export interface KernelTuning {
 }
 
 /** Sets every choice: those left out go back to the kernels' own. */
-export function tuneCudaKernels({ gemv = true, gemvSplit = 0, attentionParts = 0, attentionDecodeMma, fp8StreamBatch = 0 }: KernelTuning): void {
+export function tuneCudaKernels({ gemv, gemvSplit = 0, attentionParts = 0, attentionDecodeMma, fp8StreamBatch = 0 }: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
-  addon.setGemv(gemv ? 1 : 0);
+  addon.setGemv(gemv === undefined ? -1 : gemv ? 1 : 0);
   addon.setGemvSplit(gemvSplit);
   addon.setDecodeAttentionParts(attentionParts);
   addon.setDecodeAttentionMma(attentionDecodeMma === undefined ? -1 : attentionDecodeMma ? 1 : 0);
