@@ -10,7 +10,8 @@
 # bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
-# THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda.
+# THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda;
+# TEST_PATHS="tests/cuda/a.test.ts ..." runs those files alone instead.
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
 #   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads; OFFLINE_EAGER_MODULES=1 a second run with
 #   CUDA_MODULE_LOADING=EAGER).
@@ -66,7 +67,11 @@ echo "build: rc=$build_rc in $(( $(date +%s) - start )) s"
 test_rc=skipped
 if [[ $build_rc == 0 ]]; then
   if [[ $run_tests == 1 ]]; then
-    npm run test:cuda > "$out/test-cuda.log" 2>&1
+    if [[ -n ${TEST_PATHS:-} ]]; then  # a few test files instead of all of tests/cuda (a quick check)
+      node scripts/run-tests.mjs $TEST_PATHS > "$out/test-cuda.log" 2>&1
+    else
+      npm run test:cuda > "$out/test-cuda.log" 2>&1
+    fi
     test_rc=$?
   fi
   if [[ $bench == 1 ]]; then

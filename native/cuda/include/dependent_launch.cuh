@@ -37,7 +37,9 @@ std::string launchDependent(const char* what, void (*kernel)(Params...), dim3 gr
   attribute.val.programmaticStreamSerializationAllowed = 1;
   config.attrs = &attribute;
   config.numAttrs = dependentLaunchSupported() ? 1 : 0;
-  return cudaStatus(cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...), what);
+  const cudaError_t launched = cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
+  if (launched != cudaSuccess) (void)cudaGetLastError();  // reported here; not again by the next kernel's launch check
+  return cudaStatus(launched, what);
 }
 
 }  // namespace iris

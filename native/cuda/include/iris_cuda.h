@@ -100,7 +100,7 @@ struct GemvFusion {
   float eps = 0.f;
   bool accumulate = false;
 };
-constexpr size_t kGemvFusedMaxBytes = 48 * 1024;
+constexpr size_t kGemvFusedMaxBytes = 32 * 1024;  // with the block's static shared memory, within a plain launch's 48 KB
 std::string gemvFusionRefusal(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, const GemvFusion& fusion);
 std::string gemvFused(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N, const GemvFusion& fusion);
 // -1: gemv where gemvApplies and the rule in linear() agree (the default); 0: never; 1: wherever it applies (benchmarks).

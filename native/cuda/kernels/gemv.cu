@@ -1,4 +1,4 @@
-// Skinny matrix products for decode: out[T, N] = x[T, K] · w[N, K]ᵀ (+ bias) with T <= 8 rows, bf16. Such a product
+// Skinny matrix products for decode: out[T, N] = x[T, K] · w[N, K]ᵀ (+ bias) with one or two rows, bf16. Such a product
 // is a stream of the weights (T*K is tiny), so it runs at the speed the weights arrive: one warp per weight row,
 // each lane reading 16-byte chunks with streaming loads (the weights are read once; keep them out of L1), all of a
 // lane's loads in a batch issued before the first is used. x stays in L1/L2, read by every warp. fp32 sums, one
@@ -13,7 +13,7 @@ namespace iris {
 namespace {
 
 constexpr int kGemvWarps = 8;
-constexpr int kBatch = 8;  // 16-byte loads in flight per lane before the first use
+constexpr int kBatch = 8;  // 16-byte loads in flight per lane before the first use (the first batch before the wait)
 
 __device__ __forceinline__ void accumulate8(float& acc, const uint4& w, const uint4& x) {
   const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&w);
@@ -53,22 +53,25 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
 #pragma unroll
   for (int t = 0; t < T; t++) acc[t] = 0.f;
   const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n < N ? n : 0) * K);
-  // Launched as a programmatic dependent of the kernel before it (dependent_launch.cuh): while that kernel runs, the
-  // first weights of this warp's part are brought to L2 (a hint: the loads below still come after the wait), then
-  // the wait makes the previous kernel's output (x) complete and visible.
-#if __CUDA_ARCH__ >= 900
-  if (n < N) {
+  // A batch of this warp's weights, all loads issued before the first is used.
+  uint4 wv[kBatch];
+  auto load = [&](int base) {
 #pragma unroll
     for (int b = 0; b < kBatch; b++) {
-      const int c = cBegin + lane + b * 32;
-      if (c < cEnd) asm volatile("prefetch.global.L2 [%0];" ::"l"(row + c));
+      const int c = base + b * 32;
+      wv[b] = n < N && c < cEnd ? __ldcs(row + c) : make_uint4(0, 0, 0, 0);
     }
-  }
-#endif
+  };
+  // Launched as a programmatic dependent of the kernel before it (dependent_launch.cuh): the first batch of weights
+  // is on its way while that kernel finishes (the weights are parameters, never written by a kernel of the step),
+  // then the wait makes the previous kernel's output (x) complete and visible.
+  int base = cBegin + lane;
+  load(base);
   waitForPrevious();
   releaseNext();
   const uint4* xs = reinterpret_cast<const uint4*>(x);
   if constexpr (NORM) {
+    // The rows' norms while the first weights arrive.
     __shared__ float scratch[32];
     const uint4* weight4 = reinterpret_cast<const uint4*>(normWeight);
 #pragma unroll
@@ -101,13 +104,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
     __syncthreads();
   }
   if (n < N) {
-    for (int base = cBegin + lane; base < cEnd; base += 32 * kBatch) {
-      uint4 wv[kBatch];
-#pragma unroll
-      for (int b = 0; b < kBatch; b++) {
-        const int c = base + b * 32;
-        wv[b] = c < cEnd ? __ldcs(row + c) : make_uint4(0, 0, 0, 0);
-      }
+    for (;;) {
 #pragma unroll
       for (int b = 0; b < kBatch; b++) {
         const int c = base + b * 32;
@@ -117,6 +114,9 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
           accumulate8(acc[t], wv[b], NORM ? normed[size_t(t) * chunks + c] : __ldg(xs + size_t(t) * chunks + c));
         }
       }
+      base += 32 * kBatch;
+      if (base >= cEnd) break;
+      load(base);
     }
   }
 #pragma unroll
@@ -199,16 +199,9 @@ bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_
 
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
   std::string status;
-  switch (T) {
-    case 1: status = launchSplit<1>(out, x, w, bias, int(K), int(N)); break;
-    case 2: status = launchSplit<2>(out, x, w, bias, int(K), int(N)); break;
-    case 3: status = launchSplit<3>(out, x, w, bias, int(K), int(N)); break;
-    case 4: status = launchSplit<4>(out, x, w, bias, int(K), int(N)); break;
-    case 5: status = launchSplit<5>(out, x, w, bias, int(K), int(N)); break;
-    case 6: status = launchSplit<6>(out, x, w, bias, int(K), int(N)); break;
-    case 7: status = launchSplit<7>(out, x, w, bias, int(K), int(N)); break;
-    default: status = launchSplit<8>(out, x, w, bias, int(K), int(N)); break;
-  }
+  // gemvApplies: one or two rows (cuBLASLt wins from 8 on; each row count compiled costs build time).
+  if (T > 2) return "linear (gemv): at most 2 rows, got " + std::to_string(T);
+  status = T == 1 ? launchSplit<1>(out, x, w, bias, int(K), int(N)) : launchSplit<2>(out, x, w, bias, int(K), int(N));
   return status.empty() ? launchStatus("linear (gemv)") : status;
 }
 

@@ -5,7 +5,7 @@ import { DTYPE_CODE, type CudaAddon } from "./addon.js";
 import { devicePtr as ptr, optionalPtr } from "./storage.js";
 
 /** gemv.cu's kGemvFusedMaxBytes: the normalized rows of a fused product, held in a block's shared memory. */
-const FUSED_LINEAR_MAX_BYTES = 48 * 1024;
+const FUSED_LINEAR_MAX_BYTES = 32 * 1024;
 
 /** bf16, one or two rows, the normalized copies within a block's shared memory. */
 export function fusesLinear(T: number, K: number, dtype: TensorDType, withNorm: boolean): boolean {
