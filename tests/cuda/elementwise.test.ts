@@ -33,7 +33,8 @@ describe("cuda elementwise kernels", { skip: skipCuda }, () => {
   });
 
   test("add and mul broadcast the trailing operand", async () => {
-    for (const [outer, inner] of [[1, 1], [3, 64], [37, 129]]) {
+    // 16-byte packs (inner a multiple of 8) and single values (the rest).
+    for (const [outer, inner] of [[1, 1], [3, 64], [37, 129], [300, 1280]]) {
       const [ca, ga] = floatPair(randomValues(random, outer * inner), [outer, inner]);
       const [cb, gb] = floatPair(randomValues(random, inner), [inner]);
       for (const op of ["add", "mul"] as const) {
@@ -46,7 +47,7 @@ describe("cuda elementwise kernels", { skip: skipCuda }, () => {
   });
 
   test("scaleRows, siluAndMul, gelu", async () => {
-    for (const [T, I] of [[1, 16], [9, 200], [64, 1024]]) {
+    for (const [T, I] of [[1, 16], [9, 200], [64, 1024], [5, 100]]) {
       const [cx, gx] = floatPair(randomValues(random, T * 2 * I, -6, 6), [T, 2 * I]);
       const [cs, gs] = floatPair(randomValues(random, T, -2, 2), [T], "F32");
       let [co, go] = poisonedPair([T, 2 * I]);

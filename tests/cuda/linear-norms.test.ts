@@ -21,7 +21,8 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
   });
 
   test("rmsNorm (with and without weight), layerNorm, softmax", async () => {
-    for (const [rows, H] of [[1, 16], [5, 80], [64, 2048], [3, 5000]]) {
+    // Rows of whole 16-byte packs (up to 1024 of them) take the vector kernel; 1284 and 12000 the scalar one.
+    for (const [rows, H] of [[1, 16], [5, 80], [64, 2048], [3, 5000], [4, 1284], [2, 12000]]) {
       const [cx, gx] = floatPair(randomValues(random, rows * H, -3, 3), [rows, H]);
       const [cw, gw] = floatPair(randomValues(random, H, 0.5, 1.5), [H]);
       const [cb, gb] = floatPair(randomValues(random, H), [H]);

@@ -3,6 +3,7 @@
 #include <cfloat>
 
 #include "float_io.cuh"
+#include "vec16.cuh"
 
 namespace iris {
 
@@ -25,6 +26,29 @@ __global__ void rmsNormKernel(T* out, const T* x, const T* w, size_t H, float ep
     const float v = toFloat(row[j]) * inv;
     dst[j] = fromFloat<T>(w == nullptr ? v : v * toFloat(w[j]));
   }
+}
+
+// rmsNormKernel for rows of at most 1024 16-byte packs, each thread holding one pack between the two passes (a row
+// read once, one load a thread): the vision tower's 18,144 rows of 1280 took 69 µs the scalar way (1.35 TB/s).
+template <typename T>
+__global__ void rmsNormVecKernel(T* out, const T* x, const T* w, size_t H, float eps) {
+  constexpr int kN = Vec16<T>::kN;
+  __shared__ float scratch[32];
+  const size_t p = threadIdx.x, packs = H / kN;
+  Vec16<T> v;
+  float ss = 0.f;
+  if (p < packs) {
+    v.load(x + blockIdx.x * H + p * kN);
+#pragma unroll
+    for (int e = 0; e < kN; e++) ss += v.v[e] * v.v[e];
+  }
+  const float inv = rsqrtf(blockSum(ss, scratch) / float(H) + eps);
+  if (p >= packs) return;
+  Vec16<T> g;
+  if (w != nullptr) g.load(w + p * kN);
+#pragma unroll
+  for (int e = 0; e < kN; e++) v.v[e] = w == nullptr ? v.v[e] * inv : v.v[e] * inv * g.v[e];
+  v.store(out + blockIdx.x * H + p * kN);
 }
 
 template <typename T>
@@ -85,8 +109,15 @@ unsigned rowThreads(size_t H) {
 std::string rmsNorm(int dtype, void* out, const void* x, const void* w, size_t rows, size_t H, float eps) {
   if (rows == 0 || H == 0) return "";
   IRIS_FLOAT_DISPATCH(dtype, T,
-    rmsNormKernel<T><<<unsigned(rows), rowThreads(H), 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
-                                                                    static_cast<const T*>(w), H, eps));
+    constexpr size_t kN = Vec16<T>::kN;
+    if (vec16Fits<T>(H, {out, x, w}) && H / kN <= 1024) {
+      const unsigned threads = unsigned((H / kN + 31) / 32 * 32);
+      rmsNormVecKernel<T><<<unsigned(rows), threads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
+                                                                   static_cast<const T*>(w), H, eps);
+    } else {
+      rmsNormKernel<T><<<unsigned(rows), rowThreads(H), 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
+                                                                      static_cast<const T*>(w), H, eps);
+    });
   return launchStatus("rmsNorm");
 }
 
