@@ -128,6 +128,18 @@ for (const parts of [0, 1, 2]) {
   tuneCudaKernels({ attentionParts: parts, attentionDecodeMma: parts === 0 ? undefined : false }); // 1, 2: the decode kernel's
   attentionParts.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
 }
+// Decode attention with one lane a key (a lane scores a key's whole row) or four (a quarter each), forced, on the
+// decode kernel with its own blocks a group; then four lanes with the group in one block and split over two.
+const attentionLanesPerKey: { lanes: number; perCallUs: number }[] = [];
+for (const lanes of [1, 4]) {
+  tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+  attentionLanesPerKey.push({ lanes, perCallUs: rounded(await perLayerCall(attention)) });
+}
+const attentionPartsAtFourLanes: { parts: number; perCallUs: number }[] = [];
+for (const parts of [1, 2]) {
+  tuneCudaKernels({ attentionLanesPerKey: 4, attentionParts: parts, attentionDecodeMma: false });
+  attentionPartsAtFourLanes.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
+}
 // On the decode kernel and on the tensor-core (prefill) kernel (the group's q heads in M, scores and outputs from
 // mma), each forced: the backend's own choice between them is the first row of attentionParts.
 tuneCudaKernels({ attentionDecodeMma: false });
@@ -176,6 +188,8 @@ console.log(JSON.stringify({
     ...(i < marginalUs.length && { marginalUs: +marginalUs[i].toFixed(2) }) })),
   attentionSplits,
   attentionParts,
+  attentionLanesPerKey,
+  attentionPartsAtFourLanes,
   attentionOnDecodeKernelUs,
   attentionOnTensorCoresUs,
   gemvSplits,

@@ -94,6 +94,17 @@ if (B === 1 && device.kind === "cuda") {
   }
   tuneCudaKernels({});
 }
+// Decode attention (40 q heads on 8 KV heads: five a block) with one lane a key or four, forced, on the decode kernel.
+const attentionLanesPerKey: { lanes: number; perCallUs: number }[] = [];
+const attention = d.kernels.find((k) => k.name === "pagedAttention");
+if (device.kind === "cuda" && attention !== undefined) {
+  const on = layerIndices.filter(attention.on);
+  for (const lanes of [1, 4]) {
+    tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+    attentionLanesPerKey.push({ lanes, perCallUs: round(await time(() => on.forEach(attention.run), on.length)) });
+  }
+  tuneCudaKernels({});
+}
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
 const preRows: Row[] = [], postRows: Row[] = [];
@@ -131,6 +142,7 @@ console.log(JSON.stringify({
   expertsReadPerMoeCall: experts,
   kernels: layerRows,
   fp8StreamBatches: streamBatches,
+  attentionLanesPerKey,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

@@ -216,6 +216,7 @@ if [[ $decode == 1 ]]; then
         `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}${d.separateLayersGraphUs === undefined ? "" : ` (separate norms and adds ${d.separateLayersGraphUs})`}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
         `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
         `attention by blocks a group: ${d.attentionParts.map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")}; decode kernel ${d.attentionOnDecodeKernelUs} / tensor cores ${d.attentionOnTensorCoresUs};`,
+        `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")} (4 lanes by blocks a group: ${(d.attentionPartsAtFourLanes ?? []).map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")});`,
         `gemv by warps a row (qkv/o/gate-up/down/lm head): ${d.gemvSplits.map((g) => `${g.split}: ${g.qkvUs}/${g.oUs}/${g.gateUpUs}/${g.downUs}/${g.lmHeadUs}`).join(", ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
@@ -229,7 +230,8 @@ if [[ $scout_layers == 1 ]]; then
         `step kernels: ${d.step.map(k).join(", ")};`,
         `sum ${d.sumOfLayerKernelsUs}, ${d.layers} layers as one graph ${d.layersGraphUs} (${d.perLayerUs} a layer), lm head ${d.lmHeadUs}, the step ${d.stepGraphUs} µs (${d.tokensPerSAtStepGraph} tok/s);`,
         `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""};`,
-        `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
+        `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
+        `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -1,9 +1,11 @@
 // Varlen and paged attention and the KV store on cuda against the cpu backend: head dims 16, 80, 88 and 128,
 // grouped KV heads (up to 32 q heads per KV head), causal and not, prefix-cached and chunked prefill mixed with
-// decode, Llama 4's chunked mask, and the long-context decode split along the sequence.
+// decode, Llama 4's chunked mask, and the long-context decode split along the sequence; the decode kernel with one
+// lane a key and with four, eagerly and replayed from a graph captured at other KV lengths.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
+import { fromHost } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
@@ -36,6 +38,8 @@ describe("cuda attention", { skip: skipCuda }, () => {
   });
 
   interface Batch { qLens: number[]; kvLens: number[] }
+  /** Said in pagedCase's failure messages (the kernel knobs a case runs under). */
+  let knobs = "";
 
   /** Builds caches holding random keys at every position of every sequence (pages shuffled) plus this step's. */
   /** `launchKvLen`: the launch bound of KV length, when larger than the batch's (the engine's decode uses the context length). */
@@ -90,7 +94,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
       backend.attentionSplits = 0;
     }
     const what = `pagedAttention q=${batch.qLens} kv=${batch.kvLens} Hq=${Hq} Hk=${Hk} D=${D}` +
-      `${chunkSize ? ` chunk=${chunkSize}` : ""}${splits ? ` splits=${splits}` : ""}`;
+      `${chunkSize ? ` chunk=${chunkSize}` : ""}${splits ? ` splits=${splits}` : ""}${knobs}`;
     expectRelL2(await host(go), await host(co), 1e-2, what);
   }
 
@@ -126,6 +130,77 @@ describe("cuda attention", { skip: skipCuda }, () => {
       for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
     } finally {
       tuneCudaKernels({});
+    }
+  });
+
+  test("paged attention: the decode kernel with one lane a key and with four, forced (G = 8, 7, 5, 1; head dims 64, 128)", async () => {
+    const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
+    try {
+      for (const lanes of [1, 4]) {
+        // G = 8 (Qwen2.5-VL-3B): two blocks of four heads by the rule at these batches, one block of eight forced.
+        for (const parts of [0, 1]) {
+          tuneCudaKernels({ attentionLanesPerKey: lanes, attentionParts: parts, attentionDecodeMma: false });
+          knobs = ` lanes=${lanes} parts=${parts}`;
+          await pagedCase(decode([1, 31, 400, 1000]), 16, 2, 128, 16, undefined, 0, 4096); // launched for the context length
+          await pagedCase(decode([400]), 16, 2, 128, 16, undefined, 0, 4096); // batch 1, as the benchmark
+          await pagedCase(decode([1000, 1, 31, 400]), 16, 2, 64, 16); // launched for the batch's longest
+          // Forced split counts: one split (no merge), a count that leaves empty splits, the most the merge holds.
+          for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
+        }
+        tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+        knobs = ` lanes=${lanes}`;
+        await pagedCase(decode([700, 3, 31]), 28, 4, 128, 16, undefined, 0, 32768); // G = 7 (7B)
+        await pagedCase(decode([31, 1000, 1, 400]), 40, 8, 128, 16, undefined, 0, 4096); // G = 5 (Llama 4 Scout)
+        await pagedCase(decode([9000, 8193, 100, 31]), 40, 8, 128, 16, 8192, 0, 16384); // Scout's chunked layers
+        await pagedCase(decode([400, 1, 129, 65, 1000]), 5, 1, 64, 16, 64); // chunks of 64: 16, 1, 1, 1 and 40 keys
+        await pagedCase(decode([31, 400, 1, 1000]), 4, 4, 128, 32, undefined, 0, 4096); // G = 1
+        await pagedCase(decode([1000, 31]), 2, 2, 64, 8);
+        await pagedCase(decode([77, 2]), 2, 2, 32, 8); // head dim 32: one lane a key whatever the knob
+      }
+    } finally {
+      tuneCudaKernels({});
+      knobs = "";
+    }
+  });
+
+  test("paged attention: a decode captured once (one lane a key, then four) replays at other KV lengths", async () => {
+    const backend = cuda().backend as CudaBackend;
+    const S = 3, Hq = 16, Hk = 2, D = 128, pageSize = 16, maxPages = 64, launchKvLen = maxPages * pageSize;
+    const numSlots = S * maxPages * pageSize;
+    const order = Array.from({ length: S * maxPages }, (_, i) => i).sort(() => random() - 0.5);
+    const [cpt, gpt] = intPair(order, [S, maxPages]);
+    const [ckc, gkc] = floatPair(randomValues(random, numSlots * Hk * D, -2, 2), [numSlots, Hk, D]);
+    const [cvc, gvc] = floatPair(randomValues(random, numSlots * Hk * D, -1, 1), [numSlots, Hk, D]);
+    const [cq, gq] = floatPair(randomValues(random, S * Hq * D, -2, 2), [S, Hq, D]);
+    const [cqs, gqs] = intPair([0, 1, 2, 3]);
+    const [, gkv] = intPair([1, 1, 1]);
+    const options = { scale: 1 / Math.sqrt(D) };
+    const gmeta: PagedAttentionMeta = { queryStart: gqs, kvLens: gkv, pageTable: gpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen };
+    const [co, go] = poisonedPair([S, Hq, D]);
+    for (const lanes of [1, 4]) {
+      tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+      let graph: number;
+      try {
+        backend.upload(gkv, Int32Array.from([5, 77, 300]));
+        backend.pagedAttention(go, gq, gkc, gvc, gmeta, options); // eagerly first: the split workspace exists before the capture
+        backend.beginCapture();
+        try {
+          backend.pagedAttention(go, gq, gkc, gvc, gmeta, options);
+        } finally {
+          graph = backend.endCapture();
+        }
+      } finally {
+        tuneCudaKernels({}); // the graph keeps the kernel it captured
+      }
+      for (const kvLens of [[1, 31, 400], [1000, 1, 31], [400, 1024, 129], [5, 77, 300]]) {
+        backend.upload(gkv, Int32Array.from(kvLens));
+        backend.fill(go, NaN);
+        backend.replay(graph);
+        const ckv = fromHost(cpu, Int32Array.from(kvLens), { shape: [S], dtype: "I32" });
+        cpu.backend.pagedAttention(co, cq, ckc, cvc, { queryStart: cqs, kvLens: ckv, pageTable: cpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen }, options);
+        expectRelL2(await host(go), await host(co), 1e-2, `replayed decode attention lanes=${lanes} kv=${kvLens}`);
+      }
+      backend.destroyGraph(graph);
     }
   });
 

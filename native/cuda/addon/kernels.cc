@@ -194,6 +194,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"setGemv", nullptr, SetGemv, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemvSplit", nullptr, intSetter<setGemvSplit>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setDecodeAttentionLanesPerKey", nullptr, intSetter<setDecodeAttentionLanesPerKey>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionMma", nullptr, intSetter<setDecodeAttentionMma>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -109,6 +109,8 @@ void setGemvMode(int mode);
 void setGemvSplit(int split);
 // Forces the blocks decode attention splits a KV head's query group over (1 or 2; else its own choice), for benchmarks.
 void setDecodeAttentionParts(int parts);
+// Forces the lanes decode attention gives a key (1 or 4; else its own choice; head dim 32 always 1), for benchmarks.
+void setDecodeAttentionLanesPerKey(int lanes);
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K,
                    size_t N);
 

@@ -2,15 +2,17 @@
 // a KV head. attention() hands such calls here (attention.cu's tiled kernel serves the rest).
 //
 // A decode step reads each key and value once for all G q heads of its KV head, so the kernel is a memory stream:
-// a block of 4 warps owns one (sequence, KV head, split of the keys); per 32 keys a warp's lane j loads key j's row
-// whole (16-byte loads) and, through the slots its lanes share, the 32 value rows a dim slice per lane, before any
-// math, so all 64 row reads of the iteration are in flight at once (the tiled kernel waited on one tile at a time,
-// ~4 µs each). Scores take the G queries from shared memory (broadcast reads); the online softmax keeps a per-lane
-// sum and a warp-wide max. The warps of a block are combined in shared memory; splits are merged by the last block
-// of their (sequence, KV head) to arrive. The grid depends on the split count alone, never on a KV length: one
-// captured decode graph serves every length, each sequence dividing its own keys among the splits. Launched as a
-// dependent of the KV store before it (dependent_launch.cuh): the lengths and the first keys' page-table reads
-// overlap the store.
+// a block of 4 warps owns one (sequence, KV head, split of the keys). L lanes share a key (L = 1 or 4, the template
+// argument): per iteration a warp's 32 / L keys, lane j loads the (j % L)-th share of key j / L's row (16-byte loads,
+// the shares interleaved so the L lanes read the queries from different banks) and, through the slots its lanes
+// share, the 32 / L value rows a dim slice per lane, before any math, so all the iteration's row reads are in flight
+// at once (the tiled kernel waited on one tile at a time, ~4 µs each). Scores take the G queries from shared memory;
+// the L partial dot products of a key are summed by shuffles among its lanes. The online softmax keeps a per-lane sum
+// (one lane of each key adds it) and a warp-wide max. The warps of a block are combined in shared memory; splits are
+// merged by the last block of their (sequence, KV head) to arrive. The grid depends on the split count alone, never
+// on a KV length: one captured decode graph serves every length, each sequence dividing its own keys among the
+// splits. Launched as a dependent of the KV store before it (dependent_launch.cuh): the lengths and the first keys'
+// page-table reads overlap the store.
 #include <algorithm>
 #include <cfloat>
 #include <mutex>
@@ -23,8 +25,8 @@ namespace iris {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kKeys = 32;                   // keys of one warp iteration: one per lane
-constexpr int kSplitKeys = kWarps * kKeys;  // a split's length is a multiple of this
+// A split's length is a multiple of the keys a block covers an iteration: 32 / L a warp (L lanes a key).
+__host__ __device__ constexpr int splitKeys(int lanesPerKey) { return kWarps * 32 / lanesPerKey; }
 constexpr int kMaxG = 8;
 constexpr int kMaxSplits = 32;              // the merge holds one split per lane
 constexpr int kMaxD = 128;
@@ -58,20 +60,34 @@ struct Slice {
   }
 };
 
+// The warp's max of a value its L lanes of a key hold alike (offsets below L would compare a lane with itself).
+template <int L>
+__device__ __forceinline__ float keysMax(float v) {
+#pragma unroll
+  for (int o = 16; o >= L; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
 // A block serves G query heads of one KV head: the group's Hq / Hk heads, or a part of them (`parts` blocks a KV
-// head, see groupParts).
-template <int G, int DPL>
+// head, see groupParts). L lanes share a key (see lanesPerKey); a lane's value slice is DPL dims whatever L is.
+template <int G, int DPL, int L>
 __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionArgs a, int splits, int parts, float* workspace,
                                                                      unsigned* arrived) {
   constexpr int D = DPL * 32;
+  constexpr int kKeys = 32 / L;                  // keys of one warp iteration
+  constexpr int kSplitKeys = splitKeys(L);       // a split's length is a multiple of this
+  constexpr int kShares = D / 8 / L;             // a lane's 16-byte pieces of its key's row
+  static_assert(L == 1 || L == 2 || L == 4, "lanes a key: 1, 2 or 4");
+  static_assert(kShares >= 1 && kShares * L * 8 == D, "a key's row splits into whole 16-byte pieces over its lanes");
   __shared__ __align__(16) float qs[G][D];    // the queries, scaled into the log2 domain
-  __shared__ float ps[kWarps][kKeys][G];      // each warp's probabilities of its 32 keys
+  __shared__ float ps[kWarps][kKeys][G];      // each warp's probabilities of its keys
   __shared__ float wm[kWarps][G], wl[kWarps][G];
   __shared__ float wacc[kWarps][G][D];        // each warp's unnormalized outputs
   __shared__ bool lastSplit;
   const int s = blockIdx.z, kv = blockIdx.y / parts, split = blockIdx.x;
   const int head0 = blockIdx.y * G;  // this block's first query head: kv * (G * parts) + its part * G
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int key = lane / L, share = lane % L;  // this lane's key of a warp iteration, and its share of the row
   const int row = a.queryStart[s];
   if (a.queryStart[s + 1] - row < 1) return;  // a sequence without a query this step (uniform over its blocks)
   const int kvLen = a.kvLens[s], pos = kvLen - 1;
@@ -94,23 +110,23 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   // Everything so far and the first keys' slots come from the step's inputs, which the kernel ahead (the KV store,
   // this kernel launched as its dependent) does not write: read before waiting for it.
   const int firstBase = kLo + warp * kKeys;
-  const int firstSlot = slotOf(firstBase + lane);
+  const int firstSlot = slotOf(firstBase + key);
   waitForPrevious();
   releaseNext();
   const __nv_bfloat16* kCache = static_cast<const __nv_bfloat16*>(a.k);
   const __nv_bfloat16* vCache = static_cast<const __nv_bfloat16*>(a.v);
   const size_t rowStride = size_t(a.Hk) * D;
-  // An iteration's reads, all issued before the first is used: key `lane`'s row whole, and its dim slice of each of
-  // the warp's 32 keys (their slots shared across the warp).
-  uint4 kRaw[D / 8];
+  // An iteration's reads, all issued before the first is used: this lane's share of key `key`'s row (16-byte pieces
+  // share, share + L, ...), and its dim slice of each of the warp's keys (their slots shared across the warp).
+  uint4 kRaw[kShares];
   Slice<DPL> vSlice[kKeys];
   auto issue = [&](int slot) {
-    const uint4* kRow = reinterpret_cast<const uint4*>(kCache + size_t(slot < 0 ? 0 : slot) * rowStride + size_t(kv) * D);
+    const uint4* kRow = reinterpret_cast<const uint4*>(kCache + size_t(slot < 0 ? 0 : slot) * rowStride + size_t(kv) * D) + share;
 #pragma unroll
-    for (int i = 0; i < D / 8; i++) kRaw[i] = slot >= 0 ? __ldg(kRow + i) : make_uint4(0, 0, 0, 0);
+    for (int i = 0; i < kShares; i++) kRaw[i] = slot >= 0 ? __ldg(kRow + i * L) : make_uint4(0, 0, 0, 0);
 #pragma unroll
     for (int j = 0; j < kKeys; j++) {
-      const int slotJ = __shfl_sync(0xffffffffu, slot, j);
+      const int slotJ = __shfl_sync(0xffffffffu, slot, j * L);
       if (slotJ >= 0) vSlice[j].load(vCache + size_t(slotJ) * rowStride + size_t(kv) * D + lane * DPL);
       else vSlice[j].clear();
     }
@@ -136,7 +152,8 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
 #pragma unroll
     for (int g = 0; g < G; g++) score[g] = 0.f;
 #pragma unroll
-    for (int i = 0; i < D / 8; i++) {
+    for (int i = 0; i < kShares; i++) {
+      const int dim0 = 8 * (i * L + share);  // the piece's first dim
       const __nv_bfloat162* k2 = reinterpret_cast<const __nv_bfloat162*>(&kRaw[i]);
       float kf[8];
 #pragma unroll
@@ -146,22 +163,29 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
       }
 #pragma unroll
       for (int g = 0; g < G; g++) {
-        const float4 q0 = *reinterpret_cast<const float4*>(&qs[g][8 * i]);
-        const float4 q1 = *reinterpret_cast<const float4*>(&qs[g][8 * i + 4]);
+        const float4 q0 = *reinterpret_cast<const float4*>(&qs[g][dim0]);
+        const float4 q1 = *reinterpret_cast<const float4*>(&qs[g][dim0 + 4]);
         score[g] = fmaf(q0.x, kf[0], fmaf(q0.y, kf[1], fmaf(q0.z, kf[2], fmaf(q0.w, kf[3], score[g]))));
         score[g] = fmaf(q1.x, kf[4], fmaf(q1.y, kf[5], fmaf(q1.z, kf[6], fmaf(q1.w, kf[7], score[g]))));
       }
     }
+    // The L lanes of a key sum their partial products (lanes of a key adjacent); the sums come out bitwise alike in
+    // all L lanes (a butterfly of commutative additions), so every lane of a key holds the same score and prob.
+#pragma unroll
+    for (int o = 1; o < L; o <<= 1)
+#pragma unroll
+      for (int g = 0; g < G; g++) score[g] += __shfl_xor_sync(0xffffffffu, score[g], o);
 #pragma unroll
     for (int g = 0; g < G; g++) {
       const float mine = slot >= 0 ? score[g] : -INFINITY;
-      const float mNew = fmaxf(m[g], warpMax(mine));
+      const float mNew = fmaxf(m[g], keysMax<L>(mine));
       // No valid key yet (mNew = -inf): nothing to rescale and nothing to add.
       const float alpha = mNew == -INFINITY ? 1.f : exp2f(m[g] - mNew);
       const float prob = slot >= 0 ? exp2f(mine - mNew) : 0.f;
-      l[g] = l[g] * alpha + prob;
+      // A key counts once in the sums: its first lane adds it (the warp's sum is taken over all lanes at the end).
+      l[g] = l[g] * alpha + (share == 0 ? prob : 0.f);
       m[g] = mNew;
-      ps[warp][lane][g] = prob;
+      if (share == 0) ps[warp][key][g] = prob;
 #pragma unroll
       for (int d = 0; d < DPL; d++) acc[g][d] *= alpha;
     }
@@ -176,7 +200,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
       }
     }
     __syncwarp();  // ps is rewritten next iteration
-    if (base + kSplitKeys < kHi) issue(slot = slotOf(base + kSplitKeys + lane));
+    if (base + kSplitKeys < kHi) issue(slot = slotOf(base + kSplitKeys + key));
   }
 
   // The block's four warps combined: warp w takes heads w, w + 4.
@@ -217,9 +241,9 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   __threadfence();
   __syncthreads();
   if (threadIdx.x == 0) {
-    const size_t key = size_t(s) * gridDim.y + blockIdx.y;
-    lastSplit = atomicAdd(arrived + key, 1u) == unsigned(active - 1);
-    if (lastSplit) arrived[key] = 0;
+    const size_t counter = size_t(s) * gridDim.y + blockIdx.y;
+    lastSplit = atomicAdd(arrived + counter, 1u) == unsigned(active - 1);
+    if (lastSplit) arrived[counter] = 0;
   }
   __syncthreads();
   if (!lastSplit) return;
@@ -291,18 +315,24 @@ std::string decodeWorkspace(float** partial, unsigned** arrived) {
 }
 
 template <int G>
-std::string launchG(const AttentionArgs& a, int splits, int parts, float* partial, unsigned* arrived) {
+std::string launchG(const AttentionArgs& a, int splits, int parts, int lanes, float* partial, unsigned* arrived) {
   const dim3 grid(unsigned(splits), unsigned(a.Hk * parts), unsigned(a.S)), block(kWarps * 32);
   const char* what = "cudaLaunchKernelEx (decode attention)";
   switch (a.D) {
-    case 32: return launchDependent(what, decodeAttentionKernel<G, 1>, grid, block, 0, a, splits, parts, partial, arrived);
-    case 64: return launchDependent(what, decodeAttentionKernel<G, 2>, grid, block, 0, a, splits, parts, partial, arrived);
-    default: return launchDependent(what, decodeAttentionKernel<G, 4>, grid, block, 0, a, splits, parts, partial, arrived);
+    case 32: return launchDependent(what, decodeAttentionKernel<G, 1, 1>, grid, block, 0, a, splits, parts, partial, arrived);
+    case 64:
+      if (lanes == 4) return launchDependent(what, decodeAttentionKernel<G, 2, 4>, grid, block, 0, a, splits, parts, partial, arrived);
+      return launchDependent(what, decodeAttentionKernel<G, 2, 1>, grid, block, 0, a, splits, parts, partial, arrived);
+    default:
+      if (lanes == 4) return launchDependent(what, decodeAttentionKernel<G, 4, 4>, grid, block, 0, a, splits, parts, partial, arrived);
+      return launchDependent(what, decodeAttentionKernel<G, 4, 1>, grid, block, 0, a, splits, parts, partial, arrived);
   }
 }
 
 // > 0: the blocks a KV head's query group is split over (1 or 2), for measuring (setDecodeAttentionParts).
 int forcedParts = 0;
+// > 0: the lanes a key (1 or 4), for measuring (setDecodeAttentionLanesPerKey).
+int forcedLanes = 0;
 
 // Blocks a KV head's group of query heads is split over. A lane holds its key's whole row and scores it against
 // every head of the block's group (G x D multiply-adds a key), so with eight heads a group (Qwen2.5-VL-3B) an
@@ -310,11 +340,28 @@ int forcedParts = 0;
 // iteration against about 1 µs for its loads. Two blocks of four heads halve the chain and read the keys twice,
 // the second time mostly from L2: at batch 1 and 400 keys 11.55 -> 7.02 µs. With many sequences the machine is
 // already full and the second read only costs: at batch 64, 27.48 -> 33.94 µs. So only while the (sequence, KV
-// head) pairs fill at most a quarter of the multiprocessors.
+// head) pairs fill at most a quarter of the multiprocessors. (Measured with one lane a key.)
 int groupParts(int group, long long pairs) {
   if (forcedParts == 2 && group % 2 == 0) return 2;
   if (forcedParts == 1) return 1;
   return group == 8 && 4 * pairs <= multiprocessorCount() ? 2 : 1;
+}
+
+// Lanes that share a key: 1 or 4. With one, a lane scores its key's whole row against the block's G heads, a serial
+// chain of G x D multiply-adds a warp iteration of 32 keys (about 3.7 µs at G = 4, D = 128 on the H200), and a
+// split holds a multiple of 128 keys: at 400 keys only 4 splits of a (sequence, KV head) hold keys (Qwen2.5-VL-3B
+// at batch 1: 16 blocks, 64 warps on 132 multiprocessors, 7.0 µs a layer). Four lanes a key quarter the chain and
+// the multiple (32 keys: 13 splits hold keys at 400), at the price of a quarter of the bytes in flight a warp
+// iteration and, where a split holds more than 32 keys, four times the iterations (a dependent round trip each).
+// NOTE: not measured yet. Until it is, four lanes only where the launch is far from filling the machine even with
+// every split holding keys: S x Hk x parts x (splits at one lane a key) under the multiprocessor count. At the
+// engine's launch bound (the context length) that is Qwen2.5-VL-3B at batch 1 (4 x 32 = 128 blocks on the H200's
+// 132), not Llama 4 Scout's 8 KV heads (8 x 32). Head dim 32 keeps one lane a key (its chain is short; the kernel
+// is not instantiated with more).
+int lanesPerKey(int D, long long blocksAtOneLane) {
+  if (D == 32) return 1;
+  if (forcedLanes > 0) return forcedLanes;
+  return blocksAtOneLane < multiprocessorCount() ? 4 : 1;
 }
 
 }  // namespace
@@ -330,16 +377,27 @@ void setDecodeAttentionParts(int parts) {
   forcedParts = parts == 1 || parts == 2 ? parts : 0;
 }
 
+void setDecodeAttentionLanesPerKey(int lanes) {
+  forcedLanes = lanes == 1 || lanes == 4 ? lanes : 0;
+}
+
 std::string attentionDecode(const AttentionArgs& a) {
   const int group = a.Hq / a.Hk, parts = groupParts(group, (long long)a.S * a.Hk);
   const long long pairs = (long long)a.S * a.Hk * parts;
-  long long splits = (targetBlocks() + pairs - 1) / pairs;
-  const long long byKeys = (a.maxKvLen + kSplitKeys - 1) / kSplitKeys;
-  if (splits > byKeys) splits = byKeys;
-  // Forced (tests, and benchmarks of what splitting buys), within what the workspace holds.
-  if (a.forceSplits > 0) splits = pairs < targetBlocks() ? std::min<long long>(a.forceSplits, 2 * targetBlocks() / pairs) : 1;
-  if (splits > kMaxSplits) splits = kMaxSplits;
-  if (splits < 1) splits = 1;
+  // The splits at `lanes` lanes a key: enough blocks for targetBlocks, no more than the launch bound's keys fill (a
+  // split holds a multiple of splitKeys(lanes)); forced ones (tests, and benchmarks of what splitting buys) within
+  // what the workspace holds.
+  auto splitsAt = [&](int lanes) {
+    long long splits = (targetBlocks() + pairs - 1) / pairs;
+    const long long byKeys = (a.maxKvLen + splitKeys(lanes) - 1) / splitKeys(lanes);
+    if (splits > byKeys) splits = byKeys;
+    if (a.forceSplits > 0) splits = pairs < targetBlocks() ? std::min<long long>(a.forceSplits, 2 * targetBlocks() / pairs) : 1;
+    if (splits > kMaxSplits) splits = kMaxSplits;
+    if (splits < 1) splits = 1;
+    return splits;
+  };
+  const int lanes = lanesPerKey(a.D, pairs * splitsAt(1));
+  const long long splits = splitsAt(lanes);
   float* partial = nullptr;
   unsigned* arrived = nullptr;
   if (splits > 1) {
@@ -347,14 +405,14 @@ std::string attentionDecode(const AttentionArgs& a) {
     if (!status.empty()) return status;
   }
   switch (group / parts) {
-    case 1: return launchG<1>(a, int(splits), parts, partial, arrived);
-    case 2: return launchG<2>(a, int(splits), parts, partial, arrived);
-    case 3: return launchG<3>(a, int(splits), parts, partial, arrived);
-    case 4: return launchG<4>(a, int(splits), parts, partial, arrived);
-    case 5: return launchG<5>(a, int(splits), parts, partial, arrived);
-    case 6: return launchG<6>(a, int(splits), parts, partial, arrived);
-    case 7: return launchG<7>(a, int(splits), parts, partial, arrived);
-    default: return launchG<8>(a, int(splits), parts, partial, arrived);
+    case 1: return launchG<1>(a, int(splits), parts, lanes, partial, arrived);
+    case 2: return launchG<2>(a, int(splits), parts, lanes, partial, arrived);
+    case 3: return launchG<3>(a, int(splits), parts, lanes, partial, arrived);
+    case 4: return launchG<4>(a, int(splits), parts, lanes, partial, arrived);
+    case 5: return launchG<5>(a, int(splits), parts, lanes, partial, arrived);
+    case 6: return launchG<6>(a, int(splits), parts, lanes, partial, arrived);
+    case 7: return launchG<7>(a, int(splits), parts, lanes, partial, arrived);
+    default: return launchG<8>(a, int(splits), parts, lanes, partial, arrived);
   }
 }
 

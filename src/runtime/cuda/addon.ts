@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 9;
+export const CUDA_ABI_VERSION = 10;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -99,6 +99,8 @@ export interface CudaAddon extends NcclEntryPoints {
   setGemvSplit(split: number): void;
   /** The blocks decode attention splits a KV head's query group over: 1 or 2 forced, 0 its own choice (benchmarks). */
   setDecodeAttentionParts(parts: number): void;
+  /** The lanes decode attention gives a key: 1 or 4 forced, 0 its own choice (benchmarks; head dim 32 always 1). */
+  setDecodeAttentionLanesPerKey(lanes: number): void;
   /** Decode attention on the tensor-core kernel (1) or the decode kernel (0, the default), for benchmarks. */
   /** -1: the backend's rule; 0 / 1: forced. */
   setDecodeAttentionMma(mode: number): void;

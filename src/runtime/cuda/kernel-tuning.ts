@@ -16,6 +16,12 @@ export interface KernelTuning {
   /** Blocks decode attention splits a KV head's query group over: 1 or 2 (0, the default: its own choice). */
   readonly attentionParts?: number;
   /**
+   * Lanes decode attention gives a key: 1 (a lane scores a key's whole row) or 4 (four lanes a quarter each: a
+   * quarter of the serial chain, four times the splits a short sequence can fill); 0, the default: its own choice.
+   * Head dim 32 always runs 1.
+   */
+  readonly attentionLanesPerKey?: number;
+  /**
    * Decode attention on the tensor-core (prefill) kernel (true) or the decode kernel (false); left out, the
    * backend's rule: tensor cores once a batch's (sequence, KV head) pairs fill half the multiprocessors.
    */
@@ -25,12 +31,15 @@ export interface KernelTuning {
 }
 
 /** Sets every choice: those left out go back to the kernels' own. */
-export function tuneCudaKernels({ gemv, gemvSplit = 0, attentionParts = 0, attentionDecodeMma, fp8StreamBatch = 0 }: KernelTuning): void {
+export function tuneCudaKernels({
+  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0,
+}: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
   addon.setGemv(gemv === undefined ? -1 : gemv ? 1 : 0);
   addon.setGemvSplit(gemvSplit);
   addon.setDecodeAttentionParts(attentionParts);
+  addon.setDecodeAttentionLanesPerKey(attentionLanesPerKey);
   addon.setDecodeAttentionMma(attentionDecodeMma === undefined ? -1 : attentionDecodeMma ? 1 : 0);
   addon.setFp8StreamBatch(fp8StreamBatch);
 }

@@ -1,0 +1,356 @@
+// Runs the decode attention kernel itself (native/cuda/kernels/attention_decode.cu, compiled here as plain C++) on the
+// cpu, host side included: attentionDecode() picks parts, lanes a key and splits and launches through
+// launchDependent, whose cudaLaunchKernelEx here runs the grid's blocks one after another (in a scrambled order, so
+// any split may be the last to arrive and merge), each as 128 fibers (ucontext) switched only at barriers:
+// __syncthreads a block barrier, __syncwarp and the shuffles warp rendezvous; __shared__ arrays are the kernel
+// instance's statics (one block at a time holds them). Checks the lanes of a key, split ranges, chunked masks, page
+// gathers, the online softmax and the merge against a float64 reference, with one lane a key and four forced. It
+// cannot see races or timing: that is the GPU tests' job.
+//
+//   c++ -std=c++17 -O1 -w -I$CUDA_HOME/include -Inative/cuda/include tests/cuda/attention-decode-emulation.cc
+// (tests/cuda/attention-decode-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
+#define __launch_bounds__(...)
+
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "iris_cuda.h"  // AttentionArgs; cuda_runtime.h gives the vector types and the qualifiers as host attributes
+
+// ==== the CUDA built-ins the kernel uses, per emulated thread ====
+
+struct EmuDim {
+  unsigned x = 0, y = 0, z = 0;
+};
+EmuDim emuThreadIdx, emuBlockIdx, emuBlockDim, emuGridDim;  // threadIdx (the fiber running now) and co., below
+
+ucontext_t schedulerContext;
+constexpr size_t kStackBytes = 256 * 1024;
+struct Fiber {
+  ucontext_t context;
+  char* stack = new char[kStackBytes];
+  bool done = false;
+};
+std::vector<Fiber>* fibers = nullptr;
+std::vector<int> ready;
+int running = 0;
+
+class Barrier {
+ public:
+  explicit Barrier(int n) : count_(n) {}
+  void wait() {
+    if (int(waiters_.size()) + 1 == count_) {
+      ready.insert(ready.end(), waiters_.begin(), waiters_.end());
+      waiters_.clear();
+      return;
+    }
+    waiters_.push_back(running);
+    swapcontext(&(*fibers)[running].context, &schedulerContext);
+  }
+
+ private:
+  int count_;
+  std::vector<int> waiters_;
+};
+
+// A shuffle: each lane deposits its value in this collective's slot, waits for the warp, reads its source lane's.
+// Slots alternate, so a lane depositing for the next collective never overwrites one a slower lane has yet to read.
+struct Warp {
+  Barrier bar{32};
+  uint32_t slots[2][32];
+};
+struct Block {
+  Barrier bar{128};
+  Warp warps[4];
+  unsigned sequence[128] = {};
+};
+Block* emuBlock = nullptr;
+
+inline int myLane() { return int(emuThreadIdx.x % 32); }
+inline Warp& myWarp() { return emuBlock->warps[emuThreadIdx.x / 32]; }
+
+inline uint32_t exchange(uint32_t value, int src) {
+  uint32_t* slot = myWarp().slots[emuBlock->sequence[emuThreadIdx.x]++ % 2];
+  slot[myLane()] = value;
+  myWarp().bar.wait();
+  return slot[src & 31];
+}
+inline float __shfl_xor_sync(unsigned, float v, int mask) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits = exchange(bits, myLane() ^ mask);
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+inline int __shfl_sync(unsigned, int v, int src) { return int(exchange(uint32_t(v), src)); }
+inline float __shfl_sync(unsigned, float v, int src) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits = exchange(bits, src);
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+inline void __syncwarp() { myWarp().bar.wait(); }
+inline void __syncthreads() { emuBlock->bar.wait(); }
+inline void __threadfence() {}
+template <class T>
+inline T __ldg(const T* p) { return *p; }
+inline float __ldcg(const float* p) { return *p; }
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+  const unsigned old = *p;
+  *p += v;
+  return old;
+}
+
+// The host side's device calls.
+void* emuMalloc(size_t bytes) { return std::calloc(1, bytes); }
+#define cudaMalloc(ptr, bytes) (*(ptr) = emuMalloc(bytes), cudaSuccess)
+#define cudaMemsetAsync(ptr, value, bytes, stream) (std::memset(ptr, value, bytes), cudaSuccess)
+
+// The grid, run here: blocks one at a time in a scrambled order, each as 128 fibers.
+uint32_t orderSeed = 12345;
+std::function<void()> emuKernel;
+template <typename... Params, typename... Args>
+cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
+  emuKernel = [=] { kernel(args...); };
+  emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
+  emuBlockDim = {config->blockDim.x, 1, 1};
+  if (config->blockDim.x != 128) std::abort();
+  std::vector<EmuDim> blocks;
+  for (unsigned z = 0; z < emuGridDim.z; z++)
+    for (unsigned y = 0; y < emuGridDim.y; y++)
+      for (unsigned x = 0; x < emuGridDim.x; x++) blocks.push_back({x, y, z});
+  for (size_t i = blocks.size(); i > 1; i--) {
+    orderSeed = orderSeed * 1664525u + 1013904223u;
+    std::swap(blocks[i - 1], blocks[(orderSeed >> 8) % i]);
+  }
+  static std::vector<Fiber> blockFibers(128);
+  for (const EmuDim& b : blocks) {
+    Block block;
+    emuBlock = &block;
+    emuBlockIdx = b;
+    fibers = &blockFibers;
+    for (Fiber& f : blockFibers) {
+      f.done = false;
+      getcontext(&f.context);
+      f.context.uc_stack.ss_sp = f.stack;
+      f.context.uc_stack.ss_size = kStackBytes;
+      f.context.uc_link = &schedulerContext;
+      makecontext(&f.context, [] {
+        emuKernel();
+        (*fibers)[running].done = true;
+      }, 0);
+    }
+    ready.clear();
+    for (int t = 0; t < 128; t++) ready.push_back(t);
+    while (!ready.empty()) {
+      running = ready.back();
+      ready.pop_back();
+      emuThreadIdx = {unsigned(running), 0, 0};
+      swapcontext(&schedulerContext, &blockFibers[running].context);
+    }
+    for (const Fiber& f : blockFibers) {
+      if (!f.done) {
+        std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", b.x, b.y, b.z);
+        std::exit(1);
+      }
+    }
+  }
+  return cudaSuccess;
+}
+#define cudaLaunchKernelEx emuLaunch
+
+namespace iris {
+inline int min(int a, int b) { return a < b ? a : b; }
+int multiprocessorCount() { return 132; }
+cudaStream_t stream() { return nullptr; }
+bool dependentLaunchSupported() { return true; }
+std::string cudaStatus(cudaError_t error, const char* what) { return error == cudaSuccess ? "" : what; }
+}  // namespace iris
+
+#include "dependent_launch.cuh"  // launchDependent through emuLaunch; before the macros below rename gridDim
+
+#define threadIdx emuThreadIdx
+#define blockIdx emuBlockIdx
+#define blockDim emuBlockDim
+#define gridDim emuGridDim
+#include "float_io.cuh"
+#undef __shared__
+#define __shared__ static
+#include "../../native/cuda/kernels/attention_decode.cu"
+
+// ==== cases ====
+
+namespace {
+
+uint32_t seed = 7;
+float uniform() {
+  seed = seed * 1664525u + 1013904223u;
+  return float(seed >> 8) / 16777216.f;
+}
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+float fromBf16(uint16_t b) {
+  const uint32_t u = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+std::vector<uint16_t> randomBf16(size_t n, float lo, float hi) {
+  std::vector<uint16_t> out(n);
+  for (auto& x : out) x = toBf16(lo + (hi - lo) * uniform());
+  return out;
+}
+
+struct Case {
+  const char* name;
+  std::vector<int> kvLens;  // one query a sequence, at the last position
+  int Hq, Hk, D, pageSize, chunk;
+  int launchKvLen;  // the launch bound (the engine's: the context length); 0: the longest of kvLens
+  int splits;       // forced splits, 0: the kernel's own
+};
+
+bool runCase(const Case& c, int lanes, int parts) {
+  iris::setDecodeAttentionLanesPerKey(lanes);
+  iris::setDecodeAttentionParts(parts);
+  const int S = int(c.kvLens.size()), D = c.D;
+  std::vector<int> starts{0};
+  for (int s = 0; s < S; s++) starts.push_back(s + 1);
+  // Pages handed out in a scrambled order, a spare column of -1; every slot holds random keys.
+  int maxPages = 0;
+  for (int n : c.kvLens) maxPages = std::max(maxPages, (n + c.pageSize - 1) / c.pageSize + 1);
+  const int numPages = S * maxPages + 2;
+  std::vector<int> table;
+  for (int s = 0; s < S; s++)
+    for (int p = 0; p < maxPages; p++)
+      table.push_back(p < (c.kvLens[s] + c.pageSize - 1) / c.pageSize ? (s * maxPages + p) * 7 % numPages : -1);
+  const int keyRows = numPages * c.pageSize;
+  const std::vector<uint16_t> q = randomBf16(size_t(S) * c.Hq * D, -2, 2);
+  const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);
+  const std::vector<uint16_t> v = randomBf16(size_t(keyRows) * c.Hk * D, -1, 1);
+  std::vector<uint16_t> out(size_t(S) * c.Hq * D, 0x7fc0);  // NaN: rows never written show
+  int maxKv = c.launchKvLen;
+  for (int n : c.kvLens) maxKv = std::max(maxKv, n);
+
+  iris::AttentionArgs a;
+  a.dtype = iris::kBF16;
+  a.out = out.data();
+  a.q = q.data();
+  a.k = k.data();
+  a.v = v.data();
+  a.queryStart = starts.data();
+  a.kvLens = c.kvLens.data();
+  a.pageTable = table.data();
+  a.tokens = S;
+  a.S = S;
+  a.Hq = c.Hq;
+  a.Hk = c.Hk;
+  a.D = D;
+  a.maxPages = maxPages;
+  a.pageSize = c.pageSize;
+  a.numSlots = keyRows;
+  a.maxQueryLen = 1;
+  a.maxKvLen = maxKv;
+  a.scale = 1.f / std::sqrt(float(D));
+  a.causal = true;
+  a.chunkSize = c.chunk;
+  a.paged = true;
+  a.forceSplits = c.splits;
+  if (!iris::attentionDecodeApplies(a)) {
+    std::printf("FAIL %s: the decode kernel does not take it\n", c.name);
+    return false;
+  }
+  const std::string status = iris::attentionDecode(a);
+  if (!status.empty()) {
+    std::printf("FAIL %s: %s\n", c.name, status.c_str());
+    return false;
+  }
+
+  // float64 reference over the same bf16 values.
+  double diff = 0, norm = 0, maxErr = 0;
+  std::string firstBad;
+  const int group = c.Hq / c.Hk;
+  for (int s = 0; s < S; s++) {
+    const int pos = c.kvLens[s] - 1, lo = c.chunk > 0 ? pos - pos % c.chunk : 0, hi = pos + 1;
+    auto keyRow = [&](int p) { return table[size_t(s) * maxPages + p / c.pageSize] * c.pageSize + p % c.pageSize; };
+    for (int h = 0; h < c.Hq; h++) {
+      const int kv = h / group;
+      std::vector<double> w(hi - lo);
+      double mx = -INFINITY, sum = 0;
+      for (int p = lo; p < hi; p++) {
+        double dot = 0;
+        for (int d = 0; d < D; d++)
+          dot += double(fromBf16(q[(size_t(s) * c.Hq + h) * D + d])) * fromBf16(k[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
+        w[p - lo] = dot * a.scale;
+        mx = std::max(mx, w[p - lo]);
+      }
+      for (double& x : w) sum += (x = std::exp(x - mx));
+      for (int d = 0; d < D; d++) {
+        double ref = 0;
+        for (int p = lo; p < hi; p++) ref += w[p - lo] / sum * fromBf16(v[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
+        const size_t idx = (size_t(s) * c.Hq + h) * D + d;
+        const double got = fromBf16(out[idx]), err = std::fabs(got - ref);
+        diff += err * err;
+        norm += ref * ref;
+        if (!(err <= maxErr)) maxErr = err;
+        if (!(err <= 0.02 + 0.02 * std::fabs(ref)) && firstBad.empty()) {
+          char text[160];
+          std::snprintf(text, sizeof text, "  first bad: sequence %d head %d dim %d: %g vs %g\n", s, h, d, got, ref);
+          firstBad = text;
+        }
+      }
+    }
+  }
+  const double rel = std::sqrt(diff / std::max(norm, 1e-30));
+  const bool ok = rel <= 1e-2 && firstBad.empty();
+  std::printf("%s %s lanes=%d parts=%d: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name, lanes, parts, rel,
+              maxErr, firstBad.c_str());
+  return ok;
+}
+
+}  // namespace
+
+int main() {
+  const std::vector<Case> cases = {
+      {"G=8 D=128, lengths 1 31 400 1000, launched for 4096", {1, 31, 400, 1000}, 16, 2, 128, 16, 0, 4096, 0},
+      {"G=8 D=128, batch 1, 400 keys", {400}, 16, 2, 128, 16, 0, 4096, 0},
+      {"G=8 D=64, launched for the longest", {1000, 1, 31, 400}, 16, 2, 64, 16, 0, 0, 0},
+      {"G=8 D=128, forced 1 split", {1, 400, 129}, 16, 2, 128, 16, 0, 4096, 1},
+      {"G=8 D=128, forced 3 splits", {1, 400, 129}, 16, 2, 128, 16, 0, 4096, 3},
+      {"G=8 D=128, forced 32 splits", {1, 400, 129}, 16, 2, 128, 16, 0, 4096, 32},
+      {"G=7 D=128", {700, 3, 31}, 28, 4, 128, 16, 0, 32768, 0},
+      {"G=5 D=128 (Scout)", {31, 600, 1, 400}, 40, 8, 128, 16, 0, 4096, 0},
+      {"G=5 D=128 chunked 512", {1100, 513, 100, 31}, 20, 4, 128, 16, 512, 16384, 0},
+      {"G=5 D=64 chunked 64", {400, 1, 129, 65, 1000}, 5, 1, 64, 16, 64, 0, 0},
+      {"G=1 D=128, pages of 32", {31, 400, 1, 1000}, 4, 4, 128, 32, 0, 4096, 0},
+      {"G=1 D=64, pages of 8", {1000, 31}, 2, 2, 64, 8, 0, 0, 0},
+      {"G=1 D=32", {77, 2}, 2, 2, 32, 8, 0, 0, 0},
+      {"G=3 D=32", {300}, 6, 2, 32, 16, 0, 4096, 0},
+  };
+  bool ok = true;
+  for (size_t i = 0; i < cases.size(); i++) {
+    const Case& c = cases[i];
+    for (int lanes : {1, 4}) ok &= runCase(c, lanes, 0);
+    if (c.Hq / c.Hk == 8) ok &= runCase(c, 4, 1);  // a group of eight in one block (parts change only those)
+    if (i < 3) ok &= runCase(c, 0, 0);             // the kernel's own choices
+  }
+  iris::setDecodeAttentionLanesPerKey(0);
+  iris::setDecodeAttentionParts(0);
+  std::printf(ok ? "ok\n" : "FAILED\n");
+  return ok ? 0 : 1;
+}
