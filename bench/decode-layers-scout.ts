@@ -6,8 +6,12 @@
  * the graph replayed between two timing marks; then the whole stack as one graph, each kernel's marginal cost in it
  * (the stack's time less the stack without that kernel, per call), and the step (embedding, rotary tables, the layers,
  * the bf16 head, cast and argmax). Per kernel: µs a call, the bytes a call must read (weights and scales; the KV
- * cache for attention) and the rate that makes. Weights for all layers when the GPU holds them (Scout: ~106 GB at
- * batch 1), else as many distinct layers as fit, the rest reusing them (said in the output). Prints JSON.
+ * cache for attention) and the rate that makes. At decode sizes two sweeps of the FP8 products (and the experts):
+ * 4, 8 or 16 weight loads in flight a lane (`fp8StreamBatches`), and the activations quantized inside the product
+ * or by a quantizeFp8 kernel before it (`fp8QuantizeInProduct`, that kernel counted, with the stack's µs a layer
+ * each way); everything else runs with the backend's default (`fp8QuantizeInProductDefault`). Weights for all layers
+ * when the GPU holds them (Scout: ~106 GB at batch 1), else as many distinct layers as fit, the rest reusing them
+ * (said in the output). Prints JSON.
  * `--device cpu` (with a small config, e.g. ../shared/fixtures/models/tiny-llama4) runs every call eagerly between
  * host-clock marks: a check of shapes and calls, not a timing.
  *
@@ -17,6 +21,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadModelConfig } from "../src/checkpoint/model-config.js";
+import { FUSED_FP8_QUANTIZE } from "../src/kernels/linear-fp8.js";
 import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import { graphMicroseconds } from "./graph-timing.js";
@@ -76,8 +81,9 @@ for (const k of d.kernels) {
   const on = layerIndices.filter(k.on);
   // The routed experts a call reads: where the router's logits (its own graph's last output) send this batch.
   if (k.name === "moeTop1SigmoidFp8") experts = await d.expertsRouted();
-  const us = await time(() => on.forEach(k.run), on.length);
-  layerRows.push(row(k, on.length, us, on.reduce((n, i) => n + k.bytes(i, experts), 0) / on.length));
+  // A quantizing kernel where the products quantize inside (the backend's choice) runs nowhere: a row of 0 calls.
+  const us = on.length === 0 ? 0 : await time(() => on.forEach(k.run), on.length);
+  layerRows.push(row(k, on.length, us, on.length === 0 ? 0 : on.reduce((n, i) => n + k.bytes(i, experts), 0) / on.length));
 }
 // The FP8 products with 4, 8 or 16 weight loads in flight per lane (forced; one token a pass only), µs a call.
 const streamBatches: Record<string, number>[] = [];
@@ -105,20 +111,44 @@ if (device.kind === "cuda" && attention !== undefined) {
   }
   tuneCudaKernels({});
 }
+// The FP8 products and the experts with their input quantized inside the product and by a quantizeFp8 kernel before
+// it (forced both ways; decode sizes only), µs a call, the quantizing kernel counted with its product; and the layers'
+// stack each way, µs a layer.
+const layerStack = (skip = -1) => () => layerIndices.forEach((i) => d.kernels.forEach((k, j) => { if (j !== skip && k.on(i)) k.run(i); }));
+const quantizeInProduct: Record<string, number | boolean>[] = [];
+const fp8QuantizeInProductDefault = backend.fp8QuantizeInProduct ?? true;
+if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
+  const products = d.kernels.filter((k) => k.quantize !== undefined || k.name === "moeTop1SigmoidFp8");
+  for (const inside of [true, false]) {
+    tuneCudaKernels({ fp8QuantizeInProduct: inside });
+    const byProduct: Record<string, number | boolean> = { inside };
+    for (const k of products) {
+      const on = layerIndices.filter(k.on);
+      byProduct[k.name] = round(await time(() => on.forEach((i) => {
+        if (k.quantize?.on(i)) k.quantize.run(i);
+        k.run(i);
+      }), on.length));
+    }
+    byProduct.perLayerUs = round(await time(layerStack(), L));
+    quantizeInProduct.push(byProduct);
+  }
+  tuneCudaKernels({});
+}
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
 const preRows: Row[] = [], postRows: Row[] = [];
 for (const k of d.pre) preRows.push(await stepRow(k));
 for (const k of d.post) postRows.push(await stepRow(k));
 
-// ==== the stack as one graph, each kernel's cost inside it, the step ====
+// ==== the stack as one graph (FP8 quantization as the backend's default chooses), each kernel's cost inside it, the step ====
 const layer = (i: number, skip = -1) => d.kernels.forEach((k, j) => { if (j !== skip && k.on(i)) k.run(i); });
-const stackUs = await time(() => layerIndices.forEach((i) => layer(i)), 1);
+const stackUs = await time(layerStack(), 1);
 // The stack less one kernel (its consumers then read a stale input, which changes no timing), per call of it. Overlap
 // with the kernels around it (dependent launches' prologues, bandwidth left idle by a latency-bound kernel) shows as
 // a cost below the kernel's own time.
 for (let skip = 0; skip < d.kernels.length; skip++) {
-  const withoutUs = await time(() => layerIndices.forEach((i) => layer(i, skip)), 1);
+  if (layerRows[skip].calls === 0) continue;
+  const withoutUs = await time(layerStack(skip), 1);
   layerRows[skip].marginalUs = round((stackUs - withoutUs) / layerRows[skip].calls);
 }
 const stepUs = await time(() => {
@@ -143,6 +173,9 @@ console.log(JSON.stringify({
   kernels: layerRows,
   fp8StreamBatches: streamBatches,
   attentionLanesPerKey,
+  // The kernels above and the stack below with the FP8 quantization inside the products (true) or a kernel before.
+  fp8QuantizeInProductDefault,
+  fp8QuantizeInProduct: quantizeInProduct,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

@@ -60,6 +60,11 @@ export interface DecodeKernel {
    * counted. `experts`: the routed experts one call reads (moeTop1SigmoidFp8).
    */
   readonly bytes: (layer: number, experts: number) => number;
+  /**
+   * An FP8 product's quantizing kernel (the one before it in `kernels`), which runs only where the product does not
+   * quantize its input itself (kernels/linear-fp8.ts quantizesInProduct, the backend's choice at the moment of the call).
+   */
+  readonly quantize?: DecodeKernel;
 }
 
 const fp8Bytes = (w: Fp8Weight) => w.data.numel + 4 * w.scale.numel;
@@ -153,11 +158,14 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
     expectDType("linearFp8", "weight.data", w.data, "F8_E4M3");
     expectShape("linearFp8", "weight.data", w.data, ["N", input.shape[1]]);
     expectShape("linearFp8", "out", out, [B, w.data.shape[0]]);
-    if (quantizesInProduct(B, input.shape[1], input.dtype)) backend.linearFp8(out, input, null, w, null);
+    if (quantizesInProduct(backend, B, input.shape[1], input.dtype)) backend.linearFp8(out, input, null, w, null);
     else backend.linearFp8(out, xq.q, xq.scale, w, null);
   };
-  /** A quantizing kernel of an input width runs only where the product does not quantize inside. */
-  const quantizing = (K: number, on: (i: number) => boolean) => (i: number) => !quantizesInProduct(B, K, float) && on(i);
+  /**
+   * A quantizing kernel of an input width runs only where the product does not quantize inside: asked at each call,
+   * so the stack follows the backend's choice as it stands (bench/decode-layers-scout.ts measures both).
+   */
+  const quantizing = (K: number, on: (i: number) => boolean) => (i: number) => !quantizesInProduct(backend, B, K, float) && on(i);
   const attendedRows = attended.view([B, Hq * D]);
   const logits = empty(device, [B, V]), logitsF32 = empty(device, [B, V], "F32"), tokens = ints(new Array<number>(B).fill(1));
   const normalized = act([B, H]);
@@ -167,10 +175,15 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
   const every = () => true, none = () => 0;
   const moe = (i: number) => isMoe(i), dense = (i: number) => !isMoe(i);
   const kernel = (name: string, on: (i: number) => boolean, run: (i: number) => void,
-    bytes: (i: number, experts: number) => number = none): DecodeKernel => ({ name, on, run, bytes });
-  const kernels: DecodeKernel[] = [
-    kernel("quantizeFp8 x (qkv)", quantizing(H, every), () => quantize(x)),
-    kernel("qkv linearFp8", every, (i) => product(qkv, x, weights(i).qkv), (i) => fp8Bytes(weights(i).qkv)),
+    bytes: (i: number, experts: number) => number = none, quantize?: DecodeKernel): DecodeKernel => ({ name, on, run, bytes, quantize });
+  // An FP8 product of input width K on the layers `on`, with its quantizing kernel before it: [quantize, product].
+  const fp8Product = (quantizeName: string, K: number, input: Tensor, name: string, on: (i: number) => boolean,
+    out: Tensor, w: (i: number) => Fp8Weight): DecodeKernel[] => {
+    const q = kernel(quantizeName, quantizing(K, on), () => quantize(input));
+    return [q, kernel(name, on, (i) => product(out, input, w(i)), (i) => fp8Bytes(w(i)), q)];
+  };
+  const layerKernels: DecodeKernel[] = [
+    ...fp8Product("quantizeFp8 x (qkv)", H, x, "qkv linearFp8", every, qkv, (i) => weights(i).qkv),
     // QKVProjection.fused then PagedSelfAttention.forwardRotated, as src/models/llama4.ts runs a layer: one kernel
     // rotates (RoPE layers) and normalizes q and k (QK norm) or scales q (NoPE layers' temperature) and stores k, v.
     kernel("rotaryStoreKV (rotary, QK norm or temperature, KV store)", every, (i) => backend.rotaryStoreKV(q, caches[i].k,
@@ -179,25 +192,24 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
     () => DTYPE_BYTES[float] * B * QKV),
     kernel("pagedAttention", every, (i) => pagedAttention(q, caches[i].k, caches[i].v, meta,
       { scale: 1 / Math.sqrt(D), chunkSize: useRope(i) ? t.attentionChunkSize : undefined }, attended), kvBytes),
-    kernel("quantizeFp8 attended (o)", quantizing(Hq * D, every), () => quantize(attendedRows)),
-    kernel("o linearFp8", every, (i) => product(o, attendedRows, weights(i).o), (i) => fp8Bytes(weights(i).o)),
+    ...fp8Product("quantizeFp8 attended (o)", Hq * D, attendedRows, "o linearFp8", every, o, (i) => weights(i).o),
     kernel("addRmsNorm (post-attention)", every, (i) => addRmsNorm(h, o, weights(i).postNorm, eps, x), () => DTYPE_BYTES[float] * H),
     kernel("router linear (bf16)", moe, (i) => linear(x, weights(i).router!, null, routerLogits), () => DTYPE_BYTES[float] * E * H),
     kernel("moeTop1SigmoidFp8", moe, (i) => moeTop1SigmoidFp8(x, routerLogits, weights(i).experts!.gateUp, weights(i).experts!.down, routed),
       (i, experts) => (experts * (fp8Bytes(weights(i).experts!.gateUp) + fp8Bytes(weights(i).experts!.down))) / E),
-    kernel("quantizeFp8 x (shared expert)", quantizing(H, moe), () => quantize(x)),
-    kernel("shared gate|up linearFp8", moe, (i) => product(gateUp, x, weights(i).gateUp), (i) => fp8Bytes(weights(i).gateUp)),
+    ...fp8Product("quantizeFp8 x (shared expert)", H, x, "shared gate|up linearFp8", moe, gateUp, (i) => weights(i).gateUp),
     kernel("shared siluAndMul", moe, () => siluAndMul(gateUp, gated)),
-    kernel("quantizeFp8 (shared down)", quantizing(I, moe), () => quantize(gated)),
-    kernel("shared down linearFp8", moe, (i) => product(shared, gated, weights(i).down), (i) => fp8Bytes(weights(i).down)),
+    ...fp8Product("quantizeFp8 (shared down)", I, gated, "shared down linearFp8", moe, shared, (i) => weights(i).down),
     kernel("add (shared + routed)", moe, () => add(shared, routed, ffn)),
-    kernel("quantizeFp8 x (mlp)", quantizing(H, dense), () => quantize(x)),
-    kernel("mlp gate|up linearFp8", dense, (i) => product(mlpGateUp, x, weights(i).gateUp), (i) => fp8Bytes(weights(i).gateUp)),
+    ...fp8Product("quantizeFp8 x (mlp)", H, x, "mlp gate|up linearFp8", dense, mlpGateUp, (i) => weights(i).gateUp),
     kernel("mlp siluAndMul", dense, () => siluAndMul(mlpGateUp, mlpGated)),
-    kernel("quantizeFp8 (mlp down)", quantizing(Im, dense), () => quantize(mlpGated)),
-    kernel("mlp down linearFp8", dense, (i) => product(ffn, mlpGated, weights(i).down), (i) => fp8Bytes(weights(i).down)),
+    ...fp8Product("quantizeFp8 (mlp down)", Im, mlpGated, "mlp down linearFp8", dense, ffn, (i) => weights(i).down),
     kernel("addRmsNorm (next input norm)", every, (i) => addRmsNorm(h, ffn, i + 1 < L ? weights(i + 1).inputNorm : finalNorm, eps, x), () => DTYPE_BYTES[float] * H),
-  ].filter((k) => Array.from({ length: L }, (_, i) => i).some(k.on));
+  ];
+  const runsSomewhere = (k: DecodeKernel) => Array.from({ length: L }, (_, i) => i).some(k.on);
+  // The kernels some layer runs; a quantizing kernel stays with its product, whether it runs being the backend's
+  // choice at each call.
+  const kernels = layerKernels.filter((k) => runsSomewhere(k) || layerKernels.some((p) => p.quantize === k && runsSomewhere(p)));
   // Once a step, as src/runner/model-runner.ts runs it: the last step's tokens put in place as this step's ids (outside
   // the engine's graph), the page table gathered from the pool, the embedding, the rotary tables and the first norm;
   // after the layers the head and greedy sampling (temperature 0, as bench/decode-step.ts asks).

@@ -231,7 +231,8 @@ if [[ $scout_layers == 1 ]]; then
         `sum ${d.sumOfLayerKernelsUs}, ${d.layers} layers as one graph ${d.layersGraphUs} (${d.perLayerUs} a layer), lm head ${d.lmHeadUs}, the step ${d.stepGraphUs} µs (${d.tokensPerSAtStepGraph} tok/s);`,
         `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""};`,
         `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
-        `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")}`)' "$f" 2>/dev/null \
+        `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")};`,
+        `fp8 quantization inside the product (default ${d.fp8QuantizeInProductDefault}) or a kernel before (counted): ${(d.fp8QuantizeInProduct ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -1,3 +1,4 @@
+import type { Backend } from "../runtime/backend.js";
 import type { TensorDType } from "../runtime/dtype.js";
 import type { Fp8Weight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -11,18 +12,20 @@ import { quantizeFp8 } from "./quantize-fp8.js";
 export const FUSED_FP8_QUANTIZE = { maxRows: 4, maxBytes: 32 * 1024, kMultiple: 16 } as const;
 
 /**
- * Whether linearFp8 of x [T, K] leaves the quantization to the backend's product (FUSED_FP8_QUANTIZE; bf16 or F32
- * activations, the dtypes the cuda kernel is built for).
+ * Whether linearFp8 of x [T, K] on `backend` leaves the quantization to the backend's product: where the backend
+ * chooses it (Backend.fp8QuantizeInProduct: on cuda a kernel choice, measured both ways by
+ * bench/decode-layers-scout.ts; absent, as on the cpu: yes), within FUSED_FP8_QUANTIZE, for bf16 or F32 activations
+ * (the dtypes the cuda kernel is built for).
  */
-export function quantizesInProduct(T: number, K: number, dtype: TensorDType): boolean {
-  return (dtype === "BF16" || dtype === "F32") && T <= FUSED_FP8_QUANTIZE.maxRows && T * K <= FUSED_FP8_QUANTIZE.maxBytes &&
-    K % FUSED_FP8_QUANTIZE.kMultiple === 0;
+export function quantizesInProduct(backend: Pick<Backend, "fp8QuantizeInProduct">, T: number, K: number, dtype: TensorDType): boolean {
+  return (backend.fp8QuantizeInProduct ?? true) && (dtype === "BF16" || dtype === "F32") && T <= FUSED_FP8_QUANTIZE.maxRows &&
+    T * K <= FUSED_FP8_QUANTIZE.maxBytes && K % FUSED_FP8_QUANTIZE.kMultiple === 0;
 }
 
 /**
  * y [T, N] = x [T, K] · Wᵀ + bias with W in FP8 (data [N, K] times per-row scales [N]): x is quantized per token
  * (quantizeFp8), then Backend.linearFp8 multiplies the FP8 values and applies both scales after the sums. At decode
- * sizes the backend does both in one call.
+ * sizes, where the backend chooses it (quantizesInProduct), it does both in one call.
  */
 export function linearFp8(x: Tensor, weight: Fp8Weight, bias: Tensor | null = null, out?: Tensor): Tensor {
   const kernel = "linearFp8";
@@ -40,7 +43,7 @@ export function linearFp8(x: Tensor, weight: Fp8Weight, bias: Tensor | null = nu
   }
   const result = output(kernel, device, out, [x.shape[0], N], x.dtype);
   expectNoOverlap(kernel, result, { x, bias });
-  if (quantizesInProduct(x.shape[0], x.shape[1], x.dtype)) {
+  if (quantizesInProduct(device.backend, x.shape[0], x.shape[1], x.dtype)) {
     device.backend.linearFp8(result, x, null, weight, bias);
   } else {
     const { q, scale } = quantizeFp8(x);

@@ -59,6 +59,12 @@ export interface Backend {
   readonly graphs?: GraphCapture;
   /** Marks in the device's order of work, for profiling (the engine's step profile); absent where it has none. */
   readonly timingMarks?: TimingMarks;
+  /**
+   * Whether `linearFp8` callers hand a decode-size x over in float with a null xScale (the product quantizes it) rather
+   * than quantizeFp8's bytes (kernels/linear-fp8.ts quantizesInProduct); absent: they do. cuda: a kernel choice
+   * (runtime/cuda/kernel-tuning.ts fp8QuantizeInProduct), which moeTop1SigmoidFp8 follows too.
+   */
+  readonly fp8QuantizeInProduct?: boolean;
 
   // ==== elementwise and data movement ====
 

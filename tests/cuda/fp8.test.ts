@@ -7,9 +7,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { f32ToE4m3 } from "../../src/core/fp8.js";
-import { linearFp8 } from "../../src/kernels/linear-fp8.js";
+import { linearFp8, quantizesInProduct } from "../../src/kernels/linear-fp8.js";
 import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import { empty, fromHost } from "../../src/runtime/creation.js";
 import type { Device } from "../../src/runtime/device.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
@@ -69,6 +70,25 @@ async function quantizedPair(values: Float32Array, shape: readonly number[], tra
   const { q, scale } = quantizeFp8(fromHost(cpu, values, { shape, dtype: "F32" }), { transpose });
   const bytes = await bytesOf(q), scales = await host(scale) as Float32Array;
   return [{ data: q, scale }, { data: fp8Tensor(cuda(), bytes, q.shape), scale: fromHost(cuda(), scales, { shape: scale.shape, dtype: "F32" }) }];
+}
+
+/** FP8 weights made on the device (uniform bytes over ±448, as dummy weights; scales 1e-3 / 448): large shapes fast. */
+function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
+  const data = empty(cuda(), shape, "F8_E4M3"), scale = empty(cuda(), shape.slice(0, -1), "F32");
+  cuda().backend.fillUniform(data, seed, -448, 448);
+  cuda().backend.fill(scale, 1e-3 / 448);
+  return { data, scale };
+}
+
+/** `body` with the FP8 products quantizing inside (true) or after a quantizeFp8 kernel (false); the default after. */
+async function withQuantizeInProduct<R>(inside: boolean, body: () => Promise<R>): Promise<R> {
+  tuneCudaKernels({ fp8QuantizeInProduct: inside });
+  try {
+    assert.equal(cuda().backend.fp8QuantizeInProduct, inside, "the backend reports the choice");
+    return await body();
+  } finally {
+    tuneCudaKernels({});
+  }
 }
 
 describe("cuda FP8 kernels", { skip: skipCuda }, () => {
@@ -132,6 +152,37 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
         cuda().backend.linearFp8(outside, q, scale, gw, gb);
         const label = `${dtype} [${T}x${K}]·[${N}x${K}]ᵀ${withBias ? " + bias" : ""}`;
         assert.deepEqual(Array.from(await host(inside)), Array.from(await host(outside)), label);
+      }
+    }
+    // Scout's widest products (each warp then streams several rows: N = 16384 at K = 5120, x quantized once a block),
+    // x not 16-byte aligned (value by value), the forced weight loads in flight (one bf16 row only), the wrapper both
+    // ways: always the bytes of quantizeFp8 then the product.
+    for (const [T, K, N, dtype, offset, batch] of [[1, 5120, 16384, "BF16", 0, 0], [1, 8192, 5120, "BF16", 0, 0],
+      [1, 8192, 5120, "F32", 0, 0], [3, 5120, 7168, "BF16", 0, 0], [1, 5120, 7168, "BF16", 1, 0], [2, 1024, 640, "F32", 1, 0],
+      [1, 5120, 7168, "BF16", 0, 8], [1, 8192, 5120, "BF16", 0, 16]] as const) {
+      const w = deviceFp8([N, K], 7 + N + K);
+      const [, flat] = floatPair(randomValues(random, T * K + offset, -2, 2), [T * K + offset], dtype);
+      const gx = flat.narrow(offset, T * K).view([T, K]);
+      const label = `${dtype} [${T}x${K}]·[${N}x${K}]ᵀ, x ${offset === 0 ? "aligned" : "off 16 bytes"}, ${batch || "default"} loads a lane`;
+      tuneCudaKernels({ fp8StreamBatch: batch });
+      try {
+        const [, inside] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
+        const [, outside] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
+        cuda().backend.linearFp8(inside, gx, null, w, null);
+        const { q, scale } = quantizeFp8(gx);
+        cuda().backend.linearFp8(outside, q, scale, w, null);
+        const expected = Array.from(await host(outside));
+        assert.ok(expected.every(Number.isFinite), label);
+        assert.deepEqual(Array.from(await host(inside)), expected, label);
+        for (const fused of [true, false]) {
+          const got = await withQuantizeInProduct(fused, async () => {
+            assert.equal(quantizesInProduct(cuda().backend, T, K, dtype), fused);
+            return Array.from(await host(linearFp8(gx, w)));
+          });
+          assert.deepEqual(got, expected, `${label}, linearFp8 ${fused ? "quantizing inside" : "after quantizeFp8"}`);
+        }
+      } finally {
+        tuneCudaKernels({});
       }
     }
     // Past what a block's shared memory holds, or past 4 rows, the backend refuses rather than reading past it.
@@ -200,6 +251,34 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     });
   }
 
+  test("moeTop1SigmoidFp8 at decode sizes: the same outputs with its inputs quantized inside the products or by kernels before", async () => {
+    // Tokens routed apart and together (the blocks of the products find their expert among 16 or 2), Scout's widths
+    // (H 5120, I 8192: an expert's activation is 4 chunks a thread in bf16, 2 rounds in F32) and a small one.
+    for (const [H, I, E, routes] of [[256, 384, 16, [[3], [3, 9], [0, 15, 15], [5, 5, 5, 5], [1, 2, 3, 4]]],
+      [5120, 8192, 2, [[1], [0, 1], [1, 1, 0, 1]]]] as const) {
+      const gateUp = deviceFp8([E, 2 * I, H], 11 + H), down = deviceFp8([E, H, I], 13 + I);
+      for (const route of routes) {
+        const T = route.length;
+        const logits = randomValues(random, T * E, -3, 3);
+        route.forEach((e, t) => { logits[t * E + e] = 4; });
+        const xValues = randomValues(random, T * H, -1, 1);
+        for (const dtype of ["BF16", "F32"] as const) {
+          const [, gx] = floatPair(xValues, [T, H], dtype);
+          const [, gl] = floatPair(logits, [T, E], dtype);
+          const run = (inside: boolean) => withQuantizeInProduct(inside, async () => {
+            const [, out] = poisonedPair([T, H], dtype === "F32" ? "F32" : "float");
+            cuda().backend.moeTop1SigmoidFp8(out, gx, gl, gateUp, down);
+            return Array.from(await host(out));
+          });
+          const [inside, outside] = [await run(true), await run(false)];
+          const label = `moe fp8 ${dtype} H=${H} I=${I} experts ${route.join(",")}`;
+          assert.ok(outside.every(Number.isFinite), label);
+          assert.deepEqual(inside, outside, label);
+        }
+      }
+    }
+  });
+
   test("dummy FP8 weights: the cpu's bytes from the same hash", async () => {
     const n = 100_000;
     const c = empty(cpu, [n], "F8_E4M3"), g = empty(cuda(), [n], "F8_E4M3");
@@ -214,7 +293,12 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     expectClose(a, e, 0.07, 0, "dummy FP8 values");
   });
 
-  test("linearFp8 and moeTop1SigmoidFp8 captured in a graph replay on new inputs", async () => {
+  for (const inside of [true, false]) {
+    test(`linearFp8 and moeTop1SigmoidFp8 captured in a graph replay on new inputs (quantizing ${inside ? "inside the products" : "before them"})`,
+      () => withQuantizeInProduct(inside, () => graphCase()));
+  }
+
+  const graphCase = async () => {
     const backend = cuda().backend as CudaBackend;
     const [T, K, N, E, I] = [2, 256, 128, 4, 64];
     const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);
@@ -251,5 +335,5 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
       backend.destroyGraph(graph);
       arena.destroy();
     }
-  });
+  };
 });

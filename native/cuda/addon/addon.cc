@@ -22,7 +22,7 @@ namespace {
 
 using namespace iris::napi;
 
-constexpr uint32_t kAbiVersion = 10;
+constexpr uint32_t kAbiVersion = 11;
 
 // ==== device and memory ====
 

@@ -29,6 +29,11 @@ napi_value MoeTop1SigmoidFp8(napi_env env, napi_callback_info info) {
                                        ptr<float>(a[7]), sz(a[8]), sz(a[9]), sz(a[10]), sz(a[11]), ptr(a[12]), sz(a[13])));
 }
 
+// fp8QuantizeInProduct() -> 1 or 0: whether the FP8 products at decode sizes quantize their float input inside
+napi_value Fp8QuantizeInProduct(napi_env env, napi_callback_info) {
+  return number(env, double(fp8QuantizeInProduct()));
+}
+
 }  // namespace
 
 void registerFp8Kernels(napi_env env, napi_value exports) {
@@ -38,6 +43,8 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"moeFp8ScratchBytes", nullptr, MoeFp8ScratchBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"moeTop1SigmoidFp8", nullptr, MoeTop1SigmoidFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8StreamBatch", nullptr, intSetter<setFp8StreamBatch>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8QuantizeInProduct", nullptr, intSetter<setFp8QuantizeInProduct>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"fp8QuantizeInProduct", nullptr, Fp8QuantizeInProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

@@ -3,14 +3,31 @@
 // quantizes its float input per row into shared memory first (quantizingRowsKernel), exactly as quantizeFp8 does
 // (fp8_quantize.cu: amax over the row, scale = fp8ScaleFor(amax), bytes = e4m3(value / scale)), so a decode step's
 // product needs no quantizing kernel before it. What a row's values are is the caller's Prologue: a plain float row,
-// or an expert's input as the MoE makes it. A block re-reads those few KB from L2, about a microsecond, which the
-// prefetch of its first weights overlaps.
+// or an expert's input as the MoE makes it.
+//
+// Why the quantizing kernel is shaped as it is (Scout at batch 1 on the H200, 279d044's first version measured: the
+// product with x quantized in every block of 8 rows cost 2.3 to 17 µs a call more than quantizeFp8 + the product,
+// 220 against 187 µs a layer): each of its 640 to 2,048 blocks read x twice with scalar loads (a serial chain of L2
+// round trips: amax, then the bytes) before streaming 8 rows, and blocks past one resident wave paid it again. Now
+//   - the grid is what is resident at once (cudaOccupancyMaxActiveBlocksPerMultiprocessor x multiprocessors), the
+//     rows spread evenly over its warps, each warp looping over its rows (grid stride): x is quantized once a block,
+//     once a call's critical path;
+//   - the prologue loads each thread's 16-byte chunks of x all at once (one L2 round trip), keeps them in registers
+//     for the quantizing pass (up to kHeldChunks a thread: K = 8192 in bf16) and computes the MoE's silu(gate) * up
+//     once a value;
+//   - it is a programmatic dependent launch (dependent_launch.cuh): before the wait, only the weights (and routing
+//     tables written two kernels back) are touched: each warp's first weights go to L2 while the kernel before still
+//     runs and while the block quantizes x; each next row's first weights go to L2 while the warp streams a row.
+// setFp8QuantizeInProduct chooses between this and quantizeFp8 + the plain product (fp8_gemv.cu), for measuring.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
+#include "dependent_launch.cuh"
 #include "float_io.cuh"
 #include "fp8.cuh"
 #include "iris_cuda.h"
@@ -100,49 +117,221 @@ __device__ __forceinline__ void dotChunks(const uint4* w4, int chunks, int lane,
   }
 }
 
-// Rows of one expert (or of a plain product), at most MT, K a multiple of 16, whose float values come from
-// `value(p, k)` (row p of the call, column k; rounded to the storage type where the model rounds): each block quantizes
-// them into shared memory (dynamic: T * K bytes), then streams its weight rows against them. Grid as the FP8
-// product's: (ceil(N / kWarps), experts with rows at most).
+// ==== the quantizing product ====
+
+// The 16-byte chunks of a float row as its storage type holds them (8 bf16 or 4 F32 values): loaded whole where the
+// row is 16-byte aligned, else value by value; unpacked to fp32 exactly; packed back rounding as fromFloat<T>.
+template <typename T>
+struct ChunkIO;
+
+template <>
+struct ChunkIO<__nv_bfloat16> {
+  static constexpr int kValues = 8;
+  __device__ static __forceinline__ uint4 load(const __nv_bfloat16* row, int c, bool aligned) {
+    if (aligned) return __ldg(reinterpret_cast<const uint4*>(row) + c);
+    uint32_t w[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      w[i] = uint32_t(__bfloat16_as_ushort(row[8 * c + 2 * i])) | uint32_t(__bfloat16_as_ushort(row[8 * c + 2 * i + 1])) << 16;
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+  }
+  __device__ static __forceinline__ void unpack(const uint4& u, float (&v)[8]) {
+    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      v[2 * i] = __uint_as_float(w[i] << 16);
+      v[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+  }
+  __device__ static __forceinline__ uint4 pack(const float (&v)[8]) {
+    uint32_t w[4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      w[i] = uint32_t(__bfloat16_as_ushort(fromFloat<__nv_bfloat16>(v[2 * i]))) |
+             uint32_t(__bfloat16_as_ushort(fromFloat<__nv_bfloat16>(v[2 * i + 1]))) << 16;
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+  }
+};
+
+template <>
+struct ChunkIO<float> {
+  static constexpr int kValues = 4;
+  __device__ static __forceinline__ uint4 load(const float* row, int c, bool aligned) {
+    if (aligned) return __ldg(reinterpret_cast<const uint4*>(row) + c);
+    return make_uint4(__float_as_uint(row[4 * c]), __float_as_uint(row[4 * c + 1]), __float_as_uint(row[4 * c + 2]),
+                      __float_as_uint(row[4 * c + 3]));
+  }
+  __device__ static __forceinline__ void unpack(const uint4& u, float (&v)[4]) {
+    v[0] = __uint_as_float(u.x);
+    v[1] = __uint_as_float(u.y);
+    v[2] = __uint_as_float(u.z);
+    v[3] = __uint_as_float(u.w);
+  }
+  __device__ static __forceinline__ uint4 pack(const float (&v)[4]) {
+    return make_uint4(__float_as_uint(v[0]), __float_as_uint(v[1]), __float_as_uint(v[2]), __float_as_uint(v[3]));
+  }
+};
+
+// Chunks of x a prologue thread keeps in registers between the amax and the bytes: 4 x 256 threads x 8 values is a
+// bf16 row of 8,192 (Scout's widest); longer rows (or F32 past 4,096) compute their remaining chunks again.
+constexpr int kHeldChunks = 4;
+
+// The expert of block y as blockExpert finds it, the 32 lanes of each warp reading 32 experts' offsets at once (one
+// round trip where blockExpert's loop makes one per expert); every thread of the block gets the same answer.
+__device__ __forceinline__ bool blockExpertByWarp(const Fp8RowsArgs& g, int lane, int* expert, int* start, int* count) {
+  if (g.offsets == nullptr) return blockExpert(g, expert, start, count);
+  int z = blockIdx.y;
+  for (int e0 = 0; e0 < int(g.E); e0 += 32) {
+    const int e = e0 + lane;
+    const int s = e < int(g.E) ? g.offsets[e] : 0, n = e < int(g.E) ? g.offsets[e + 1] - s : 0;
+    const unsigned withRows = __ballot_sync(0xffffffffu, n > 0);
+    const int here = __popc(withRows);
+    if (z < here) {
+      const unsigned pick = __ballot_sync(0xffffffffu, n > 0 && __popc(withRows & ((1u << lane) - 1u)) == z);
+      const int l = __ffs(pick) - 1;
+      *expert = e0 + l;
+      *start = __shfl_sync(0xffffffffu, s, l);
+      *count = __shfl_sync(0xffffffffu, n, l);
+      return true;
+    }
+    z -= here;
+  }
+  return false;
+}
+
+// Row n's first weights (the first `batch` chunks of each lane) on their way to L2: a hint, the loads come later.
+__device__ __forceinline__ void prefetchFirstChunks(const uint4* w4, int chunks, int lane, int batch) {
+  for (int b = 0; b < batch; b++) {
+    const int c = lane + b * 32;
+    if (c < chunks) asm volatile("prefetch.global.L2 [%0];" ::"l"(w4 + c));
+  }
+}
+
+// Chunks first + i * blockDim.x (i < kHeldChunks, those below xChunks) of row p into `held`, all loads first (one
+// round trip), with their largest magnitude folded into amax.
+template <typename Prologue>
+__device__ __forceinline__ void loadHeld(const Prologue& value, int p, int first, int xChunks, uint4 (&held)[kHeldChunks],
+                                         float& amax) {
+  using IO = ChunkIO<typename Prologue::Storage>;
+  constexpr int V = IO::kValues;
+#pragma unroll
+  for (int i = 0; i < kHeldChunks; i++) {
+    const int c = first + i * int(blockDim.x);
+    held[i] = c < xChunks ? value.chunk(p, c) : make_uint4(0, 0, 0, 0);
+  }
+#pragma unroll
+  for (int i = 0; i < kHeldChunks; i++) {
+    float v[V];
+    IO::unpack(held[i], v);
+#pragma unroll
+    for (int j = 0; j < V; j++) amax = fmaxf(amax, fabsf(v[j]));
+  }
+}
+
+// Quantizes row p of the prologue (the block's threads together) into dst (K bytes) and returns its scale, as
+// quantizeFp8 does: amax over the row's values, scale = fp8ScaleFor(amax), bytes e4m3(value / scale). A row of one
+// round (kHeldChunks chunks a thread) is read once and quantized from registers; longer rows read each round again
+// for the bytes, the last one read first being still held.
+template <typename Prologue>
+__device__ __forceinline__ float quantizeRow(const Prologue& value, int p, int K, uint8_t* dst, float* shared32) {
+  using IO = ChunkIO<typename Prologue::Storage>;
+  constexpr int V = IO::kValues;
+  const int xChunks = K / V, perRound = kHeldChunks * int(blockDim.x);
+  const int rounds = (xChunks + perRound - 1) / perRound;
+  uint4 held[kHeldChunks];
+  float amax = 0.f;
+  for (int r = 0; r < rounds; r++) loadHeld(value, p, r * perRound + int(threadIdx.x), xChunks, held, amax);
+  const float scale = fp8ScaleFor(blockAbsMax(amax, shared32));
+  for (int r = rounds - 1; r >= 0; r--) {
+    const int first = r * perRound + int(threadIdx.x);
+    if (r != rounds - 1) {
+      float unused = 0.f;
+      loadHeld(value, p, first, xChunks, held, unused);
+    }
+#pragma unroll
+    for (int i = 0; i < kHeldChunks; i++) {
+      const int c = first + i * int(blockDim.x);
+      if (c >= xChunks) break;
+      float v[V];
+      IO::unpack(held[i], v);
+      // The V bytes as one 8- or 4-byte word (c * V is a multiple of V).
+      uint32_t word[V / 4];
+#pragma unroll
+      for (int j = 0; j < V / 4; j++) {
+        word[j] = uint32_t(toE4m3(v[4 * j] / scale)) | uint32_t(toE4m3(v[4 * j + 1] / scale)) << 8 |
+                  uint32_t(toE4m3(v[4 * j + 2] / scale)) << 16 | uint32_t(toE4m3(v[4 * j + 3] / scale)) << 24;
+      }
+      if constexpr (V == 8) {
+        *reinterpret_cast<uint2*>(dst + size_t(c) * V) = make_uint2(word[0], word[1]);
+      } else {
+        *reinterpret_cast<uint32_t*>(dst + size_t(c) * V) = word[0];
+      }
+    }
+  }
+  return scale;
+}
+
+// Blocks a multiprocessor that ptxas must fit at kBatch loads in flight: 5 (48 registers, as many warps as the plain
+// product's one-row variant has) for decode's variant, one bf16 row, which left alone takes 64 for the held chunks
+// (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas chooses.
+// None spills (ptxas -v).
+template <int MT, int BATCH, typename OutT>
+constexpr int quantizingMinBlocks() {
+  return BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
+}
+
+
+// Rows of one expert (or of a plain product), at most MT, K a multiple of 16, whose float values the Prologue gives
+// (`chunk(p, c)`: row p of the call, 16-byte chunk c, in its storage type `Storage`, rounded where the model rounds):
+// each block quantizes them into shared memory (dynamic: T * K bytes), then each warp streams its weight rows n,
+// n + 8 * gridDim.x, ... against them. Grid: (launchQuantizing's resident blocks, experts with rows at most).
+// `routingBeforeWait`: the routing tables (offsets) were written two or more kernels back, so the block may find its
+// expert, and prefetch that expert's weights, before waiting for the kernel before it.
 template <int MT, int BATCH, typename OutT, typename Prologue>
-__global__ void __launch_bounds__(kWarps * 32) quantizingRowsKernel(Fp8RowsArgs g, Prologue value) {
+__global__ void __launch_bounds__(kWarps * 32, quantizingMinBlocks<MT, BATCH, OutT>())
+    quantizingRowsKernel(Fp8RowsArgs g, Prologue value, bool routingBeforeWait) {
   extern __shared__ __align__(16) uint8_t xq[];
   __shared__ float shared32[32];
   __shared__ float xScale[MT];
-  int e = 0, start = 0, rows = 0;
-  if (!blockExpert(g, &e, &start, &rows)) return;  // the whole block alike: no barrier below is skipped by some threads
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int n = blockIdx.x * kWarps + warp;
-  const int K = int(g.K), chunks = K / 16;
-  const uint4* w4 = reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.w) +
-                                                   (size_t(e) * g.N + size_t(n < int(g.N) ? n : 0)) * K);
-  // This warp's first weights start on their way to L2 while the block quantizes x.
-  if (n < int(g.N)) {
-#pragma unroll
-    for (int b = 0; b < BATCH; b++) {
-      const int c = lane + b * 32;
-      if (c < chunks) asm volatile("prefetch.global.L2 [%0];" ::"l"(w4 + c));
-    }
+  const int K = int(g.K), N = int(g.N), chunks = K / 16, stride = int(gridDim.x) * kWarps;
+  int n = blockIdx.x * kWarps + warp;
+  int e = 0, start = 0, rows = 0;
+  auto weights = [&](int row) {
+    return reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.w) + (size_t(e) * g.N + size_t(row)) * K);
+  };
+  // Before the wait nothing the kernel before may still write is read, and nothing is written.
+  const bool early = g.offsets == nullptr || routingBeforeWait;
+  if (early) {
+    if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;  // the whole block alike
+    if (n < N) prefetchFirstChunks(weights(n), chunks, lane, BATCH);
+  }
+  waitForPrevious();
+  releaseNext();
+  if (!early) {
+    if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;
+    if (n < N) prefetchFirstChunks(weights(n), chunks, lane, BATCH);
   }
   for (int t = 0; t < rows; t++) {
-    float amax = 0.f;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) amax = fmaxf(amax, fabsf(value(start + t, k)));
-    const float scale = fp8ScaleFor(blockAbsMax(amax, shared32));
+    const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32);
     if (threadIdx.x == 0) xScale[t] = scale;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) xq[size_t(t) * K + k] = toE4m3(value(start + t, k) / scale);
   }
   __syncthreads();
-  if (n >= int(g.N)) return;
-  float acc[MT];
-#pragma unroll
-  for (int t = 0; t < MT; t++) acc[t] = 0.f;
   const uint4* xq4 = reinterpret_cast<const uint4*>(xq);
-  dotChunks<MT, BATCH>(w4, chunks, lane, rows, true, [&](int t, int c) { return xq4[t * chunks + c]; }, acc);
+  for (; n < N; n += stride) {
+    if (n + stride < N) prefetchFirstChunks(weights(n + stride), chunks, lane, BATCH);
+    float acc[MT];
 #pragma unroll
-  for (int t = 0; t < MT; t++) {
-    if (t >= rows) break;
-    const float sum = warpSum(acc[t]);
-    if (lane == 0) store<OutT>(g, start + t, e, n, sum, xScale[t]);
+    for (int t = 0; t < MT; t++) acc[t] = 0.f;
+    dotChunks<MT, BATCH>(weights(n), chunks, lane, rows, true, [&](int t, int c) { return xq4[t * chunks + c]; }, acc);
+#pragma unroll
+    for (int t = 0; t < MT; t++) {
+      if (t >= rows) break;
+      const float sum = warpSum(acc[t]);
+      if (lane == 0) store<OutT>(g, start + t, e, n, sum, xScale[t]);
+    }
   }
 }
 
@@ -157,28 +346,64 @@ inline std::string quantizingRowsRefusal(const Fp8RowsArgs& g) {
   return "";
 }
 
+// Blocks of this variant resident on one multiprocessor with `sharedBytes` of x (asked once a size: decode meets one
+// or two a model).
+template <int MT, int BATCH, typename OutT, typename Prologue>
+int quantizingBlocksPerSM(size_t sharedBytes) {
+  static std::vector<std::pair<size_t, int>> known;
+  for (const auto& [bytes, blocks] : known) {
+    if (bytes == sharedBytes) return blocks;
+  }
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, quantizingRowsKernel<MT, BATCH, OutT, Prologue>, kWarps * 32,
+                                                    sharedBytes) != cudaSuccess || blocks < 1) {
+    cudaGetLastError();
+    return 1;  // not kept: asked again next time
+  }
+  known.emplace_back(sharedBytes, blocks);
+  return blocks;
+}
+
+// The blocks along N: one resident wave (per expert with rows), the row blocks spread evenly over it, so each warp
+// streams the same number of rows and every block quantizes x once.
+inline unsigned quantizingGridX(size_t N, size_t groups, int blocksPerSM) {
+  const size_t rowBlocks = (N + kWarps - 1) / kWarps;
+  size_t resident = size_t(blocksPerSM) * size_t(multiprocessorCount()) / groups;
+  if (resident < 1) resident = 1;
+  const size_t passes = (rowBlocks + resident - 1) / resident;
+  return unsigned((rowBlocks + passes - 1) / passes);
+}
+
 template <int MT, typename OutT, typename Prologue>
-std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value) {
+std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
-  const dim3 grid(unsigned((g.N + kWarps - 1) / kWarps), unsigned(groups));
+  const size_t sharedBytes = g.T * g.K;
   return withStreamBatch<MT, OutT>([&](auto batch) {
-    quantizingRowsKernel<MT, decltype(batch)::value, OutT, Prologue><<<grid, kWarps * 32, g.T * g.K, stream()>>>(g, value);
-    return launchStatus("fp8 product (weight streaming, x quantized in the block)");
+    constexpr int B = decltype(batch)::value;
+    const dim3 grid(quantizingGridX(g.N, groups, quantizingBlocksPerSM<MT, B, OutT, Prologue>(sharedBytes)), unsigned(groups));
+    return launchDependent("fp8 product (weight streaming, x quantized in the block)", quantizingRowsKernel<MT, B, OutT, Prologue>,
+                           grid, dim3(kWarps * 32), sharedBytes, g, value, routingBeforeWait);
   });
 }
 
 // The product of `g` (xScale unused) on rows whose float values `value` gives, quantized inside; "" or why not.
 // bf16 (the models on cuda) and F32 (the tests against the cpu) only: every variant costs build time.
+// `routingBeforeWait`: as quantizingRowsKernel's (true only where the routing tables are two kernels back).
 template <typename OutT, typename Prologue>
-std::string quantizingRows(const Fp8RowsArgs& g, Prologue value) {
+std::string quantizingRows(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait = false) {
   static_assert(std::is_same_v<OutT, __nv_bfloat16> || std::is_same_v<OutT, float>, "bf16 or F32");
+  static_assert(std::is_same_v<typename Prologue::Storage, OutT>, "x in the output's dtype");
   if (g.T == 0 || g.N == 0) return "";
   const std::string refusal = quantizingRowsRefusal(g);
   if (!refusal.empty()) return refusal;
-  if (g.T <= 1) return launchQuantizing<1, OutT>(g, value);
-  if (g.T <= 2) return launchQuantizing<2, OutT>(g, value);
-  return launchQuantizing<4, OutT>(g, value);
+  if (g.T <= 1) return launchQuantizing<1, OutT>(g, value, routingBeforeWait);
+  if (g.T <= 2) return launchQuantizing<2, OutT>(g, value, routingBeforeWait);
+  return launchQuantizing<4, OutT>(g, value, routingBeforeWait);
 }
+
+// Whether the products at decode sizes quantize their float input themselves (this file's kernel) or take
+// quantizeFp8's bytes from a kernel of its own (fp8_gemv.cu: setFp8QuantizeInProduct, its default).
+bool quantizesInProduct();
 
 }  // namespace fp8stream
 }  // namespace iris

@@ -10,7 +10,8 @@
 // such expert exit), so a decode step of one token reads one expert's weights, not all of them.
 //
 // With a float x (args.xDtype >= 0; at most 4 rows) the blocks quantize x themselves (fp8_stream.cuh's
-// quantizingRowsKernel): at batch 1 the quantizing kernel before each product cost Scout 5.6 to 9.4 µs, four a layer.
+// quantizingRowsKernel, one resident wave of blocks): at batch 1 the quantizing kernel before each product cost Scout
+// 5.6 to 8.4 µs, four a layer. Whether callers hand it a float x is setFp8QuantizeInProduct's choice (below).
 #include "fp8_stream.cuh"
 
 namespace iris {
@@ -22,12 +23,16 @@ using fp8stream::dotChunks;
 using fp8stream::kWarps;
 using fp8stream::store;
 
-// A float x's value at row p, column k (rows of K values).
+// A float x's rows of K values, chunk by chunk (fp8_stream.cuh's Prologue): 16-byte loads where x is aligned.
 template <typename T>
 struct FloatRows {
+  using Storage = T;
   const T* x;
   size_t K;
-  __device__ __forceinline__ float operator()(int p, int k) const { return toFloat(x[size_t(p) * K + k]); }
+  bool aligned;
+  __device__ __forceinline__ uint4 chunk(int p, int c) const {
+    return fp8stream::ChunkIO<T>::load(x + size_t(p) * K, c, aligned);
+  }
 };
 
 // ==== kernels ====
@@ -100,13 +105,23 @@ std::string launchRows(const Fp8RowsArgs& g, bool vec) {
 
 namespace {
 int forcedBatch = 0;
+// NOTE: the default of setFp8QuantizeInProduct (-1). Off until an H200 measures the resident-wave kernel against
+// quantizeFp8 + the plain product (bench/decode-layers-scout.ts's fp8QuantizeInProduct sweep): its first version lost
+// (220 against 187 µs a Scout layer). Measurement decides; kernels/linear-fp8.ts reads the choice through the addon.
+constexpr bool kQuantizeInProductDefault = false;
+int quantizeInProduct = -1;
 }  // namespace
 
 namespace fp8stream {
 int forcedFp8StreamBatch() { return forcedBatch; }
+bool quantizesInProduct() { return quantizeInProduct < 0 ? kQuantizeInProductDefault : quantizeInProduct == 1; }
 }  // namespace fp8stream
 
 void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || batch == 16 ? batch : 0; }
+
+void setFp8QuantizeInProduct(int mode) { quantizeInProduct = mode == 0 || mode == 1 ? mode : -1; }
+
+int fp8QuantizeInProduct() { return fp8stream::quantizesInProduct() ? 1 : 0; }
 
 std::string fp8Rows(const Fp8RowsArgs& g) {
   if (g.T == 0 || g.N == 0) return "";
@@ -116,9 +131,11 @@ std::string fp8Rows(const Fp8RowsArgs& g) {
   const bool vec = g.K % 16 == 0 && bits % 16 == 0;
   if (g.xDtype >= 0) {
     if (g.xDtype != g.outDtype) return "fp8 product: a float x and the output must share a dtype";
+    const bool aligned = reinterpret_cast<uintptr_t>(g.x) % 16 == 0;  // rows then too: K is a multiple of 16
     switch (g.xDtype) {
-      case kBF16: return fp8stream::quantizingRows<__nv_bfloat16>(g, FloatRows<__nv_bfloat16>{static_cast<const __nv_bfloat16*>(g.x), g.K});
-      case kF32: return fp8stream::quantizingRows<float>(g, FloatRows<float>{static_cast<const float*>(g.x), g.K});
+      case kBF16:
+        return fp8stream::quantizingRows<__nv_bfloat16>(g, FloatRows<__nv_bfloat16>{static_cast<const __nv_bfloat16*>(g.x), g.K, aligned});
+      case kF32: return fp8stream::quantizingRows<float>(g, FloatRows<float>{static_cast<const float*>(g.x), g.K, aligned});
       default: return "fp8 product: quantizing inside takes a bf16 or F32 x";
     }
   }

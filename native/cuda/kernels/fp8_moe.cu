@@ -9,9 +9,9 @@
 // The weights are in per-expert nn.Linear layout (gateUp [E, 2I, H], down [E, H, I]) so every product streams rows.
 // At one token a step reads one expert's weights; with many tokens each expert's rows go 8 at a time (weights again
 // from L2): correct at any size, but a tensor-core grouped FP8 product would serve prefill better (not written yet).
-// At decode sizes (a few tokens: fp8_stream.cuh's quantizingRowsRefusal) steps 2 and 4 move into the products' blocks,
-// which quantize their input rows themselves from what those steps would have written (the same bytes and scales):
-// route, gate|up, down, three kernels where there were six.
+// At decode sizes (a few tokens: fp8_stream.cuh's quantizingRowsRefusal), where setFp8QuantizeInProduct chooses it,
+// steps 2 and 4 move into the products' blocks, which quantize their input rows themselves from what those steps would
+// have written (the same bytes and scales): route, gate|up, down, three kernels where there were six.
 // Scratch (routing tables, xq, scales, h, act; moeFp8ScratchBytes): include/expert_scratch.h.
 #include "expert_scratch.h"
 #include "float_io.cuh"
@@ -39,28 +39,44 @@ __global__ void __launch_bounds__(256) gatherScaleQuantizeKernel(uint8_t* xq, fl
   for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = toE4m3(toFloat(fromFloat<T>(toFloat(src[j]) * s)) / scale);
 }
 
-// Expert row p's input at column k, as gatherScaleQuantizeKernel makes it before quantizing: token perm[p]'s row times
-// its routing score, rounded to the storage type.
+// Expert row p's input, chunk by chunk (fp8_stream.cuh's Prologue), as gatherScaleQuantizeKernel makes it before
+// quantizing: token perm[p]'s row times its routing score, rounded to the storage type.
 template <typename T>
 struct GatheredRows {
+  using Storage = T;
+  using IO = fp8stream::ChunkIO<T>;
   const T* x;
   const int32_t* perm;
   const float* score;
   size_t H;
-  __device__ __forceinline__ float operator()(int p, int k) const {
+  bool aligned;
+  __device__ __forceinline__ uint4 chunk(int p, int c) const {
     const int t = perm[p];
-    return toFloat(fromFloat<T>(toFloat(x[size_t(t) * H + k]) * score[t]));
+    const float s = score[t];
+    float v[IO::kValues];
+    IO::unpack(IO::load(x + size_t(t) * H, c, aligned), v);
+#pragma unroll
+    for (int j = 0; j < IO::kValues; j++) v[j] *= s;
+    return IO::pack(v);
   }
 };
 
-// Expert row p's activation at column k, as siluAndMul writes it: silu(gate) * up from h [rows, 2I], rounded.
+// Expert row p's activation, chunk by chunk, as siluAndMul writes it: silu(gate) * up from h [rows, 2I], rounded.
+// h is this kernel's scratch (256-byte aligned) and I a multiple of 16: always whole 16-byte loads.
 template <typename T>
 struct ActivatedRows {
+  using Storage = T;
+  using IO = fp8stream::ChunkIO<T>;
   const T* h;
   size_t I;
-  __device__ __forceinline__ float operator()(int p, int k) const {
+  __device__ __forceinline__ uint4 chunk(int p, int c) const {
     const T* row = h + size_t(p) * 2 * I;
-    return toFloat(fromFloat<T>(siluTimes(toFloat(row[k]), toFloat(row[I + k]))));
+    float gate[IO::kValues], up[IO::kValues];
+    IO::unpack(IO::load(row, c, true), gate);
+    IO::unpack(IO::load(row + I, c, true), up);
+#pragma unroll
+    for (int j = 0; j < IO::kValues; j++) gate[j] = siluTimes(gate[j], up[j]);
+    return IO::pack(gate);
   }
 };
 
@@ -107,10 +123,14 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   gateUpRows.w = gateUp; gateUpRows.wScale = gateUpScale; gateUpRows.out = h; gateUpRows.K = H; gateUpRows.N = 2 * I;
   downRows.w = down; downRows.wScale = downScale; downRows.out = out; downRows.rowMap = perm; downRows.K = I; downRows.N = H;
   if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_stream.cuh)
-    if (fp8stream::quantizingRowsRefusal(gateUpRows).empty() && fp8stream::quantizingRowsRefusal(downRows).empty()) {
-      status = fp8stream::quantizingRows<T>(gateUpRows, GatheredRows<T>{static_cast<const T*>(x), perm, score, H});
+    if (fp8stream::quantizesInProduct() && fp8stream::quantizingRowsRefusal(gateUpRows).empty() &&
+        fp8stream::quantizingRowsRefusal(downRows).empty()) {
+      const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0;
+      status = fp8stream::quantizingRows<T>(gateUpRows, GatheredRows<T>{static_cast<const T*>(x), perm, score, H, aligned});
       if (!status.empty()) return status;
-      return fp8stream::quantizingRows<T>(downRows, ActivatedRows<T>{static_cast<const T*>(h), I});
+      // The routing tables are two kernels back from down's product: its blocks find their expert and prefetch its
+      // weights while gate|up's product still runs.
+      return fp8stream::quantizingRows<T>(downRows, ActivatedRows<T>{static_cast<const T*>(h), I}, true);
     }
   }
 

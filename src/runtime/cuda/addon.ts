@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 10;
+export const CUDA_ABI_VERSION = 11;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -106,6 +106,13 @@ export interface CudaAddon extends NcclEntryPoints {
   setDecodeAttentionMma(mode: number): void;
   /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
   setFp8StreamBatch(batch: number): void;
+  /**
+   * The FP8 products at decode sizes quantize their float input inside (1) or after a quantizeFp8 kernel (0): linearFp8's
+   * callers (kernels/linear-fp8.ts) and moeTop1SigmoidFp8's two products; -1: the addon's default (fp8_gemv.cu).
+   */
+  setFp8QuantizeInProduct(mode: number): void;
+  /** The choice in force: 1 inside, 0 a quantizeFp8 kernel before. */
+  fp8QuantizeInProduct(): number;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;

@@ -5,9 +5,11 @@ import type {
 import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Fp8Weight } from "../fp8-weight.js";
 import type { Storage, Tensor } from "../tensor.js";
+import * as fp8 from "./fp8-ops.js";
 import * as fusedLinear from "./fused-linear-ops.js";
 import * as images from "./image-ops.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
+import { fp8QuantizesInProduct } from "./kernel-tuning.js";
 import { StackArena } from "../stack-arena.js";
 import { byteSize, CudaStorage, devicePtr as ptr, ELEMENT_BYTES, optionalPtr } from "./storage.js";
 
@@ -220,19 +222,6 @@ export class CudaBackend implements Backend {
     this.addon.linear(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), x.shape[0], x.shape[1], weight.shape[0]);
   }
 
-  // ==== FP8 (native/cuda/kernels/fp8_*.cu; cuBLASLt's FP8 product in gemm_lt.cc) ====
-
-  quantizeFp8(q: Tensor, scale: Tensor, x: Tensor, transpose: boolean): void {
-    const R = q.shape[q.rank - 2], C = q.shape[q.rank - 1];
-    this.addon.quantizeFp8(code(x), ptr(q), ptr(scale), ptr(x), R * C === 0 ? 0 : q.numel / (R * C), R, C, transpose ? 1 : 0);
-  }
-
-  /** At most 8 tokens: the weight-streaming kernel (quantizing a float x itself); more: cuBLASLt's FP8 product and a scaling pass. */
-  linearFp8(out: Tensor, x: Tensor, xScale: Tensor | null, weight: Fp8Weight, bias: Tensor | null): void {
-    this.addon.linearFp8(code(out), ptr(out), ptr(x), optionalPtr(xScale), ptr(weight.data), ptr(weight.scale), optionalPtr(bias),
-      x.shape[0], x.shape[1], weight.data.shape[0]);
-  }
-
   rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
     const H = lastDim(x);
     this.addon.rmsNorm(code(x), ptr(out), ptr(x), optionalPtr(weight), H === 0 ? 0 : x.numel / H, H, eps);
@@ -377,8 +366,12 @@ export class CudaBackend implements Backend {
     this.addon.topK(ptr(values), ptr(ids), ptr(x), x.shape[0], x.shape[1], values.shape[1]);
   }
 
-  // ==== image preprocessing (image-ops.ts) ====
+  // ==== FP8 (fp8-ops.ts; the experts above), decode's fused products (fused-linear-ops.ts), images (image-ops.ts) ====
 
+  readonly quantizeFp8: Backend["quantizeFp8"] = (...args) => fp8.quantizeFp8(this.addon, ...args);
+  readonly linearFp8: Backend["linearFp8"] = (...args) => fp8.linearFp8(this.addon, ...args);
+  /** The addon's choice (tuneCudaKernels' fp8QuantizeInProduct, else its default): linearFp8's callers follow it. */
+  get fp8QuantizeInProduct(): boolean { return fp8QuantizesInProduct(this.addon); }
   readonly fusesLinear: Backend["fusesLinear"] = fusedLinear.fusesLinear;
   readonly linearAfterRmsNorm: Backend["linearAfterRmsNorm"] = (...args) => fusedLinear.linearAfterRmsNorm(this.addon, ...args);
   readonly linearAccumulate: Backend["linearAccumulate"] = (...args) => fusedLinear.linearAccumulate(this.addon, ...args);

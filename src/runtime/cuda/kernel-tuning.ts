@@ -1,9 +1,10 @@
 /**
  * Kernel choices the cuda backend makes on its own, forced for benchmarks that measure the alternatives
- * (bench/decode-layers-cuda.ts, bench/kernels-cuda.ts). Process-wide: they hold until tuned again.
+ * (bench/decode-layers-cuda.ts, bench/decode-layers-scout.ts, bench/kernels-cuda.ts). Process-wide: they hold until
+ * tuned again.
  */
 import { IrisError } from "../../core/errors.js";
-import { cudaAddonStatus } from "./addon.js";
+import { cudaAddonStatus, type CudaAddon } from "./addon.js";
 
 export interface KernelTuning {
   /**
@@ -28,11 +29,26 @@ export interface KernelTuning {
   readonly attentionDecodeMma?: boolean;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
+  /**
+   * The FP8 products at decode sizes (kernels/linear-fp8.ts FUSED_FP8_QUANTIZE: linearFp8 and the experts' two
+   * products) quantize their float input inside the product (true) or in a quantizeFp8 kernel before it (false);
+   * left out, the addon's default (native/cuda/kernels/fp8_gemv.cu).
+   */
+  readonly fp8QuantizeInProduct?: boolean;
+}
+
+/** The addon's FP8 choice as last read (undefined: to be read); tuneCudaKernels changes it. */
+let quantizeInProduct: boolean | undefined;
+
+/** Whether the cuda backend's FP8 products quantize a decode-size x inside (the addon's choice, read once a tuning). */
+export function fp8QuantizesInProduct(addon: CudaAddon): boolean {
+  quantizeInProduct ??= addon.fp8QuantizeInProduct() === 1;
+  return quantizeInProduct;
 }
 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
-  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0,
+  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0, fp8QuantizeInProduct,
 }: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
@@ -42,4 +58,6 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionLanesPerKey(attentionLanesPerKey);
   addon.setDecodeAttentionMma(attentionDecodeMma === undefined ? -1 : attentionDecodeMma ? 1 : 0);
   addon.setFp8StreamBatch(fp8StreamBatch);
+  addon.setFp8QuantizeInProduct(fp8QuantizeInProduct === undefined ? -1 : fp8QuantizeInProduct ? 1 : 0);
+  quantizeInProduct = undefined;
 }

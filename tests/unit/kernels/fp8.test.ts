@@ -5,9 +5,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { e4m3ToF32, f32ToE4m3 } from "../../../src/core/fp8.js";
 import { linear } from "../../../src/kernels/linear.js";
-import { linearFp8 } from "../../../src/kernels/linear-fp8.js";
+import { linearFp8, quantizesInProduct } from "../../../src/kernels/linear-fp8.js";
 import { moeTop1Sigmoid, moeTop1SigmoidFp8 } from "../../../src/kernels/moe.js";
 import { quantizeFp8 } from "../../../src/kernels/quantize-fp8.js";
+import { CpuBackend } from "../../../src/runtime/cpu/cpu-backend.js";
+import { Device } from "../../../src/runtime/device.js";
+import type { Tensor } from "../../../src/runtime/tensor.js";
 import { relativeL2 } from "../../helpers/numerics.js";
 import { assertClose, assertIrisError, device, f32Tensor, randomArray, randomTensor, read, rng } from "./helpers.js";
 
@@ -108,6 +111,41 @@ test("Backend.linearFp8 with a float x (null xScale) quantizes it as quantizeFp8
   const { q, scale } = quantizeFp8(x.t);
   device.backend.linearFp8(outside, q, scale, fp8, null);
   assert.deepEqual(Array.from(await read(inside)), Array.from(await read(outside)));
+});
+
+/** A cpu backend that chooses a quantizing kernel before each FP8 product (as cuda may), noting the xScale it gets. */
+class SeparateQuantizing extends CpuBackend {
+  readonly fp8QuantizeInProduct = false;
+  readonly xScales: (Tensor | null)[] = [];
+  constructor() {
+    super();
+    const product = this.linearFp8;
+    this.linearFp8 = (out, x, xScale, weight, bias) => {
+      this.xScales.push(xScale);
+      product(out, x, xScale, weight, bias);
+    };
+  }
+}
+
+test("quantizesInProduct: decode sizes within FUSED_FP8_QUANTIZE, where the backend chooses it (absent, as on the cpu: it does)", async () => {
+  assert.ok(quantizesInProduct(device.backend, 1, 5120, "F32") && quantizesInProduct({}, 4, 8192, "BF16"));
+  assert.ok(!quantizesInProduct({}, 5, 16, "F32") && !quantizesInProduct({}, 4, 8208, "BF16") && !quantizesInProduct({}, 1, 40, "F32"));
+  assert.ok(!quantizesInProduct({}, 1, 64, "F16") && !quantizesInProduct({ fp8QuantizeInProduct: false }, 1, 5120, "BF16"));
+  assert.ok(quantizesInProduct({ fp8QuantizeInProduct: true }, 2, 5120, "BF16"));
+  // linearFp8 on a backend that chooses the kernel before: quantizeFp8's bytes and scales reach the product, and the
+  // values equal those of the product quantizing inside.
+  const backend = new SeparateQuantizing(), separate = new Device("cpu", 2, backend);
+  const random = rng(85);
+  const [T, K, N] = [2, 48, 5];
+  const values = randomArray(T * K, random, 3), weights = randomArray(N * K, random, 0.2);
+  const product = async (on: Device) => {
+    const w = quantizeFp8(f32Tensor(weights, [N, K], on));
+    return Array.from(await read(linearFp8(f32Tensor(values, [T, K], on), { data: w.q, scale: w.scale })));
+  };
+  const [outside, inside] = [await product(separate), await product(device)];
+  assert.equal(backend.xScales.length, 1);
+  assert.notEqual(backend.xScales[0], null);
+  assert.deepEqual(outside, inside);
 });
 
 test("linearFp8 refuses a float weight, a scale of the wrong length and FP8 activations", () => {
