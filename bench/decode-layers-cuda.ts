@@ -4,8 +4,7 @@
  * layer with its own weights, so a product streams its weights from memory as in the model, not from L2) and the
  * graph replayed between two timing marks; then the whole 36-layer stack captured as one graph, to compare with
  * the sum of its kernels (what the gaps between graph nodes cost), and each kernel's marginal cost in that graph (the
- * graph's time less the graph without it). At one or two tokens the layer is the model's fused one (norms and
- * residual adds inside the products); the separate layer's graph is timed too. Prints JSON.
+ * graph's time less the graph without it). Prints JSON.
  *
  *   node --import tsx bench/decode-layers-cuda.ts [--batch 1] [--kv-len 400] [--context-length 4096]
  */
@@ -69,8 +68,7 @@ const oLinear = (l: Layer) => backend.linear(o, attended.view([B, Hq * D]), l.oW
 const gateUpLinear = (l: Layer) => backend.linear(gateUp, x, l.guW, null);
 const downLinear = (l: Layer) => backend.linear(down, act, l.downW, null);
 const lmHeadLinear = () => backend.linear(logits, x, lmHead, null);
-// The layer as the model runs it at more than two tokens: each residual add with the norm after it in addRmsNorm.
-const separateKernels: [string, (l: Layer) => void][] = [
+const kernels: [string, (l: Layer) => void][] = [
   ["qkv linear", qkvLinear],
   ["rotaryStoreKV", (l) => backend.rotaryStoreKV(q, l.kc, l.vc, qkv, cos, sin, slots, "neox")],
   ["pagedAttention", attention],
@@ -81,18 +79,6 @@ const separateKernels: [string, (l: Layer) => void][] = [
   ["down linear", downLinear],
   ["addRmsNorm", (l) => backend.addRmsNorm(x, h, down, l.norm2, 1e-6)],
 ];
-// At one or two tokens (Backend.fusesLinear): each norm inside the product after it, each add inside the one before.
-const fusedKernels: [string, (l: Layer) => void][] = [
-  ["qkv linear (input norm inside)", (l) => backend.linearAfterRmsNorm(qkv, h, l.norm1, 1e-6, l.qkvW, l.qkvB)],
-  separateKernels[1],
-  separateKernels[2],
-  ["o linear (+ residual)", (l) => backend.linearAccumulate(h, attended.view([B, Hq * D]), l.oW, null)],
-  ["gate|up linear (norm inside)", (l) => backend.linearAfterRmsNorm(gateUp, h, l.norm2, 1e-6, l.guW, null)],
-  separateKernels[6],
-  ["down linear (+ residual)", (l) => backend.linearAccumulate(h, act, l.downW, null)],
-];
-const fused = backend.fusesLinear(B, H, "BF16", true);
-const kernels = fused ? fusedKernels : separateKernels;
 const head: [string, () => void][] = [
   ["lm head linear", lmHeadLinear],
   ["cast to F32", () => backend.cast(logitsF32, logits)],
@@ -163,10 +149,7 @@ if (B <= 2) {
   }
   tuneCudaKernels({});
 }
-const stackOf = (chain: typeof kernels) => graphMicroseconds(() => layers.forEach((l) => chain.forEach(([, k]) => k(l))), 1);
-const stackUs = await stackOf(kernels);
-// The layers with separate norms and adds, for what the fused products save (at one or two tokens).
-const separateLayersGraphUs = fused ? +(await stackOf(separateKernels)).toFixed(1) : undefined;
+const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 // Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without
 // that kernel (its input then stale, which changes no timing), per layer. Overlap with the kernels around it (the
 // dependent launches' prologues, idle bandwidth while a latency-bound kernel runs) shows as a cost below the
@@ -194,9 +177,7 @@ console.log(JSON.stringify({
   attentionOnTensorCoresUs,
   gemvSplits,
   sumOfKernelsUs: +sumUs.toFixed(1),
-  fusedProducts: fused,
   layersGraphUs: +stackUs.toFixed(1),
-  separateLayersGraphUs,
   stepGraphUs: +stepUs.toFixed(1),
   // The floor: the weights read once at the copy rate this machine measures (bench/kernels-cuda.ts), ~4.24 TB/s.
   weightGB: +(weightBytes / 1e9).toFixed(3),

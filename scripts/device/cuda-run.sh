@@ -213,7 +213,7 @@ if [[ $decode == 1 ]]; then
   for f in "$out"/layers-b*.json; do
     node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}${k.marginalUs === undefined ? "" : ` (in the chain ${k.marginalUs})`}`).join(", ")} µs a call;`,
-        `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}${d.separateLayersGraphUs === undefined ? "" : ` (separate norms and adds ${d.separateLayersGraphUs})`}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
+        `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
         `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
         `attention by blocks a group: ${d.attentionParts.map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")}; decode kernel ${d.attentionOnDecodeKernelUs} / tensor cores ${d.attentionOnTensorCoresUs};`,
         `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")} (4 lanes by blocks a group: ${(d.attentionPartsAtFourLanes ?? []).map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")});`,

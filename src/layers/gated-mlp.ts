@@ -8,7 +8,6 @@
  * next one (gate and up rows, down columns): rows of 3420 bf16 values (6,840 bytes) are not 16-byte aligned, which
  * keeps the GPU's matrix products off their fastest kernels; the zero rows add exact zeros (silu(0) * 0 = 0).
  */
-import { IrisError } from "../core/errors.js";
 import { siluAndMul } from "../kernels/silu-and-mul.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -47,15 +46,6 @@ export class GatedMLP {
     const out = this.partial(x);
     this.comm.allReduceSum(out);
     return out;
-  }
-
-  /**
-   * In place: h += forward(rmsNorm(h) * norm.weight), the norm inside gate|up's product and the residual add inside
-   * down's where they fuse (a decode step). A group of one only (no all-reduce between the product and the add).
-   */
-  accumulateAfterNorm(h: Tensor, norm: { readonly weight: Tensor; readonly eps: number }): void {
-    if (this.comm.size > 1) throw new IrisError("INTERNAL", "internal error: a fused MLP step under tensor parallelism");
-    this.down.accumulateInto(h, siluAndMul(this.gateUp.forwardAfterNorm(h, norm)));
   }
 
   /** This rank's share of the output, before the all-reduce (the whole output in a group of one). */

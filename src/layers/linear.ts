@@ -4,11 +4,8 @@
  * token (kernels/linear-fp8.ts); the model code is the same either way.
  */
 import { IrisError } from "../core/errors.js";
-import { addInPlace } from "../kernels/add.js";
-import { linearAccumulate, linearAfterRmsNorm } from "../kernels/fused-linear.js";
 import { linear } from "../kernels/linear.js";
 import { linearFp8 } from "../kernels/linear-fp8.js";
-import { rmsNorm } from "../kernels/rms-norm.js";
 import { isFp8Weight, type LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { Parameters, ShardSlice, SourceSpec } from "./parameters.js";
@@ -60,17 +57,5 @@ export class Linear {
 
   forward(x: Tensor): Tensor {
     return isFp8Weight(this.weight) ? linearFp8(x, this.weight, this.bias) : linear(x, this.weight, this.bias);
-  }
-
-  /** forward(rmsNorm(h) * norm.weight) for the residual stream h: the norm inside the product where it fuses. */
-  forwardAfterNorm(h: Tensor, norm: { readonly weight: Tensor; readonly eps: number }): Tensor {
-    if (isFp8Weight(this.weight)) return this.forward(rmsNorm(h, norm.weight, norm.eps));
-    return linearAfterRmsNorm(h, norm.weight, norm.eps, this.weight, this.bias);
-  }
-
-  /** residual += forward(x): the residual connection inside the product where it fuses. */
-  accumulateInto(residual: Tensor, x: Tensor): void {
-    if (isFp8Weight(this.weight)) addInPlace(residual, this.forward(x));
-    else linearAccumulate(residual, x, this.weight, this.bias);
   }
 }

@@ -67,11 +67,6 @@ export class QKVProjection {
     return this.qkv.forward(x);
   }
 
-  /** `fused` of rmsNorm(h) * norm.weight, the norm inside the product where it fuses (a decode step). */
-  fusedAfterNorm(h: Tensor, norm: { readonly weight: Tensor; readonly eps: number }): Tensor {
-    return this.qkv.forwardAfterNorm(h, norm);
-  }
-
   forward(x: Tensor): QKV {
     const { numHeads, numKvHeads, headDim } = this.s;
     const T = x.shape[0];

@@ -6,10 +6,10 @@ import { IrisError } from "../core/errors.js";
 import type { QwenVisionConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addInPlace } from "../kernels/add.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
+import { applyRotary } from "../kernels/apply-rotary.js";
 import { attention } from "../kernels/attention.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
-import { rotaryStoreKV } from "../kernels/rotary-store-kv.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
 import { QKVProjection } from "../layers/qkv-projection.js";
@@ -17,7 +17,7 @@ import { RMSNorm } from "../layers/norms.js";
 import type { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
 import { defaultInvFreq } from "../layers/rotary-frequencies.js";
-import { empty, fromHost } from "../runtime/creation.js";
+import { fromHost } from "../runtime/creation.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { Segments } from "../runtime/backend.js";
 import { visionLayout, type ImageGrid } from "./qwen2-5-vl-vision-layout.js";
@@ -41,16 +41,13 @@ class VisionBlock {
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, true);
   }
 
-  /**
-   * Updates the residual stream x in place. `rows` is I32 [0 .. N-1]: rotaryStoreKV, which rotates q and k out of
-   * the fused projection and stores k and v by slot, writes them as plain [N, heads, headDim] tensors through it
-   * (one kernel for three column slices and two rotations).
-   */
-  forward(x: Tensor, rotary: RotaryTables, segments: Segments, rows: Tensor): void {
-    const { hiddenSize: H, headDim, numHeads } = this.c;
+  /** Updates the residual stream x in place. */
+  forward(x: Tensor, rotary: RotaryTables, segments: Segments): void {
+    const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
-    const k = empty(x.device, [N, numHeads, headDim], x.dtype), v = empty(x.device, [N, numHeads, headDim], x.dtype);
-    const q = rotaryStoreKV(this.qkv.fused(this.norm1.forward(x)), numHeads, k, v, rotary.cos, rotary.sin, rows, "neox");
+    const { q, k, v } = this.qkv.forward(this.norm1.forward(x));
+    applyRotary(q, rotary.cos, rotary.sin, "neox");
+    applyRotary(k, rotary.cos, rotary.sin, "neox");
     const attended = attention(q, k, v, segments, { scale: 1 / Math.sqrt(headDim), causal: false });
     const normed = addRmsNorm(x, this.proj.forward(attended.view([N, H])), this.norm2.weight, this.norm2.eps);
     addInPlace(x, this.mlp.forward(normed));
@@ -98,9 +95,8 @@ export class Qwen2_5_VisionTower {
     const rotary = this.rotary.tables(upload(layout.rotaryPositions, [layout.numPatches, 2]));
     const windows: Segments = { cuSeqlens: upload(layout.cuWindowSeqlens), maxSeqLen: layout.maxWindowLen };
     const frames: Segments = { cuSeqlens: upload(layout.cuSeqlens), maxSeqLen: layout.maxFrameLen };
-    const rows = upload(Int32Array.from({ length: layout.numPatches }, (_, i) => i));
     this.blocks.forEach((block, i) => {
-      device.scratch(() => block.forward(x, rotary, c.fullAttentionBlocks.includes(i) ? frames : windows, rows));
+      device.scratch(() => block.forward(x, rotary, c.fullAttentionBlocks.includes(i) ? frames : windows));
     });
 
     const unit = c.spatialMergeSize * c.spatialMergeSize;

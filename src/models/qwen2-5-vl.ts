@@ -7,7 +7,6 @@ import { PagedSelfAttention } from "../attention/paged-self-attention.js";
 import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
-import { fusesLinear } from "../kernels/fused-linear.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
@@ -22,7 +21,6 @@ import { Parameters } from "../layers/parameters.js";
 import { RotaryEmbedding, type RotaryTables } from "../layers/rotary.js";
 import { defaultInvFreq, mropeSectionMap } from "../layers/rotary-frequencies.js";
 import type { Device } from "../runtime/device.js";
-import { isFp8Weight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { ForwardBatch, VisionInput, VisionLanguageModel } from "./model.js";
 import { Qwen2_5_VisionTower } from "./qwen2-5-vl-vision.js";
@@ -71,29 +69,6 @@ class DecoderLayer {
     addRmsNorm(h, projected, this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
     addRmsNorm(h, this.mlp.forward(x), next.weight, next.eps, x);
   }
-
-  /**
-   * Whether a step takes `forwardFused`: one or two tokens where the backend folds norms and residual adds into the
-   * products (kernels/fused-linear.ts), a group of one, float weights (FP8 products keep `forward`, where one
-   * addRmsNorm kernel does each add and norm).
-   */
-  fuses(h: Tensor): boolean {
-    return this.comm.size === 1 && !isFp8Weight(this.o.weight) && fusesLinear(h, true);
-  }
-
-  /**
-   * `forward` for a decode step, each norm inside the product after it (q|k|v, gate|up) and each residual add inside
-   * the product before it (o, down): four kernels a layer fewer. Updates the residual stream h in place; no
-   * normalized copy of it is kept between layers.
-   */
-  forwardFused(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): void {
-    const numHeads = this.heads.heads;
-    const T = h.shape[0];
-    const queries = this.qkv.fusedAfterNorm(h, this.inputNorm);
-    const attended = this.attention.forwardRotated(queries, numHeads, rotary, "neox", batch).view([T, numHeads * this.c.headDim]);
-    this.o.accumulateInto(h, attended);
-    this.mlp.accumulateAfterNorm(h, this.postAttentionNorm);
-  }
 }
 
 export class Qwen2_5_VL implements VisionLanguageModel {
@@ -140,10 +115,6 @@ export class Qwen2_5_VL implements VisionLanguageModel {
     const h = this.embed.forward(batch.inputIds);
     if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
     const rotary = this.rotary.tables(batch.positions);
-    if (this.layers[0].fuses(h)) {
-      for (const layer of this.layers) h.device.scratch(() => layer.forwardFused(h, rotary, batch.attention));
-      return this.lmHead.forward(this.norm.forward(gatherRows(h, batch.logitRows)));
-    }
     const x = this.layers[0].inputNorm.forward(h);
     this.layers.forEach((layer, i) => h.device.scratch(() => layer.forward(h, x, rotary, batch.attention, this.layers[i + 1]?.inputNorm ?? this.norm)));
     // x holds the final norm of every row: the logit rows are gathered from it.

@@ -114,15 +114,6 @@ export interface Backend {
 
   /** out [T, N] = x [T, K] · weightᵀ + bias, with weight [N, K] (nn.Linear layout) and bias [N] or null. */
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
-  /**
-   * Decode's products with a neighbour folded in, only where fusesLinear(T, K, dtype, withNorm) holds for x [T, K]
-   * (kernels/fused-linear.ts runs the separate kernels elsewhere). linearAfterRmsNorm: out = n · weightᵀ + bias with
-   * n = rmsNorm(x) * normWeight rounded as rmsNorm stores it, x the residual stream. linearAccumulate: in place,
-   * residual [T, N] += x · weightᵀ + bias, rounded as linear then add would: the residual connection.
-   */
-  fusesLinear(T: number, K: number, dtype: TensorDType, withNorm: boolean): boolean;
-  linearAfterRmsNorm(out: Tensor, x: Tensor, normWeight: Tensor, eps: number, weight: Tensor, bias: Tensor | null): void;
-  linearAccumulate(residual: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
 
   // ==== FP8 (E4M3 bytes, core/fp8.ts: round to nearest even, saturating to ±448) ====
 

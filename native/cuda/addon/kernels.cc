@@ -54,16 +54,6 @@ napi_value Linear(napi_env env, napi_callback_info info) {
   ARGS(8);
   return result(env, linear(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7])));
 }
-// linearFused(dtype, out, x, w, bias, T, K, N, normWeight, eps, accumulate): gemv.cu's fused decode product.
-napi_value LinearFused(napi_env env, napi_callback_info info) {
-  ARGS(11);
-  GemvFusion fusion;
-  fusion.normWeight = ptr(a[8]);
-  fusion.eps = float(a[9]);
-  fusion.accumulate = a[10] != 0;
-  if (int(a[0]) != kBF16) return result(env, "linear (fused): bf16 only");
-  return result(env, gemvFused(ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7]), fusion));
-}
 napi_value SetGemv(napi_env env, napi_callback_info info) {
   ARGS(1);
   setGemvMode(int(a[0]));
@@ -190,7 +180,6 @@ void registerKernels(napi_env env, napi_value exports) {
     {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"storeKV", nullptr, StoreKV, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"linearFused", nullptr, LinearFused, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemv", nullptr, SetGemv, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemvSplit", nullptr, intSetter<setGemvSplit>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -91,18 +91,6 @@ std::string storeKV(const void* k, const void* v, void* kCache, void* vCache, co
 // Skinny products (T <= 2, bf16) run gemv.cu's weight-streaming kernel instead of cuBLASLt (see setGemvMode).
 bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K);
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N);
-// A decode product with the step around it folded in (gemv.cu): with normWeight, x is the residual stream and the
-// product's input is rmsNorm(x) * normWeight; with accumulate, out is the residual stream and receives out + the
-// product, in place. One of the two; 1 or 2 rows, bf16; with the norm T * K * 2 <= kGemvFusedMaxBytes (the
-// normalized rows sit in a block's shared memory).
-struct GemvFusion {
-  const void* normWeight = nullptr;
-  float eps = 0.f;
-  bool accumulate = false;
-};
-constexpr size_t kGemvFusedMaxBytes = 32 * 1024;  // with the block's static shared memory, within a plain launch's 48 KB
-std::string gemvFusionRefusal(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, const GemvFusion& fusion);
-std::string gemvFused(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N, const GemvFusion& fusion);
 // -1: gemv where gemvApplies and the rule in linear() agree (the default); 0: never; 1: wherever it applies (benchmarks).
 void setGemvMode(int mode);
 // Forces the gemv kernel's warps per row (1, 2, 4 or 8; anything else: its own choice), for benchmarks.

@@ -353,15 +353,14 @@ int groupParts(int group, long long pairs) {
 // at batch 1: 16 blocks, 64 warps on 132 multiprocessors, 7.0 µs a layer). Four lanes a key quarter the chain and
 // the multiple (32 keys: 13 splits hold keys at 400), at the price of a quarter of the bytes in flight a warp
 // iteration and, where a split holds more than 32 keys, four times the iterations (a dependent round trip each).
-// NOTE: not measured yet. Until it is, four lanes only where the launch is far from filling the machine even with
-// every split holding keys: S x Hk x parts x (splits at one lane a key) under the multiprocessor count. At the
-// engine's launch bound (the context length) that is Qwen2.5-VL-3B at batch 1 (4 x 32 = 128 blocks on the H200's
-// 132), not Llama 4 Scout's 8 KV heads (8 x 32). Head dim 32 keeps one lane a key (its chain is short; the kernel
-// is not instantiated with more).
-int lanesPerKey(int D, long long blocksAtOneLane) {
+// Measured on the H200 (bench/decode-layers-cuda.ts and decode-layers-scout.ts, 25d8ad1): four lanes lost everywhere
+// it was tried. Qwen2.5-VL-3B at batch 1 and 400 keys: 7.13 µs with one lane, 7.58 with four (13 splits merged
+// instead of 4: the time is the launch, the page-table and row round trips and the merge, not the chain); batch 64:
+// 27.5 against 34.6; Scout at batch 1 (G = 5): 11.52 against 12.77. So one lane, four only when forced (the knob
+// stays for measuring other shapes). Head dim 32 keeps one lane a key (not instantiated with more).
+int lanesPerKey(int D) {
   if (D == 32) return 1;
-  if (forcedLanes > 0) return forcedLanes;
-  return blocksAtOneLane < multiprocessorCount() ? 4 : 1;
+  return forcedLanes > 0 ? forcedLanes : 1;
 }
 
 }  // namespace
@@ -396,7 +395,7 @@ std::string attentionDecode(const AttentionArgs& a) {
     if (splits < 1) splits = 1;
     return splits;
   };
-  const int lanes = lanesPerKey(a.D, pairs * splitsAt(1));
+  const int lanes = lanesPerKey(a.D);
   const long long splits = splitsAt(lanes);
   float* partial = nullptr;
   unsigned* arrived = nullptr;

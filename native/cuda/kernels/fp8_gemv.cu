@@ -105,10 +105,12 @@ std::string launchRows(const Fp8RowsArgs& g, bool vec) {
 
 namespace {
 int forcedBatch = 0;
-// NOTE: the default of setFp8QuantizeInProduct (-1). Off until an H200 measures the resident-wave kernel against
-// quantizeFp8 + the plain product (bench/decode-layers-scout.ts's fp8QuantizeInProduct sweep): its first version lost
-// (220 against 187 µs a Scout layer). Measurement decides; kernels/linear-fp8.ts reads the choice through the addon.
-constexpr bool kQuantizeInProductDefault = false;
+// The default of setFp8QuantizeInProduct (-1): inside. Measured on the H200 (bench/decode-layers-scout.ts's
+// fp8QuantizeInProduct sweep, 25d8ad1), a Scout layer at batch 1 takes 150.2 µs with the resident-wave kernels
+// against 177.7 with quantizeFp8 before each product (q|k|v 17.2 vs 20.0, o 11.7 vs 15.9, the experts 51.4 vs 59.0,
+// shared down 16.1 vs 22.9); the first version of this kernel lost (220 against 187). kernels/linear-fp8.ts reads the
+// choice through the addon.
+constexpr bool kQuantizeInProductDefault = true;
 int quantizeInProduct = -1;
 }  // namespace
 

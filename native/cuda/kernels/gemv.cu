@@ -31,19 +31,11 @@ __device__ __forceinline__ void accumulate8(float& acc, const uint4& w, const ui
 // A block of kGemvWarps warps serves kGemvWarps / SPLIT weight rows; the SPLIT warps of a row each stream one
 // contiguous part of it and their sums meet in shared memory. Splitting gives short rows enough warps in flight
 // (a product with few output rows, or long rows: K = 11008) to cover the memory latency.
-//
-// Two fusions for a decoder's step at one or two tokens, each removing the kernel between two products (GemvFusion):
-// - NORM: x is the residual stream h, and the product's input is rmsNorm(h) * normWeight, rounded as the norm kernels
-//   store it. Every block normalizes the T rows into shared memory first: 4 KB a row from L2 at H = 2048, while its
-//   weights' first loads are already on their way.
-// - ADD: out is the residual stream and takes out + (the product, rounded as linear stores it), rounded as `add`
-//   stores it: the residual connection in place (each output element is read and written by the same lane).
-template <int T, int SPLIT, bool NORM, bool ADD>
+template <int T, int SPLIT>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out, const __nv_bfloat16* x,
-    const __nv_bfloat16* w, const __nv_bfloat16* bias, int K, int N, const __nv_bfloat16* normWeight, float eps) {
+    const __nv_bfloat16* w, const __nv_bfloat16* bias, int K, int N) {
   constexpr int kRowsPerBlock = kGemvWarps / SPLIT;
   __shared__ float partial[kGemvWarps][T];
-  extern __shared__ uint4 normed[];  // NORM: the T normalized rows, K / 8 chunks each
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n = blockIdx.x * kRowsPerBlock + warp / SPLIT, part = warp % SPLIT;
   const int chunks = K / 8;
@@ -70,39 +62,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   waitForPrevious();
   releaseNext();
   const uint4* xs = reinterpret_cast<const uint4*>(x);
-  if constexpr (NORM) {
-    // The rows' norms while the first weights arrive.
-    __shared__ float scratch[32];
-    const uint4* weight4 = reinterpret_cast<const uint4*>(normWeight);
-#pragma unroll
-    for (int t = 0; t < T; t++) {
-      float squares = 0.f;
-      for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
-        const uint4 v = __ldg(xs + size_t(t) * chunks + c);
-        const __nv_bfloat162* v2 = reinterpret_cast<const __nv_bfloat162*>(&v);
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          const float2 f = __bfloat1622float2(v2[e]);
-          squares = fmaf(f.x, f.x, fmaf(f.y, f.y, squares));
-        }
-      }
-      const float inv = rsqrtf(blockSum(squares, scratch) / float(K) + eps);
-      for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
-        const uint4 v = __ldg(xs + size_t(t) * chunks + c), g = __ldg(weight4 + c);
-        const __nv_bfloat162* v2 = reinterpret_cast<const __nv_bfloat162*>(&v);
-        const __nv_bfloat162* g2 = reinterpret_cast<const __nv_bfloat162*>(&g);
-        uint4 result;
-        __nv_bfloat162* r2 = reinterpret_cast<__nv_bfloat162*>(&result);
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          const float2 f = __bfloat1622float2(v2[e]), gf = __bfloat1622float2(g2[e]);
-          r2[e] = __floats2bfloat162_rn(f.x * inv * gf.x, f.y * inv * gf.y);  // as rmsNorm: (x * inv) * weight
-        }
-        normed[size_t(t) * chunks + c] = result;
-      }
-    }
-    __syncthreads();
-  }
   if (n < N) {
     for (;;) {
 #pragma unroll
@@ -111,7 +70,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
         if (c >= cEnd) break;
 #pragma unroll
         for (int t = 0; t < T; t++) {
-          accumulate8(acc[t], wv[b], NORM ? normed[size_t(t) * chunks + c] : __ldg(xs + size_t(t) * chunks + c));
+          accumulate8(acc[t], wv[b], __ldg(xs + size_t(t) * chunks + c));
         }
       }
       base += 32 * kBatch;
@@ -139,20 +98,16 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   if (n >= N || lane != 0) return;
 #pragma unroll
   for (int t = 0; t < T; t++) {
-    const __nv_bfloat16 product = __float2bfloat16_rn(bias == nullptr ? acc[t] : acc[t] + __bfloat162float(bias[n]));
-    __nv_bfloat16& target = out[size_t(t) * N + n];
-    target = ADD ? __float2bfloat16_rn(__bfloat162float(target) + __bfloat162float(product)) : product;
+    out[size_t(t) * N + n] = __float2bfloat16_rn(bias == nullptr ? acc[t] : acc[t] + __bfloat162float(bias[n]));
   }
 }
 
-template <int T, int SPLIT, bool NORM = false, bool ADD = false>
-std::string launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N, const GemvFusion& fusion = {}) {
+template <int T, int SPLIT>
+std::string launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N) {
   constexpr int rowsPerBlock = kGemvWarps / SPLIT;
-  const size_t normedBytes = NORM ? size_t(T) * K * sizeof(__nv_bfloat16) : 0;
-  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT, NORM, ADD>, dim3{unsigned((N + rowsPerBlock - 1) / rowsPerBlock)},
-    dim3{kGemvWarps * 32}, normedBytes, static_cast<__nv_bfloat16*>(out), static_cast<const __nv_bfloat16*>(x),
-    static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N,
-    static_cast<const __nv_bfloat16*>(fusion.normWeight), fusion.eps);
+  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT>, dim3{unsigned((N + rowsPerBlock - 1) / rowsPerBlock)},
+    dim3{kGemvWarps * 32}, 0, static_cast<__nv_bfloat16*>(out), static_cast<const __nv_bfloat16*>(x),
+    static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
 }
 
 // > 0: every row split over this many warps (1, 2, 4 or 8), for measuring (setGemvSplit).
@@ -203,39 +158,6 @@ std::string gemv(void* out, const void* x, const void* w, const void* bias, size
   if (T > 2) return "linear (gemv): at most 2 rows, got " + std::to_string(T);
   status = T == 1 ? launchSplit<1>(out, x, w, bias, int(K), int(N)) : launchSplit<2>(out, x, w, bias, int(K), int(N));
   return status.empty() ? launchStatus("linear (gemv)") : status;
-}
-
-std::string gemvFusionRefusal(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K,
-                              const GemvFusion& fusion) {
-  const uintptr_t normBits = reinterpret_cast<uintptr_t>(fusion.normWeight);
-  const bool norm = fusion.normWeight != nullptr;
-  if (!gemvApplies(dtype, out, x, w, T, K) || normBits % 16 != 0 || (norm && T * K * sizeof(__nv_bfloat16) > kGemvFusedMaxBytes)) {
-    return "linear (fused): needs bf16, 1 or 2 rows, K a multiple of 8, 16-byte aligned operands, and with a norm at most " +
-           std::to_string(kGemvFusedMaxBytes) + " bytes of rows";
-  }
-  if ((fusion.normWeight != nullptr) == fusion.accumulate) return "linear (fused): a norm before or an accumulate after, one of the two";
-  return "";
-}
-
-std::string gemvFused(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N,
-                      const GemvFusion& fusion) {
-  const std::string refusal = gemvFusionRefusal(kBF16, out, x, w, T, K, fusion);
-  if (!refusal.empty()) return refusal;
-  const bool split = splitFor(K, N) > 1;  // forced splits past 2 are for plain products only
-  const bool norm = fusion.normWeight != nullptr;
-  std::string status;
-  if (T == 1) {
-    status = norm ? (split ? launchGemv<1, 2, true, false>(out, x, w, bias, int(K), int(N), fusion)
-                           : launchGemv<1, 1, true, false>(out, x, w, bias, int(K), int(N), fusion))
-                  : (split ? launchGemv<1, 2, false, true>(out, x, w, bias, int(K), int(N), fusion)
-                           : launchGemv<1, 1, false, true>(out, x, w, bias, int(K), int(N), fusion));
-  } else {
-    status = norm ? (split ? launchGemv<2, 2, true, false>(out, x, w, bias, int(K), int(N), fusion)
-                           : launchGemv<2, 1, true, false>(out, x, w, bias, int(K), int(N), fusion))
-                  : (split ? launchGemv<2, 2, false, true>(out, x, w, bias, int(K), int(N), fusion)
-                           : launchGemv<2, 1, false, true>(out, x, w, bias, int(K), int(N), fusion));
-  }
-  return status.empty() ? launchStatus("linear (gemv, fused)") : status;
 }
 
 }  // namespace iris

@@ -5,33 +5,9 @@
 import type { QkAfterRotary, RotaryStyle } from "../backend.js";
 import type { Tensor } from "../tensor.js";
 import { add } from "./elementwise.js";
-import { linearArrays } from "./matmul.js";
 import { rmsNorm, rmsNormRows } from "./norms.js";
 import { rotateHeads } from "./rotary.js";
 import { checkIndex, f32, i32 } from "./storage.js";
-
-/**
- * The decode step's fused products take one or two tokens here as on cuda, so the cpu runs (and its tests check)
- * the model path the GPU takes at decode.
- */
-export function fusesLinear(T: number): boolean {
-  return T >= 1 && T <= 2;
-}
-
-export function linearAfterRmsNorm(out: Tensor, x: Tensor, normWeight: Tensor, eps: number, weight: Tensor, bias: Tensor | null): void {
-  const [T, K] = x.shape, N = weight.shape[0];
-  const normed = new Float32Array(T * K);
-  rmsNormRows(normed, f32(x), f32(normWeight), T, K, eps);
-  linearArrays(f32(out), normed, f32(weight), bias === null ? null : f32(bias), T, K, N);
-}
-
-export function linearAccumulate(residual: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void {
-  const [T, K] = x.shape, N = weight.shape[0];
-  const product = new Float32Array(T * N);
-  linearArrays(product, f32(x), f32(weight), bias === null ? null : f32(bias), T, K, N);
-  const r = f32(residual);
-  for (let i = 0; i < product.length; i++) r[i] += product[i];
-}
 
 export function addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
   add(residual, residual, x);

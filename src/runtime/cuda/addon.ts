@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 11;
+export const CUDA_ABI_VERSION = 12;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -89,12 +89,6 @@ export interface CudaAddon extends NcclEntryPoints {
   storeKV(k: number, v: number, kCache: number, vCache: number, slots: number, T: number, rowBytes: number, numSlots: number): void;
   /** Skinny bf16 products (T <= 2) through the weight-streaming kernel: -1 by the backend's rule, 0 never, 1 wherever it applies. */
   setGemv(mode: number): void;
-  /**
-   * gemv.cu's fused decode product (1 or 2 rows, bf16): with normWeight (non-zero), x is the residual stream,
-   * normalized inside; with accumulate (1), out is the residual stream and receives out + the product.
-   */
-  linearFused(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number, normWeight: number,
-    eps: number, accumulate: number): void;
   /** The gemv kernel's warps per row: 1, 2, 4 or 8 forced, 0 its own choice (benchmarks). */
   setGemvSplit(split: number): void;
   /** The blocks decode attention splits a KV head's query group over: 1 or 2 forced, 0 its own choice (benchmarks). */

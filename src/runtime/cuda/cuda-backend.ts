@@ -6,7 +6,6 @@ import type { HostTransferArray, TensorDType } from "../dtype.js";
 import type { Fp8Weight } from "../fp8-weight.js";
 import type { Storage, Tensor } from "../tensor.js";
 import * as fp8 from "./fp8-ops.js";
-import * as fusedLinear from "./fused-linear-ops.js";
 import * as images from "./image-ops.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
 import { fp8QuantizesInProduct } from "./kernel-tuning.js";
@@ -366,15 +365,12 @@ export class CudaBackend implements Backend {
     this.addon.topK(ptr(values), ptr(ids), ptr(x), x.shape[0], x.shape[1], values.shape[1]);
   }
 
-  // ==== FP8 (fp8-ops.ts; the experts above), decode's fused products (fused-linear-ops.ts), images (image-ops.ts) ====
+  // ==== FP8 (fp8-ops.ts; the experts above), images (image-ops.ts) ====
 
   readonly quantizeFp8: Backend["quantizeFp8"] = (...args) => fp8.quantizeFp8(this.addon, ...args);
   readonly linearFp8: Backend["linearFp8"] = (...args) => fp8.linearFp8(this.addon, ...args);
   /** The addon's choice (tuneCudaKernels' fp8QuantizeInProduct, else its default): linearFp8's callers follow it. */
   get fp8QuantizeInProduct(): boolean { return fp8QuantizesInProduct(this.addon); }
-  readonly fusesLinear: Backend["fusesLinear"] = fusedLinear.fusesLinear;
-  readonly linearAfterRmsNorm: Backend["linearAfterRmsNorm"] = (...args) => fusedLinear.linearAfterRmsNorm(this.addon, ...args);
-  readonly linearAccumulate: Backend["linearAccumulate"] = (...args) => fusedLinear.linearAccumulate(this.addon, ...args);
   readonly patchifyImage: Backend["patchifyImage"] = (...args) => images.patchifyImage(this.addon, ...args);
   readonly resizeImage: Backend["resizeImage"] = (...args) => images.resizeImage(this.addon, ...args);
 }

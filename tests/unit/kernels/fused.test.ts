@@ -1,17 +1,13 @@
 /**
  * The fused kernels equal the sequences they replace, exactly on the cpu: addRmsNorm = add in place, then rmsNorm;
  * rotaryStoreKV = slice q|k|v, rotate q and k, store k and v (padding slots skipped, other cache rows untouched); with
- * Llama 4's steps also the QK norm after the rotation, or the query temperature without one; decode's fused
- * products: linearAfterRmsNorm = rmsNorm then linear, linearAccumulate = linear then add in place, fused (one or two
- * rows) or not (the kernels' own fallback past that).
+ * Llama 4's steps also the QK norm after the rotation, or the query temperature without one.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { addRmsNorm } from "../../../src/kernels/add-rms-norm.js";
 import { addInPlace } from "../../../src/kernels/add.js";
 import { applyRotary } from "../../../src/kernels/apply-rotary.js";
-import { fusesLinear, linearAccumulate, linearAfterRmsNorm } from "../../../src/kernels/fused-linear.js";
-import { linear } from "../../../src/kernels/linear.js";
 import { rmsNorm } from "../../../src/kernels/rms-norm.js";
 import { rotaryStoreKV } from "../../../src/kernels/rotary-store-kv.js";
 import { scaleRows } from "../../../src/kernels/scale-rows.js";
@@ -32,27 +28,6 @@ test("addRmsNorm equals the residual add followed by rmsNorm, with and without a
   }
   const r = randomTensor([2, 8], random);
   assertIrisError(() => addRmsNorm(r.t, r.t, null, 1e-6, r.t), "INVALID_ARGUMENT", /overlaps residual/);
-});
-
-test("linearAfterRmsNorm and linearAccumulate equal the kernels they fold together, fused (1-2 rows) or not (3)", async () => {
-  const random = rng(11);
-  for (const [T, withBias] of [[1, true], [2, false], [3, true]] as const) {
-    const K = 24, N = 10;
-    const h = randomTensor([T, K], random), w = randomTensor([N, K], random), g = randomTensor([K], random);
-    const bias = withBias ? randomTensor([N], random).t : null;
-    assert.equal(fusesLinear(h.t, true), T <= 2);
-    const fused = linearAfterRmsNorm(h.t, g.t, 1e-6, w.t, bias);
-    assert.deepEqual(await read(fused), await read(linear(rmsNorm(h.t, g.t, 1e-6), w.t, bias)));
-
-    const x = randomTensor([T, K], random), r = randomTensor([T, N], random);
-    const residual = f32Tensor(r.data.slice(), [T, N]);
-    linearAccumulate(residual, x.t, w.t, bias);
-    const expected = addInPlace(f32Tensor(r.data.slice(), [T, N]), linear(x.t, w.t, bias));
-    assert.deepEqual(await read(residual), await read(expected));
-  }
-  const x = randomTensor([1, 8], random), w = randomTensor([8, 8], random);
-  assertIrisError(() => linearAccumulate(x.t, x.t, w.t), "INVALID_ARGUMENT", /overlaps x/);
-  assertIrisError(() => linearAfterRmsNorm(x.t, randomTensor([4], random).t, 1e-6, w.t), "INVALID_ARGUMENT", /normWeight/);
 });
 
 for (const style of ["neox", "interleaved"] as const) {
