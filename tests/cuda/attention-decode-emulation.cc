@@ -11,14 +11,12 @@
 // (tests/cuda/attention-decode-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
 #define __launch_bounds__(...)
 
-#include <ucontext.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,60 +24,21 @@
 
 // ==== the CUDA built-ins the kernel uses, per emulated thread ====
 
-struct EmuDim {
-  unsigned x = 0, y = 0, z = 0;
-};
-EmuDim emuThreadIdx, emuBlockIdx, emuBlockDim, emuGridDim;  // threadIdx (the fiber running now) and co., below
-
-ucontext_t schedulerContext;
-constexpr size_t kStackBytes = 256 * 1024;
-struct Fiber {
-  ucontext_t context;
-  char* stack = new char[kStackBytes];
-  bool done = false;
-};
-std::vector<Fiber>* fibers = nullptr;
-std::vector<int> ready;
-int running = 0;
-
-class Barrier {
- public:
-  explicit Barrier(int n) : count_(n) {}
-  void wait() {
-    if (int(waiters_.size()) + 1 == count_) {
-      ready.insert(ready.end(), waiters_.begin(), waiters_.end());
-      waiters_.clear();
-      return;
-    }
-    waiters_.push_back(running);
-    swapcontext(&(*fibers)[running].context, &schedulerContext);
-  }
-
- private:
-  int count_;
-  std::vector<int> waiters_;
-};
+#include "emulation-values.h"
+#include "fiber-blocks.h"
 
 // A shuffle: each lane deposits its value in this collective's slot, waits for the warp, reads its source lane's.
-// Slots alternate, so a lane depositing for the next collective never overwrites one a slower lane has yet to read.
-struct Warp {
-  Barrier bar{32};
-  uint32_t slots[2][32];
+struct ShuffleSlot {
+  uint32_t v[32];
 };
-struct Block {
-  Barrier bar{128};
-  Warp warps[4];
-  unsigned sequence[128] = {};
-};
+using Block = EmuBlock<ShuffleSlot>;
 Block* emuBlock = nullptr;
 
-inline int myLane() { return int(emuThreadIdx.x % 32); }
-inline Warp& myWarp() { return emuBlock->warps[emuThreadIdx.x / 32]; }
-
+inline int myLane() { return emuLane(); }
 inline uint32_t exchange(uint32_t value, int src) {
-  uint32_t* slot = myWarp().slots[emuBlock->sequence[emuThreadIdx.x]++ % 2];
+  uint32_t* slot = emuBlock->nextSlot().v;
   slot[myLane()] = value;
-  myWarp().bar.wait();
+  emuBlock->warp().bar.wait();
   return slot[src & 31];
 }
 inline float __shfl_xor_sync(unsigned, float v, int mask) {
@@ -97,7 +56,7 @@ inline float __shfl_sync(unsigned, float v, int src) {
   std::memcpy(&v, &bits, 4);
   return v;
 }
-inline void __syncwarp() { myWarp().bar.wait(); }
+inline void __syncwarp() { emuBlock->warp().bar.wait(); }
 inline void __syncthreads() { emuBlock->bar.wait(); }
 inline void __threadfence() {}
 template <class T>
@@ -121,10 +80,8 @@ void* emuMalloc(size_t bytes) { return std::calloc(1, bytes); }
 
 // The grid, run here: blocks one at a time in a scrambled order, each as 128 fibers.
 uint32_t orderSeed = 12345;
-std::function<void()> emuKernel;
 template <typename... Params, typename... Args>
 cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
-  emuKernel = [=] { kernel(args...); };
   emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
   emuBlockDim = {config->blockDim.x, 1, 1};
   if (config->blockDim.x != 128) std::abort();
@@ -136,37 +93,10 @@ cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...
     orderSeed = orderSeed * 1664525u + 1013904223u;
     std::swap(blocks[i - 1], blocks[(orderSeed >> 8) % i]);
   }
-  static std::vector<Fiber> blockFibers(128);
   for (const EmuDim& b : blocks) {
     Block block;
     emuBlock = &block;
-    emuBlockIdx = b;
-    fibers = &blockFibers;
-    for (Fiber& f : blockFibers) {
-      f.done = false;
-      getcontext(&f.context);
-      f.context.uc_stack.ss_sp = f.stack;
-      f.context.uc_stack.ss_size = kStackBytes;
-      f.context.uc_link = &schedulerContext;
-      makecontext(&f.context, [] {
-        emuKernel();
-        (*fibers)[running].done = true;
-      }, 0);
-    }
-    ready.clear();
-    for (int t = 0; t < 128; t++) ready.push_back(t);
-    while (!ready.empty()) {
-      running = ready.back();
-      ready.pop_back();
-      emuThreadIdx = {unsigned(running), 0, 0};
-      swapcontext(&schedulerContext, &blockFibers[running].context);
-    }
-    for (const Fiber& f : blockFibers) {
-      if (!f.done) {
-        std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", b.x, b.y, b.z);
-        std::exit(1);
-      }
-    }
+    runBlock(b, 128, [=] { kernel(args...); });
   }
   return cudaSuccess;
 }
@@ -197,27 +127,8 @@ std::string cudaStatus(cudaError_t error, const char* what) { return error == cu
 
 namespace {
 
-uint32_t seed = 7;
-float uniform() {
-  seed = seed * 1664525u + 1013904223u;
-  return float(seed >> 8) / 16777216.f;
-}
-uint16_t toBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-float fromBf16(uint16_t b) {
-  const uint32_t u = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-std::vector<uint16_t> randomBf16(size_t n, float lo, float hi) {
-  std::vector<uint16_t> out(n);
-  for (auto& x : out) x = toBf16(lo + (hi - lo) * uniform());
-  return out;
-}
+using emulation::randomBf16;
+using emulation::fromBf16;
 
 struct Case {
   const char* name;

@@ -11,7 +11,6 @@
 #define IRIS_MMA_EMULATION
 
 #include <cmath>
-#include <ucontext.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -23,71 +22,26 @@
 
 // ==== the CUDA built-ins the kernel uses, per emulated thread ====
 
-struct EmuDim {
-  unsigned x = 0, y = 0, z = 0;
-};
-EmuDim emuThreadIdx, emuBlockIdx, emuBlockDim;  // threadIdx: the fiber running now
+#include "emulation-values.h"
+#include "fiber-blocks.h"
+
 #define threadIdx emuThreadIdx
 #define blockIdx emuBlockIdx
 #define blockDim emuBlockDim
 
-// The fibers of one block. A fiber runs until it waits at a barrier; the last to arrive releases the others to
-// the ready queue and runs on. Switches happen only at barriers, so each one is a point where CUDA may switch too.
-ucontext_t schedulerContext;
-constexpr size_t kStackBytes = 64 * 1024;
-struct Fiber {
-  ucontext_t context;
-  char* stack = new char[kStackBytes];  // allocated once (never zeroed: 128 of them per block add up)
-  bool done = false;
-};
-std::vector<Fiber>* fibers = nullptr;
-std::vector<int> ready;
-int running = 0;
-
-class Barrier {
- public:
-  explicit Barrier(int n) : count_(n) {}
-  // Waits for all n; the last to arrive runs `onComplete` (the warp's collective) before the others resume.
-  template <class F>
-  void wait(F onComplete) {
-    if (int(waiters_.size()) + 1 == count_) {
-      onComplete();
-      ready.insert(ready.end(), waiters_.begin(), waiters_.end());
-      waiters_.clear();
-      return;
-    }
-    waiters_.push_back(running);
-    swapcontext(&(*fibers)[running].context, &schedulerContext);
-  }
-  void wait() { wait([] {}); }
-
- private:
-  int count_;
-  std::vector<int> waiters_;
-};
-
-// A warp collective: each lane deposits its operands in the slot of this collective, the last lane computes the
-// whole warp's result there, each lane reads its part. Slots alternate, so a lane already depositing for the next
-// collective never overwrites one a slower lane has yet to read (that lane must arrive there first).
+// A warp collective's operands and results, a row a lane (fiber-blocks.h's EmuBlock: the last lane to arrive computes
+// the whole warp's result).
 struct Slot {
   const uint16_t* rows[32];
   uint32_t a[32][4], b[32][2], out[32][4];
   float c[32][4], v[32];
 };
-struct Warp {
-  Barrier bar{32};
-  Slot slots[2];
-};
-struct Block {
-  Barrier bar{128};
-  Warp warps[4];
-  unsigned sequence[128] = {};
-};
+using Block = EmuBlock<Slot>;
 Block* emuBlock = nullptr;
 
-inline int myLane() { return int(threadIdx.x % 32); }
-inline Warp& myWarp() { return emuBlock->warps[threadIdx.x / 32]; }
-inline Slot& mySlot() { return myWarp().slots[emuBlock->sequence[threadIdx.x]++ % 2]; }
+inline int myLane() { return emuLane(); }
+inline auto& myWarp() { return emuBlock->warp(); }
+inline Slot& mySlot() { return emuBlock->nextSlot(); }
 
 inline void __syncthreads() { emuBlock->bar.wait(); }
 
@@ -150,21 +104,7 @@ alignas(16) unsigned char smemRaw[6 * 64 * (128 + 8) * 2];
 
 namespace {
 
-uint32_t seed = 7;
-float uniform() {
-  seed = seed * 1664525u + 1013904223u;
-  return float(seed >> 8) / 16777216.f;
-}
-uint16_t toBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-std::vector<uint16_t> randomBf16(size_t n, float lo, float hi) {
-  std::vector<uint16_t> out(n);
-  for (auto& x : out) x = toBf16(lo + (hi - lo) * uniform());
-  return out;
-}
+using emulation::randomBf16;
 
 // Launches the kernel's grid one block at a time, 128 fibers a block.
 template <int D>
@@ -179,34 +119,7 @@ void runGrid(const iris::AttentionArgs& a) {
       for (unsigned x = 0; x < unsigned(plan.qChunks); x++) {
         Block block;
         emuBlock = &block;
-        emuBlockIdx = {x, y, z};
-        static std::vector<Fiber> blockFibers(128);
-        fibers = &blockFibers;
-        for (Fiber& f : blockFibers) {
-          f.done = false;
-          getcontext(&f.context);
-          f.context.uc_stack.ss_sp = f.stack;
-          f.context.uc_stack.ss_size = kStackBytes;
-          f.context.uc_link = &schedulerContext;
-          makecontext(&f.context, [] {
-            iris::attentionMmaKernel<D>(*args, plan);
-            (*fibers)[running].done = true;
-          }, 0);
-        }
-        ready.clear();
-        for (int t = 0; t < 128; t++) ready.push_back(t);
-        while (!ready.empty()) {
-          running = ready.back();
-          ready.pop_back();
-          emuThreadIdx = {unsigned(running), 0, 0};
-          swapcontext(&schedulerContext, &blockFibers[running].context);
-        }
-        for (const Fiber& f : blockFibers) {
-          if (!f.done) {
-            std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", x, y, z);
-            std::exit(1);
-          }
-        }
+        runBlock({x, y, z}, 128, [] { iris::attentionMmaKernel<D>(*args, plan); });
       }
     }
   }

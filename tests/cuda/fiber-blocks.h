@@ -1,0 +1,104 @@
+// The cpu emulations' threads (attention-decode-emulation.cc, attention-mma-emulation.cc): a kernel's block runs as one
+// fiber (ucontext) a thread, switched only at barriers. A fiber runs until it waits at a barrier; the last to arrive
+// runs the barrier's collective and releases the others to the ready queue. Switches happen only at barriers, so each
+// is a point where CUDA may switch too; a fiber still waiting when the block ends is a deadlock (reported, exit 1).
+#pragma once
+
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+struct EmuDim {
+  unsigned x = 0, y = 0, z = 0;
+};
+inline EmuDim emuThreadIdx, emuBlockIdx, emuBlockDim, emuGridDim;  // threadIdx (the fiber running now) and co.
+
+inline ucontext_t schedulerContext;
+constexpr size_t kStackBytes = 256 * 1024;
+struct Fiber {
+  ucontext_t context;
+  char* stack = new char[kStackBytes];  // allocated once (never zeroed: 128 of them a block add up)
+  bool done = false;
+};
+inline std::vector<Fiber>* fibers = nullptr;
+inline std::vector<int> ready;
+inline int running = 0;
+
+class Barrier {
+ public:
+  explicit Barrier(int n) : count_(n) {}
+  // Waits for all n; the last to arrive runs `onComplete` (a warp's collective) before the others resume.
+  template <class F>
+  void wait(F onComplete) {
+    if (int(waiters_.size()) + 1 == count_) {
+      onComplete();
+      ready.insert(ready.end(), waiters_.begin(), waiters_.end());
+      waiters_.clear();
+      return;
+    }
+    waiters_.push_back(running);
+    swapcontext(&(*fibers)[running].context, &schedulerContext);
+  }
+  void wait() { wait([] {}); }
+
+ private:
+  int count_;
+  std::vector<int> waiters_;
+};
+
+// Runs `body` as the `threads` threads of block `index` (blockIdx), each a fiber, until all have returned.
+inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
+  static std::function<void()> current;
+  static std::vector<Fiber> blockFibers;
+  if (int(blockFibers.size()) < threads) blockFibers.resize(threads);
+  current = std::move(body);
+  emuBlockIdx = index;
+  fibers = &blockFibers;
+  for (int t = 0; t < threads; t++) {
+    Fiber& f = blockFibers[t];
+    f.done = false;
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = f.stack;
+    f.context.uc_stack.ss_size = kStackBytes;
+    f.context.uc_link = &schedulerContext;
+    makecontext(&f.context, [] {
+      current();
+      (*fibers)[running].done = true;
+    }, 0);
+  }
+  ready.clear();
+  for (int t = 0; t < threads; t++) ready.push_back(t);
+  while (!ready.empty()) {
+    running = ready.back();
+    ready.pop_back();
+    emuThreadIdx = {unsigned(running), 0, 0};
+    swapcontext(&schedulerContext, &blockFibers[running].context);
+  }
+  for (int t = 0; t < threads; t++) {
+    if (!blockFibers[t].done) {
+      std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", index.x, index.y, index.z);
+      std::exit(1);
+    }
+  }
+}
+
+// A block of 128 threads: its barrier and its four warps, each with two slots for its collectives (shuffles,
+// ldmatrix, mma: each lane deposits its operands in the slot, the warp meets, each lane reads its part). Slots
+// alternate, so a lane already depositing for the next collective never overwrites one a slower lane has yet to read.
+template <class Slot>
+struct EmuBlock {
+  struct Warp {
+    Barrier bar{32};
+    Slot slots[2];
+  };
+  Barrier bar{128};
+  Warp warps[4];
+  unsigned sequence[128] = {};
+
+  Warp& warp() { return warps[emuThreadIdx.x / 32]; }
+  Slot& nextSlot() { return warp().slots[sequence[emuThreadIdx.x]++ % 2]; }
+};
+inline int emuLane() { return int(emuThreadIdx.x % 32); }
