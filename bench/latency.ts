@@ -5,9 +5,10 @@
  * image, and after a text-only prompt. The picture is decoded once; each repeat changes one pixel so that no
  * cache (vision embeddings, prefix) serves it. bench/reference/latency_hf.py is the Hugging Face twin: run both in
  * the same device call. The engine's step profile is on: the JSON adds the image prompt's prefill steps' host and
- * device times.
+ * device times. Qwen2.5-VL's prompts are in its chat format, Llama 4's in the llama-4 format (issue 11's Scout
+ * measurement: `--quantization fp8` on llama4-scout-shape).
  *
- *   node --import tsx bench/latency.ts --model DIR --image PHOTO.png [--device cuda] [--load-format dummy]
+ *   node --import tsx bench/latency.ts --model DIR --image PHOTO.png [--device cuda] [--load-format dummy] [--quantization fp8]
  */
 import { parseArgs } from "node:util";
 import sharp from "sharp";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     "load-format": { type: "string", default: "dummy" },
     "decode-tokens": { type: "string", default: "256" },
     repeats: { type: "string", default: "10" },
+    quantization: { type: "string" },
   },
 });
 if (!values.model || !values.image) throw new Error("--model DIR and --image PHOTO are required");
@@ -38,19 +40,21 @@ const photo = (): DecodedImage => {
   pixels[variant++ % pixels.length] ^= 1;
   return { data: pixels, width: info.width, height: info.height, channels: 3 };
 };
-// Qwen2.5-VL's chat template with its default system prompt, as the Hugging Face processor renders it.
-const prompt = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" +
-  "<|vision_start|><|image_pad|><|vision_end|>Describe this picture in detail.<|im_end|>\n<|im_start|>assistant\n";
-const textPrompt = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n" +
-  "Describe a picture of an astronaut in detail.<|im_end|>\n<|im_start|>assistant\n";
-
 const readProfile = enableStepProfile();
 const engine = await Engine.create({
   modelPath: values.model,
   loadFormat: values["load-format"] as "auto" | "dummy",
   device: values.device as "cpu" | "cuda",
   randomSeed: 0,
+  ...(values.quantization !== undefined && { quantization: values.quantization as "fp8" }),
 });
+/** A user turn and the assistant's opening in the model's chat format (Qwen's with its default system prompt). */
+const chat = (user: string) => engine.config.family === "qwen2_5_vl"
+  ? `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n${user}<|im_end|>\n<|im_start|>assistant\n`
+  : `<|begin_of_text|><|header_start|>user<|header_end|>\n\n${user}<|eot|><|header_start|>assistant<|header_end|>\n\n`;
+const imageToken = engine.config.family === "qwen2_5_vl" ? "<|vision_start|><|image_pad|><|vision_end|>" : "<|image|>";
+const prompt = chat(`${imageToken}Describe this picture in detail.`);
+const textPrompt = chat("Describe a picture of an astronaut in detail.");
 
 async function firstToken(): Promise<{ ms: number; promptTokens: number }> {
   const start = performance.now();
@@ -106,6 +110,7 @@ console.log(JSON.stringify({
   benchmark: "latency",
   ...runInfo(import.meta.url),
   device: engine.info.device,
+  ...(values.quantization !== undefined && { quantization: values.quantization }),
   promptTokens,
   ttftMs: { median: sorted[Math.floor(sorted.length / 2)], all: runs.map((ms) => Math.round(ms * 100) / 100) },
   encodeImagesMs: { median: encodeRuns[Math.floor(encodeRuns.length / 2)] },

@@ -3,7 +3,8 @@
 # logs under $OUT and print a short summary last. Run from the repository root after `source .device/setup.sh`.
 # --hf also runs the Hugging Face twin of the latency benchmark (bench/reference/latency_hf.py) on the model and
 # photograph that .device-bench/ carries (qwen2_5-vl-3b-shape/, photo-512.png).
-# --latency runs Iris's side of it (bench/latency.ts, the engine on cuda) on the same model and photograph.
+# --latency runs Iris's side of it (bench/latency.ts, the engine on cuda) on the same model and photograph;
+# --latency-scout the same on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} in FP8 (issue 11: TTFT, batch-1 decode).
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
@@ -21,7 +22,7 @@
 # --scout-layers runs bench/decode-layers-scout.ts (Llama 4 Scout's FP8 decoder kernel by kernel in graphs, all 48
 #   layers' weights on the GPU) on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} at batch 1 (SCOUT_BATCHES="1 64" adds 64).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
-#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--scout-layers] [--serve]
+#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--latency-scout] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--scout-layers] [--serve]
 set -uo pipefail
 out=${OUT:-/tmp/iris-out}
 mkdir -p "$out"
@@ -39,6 +40,7 @@ offline_lite=0
 vision=0
 ncu_vision=0
 scout_layers=0
+latency_scout=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -55,6 +57,7 @@ for arg in "$@"; do
     --vision) vision=1 ;;
     --ncu-vision) ncu_vision=1 ;;
     --scout-layers) scout_layers=1 ;;
+    --latency-scout) latency_scout=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -97,6 +100,11 @@ if [[ $decode == 1 && $build_rc == 0 ]]; then
   done
 fi
 scout_model=${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape}
+if [[ $latency_scout == 1 && $build_rc == 0 ]]; then
+  timeout 400 node --import tsx bench/latency.ts --model "$scout_model" --image .device-bench/photo-512.png --quantization fp8 \
+    > "$out/latency-scout.json" 2> "$out/latency-scout.err"
+  echo "scout latency rc=$?"
+fi
 if [[ $scout_layers == 1 && $build_rc == 0 ]]; then
   for b in ${SCOUT_BATCHES:-1}; do
     timeout 300 node --import tsx bench/decode-layers-scout.ts --model "$scout_model" --batch $b \
@@ -180,6 +188,11 @@ grep -E "^(#|ℹ) (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)" "
 echo "==== kernels ===="
 cat "$out/kernels-cuda.txt" 2>/dev/null
 if [[ $latency == 1 ]]; then echo "==== iris latency ===="; cat "$out/latency-iris.json"; tail -15 "$out/latency-iris.err"; fi
+if [[ $latency_scout == 1 ]]; then
+  echo "==== scout fp8 latency ===="
+  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); delete d.ttftMs.all; console.log(JSON.stringify(d))' \
+    "$out/latency-scout.json" 2>/dev/null || tail -15 "$out/latency-scout.err"
+fi
 if [[ $throughput == 1 || $throughput_hf == 1 ]]; then
   echo "==== throughput (issue 10) ===="
   for f in "$out"/vlm-*.err; do [[ -s $f ]] && { echo "-- $(basename "$f")"; tail -5 "$f"; }; done
