@@ -144,14 +144,10 @@ bool runCase(const Case& c, int lanes, int parts) {
   const int S = int(c.kvLens.size()), D = c.D;
   std::vector<int> starts{0};
   for (int s = 0; s < S; s++) starts.push_back(s + 1);
-  // Pages handed out in a scrambled order, a spare column of -1; every slot holds random keys.
-  int maxPages = 0;
-  for (int n : c.kvLens) maxPages = std::max(maxPages, (n + c.pageSize - 1) / c.pageSize + 1);
-  const int numPages = S * maxPages + 2;
-  std::vector<int> table;
-  for (int s = 0; s < S; s++)
-    for (int p = 0; p < maxPages; p++)
-      table.push_back(p < (c.kvLens[s] + c.pageSize - 1) / c.pageSize ? (s * maxPages + p) * 7 % numPages : -1);
+  // Every slot holds random keys.
+  const emulation::ScrambledPages pages = emulation::scrambledPages(c.kvLens, c.pageSize);
+  const int maxPages = pages.maxPages, numPages = pages.numPages;
+  const std::vector<int>& table = pages.table;
   const int keyRows = numPages * c.pageSize;
   const std::vector<uint16_t> q = randomBf16(size_t(S) * c.Hq * D, -2, 2);
   const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);

@@ -141,16 +141,10 @@ bool runCase(const Case& c) {
   for (int n : c.qLens) starts.push_back(starts.back() + n);
   const int T = starts.back();
   std::vector<int> kvLens = paged ? c.kvLens : c.qLens;
-  // Paged: pages handed out in a scrambled order, a spare column of -1; every slot holds random keys.
-  int maxPages = 0, numPages = 0;
-  std::vector<int> table;
-  if (paged) {
-    for (int n : kvLens) maxPages = std::max(maxPages, (n + c.pageSize - 1) / c.pageSize + 1);
-    numPages = S * maxPages + 2;
-    for (int s = 0; s < S; s++)
-      for (int p = 0; p < maxPages; p++)
-        table.push_back(p < (kvLens[s] + c.pageSize - 1) / c.pageSize ? (s * maxPages + p) * 7 % numPages : -1);
-  }
+  // Paged: every slot holds random keys.
+  const emulation::ScrambledPages pages = paged ? emulation::scrambledPages(kvLens, c.pageSize) : emulation::ScrambledPages{};
+  const int maxPages = pages.maxPages, numPages = pages.numPages;
+  const std::vector<int>& table = pages.table;
   const int keyRows = paged ? numPages * c.pageSize : T;
   const std::vector<uint16_t> q = randomBf16(size_t(T) * c.Hq * D, -2, 2);
   const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);

@@ -1,5 +1,5 @@
-// The cpu emulations' inputs: a seeded uniform stream and bf16 bits (round to nearest even), shared by
-// attention-decode-emulation.cc and attention-mma-emulation.cc.
+// The cpu emulations' inputs: a seeded uniform stream, bf16 bits (round to nearest even) and scrambled page tables,
+// shared by attention-decode-emulation.cc and attention-mma-emulation.cc.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +28,24 @@ inline std::vector<uint16_t> randomBf16(size_t n, float lo, float hi) {
   std::vector<uint16_t> out(n);
   for (auto& x : out) x = toBf16(lo + (hi - lo) * uniform());
   return out;
+}
+
+// A paged KV cache's table: each sequence's pages handed out in a scrambled order, at least one spare column of -1
+// (maxPages a row), and numPages pages in all (two never used), every slot of which the caller fills with keys.
+struct ScrambledPages {
+  int maxPages = 0, numPages = 0;
+  std::vector<int> table;
+};
+inline ScrambledPages scrambledPages(const std::vector<int>& kvLens, int pageSize) {
+  ScrambledPages pages;
+  const auto used = [&](int n) { return (n + pageSize - 1) / pageSize; };
+  for (int n : kvLens) pages.maxPages = pages.maxPages > used(n) + 1 ? pages.maxPages : used(n) + 1;
+  const int S = int(kvLens.size());
+  pages.numPages = S * pages.maxPages + 2;
+  for (int s = 0; s < S; s++)
+    for (int p = 0; p < pages.maxPages; p++)
+      pages.table.push_back(p < used(kvLens[s]) ? (s * pages.maxPages + p) * 7 % pages.numPages : -1);
+  return pages;
 }
 
 }  // namespace emulation
