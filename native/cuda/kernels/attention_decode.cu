@@ -383,20 +383,15 @@ void setDecodeAttentionLanesPerKey(int lanes) {
 std::string attentionDecode(const AttentionArgs& a) {
   const int group = a.Hq / a.Hk, parts = groupParts(group, (long long)a.S * a.Hk);
   const long long pairs = (long long)a.S * a.Hk * parts;
-  // The splits at `lanes` lanes a key: enough blocks for targetBlocks, no more than the launch bound's keys fill (a
-  // split holds a multiple of splitKeys(lanes)); forced ones (tests, and benchmarks of what splitting buys) within
-  // what the workspace holds.
-  auto splitsAt = [&](int lanes) {
-    long long splits = (targetBlocks() + pairs - 1) / pairs;
-    const long long byKeys = (a.maxKvLen + splitKeys(lanes) - 1) / splitKeys(lanes);
-    if (splits > byKeys) splits = byKeys;
-    if (a.forceSplits > 0) splits = pairs < targetBlocks() ? std::min<long long>(a.forceSplits, 2 * targetBlocks() / pairs) : 1;
-    if (splits > kMaxSplits) splits = kMaxSplits;
-    if (splits < 1) splits = 1;
-    return splits;
-  };
   const int lanes = lanesPerKey(a.D);
-  const long long splits = splitsAt(lanes);
+  // Enough blocks for targetBlocks, no more than the launch bound's keys fill (a split holds a multiple of
+  // splitKeys(lanes)); forced ones (tests, and benchmarks of what splitting buys) within what the workspace holds.
+  long long splits = (targetBlocks() + pairs - 1) / pairs;
+  const long long byKeys = (a.maxKvLen + splitKeys(lanes) - 1) / splitKeys(lanes);
+  if (splits > byKeys) splits = byKeys;
+  if (a.forceSplits > 0) splits = pairs < targetBlocks() ? std::min<long long>(a.forceSplits, 2 * targetBlocks() / pairs) : 1;
+  if (splits > kMaxSplits) splits = kMaxSplits;
+  if (splits < 1) splits = 1;
   float* partial = nullptr;
   unsigned* arrived = nullptr;
   if (splits > 1) {

@@ -13,7 +13,10 @@ export function quantizeFp8(addon: CudaAddon, q: Tensor, scale: Tensor, x: Tenso
   addon.quantizeFp8(DTYPE_CODE[x.dtype], ptr(q), ptr(scale), ptr(x), R * C === 0 ? 0 : q.numel / (R * C), R, C, transpose ? 1 : 0);
 }
 
-/** At most 8 tokens: the weight-streaming kernel (quantizing a float x itself); more: cuBLASLt's FP8 product and a scaling pass. */
+/**
+ * At most 8 tokens: the weight-streaming kernel (with a null xScale, at most 4, a float x quantized inside); more:
+ * cuBLASLt's FP8 product and a scaling pass.
+ */
 export function linearFp8(addon: CudaAddon, out: Tensor, x: Tensor, xScale: Tensor | null, weight: Fp8Weight, bias: Tensor | null): void {
   addon.linearFp8(DTYPE_CODE[out.dtype], ptr(out), ptr(x), optionalPtr(xScale), ptr(weight.data), ptr(weight.scale), optionalPtr(bias),
     x.shape[0], x.shape[1], weight.data.shape[0]);

@@ -46,18 +46,21 @@ export function fp8QuantizesInProduct(addon: CudaAddon): boolean {
   return quantizeInProduct;
 }
 
+/** A yes/no knob as the addon takes it: 1 or 0 forced, -1 (left out) the backend's own rule. */
+const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? -1 : forced ? 1 : 0);
+
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0, fp8QuantizeInProduct,
 }: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
-  addon.setGemv(gemv === undefined ? -1 : gemv ? 1 : 0);
+  addon.setGemv(ruleOr(gemv));
   addon.setGemvSplit(gemvSplit);
   addon.setDecodeAttentionParts(attentionParts);
   addon.setDecodeAttentionLanesPerKey(attentionLanesPerKey);
-  addon.setDecodeAttentionMma(attentionDecodeMma === undefined ? -1 : attentionDecodeMma ? 1 : 0);
+  addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
   addon.setFp8StreamBatch(fp8StreamBatch);
-  addon.setFp8QuantizeInProduct(fp8QuantizeInProduct === undefined ? -1 : fp8QuantizeInProduct ? 1 : 0);
+  addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   quantizeInProduct = undefined;
 }
