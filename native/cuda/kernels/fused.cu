@@ -88,23 +88,20 @@ __global__ void __launch_bounds__(kRotaryThreads) rotaryStoreKVKernel(T* q, T* k
   }
   if (qkNormEps >= 0.f) {
     // The QK norm, as rmsNorm would read the rotated head back: rounded to T, then the head's mean square. A block
-    // holds whole heads (kRotaryThreads a multiple of D); a head of 32 or more is D / 32 whole warps, summed through
-    // shared memory, a narrower one (16, Llama 4's tiny test model) a run of D lanes, summed by shuffles among them.
-    // Every thread reaches the barrier.
+    // holds whole heads (kRotaryThreads a multiple of D): a head's lanes (a run of D, or whole warps) sum by shuffles
+    // among themselves, and a head wider than a warp adds its warps' sums through shared memory (D uniform: every
+    // thread reaches the barrier or none does).
     value = toFloat(fromFloat<T>(value));
-    if (D < 32) {
-      float sum = value * value;
-      for (int o = D / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-      value *= rsqrtf(sum / float(D) + qkNormEps);
-    } else {
-      const float squares = warpSum(value * value);
-      if (threadIdx.x % 32 == 0) warpSquares[threadIdx.x / 32] = squares;
+    float sum = value * value;
+    for (int o = (D < 32 ? D : 32) / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    if (D > 32) {
+      if (threadIdx.x % 32 == 0) warpSquares[threadIdx.x / 32] = sum;
       __syncthreads();
       const int warpsPerHead = D / 32, firstWarp = (threadIdx.x / D) * warpsPerHead;
-      float sum = 0.f;
+      sum = 0.f;
       for (int w = 0; w < warpsPerHead; w++) sum += warpSquares[firstWarp + w];
-      value *= rsqrtf(sum / float(D) + qkNormEps);
     }
+    value *= rsqrtf(sum / float(D) + qkNormEps);
   }
   if (!inRange) return;
   if (idx >= rotated) {
