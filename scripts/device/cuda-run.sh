@@ -10,7 +10,8 @@
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
 # bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
-# NCU_GRAPH=1 profiles the replayed graphs' kernels instead.
+# NCU_GRAPH=1 profiles the replayed graphs' kernels instead. --ncu-detail writes Nsight Compute's full sections for a
+# few launches of batch-1 decode attention and gemv and of the FP8 products at Scout's shapes (ncu-detail-*.txt).
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda;
 # TEST_PATHS="tests/cuda/a.test.ts ..." runs those files alone instead.
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
@@ -22,7 +23,7 @@
 # --scout-layers runs bench/decode-layers-scout.ts (Llama 4 Scout's FP8 decoder kernel by kernel in graphs, all 48
 #   layers' weights on the GPU) on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} at batch 1 (SCOUT_BATCHES="1 64" adds 64).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
-#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--latency-scout] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--scout-layers] [--serve]
+#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--latency-scout] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--ncu-detail] [--scout-layers] [--serve]
 set -uo pipefail
 out=${OUT:-/tmp/iris-out}
 mkdir -p "$out"
@@ -39,6 +40,7 @@ serve=0
 offline_lite=0
 vision=0
 ncu_vision=0
+ncu_detail=0
 scout_layers=0
 latency_scout=0
 for arg in "$@"; do
@@ -56,6 +58,7 @@ for arg in "$@"; do
     --offline-lite) offline_lite=1 ;;
     --vision) vision=1 ;;
     --ncu-vision) ncu_vision=1 ;;
+    --ncu-detail) ncu_detail=1 ;;
     --scout-layers) scout_layers=1 ;;
     --latency-scout) latency_scout=1 ;;
   esac
@@ -121,6 +124,18 @@ if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
     node --import tsx bench/decode-step.ts --model $model --batch 1 --decode-tokens 16 "${ncu_mode[@]}" \
     > "$out/ncu-decode.csv" 2> "$out/ncu-decode.err"
   echo "ncu decode rc=$?"
+fi
+if [[ $ncu_detail == 1 && $build_rc == 0 ]]; then
+  # Nsight Compute's full sections (throughput, stalls, instruction mix) for a few launches of the kernels that stand
+  # furthest from their floors: batch-1 decode attention and gemv (3B shape, eager), the FP8 products at Scout's
+  # shapes (bench/fp8-cuda.ts, eager launches). Text reports under $out/ncu-detail-*.txt.
+  timeout 150 ncu --clock-control none --set full -k regex:"decodeAttention|gemvKernel" --launch-skip 400 --launch-count 6 \
+    node --import tsx bench/decode-step.ts --model $model --batch 1 --decode-tokens 8 --disable-cuda-graph \
+    > "$out/ncu-detail-decode.txt" 2> "$out/ncu-detail-decode.err"
+  echo "ncu detail decode rc=$?"
+  timeout 150 ncu --clock-control none --set full -k regex:"quantizingRows|fp8Rows|Moe|moe" --launch-count 8 \
+    node --import tsx bench/fp8-cuda.ts --quick > "$out/ncu-detail-fp8.txt" 2> "$out/ncu-detail-fp8.err"
+  echo "ncu detail fp8 rc=$?"
 fi
 if [[ $vision == 1 && $build_rc == 0 ]]; then
   timeout 120 node --import tsx bench/vision-encode.ts --model $model --image .device-bench/photo-512.png --images 1,14 \
