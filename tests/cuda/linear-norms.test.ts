@@ -20,6 +20,22 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
     }
   });
 
+  test("linear: token counts sharing a bucket's cuBLASLt algorithm (T rounded up to a power of two) each right", async () => {
+    // 65..128 share one heuristic query, checked for each T; the wide N (past the gemv kernel's 65,536) takes small T
+    // to cuBLASLt too, where buckets 4 and 8 serve 3, 5, 6 and 7.
+    for (const [K, N, counts] of [[256, 384, [128, 100, 65, 127, 64]], [64, 70_000, [8, 3, 5, 6, 7, 4]]] as const) {
+      const [cw, gw] = floatPair(randomValues(random, N * K, -0.1, 0.1), [N, K], "BF16");
+      const [cb, gb] = floatPair(randomValues(random, N), [N], "BF16");
+      for (const T of counts) {
+        const [cx, gx] = floatPair(randomValues(random, T * K), [T, K], "BF16");
+        const [co, go] = poisonedPair([T, N], "float");
+        cpu.backend.linear(co, cx, cw, cb);
+        cuda().backend.linear(go, gx, gw, gb);
+        expectRelL2(await host(go), await host(co), 1e-2, `linear bf16 [${T}x${K}]·[${N}x${K}]ᵀ + bias`);
+      }
+    }
+  });
+
   test("rmsNorm (with and without weight), layerNorm, softmax", async () => {
     // Rows of whole 16-byte packs (up to 1024 of them) take the vector kernel; 1284 and 12000 the scalar one.
     for (const [rows, H] of [[1, 16], [5, 80], [64, 2048], [3, 5000], [4, 1284], [2, 12000]]) {
