@@ -13,6 +13,9 @@
 // FP8 plan the heuristic refuses is remembered as refused, so the caller's fallback costs no second query.
 #include <cublasLt.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -29,6 +32,7 @@ struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
+  bool launched = false;  // for IRIS_CUBLASLT_TRACE
 };
 
 // dtype (of C and D), T, K, N, bias, alignment, FP8 inputs.
@@ -39,6 +43,13 @@ size_t bucketOf(size_t T) {
   size_t bucket = 1;
   while (bucket < T) bucket *= 2;
   return bucket;
+}
+
+// IRIS_CUBLASLT_TRACE=1: each new plan's host time on stderr (the heuristic at its bucket, the check, its own
+// heuristic where the check refused, its first product's launch), to see where a new shape's first call goes.
+const bool tracing = std::getenv("IRIS_CUBLASLT_TRACE") != nullptr;
+double millisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::mutex mutex;
@@ -132,6 +143,8 @@ std::string makePlan(const PlanKey& key, Plan* plan) {
   if (!s.empty()) return s;
   PlanKey bucketKey = key;
   std::get<1>(bucketKey) = bucketOf(std::get<1>(key));
+  const auto start = std::chrono::steady_clock::now();
+  double bucketMs = 0, checkMs = 0;
   auto it = bucketAlgos.find(bucketKey);
   if (it == bucketAlgos.end()) {
     Plan atBucket;
@@ -140,12 +153,19 @@ std::string makePlan(const PlanKey& key, Plan* plan) {
       it = bucketAlgos.emplace(bucketKey, algo).first;
     }
     release(&atBucket);
+    bucketMs = millisecondsSince(start);
   }
-  if (it != bucketAlgos.end() && serves(*plan, it->second)) {
-    plan->algo = it->second;
-    return "";
+  const bool shared = it != bucketAlgos.end() && serves(*plan, it->second);
+  checkMs = millisecondsSince(start) - bucketMs;
+  if (shared) plan->algo = it->second;
+  const std::string status = shared ? "" : askHeuristic(key, *plan, &plan->algo);
+  if (tracing) {
+    const auto [dtype, T, K, N, hasBias, align, fp8] = key;
+    std::fprintf(stderr, "cublaslt plan%s dtype %d [%zu x %zu] x [%zu x %zu]: bucket %zu heuristic %.2f ms, check %.2f ms, %s %.2f ms\n",
+                 fp8 ? " fp8" : "", dtype, T, K, N, K, std::get<1>(bucketKey), bucketMs, checkMs,
+                 shared ? "shared" : "own heuristic", millisecondsSince(start) - bucketMs - checkMs);
   }
-  return askHeuristic(key, *plan, &plan->algo);
+  return status;
 }
 
 }  // namespace
@@ -204,9 +224,12 @@ std::string linear(int dtype, void* out, const void* x, const void* w, const voi
     if (!s.empty()) return s;
   }
   const float one = 1.f, zero = 0.f;
+  const auto start = std::chrono::steady_clock::now();
   std::string s = blasStatus(cublasLtMatmul(handle, plan.desc, &one, w, plan.a, x, plan.b, &zero, out, plan.c, out, plan.c,
                                             &plan.algo, workspace, kWorkspaceBytes, stream()),
                              "cublasLtMatmul");
+  if (tracing && !plan.launched) std::fprintf(stderr, "cublaslt first launch [%zu x %zu] x [%zu x %zu]: %.2f ms\n", T, K, N, K, millisecondsSince(start));
+  plan.launched = true;
   if (!s.empty()) return s;
   return launchStatus("linear");
 }
