@@ -113,20 +113,41 @@ std::string launchGemv(void* out, const void* x, const void* w, const void* bias
 // > 0: every row split over this many warps (1, 2, 4 or 8), for measuring (setGemvSplit).
 int forcedSplit = 0;
 
+// Blocks of gemvKernel<T, SPLIT> resident at once on the whole machine (asked once a variant).
+template <int T, int SPLIT>
+long long residentBlocks() {
+  static long long blocks = 0;
+  if (blocks == 0) {
+    int perSM = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, gemvKernel<T, SPLIT>, kGemvWarps * 32, 0) != cudaSuccess || perSM < 1) {
+      cudaGetLastError();
+      return 1LL << 40;  // unknown: no wave limit (asked again next time)
+    }
+    blocks = (long long)perSM * multiprocessorCount();
+  }
+  return blocks;
+}
+
 // Warps a row is split over: two where each part still gets at least two 16-byte chunks a lane (K >= 1024), else
-// one. Measured on the H200 at batch 1 (bench/decode-layers-cuda.ts, µs a call for splits 1 / 2 / 4 / 8): q|k|v
+// one; and one where two would take the product past one wave of resident blocks that one row a warp fits in.
+// Measured on the H200 at batch 1 (bench/decode-layers-cuda.ts, µs a call for splits 1 / 2 / 4 / 8): q|k|v
 // [2560 x 2048] 4.9 / 5.35 / 5.89 / 7.27, o [2048 x 2048] 4.0 / 3.48 / 4.08 / 5.32, gate|up [22016 x 2048] 26.71 /
 // 24.48 / 31.76 / 46.65, down [2048 x 11008] 16.55 / 13.74 / 15.93 / 15.6. More warps a row (the former rule aimed at
 // 64 warps a multiprocessor: 4 or 8 for the short products) only multiply blocks that each stream a few chunks.
+// q|k|v lost with two because its 640 blocks of four rows are 1.21 waves (58 registers: 4 blocks a multiprocessor,
+// Nsight Compute at 386eafc), a tail wave of 112 blocks after the rest; its 320 blocks of eight rows are one wave.
+template <int T>
 int splitFor(size_t K, size_t N) {
-  (void)N;
   if (forcedSplit > 0) return forcedSplit;
-  return K >= 1024 ? 2 : 1;
+  if (K < 1024) return 1;
+  const long long blocksAtTwo = (long long)(N + kGemvWarps / 2 - 1) / (kGemvWarps / 2);
+  const long long blocksAtOne = (long long)(N + kGemvWarps - 1) / kGemvWarps;
+  return blocksAtTwo > residentBlocks<T, 2>() && blocksAtOne <= residentBlocks<T, 1>() ? 1 : 2;
 }
 
 template <int T>
 std::string launchSplit(void* out, const void* x, const void* w, const void* bias, int K, int N) {
-  switch (splitFor(size_t(K), size_t(N))) {
+  switch (splitFor<T>(size_t(K), size_t(N))) {
     case 1: return launchGemv<T, 1>(out, x, w, bias, K, N);
     case 2: return launchGemv<T, 2>(out, x, w, bias, K, N);
     case 4: return launchGemv<T, 4>(out, x, w, bias, K, N);
