@@ -108,9 +108,9 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
   attentionSplits.push({ splits, perCallUs: rounded(await perLayerCall(attention)) });
 }
 backend.attentionSplits = 0;
-// Decode attention with a KV head's query group in one block or split over two (0: the kernel's own choice).
+// Decode attention with a KV head's query group in one block or split over 2, 4 or 8 (0: the kernel's own choice).
 const attentionParts: { parts: number; perCallUs: number }[] = [];
-for (const parts of [0, 1, 2]) {
+for (const parts of [0, 1, 2, 4, 8]) {
   tuneCudaKernels({ attentionParts: parts, attentionDecodeMma: parts === 0 ? undefined : false }); // 1, 2: the decode kernel's
   attentionParts.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
 }

@@ -256,6 +256,9 @@ int main() {
     const Case& c = cases[i];
     for (int lanes : {1, 4}) ok &= runCase(c, lanes, 0);
     if (c.Hq / c.Hk == 8) ok &= runCase(c, 4, 1);  // a group of eight in one block (parts change only those)
+    if (i == 1) {  // batch 1: the group over four blocks of two heads (the rule's) and eight blocks of one
+      for (int parts : {4, 8}) ok &= runCase(c, 1, parts);
+    }
     if (i < 3) ok &= runCase(c, 0, 0);             // the kernel's own choices
   }
   iris::setDecodeAttentionLanesPerKey(0);

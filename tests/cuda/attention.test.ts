@@ -137,8 +137,9 @@ describe("cuda attention", { skip: skipCuda }, () => {
     const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
     try {
       for (const lanes of [1, 4]) {
-        // G = 8 (Qwen2.5-VL-3B): two blocks of four heads by the rule at these batches, one block of eight forced.
-        for (const parts of [0, 1]) {
+        // G = 8 (Qwen2.5-VL-3B): the rule's blocks (four of two heads at batch 1), one block of eight, four of two
+        // and eight of one forced.
+        for (const parts of [0, 1, 4, 8]) {
           tuneCudaKernels({ attentionLanesPerKey: lanes, attentionParts: parts, attentionDecodeMma: false });
           knobs = ` lanes=${lanes} parts=${parts}`;
           await pagedCase(decode([1, 31, 400, 1000]), 16, 2, 128, 16, undefined, 0, 4096); // launched for the context length

@@ -329,7 +329,7 @@ std::string launchG(const AttentionArgs& a, int splits, int parts, int lanes, fl
   }
 }
 
-// > 0: the blocks a KV head's query group is split over (1 or 2), for measuring (setDecodeAttentionParts).
+// > 0: the blocks a KV head's query group is split over (1, 2, 4 or 8), for measuring (setDecodeAttentionParts).
 int forcedParts = 0;
 // > 0: the lanes a key (1 or 4), for measuring (setDecodeAttentionLanesPerKey).
 int forcedLanes = 0;
@@ -341,10 +341,16 @@ int forcedLanes = 0;
 // the second time mostly from L2: at batch 1 and 400 keys 11.55 -> 7.02 µs. With many sequences the machine is
 // already full and the second read only costs: at batch 64, 27.48 -> 33.94 µs. So only while the (sequence, KV
 // head) pairs fill at most a quarter of the multiprocessors. (Measured with one lane a key.)
+// At 7.0 µs the two blocks of four are still the chain of one warp: Nsight Compute (386eafc, batch 1, 400 keys)
+// counts ~2,650 instructions a working warp, issued one every 9.3 cycles (one warp a scheduler, nothing to hide
+// behind), on 16 of the 128 blocks (4 splits hold keys). Halving the heads a block halves most of that chain (the
+// scores and the value sums), and the keys a third and fourth time come from L2: so four blocks of two heads
+// while their pairs still fill at most a quarter of the multiprocessors as well.
 int groupParts(int group, long long pairs) {
-  if (forcedParts == 2 && group % 2 == 0) return 2;
-  if (forcedParts == 1) return 1;
-  return group == 8 && 4 * pairs <= multiprocessorCount() ? 2 : 1;
+  if (forcedParts > 0) return group % forcedParts == 0 ? forcedParts : 1;
+  int parts = 1;
+  while (group / parts > 2 && (group / parts) % 2 == 0 && 4 * pairs * parts <= multiprocessorCount()) parts *= 2;
+  return group == 8 ? parts : 1;
 }
 
 // Lanes that share a key: 1 or 4. With one, a lane scores its key's whole row against the block's G heads, a serial
@@ -373,7 +379,7 @@ bool attentionDecodeApplies(const AttentionArgs& a) {
 }
 
 void setDecodeAttentionParts(int parts) {
-  forcedParts = parts == 1 || parts == 2 ? parts : 0;
+  forcedParts = parts == 1 || parts == 2 || parts == 4 || parts == 8 ? parts : 0;
 }
 
 void setDecodeAttentionLanesPerKey(int lanes) {

@@ -14,7 +14,7 @@ export interface KernelTuning {
   readonly gemv?: boolean;
   /** gemv's warps a weight row: 1, 2, 4 or 8 (0, the default: its own choice). */
   readonly gemvSplit?: number;
-  /** Blocks decode attention splits a KV head's query group over: 1 or 2 (0, the default: its own choice). */
+  /** Blocks decode attention splits a KV head's query group over: 1, 2, 4 or 8 (0, the default: its own choice). */
   readonly attentionParts?: number;
   /**
    * Lanes decode attention gives a key: 1 (a lane scores a key's whole row) or 4 (four lanes a quarter each: a
