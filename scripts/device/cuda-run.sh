@@ -86,7 +86,9 @@ if [[ $build_rc == 0 ]]; then
   fi
 fi
 if [[ $latency == 1 && $build_rc == 0 ]]; then
-  timeout 300 node --import tsx bench/latency.ts --model .device-bench/qwen2_5-vl-3b-shape --image .device-bench/photo-512.png \
+  # LATENCY_CPU_PROF=1: V8's cpu profiles of its threads under $out/cpu-prof-latency (where a prefill's launch goes).
+  lprof=(); [[ -n ${LATENCY_CPU_PROF:-} ]] && lprof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof-latency")
+  timeout 300 node "${lprof[@]}" --import tsx bench/latency.ts --model .device-bench/qwen2_5-vl-3b-shape --image .device-bench/photo-512.png \
     > "$out/latency-iris.json" 2> "$out/latency-iris.err"
   echo "iris latency rc=$?"
 fi
