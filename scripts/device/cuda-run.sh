@@ -94,12 +94,16 @@ if [[ $latency == 1 && $build_rc == 0 ]]; then
 fi
 model=.device-bench/qwen2_5-vl-3b-shape
 if [[ $decode == 1 && $build_rc == 0 ]]; then
-  for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"}; do
-    read -r name flags <<< "$variant"
-    timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
-    echo "decode $name rc=$?"
-  done
-  for b in 1 64; do
+  # DECODE_LAYERS_ONLY=1: the kernel-by-kernel layers at batch 1 alone (the sweeps of the knobs), no engine steps.
+  if [[ -z ${DECODE_LAYERS_ONLY:-} ]]; then
+    for variant in "b1 --batch 1" "b64 --batch 64" ${DECODE_EAGER:+"b1-eager --batch 1 --disable-cuda-graph"}; do
+      read -r name flags <<< "$variant"
+      timeout 180 node --import tsx bench/decode-step.ts --model $model $flags > "$out/decode-$name.json" 2> "$out/decode-$name.err"
+      echo "decode $name rc=$?"
+    done
+  fi
+  batches=(1 64); [[ -n ${DECODE_LAYERS_ONLY:-} ]] && batches=(1)
+  for b in "${batches[@]}"; do
     timeout 120 node --import tsx bench/decode-layers-cuda.ts --batch $b > "$out/layers-b$b.json" 2> "$out/layers-b$b.err"
     echo "decode layers b$b rc=$?"
   done
