@@ -8,7 +8,8 @@
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
-# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64);
+# bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64; DECODE_LAYERS_ONLY=1:
+# the layers at batch 1 alone);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead. --ncu-detail writes Nsight Compute's full sections for a
 # few launches of batch-1 decode attention and gemv and of the FP8 products at Scout's shapes (ncu-detail-*.txt).
