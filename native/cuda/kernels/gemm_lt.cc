@@ -3,10 +3,11 @@
 // K x N column-major matrix, hence op = T) · xᵀ[K, T]; the bias runs along outᵀ's rows, which is what
 // CUBLASLT_EPILOGUE_BIAS broadcasts. Descriptors are cached per shape, dtype and pointer alignment, so a step loop
 // asks the heuristic nothing. The algorithm is chosen once per bucket of token counts (T rounded up to a power of
-// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves: the offline workload's prefill steps each meet new
-// counts (the output head at 1..128 finishing prompts, the vision tower at each picture count), and a first product
-// of a new shape cost 5-115 ms of host time on the H200 (V8 profile of bench/vlm-offline.ts: 1.1 s of the engine
-// thread's 1.4 s launching ten prompt steps). The only file that includes cuBLAS.
+// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves, until that T's third call, which asks the heuristic
+// for T itself (kOwnAfter): the offline workload's prefill steps each meet new counts (the output head at 1..128
+// finishing prompts, the vision tower at each picture count), and a first product of a new shape cost 5-115 ms of
+// host time on the H200 (V8 profile of bench/vlm-offline.ts: 1.1 s of the engine thread's 1.4 s launching ten prompt
+// steps). The only file that includes cuBLAS.
 //
 // fp8GemmLt: the same product with A and B in FP8 E4M3 (weights and per-token quantized activations), fp32
 // accumulation, the raw sums written in the output's dtype; linearFp8 (fp8_linear.cu) applies the scales after. An
@@ -32,8 +33,16 @@ struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
-  bool launched = false;  // for IRIS_CUBLASLT_TRACE
+  bool own = false;        // the algorithm is the heuristic's for this very shape (not its bucket's)
+  int uses = 0;            // calls so far, while the bucket's algorithm serves
+  bool launched = false;   // for IRIS_CUBLASLT_TRACE
 };
+
+// Calls after which a shape served by its bucket's algorithm gets the heuristic's own choice: a shape met again
+// and again (a server's usual prompt lengths, a benchmark's) deserves its best kernel; one met once or twice (the
+// offline run's prefill counts) does not deserve a query. The bucket's choice at 512 tokens made the latency
+// benchmark's 351-token prefill 1.3 ms slower (6.6 against 5.3 ms of device time, H200, d071b73).
+constexpr int kOwnAfter = 3;
 
 // dtype (of C and D), T, K, N, bias, alignment, FP8 inputs.
 using PlanKey = std::tuple<int, size_t, size_t, size_t, bool, int, bool>;
@@ -158,6 +167,7 @@ std::string makePlan(const PlanKey& key, Plan* plan) {
   const bool shared = it != bucketAlgos.end() && serves(*plan, it->second);
   checkMs = millisecondsSince(start) - bucketMs;
   if (shared) plan->algo = it->second;
+  plan->own = !shared;
   const std::string status = shared ? "" : askHeuristic(key, *plan, &plan->algo);
   if (tracing) {
     const auto [dtype, T, K, N, hasBias, align, fp8] = key;
@@ -194,11 +204,20 @@ Plan* planFor(const PlanKey& key, std::string* status) {
     }
     it = plans.emplace(key, plan).first;
   }
-  if (it->second.desc == nullptr) {
+  Plan& plan = it->second;
+  if (plan.desc == nullptr) {
     if (status->empty()) *status = "fp8 linear: no cuBLASLt algorithm for this shape";
     return nullptr;
   }
-  return &it->second;
+  if (!plan.own && ++plan.uses >= kOwnAfter) {
+    const auto start = std::chrono::steady_clock::now();
+    cublasLtMatmulAlgo_t algo{};
+    if (askHeuristic(key, plan, &algo).empty()) plan.algo = algo;  // else the bucket's, which runs it, stays
+    plan.own = true;
+    if (tracing) std::fprintf(stderr, "cublaslt own heuristic after %d calls [%zu x %zu]: %.2f ms\n", kOwnAfter,
+                              std::get<1>(key), std::get<2>(key), millisecondsSince(start));
+  }
+  return &plan;
 }
 
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
