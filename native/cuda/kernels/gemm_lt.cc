@@ -40,8 +40,9 @@ struct Plan {
 
 // Calls after which a shape served by its bucket's algorithm gets the heuristic's own choice: a shape met again
 // and again (a server's usual prompt lengths, a benchmark's) deserves its best kernel; one met once or twice (the
-// offline run's prefill counts) does not deserve a query. The bucket's choice at 512 tokens made the latency
-// benchmark's 351-token prefill 1.3 ms slower (6.6 against 5.3 ms of device time, H200, d071b73).
+// offline run's prefill counts) does not deserve a query. With buckets alone, the latency benchmark's 351-token
+// prefill took 6.6 ms of device time against 5.3 before (H200, d071b73 against 386eafc, another machine of the same
+// kind; the choice made at 512 tokens the likely cause).
 constexpr int kOwnAfter = 3;
 
 // dtype (of C and D), T, K, N, bias, alignment, FP8 inputs.
