@@ -5,6 +5,12 @@
  * and TFLOP/s (2·T·N·K). FP8 times include quantizing the activations per token. Wall clock over back-to-back calls
  * ended by one synchronize; weights drawn on the device (dummy), never zeros.
  *
+ * The routed experts past one token also run with their two products forced onto each kernel (`fp8Products`:
+ * `tensorCores`, native/cuda/kernels/fp8_grouped_mma.cu, and `streaming`, fp8_gemv.cu; the plain `fp8` entry is the
+ * backend's own choice), each with its share of the H200's dense FP8 peak (1,979 TFLOP/s, which only wgmma reaches:
+ * the mma.sync kernel is expected at a third of it at best, and at Scout's prefill sizes the weights' 2 GB a layer
+ * bound it first). The whole call is timed, routing, quantizing and silu included.
+ *
  *   node --import tsx bench/fp8-cuda.ts [--quick]
  */
 import { E4M3_MAX } from "../src/core/fp8.js";
@@ -12,6 +18,7 @@ import { linear } from "../src/kernels/linear.js";
 import { linearFp8 } from "../src/kernels/linear-fp8.js";
 import { moeTop1Sigmoid, moeTop1SigmoidFp8 } from "../src/kernels/moe.js";
 import { empty } from "../src/runtime/creation.js";
+import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import type { Fp8Weight } from "../src/runtime/fp8-weight.js";
 import type { Tensor } from "../src/runtime/tensor.js";
@@ -76,13 +83,28 @@ for (const [name, K, N] of linears) {
 }
 const gateUp16 = floats([E, H, 2 * I], 0.02), down16 = floats([E, I, H], 0.02);
 const gateUp8 = fp8([E, 2 * I, H]), down8 = fp8([E, H, I]);
+const FP8_DENSE_PEAK_TFLOPS = 1979; // H200 SXM
 for (const T of quick ? [1, 64] : [1, 64, 1024]) {
   const x = floats([T, H]), logits = floats([T, E], 3);
   // The experts a step reads: one at batch 1, all 16 (almost surely) from 64 tokens on.
   const experts = T === 1 ? 1 : E;
+  const [bytes, flops] = [experts * 3 * H * I, 2 * T * 3 * H * I];
   const bf16 = await time(() => moeTop1Sigmoid(x, logits, gateUp16, down16));
   const f8 = await time(() => moeTop1SigmoidFp8(x, logits, gateUp8, down8));
-  results.push({ kernel: "routed experts", T, H, I, E, bf16: report(bf16, experts * 2 * 3 * H * I, 2 * T * 3 * H * I),
-    fp8: report(f8, experts * 3 * H * I, 2 * T * 3 * H * I) });
+  const entry: Record<string, unknown> = { kernel: "routed experts", T, H, I, E, bf16: report(bf16, 2 * bytes, flops), fp8: report(f8, bytes, flops) };
+  if (T > 1) {
+    const products: Record<string, unknown> = {};
+    for (const [name, fp8GroupedMma] of [["tensorCores", true], ["streaming", false]] as const) {
+      tuneCudaKernels({ fp8GroupedMma });
+      try {
+        const seconds = await time(() => moeTop1SigmoidFp8(x, logits, gateUp8, down8));
+        products[name] = { ...report(seconds, bytes, flops), peakShare: +(flops / seconds / 1e12 / FP8_DENSE_PEAK_TFLOPS).toFixed(3) };
+      } finally {
+        tuneCudaKernels({});
+      }
+    }
+    entry.fp8Products = products;
+  }
+  results.push(entry);
 }
 console.log(JSON.stringify({ ...runInfo(import.meta.url), device: backend.description, results }, null, 1));

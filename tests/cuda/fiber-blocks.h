@@ -85,18 +85,19 @@ inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
   }
 }
 
-// A block of 128 threads: its barrier and its four warps, each with two slots for its collectives (shuffles,
-// ldmatrix, mma: each lane deposits its operands in the slot, the warp meets, each lane reads its part). Slots
-// alternate, so a lane already depositing for the next collective never overwrites one a slower lane has yet to read.
-template <class Slot>
+// A block of `Threads` threads (128 unless told): its barrier and its warps, each with two slots for its collectives
+// (shuffles, ldmatrix, mma: each lane deposits its operands in the slot, the warp meets, each lane reads its part).
+// Slots alternate, so a lane already depositing for the next collective never overwrites one a slower lane has yet
+// to read.
+template <class Slot, int Threads = 128>
 struct EmuBlock {
   struct Warp {
     Barrier bar{32};
     Slot slots[2];
   };
-  Barrier bar{128};
-  Warp warps[4];
-  unsigned sequence[128] = {};
+  Barrier bar{Threads};
+  Warp warps[Threads / 32];
+  unsigned sequence[Threads] = {};
 
   Warp& warp() { return warps[emuThreadIdx.x / 32]; }
   Slot& nextSlot() { return warp().slots[sequence[emuThreadIdx.x]++ % 2]; }

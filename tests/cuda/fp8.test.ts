@@ -2,7 +2,8 @@
 // transposed expert stacks, bf16 and F32 inputs, outlier and zero rows), the FP8 product on the streaming kernel (at
 // most 8 tokens), on cuBLASLt (more) and on the fallback (K not a multiple of 16), the FP8 experts (1 to 300 tokens,
 // random and skewed routing, experts no token picks holding NaN bytes; F32 against the cpu, bf16 against exact
-// activations), dummy FP8 weights, and a captured graph.
+// activations; their products forced onto the tensor cores and onto the streaming kernel, and the two at Scout's
+// widths against each other), dummy FP8 weights, and captured graphs.
 // Every input is random and nonzero; both backends get the same FP8 bytes and scales wherever a product is compared.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -90,6 +91,23 @@ async function withQuantizeInProduct<R>(inside: boolean, body: () => Promise<R>)
     tuneCudaKernels({});
   }
 }
+
+/** `body` with the experts' products forced onto the tensor cores (true) or the streaming kernel (false); the rule after. */
+async function withGroupedMma<R>(tensorCores: boolean, body: () => Promise<R>): Promise<R> {
+  tuneCudaKernels({ fp8GroupedMma: tensorCores });
+  try {
+    return await body();
+  } finally {
+    tuneCudaKernels({});
+  }
+}
+
+// The experts' products on the tensor cores add up each run of 32 products (128 between promotions to fp32) with
+// about 14 bits (DeepSeek-V3's report on Hopper's FP8 tensor cores), not fp32's 24: h differs from the cpu's by ~1e-4
+// relative, so about 2 x 1e-4 / 0.09 (E4M3's mean step) of the activation's bytes round the other way at a midpoint,
+// each by a whole step: sqrt(2e-3) x 0.09 ≈ 4e-3 relative L2 at the output. Any error of routing, tiles, fragments or
+// scales shows at O(1).
+const TENSOR_CORE_MOE_TOLERANCE = 1e-2;
 
 describe("cuda FP8 kernels", { skip: skipCuda }, () => {
   const random = rng(808);
@@ -201,55 +219,95 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     expectRelL2(await host(linearFp8(gx, gw)), await host(linearFp8(cx, cw)), 8e-3, "linearFp8 end to end");
   });
 
-  for (const [T, routing] of [[1, "random"], [7, "random"], [64, "random"], [300, "random"], [300, "skewed"], [3, "two"]] as const) {
-    test(`moeTop1SigmoidFp8 T=${T} (${routing} routing) matches the cpu`, async () => {
-      const [H, I, E] = [256, 384, 16];
-      const logits = randomValues(random, T * E, -3, 3);
-      for (let t = 0; t < T; t++) {
-        if (routing === "skewed") logits[t * E + 1] = 4;
-        if (routing === "two") logits[t * E + (t % 2 === 0 ? 2 : E - 1)] = 4;
-      }
-      const xValues = randomValues(random, T * H, -1, 1);
-      const [cgu, ggu] = await quantizedPair(randomValues(random, E * H * 2 * I, -2 / Math.sqrt(H), 2 / Math.sqrt(H)), [E, H, 2 * I], true);
-      const [cdn, gdn] = await quantizedPair(randomValues(random, E * I * H, -2 / Math.sqrt(I), 2 / Math.sqrt(I)), [E, I, H], true);
-      if (routing === "two") {
-        // The experts no token picks hold NaN bytes on cuda: reading them would show.
-        const poison = async (w: Fp8Weight, rows: number, cols: number) => {
-          const bytes = await bytesOf(w.data);
-          for (let e = 0; e < E; e++) if (e !== 2 && e !== E - 1) bytes.fill(0x7f, e * rows * cols, (e + 1) * rows * cols);
-          return { data: fp8Tensor(cuda(), bytes, w.data.shape), scale: w.scale };
-        };
-        Object.assign(ggu, await poison(ggu, 2 * I, H));
-        Object.assign(gdn, await poison(gdn, H, I));
-      }
-      const run = async (dtype: "F32" | "BF16", xs: Float32Array) => {
-        const [cx, gx] = floatPair(xs, [T, H], dtype);
-        const [cl, gl] = floatPair(logits, [T, E], dtype);
-        const [co, go] = poisonedPair([T, H], dtype === "F32" ? "F32" : "float");
-        cpu.backend.moeTop1SigmoidFp8(co, cx, cl, cgu, cdn);
-        cuda().backend.moeTop1SigmoidFp8(go, gx, gl, ggu, gdn);
-        const [a, e] = [await host(go), await host(co)];
-        assert.ok(a.every(Number.isFinite), `finite ${dtype} outputs`);
-        return [a, e];
-      };
-      // In F32 both backends compute the same values up to the last bit of the scaled input (the GPU rounds the
-      // score to fp32 first) and the products' summation order: a value moves across an E4M3 rounding midpoint about
-      // once in a million, and any difference of the routing, the scaling, the quantization or the products shows far
-      // above 1e-3. The inputs carry all 24 bits: with bf16's 8, x * s / (amax * s / 448) lands exactly on a midpoint
-      // for about one value in eight, where that last bit decides (measured: 0.3-1.3% apart on the H200).
-      const [a32, e32] = await run("F32", offTheBf16Grid(xValues, random));
-      expectRelL2(a32, e32, 1e-3, `moe fp8 F32 T=${T} ${routing}`);
-      // In bf16 the GPU rounds the scaled input, h and the activation to bf16 (0.2% relative) before quantizing them
-      // (E4M3 steps of 6-12%): some values land on the other side of a midpoint, so cuda and cpu each carry their own
-      // quantization error. Both are measured against the experts with exact activations (the same FP8 weights): the
-      // GPU's must be no larger than the reference's own (within a tenth, plus bf16's output rounding).
-      const [a16, e16] = await run("BF16", xValues);
-      const exact = exactExperts(xValues, logits, await dequantized(cgu), await dequantized(cdn), T, H, E, I);
-      const [gpuError, cpuError] = [relL2(a16, exact), relL2(e16, exact)];
-      assert.ok(gpuError <= 1.1 * cpuError + 4e-3,
-        `moe fp8 bf16 T=${T} ${routing}: error against exact activations ${gpuError.toExponential(2)} on cuda, ${cpuError.toExponential(2)} on the cpu`);
-    });
+  for (const [T, routing] of [[1, "random"], [7, "random"], [64, "random"], [100, "random"], [300, "random"], [300, "skewed"],
+    [3, "two"], [150, "two"]] as const) {
+    for (const tensorCores of [true, false]) {
+      test(`moeTop1SigmoidFp8 T=${T} (${routing} routing, products ${tensorCores ? "on the tensor cores" : "streaming"}) matches the cpu`,
+        () => withGroupedMma(tensorCores, () => moeCase(T, routing, tensorCores)));
+    }
   }
+
+  const moeCase = async (T: number, routing: "random" | "skewed" | "two", tensorCores: boolean) => {
+    const [H, I, E] = [256, 384, 16];
+    const logits = randomValues(random, T * E, -3, 3);
+    for (let t = 0; t < T; t++) {
+      if (routing === "skewed") logits[t * E + 1] = 4;
+      if (routing === "two") logits[t * E + (t % 2 === 0 ? 2 : E - 1)] = 4;
+    }
+    const xValues = randomValues(random, T * H, -1, 1);
+    const [cgu, ggu] = await quantizedPair(randomValues(random, E * H * 2 * I, -2 / Math.sqrt(H), 2 / Math.sqrt(H)), [E, H, 2 * I], true);
+    const [cdn, gdn] = await quantizedPair(randomValues(random, E * I * H, -2 / Math.sqrt(I), 2 / Math.sqrt(I)), [E, I, H], true);
+    if (routing === "two") {
+      // The experts no token picks hold NaN bytes on cuda: reading them would show.
+      const poison = async (w: Fp8Weight, rows: number, cols: number) => {
+        const bytes = await bytesOf(w.data);
+        for (let e = 0; e < E; e++) if (e !== 2 && e !== E - 1) bytes.fill(0x7f, e * rows * cols, (e + 1) * rows * cols);
+        return { data: fp8Tensor(cuda(), bytes, w.data.shape), scale: w.scale };
+      };
+      Object.assign(ggu, await poison(ggu, 2 * I, H));
+      Object.assign(gdn, await poison(gdn, H, I));
+    }
+    const run = async (dtype: "F32" | "BF16", xs: Float32Array) => {
+      const [cx, gx] = floatPair(xs, [T, H], dtype);
+      const [cl, gl] = floatPair(logits, [T, E], dtype);
+      const [co, go] = poisonedPair([T, H], dtype === "F32" ? "F32" : "float");
+      cpu.backend.moeTop1SigmoidFp8(co, cx, cl, cgu, cdn);
+      cuda().backend.moeTop1SigmoidFp8(go, gx, gl, ggu, gdn);
+      const [a, e] = [await host(go), await host(co)];
+      assert.ok(a.every(Number.isFinite), `finite ${dtype} outputs`);
+      return [a, e];
+    };
+    // In F32 both backends compute the same values up to the last bit of the scaled input (the GPU rounds the
+    // score to fp32 first) and the products' summation order: a value moves across an E4M3 rounding midpoint about
+    // once in a million, and any difference of the routing, the scaling, the quantization or the products shows far
+    // above 1e-3. The inputs carry all 24 bits: with bf16's 8, x * s / (amax * s / 448) lands exactly on a midpoint
+    // for about one value in eight, where that last bit decides (measured: 0.3-1.3% apart on the H200). The tensor
+    // cores' shorter sums move more of them (TENSOR_CORE_MOE_TOLERANCE); before sm_89 they are not used.
+    const [a32, e32] = await run("F32", offTheBf16Grid(xValues, random));
+    const onTensorCores = tensorCores && (cuda().backend as CudaBackend).device.computeCapability >= 89;
+    expectRelL2(a32, e32, onTensorCores ? TENSOR_CORE_MOE_TOLERANCE : 1e-3, `moe fp8 F32 T=${T} ${routing}`);
+    // In bf16 the GPU rounds the scaled input, h and the activation to bf16 (0.2% relative) before quantizing them
+    // (E4M3 steps of 6-12%): some values land on the other side of a midpoint, so cuda and cpu each carry their own
+    // quantization error. Both are measured against the experts with exact activations (the same FP8 weights): the
+    // GPU's must be no larger than the reference's own (within a tenth, plus bf16's output rounding).
+    const [a16, e16] = await run("BF16", xValues);
+    const exact = exactExperts(xValues, logits, await dequantized(cgu), await dequantized(cdn), T, H, E, I);
+    const [gpuError, cpuError] = [relL2(a16, exact), relL2(e16, exact)];
+    assert.ok(gpuError <= 1.1 * cpuError + 4e-3,
+      `moe fp8 bf16 T=${T} ${routing}: error against exact activations ${gpuError.toExponential(2)} on cuda, ${cpuError.toExponential(2)} on the cpu`);
+  };
+
+  test("moeTop1SigmoidFp8 at prefill sizes and Scout's widths: tensor cores and streaming agree, the rule picks tensor cores past 8 tokens", async () => {
+    const [H, I, E] = [5120, 8192, 16];
+    const gateUp = deviceFp8([E, 2 * I, H], 17), down = deviceFp8([E, H, I], 19);
+    try {
+      for (const [T, skewed] of [[4, false], [100, false], [300, false], [300, true]] as const) {
+        const logits = randomValues(random, T * E, -3, 3);
+        if (skewed) for (let t = 0; t < T; t += 3) logits[t * E + 5] = 4; // a third of the tokens on one expert: 2 tiles
+        const xValues = randomValues(random, T * H, -1, 1);
+        for (const dtype of ["BF16", "F32"] as const) {
+          const [, gx] = floatPair(xValues, [T, H], dtype);
+          const [, gl] = floatPair(logits, [T, E], dtype);
+          const run = async () => {
+            const [, out] = poisonedPair([T, H], dtype === "F32" ? "F32" : "float");
+            cuda().backend.moeTop1SigmoidFp8(out, gx, gl, gateUp, down);
+            return Array.from(await host(out));
+          };
+          const label = `moe fp8 ${dtype} T=${T}${skewed ? " skewed" : ""} at Scout's widths`;
+          const [mma, streaming, rule] = [await withGroupedMma(true, run), await withGroupedMma(false, run), await run()];
+          assert.ok(mma.every(Number.isFinite) && streaming.every(Number.isFinite), label);
+          // bf16 rounds h and the activation before quantizing them: a rounding apart moves bytes across midpoints too.
+          expectRelL2(mma, streaming, TENSOR_CORE_MOE_TOLERANCE, `${label}: tensor cores against streaming`);
+          assert.deepEqual(rule, T > 8 ? mma : streaming, `${label}: the rule's kernel`);
+        }
+      }
+    } finally {
+      for (const w of [gateUp, down]) {
+        w.data.dispose();
+        w.scale.dispose();
+      }
+    }
+  });
 
   test("moeTop1SigmoidFp8 at decode sizes: the same outputs with its inputs quantized inside the products or by kernels before", async () => {
     // Tokens routed apart and together (the blocks of the products find their expert among 16 or 2), Scout's widths
@@ -295,10 +353,12 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
 
   for (const inside of [true, false]) {
     test(`linearFp8 and moeTop1SigmoidFp8 captured in a graph replay on new inputs (quantizing ${inside ? "inside the products" : "before them"})`,
-      () => withQuantizeInProduct(inside, () => graphCase()));
+      () => withQuantizeInProduct(inside, () => graphCase(1e-3)));
   }
+  test("linearFp8 and moeTop1SigmoidFp8 captured in a graph replay on new inputs (the experts' products on the tensor cores)",
+    () => withGroupedMma(true, () => graphCase(TENSOR_CORE_MOE_TOLERANCE)));
 
-  const graphCase = async () => {
+  const graphCase = async (moeTolerance: number) => {
     const backend = cuda().backend as CudaBackend;
     const [T, K, N, E, I] = [2, 256, 128, 4, 64];
     const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);
@@ -329,7 +389,7 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
         expectRelL2(await host(linearOut), await host(linearFp8(cx, cw)), 8e-3, `graph linear round ${round}`);
         const [co] = poisonedPair([T, K]);
         cpu.backend.moeTop1SigmoidFp8(co, cx, cl, cgu, cdn);
-        expectRelL2(await host(moeOut), await host(co), 1e-3, `graph moe round ${round}`);
+        expectRelL2(await host(moeOut), await host(co), moeTolerance, `graph moe round ${round}`);
       }
     } finally {
       backend.destroyGraph(graph);

@@ -1,8 +1,10 @@
-// Whole-warp cpu emulation of the PTX that attention_mma.cu issues (ldmatrix .x4 with and without .trans,
-// mma.m16n8k16.row.col.f32.bf16.bf16.f32), written from the PTX ISA's fragment tables and independent of the lane
-// maps in native/cuda/include/mma_frag.cuh, which the tests check against it. Arrays are indexed [lane][register].
+// Whole-warp cpu emulation of the PTX that attention_mma.cu and fp8_grouped_mma.cu issue (ldmatrix .x4 with and
+// without .trans, mma.m16n8k16.row.col.f32.bf16.bf16.f32, mma.m16n8k32.row.col.f32.e4m3.e4m3.f32), written from the
+// PTX ISA's fragment tables and independent of the lane maps in native/cuda/include/mma_frag.cuh, which the tests
+// check against it. Arrays are indexed [lane][register].
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -59,6 +61,53 @@ inline void mma(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&
     for (int j = 0; j < 8; j++) {
       double acc = C[i][j];
       for (int k = 0; k < 16; k++) acc += double(A[i][k]) * B[k][j];
+      C[i][j] = float(acc);
+    }
+  }
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    c[lane][0] = C[g][2 * t];
+    c[lane][1] = C[g][2 * t + 1];
+    c[lane][2] = C[g + 8][2 * t];
+    c[lane][3] = C[g + 8][2 * t + 1];
+  }
+}
+
+// An E4M3 byte's value, exactly (as src/core/fp8.ts decodes it): bias 7, subnormals below exponent 1, S.1111.111 NaN.
+inline float e4m3ToFloat(uint8_t b) {
+  const int exponent = (b >> 3) & 15, mantissa = b & 7;
+  const float magnitude = exponent == 15 && mantissa == 7 ? NAN
+                          : exponent == 0                ? std::ldexp(float(mantissa), -9)
+                                                         : std::ldexp(float(8 + mantissa), exponent - 10);
+  return b & 0x80 ? -magnitude : magnitude;
+}
+
+// mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32: c += a b. g = lane / 4, t = lane % 4; four bytes a register,
+// the lowest k in the lowest byte. A: a0 (g, 4t..+3), a1 (g+8, 4t..+3), a2 (g, 4t+16..+19), a3 (g+8, 4t+16..+19);
+// B: b0 (k 4t..+3, n g), b1 (k 4t+16..+19, n g); C as mma's above. Every product of two E4M3 values is exact; the sum
+// here is exact too (float64) before one rounding to fp32, where the hardware keeps fewer bits (the kernels promote).
+inline void mmaE4m3(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) {
+  float A[16][32], B[32][8], C[16][8];
+  auto byte = [](uint32_t r, int j) { return e4m3ToFloat(uint8_t(r >> (8 * j))); };
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    const int rowOf[4] = {g, g + 8, g, g + 8}, colOf[4] = {4 * t, 4 * t, 4 * t + 16, 4 * t + 16};
+    for (int r = 0; r < 4; r++) {
+      for (int j = 0; j < 4; j++) A[rowOf[r]][colOf[r] + j] = byte(a[lane][r], j);
+    }
+    for (int j = 0; j < 4; j++) {
+      B[4 * t + j][g] = byte(b[lane][0], j);
+      B[4 * t + 16 + j][g] = byte(b[lane][1], j);
+    }
+    C[g][2 * t] = c[lane][0];
+    C[g][2 * t + 1] = c[lane][1];
+    C[g + 8][2 * t] = c[lane][2];
+    C[g + 8][2 * t + 1] = c[lane][3];
+  }
+  for (int i = 0; i < 16; i++) {
+    for (int j = 0; j < 8; j++) {
+      double acc = C[i][j];
+      for (int k = 0; k < 32; k++) acc += double(A[i][k]) * B[k][j];
       C[i][j] = float(acc);
     }
   }

@@ -45,6 +45,7 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"setFp8StreamBatch", nullptr, intSetter<setFp8StreamBatch>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8QuantizeInProduct", nullptr, intSetter<setFp8QuantizeInProduct>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"fp8QuantizeInProduct", nullptr, Fp8QuantizeInProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8GroupedMma", nullptr, intSetter<setFp8GroupedMma>, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

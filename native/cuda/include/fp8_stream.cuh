@@ -1,9 +1,9 @@
 // The weight-streaming FP8 product's pieces that fp8_gemv.cu (plain and grouped products) and fp8_moe.cu (the experts
-// at decode) share: the launch shape, a block's expert, the per-lane sums over 16-byte chunks, and the variant that
-// quantizes its float input per row into shared memory first (quantizingRowsKernel), exactly as quantizeFp8 does
-// (fp8_quantize.cu: amax over the row, scale = fp8ScaleFor(amax), bytes = e4m3(value / scale)), so a decode step's
-// product needs no quantizing kernel before it. What a row's values are is the caller's Prologue: a plain float row,
-// or an expert's input as the MoE makes it.
+// at decode) share: the launch shape, a block's expert, the per-lane sums over 16-byte chunks (their epilogue is
+// fp8_epilogue.cuh's), and the variant that quantizes its float input per row into shared memory first
+// (quantizingRowsKernel), exactly as quantizeFp8 does (fp8_quantize.cu: amax over the row, scale = fp8ScaleFor(amax),
+// bytes = e4m3(value / scale)), so a decode step's product needs no quantizing kernel before it. What a row's values
+// are is the caller's Prologue: a plain float row, or an expert's input as the MoE makes it.
 //
 // Why the quantizing kernel is shaped as it is (Scout at batch 1 on the H200, 279d044's first version measured: the
 // product with x quantized in every block of 8 rows cost 2.3 to 17 µs a call more than quantizeFp8 + the product,
@@ -30,6 +30,7 @@
 #include "dependent_launch.cuh"
 #include "float_io.cuh"
 #include "fp8.cuh"
+#include "fp8_epilogue.cuh"
 #include "iris_cuda.h"
 
 namespace iris {
@@ -59,15 +60,6 @@ __device__ __forceinline__ bool blockExpert(const Fp8RowsArgs& g, int* expert, i
     }
   }
   return false;
-}
-
-// out[rowMap[p] or p, n] = acc * xScale * wScale[e, n] + bias[n].
-template <typename OutT>
-__device__ __forceinline__ void store(const Fp8RowsArgs& g, int p, int e, int n, float acc, float xScale) {
-  float v = acc * xScale * g.wScale[size_t(e) * g.N + n];
-  if (g.bias != nullptr) v += toFloat(static_cast<const OutT*>(g.bias)[n]);
-  const size_t row = g.rowMap != nullptr ? size_t(g.rowMap[p]) : size_t(p);
-  static_cast<OutT*>(g.out)[row * g.N + n] = fromFloat<OutT>(v);
 }
 
 // Loads in flight per lane for a kernel of MT rows a pass: kBatch, or at MT = 1 with a bf16 output (a decode step
@@ -330,7 +322,7 @@ __global__ void __launch_bounds__(kWarps * 32, quantizingMinBlocks<MT, BATCH, Ou
     for (int t = 0; t < MT; t++) {
       if (t >= rows) break;
       const float sum = warpSum(acc[t]);
-      if (lane == 0) store<OutT>(g, start + t, e, n, sum, xScale[t]);
+      if (lane == 0) fp8Epilogue<OutT>(g, start + t, e, n, sum, xScale[t]);
     }
   }
 }

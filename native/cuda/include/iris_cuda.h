@@ -210,6 +210,13 @@ struct Fp8RowsArgs {
   int xDtype = -1;
 };
 std::string fp8Rows(const Fp8RowsArgs& args);
+// The same product for rows grouped by expert on the FP8 tensor cores (kernels/fp8_grouped_mma.cu): offsets given, x
+// quantized (xDtype -1), K a multiple of 16, x and w 16-byte aligned, sm_89 or later. fp8GroupedMmaApplies: whether
+// the experts (fp8_moe.cu) take it for `args`: past 8 rows in the call, or as setFp8GroupedMma forces (1 wherever it
+// can serve, 0 never, -1 that rule), for measuring both ways.
+std::string fp8GroupedMma(const Fp8RowsArgs& args);
+bool fp8GroupedMmaApplies(const Fp8RowsArgs& args);
+void setFp8GroupedMma(int mode);
 // The FP8 product's 16-byte weight loads in flight per lane at one row a pass: 4, 8 or 16 forced, 0 its own choice
 // (benchmarks: bench/decode-layers-scout.ts sweeps it).
 void setFp8StreamBatch(int batch);

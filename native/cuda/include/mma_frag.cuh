@@ -1,6 +1,7 @@
-// Warp-level tensor-core building blocks for attention_mma.cu: the PTX of mma.m16n8k16 (bf16 in, fp32 accumulate),
-// ldmatrix and cp.async, and the lane -> element maps that decide which shared-memory rows each lane points
-// ldmatrix at and which (row, column) of a tile each accumulator register holds.
+// Warp-level tensor-core building blocks for attention_mma.cu and fp8_grouped_mma.cu: the PTX of mma.m16n8k16 (bf16
+// in, fp32 accumulate) and mma.m16n8k32 (E4M3 in, fp32 accumulate), ldmatrix and cp.async, and the lane -> element
+// maps that decide which shared-memory rows each lane points ldmatrix at and which (row, column) of a tile each
+// accumulator register holds.
 //
 // The maps compile as plain C++ too (IRIS_HD is empty outside nvcc), so tests/cuda/mma-fragments.cu checks them on
 // the cpu against an emulation of the PTX ISA's fragment tables: a wrong map gives plausible-looking garbage that
@@ -11,6 +12,10 @@
 //   B (16x8):  b0 = (k 2t..2t+1, n g), b1 = (k 2t+8..2t+9, n g)
 //   C (16x8, fp32): c0, c1 = (g, 2t), (g, 2t+1); c2, c3 = (g+8, 2t), (g+8, 2t+1)
 //   The lower column (A) or lower k (B) of a packed pair sits in the low 16 bits.
+// (m16n8k32, .e4m3: four 8-bit k values a register where .bf16 has two, the lowest k in the lowest byte:
+//   a0 = (g, 4t..4t+3), a1 = (g+8, 4t..4t+3), a2 = (g, 4t+16..4t+19), a3 = (g+8, 4t+16..4t+19);
+//   b0 = (k 4t..4t+3, n g), b1 = (k 4t+16..4t+19, n g); C as above. A b16 pair of ldmatrix is 4 such bytes, so
+//   ldmatrix over rows of bytes loads these fragments with the same lane maps, columns counted in pairs.)
 //   ldmatrix .x4: lanes 8m..8m+7 give the row addresses of 8x8 matrix m; register m of lane L receives the pair at
 //   (row L/4, columns 2(L%4)..+1) of matrix m, or with .trans the pair (rows 2(L%4)..+1, column L/4).
 #pragma once
@@ -100,6 +105,20 @@ __device__ __forceinline__ void mmaBf16(float (&c)[4], const uint32_t (&a)[4], u
       "{%0, %1, %2, %3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// c += a b for one 16x8x32 tile of E4M3 values. FP8 tensor cores exist from sm_89 on; elsewhere this traps, and
+// launchers check the device before starting a kernel that calls it.
+__device__ __forceinline__ void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+  __trap();
+#endif
 }
 
 // 16 bytes global -> shared without a register round trip; `valid` false writes 16 zero bytes and reads nothing

@@ -21,7 +21,6 @@ namespace {
 using fp8stream::blockExpert;
 using fp8stream::dotChunks;
 using fp8stream::kWarps;
-using fp8stream::store;
 
 // A float x's rows of K values, chunk by chunk (fp8_stream.cuh's Prologue): 16-byte loads where x is aligned.
 template <typename T>
@@ -71,7 +70,7 @@ __global__ void __launch_bounds__(kWarps * 32) fp8RowsKernel(Fp8RowsArgs g) {
     for (int t = 0; t < MT; t++) {
       if (t >= rows) break;
       const float sum = warpSum(acc[t]);
-      if (lane == 0) store<OutT>(g, p0 + t, e, n, sum, g.xScale[p0 + t]);
+      if (lane == 0) fp8Epilogue<OutT>(g, p0 + t, e, n, sum, g.xScale[p0 + t]);
     }
   }
 }

@@ -3,15 +3,18 @@
 //      by expert);
 //   2. gather, scale and quantize: xq[p] = e4m3(x[perm[p]] * s / scale_p), the scaled input first rounded to the
 //      storage type as the bf16 path rounds it, one scale per token (one block per token);
-//   3. h = xq · gateUp[e]ᵀ with both scales (fp8_gemv.cu's product over rows grouped by expert), rows in expert order;
+//   3. h = xq · gateUp[e]ᵀ with both scales (a product over rows grouped by expert), rows in expert order;
 //   4. act = silu(h[:, :I]) * h[:, I:] (elementwise.cu's siluAndMul), quantized per token (fp8_quantize.cu);
 //   5. out[perm[p]] = actq[p] · down[e]ᵀ with both scales, scattered back to token order by the same product.
-// The weights are in per-expert nn.Linear layout (gateUp [E, 2I, H], down [E, H, I]) so every product streams rows.
-// At one token a step reads one expert's weights; with many tokens each expert's rows go 8 at a time (weights again
-// from L2): correct at any size, but a tensor-core grouped FP8 product would serve prefill better (not written yet).
-// At decode sizes (a few tokens: fp8_stream.cuh's quantizingRowsRefusal), where setFp8QuantizeInProduct chooses it,
-// steps 2 and 4 move into the products' blocks, which quantize their input rows themselves from what those steps would
-// have written (the same bytes and scales): route, gate|up, down, three kernels where there were six.
+// The weights are in per-expert nn.Linear layout (gateUp [E, 2I, H], down [E, H, I]): rows of K contiguous bytes, which
+// both products' kernels read as they are. Past 8 tokens (prefill) the products run on the FP8 tensor cores
+// (fp8_grouped_mma.cu: 128 channels x 64 tokens of one expert a block, each expert's weights read once per 64 of its
+// tokens); up to 8 (decode) on fp8_gemv.cu's weight streaming, where one token reads one expert's weights and an
+// expert's rows go 8 at a time. setFp8GroupedMma forces either (fp8GroupedMmaApplies).
+// At decode sizes (a few tokens: fp8_stream.cuh's quantizingRowsRefusal), where setFp8QuantizeInProduct chooses it and
+// the tensor cores do not serve, steps 2 and 4 move into the streaming products' blocks, which quantize their input
+// rows themselves from what those steps would have written (the same bytes and scales): route, gate|up, down, three
+// kernels where there were six.
 // Scratch (routing tables, xq, scales, h, act; moeFp8ScratchBytes): include/expert_scratch.h.
 #include "expert_scratch.h"
 #include "float_io.cuh"
@@ -80,6 +83,9 @@ struct ActivatedRows {
   }
 };
 
+// An expert product of quantized rows: on the tensor cores at prefill sizes (fp8_grouped_mma.cu), else streaming.
+std::string expertRows(const Fp8RowsArgs& g) { return fp8GroupedMmaApplies(g) ? fp8GroupedMma(g) : fp8Rows(g); }
+
 struct Scratch {
   RoutingTables routing;
   size_t xq, xScale, h, act, total;
@@ -117,13 +123,16 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   Fp8RowsArgs g;
   g.outDtype = dtype;
   g.offsets = offsets;
+  g.x = xq;
+  g.xScale = xScale;
   g.T = tokens;
   g.E = E;
   Fp8RowsArgs gateUpRows = g, downRows = g;
   gateUpRows.w = gateUp; gateUpRows.wScale = gateUpScale; gateUpRows.out = h; gateUpRows.K = H; gateUpRows.N = 2 * I;
   downRows.w = down; downRows.wScale = downScale; downRows.out = out; downRows.rowMap = perm; downRows.K = I; downRows.N = H;
+  const bool tensorCores = fp8GroupedMmaApplies(gateUpRows) || fp8GroupedMmaApplies(downRows);
   if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_stream.cuh)
-    if (fp8stream::quantizesInProduct() && fp8stream::quantizingRowsRefusal(gateUpRows).empty() &&
+    if (!tensorCores && fp8stream::quantizesInProduct() && fp8stream::quantizingRowsRefusal(gateUpRows).empty() &&
         fp8stream::quantizingRowsRefusal(downRows).empty()) {
       const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0;
       status = fp8stream::quantizingRows<T>(gateUpRows, GatheredRows<T>{static_cast<const T*>(x), perm, score, H, aligned});
@@ -138,13 +147,11 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   status = launchStatus("moe fp8 (gather, scale, quantize)");
   if (!status.empty()) return status;
 
-  gateUpRows.x = xq; gateUpRows.xScale = xScale;
-  status = fp8Rows(gateUpRows);
+  status = expertRows(gateUpRows);
   if (status.empty()) status = siluAndMul(dtype, act, h, tokens, I);
   if (status.empty()) status = quantizeFp8(dtype, xq, xScale, act, 1, tokens, I, false);
   if (!status.empty()) return status;
-  downRows.x = xq; downRows.xScale = xScale;
-  return fp8Rows(downRows);
+  return expertRows(downRows);
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 // on the group sizes, which only the device knows:
 // - tensor cores (bf16, more than 8 rows): 64x128 output tiles, 4 warps of 32x64 (2x4 wmma 16x16x16 fragments),
 //   k-steps of 64 double-buffered with cp.async (52 KiB of shared memory, three blocks per multiprocessor).
-//   grid.y enumerates (expert, row tile) pairs: at most ceil(rows / 64) + E of them exist, and a block walks the
-//   offsets to find its pair (or exits).
+//   grid.y enumerates (expert, row tile) pairs (include/expert_tiles.cuh: at most maxRowTiles of them), and a block
+//   walks the offsets to find its pair (or exits).
 // - weight streaming (bf16, at most 8 rows, decode): grid (N / 256, k-splits, min(rows, E)); block z finds the z-th
 //   expert with rows, so the grid holds no block for an expert without rows. A warp streams 16-byte chunks of its k
 //   rows for 256 columns (8 per lane), every row of its expert at once; the warps' sums meet in shared memory and
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <mma.h>
 
+#include "expert_tiles.cuh"
 #include "float_io.cuh"
 #include "grouped_matmul.h"
 
@@ -34,29 +35,13 @@ constexpr int kPipeBytes = kStages * (kStageA + kStageB) * 2;
 constexpr int kStagingBytes = (kGemmThreads / 32) * 32 * kLdC * 4;
 constexpr int kSmemBytes = kPipeBytes > kStagingBytes ? kPipeBytes : kStagingBytes;  // 52 KiB: dynamic, opted in
 
-// The expert of row tile `tile` (counting every expert's tiles in order) and the tile's first row; false past the end.
-__device__ __forceinline__ bool findTile(const int32_t* offsets, int E, int tile, int* expert, int* rowStart, int* rowEnd) {
-  for (int e = 0; e < E; e++) {
-    const int start = offsets[e], end = offsets[e + 1];
-    const int tiles = (end - start + kTileM - 1) / kTileM;
-    if (tile < tiles) {
-      *expert = e;
-      *rowStart = start + tile * kTileM;
-      *rowEnd = end;
-      return true;
-    }
-    tile -= tiles;
-  }
-  return false;
-}
-
 // ==== kernels ====
 
 __global__ void __launch_bounds__(kGemmThreads, 3) tensorCoreKernel(GroupedMatmulArgs g) {
   using namespace nvcuda;
   extern __shared__ __align__(128) unsigned char smem[];
   int e = 0, rowStart = 0, rowEnd = 0;
-  if (!findTile(g.offsets, int(g.E), blockIdx.y, &e, &rowStart, &rowEnd)) return;
+  if (!findRowTile(g.offsets, int(g.E), kTileM, blockIdx.y, &e, &rowStart, &rowEnd)) return;
   const int K = int(g.K), N = int(g.N), n0 = blockIdx.x * kTileN;
   const int rows = min(kTileM, rowEnd - rowStart);
   const bf16* a = static_cast<const bf16*>(g.a);
@@ -301,7 +286,7 @@ std::string groupedMatmul(const GroupedMatmulArgs& g) {
     return launchStream<8>(g);
   }
   if (fastPath(g)) {
-    const size_t tilesY = (g.rows + kTileM - 1) / kTileM + g.E;
+    const size_t tilesY = maxRowTiles(g.rows, g.E, kTileM);
     if (tilesY > 65535) return "moe: too many rows for one call (" + std::to_string(g.rows) + ")";
     // Above the 48 KiB of static shared memory: opted in once per process (the device is chosen once).
     static const cudaError_t optIn = cudaFuncSetAttribute(tensorCoreKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes);

@@ -1,7 +1,7 @@
 /**
  * Kernel choices the cuda backend makes on its own, forced for benchmarks that measure the alternatives
- * (bench/decode-layers-cuda.ts, bench/decode-layers-scout.ts, bench/kernels-cuda.ts). Process-wide: they hold until
- * tuned again.
+ * (bench/decode-layers-cuda.ts, bench/decode-layers-scout.ts, bench/kernels-cuda.ts, bench/fp8-cuda.ts).
+ * Process-wide: they hold until tuned again.
  */
 import { IrisError } from "../../core/errors.js";
 import { cudaAddonStatus, type CudaAddon } from "./addon.js";
@@ -35,6 +35,12 @@ export interface KernelTuning {
    * left out, the addon's default (native/cuda/kernels/fp8_gemv.cu).
    */
   readonly fp8QuantizeInProduct?: boolean;
+  /**
+   * The routed experts' FP8 products (moeTop1SigmoidFp8) on the tensor-core grouped kernel (true, wherever it can
+   * serve: sm_89 and later, K a multiple of 16) or the weight-streaming kernel (false); left out, the addon's rule:
+   * tensor cores past 8 tokens (native/cuda/kernels/fp8_grouped_mma.cu).
+   */
+  readonly fp8GroupedMma?: boolean;
 }
 
 /** The addon's FP8 choice as last read (undefined: to be read); tuneCudaKernels changes it. */
@@ -52,6 +58,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0, fp8QuantizeInProduct,
+  fp8GroupedMma,
 }: KernelTuning): void {
   const { addon, reason } = cudaAddonStatus();
   if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
@@ -62,5 +69,6 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
+  addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
   quantizeInProduct = undefined;
 }

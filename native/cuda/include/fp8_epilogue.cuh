@@ -1,0 +1,20 @@
+// The FP8 row products' epilogue, shared by the weight-streaming kernels (fp8_gemv.cu, include/fp8_stream.cuh) and
+// the tensor-core grouped product (fp8_grouped_mma.cu): a finished sum of E4M3 products gets both scales once, after
+// the sum, as the cpu reference (src/runtime/cpu/fp8.ts) applies them, then the bias; the row goes where rowMap says.
+#pragma once
+
+#include "float_io.cuh"
+#include "iris_cuda.h"
+
+namespace iris {
+
+// out[rowMap[p] or p, n] = acc * xScale * wScale[e, n] + bias[n].
+template <typename OutT>
+__device__ __forceinline__ void fp8Epilogue(const Fp8RowsArgs& g, int p, int e, int n, float acc, float xScale) {
+  float v = acc * xScale * g.wScale[size_t(e) * g.N + n];
+  if (g.bias != nullptr) v += toFloat(static_cast<const OutT*>(g.bias)[n]);
+  const size_t row = g.rowMap != nullptr ? size_t(g.rowMap[p]) : size_t(p);
+  static_cast<OutT*>(g.out)[row * g.N + n] = fromFloat<OutT>(v);
+}
+
+}  // namespace iris
