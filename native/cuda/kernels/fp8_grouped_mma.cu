@@ -29,7 +29,10 @@
 // peak (~600 TFLOP/s: 0.31 ms), and the 128 x 64 tiles move ~3.2 GB a layer from L2 (each token tile again for every
 // channel tile, an expert's weights once a token tile). Predicted: 0.6 to 0.8 ms a layer for both products, 30 to 40
 // ms of Scout's prefill, where the streaming kernel takes ~20 ms a layer (each expert's weights walked once per 8
-// tokens, every byte decoded through half2 and multiplied in fp32 once per token).
+// tokens, every byte decoded through half2 and multiplied in fp32 once per token). Levers if it falls short: 256
+// channels a block (half the token tiles' L2 traffic, twice the registers), warps of 32 channels x 32 tokens (each B
+// fragment loaded by 4 warps instead of 8), and down's grid (40 channel tiles x ~20 token tiles: 3 waves of 264
+// resident blocks, the last one short).
 #include "expert_tiles.cuh"
 #include "fp8_epilogue.cuh"
 #include "mma_frag.cuh"
