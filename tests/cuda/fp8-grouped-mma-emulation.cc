@@ -5,9 +5,9 @@
 // search over the offsets (experts of 0 and 1 tokens, counts past and short of a tile, a grid filled exactly), the
 // zero-filled tails (channels past N, tokens past a tile's, K not a multiple of a stage or of 32), the fragment maps
 // and the epilogue (both scales, rows in expert order or scattered through rowMap, F32, bf16 and F16) against a
-// float64 product of the same bytes. Weights of experts without tokens are NaN bytes: a read of them would show. It
-// cannot see races or timing (the copies are synchronous), nor the tensor cores' shorter accumulator: that is the GPU
-// tests' job.
+// float64 product of the same bytes, and the shapes it refuses. Weights of experts without tokens are NaN bytes: a
+// read of them would show. It cannot see races or timing (the copies are synchronous), nor the tensor cores' shorter
+// accumulator: that is the GPU tests' job.
 //
 //   c++ -std=c++17 -O1 -w -I$CUDA_HOME/include -Inative/cuda/include tests/cuda/fp8-grouped-mma-emulation.cc
 // (tests/cuda/fp8-grouped-mma-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
@@ -225,10 +225,40 @@ bool checkDecoder() {
   return ok;
 }
 
+// Shapes the tiles cannot take are refused, so fp8_moe.cu keeps them on the streaming kernel.
+bool checkRefusals() {
+  alignas(16) static uint8_t bytes[64];
+  static const int32_t offsets[2] = {0, 1};
+  iris::Fp8RowsArgs g;
+  g.outDtype = iris::kF32;
+  g.x = bytes;
+  g.w = bytes;
+  g.offsets = offsets;
+  g.T = 1;
+  g.K = 32;
+  g.N = 16;
+  g.E = 1;
+  bool ok = iris::groupedMmaRefusal(g).empty();
+  iris::Fp8RowsArgs odd = g;
+  odd.K = 40;  // rows of 16-byte chunks only
+  ok &= !iris::groupedMmaRefusal(odd).empty();
+  odd = g;
+  odd.x = bytes + 8;
+  ok &= !iris::groupedMmaRefusal(odd).empty();
+  odd = g;
+  odd.offsets = nullptr;  // a plain product: cuBLASLt's
+  ok &= !iris::groupedMmaRefusal(odd).empty();
+  odd = g;
+  odd.xDtype = iris::kBF16;  // a float x: decode's quantizing kernel
+  ok &= !iris::groupedMmaRefusal(odd).empty();
+  std::printf("%s refusals (K not a multiple of 16, unaligned x, no offsets, a float x)\n", ok ? "ok  " : "FAIL");
+  return ok;
+}
+
 }  // namespace
 
 int main() {
-  bool ok = checkDecoder();
+  bool ok = checkDecoder() && checkRefusals();
   std::vector<int> sixteen(16, 0);  // 300 tokens over 16 experts, routed at random
   for (int t = 0; t < 300; t++) sixteen[int(emulation::uniform() * 16.f) % 16]++;
   const Case cases[] = {

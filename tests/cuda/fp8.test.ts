@@ -227,8 +227,12 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     }
   }
 
-  const moeCase = async (T: number, routing: "random" | "skewed" | "two", tensorCores: boolean) => {
-    const [H, I, E] = [256, 384, 16];
+  // gate|up's K = H = 200 is no multiple of 16: that product stays on the streaming kernel, down (K = I) does not.
+  test("moeTop1SigmoidFp8 T=100 with H=200 on the tensor cores where they take the product, streaming where not", () =>
+    withGroupedMma(true, () => moeCase(100, "random", true, 200)));
+
+  const moeCase = async (T: number, routing: "random" | "skewed" | "two", tensorCores: boolean, H = 256) => {
+    const [I, E] = [384, 16];
     const logits = randomValues(random, T * E, -3, 3);
     for (let t = 0; t < T; t++) {
       if (routing === "skewed") logits[t * E + 1] = 4;
