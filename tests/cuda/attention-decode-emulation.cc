@@ -85,15 +85,7 @@ cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...
   emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
   emuBlockDim = {config->blockDim.x, 1, 1};
   if (config->blockDim.x != 128) std::abort();
-  std::vector<EmuDim> blocks;
-  for (unsigned z = 0; z < emuGridDim.z; z++)
-    for (unsigned y = 0; y < emuGridDim.y; y++)
-      for (unsigned x = 0; x < emuGridDim.x; x++) blocks.push_back({x, y, z});
-  for (size_t i = blocks.size(); i > 1; i--) {
-    orderSeed = orderSeed * 1664525u + 1013904223u;
-    std::swap(blocks[i - 1], blocks[(orderSeed >> 8) % i]);
-  }
-  for (const EmuDim& b : blocks) {
+  for (const EmuDim& b : scrambledBlocks(emuGridDim, orderSeed)) {
     Block block;
     emuBlock = &block;
     runBlock(b, 128, [=] { kernel(args...); });

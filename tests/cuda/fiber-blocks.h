@@ -6,9 +6,11 @@
 
 #include <ucontext.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <utility>
 #include <vector>
 
 struct EmuDim {
@@ -91,6 +93,7 @@ inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
 // to read.
 template <class Slot, int Threads = 128>
 struct EmuBlock {
+  static constexpr int kThreads = Threads;
   struct Warp {
     Barrier bar{32};
     Slot slots[2];
@@ -103,3 +106,17 @@ struct EmuBlock {
   Slot& nextSlot() { return warp().slots[sequence[emuThreadIdx.x]++ % 2]; }
 };
 inline int emuLane() { return int(emuThreadIdx.x % 32); }
+
+// The blocks of `grid` in a scrambled order (drawn from `seed`), so a kernel whose blocks must not depend on their
+// order (a split that may be the last to arrive, an expert's block that finds no rows) meets every order over a run.
+inline std::vector<EmuDim> scrambledBlocks(EmuDim grid, uint32_t& seed) {
+  std::vector<EmuDim> blocks;
+  for (unsigned z = 0; z < grid.z; z++)
+    for (unsigned y = 0; y < grid.y; y++)
+      for (unsigned x = 0; x < grid.x; x++) blocks.push_back({x, y, z});
+  for (size_t i = blocks.size(); i > 1; i--) {
+    seed = seed * 1664525u + 1013904223u;
+    std::swap(blocks[i - 1], blocks[(seed >> 8) % i]);
+  }
+  return blocks;
+}

@@ -22,7 +22,7 @@ namespace {
 
 using namespace iris::napi;
 
-constexpr uint32_t kAbiVersion = 13;
+constexpr uint32_t kAbiVersion = 14;
 
 // ==== device and memory ====
 

@@ -34,6 +34,11 @@ napi_value Fp8QuantizeInProduct(napi_env env, napi_callback_info) {
   return number(env, double(fp8QuantizeInProduct()));
 }
 
+// fp8ProductOnTensorCores() -> 1 or 0: whether those products stream their weights through the tensor cores
+napi_value Fp8ProductOnTensorCores(napi_env env, napi_callback_info) {
+  return number(env, double(fp8ProductOnTensorCores()));
+}
+
 }  // namespace
 
 void registerFp8Kernels(napi_env env, napi_value exports) {
@@ -46,6 +51,8 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"setFp8QuantizeInProduct", nullptr, intSetter<setFp8QuantizeInProduct>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"fp8QuantizeInProduct", nullptr, Fp8QuantizeInProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8GroupedMma", nullptr, intSetter<setFp8GroupedMma>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8ProductOnTensorCores", nullptr, intSetter<setFp8ProductOnTensorCores>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"fp8ProductOnTensorCores", nullptr, Fp8ProductOnTensorCores, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

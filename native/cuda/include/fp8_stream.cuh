@@ -1,24 +1,11 @@
-// The weight-streaming FP8 product's pieces that fp8_gemv.cu (plain and grouped products) and fp8_moe.cu (the experts
-// at decode) share: the launch shape, a block's expert, the per-lane sums over 16-byte chunks (their epilogue is
-// fp8_epilogue.cuh's), and the variant that quantizes its float input per row into shared memory first
-// (quantizingRowsKernel), exactly as quantizeFp8 does (fp8_quantize.cu: amax over the row, scale = fp8ScaleFor(amax),
-// bytes = e4m3(value / scale)), so a decode step's product needs no quantizing kernel before it. What a row's values
-// are is the caller's Prologue: a plain float row, or an expert's input as the MoE makes it.
-//
-// Why the quantizing kernel is shaped as it is (Scout at batch 1 on the H200, 279d044's first version measured: the
-// product with x quantized in every block of 8 rows cost 2.3 to 17 µs a call more than quantizeFp8 + the product,
-// 220 against 187 µs a layer): each of its 640 to 2,048 blocks read x twice with scalar loads (a serial chain of L2
-// round trips: amax, then the bytes) before streaming 8 rows, and blocks past one resident wave paid it again. Now
-//   - the grid is what is resident at once (cudaOccupancyMaxActiveBlocksPerMultiprocessor x multiprocessors), the
-//     rows spread evenly over its warps, each warp looping over its rows (grid stride): x is quantized once a block,
-//     once a call's critical path;
-//   - the prologue loads each thread's 16-byte chunks of x all at once (one L2 round trip), keeps them in registers
-//     for the quantizing pass (up to kHeldChunks a thread: K = 8192 in bf16) and computes the MoE's silu(gate) * up
-//     once a value;
-//   - it is a programmatic dependent launch (dependent_launch.cuh): before the wait, only the weights (and routing
-//     tables written two kernels back) are touched: each warp's first weights go to L2 while the kernel before still
-//     runs and while the block quantizes x; each next row's first weights go to L2 while the warp streams a row.
-// setFp8QuantizeInProduct chooses between this and quantizeFp8 + the plain product (fp8_gemv.cu), for measuring.
+// The weight-streaming FP8 product's pieces that fp8_gemv.cu (plain and grouped products) and fp8_quantizing.cuh
+// (the products that quantize their float input in the block, fp8_gemv.cu's and fp8_moe.cu's at decode) share: the
+// launch shape, a block's expert, the per-lane sums over 16-byte chunks (their epilogue is fp8_epilogue.cuh's), the
+// prologue that quantizes a row of x into shared memory exactly as quantizeFp8 does (fp8_quantize.cu: amax over the
+// row, scale = fp8ScaleFor(amax), bytes = e4m3(value / scale)), and WarpPerRow, the quantizing kernel's weight
+// streaming on the CUDA cores (one warp a weight row; fp8_stream_mma.cuh's MmaRows is the same on the tensor cores).
+// What a row's values are is the caller's Prologue: a plain float row (FloatRows), or an expert's input as the MoE
+// makes it.
 #pragma once
 
 #include <cstdint>
@@ -109,7 +96,7 @@ __device__ __forceinline__ void dotChunks(const uint4* w4, int chunks, int lane,
   }
 }
 
-// ==== the quantizing product ====
+// ==== the quantizing prologue: x into shared memory as FP8 ====
 
 // The 16-byte chunks of a float row as its storage type holds them (8 bf16 or 4 F32 values): loaded whole where the
 // row is 16-byte aligned, else value by value; unpacked to fp32 exactly; packed back rounding as fromFloat<T>.
@@ -166,6 +153,16 @@ struct ChunkIO<float> {
   }
 };
 
+// A float x's rows of K values, chunk by chunk (the Prologue of a plain product): 16-byte loads where x is aligned.
+template <typename T>
+struct FloatRows {
+  using Storage = T;
+  const T* x;
+  size_t K;
+  bool aligned;
+  __device__ __forceinline__ uint4 chunk(int p, int c) const { return ChunkIO<T>::load(x + size_t(p) * K, c, aligned); }
+};
+
 // Chunks of x a prologue thread keeps in registers between the amax and the bytes: 4 x 256 threads x 8 values is a
 // bf16 row of 8,192 (Scout's widest); longer rows (or F32 past 4,096) compute their remaining chunks again.
 constexpr int kHeldChunks = 4;
@@ -193,11 +190,18 @@ __device__ __forceinline__ bool blockExpertByWarp(const Fp8RowsArgs& g, int lane
   return false;
 }
 
-// Row n's first weights (the first `batch` chunks of each lane) on their way to L2: a hint, the loads come later.
+// The line holding p on its way to L2: a hint, the load comes later (nothing in the cpu emulation).
+__device__ __forceinline__ void prefetchL2(const void* p) {
+#ifdef __CUDA_ARCH__
+  asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+#endif
+}
+
+// Row n's first weights (the first `batch` chunks of each lane) on their way to L2.
 __device__ __forceinline__ void prefetchFirstChunks(const uint4* w4, int chunks, int lane, int batch) {
   for (int b = 0; b < batch; b++) {
     const int c = lane + b * 32;
-    if (c < chunks) asm volatile("prefetch.global.L2 [%0];" ::"l"(w4 + c));
+    if (c < chunks) prefetchL2(w4 + c);
   }
 }
 
@@ -265,137 +269,55 @@ __device__ __forceinline__ float quantizeRow(const Prologue& value, int p, int K
   return scale;
 }
 
-// Blocks a multiprocessor that ptxas must fit at kBatch loads in flight: 5 (48 registers, as many warps as the plain
-// product's one-row variant has) for decode's variant, one bf16 row, which left alone takes 64 for the held chunks
-// (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas chooses.
-// None spills (ptxas -v).
-template <int MT, int BATCH, typename OutT>
-constexpr int quantizingMinBlocks() {
-  return BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
+// Row n of expert e's weights as 16-byte chunks.
+__device__ __forceinline__ const uint4* rowChunks(const Fp8RowsArgs& g, int e, int n) {
+  return reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.w) + (size_t(e) * g.N + size_t(n)) * g.K);
 }
 
+// ==== weight streaming on the CUDA cores ====
 
-// Rows of one expert (or of a plain product), at most MT, K a multiple of 16, whose float values the Prologue gives
-// (`chunk(p, c)`: row p of the call, 16-byte chunk c, in its storage type `Storage`, rounded where the model rounds):
-// each block quantizes them into shared memory (dynamic: T * K bytes), then each warp streams its weight rows n,
-// n + 8 * gridDim.x, ... against them. Grid: (launchQuantizing's resident blocks, experts with rows at most).
-// `routingBeforeWait`: the routing tables (offsets) were written two or more kernels back, so the block may find its
-// expert, and prefetch that expert's weights, before waiting for the kernel before it.
-template <int MT, int BATCH, typename OutT, typename Prologue>
-__global__ void __launch_bounds__(kWarps * 32, quantizingMinBlocks<MT, BATCH, OutT>())
-    quantizingRowsKernel(Fp8RowsArgs g, Prologue value, bool routingBeforeWait) {
-  extern __shared__ __align__(16) uint8_t xq[];
-  __shared__ float shared32[32];
-  __shared__ float xScale[MT];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int K = int(g.K), N = int(g.N), chunks = K / 16, stride = int(gridDim.x) * kWarps;
-  int n = blockIdx.x * kWarps + warp;
-  int e = 0, start = 0, rows = 0;
-  auto weights = [&](int row) {
-    return reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.w) + (size_t(e) * g.N + size_t(row)) * K);
-  };
-  // Before the wait nothing the kernel before may still write is read, and nothing is written.
-  const bool early = g.offsets == nullptr || routingBeforeWait;
-  if (early) {
-    if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;  // the whole block alike
-    if (n < N) prefetchFirstChunks(weights(n), chunks, lane, BATCH);
+// The quantizing kernel's weight streaming (fp8_quantizing.cuh) on the CUDA cores: one warp a weight row, its lanes
+// over the row's 16-byte chunks (dotChunks, BATCH loads in flight a lane) against the block's FP8 x rows, the sums
+// across the warp by shuffles. Decoding both operands costs ~48 conversions and 16 FFMA a 16-byte chunk: the H200
+// streams Scout's products at 2.0 to 2.8 TB/s of its ~4.2 this way, bound by issue slots (fp8_stream_mma.cuh).
+template <int MT, int BATCH, typename OutT>
+struct WarpPerRow {
+  static constexpr const char* kName = "fp8 product (weight streaming, x quantized in the block)";
+  static constexpr int kMaxRows = MT;
+  static constexpr int kRows = kWarps;  // weight rows a block streams a pass: one a warp
+  // Blocks a multiprocessor that ptxas must fit at kBatch loads in flight: 5 (48 registers, as many warps as the
+  // plain product's one-row variant has) for decode's variant, one bf16 row, which left alone takes 64 for the held
+  // chunks (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas
+  // chooses. None spills (ptxas -v).
+  static constexpr int kMinBlocks = BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
+
+  // This warp's first row's first weights (of `chunks` 16-byte chunks a row) on their way to L2.
+  __device__ __forceinline__ static void prefetchFirst(const Fp8RowsArgs& g, int e, int chunks) {
+    const int n = blockIdx.x * kWarps + threadIdx.x / 32;
+    if (n < int(g.N)) prefetchFirstChunks(rowChunks(g, e, n), chunks, threadIdx.x % 32, BATCH);
   }
-  waitForPrevious();
-  releaseNext();
-  if (!early) {
-    if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;
-    if (n < N) prefetchFirstChunks(weights(n), chunks, lane, BATCH);
-  }
-  for (int t = 0; t < rows; t++) {
-    const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32);
-    if (threadIdx.x == 0) xScale[t] = scale;
-  }
-  __syncthreads();
-  const uint4* xq4 = reinterpret_cast<const uint4*>(xq);
-  for (; n < N; n += stride) {
-    if (n + stride < N) prefetchFirstChunks(weights(n + stride), chunks, lane, BATCH);
-    float acc[MT];
+
+  // out rows start .. start + rows - 1 (x's rows xq, FP8 in shared memory, scales xScale), each warp's columns n,
+  // n + kRows * gridDim.x, ... of expert e's weights, the next row's first weights on their way to L2 while a row streams.
+  __device__ __forceinline__ static void stream(const Fp8RowsArgs& g, int e, int start, int rows, const uint8_t* xq,
+                                                const float* xScale) {
+    const int lane = int(threadIdx.x) % 32, K = int(g.K), N = int(g.N), chunks = K / 16, stride = int(gridDim.x) * kWarps;
+    const uint4* xq4 = reinterpret_cast<const uint4*>(xq);
+    for (int n = int(blockIdx.x) * kWarps + int(threadIdx.x) / 32; n < N; n += stride) {
+      if (n + stride < N) prefetchFirstChunks(rowChunks(g, e, n + stride), chunks, lane, BATCH);
+      float acc[MT];
 #pragma unroll
-    for (int t = 0; t < MT; t++) acc[t] = 0.f;
-    dotChunks<MT, BATCH>(weights(n), chunks, lane, rows, true, [&](int t, int c) { return xq4[t * chunks + c]; }, acc);
+      for (int t = 0; t < MT; t++) acc[t] = 0.f;
+      dotChunks<MT, BATCH>(rowChunks(g, e, n), chunks, lane, rows, true, [&](int t, int c) { return xq4[t * chunks + c]; }, acc);
 #pragma unroll
-    for (int t = 0; t < MT; t++) {
-      if (t >= rows) break;
-      const float sum = warpSum(acc[t]);
-      if (lane == 0) fp8Epilogue<OutT>(g, start + t, e, n, sum, xScale[t]);
+      for (int t = 0; t < MT; t++) {
+        if (t >= rows) break;
+        const float sum = warpSum(acc[t]);
+        if (lane == 0) fp8Epilogue<OutT>(g, start + t, e, n, sum, xScale[t]);
+      }
     }
   }
-}
-
-// Why quantizingRowsKernel cannot serve `g` ("" when it can): at most 4 rows in all (so at most 4 an expert), K in
-// 16-byte chunks, the FP8 rows within shared memory, 16-byte aligned weights.
-inline std::string quantizingRowsRefusal(const Fp8RowsArgs& g) {
-  if (g.T > kQuantizingMaxRows || g.T * g.K > kQuantizingMaxBytes || g.K % 16 != 0 ||
-      reinterpret_cast<uintptr_t>(g.w) % 16 != 0) {
-    return "fp8 product: quantizing inside needs at most 4 rows, K a multiple of 16 and at most " +
-           std::to_string(kQuantizingMaxBytes) + " bytes of FP8 x";
-  }
-  return "";
-}
-
-// Blocks of this variant resident on one multiprocessor with `sharedBytes` of x (asked once a size: decode meets one
-// or two a model).
-template <int MT, int BATCH, typename OutT, typename Prologue>
-int quantizingBlocksPerSM(size_t sharedBytes) {
-  static std::vector<std::pair<size_t, int>> known;
-  for (const auto& [bytes, blocks] : known) {
-    if (bytes == sharedBytes) return blocks;
-  }
-  int blocks = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, quantizingRowsKernel<MT, BATCH, OutT, Prologue>, kWarps * 32,
-                                                    sharedBytes) != cudaSuccess || blocks < 1) {
-    cudaGetLastError();
-    return 1;  // not kept: asked again next time
-  }
-  known.emplace_back(sharedBytes, blocks);
-  return blocks;
-}
-
-// The blocks along N: one resident wave (per expert with rows), the row blocks spread evenly over it, so each warp
-// streams the same number of rows and every block quantizes x once.
-inline unsigned quantizingGridX(size_t N, size_t groups, int blocksPerSM) {
-  const size_t rowBlocks = (N + kWarps - 1) / kWarps;
-  size_t resident = size_t(blocksPerSM) * size_t(multiprocessorCount()) / groups;
-  if (resident < 1) resident = 1;
-  const size_t passes = (rowBlocks + resident - 1) / resident;
-  return unsigned((rowBlocks + passes - 1) / passes);
-}
-
-template <int MT, typename OutT, typename Prologue>
-std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
-  const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
-  const size_t sharedBytes = g.T * g.K;
-  return withStreamBatch<MT, OutT>([&](auto batch) {
-    constexpr int B = decltype(batch)::value;
-    const dim3 grid(quantizingGridX(g.N, groups, quantizingBlocksPerSM<MT, B, OutT, Prologue>(sharedBytes)), unsigned(groups));
-    return launchDependent("fp8 product (weight streaming, x quantized in the block)", quantizingRowsKernel<MT, B, OutT, Prologue>,
-                           grid, dim3(kWarps * 32), sharedBytes, g, value, routingBeforeWait);
-  });
-}
-
-// The product of `g` (xScale unused) on rows whose float values `value` gives, quantized inside; "" or why not.
-// bf16 (the models on cuda) and F32 (the tests against the cpu) only: every variant costs build time.
-// `routingBeforeWait`: as quantizingRowsKernel's (true only where the routing tables are two kernels back).
-template <typename OutT, typename Prologue>
-std::string quantizingRows(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait = false) {
-  static_assert(std::is_same_v<OutT, __nv_bfloat16> || std::is_same_v<OutT, float>, "bf16 or F32");
-  static_assert(std::is_same_v<typename Prologue::Storage, OutT>, "x in the output's dtype");
-  if (g.T == 0 || g.N == 0) return "";
-  const std::string refusal = quantizingRowsRefusal(g);
-  if (!refusal.empty()) return refusal;
-  if (g.T <= 1) return launchQuantizing<1, OutT>(g, value, routingBeforeWait);
-  if (g.T <= 2) return launchQuantizing<2, OutT>(g, value, routingBeforeWait);
-  return launchQuantizing<4, OutT>(g, value, routingBeforeWait);
-}
-
-// Whether the products at decode sizes quantize their float input themselves (this file's kernel) or take
-// quantizeFp8's bytes from a kernel of its own (fp8_gemv.cu: setFp8QuantizeInProduct, its default).
-bool quantizesInProduct();
+};
 
 }  // namespace fp8stream
 }  // namespace iris

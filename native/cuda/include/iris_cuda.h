@@ -23,6 +23,8 @@ std::string initDevice(int index);
 int currentDevice();
 cudaStream_t stream();
 int multiprocessorCount();
+// The device's compute capability, major * 10 + minor (90 for Hopper).
+int computeCapability();
 // Whether kernels may be launched as programmatic dependents (Hopper and later; include/dependent_launch.cuh).
 bool dependentLaunchSupported();
 
@@ -220,12 +222,17 @@ void setFp8GroupedMma(int mode);
 // The FP8 product's 16-byte weight loads in flight per lane at one row a pass: 4, 8 or 16 forced, 0 its own choice
 // (benchmarks: bench/decode-layers-scout.ts sweeps it).
 void setFp8StreamBatch(int batch);
-// Whether the FP8 products at decode sizes quantize their float input inside (fp8_stream.cuh) or after a quantizeFp8
+// Whether the FP8 products at decode sizes quantize their float input inside (fp8_quantizing.cuh) or after a quantizeFp8
 // kernel of its own: 1 inside, 0 a kernel before (linearFp8's callers, through fp8QuantizeInProduct, and
 // moeTop1SigmoidFp8's two products), -1 the default (fp8_gemv.cu). fp8QuantizeInProduct: the choice in force, 1 or 0.
 // A linearFp8 call with a null xScale quantizes inside whatever the choice.
 void setFp8QuantizeInProduct(int mode);
 int fp8QuantizeInProduct();
+// Whether those products (the ones quantizing inside) stream their weights through the tensor cores (mma over E4M3,
+// fp8_stream_mma.cuh) or the CUDA cores: 1 tensor cores, 0 CUDA cores, -1 the default (fp8_gemv.cu). Tensor cores
+// only from sm_89 on, the CUDA cores elsewhere whatever the choice. fp8ProductOnTensorCores: the choice in force.
+void setFp8ProductOnTensorCores(int mode);
+int fp8ProductOnTensorCores();
 // moeTop1Sigmoid with FP8 experts (kernels/fp8_moe.cu): gateUp F8 [E, 2I, H] with scales [E, 2I], down F8 [E, H, I]
 // with scales [E, H]; x, routerLogits and out of `dtype`. Scratch as moeTop1Sigmoid's (moeFp8ScratchBytes).
 size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);

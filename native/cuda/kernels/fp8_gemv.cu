@@ -9,10 +9,11 @@
 // Grid: (ceil(N / 8), experts with rows at most): block y serves the y-th expert that has rows (blocks past the last
 // such expert exit), so a decode step of one token reads one expert's weights, not all of them.
 //
-// With a float x (args.xDtype >= 0; at most 4 rows) the blocks quantize x themselves (fp8_stream.cuh's
+// With a float x (args.xDtype >= 0; at most 4 rows) the blocks quantize x themselves (fp8_quantizing.cuh's
 // quantizingRowsKernel, one resident wave of blocks): at batch 1 the quantizing kernel before each product cost Scout
-// 5.6 to 8.4 µs, four a layer. Whether callers hand it a float x is setFp8QuantizeInProduct's choice (below).
-#include "fp8_stream.cuh"
+// 5.6 to 8.4 µs, four a layer. Whether callers hand it a float x is setFp8QuantizeInProduct's choice (below); whether
+// that kernel's dot products run on the tensor cores, setFp8ProductOnTensorCores's (fp8_stream_mma.cuh).
+#include "fp8_quantizing.cuh"
 
 namespace iris {
 
@@ -20,19 +21,8 @@ namespace {
 
 using fp8stream::blockExpert;
 using fp8stream::dotChunks;
+using fp8stream::FloatRows;
 using fp8stream::kWarps;
-
-// A float x's rows of K values, chunk by chunk (fp8_stream.cuh's Prologue): 16-byte loads where x is aligned.
-template <typename T>
-struct FloatRows {
-  using Storage = T;
-  const T* x;
-  size_t K;
-  bool aligned;
-  __device__ __forceinline__ uint4 chunk(int p, int c) const {
-    return fp8stream::ChunkIO<T>::load(x + size_t(p) * K, c, aligned);
-  }
-};
 
 // ==== kernels ====
 
@@ -111,11 +101,20 @@ int forcedBatch = 0;
 // choice through the addon.
 constexpr bool kQuantizeInProductDefault = true;
 int quantizeInProduct = -1;
+// The default of setFp8ProductOnTensorCores (-1): the CUDA cores until the tensor-core streaming is measured on the
+// H200 (bench/decode-layers-scout.ts's fp8ProductOnTensorCores sweep).
+constexpr bool kProductOnTensorCoresDefault = false;
+int onTensorCores = -1;
 }  // namespace
 
 namespace fp8stream {
 int forcedFp8StreamBatch() { return forcedBatch; }
 bool quantizesInProduct() { return quantizeInProduct < 0 ? kQuantizeInProductDefault : quantizeInProduct == 1; }
+// FP8 tensor cores (mma over E4M3) from sm_89 on; the CUDA cores elsewhere whatever the choice.
+bool productOnTensorCores() {
+  const bool chosen = onTensorCores < 0 ? kProductOnTensorCoresDefault : onTensorCores == 1;
+  return chosen && computeCapability() >= 89;
+}
 }  // namespace fp8stream
 
 void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || batch == 16 ? batch : 0; }
@@ -123,6 +122,10 @@ void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || ba
 void setFp8QuantizeInProduct(int mode) { quantizeInProduct = mode == 0 || mode == 1 ? mode : -1; }
 
 int fp8QuantizeInProduct() { return fp8stream::quantizesInProduct() ? 1 : 0; }
+
+void setFp8ProductOnTensorCores(int mode) { onTensorCores = mode == 0 || mode == 1 ? mode : -1; }
+
+int fp8ProductOnTensorCores() { return fp8stream::productOnTensorCores() ? 1 : 0; }
 
 std::string fp8Rows(const Fp8RowsArgs& g) {
   if (g.T == 0 || g.N == 0) return "";

@@ -11,15 +11,16 @@
 // (fp8_grouped_mma.cu: 128 channels x 64 tokens of one expert a block, each expert's weights read once per 64 of its
 // tokens); up to 8 (decode) on fp8_gemv.cu's weight streaming, where one token reads one expert's weights and an
 // expert's rows go 8 at a time. setFp8GroupedMma forces either (fp8GroupedMmaApplies).
-// At decode sizes (a few tokens: fp8_stream.cuh's quantizingRowsRefusal), where setFp8QuantizeInProduct chooses it and
-// the tensor cores do not serve, steps 2 and 4 move into the streaming products' blocks, which quantize their input
-// rows themselves from what those steps would have written (the same bytes and scales): route, gate|up, down, three
-// kernels where there were six.
+// At decode sizes (a few tokens: fp8_quantizing.cuh's quantizingRowsRefusal), where setFp8QuantizeInProduct chooses it
+// and the grouped kernel does not serve, steps 2 and 4 move into the streaming products' blocks, which quantize their
+// input rows themselves from what those steps would have written (the same bytes and scales): route, gate|up, down,
+// three kernels where there were six. Those stream on the CUDA cores or, as setFp8ProductOnTensorCores chooses, on
+// the tensor cores too (fp8_stream_mma.cuh).
 // Scratch (routing tables, xq, scales, h, act; moeFp8ScratchBytes): include/expert_scratch.h.
 #include "expert_scratch.h"
 #include "float_io.cuh"
 #include "fp8.cuh"
-#include "fp8_stream.cuh"
+#include "fp8_quantizing.cuh"
 
 namespace iris {
 
@@ -42,7 +43,7 @@ __global__ void __launch_bounds__(256) gatherScaleQuantizeKernel(uint8_t* xq, fl
   for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = toE4m3(toFloat(fromFloat<T>(toFloat(src[j]) * s)) / scale);
 }
 
-// Expert row p's input, chunk by chunk (fp8_stream.cuh's Prologue), as gatherScaleQuantizeKernel makes it before
+// Expert row p's input, chunk by chunk (fp8_quantizing.cuh's Prologue), as gatherScaleQuantizeKernel makes it before
 // quantizing: token perm[p]'s row times its routing score, rounded to the storage type.
 template <typename T>
 struct GatheredRows {
@@ -131,7 +132,7 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   gateUpRows.w = gateUp; gateUpRows.wScale = gateUpScale; gateUpRows.out = h; gateUpRows.K = H; gateUpRows.N = 2 * I;
   downRows.w = down; downRows.wScale = downScale; downRows.out = out; downRows.rowMap = perm; downRows.K = I; downRows.N = H;
   const bool tensorCores = fp8GroupedMmaApplies(gateUpRows) || fp8GroupedMmaApplies(downRows);
-  if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_stream.cuh)
+  if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_quantizing.cuh)
     if (!tensorCores && fp8stream::quantizesInProduct() && fp8stream::quantizingRowsRefusal(gateUpRows).empty() &&
         fp8stream::quantizingRowsRefusal(downRows).empty()) {
       const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0;

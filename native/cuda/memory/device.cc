@@ -61,12 +61,18 @@ int multiprocessorCount() {
   return smCount;
 }
 
-bool dependentLaunchSupported() {
-  static const bool hopper = [] {
-    int major = 0;
-    return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, currentDevice()) == cudaSuccess && major >= 9;
+int computeCapability() {
+  static const int capability = [] {
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, currentDevice()) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, currentDevice()) != cudaSuccess) {
+      return 0;
+    }
+    return major * 10 + minor;
   }();
-  return hopper;
+  return capability;
 }
+
+bool dependentLaunchSupported() { return computeCapability() >= 90; }
 
 }  // namespace iris

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { TensorDType } from "../dtype.js";
 
 /** Bumped with `kAbiVersion` in native/cuda/addon/addon.cc whenever the surface below changes. */
-export const CUDA_ABI_VERSION = 13;
+export const CUDA_ABI_VERSION = 14;
 
 /** Element type codes of the addon (iris::DType). */
 export const DTYPE_CODE: Readonly<Record<TensorDType, number>> = { F32: 0, BF16: 1, F16: 2, I32: 3, F8_E4M3: 4 };
@@ -112,6 +112,13 @@ export interface CudaAddon extends NcclEntryPoints {
    * kernel (0); -1: the addon's rule (tensor cores past 8 tokens: native/cuda/kernels/fp8_grouped_mma.cu).
    */
   setFp8GroupedMma(mode: number): void;
+  /**
+   * The decode products that quantize inside stream their weights through the tensor cores (1: mma over E4M3, sm_89 and
+   * later) or the CUDA cores (0); -1: the addon's default (fp8_gemv.cu).
+   */
+  setFp8ProductOnTensorCores(mode: number): void;
+  /** The choice in force: 1 tensor cores, 0 CUDA cores (always 0 before sm_89). */
+  fp8ProductOnTensorCores(): number;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;

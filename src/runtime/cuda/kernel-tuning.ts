@@ -41,6 +41,12 @@ export interface KernelTuning {
    * tensor cores past 8 tokens (native/cuda/kernels/fp8_grouped_mma.cu).
    */
   readonly fp8GroupedMma?: boolean;
+  /**
+   * Those products (quantizing inside) stream their weights through the tensor cores (true: mma over E4M3, the dot
+   * products without conversions; sm_89 and later, else the CUDA cores anyway) or the CUDA cores (false); left out,
+   * the addon's default (native/cuda/kernels/fp8_gemv.cu; fp8ProductOnTensorCoresInForce reads the choice in force).
+   */
+  readonly fp8ProductOnTensorCores?: boolean;
 }
 
 /** The addon's FP8 choice as last read (undefined: to be read); tuneCudaKernels changes it. */
@@ -52,6 +58,18 @@ export function fp8QuantizesInProduct(addon: CudaAddon): boolean {
   return quantizeInProduct;
 }
 
+/** The addon the choices live in; throws where the cuda device is unavailable. */
+function tunableAddon(): CudaAddon {
+  const { addon, reason } = cudaAddonStatus();
+  if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
+  return addon;
+}
+
+/** Whether the quantizing FP8 products run on the tensor cores now: the choice in force on this device. */
+export function fp8ProductOnTensorCoresInForce(): boolean {
+  return tunableAddon().fp8ProductOnTensorCores() === 1;
+}
+
 /** A yes/no knob as the addon takes it: 1 or 0 forced, -1 (left out) the backend's own rule. */
 const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? -1 : forced ? 1 : 0);
 
@@ -59,9 +77,9 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0, fp8QuantizeInProduct,
   fp8GroupedMma,
+  fp8ProductOnTensorCores,
 }: KernelTuning): void {
-  const { addon, reason } = cudaAddonStatus();
-  if (addon === null) throw new IrisError("INVALID_ARGUMENT", `the cuda device is unavailable: ${reason}`);
+  const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
   addon.setGemvSplit(gemvSplit);
   addon.setDecodeAttentionParts(attentionParts);
@@ -70,5 +88,6 @@ export function tuneCudaKernels({
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
+  addon.setFp8ProductOnTensorCores(ruleOr(fp8ProductOnTensorCores));
   quantizeInProduct = undefined;
 }

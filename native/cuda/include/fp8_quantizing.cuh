@@ -1,0 +1,152 @@
+// The FP8 product that quantizes its float input per row into shared memory first (quantizingRowsKernel), exactly
+// as quantizeFp8 does, so a decode step's product needs no quantizing kernel before it: fp8_gemv.cu's (linearFp8 with
+// a null xScale) and fp8_moe.cu's two expert products. Its weight streaming is a policy: fp8_stream.cuh's WarpPerRow
+// (one warp a weight row, CUDA cores) or fp8_stream_mma.cuh's MmaRows (16 rows a block, tensor cores, sm_89 and
+// later), chosen by setFp8ProductOnTensorCores (fp8_gemv.cu's productOnTensorCores).
+//
+// Why the quantizing kernel is shaped as it is (Scout at batch 1 on the H200, 279d044's first version measured: the
+// product with x quantized in every block of 8 rows cost 2.3 to 17 µs a call more than quantizeFp8 + the product,
+// 220 against 187 µs a layer): each of its 640 to 2,048 blocks read x twice with scalar loads (a serial chain of L2
+// round trips: amax, then the bytes) before streaming 8 rows, and blocks past one resident wave paid it again. Now
+//   - the grid is what is resident at once (cudaOccupancyMaxActiveBlocksPerMultiprocessor x multiprocessors), the
+//     rows spread evenly over its blocks, each block looping over its passes (grid stride): x is quantized once a
+//     block, once a call's critical path;
+//   - the prologue loads each thread's 16-byte chunks of x all at once (one L2 round trip), keeps them in registers
+//     for the quantizing pass (up to kHeldChunks a thread: K = 8192 in bf16) and computes the MoE's silu(gate) * up
+//     once a value;
+//   - it is a programmatic dependent launch (dependent_launch.cuh): before the wait, only the weights (and routing
+//     tables written two kernels back) are touched: each warp's first weights go to L2 while the kernel before still
+//     runs and while the block quantizes x; each next pass's first weights go to L2 while the block streams a pass.
+// setFp8QuantizeInProduct chooses between this and quantizeFp8 + the plain product (fp8_gemv.cu), for measuring.
+#pragma once
+
+#include "fp8_stream_mma.cuh"
+
+namespace iris {
+namespace fp8stream {
+
+// The block's x rows as FP8 (T * K bytes: the kernel's dynamic shared memory). NOTE: declared here, not in the
+// kernel: the cpu emulation (tests/cuda/fp8-stream-emulation.cc) makes __shared__ thread_local, and g++ miscompiles a
+// block-scope extern thread_local array.
+extern __shared__ __align__(16) uint8_t quantizedX[];
+
+// Rows of one expert (or of a plain product), at most Stream::kMaxRows, K a multiple of 16, whose float values the
+// Prologue gives (`chunk(p, c)`: row p of the call, 16-byte chunk c, in its storage type `Storage`, rounded where the
+// model rounds): each block quantizes them into shared memory (dynamic: T * K bytes), then streams its weight rows
+// against them (Stream::stream: passes of Stream::kRows rows, blockIdx.x's first, gridDim.x apart). Grid:
+// (launchQuantizing's resident blocks, experts with rows at most). `routingBeforeWait`: the routing tables (offsets)
+// were written two or more kernels back, so the block may find its expert, and prefetch that expert's weights,
+// before waiting for the kernel before it.
+template <typename Stream, typename Prologue>
+__global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
+    quantizingRowsKernel(Fp8RowsArgs g, Prologue value, bool routingBeforeWait) {
+  uint8_t* xq = quantizedX;
+  __shared__ float shared32[32];
+  __shared__ float xScale[Stream::kMaxRows];
+  // NOTE: chunks is computed here, before the branches that prefetch: recomputed in each, ptxas spills decode's
+  // variants at their 48 registers (WarpPerRow<1, 4, bf16>: 4 to 36 bytes).
+  const int lane = threadIdx.x % 32, K = int(g.K), chunks = K / 16;
+  int e = 0, start = 0, rows = 0;
+  // Before the wait nothing the kernel before may still write is read, and nothing is written.
+  const bool early = g.offsets == nullptr || routingBeforeWait;
+  if (early) {
+    if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;  // the whole block alike
+    Stream::prefetchFirst(g, e, chunks);
+  }
+  waitForPrevious();
+  releaseNext();
+  if (!early) {
+    if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;
+    Stream::prefetchFirst(g, e, chunks);
+  }
+  for (int t = 0; t < rows; t++) {
+    const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32);
+    if (threadIdx.x == 0) xScale[t] = scale;
+  }
+  __syncthreads();
+  Stream::stream(g, e, start, rows, xq, xScale);
+}
+
+// Why quantizingRowsKernel cannot serve `g` ("" when it can): at most 4 rows in all (so at most 4 an expert), K in
+// 16-byte chunks, the FP8 rows within shared memory, 16-byte aligned weights.
+inline std::string quantizingRowsRefusal(const Fp8RowsArgs& g) {
+  if (g.T > kQuantizingMaxRows || g.T * g.K > kQuantizingMaxBytes || g.K % 16 != 0 ||
+      reinterpret_cast<uintptr_t>(g.w) % 16 != 0) {
+    return "fp8 product: quantizing inside needs at most 4 rows, K a multiple of 16 and at most " +
+           std::to_string(kQuantizingMaxBytes) + " bytes of FP8 x";
+  }
+  return "";
+}
+
+// Blocks of this variant resident on one multiprocessor with `sharedBytes` of x (asked once a size: decode meets one
+// or two a model).
+template <typename Stream, typename Prologue>
+int quantizingBlocksPerSM(size_t sharedBytes) {
+  static std::vector<std::pair<size_t, int>> known;
+  for (const auto& [bytes, blocks] : known) {
+    if (bytes == sharedBytes) return blocks;
+  }
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, quantizingRowsKernel<Stream, Prologue>, kWarps * 32,
+                                                    sharedBytes) != cudaSuccess || blocks < 1) {
+    cudaGetLastError();
+    return 1;  // not kept: asked again next time
+  }
+  known.emplace_back(sharedBytes, blocks);
+  return blocks;
+}
+
+// The blocks along N: one resident wave (per expert with rows), the passes of `rowsPerPass` weight rows spread evenly
+// over it, so each block streams the same number of passes and quantizes x once.
+inline unsigned quantizingGridX(size_t N, int rowsPerPass, size_t groups, int blocksPerSM) {
+  const size_t rowBlocks = (N + rowsPerPass - 1) / rowsPerPass;
+  size_t resident = size_t(blocksPerSM) * size_t(multiprocessorCount()) / groups;
+  if (resident < 1) resident = 1;
+  const size_t passes = (rowBlocks + resident - 1) / resident;
+  return unsigned((rowBlocks + passes - 1) / passes);
+}
+
+template <typename Stream, typename Prologue>
+std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
+  const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
+  const size_t sharedBytes = g.T * g.K;
+  const dim3 grid(quantizingGridX(g.N, Stream::kRows, groups, quantizingBlocksPerSM<Stream, Prologue>(sharedBytes)),
+                  unsigned(groups));
+  return launchDependent(Stream::kName, quantizingRowsKernel<Stream, Prologue>, grid, dim3(kWarps * 32), sharedBytes, g,
+                         value, routingBeforeWait);
+}
+
+// Whether the quantizing products stream their weights on the tensor cores (MmaRows) or the CUDA cores (WarpPerRow):
+// setFp8ProductOnTensorCores's choice, tensor cores only where the device has FP8 ones (fp8_gemv.cu).
+bool productOnTensorCores();
+
+template <int MT, typename OutT, typename Prologue>
+std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
+  return withStreamBatch<MT, OutT>([&](auto batch) {
+    constexpr int B = decltype(batch)::value;
+    return productOnTensorCores() ? launchStream<MmaRows<MT, B, OutT>>(g, value, routingBeforeWait)
+                                  : launchStream<WarpPerRow<MT, B, OutT>>(g, value, routingBeforeWait);
+  });
+}
+
+// The product of `g` (xScale unused) on rows whose float values `value` gives, quantized inside; "" or why not.
+// bf16 (the models on cuda) and F32 (the tests against the cpu) only: every variant costs build time.
+// `routingBeforeWait`: as quantizingRowsKernel's (true only where the routing tables are two kernels back).
+template <typename OutT, typename Prologue>
+std::string quantizingRows(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait = false) {
+  static_assert(std::is_same_v<OutT, __nv_bfloat16> || std::is_same_v<OutT, float>, "bf16 or F32");
+  static_assert(std::is_same_v<typename Prologue::Storage, OutT>, "x in the output's dtype");
+  if (g.T == 0 || g.N == 0) return "";
+  const std::string refusal = quantizingRowsRefusal(g);
+  if (!refusal.empty()) return refusal;
+  if (g.T <= 1) return launchQuantizing<1, OutT>(g, value, routingBeforeWait);
+  if (g.T <= 2) return launchQuantizing<2, OutT>(g, value, routingBeforeWait);
+  return launchQuantizing<4, OutT>(g, value, routingBeforeWait);
+}
+
+// Whether the products at decode sizes quantize their float input themselves (this file's kernel) or take
+// quantizeFp8's bytes from a kernel of its own (fp8_gemv.cu: setFp8QuantizeInProduct, its default).
+bool quantizesInProduct();
+
+}  // namespace fp8stream
+}  // namespace iris

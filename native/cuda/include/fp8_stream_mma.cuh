@@ -1,0 +1,148 @@
+// The quantizing FP8 product's weight streaming on the tensor cores (MmaRows, a policy of fp8_quantizing.cuh's kernel
+// beside fp8_stream.cuh's WarpPerRow): mma.m16n8k32 over E4M3 (sm_89 and later) takes the weights as they come from
+// memory and x as the block quantized it, so nothing is converted.
+//
+// Why. Decode reads each weight once: the floor is the weights' bytes at the H200's ~4.2 TB/s. Scout at batch 1,
+// µs a call measured (WarpPerRow) against that floor: q|k|v 17.1 (8.7: 7168 x 5120 bytes), o 11.6 (6.2: 5120 x 5120),
+// the routed expert's gate|up and down 51.4 (30: 16384 x 5120 + 5120 x 8192), the shared expert's gate|up 29.6 (20)
+// and down 16.0 (10). Nsight Compute on q|k|v: DRAM 43% of peak, issue slots 51% busy, IPC 2.55, ~129 warp
+// instructions a 512 bytes of weights (each lane decodes its 16 weight bytes and the 16 matching x bytes to float:
+// ~48 conversions and 16 FFMA a chunk). Streaming 16 bytes a cycle a multiprocessor that way takes an IPC of ~4:
+// the CUDA-core kernel is bound by instructions, not memory. Here a warp's step of 1 KB (16 rows x 64 bytes) costs
+// two 16-byte global loads, one 16-byte shared load, two mma and eight FADD a lane: ~15 instructions a KB against
+// ~260, so issue is no longer the limit and the loads in flight set the rate. Expected: ~3.5 TB/s or better, q|k|v
+// ~10.5 µs, o ~7.5, the experts ~36, shared gate|up ~24, down ~12: ~36 µs a layer less, ~1.7 ms of a 48-layer step
+// (issue 11: 130 tok/s at 7.7 ms a step, 175 wants 5.7).
+//
+// Layout. A block's pass covers 16 weight rows (one m16 tile: A's rows are output channels, B's 8 columns the block's
+// x rows, those past `rows` zero); its 8 warps split K in contiguous slices of 64-byte steps and add their partial
+// tiles through shared memory at the end of the pass. The sum over k is order-free, so K is permuted alike in A and
+// B: lane (g, t) (g = lane / 4, t = lane % 4) loads the 16 bytes at 64s + 16t of row g (and of row g + 8) with one
+// streaming load each; words 0 and 1 are a0 / a2 (a1 / a3 from row g + 8) of one mma, words 2 and 3 of the next; b0 /
+// b1 are x row g's bytes at the same offsets (one 16-byte shared load for both mma). The PTX ISA's m16n8k32 fragments
+// for 8-bit types: a0 (g, k 4t..4t+3), a1 (g+8, 4t..), a2 (g, 4t+16..4t+19), a3 (g+8, 4t+16..); b0 (k 4t..4t+3,
+// column g), b1 (k 4t+16..4t+19, column g); c0, c1 (g, 2t), (g, 2t+1); c2, c3 (g+8, 2t), (g+8, 2t+1).
+//
+// Precision. Hopper's FP8 tensor cores keep ~14 bits while they add a run of products into C (DeepSeek-V3's report;
+// cuBLASLt's FP8 products promote partial sums to fp32 for it). Each mma here starts from a zero C, so the tensor
+// core adds 32 products, and the warp's fp32 sums take its result with an FADD (4 a mma: cheap next to the loads).
+// The scales (x's per token, the weights' per channel) and the bias come once, after the sum (fp8_epilogue.cuh).
+#pragma once
+
+#include "fp8_stream.cuh"
+#include "mma_frag.cuh"
+
+namespace iris {
+namespace fp8stream {
+
+// acc += a · b (a = rows g and g + 8 of one k-step, b = x at the same k) through a zero C: see Precision above.
+__device__ __forceinline__ void mmaFromZero(float (&acc)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                            uint32_t b1) {
+  const uint32_t a[4] = {a0, a1, a2, a3};
+  float part[4] = {0.f, 0.f, 0.f, 0.f};
+  mma::mmaE4m3(part, a, b0, b1);
+#pragma unroll
+  for (int i = 0; i < 4; i++) acc[i] += part[i];
+}
+
+template <int MT, int BATCH, typename OutT>
+struct MmaRows {
+  static_assert(MT <= 8, "B has 8 columns");
+  static constexpr const char* kName = "fp8 product (weight streaming on the tensor cores, x quantized in the block)";
+  static constexpr int kMaxRows = MT;
+  static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
+  // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
+  static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
+  static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
+
+  // This warp's slice of K, in 64-byte steps [first, end) (the last step of a row may be partial).
+  __device__ __forceinline__ static void slice(size_t K, int* first, int* end) {
+    const int steps = int((K / 16 + 3) / 4), per = (steps + kWarps - 1) / kWarps, warp = int(threadIdx.x) / 32;
+    *first = min(steps, warp * per);
+    *end = min(steps, *first + per);
+  }
+
+  // This lane's first kSteps steps of rows r0 + g and r0 + g + 8 (`chunks` 16-byte chunks a row) on their way to L2.
+  __device__ __forceinline__ static void prefetchPass(const Fp8RowsArgs& g, int e, int r0, int chunks) {
+    const int lane = int(threadIdx.x) % 32;
+    int first, end;
+    slice(g.K, &first, &end);
+    for (int half = 0; half < 2; half++) {
+      const int n = r0 + lane / 4 + 8 * half;
+      if (n >= int(g.N)) break;
+      const uint4* row = rowChunks(g, e, n);
+      for (int s = first; s < end && s < first + kSteps; s++) {
+        const int c = 4 * s + lane % 4;
+        if (c < chunks) prefetchL2(row + c);
+      }
+    }
+  }
+
+  __device__ __forceinline__ static void prefetchFirst(const Fp8RowsArgs& g, int e, int chunks) {
+    if (int(blockIdx.x) * kRows < int(g.N)) prefetchPass(g, e, int(blockIdx.x) * kRows, chunks);
+  }
+
+  // out rows start .. start + rows - 1 (the block's x rows), the block's passes of 16 columns r0, r0 + 16 * gridDim.x,
+  // ... of expert e's weights, the next pass's first weights on their way to L2 while a pass streams.
+  __device__ __forceinline__ static void stream(const Fp8RowsArgs& g, int e, int start, int rows, const uint8_t* xq,
+                                                const float* xScale) {
+    const int stride = int(gridDim.x) * kRows;
+    for (int r0 = int(blockIdx.x) * kRows, pass = 0; r0 < int(g.N); r0 += stride, pass++) {
+      if (r0 + stride < int(g.N)) prefetchPass(g, e, r0 + stride, int(g.K) / 16);
+      streamPass(g, e, start, rows, r0, pass, xq, xScale);
+    }
+  }
+
+  // One pass: columns r0 .. r0 + 15. `pass` picks the half of the partial sums' buffer, so one barrier a pass keeps
+  // a pass's sums from the next one's.
+  __device__ __forceinline__ static void streamPass(const Fp8RowsArgs& g, int e, int start, int rows, int r0, int pass,
+                                                    const uint8_t* xq, const float* xScale) {
+    __shared__ float partial[2][kWarps][MT][16];
+    const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
+    const int N = int(g.N), chunks = int(g.K) / 16;
+    int first, end;
+    slice(g.K, &first, &end);
+    const bool lowIn = r0 + gr < N, highIn = r0 + gr + 8 < N, xIn = gr < rows;
+    const uint4* lo = rowChunks(g, e, lowIn ? r0 + gr : 0);
+    const uint4* hi = rowChunks(g, e, highIn ? r0 + gr + 8 : 0);
+    const uint4* x = reinterpret_cast<const uint4*>(xq) + (xIn ? gr : 0) * chunks;  // B's column gr: x row gr
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int s = first; s < end; s += kSteps) {
+      uint4 wl[kSteps], wh[kSteps];
+#pragma unroll
+      for (int b = 0; b < kSteps; b++) {
+        const int c = 4 * (s + b) + t;
+        const bool in = s + b < end && c < chunks;
+        wl[b] = in && lowIn ? __ldcs(lo + c) : zero;
+        wh[b] = in && highIn ? __ldcs(hi + c) : zero;
+      }
+#pragma unroll
+      for (int b = 0; b < kSteps; b++) {
+        if (s + b >= end) break;  // the whole warp alike: mma is a warp's instruction
+        const int c = 4 * (s + b) + t;
+        const uint4 xv = xIn && c < chunks ? x[c] : zero;
+        mmaFromZero(acc, wl[b].x, wh[b].x, wl[b].y, wh[b].y, xv.x, xv.y);
+        mmaFromZero(acc, wl[b].z, wh[b].z, wl[b].w, wh[b].w, xv.z, xv.w);
+      }
+    }
+    // c_i holds (row gr + 8 (i / 2), column 2t + i % 2): the columns below MT go to this warp's partial tile.
+    float (&mine)[MT][16] = partial[pass & 1][warp];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+      const int column = 2 * t + i % 2;
+      if (column < MT) mine[column][gr + 8 * (i / 2)] = acc[i];
+    }
+    __syncthreads();
+    const int column = int(threadIdx.x) / 16, r = int(threadIdx.x) % 16;
+    if (column < rows && r0 + r < N) {
+      float sum = 0.f;
+#pragma unroll
+      for (int k = 0; k < kWarps; k++) sum += partial[pass & 1][k][column][r];
+      fp8Epilogue<OutT>(g, start + column, e, r0 + r, sum, xScale[column]);
+    }
+  }
+};
+
+}  // namespace fp8stream
+}  // namespace iris
