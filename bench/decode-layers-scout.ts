@@ -6,10 +6,12 @@
  * the graph replayed between two timing marks; then the whole stack as one graph, each kernel's marginal cost in it
  * (the stack's time less the stack without that kernel, per call), and the step (embedding, rotary tables, the layers,
  * the bf16 head, cast and argmax). Per kernel: µs a call, the bytes a call must read (weights and scales; the KV
- * cache for attention) and the rate that makes. At decode sizes two sweeps of the FP8 products (and the experts):
- * 4, 8 or 16 weight loads in flight a lane (`fp8StreamBatches`), and the activations quantized inside the product
- * or by a quantizeFp8 kernel before it (`fp8QuantizeInProduct`, that kernel counted, with the stack's µs a layer
- * each way); everything else runs with the backend's default (`fp8QuantizeInProductDefault`). Weights for all layers
+ * cache for attention) and the rate that makes. At decode sizes three sweeps of the FP8 products (and the experts):
+ * 4, 8 or 16 weight loads in flight a lane on the CUDA cores and the tensor cores (`fp8StreamBatches`), the
+ * activations quantized inside the product or by a quantizeFp8 kernel before it (`fp8QuantizeInProduct`, that kernel
+ * counted, with the stack's µs a layer each way), and the quantizing products' dot products on the tensor cores or the
+ * CUDA cores (`fp8ProductOnTensorCores`, with the stack's µs a layer each way); everything else runs with the
+ * backend's defaults (`fp8QuantizeInProductDefault`, `fp8ProductOnTensorCoresDefault`). Weights for all layers
  * when the GPU holds them (Scout: ~106 GB at batch 1), else as many distinct layers as fit, the rest reusing them
  * (said in the output). Prints JSON.
  * `--device cpu` (with a small config, e.g. ../shared/fixtures/models/tiny-llama4) runs every call eagerly between
@@ -22,7 +24,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadModelConfig } from "../src/checkpoint/model-config.js";
 import { FUSED_FP8_QUANTIZE } from "../src/kernels/linear-fp8.js";
-import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
+import { fp8ProductOnTensorCoresInForce, tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import { graphMicroseconds } from "./graph-timing.js";
 import { runInfo } from "./run-info.js";
@@ -85,18 +87,21 @@ for (const k of d.kernels) {
   const us = on.length === 0 ? 0 : await time(() => on.forEach(k.run), on.length);
   layerRows.push(row(k, on.length, us, on.length === 0 ? 0 : on.reduce((n, i) => n + k.bytes(i, experts), 0) / on.length));
 }
-// The FP8 products with 4, 8 or 16 weight loads in flight per lane (forced; one token a pass only), µs a call.
-const streamBatches: Record<string, number>[] = [];
+// The FP8 products with 4, 8 or 16 weight loads in flight per lane (forced; one token a pass only) on the CUDA cores
+// and on the tensor cores (where the products quantize inside: the backend's default), µs a call.
+const streamBatches: Record<string, number | boolean>[] = [];
 if (B === 1 && device.kind === "cuda") {
   const products = d.kernels.filter((k) => k.name.includes("linearFp8") || k.name === "moeTop1SigmoidFp8");
-  for (const fp8StreamBatch of [4, 8, 16]) {
-    tuneCudaKernels({ fp8StreamBatch });
-    const byProduct: Record<string, number> = { batch: fp8StreamBatch };
-    for (const k of products) {
-      const on = layerIndices.filter(k.on);
-      byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+  for (const tensorCores of [false, true]) {
+    for (const fp8StreamBatch of [4, 8, 16]) {
+      tuneCudaKernels({ fp8StreamBatch, fp8ProductOnTensorCores: tensorCores });
+      const byProduct: Record<string, number | boolean> = { tensorCores, batch: fp8StreamBatch };
+      for (const k of products) {
+        const on = layerIndices.filter(k.on);
+        byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+      }
+      streamBatches.push(byProduct);
     }
-    streamBatches.push(byProduct);
   }
   tuneCudaKernels({});
 }
@@ -131,6 +136,24 @@ if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
     }
     byProduct.perLayerUs = round(await time(layerStack(), L));
     quantizeInProduct.push(byProduct);
+  }
+  tuneCudaKernels({});
+}
+// The FP8 products (quantizing inside, forced) and the experts with their dot products on the tensor cores and on the
+// CUDA cores (forced both ways; decode sizes only), µs a call, and the layers' stack each way, µs a layer.
+const productOnTensorCores: Record<string, number | boolean>[] = [];
+const fp8ProductOnTensorCoresDefault = device.kind === "cuda" && fp8ProductOnTensorCoresInForce();
+if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
+  const products = d.kernels.filter((k) => k.quantize !== undefined || k.name === "moeTop1SigmoidFp8");
+  for (const tensorCores of [false, true]) {
+    tuneCudaKernels({ fp8QuantizeInProduct: true, fp8ProductOnTensorCores: tensorCores });
+    const byProduct: Record<string, number | boolean> = { tensorCores };
+    for (const k of products) {
+      const on = layerIndices.filter(k.on);
+      byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+    }
+    byProduct.perLayerUs = round(await time(layerStack(), L));
+    productOnTensorCores.push(byProduct);
   }
   tuneCudaKernels({});
 }
@@ -176,6 +199,9 @@ console.log(JSON.stringify({
   // The kernels above and the stack below with the FP8 quantization inside the products (true) or a kernel before.
   fp8QuantizeInProductDefault,
   fp8QuantizeInProduct: quantizeInProduct,
+  // The same with the quantizing products' dot products on the tensor cores (true) or the CUDA cores.
+  fp8ProductOnTensorCoresDefault,
+  fp8ProductOnTensorCores: productOnTensorCores,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

@@ -2,7 +2,9 @@
  * FP8 against bf16 on cuda at Llama 4 Scout's shapes, printing JSON: the decoder's linear layers (qkv, o, the shared
  * expert's gate|up and down) at 1, 8, 64 and 1,024 tokens, and the routed experts (16 of them) at 1, 64 and 1,024
  * tokens. Each entry: µs per call, the weights' bytes per second (the floor at a few tokens: every weight read once)
- * and TFLOP/s (2·T·N·K). FP8 times include quantizing the activations per token. Wall clock over back-to-back calls
+ * and TFLOP/s (2·T·N·K). FP8 times include quantizing the activations per token (at 1 token inside the product, the
+ * backend's default); at 1 token `fp8DecodeOnTensorCores` times the same with the streaming product's dot products on
+ * the tensor cores (tuneCudaKernels fp8ProductOnTensorCores: fp8_stream_mma.cuh), `fp8` with the backend's default. Wall clock over back-to-back calls
  * ended by one synchronize; weights drawn on the device (dummy), never zeros.
  *
  * The routed experts past one token also run with their two products forced onto each kernel (`fp8Products`:
@@ -63,6 +65,16 @@ async function time(fn: () => void): Promise<number> {
   }
 }
 
+/** `fn`'s time with the decode products' dot products on the tensor cores (forced), the backend's defaults after. */
+async function onTensorCores(fn: () => void): Promise<number> {
+  tuneCudaKernels({ fp8ProductOnTensorCores: true });
+  try {
+    return await time(fn);
+  } finally {
+    tuneCudaKernels({});
+  }
+}
+
 const report = (seconds: number, weightBytes: number, flops: number) =>
   ({ us: +(seconds * 1e6).toFixed(1), weightGBps: +(weightBytes / seconds / 1e9).toFixed(0), tflops: +(flops / seconds / 1e12).toFixed(1) });
 
@@ -75,7 +87,9 @@ for (const [name, K, N] of linears) {
     const x = floats([T, K]);
     const bf16 = await time(() => linear(x, w16));
     const f8 = await time(() => linearFp8(x, w8));
-    results.push({ kernel: `linear ${name}`, T, K, N, bf16: report(bf16, 2 * N * K, 2 * T * N * K), fp8: report(f8, N * K, 2 * T * N * K) });
+    const onCores = T === 1 ? await onTensorCores(() => linearFp8(x, w8)) : undefined;
+    results.push({ kernel: `linear ${name}`, T, K, N, bf16: report(bf16, 2 * N * K, 2 * T * N * K), fp8: report(f8, N * K, 2 * T * N * K),
+      ...(onCores !== undefined && { fp8DecodeOnTensorCores: report(onCores, N * K, 2 * T * N * K) }) });
   }
   w16.dispose();
   w8.data.dispose();
@@ -92,6 +106,7 @@ for (const T of quick ? [1, 64] : [1, 64, 1024]) {
   const bf16 = await time(() => moeTop1Sigmoid(x, logits, gateUp16, down16));
   const f8 = await time(() => moeTop1SigmoidFp8(x, logits, gateUp8, down8));
   const entry: Record<string, unknown> = { kernel: "routed experts", T, H, I, E, bf16: report(bf16, 2 * bytes, flops), fp8: report(f8, bytes, flops) };
+  if (T === 1) entry.fp8DecodeOnTensorCores = report(await onTensorCores(() => moeTop1SigmoidFp8(x, logits, gateUp8, down8)), bytes, flops);
   if (T > 1) {
     const products: Record<string, unknown> = {};
     for (const [name, fp8GroupedMma] of [["tensorCores", true], ["streaming", false]] as const) {

@@ -12,7 +12,8 @@
 # the layers at batch 1 alone);
 # --ncu-decode profiles a few eager decode steps' kernels with Nsight Compute (where the machine allows it);
 # NCU_GRAPH=1 profiles the replayed graphs' kernels instead. --ncu-detail writes Nsight Compute's full sections for a
-# few launches of batch-1 decode attention and gemv and of the FP8 products at Scout's shapes (ncu-detail-*.txt).
+# few launches of batch-1 decode attention and gemv and of the FP8 products at Scout's shapes, on the CUDA cores and
+# on the tensor cores (ncu-detail-*.txt).
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda;
 # TEST_PATHS="tests/cuda/a.test.ts ..." runs those files alone instead.
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
@@ -143,6 +144,10 @@ if [[ $ncu_detail == 1 && $build_rc == 0 ]]; then
   timeout 150 ncu --clock-control none --set full -k regex:"quantizingRows|fp8Rows|Moe|moe" --launch-count 8 \
     node --import tsx bench/fp8-cuda.ts --quick > "$out/ncu-detail-fp8.txt" 2> "$out/ncu-detail-fp8.err"
   echo "ncu detail fp8 rc=$?"
+  # The same products with their dot products on the tensor cores (bench/fp8-cuda.ts's fp8DecodeOnTensorCores timings).
+  timeout 150 ncu --clock-control none --set full --kernel-name-base demangled -k regex:"MmaRows" --launch-count 8 \
+    node --import tsx bench/fp8-cuda.ts --quick > "$out/ncu-detail-fp8-mma.txt" 2> "$out/ncu-detail-fp8-mma.err"
+  echo "ncu detail fp8 tensor cores rc=$?"
 fi
 if [[ $vision == 1 && $build_rc == 0 ]]; then
   timeout 120 node --import tsx bench/vision-encode.ts --model $model --image .device-bench/photo-512.png --images 1,14 \
@@ -267,7 +272,8 @@ if [[ $scout_layers == 1 ]]; then
         `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""};`,
         `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
         `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")};`,
-        `fp8 quantization inside the product (default ${d.fp8QuantizeInProductDefault}) or a kernel before (counted): ${(d.fp8QuantizeInProduct ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
+        `fp8 quantization inside the product (default ${d.fp8QuantizeInProductDefault}) or a kernel before (counted): ${(d.fp8QuantizeInProduct ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
+        `fp8 dot products on the tensor cores or the CUDA cores (default tensor cores ${d.fp8ProductOnTensorCoresDefault}): ${(d.fp8ProductOnTensorCores ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -3,7 +3,8 @@
 // most 8 tokens), on cuBLASLt (more) and on the fallback (K not a multiple of 16), the FP8 experts (1 to 300 tokens,
 // random and skewed routing, experts no token picks holding NaN bytes; F32 against the cpu, bf16 against exact
 // activations; their products forced onto the tensor cores and onto the streaming kernel, and the two at Scout's
-// widths against each other), dummy FP8 weights, and captured graphs.
+// widths against each other), the decode products quantizing inside with their dot products on the tensor cores and
+// the CUDA cores (tuneCudaKernels fp8ProductOnTensorCores), dummy FP8 weights, and captured graphs.
 // Every input is random and nonzero; both backends get the same FP8 bytes and scales wherever a product is compared.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -11,7 +12,7 @@ import { f32ToE4m3 } from "../../src/core/fp8.js";
 import { linearFp8, quantizesInProduct } from "../../src/kernels/linear-fp8.js";
 import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
-import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
+import { fp8ProductOnTensorCoresInForce, tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
 import { empty, fromHost } from "../../src/runtime/creation.js";
 import type { Device } from "../../src/runtime/device.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
@@ -81,25 +82,29 @@ function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
   return { data, scale };
 }
 
-/** `body` with the FP8 products quantizing inside (true) or after a quantizeFp8 kernel (false); the default after. */
-async function withQuantizeInProduct<R>(inside: boolean, body: () => Promise<R>): Promise<R> {
-  tuneCudaKernels({ fp8QuantizeInProduct: inside });
+/** `body` under `tuning`; the kernels' own choices after. */
+async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
+  tuneCudaKernels(tuning);
   try {
-    assert.equal(cuda().backend.fp8QuantizeInProduct, inside, "the backend reports the choice");
     return await body();
   } finally {
     tuneCudaKernels({});
   }
 }
 
-/** `body` with the experts' products forced onto the tensor cores (true) or the streaming kernel (false); the rule after. */
-async function withGroupedMma<R>(tensorCores: boolean, body: () => Promise<R>): Promise<R> {
-  tuneCudaKernels({ fp8GroupedMma: tensorCores });
-  try {
-    return await body();
-  } finally {
-    tuneCudaKernels({});
-  }
+/**
+ * The quantizing products on the CUDA cores, where a test compares them byte for byte with quantizeFp8 then the
+ * product, which streams on the CUDA cores, or with the cpu at fp32's precision: the tensor cores' sums differ in the
+ * last bits (their own tests below).
+ */
+const onCudaCores: KernelTuning = { fp8ProductOnTensorCores: false };
+
+/**
+ * `body` with the experts' products forced onto the grouped tensor-core kernel (true) or the streaming kernel (false,
+ * on the CUDA cores); the rule after.
+ */
+function withGroupedMma<R>(tensorCores: boolean, body: () => Promise<R>): Promise<R> {
+  return withTuning({ ...onCudaCores, fp8GroupedMma: tensorCores }, body);
 }
 
 // The experts' products on the tensor cores add up each run of 32 products (128 between promotions to fp32) with
@@ -108,6 +113,14 @@ async function withGroupedMma<R>(tensorCores: boolean, body: () => Promise<R>): 
 // each by a whole step: sqrt(2e-3) x 0.09 ≈ 4e-3 relative L2 at the output. Any error of routing, tiles, fragments or
 // scales shows at O(1).
 const TENSOR_CORE_MOE_TOLERANCE = 1e-2;
+
+/** `body` with the FP8 products quantizing inside (true) or after a quantizeFp8 kernel (false), on the CUDA cores. */
+function withQuantizeInProduct<R>(inside: boolean, body: () => Promise<R>, tuning: KernelTuning = {}): Promise<R> {
+  return withTuning({ ...onCudaCores, ...tuning, fp8QuantizeInProduct: inside }, () => {
+    assert.equal(cuda().backend.fp8QuantizeInProduct, inside, "the backend reports the choice");
+    return body();
+  });
+}
 
 describe("cuda FP8 kernels", { skip: skipCuda }, () => {
   const random = rng(808);
@@ -156,7 +169,7 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     }
   });
 
-  test("linearFp8 quantizing a float x inside the product (decode sizes): exactly quantizeFp8 then linearFp8", async () => {
+  test("linearFp8 quantizing a float x inside the product (decode sizes): exactly quantizeFp8 then linearFp8", () => withTuning(onCudaCores, async () => {
     for (const [T, K, N, withBias] of [[1, 5120, 896, true], [2, 8192, 300, false], [3, 1024, 200, true], [4, 4096, 64, false],
       [4, 16, 24, true]] as const) {
       for (const dtype of ["BF16", "F32"] as const) {
@@ -182,7 +195,7 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
       const [, flat] = floatPair(randomValues(random, T * K + offset, -2, 2), [T * K + offset], dtype);
       const gx = flat.narrow(offset, T * K).view([T, K]);
       const label = `${dtype} [${T}x${K}]·[${N}x${K}]ᵀ, x ${offset === 0 ? "aligned" : "off 16 bytes"}, ${batch || "default"} loads a lane`;
-      tuneCudaKernels({ fp8StreamBatch: batch });
+      tuneCudaKernels({ ...onCudaCores, fp8StreamBatch: batch });
       try {
         const [, inside] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
         const [, outside] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
@@ -196,7 +209,7 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
           const got = await withQuantizeInProduct(fused, async () => {
             assert.equal(quantizesInProduct(cuda().backend, T, K, dtype), fused);
             return Array.from(await host(linearFp8(gx, w)));
-          });
+          }, { fp8StreamBatch: batch });
           assert.deepEqual(got, expected, `${label}, linearFp8 ${fused ? "quantizing inside" : "after quantizeFp8"}`);
         }
       } finally {
@@ -210,6 +223,51 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     const [, gx] = floatPair(randomValues(random, 8 * wide, -2, 2), [8, wide], "BF16");
     assert.throws(() => cuda().backend.linearFp8(empty(cuda(), [5, 8], "BF16"), gx.narrow(0, 5), null, gw, null), /at most 4 rows/);
     assert.throws(() => cuda().backend.linearFp8(empty(cuda(), [4, 8], "BF16"), gx.narrow(0, 4), null, gw, null), /32768 bytes of FP8 x/);
+  }));
+
+  // The quantizing products' dot products on the tensor cores (mma over E4M3) and on the CUDA cores, against the cpu
+  // on the same FP8 bytes (x quantized on each device: the same bytes). F32: the CUDA cores sum in fp32 FMAs (1e-5);
+  // Hopper's FP8 tensor cores add each mma's 32 products with about 14 bits (DeepSeek-V3's report) before the kernel
+  // adds them to its fp32 sums, hence 1e-3 as for cuBLASLt's FP8 products. bf16: one rounding of the output. Shapes:
+  // K not a multiple of 64 (a partial last step) and of 16 only (one chunk), warps with no slice of K (K = 336), N not
+  // a multiple of 16, 1 to 4 tokens.
+  for (const tensorCores of [false, true]) {
+    test(`linearFp8 quantizing inside on the ${tensorCores ? "tensor" : "CUDA"} cores (decode sizes) matches the cpu`, () =>
+      withTuning({ fp8ProductOnTensorCores: tensorCores }, async () => {
+        assert.equal(fp8ProductOnTensorCoresInForce(), tensorCores, "the choice in force (an sm_89+ device)");
+        for (const [T, K, N, withBias] of [[1, 5120, 640, true], [2, 1040, 200, false], [3, 336, 40, true], [4, 16, 33, false],
+          [4, 8192, 48, true]] as const) {
+          for (const dtype of ["BF16", "F32"] as const) {
+            const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);
+            const [cx, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K], dtype);
+            const [cb, gb] = withBias ? floatPair(randomValues(random, N), [N], dtype) : [null, null];
+            const [co, go] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
+            const { q, scale } = quantizeFp8(cx);
+            cpu.backend.linearFp8(co, q, scale, cw, cb);
+            cuda().backend.linearFp8(go, gx, null, gw, gb);
+            const tolerance = dtype === "BF16" ? 8e-3 : tensorCores ? 1e-3 : 1e-5;
+            expectRelL2(await host(go), await host(co), tolerance, `${dtype} [${T}x${K}]·[${N}x${K}]ᵀ${withBias ? " + bias" : ""}`);
+          }
+        }
+      }));
+  }
+
+  test("linearFp8 quantizing inside at Scout's widths: the tensor cores as the CUDA cores, each load batch", async () => {
+    // Passes past one resident wave (N = 16384: 1,024 tiles of 16 rows), K of 5,120 and 8,192, 4 tokens, the forced
+    // loads in flight (one bf16 row only); tolerances as above, the CUDA cores standing in for the cpu.
+    for (const [T, K, N, dtype, batch] of [[1, 5120, 16384, "BF16", 0], [1, 8192, 5120, "F32", 0], [4, 5120, 7168, "F32", 0],
+      [1, 5120, 7168, "BF16", 8], [1, 8192, 5120, "BF16", 16]] as const) {
+      const w = deviceFp8([N, K], 17 + N + K);
+      const [, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K], dtype);
+      const run = (tensorCores: boolean) => withTuning({ fp8ProductOnTensorCores: tensorCores, fp8StreamBatch: batch }, async () => {
+        const [, out] = poisonedPair([T, N], dtype === "F32" ? "F32" : "float");
+        cuda().backend.linearFp8(out, gx, null, w, null);
+        return host(out);
+      });
+      const [tensor, cudaCores] = [await run(true), await run(false)];
+      assert.ok(tensor.every(Number.isFinite), "finite");
+      expectRelL2(tensor, cudaCores, dtype === "BF16" ? 8e-3 : 1e-3, `${dtype} [${T}x${K}]·[${N}x${K}]ᵀ, ${batch || "default"} loads a lane`);
+    }
   });
 
   test("linearFp8 from bf16 activations: quantized on each device to the same bytes, then multiplied", async () => {
@@ -340,6 +398,14 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
       }
     }
   });
+
+  // The decode products (at most 4 tokens: quantizing inside) with their dot products on the tensor cores: the checks
+  // and the tolerance of the grouped kernel's (sums of 32 products between promotions to fp32, shorter still), tokens
+  // apart and together, experts holding NaN bytes where no token goes, gate|up's K = H = 1040 ending in a partial step.
+  for (const [T, routing, H] of [[1, "random", 256], [3, "two", 256], [4, "skewed", 256], [2, "random", 1040]] as const) {
+    test(`moeTop1SigmoidFp8 T=${T} (${routing} routing, H=${H}, decode products on the tensor cores) matches the cpu`,
+      () => withTuning({ fp8ProductOnTensorCores: true }, () => moeCase(T, routing, true, H)));
+  }
 
   test("dummy FP8 weights: the cpu's bytes from the same hash", async () => {
     const n = 100_000;

@@ -53,6 +53,8 @@ struct MmaRows {
   static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
   // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
   static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
+  // 4 blocks a multiprocessor at the default batch (64 registers: 56 to 64 used, no spills); the forced larger batches
+  // as ptxas chooses (~100 and ~140 registers).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
 
   // This warp's slice of K, in 64-byte steps [first, end) (the last step of a row may be partial).
