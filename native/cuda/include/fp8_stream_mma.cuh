@@ -35,7 +35,7 @@
 namespace iris {
 namespace fp8stream {
 
-// acc += a · b (a = rows g and g + 8 of one k-step, b = x at the same k) through a zero C: see Precision above.
+// acc += a · b through a zero C (see Precision above).
 __device__ __forceinline__ void mmaFromZero(float (&acc)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
                                             uint32_t b1) {
   const uint32_t a[4] = {a0, a1, a2, a3};
@@ -43,6 +43,12 @@ __device__ __forceinline__ void mmaFromZero(float (&acc)[4], uint32_t a0, uint32
   mma::mmaE4m3(part, a, b0, b1);
 #pragma unroll
   for (int i = 0; i < 4; i++) acc[i] += part[i];
+}
+
+// One 64-byte step: this lane's 16 bytes of rows g (lo) and g + 8 (hi) and of x at the same k, two mma.
+__device__ __forceinline__ void mmaStep(float (&acc)[4], uint4 lo, uint4 hi, uint4 x) {
+  mmaFromZero(acc, lo.x, hi.x, lo.y, hi.y, x.x, x.y);
+  mmaFromZero(acc, lo.z, hi.z, lo.w, hi.w, x.z, x.w);
 }
 
 template <int MT, int BATCH, typename OutT>
@@ -53,8 +59,8 @@ struct MmaRows {
   static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
   // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
   static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
-  // 4 blocks a multiprocessor at the default batch (64 registers: 56 to 64 used, no spills); the forced larger batches
-  // as ptxas chooses (~100 and ~140 registers).
+  // 4 blocks a multiprocessor at the default batch (64 registers: 60 to 62 used on sm_90a, no spills); the forced
+  // larger batches as ptxas chooses (~90 and ~125 registers).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
 
   // This warp's slice of K, in 64-byte steps [first, end) (the last step of a row may be partial).
@@ -104,28 +110,34 @@ struct MmaRows {
     const int N = int(g.N), chunks = int(g.K) / 16;
     int first, end;
     slice(g.K, &first, &end);
-    const bool lowIn = r0 + gr < N, highIn = r0 + gr + 8 < N, xIn = gr < rows;
-    const uint4* lo = rowChunks(g, e, lowIn ? r0 + gr : 0);
-    const uint4* hi = rowChunks(g, e, highIn ? r0 + gr + 8 : 0);
-    const uint4* x = reinterpret_cast<const uint4*>(xq) + (xIn ? gr : 0) * chunks;  // B's column gr: x row gr
-    const uint4 zero = make_uint4(0, 0, 0, 0);
+    // This lane's chunk of step `first` in rows g and g + 8 and in x, moving a batch at a time. Rows past N and x rows
+    // past `rows` feed only sums never stored (mma keeps A's rows and B's columns apart): they read row N - 1 and x
+    // row 0 rather than branch.
+    const int c0 = 4 * first + t;
+    const uint4* lo = rowChunks(g, e, min(r0 + gr, N - 1)) + c0;
+    const uint4* hi = rowChunks(g, e, min(r0 + gr + 8, N - 1)) + c0;
+    const uint4* x = reinterpret_cast<const uint4*>(xq) + (gr < rows ? gr : 0) * chunks + c0;
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
-    for (int s = first; s < end; s += kSteps) {
+#pragma unroll 1
+    for (int s = first; s < end; s += kSteps, lo += 4 * kSteps, hi += 4 * kSteps, x += 4 * kSteps) {
+      // Chunks past the slice, or past the row (the last step of a row whose K is not a multiple of 64), are zeros.
+      bool in[kSteps];
       uint4 wl[kSteps], wh[kSteps];
 #pragma unroll
       for (int b = 0; b < kSteps; b++) {
-        const int c = 4 * (s + b) + t;
-        const bool in = s + b < end && c < chunks;
-        wl[b] = in && lowIn ? __ldcs(lo + c) : zero;
-        wh[b] = in && highIn ? __ldcs(hi + c) : zero;
+        in[b] = s + b < end && 4 * (s + b) + t < chunks;
+        wl[b] = wh[b] = make_uint4(0, 0, 0, 0);
+        if (in[b]) {
+          wl[b] = __ldcs(lo + 4 * b);
+          wh[b] = __ldcs(hi + 4 * b);
+        }
       }
 #pragma unroll
       for (int b = 0; b < kSteps; b++) {
         if (s + b >= end) break;  // the whole warp alike: mma is a warp's instruction
-        const int c = 4 * (s + b) + t;
-        const uint4 xv = xIn && c < chunks ? x[c] : zero;
-        mmaFromZero(acc, wl[b].x, wh[b].x, wl[b].y, wh[b].y, xv.x, xv.y);
-        mmaFromZero(acc, wl[b].z, wh[b].z, wl[b].w, wh[b].w, xv.z, xv.w);
+        uint4 xv = make_uint4(0, 0, 0, 0);
+        if (in[b]) xv = x[4 * b];
+        mmaStep(acc, wl[b], wh[b], xv);
       }
     }
     // c_i holds (row gr + 8 (i / 2), column 2t + i % 2): the columns below MT go to this warp's partial tile.
