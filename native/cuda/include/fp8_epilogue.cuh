@@ -1,6 +1,7 @@
-// The FP8 row products' epilogue, shared by the weight-streaming kernels (fp8_gemv.cu, include/fp8_stream.cuh) and
-// the tensor-core grouped product (fp8_grouped_mma.cu): a finished sum of E4M3 products gets both scales once, after
-// the sum, as the cpu reference (src/runtime/cpu/fp8.ts) applies them, then the bias; the row goes where rowMap says.
+// The FP8 row products' epilogue, shared by the weight-streaming kernels (fp8_gemv.cu, include/fp8_stream.cuh,
+// include/fp8_stream_mma.cuh) and the tensor-core grouped product (fp8_grouped_mma.cu): a finished sum of E4M3
+// products gets both scales once, after the sum, as the cpu reference (src/runtime/cpu/fp8.ts) applies them, then the
+// bias; the row goes where rowMap says.
 #pragma once
 
 #include "float_io.cuh"
