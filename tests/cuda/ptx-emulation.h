@@ -36,11 +36,27 @@ inline void ldmatrix(uint32_t (&out)[32][4], const uint16_t* const (&rows)[32], 
   }
 }
 
+// c += A B for a 16 x 8 accumulator tile held as the mma instructions hold it (c0, c1 = (g, 2t), (g, 2t+1);
+// c2, c3 = (g+8, 2t), (g+8, 2t+1)), A and B already unpacked from the lanes' registers: the sum exact (float64), then
+// one rounding to fp32.
+template <int K>
+inline void accumulateTile(float (&c)[32][4], const float (&A)[16][K], const float (&B)[K][8]) {
+  for (int lane = 0; lane < 32; lane++) {
+    const int g = lane / 4, t = lane % 4;
+    for (int e = 0; e < 4; e++) {
+      const int i = g + e / 2 * 8, j = 2 * t + e % 2;
+      double acc = c[lane][e];
+      for (int k = 0; k < K; k++) acc += double(A[i][k]) * B[k][j];
+      c[lane][e] = float(acc);
+    }
+  }
+}
+
 // mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32: c += a b. g = lane / 4, t = lane % 4.
 // A: a0 (g, 2t..+1), a1 (g+8, 2t..+1), a2 (g, 2t+8..+9), a3 (g+8, 2t+8..+9); B: b0 (k 2t..+1, n g), b1 (k 2t+8..+9,
 // n g); C: c0, c1 (g, 2t), (g, 2t+1), c2, c3 (g+8, 2t), (g+8, 2t+1).
 inline void mma(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) {
-  float A[16][16], B[16][8], C[16][8];
+  float A[16][16], B[16][8];
   for (int lane = 0; lane < 32; lane++) {
     const int g = lane / 4, t = lane % 4;
     const int rowOf[4] = {g, g + 8, g, g + 8}, colOf[4] = {2 * t, 2 * t, 2 * t + 8, 2 * t + 8};
@@ -52,25 +68,8 @@ inline void mma(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&
     B[2 * t + 1][g] = highHalf(b[lane][0]);
     B[2 * t + 8][g] = lowHalf(b[lane][1]);
     B[2 * t + 9][g] = highHalf(b[lane][1]);
-    C[g][2 * t] = c[lane][0];
-    C[g][2 * t + 1] = c[lane][1];
-    C[g + 8][2 * t] = c[lane][2];
-    C[g + 8][2 * t + 1] = c[lane][3];
   }
-  for (int i = 0; i < 16; i++) {
-    for (int j = 0; j < 8; j++) {
-      double acc = C[i][j];
-      for (int k = 0; k < 16; k++) acc += double(A[i][k]) * B[k][j];
-      C[i][j] = float(acc);
-    }
-  }
-  for (int lane = 0; lane < 32; lane++) {
-    const int g = lane / 4, t = lane % 4;
-    c[lane][0] = C[g][2 * t];
-    c[lane][1] = C[g][2 * t + 1];
-    c[lane][2] = C[g + 8][2 * t];
-    c[lane][3] = C[g + 8][2 * t + 1];
-  }
+  accumulateTile(c, A, B);
 }
 
 // An E4M3 byte's value, exactly (as src/core/fp8.ts decodes it): bias 7, subnormals below exponent 1, S.1111.111 NaN.
@@ -87,7 +86,7 @@ inline float e4m3ToFloat(uint8_t b) {
 // B: b0 (k 4t..+3, n g), b1 (k 4t+16..+19, n g); C as mma's above. Every product of two E4M3 values is exact; the sum
 // here is exact too (float64) before one rounding to fp32, where the hardware keeps fewer bits (the kernels promote).
 inline void mmaE4m3(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_t (&b)[32][2]) {
-  float A[16][32], B[32][8], C[16][8];
+  float A[16][32], B[32][8];
   auto byte = [](uint32_t r, int j) { return e4m3ToFloat(uint8_t(r >> (8 * j))); };
   for (int lane = 0; lane < 32; lane++) {
     const int g = lane / 4, t = lane % 4;
@@ -99,25 +98,8 @@ inline void mmaE4m3(float (&c)[32][4], const uint32_t (&a)[32][4], const uint32_
       B[4 * t + j][g] = byte(b[lane][0], j);
       B[4 * t + 16 + j][g] = byte(b[lane][1], j);
     }
-    C[g][2 * t] = c[lane][0];
-    C[g][2 * t + 1] = c[lane][1];
-    C[g + 8][2 * t] = c[lane][2];
-    C[g + 8][2 * t + 1] = c[lane][3];
   }
-  for (int i = 0; i < 16; i++) {
-    for (int j = 0; j < 8; j++) {
-      double acc = C[i][j];
-      for (int k = 0; k < 32; k++) acc += double(A[i][k]) * B[k][j];
-      C[i][j] = float(acc);
-    }
-  }
-  for (int lane = 0; lane < 32; lane++) {
-    const int g = lane / 4, t = lane % 4;
-    c[lane][0] = C[g][2 * t];
-    c[lane][1] = C[g][2 * t + 1];
-    c[lane][2] = C[g + 8][2 * t];
-    c[lane][3] = C[g + 8][2 * t + 1];
-  }
+  accumulateTile(c, A, B);
 }
 
 }  // namespace ptxemu
