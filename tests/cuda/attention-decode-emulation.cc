@@ -27,82 +27,18 @@
 #include "emulation-values.h"
 #include "fiber-blocks.h"
 
-// A shuffle: each lane deposits its value in this collective's slot, waits for the warp, reads its source lane's.
+// A shuffle's slot: each lane deposits its value, waits for the warp, reads its source lane's (emulated-device.h).
 struct ShuffleSlot {
   uint32_t v[32];
 };
 using Block = EmuBlock<ShuffleSlot>;
-Block* emuBlock = nullptr;
+#define IRIS_EMULATED_MULTIPROCESSORS 132
+#include "emulated-device.h"
 
-inline int myLane() { return emuLane(); }
-inline uint32_t exchange(uint32_t value, int src) {
-  uint32_t* slot = emuBlock->nextSlot().v;
-  slot[myLane()] = value;
-  emuBlock->warp().bar.wait();
-  return slot[src & 31];
-}
-inline float __shfl_xor_sync(unsigned, float v, int mask) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  bits = exchange(bits, myLane() ^ mask);
-  std::memcpy(&v, &bits, 4);
-  return v;
-}
-inline int __shfl_sync(unsigned, int v, int src) { return int(exchange(uint32_t(v), src)); }
-inline float __shfl_sync(unsigned, float v, int src) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  bits = exchange(bits, src);
-  std::memcpy(&v, &bits, 4);
-  return v;
-}
-inline void __syncwarp() { emuBlock->warp().bar.wait(); }
-inline void __syncthreads() { emuBlock->bar.wait(); }
-inline void __threadfence() {}
-template <class T>
-inline T __ldg(const T* p) { return *p; }
-inline float __ldcg(const float* p) { return *p; }
-inline float __uint_as_float(unsigned u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline unsigned atomicAdd(unsigned* p, unsigned v) {
-  const unsigned old = *p;
-  *p += v;
-  return old;
-}
-
-// The host side's device calls.
+// The host side's device calls beyond the launch.
 void* emuMalloc(size_t bytes) { return std::calloc(1, bytes); }
 #define cudaMalloc(ptr, bytes) (*(ptr) = emuMalloc(bytes), cudaSuccess)
 #define cudaMemsetAsync(ptr, value, bytes, stream) (std::memset(ptr, value, bytes), cudaSuccess)
-
-// The grid, run here: blocks one at a time in a scrambled order, each as 128 fibers.
-uint32_t orderSeed = 12345;
-template <typename... Params, typename... Args>
-cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
-  emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
-  emuBlockDim = {config->blockDim.x, 1, 1};
-  if (config->blockDim.x != 128) std::abort();
-  for (const EmuDim& b : scrambledBlocks(emuGridDim, orderSeed)) {
-    Block block;
-    emuBlock = &block;
-    runBlock(b, 128, [=] { kernel(args...); });
-  }
-  return cudaSuccess;
-}
-#define cudaLaunchKernelEx emuLaunch
-cudaError_t emuLastError() { return cudaSuccess; }  // a failed launch clears the error it leaves; none fails here
-#define cudaGetLastError emuLastError
-
-namespace iris {
-inline int min(int a, int b) { return a < b ? a : b; }
-int multiprocessorCount() { return 132; }
-cudaStream_t stream() { return nullptr; }
-bool dependentLaunchSupported() { return true; }
-std::string cudaStatus(cudaError_t error, const char* what) { return error == cudaSuccess ? "" : what; }
-}  // namespace iris
 
 #include "dependent_launch.cuh"  // launchDependent through emuLaunch; before the macros below rename gridDim
 

@@ -93,6 +93,7 @@ inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
 // to read.
 template <class Slot, int Threads = 128>
 struct EmuBlock {
+  using SlotType = Slot;
   static constexpr int kThreads = Threads;
   struct Warp {
     Barrier bar{32};

@@ -36,83 +36,16 @@ struct Slot {
   float c[32][4];
 };
 using Block = EmuBlock<Slot, 256>;
-Block* emuBlock = nullptr;
-
-inline uint32_t exchange(uint32_t value, int src) {
-  uint32_t* slot = emuBlock->nextSlot().v;
-  slot[emuLane()] = value;
-  emuBlock->warp().bar.wait();
-  return slot[src & 31];
-}
-inline float bitsToFloat(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline uint32_t floatBits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline float __shfl_xor_sync(unsigned, float v, int mask) { return bitsToFloat(exchange(floatBits(v), emuLane() ^ mask)); }
-inline int __shfl_sync(unsigned, int v, int src) { return int(exchange(uint32_t(v), src)); }
-inline unsigned __ballot_sync(unsigned, bool predicate) {
-  uint32_t* slot = emuBlock->nextSlot().v;
-  slot[emuLane()] = predicate;
-  emuBlock->warp().bar.wait();
-  unsigned bits = 0;
-  for (int lane = 0; lane < 32; lane++) bits |= slot[lane] << lane;
-  return bits;
-}
-inline int __popc(unsigned v) { return __builtin_popcount(v); }
-inline int __ffs(unsigned v) { return __builtin_ffs(int(v)); }
-inline void __syncthreads() { emuBlock->bar.wait(); }
-template <class T>
-inline T __ldg(const T* p) { return *p; }
-template <class T>
-inline T __ldcs(const T* p) { return *p; }
-inline float __uint_as_float(unsigned u) { return bitsToFloat(u); }
-inline unsigned __float_as_uint(float f) { return floatBits(f); }
+#define IRIS_EMULATED_MULTIPROCESSORS 2  // two multiprocessors of one block each: every block streams several passes
+#include "emulated-device.h"
 
 namespace iris::mma {
-inline void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  Slot& slot = emuBlock->nextSlot();
-  const int lane = emuLane();
-  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
-  slot.b[lane][0] = b0;
-  slot.b[lane][1] = b1;
-  emuBlock->warp().bar.wait([&] { ptxemu::mmaE4m3(slot.c, slot.a, slot.b); });
-  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
-}
+inline void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) { warpMmaE4m3(c, a, b0, b1); }
 }  // namespace iris::mma
 
-// The host side's device calls: two multiprocessors of one block each.
+// The occupancy the launcher asks for: one block a multiprocessor unless a case says otherwise.
 int emuBlocksPerSM = 1;
 #define cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, ...) (*(blocks) = emuBlocksPerSM, cudaSuccess)
-uint32_t orderSeed = 12345;
-template <typename... Params, typename... Args>
-cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
-  emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
-  emuBlockDim = {config->blockDim.x, 1, 1};
-  if (config->blockDim.x != Block::kThreads || config->dynamicSmemBytes > 32768) std::abort();
-  for (const EmuDim& b : scrambledBlocks(emuGridDim, orderSeed)) {
-    Block block;
-    emuBlock = &block;
-    runBlock(b, Block::kThreads, [=] { kernel(args...); });
-  }
-  return cudaSuccess;
-}
-#define cudaLaunchKernelEx emuLaunch
-cudaError_t emuLastError() { return cudaSuccess; }
-#define cudaGetLastError emuLastError
-
-namespace iris {
-inline int min(int a, int b) { return a < b ? a : b; }
-int multiprocessorCount() { return 2; }
-cudaStream_t stream() { return nullptr; }
-bool dependentLaunchSupported() { return true; }
-std::string cudaStatus(cudaError_t error, const char* what) { return error == cudaSuccess ? "" : what; }
-}  // namespace iris
 
 #include "dependent_launch.cuh"  // launchDependent through emuLaunch; before the macros below rename gridDim
 #include "mma_frag.cuh"

@@ -1,0 +1,105 @@
+// What a cpu emulation whose kernel goes through its own launcher (attention-decode-emulation.cc,
+// fp8-stream-emulation.cc) gives that code in place of the device and the CUDA runtime:
+//   - warp collectives (shuffles, ballots, __syncwarp) as rendezvous through the block's collective slots, and the
+//     block barrier; the load and bit-cast intrinsics; atomicAdd (one fiber runs at a time);
+//   - cudaLaunchKernelEx: the grid's blocks run one after another in a scrambled order (orderSeed), each as its
+//     fibers (fiber-blocks.h), so any block may be the last to arrive at whatever the kernel merges;
+//   - the host helpers the launchers call (iris::multiprocessorCount, stream, dependentLaunchSupported, cudaStatus).
+// The including file defines first: `Block`, an EmuBlock over a slot type holding `uint32_t v[32]` (plus the mma
+// operands where it emulates mma), and IRIS_EMULATED_MULTIPROCESSORS, the multiprocessors the launchers see.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "fiber-blocks.h"
+#include "ptx-emulation.h"
+
+inline Block* emuBlock = nullptr;
+inline uint32_t orderSeed = 12345;
+
+inline uint32_t floatBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float bitsToFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Each lane deposits its value in this collective's slot, waits for the warp, reads its source lane's.
+inline uint32_t exchange(uint32_t value, int src) {
+  uint32_t* slot = emuBlock->nextSlot().v;
+  slot[emuLane()] = value;
+  emuBlock->warp().bar.wait();
+  return slot[src & 31];
+}
+inline float __shfl_xor_sync(unsigned, float v, int mask) { return bitsToFloat(exchange(floatBits(v), emuLane() ^ mask)); }
+inline int __shfl_sync(unsigned, int v, int src) { return int(exchange(uint32_t(v), src)); }
+inline float __shfl_sync(unsigned, float v, int src) { return bitsToFloat(exchange(floatBits(v), src)); }
+inline unsigned __ballot_sync(unsigned, bool predicate) {
+  uint32_t* slot = emuBlock->nextSlot().v;
+  slot[emuLane()] = predicate;
+  emuBlock->warp().bar.wait();
+  unsigned bits = 0;
+  for (int lane = 0; lane < 32; lane++) bits |= slot[lane] << lane;
+  return bits;
+}
+inline int __popc(unsigned v) { return __builtin_popcount(v); }
+inline int __ffs(unsigned v) { return __builtin_ffs(int(v)); }
+inline void __syncwarp() { emuBlock->warp().bar.wait(); }
+inline void __syncthreads() { emuBlock->bar.wait(); }
+inline void __threadfence() {}
+template <class T>
+inline T __ldg(const T* p) { return *p; }
+template <class T>
+inline T __ldcs(const T* p) { return *p; }
+inline float __ldcg(const float* p) { return *p; }
+inline float __uint_as_float(unsigned u) { return bitsToFloat(u); }
+inline unsigned __float_as_uint(float f) { return floatBits(f); }
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+  const unsigned old = *p;
+  *p += v;
+  return old;
+}
+
+// The whole warp's mma.m16n8k32 over E4M3 (ptx-emulation.h), where the slot holds its operands (a, b, c).
+template <class Slot = typename Block::SlotType>
+inline void warpMmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  Slot& slot = emuBlock->nextSlot();
+  const int lane = emuLane();
+  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
+  slot.b[lane][0] = b0;
+  slot.b[lane][1] = b1;
+  emuBlock->warp().bar.wait([&] { ptxemu::mmaE4m3(slot.c, slot.a, slot.b); });
+  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
+}
+
+// The grid, run here (a failed launch would leave an error for cudaGetLastError; none fails here).
+template <typename... Params, typename... Args>
+cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
+  emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
+  emuBlockDim = {config->blockDim.x, 1, 1};
+  if (config->blockDim.x != Block::kThreads || config->dynamicSmemBytes > 32768) std::abort();
+  for (const EmuDim& b : scrambledBlocks(emuGridDim, orderSeed)) {
+    Block block;
+    emuBlock = &block;
+    runBlock(b, Block::kThreads, [=] { kernel(args...); });
+  }
+  return cudaSuccess;
+}
+#define cudaLaunchKernelEx emuLaunch
+inline cudaError_t emuLastError() { return cudaSuccess; }
+#define cudaGetLastError emuLastError
+
+namespace iris {
+inline int min(int a, int b) { return a < b ? a : b; }
+int multiprocessorCount() { return IRIS_EMULATED_MULTIPROCESSORS; }
+cudaStream_t stream() { return nullptr; }
+bool dependentLaunchSupported() { return true; }
+std::string cudaStatus(cudaError_t error, const char* what) { return error == cudaSuccess ? "" : what; }
+}  // namespace iris
