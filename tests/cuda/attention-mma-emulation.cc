@@ -39,17 +39,13 @@ struct Slot {
 using Block = EmuBlock<Slot>;
 Block* emuBlock = nullptr;
 
-inline int myLane() { return emuLane(); }
-inline auto& myWarp() { return emuBlock->warp(); }
-inline Slot& mySlot() { return emuBlock->nextSlot(); }
-
 inline void __syncthreads() { emuBlock->bar.wait(); }
 
 inline float __shfl_xor_sync(unsigned, float value, int laneMask) {
-  Slot& slot = mySlot();
-  const int lane = myLane();
+  Slot& slot = emuBlock->nextSlot();
+  const int lane = emuLane();
   slot.v[lane] = value;
-  myWarp().bar.wait();
+  emuBlock->warp().bar.wait();
   return slot.v[lane ^ laneMask];
 }
 
@@ -60,37 +56,7 @@ inline int min(int a, int b) { return a < b ? a : b; }
 #include "float_io.cuh"
 #include "mma_frag.cuh"
 
-namespace iris::mma {
-
-inline void ldmatrixEmu(uint32_t (&r)[4], const void* p, bool trans) {
-  Slot& slot = mySlot();
-  const int lane = myLane();
-  slot.rows[lane] = static_cast<const uint16_t*>(p);
-  myWarp().bar.wait([&] { ptxemu::ldmatrix(slot.out, slot.rows, trans); });
-  for (int i = 0; i < 4; i++) r[i] = slot.out[lane][i];
-}
-inline void ldmatrixX4(uint32_t (&r)[4], const void* p) { ldmatrixEmu(r, p, false); }
-inline void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) { ldmatrixEmu(r, p, true); }
-
-inline void mmaBf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  Slot& slot = mySlot();
-  const int lane = myLane();
-  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
-  slot.b[lane][0] = b0;
-  slot.b[lane][1] = b1;
-  myWarp().bar.wait([&] { ptxemu::mma(slot.c, slot.a, slot.b); });
-  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
-}
-
-inline void cpAsync16(void* dst, const void* src, bool valid) {
-  if (valid) std::memcpy(dst, src, 16);
-  else std::memset(dst, 0, 16);
-}
-inline void cpAsyncCommit() {}
-inline void cpAsyncWaitAll() {}
-inline void cpAsyncWaitOne() {}
-
-}  // namespace iris::mma
+#include "emulated-tensor-cores.h"  // ldmatrix, mma, cp.async
 
 namespace iris {
 namespace {

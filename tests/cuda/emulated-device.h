@@ -5,8 +5,8 @@
 //   - cudaLaunchKernelEx: the grid's blocks run one after another in a scrambled order (orderSeed), each as its
 //     fibers (fiber-blocks.h), so any block may be the last to arrive at whatever the kernel merges;
 //   - the host helpers the launchers call (iris::multiprocessorCount, stream, dependentLaunchSupported, cudaStatus).
-// The including file defines first: `Block`, an EmuBlock over a slot type holding `uint32_t v[32]` (plus the mma
-// operands where it emulates mma), and IRIS_EMULATED_MULTIPROCESSORS, the multiprocessors the launchers see.
+// The including file defines first: `Block`, an EmuBlock over a slot type holding `uint32_t v[32]`, and
+// IRIS_EMULATED_MULTIPROCESSORS, the multiprocessors the launchers see. (Tensor-core PTX: emulated-tensor-cores.h.)
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,6 @@
 #include <string>
 
 #include "fiber-blocks.h"
-#include "ptx-emulation.h"
 
 inline Block* emuBlock = nullptr;
 inline uint32_t orderSeed = 12345;
@@ -65,18 +64,6 @@ inline unsigned atomicAdd(unsigned* p, unsigned v) {
   const unsigned old = *p;
   *p += v;
   return old;
-}
-
-// The whole warp's mma.m16n8k32 over E4M3 (ptx-emulation.h), where the slot holds its operands (a, b, c).
-template <class Slot = typename Block::SlotType>
-inline void warpMmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  Slot& slot = emuBlock->nextSlot();
-  const int lane = emuLane();
-  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
-  slot.b[lane][0] = b0;
-  slot.b[lane][1] = b1;
-  emuBlock->warp().bar.wait([&] { ptxemu::mmaE4m3(slot.c, slot.a, slot.b); });
-  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
 }
 
 // The grid, run here (a failed launch would leave an error for cudaGetLastError; none fails here).

@@ -56,36 +56,7 @@ inline int min(int a, int b) { return a < b ? a : b; }
 #include "float_io.cuh"
 #include "mma_frag.cuh"
 
-namespace iris::mma {
-
-// ldmatrix moves b16 pairs whatever they hold: here 4 E4M3 bytes each.
-inline void ldmatrixX4(uint32_t (&r)[4], const void* p) {
-  Slot& slot = emuBlock->nextSlot();
-  const int lane = emuLane();
-  slot.rows[lane] = static_cast<const uint16_t*>(p);
-  emuBlock->warp().bar.wait([&] { ptxemu::ldmatrix(slot.out, slot.rows, false); });
-  for (int i = 0; i < 4; i++) r[i] = slot.out[lane][i];
-}
-
-inline void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  Slot& slot = emuBlock->nextSlot();
-  const int lane = emuLane();
-  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
-  slot.b[lane][0] = b0;
-  slot.b[lane][1] = b1;
-  emuBlock->warp().bar.wait([&] { ptxemu::mmaE4m3(slot.c, slot.a, slot.b); });
-  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
-}
-
-inline void cpAsync16(void* dst, const void* src, bool valid) {
-  if (valid) std::memcpy(dst, src, 16);
-  else std::memset(dst, 0, 16);
-}
-inline void cpAsyncCommit() {}
-inline void cpAsyncWaitAll() {}
-inline void cpAsyncWaitOne() {}
-
-}  // namespace iris::mma
+#include "emulated-tensor-cores.h"  // ldmatrix (b16 pairs: here four E4M3 bytes a register), mma, cp.async
 
 namespace iris {
 namespace {

@@ -38,10 +38,7 @@ struct Slot {
 using Block = EmuBlock<Slot, 256>;
 #define IRIS_EMULATED_MULTIPROCESSORS 2  // two multiprocessors of one block each: every block streams several passes
 #include "emulated-device.h"
-
-namespace iris::mma {
-inline void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) { warpMmaE4m3(c, a, b0, b1); }
-}  // namespace iris::mma
+#include "emulated-tensor-cores.h"
 
 // The occupancy the launcher asks for: one block a multiprocessor unless a case says otherwise.
 int emuBlocksPerSM = 1;

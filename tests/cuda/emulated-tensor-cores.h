@@ -1,0 +1,59 @@
+// The tensor-core PTX of mma_frag.cuh as the cpu emulations run it (attention-mma, fp8-grouped-mma and fp8-stream
+// emulations): ldmatrix and mma as whole-warp rendezvous (each lane deposits its operands in the warp's next
+// collective slot, the last to arrive computes the warp's result from the PTX ISA's tables in ptx-emulation.h, each
+// lane reads its part), and cp.async as a plain copy (one fiber runs at a time, so it has landed when the wait comes).
+// The including file declares first `Block` (an EmuBlock whose slot holds the operands it uses: rows and out for
+// ldmatrix, a, b and c for mma) and `emuBlock`, the block running. Templates, so a slot need hold only what is used.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "fiber-blocks.h"
+#include "ptx-emulation.h"
+
+namespace iris::mma {
+
+template <class Slot = typename Block::SlotType>
+inline void ldmatrixEmu(uint32_t (&r)[4], const void* p, bool trans) {
+  Slot& slot = emuBlock->nextSlot();
+  const int lane = emuLane();
+  slot.rows[lane] = static_cast<const uint16_t*>(p);
+  emuBlock->warp().bar.wait([&] { ptxemu::ldmatrix(slot.out, slot.rows, trans); });
+  for (int i = 0; i < 4; i++) r[i] = slot.out[lane][i];
+}
+// ldmatrix moves b16 pairs whatever they hold (bf16 values, or four E4M3 bytes a register).
+template <class Slot = typename Block::SlotType>
+inline void ldmatrixX4(uint32_t (&r)[4], const void* p) { ldmatrixEmu<Slot>(r, p, false); }
+template <class Slot = typename Block::SlotType>
+inline void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) { ldmatrixEmu<Slot>(r, p, true); }
+
+// c += a b for the warp's tile through `whole` (ptxemu::mma or ptxemu::mmaE4m3).
+template <class Slot, class Whole>
+inline void warpMma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1, Whole whole) {
+  Slot& slot = emuBlock->nextSlot();
+  const int lane = emuLane();
+  for (int i = 0; i < 4; i++) slot.a[lane][i] = a[i], slot.c[lane][i] = c[i];
+  slot.b[lane][0] = b0;
+  slot.b[lane][1] = b1;
+  emuBlock->warp().bar.wait([&] { whole(slot.c, slot.a, slot.b); });
+  for (int i = 0; i < 4; i++) c[i] = slot.c[lane][i];
+}
+template <class Slot = typename Block::SlotType>
+inline void mmaBf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  warpMma<Slot>(c, a, b0, b1, [](auto& cc, const auto& aa, const auto& bb) { ptxemu::mma(cc, aa, bb); });
+}
+template <class Slot = typename Block::SlotType>
+inline void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  warpMma<Slot>(c, a, b0, b1, [](auto& cc, const auto& aa, const auto& bb) { ptxemu::mmaE4m3(cc, aa, bb); });
+}
+
+inline void cpAsync16(void* dst, const void* src, bool valid) {
+  if (valid) std::memcpy(dst, src, 16);
+  else std::memset(dst, 0, 16);
+}
+inline void cpAsyncCommit() {}
+inline void cpAsyncWaitAll() {}
+inline void cpAsyncWaitOne() {}
+
+}  // namespace iris::mma
