@@ -1,11 +1,12 @@
 /**
  * FP8 against bf16 on cuda at Llama 4 Scout's shapes, printing JSON: the decoder's linear layers (qkv, o, the shared
- * expert's gate|up and down) at 1, 8, 64 and 1,024 tokens, and the routed experts (16 of them) at 1, 64 and 1,024
- * tokens. Each entry: µs per call, the weights' bytes per second (the floor at a few tokens: every weight read once)
+ * expert's gate|up and down) at 1, 8, 64 and 1,024 tokens, and the routed experts (16 of them) at 1, 16, 64 and
+ * 1,024 tokens. Each entry: µs per call, the weights' bytes per second (the floor at a few tokens: every weight read once)
  * and TFLOP/s (2·T·N·K). FP8 times include quantizing the activations per token (at 1 token inside the product, the
  * backend's default); at 1 token `fp8DecodeOnTensorCores` times the same with the streaming product's dot products on
- * the tensor cores (tuneCudaKernels fp8ProductOnTensorCores: fp8_stream_mma.cuh), `fp8` with the backend's default. Wall clock over back-to-back calls
- * ended by one synchronize; weights drawn on the device (dummy), never zeros.
+ * the tensor cores forced (tuneCudaKernels fp8ProductOnTensorCores: fp8_stream_mma.cuh), `fp8` with the backend's
+ * default. Wall clock over back-to-back calls ended by one synchronize; weights drawn on the device (dummy), never
+ * zeros.
  *
  * The routed experts past one token also run with their two products forced onto each kernel (`fp8Products`:
  * `tensorCores`, native/cuda/kernels/fp8_grouped_mma.cu, and `streaming`, fp8_gemv.cu; the plain `fp8` entry is the
