@@ -64,7 +64,7 @@ alignas(16) thread_local uint8_t quantizedX[32768];  // the kernel's dynamic sha
 namespace iris::fp8stream {
 bool tensorCores = false;
 int batch = 0;
-bool productOnTensorCores() { return tensorCores; }
+bool productOnTensorCores(size_t) { return tensorCores; }
 int forcedFp8StreamBatch() { return batch; }
 }  // namespace iris::fp8stream
 

@@ -116,15 +116,16 @@ std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBefor
                          value, routingBeforeWait);
 }
 
-// Whether the quantizing products stream their weights on the tensor cores (MmaRows) or the CUDA cores (WarpPerRow):
-// setFp8ProductOnTensorCores's choice, tensor cores only where the device has FP8 ones (fp8_gemv.cu).
-bool productOnTensorCores();
+// Whether a quantizing product of `rows` output rows streams its weights on the tensor cores (MmaRows) or the CUDA
+// cores (WarpPerRow): setFp8ProductOnTensorCores's choice or its rule by rows, tensor cores only where the device has
+// FP8 ones (fp8_gemv.cu).
+bool productOnTensorCores(size_t rows);
 
 template <int MT, typename OutT, typename Prologue>
 std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   return withStreamBatch<MT, OutT>([&](auto batch) {
     constexpr int B = decltype(batch)::value;
-    return productOnTensorCores() ? launchStream<MmaRows<MT, B, OutT>>(g, value, routingBeforeWait)
+    return productOnTensorCores(g.N) ? launchStream<MmaRows<MT, B, OutT>>(g, value, routingBeforeWait)
                                   : launchStream<WarpPerRow<MT, B, OutT>>(g, value, routingBeforeWait);
   });
 }

@@ -101,12 +101,14 @@ int forcedBatch = 0;
 // choice through the addon.
 constexpr bool kQuantizeInProductDefault = true;
 int quantizeInProduct = -1;
-// The default of setFp8ProductOnTensorCores (-1): the tensor cores (on sm_89+). Measured on the H200
-// (bench/decode-layers-scout.ts's fp8ProductOnTensorCores sweep, 235cfd7), a Scout layer at batch 1 takes 137.85 µs
-// against 150.88 on the CUDA cores: q|k|v 13.77 vs 17.29, the experts 49.81 vs 51.6, shared gate|up 24.02 vs 29.98;
-// but o 13.01 vs 11.62 and shared down 16.8 vs 16.08, the two products of 5,120 rows (320 blocks of 16, under one
-// wave of resident blocks), lose: a rule by rows is the next step.
-constexpr bool kProductOnTensorCoresDefault = true;
+// The rule of setFp8ProductOnTensorCores (-1): the tensor cores (on sm_89+) for products of more than 5,120 rows.
+// Measured on the H200 (bench/decode-layers-scout.ts's fp8ProductOnTensorCores sweep, 235cfd7, each way forced), a
+// Scout layer at batch 1 takes 137.85 µs on the tensor cores against 150.88 on the CUDA cores: q|k|v (7,168 rows)
+// 13.77 vs 17.29, shared gate|up (16,384) 24.02 vs 29.98, the experts (gate|up 16,384, down 5,120) 49.81 vs 51.6;
+// but o 13.01 vs 11.62 and shared down 16.8 vs 16.08, the products of 5,120 rows (320 blocks of 16 rows a pass,
+// under one wave of resident blocks: too few loads in flight), lose. The rule by rows, not yet measured as such, should
+// save o's and the two downs' ~2.8 µs more a layer (~135 µs).
+constexpr size_t kCudaCoresMaxRows = 5120;
 int onTensorCores = -1;
 }  // namespace
 
@@ -114,8 +116,8 @@ namespace fp8stream {
 int forcedFp8StreamBatch() { return forcedBatch; }
 bool quantizesInProduct() { return quantizeInProduct < 0 ? kQuantizeInProductDefault : quantizeInProduct == 1; }
 // FP8 tensor cores (mma over E4M3) from sm_89 on; the CUDA cores elsewhere whatever the choice.
-bool productOnTensorCores() {
-  const bool chosen = onTensorCores < 0 ? kProductOnTensorCoresDefault : onTensorCores == 1;
+bool productOnTensorCores(size_t rows) {
+  const bool chosen = onTensorCores < 0 ? rows > kCudaCoresMaxRows : onTensorCores == 1;
   return chosen && computeCapability() >= 89;
 }
 }  // namespace fp8stream
@@ -128,7 +130,8 @@ int fp8QuantizeInProduct() { return fp8stream::quantizesInProduct() ? 1 : 0; }
 
 void setFp8ProductOnTensorCores(int mode) { onTensorCores = mode == 0 || mode == 1 ? mode : -1; }
 
-int fp8ProductOnTensorCores() { return fp8stream::productOnTensorCores() ? 1 : 0; }
+// 1 where the tensor cores take the products (forced, or by the rule for the largest), 0 where the CUDA cores take all.
+int fp8ProductOnTensorCores() { return fp8stream::productOnTensorCores(SIZE_MAX) ? 1 : 0; }
 
 std::string fp8Rows(const Fp8RowsArgs& g) {
   if (g.T == 0 || g.N == 0) return "";

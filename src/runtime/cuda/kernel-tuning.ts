@@ -44,7 +44,8 @@ export interface KernelTuning {
   /**
    * Those products (quantizing inside) stream their weights through the tensor cores (true: mma over E4M3, the dot
    * products without conversions; sm_89 and later, else the CUDA cores anyway) or the CUDA cores (false); left out,
-   * the addon's default (native/cuda/kernels/fp8_gemv.cu; fp8ProductOnTensorCoresInForce reads the choice in force).
+   * the addon's rule: the tensor cores for products of more than 5,120 output rows (native/cuda/kernels/fp8_gemv.cu;
+   * fp8ProductOnTensorCoresInForce says whether the tensor cores take any: forced, or by the rule for the largest).
    */
   readonly fp8ProductOnTensorCores?: boolean;
 }
