@@ -79,16 +79,9 @@ void runGrid(const iris::AttentionArgs& a) {
   static iris::MmaPlan plan;
   args = &a;
   plan = iris::planMma(a);
-  emuBlockDim = {128, 1, 1};
-  for (unsigned z = 0; z < unsigned(a.S); z++) {
-    for (unsigned y = 0; y < unsigned(a.Hk * plan.headChunks); y++) {
-      for (unsigned x = 0; x < unsigned(plan.qChunks); x++) {
-        Block block;
-        emuBlock = &block;
-        runBlock({x, y, z}, 128, [] { iris::attentionMmaKernel<D>(*args, plan); });
-      }
-    }
-  }
+  emuBlockDim = {Block::kThreads, 1, 1};
+  const EmuDim grid{unsigned(plan.qChunks), unsigned(a.Hk * plan.headChunks), unsigned(a.S)};
+  runBlocks(blocksInOrder(grid), emuBlock, [] { iris::attentionMmaKernel<D>(*args, plan); });
 }
 
 struct Case {

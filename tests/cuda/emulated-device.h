@@ -72,11 +72,7 @@ cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...
   emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
   emuBlockDim = {config->blockDim.x, 1, 1};
   if (config->blockDim.x != Block::kThreads || config->dynamicSmemBytes > 32768) std::abort();
-  for (const EmuDim& b : scrambledBlocks(emuGridDim, orderSeed)) {
-    Block block;
-    emuBlock = &block;
-    runBlock(b, Block::kThreads, [=] { kernel(args...); });
-  }
+  runBlocks(scrambledBlocks(emuGridDim, orderSeed), emuBlock, [=] { kernel(args...); });
   return cudaSuccess;
 }
 #define cudaLaunchKernelEx emuLaunch

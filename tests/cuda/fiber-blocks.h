@@ -108,13 +108,30 @@ struct EmuBlock {
 };
 inline int emuLane() { return int(emuThreadIdx.x % 32); }
 
-// The blocks of `grid` in a scrambled order (drawn from `seed`), so a kernel whose blocks must not depend on their
-// order (a split that may be the last to arrive, an expert's block that finds no rows) meets every order over a run.
-inline std::vector<EmuDim> scrambledBlocks(EmuDim grid, uint32_t& seed) {
+// The blocks of `grid` in launch order, x fastest.
+inline std::vector<EmuDim> blocksInOrder(EmuDim grid) {
   std::vector<EmuDim> blocks;
   for (unsigned z = 0; z < grid.z; z++)
     for (unsigned y = 0; y < grid.y; y++)
       for (unsigned x = 0; x < grid.x; x++) blocks.push_back({x, y, z});
+  return blocks;
+}
+
+// Runs `body` as each block of `order` in turn: a fresh Block (its barrier, warps and slots), which `current` points
+// at while it runs, of Block::kThreads fibers.
+template <class Block>
+void runBlocks(const std::vector<EmuDim>& order, Block*& current, std::function<void()> body) {
+  for (const EmuDim& index : order) {
+    Block block;
+    current = &block;
+    runBlock(index, Block::kThreads, body);
+  }
+}
+
+// The blocks of `grid` in a scrambled order (drawn from `seed`), so a kernel whose blocks must not depend on their
+// order (a split that may be the last to arrive, an expert's block that finds no rows) meets every order over a run.
+inline std::vector<EmuDim> scrambledBlocks(EmuDim grid, uint32_t& seed) {
+  std::vector<EmuDim> blocks = blocksInOrder(grid);
   for (size_t i = blocks.size(); i > 1; i--) {
     seed = seed * 1664525u + 1013904223u;
     std::swap(blocks[i - 1], blocks[(seed >> 8) % i]);

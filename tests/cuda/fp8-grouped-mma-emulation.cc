@@ -79,13 +79,7 @@ void runGrid(const iris::Fp8RowsArgs& g) {
   args = &g;
   const dim3 grid = iris::groupedMmaGrid(g);
   emuBlockDim = {kBlockThreads, 1, 1};
-  for (unsigned y = 0; y < grid.y; y++) {
-    for (unsigned x = 0; x < grid.x; x++) {
-      Block block;
-      emuBlock = &block;
-      runBlock({x, y, 0}, kBlockThreads, [] { iris::fp8GroupedMmaKernel<OutT>(*args); });
-    }
-  }
+  runBlocks(blocksInOrder({grid.x, grid.y, 1}), emuBlock, [] { iris::fp8GroupedMmaKernel<OutT>(*args); });
 }
 
 // A random E4M3 byte, any of the 254 that are not NaN (subnormals, both zeros and ±448 included).
