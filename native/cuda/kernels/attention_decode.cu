@@ -348,9 +348,10 @@ int forcedLanes = 0;
 // while their pairs still fill at most a quarter of the multiprocessors as well.
 int groupParts(int group, long long pairs) {
   if (forcedParts > 0) return group % forcedParts == 0 ? forcedParts : 1;
+  if (group != 8) return 1;  // measured with Qwen2.5-VL-3B's group of eight only
   int parts = 1;
-  while (group / parts > 2 && (group / parts) % 2 == 0 && 4 * pairs * parts <= multiprocessorCount()) parts *= 2;
-  return group == 8 ? parts : 1;
+  while (group / parts > 2 && 4 * pairs * parts <= multiprocessorCount()) parts *= 2;
+  return parts;
 }
 
 // Lanes that share a key: 1 or 4. With one, a lane scores its key's whole row against the block's G heads, a serial
