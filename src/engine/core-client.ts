@@ -10,6 +10,7 @@ import type { SchedulerStats } from "../scheduler/types.js";
 import type {
   CoreInfo, CoreOptions, CoreOutput, CoreRequest, CoreStart, FlushCacheResult, FromCore, MemoryPlan, MultimodalPayload, ToCore,
 } from "./protocol.js";
+import { payloadForTransfer } from "./payload-transfer.js";
 import { RankGroup } from "./rank-group.js";
 
 export interface LoadProgressEvent {
@@ -95,15 +96,18 @@ export class CoreClient {
     this.checkOpen();
     if (this.pending.has(request.rid)) throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${request.rid}`);
     this.pending.set(request.rid, { onOutput, onFailure });
-    this.send({ type: "add", request });
+    if (request.mm === undefined) return this.send({ type: "add", request });
+    const { mm, transfer } = payloadForTransfer(request.mm);
+    this.send({ type: "add", request: { ...request, mm } }, transfer);
   }
 
   abort(rid: string): void {
     if (!this.closed && this.pending.has(rid)) this.send({ type: "abort", rid });
   }
 
-  encode(mm: MultimodalPayload): Promise<HostTensor> {
-    return this.call((id) => ({ type: "encode", id, mm }));
+  encode(payload: MultimodalPayload): Promise<HostTensor> {
+    const { mm, transfer } = payloadForTransfer(payload);
+    return this.call((id) => ({ type: "encode", id, mm }), transfer);
   }
 
   flushCache(): Promise<FlushCacheResult> {
@@ -158,12 +162,12 @@ export class CoreClient {
     this.calls.clear();
   }
 
-  private call<T>(message: (id: number) => ToCore): Promise<T> {
+  private call<T>(message: (id: number) => ToCore, transfer: ArrayBuffer[] = []): Promise<T> {
     this.checkOpen();
     const id = this.nextCallId++;
     return new Promise<T>((resolve, reject) => {
       this.calls.set(id, { resolve: resolve as (answer: never) => void, reject });
-      this.send(message(id));
+      this.send(message(id), transfer);
     });
   }
 
@@ -185,7 +189,8 @@ export class CoreClient {
     this.worker.postMessage({ type: "grammar-port", port } satisfies ToCore, [port]);
   }
 
-  private send(message: ToCore): void {
-    this.worker.postMessage(message);
+  /** `transfer`: buffers made for this message alone (payloadForTransfer), moved rather than cloned. */
+  private send(message: ToCore, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
   }
 }

@@ -76,11 +76,18 @@ function requireTensor(value: unknown, what: string): asserts value is HostTenso
 /** Embeddings with NaN or infinite values generate nothing sensible (empty text); refuse them. */
 function requireFinite(t: HostTensor, what: string): void {
   const data = t.data;
+  // Plain loops: TypedArray.findIndex with a callback took ~6 ms for one picture's 663k values, a loop ~0.6 ms.
   let bad = -1;
-  if (t.dtype === "F32" || t.dtype === "F64") bad = (data as Float32Array).findIndex((v) => !Number.isFinite(v));
-  else if (t.dtype === "BF16" || t.dtype === "F16") {
-    const exponent = t.dtype === "BF16" ? 0x7f80 : 0x7c00;
-    bad = (data as Uint16Array).findIndex((v) => (v & exponent) === exponent);
+  if (t.dtype === "F32" || t.dtype === "F64") {
+    const values = data as Float32Array | Float64Array;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) { bad = i; break; }
+    }
+  } else if (t.dtype === "BF16" || t.dtype === "F16") {
+    const exponent = t.dtype === "BF16" ? 0x7f80 : 0x7c00, bits = data as Uint16Array;
+    for (let i = 0; i < bits.length; i++) {
+      if ((bits[i] & exponent) === exponent) { bad = i; break; }
+    }
   }
   if (bad >= 0) throw new IrisError("INVALID_ARGUMENT", `${what} holds a NaN or infinite value (at element ${bad}); embeddings must be finite`);
 }
