@@ -37,11 +37,14 @@ export function loadRankRunner(spec: RankRunnerSpec): ModelRunner {
   } finally {
     checkpoint?.close();
   }
-  return new ModelRunner(model, device, {
+  const runner = new ModelRunner(model, device, {
     numPages: spec.numPages, pageSize: options.pageSize, contextLength: options.contextLength, maxTokensPerStep: options.maxTokensPerStep,
     maxRunningRequests: options.maxRunningRequests, eosTokenIds: spec.eosTokenIds, seed: options.randomSeed, graphBuckets: options.graphBuckets,
     visionTokenBudget: options.visionTokenBudget, timeSteps: spec.timeSteps, comm,
   });
+  // On a GPU the first call of a product at a new size costs host time with the device idle; paid here instead.
+  if (options.device === "cuda") runner.warmProducts();
+  return runner;
 }
 
 /** The device of rank `rank`: its own GPU on cuda (cuda:rank), the one cpu device otherwise. */

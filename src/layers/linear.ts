@@ -46,6 +46,7 @@ export class Linear {
       if (options.bias) throw new IrisError("INTERNAL", `internal error: row-parallel ${name} with a bias`);
       this.weight = addWeight(`${name}.weight`, [outFeatures, inFeatures], [{ ...columns, shard: inputShard }], { dim: 1 });
       this.bias = null;
+      this.declare(params, name, inFeatures, outFeatures);
       return;
     }
     if (inputPadding > 0 && parts !== undefined) throw new IrisError("INTERNAL", `internal error: ${name} is fused and padded along its input`);
@@ -53,9 +54,16 @@ export class Linear {
       ? addWeight(`${name}.weight`, [outFeatures, inFeatures], [columns], { dim: 1 })
       : addWeight(`${name}.weight`, [outFeatures, inFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.weight` })));
     this.bias = options.bias ? params.add(`${name}.bias`, [outFeatures], parts?.map((p) => ({ ...p, name: `${p.name}.bias` }))) : null;
+    this.declare(params, name, inFeatures, outFeatures);
   }
 
   forward(x: Tensor): Tensor {
     return isFp8Weight(this.weight) ? linearFp8(x, this.weight, this.bias) : linear(x, this.weight, this.bias);
+  }
+
+  private declare(params: Parameters, name: string, inFeatures: number, outFeatures: number): void {
+    const data = isFp8Weight(this.weight) ? this.weight.data : this.weight;
+    const key = `${inFeatures}x${outFeatures} ${data.dtype}${this.bias === null ? "" : ` bias ${this.bias.dtype}`}`;
+    params.declareProduct({ name, inFeatures, outFeatures, key, forward: (x) => this.forward(x) });
   }
 }

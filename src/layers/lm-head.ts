@@ -22,6 +22,7 @@ export class LMHead {
     this.weight = tiedTo !== null
       ? params.tie(name, tiedTo)
       : params.add(name, [rows, hidden], [{ name, rows: kept, shard: { start, extent: vocabSize } }], { padded: true });
+    params.declareProduct({ name, inFeatures: hidden, outFeatures: rows, key: `${hidden}x${rows} ${this.weight.dtype}`, forward: (x) => linear(x, this.weight) });
   }
 
   /** x [B, hidden] → logits [B, vocab] on every rank. */

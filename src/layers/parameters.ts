@@ -77,8 +77,24 @@ export function checkpointShape(parameter: Parameter): readonly number[] {
   return [...shape.slice(0, -2), shape[shape.length - 1], shape[shape.length - 2]];
 }
 
+/**
+ * A matrix product a layer declared: what it multiplies (so a backend's kernels for it can be warmed before the
+ * first request: runner/product-warmup.ts) and how it runs, collectives left out.
+ */
+export interface DeclaredProduct {
+  readonly name: string;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** Equal keys: the same kernels serve both (shape, dtypes, bias, quantization). */
+  readonly key: string;
+  /** x [T, inFeatures] → [T, outFeatures], this rank's part alone (no all-reduce or all-gather). */
+  readonly forward: (x: Tensor) => Tensor;
+}
+
 export class Parameters {
   private readonly byName = new Map<string, Parameter>();
+  /** Every matrix product the layers declared, in declaration order. */
+  readonly products: DeclaredProduct[] = [];
 
   constructor(readonly device: Device, readonly dtype: TensorDType = device.floatDType,
     readonly quantization: WeightQuantization = null) {}
@@ -134,6 +150,11 @@ export class Parameters {
       throw new IrisError("INTERNAL", `internal error: the sources of ${name} fill ${rowOffset} of its ${shape[dim]} rows`);
     }
     return { placed, padded: filled < shape[dim] };
+  }
+
+  /** Records a layer's matrix product (Linear and the output head declare theirs). */
+  declareProduct(product: DeclaredProduct): void {
+    this.products.push(product);
   }
 
   /** A parameter that shares another's tensor (tied embeddings): no memory, no load of its own. */

@@ -20,6 +20,7 @@ import { DecodeGraphs } from "./decode-graphs.js";
 import { ImageEmbeddings } from "./image-embeddings.js";
 import { DEFAULT_VISION_TOKEN_BUDGET } from "./vision-passes.js";
 import { PageTablePool } from "./page-table-pool.js";
+import { warmProducts, type WarmupReport } from "./product-warmup.js";
 import { RunnerRequest, type RunnerRequestSpec } from "./runner-request.js";
 import { Sampler, skipSampling } from "./sampler.js";
 import { launchBound, padSequences, StepInputs } from "./step-inputs.js";
@@ -76,6 +77,17 @@ export class ModelRunner {
     this.graphs = capture !== undefined && buckets.length > 0 ? new DecodeGraphs(device, capture, buckets) : null;
     const marks = device.backend.timingMarks;
     this.clock = options.timeSteps && marks !== undefined ? new StepClock(marks) : null;
+  }
+
+  /**
+   * Every matrix product of the model once at each token count bucket a step or a vision pass can bring (cuda: the
+   * algorithm choices and kernel module loads that would otherwise stall the first steps; see product-warmup.ts).
+   */
+  warmProducts(): WarmupReport {
+    const { maxTokensPerStep, maxRunningRequests, visionTokenBudget = DEFAULT_VISION_TOKEN_BUDGET } = this.options;
+    const maxRows = Math.max(maxTokensPerStep + maxRunningRequests, visionTokenBudget);
+    const scope = (fn: () => void) => this.device.inArena(this.arena, () => this.device.scratch(fn));
+    return warmProducts(this.device, this.model.parameters.products, { maxRows, scope });
   }
 
   /** Decode graphs captured so far. */
