@@ -104,9 +104,13 @@ if [[ $decode == 1 && $build_rc == 0 ]]; then
       echo "decode $name rc=$?"
     done
   fi
+  # LAYER_BATCHES="1 64 512": the batches of the kernel-by-kernel layers (the offline workload decodes at 512; its KV
+  # cache at the default 4,096-token context would take 75 GB, so 1,024 from 256 sequences on).
   batches=(1 64); [[ -n ${DECODE_LAYERS_ONLY:-} ]] && batches=(1)
+  [[ -n ${LAYER_BATCHES:-} ]] && read -r -a batches <<< "$LAYER_BATCHES"
   for b in "${batches[@]}"; do
-    timeout 120 node --import tsx bench/decode-layers-cuda.ts --batch $b > "$out/layers-b$b.json" 2> "$out/layers-b$b.err"
+    context=4096; (( b >= 256 )) && context=1024
+    timeout 120 node --import tsx bench/decode-layers-cuda.ts --batch $b --context-length $context > "$out/layers-b$b.json" 2> "$out/layers-b$b.err"
     echo "decode layers b$b rc=$?"
   done
 fi
