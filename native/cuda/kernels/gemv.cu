@@ -136,10 +136,15 @@ long long residentBlocks() {
 // 64 warps a multiprocessor: 4 or 8 for the short products) only multiply blocks that each stream a few chunks.
 // q|k|v lost with two because its 640 blocks of four rows are 1.21 waves (58 registers: 4 blocks a multiprocessor,
 // Nsight Compute at 386eafc), a tail wave of 112 blocks after the rest; its 320 blocks of eight rows are one wave.
+// Long rows (down, K = 11008) take eight: with the first weights loaded before the wait on the kernel ahead
+// (8fdafe5), down measured 13.42 / 12.61 µs with two / eight (7927535; 13.74 / 15.6 before that change).
+constexpr size_t kLongRow = 8192;
+
 template <int T>
 int splitFor(size_t K, size_t N) {
   if (forcedSplit > 0) return forcedSplit;
   if (K < 1024) return 1;
+  if (K >= kLongRow) return 8;
   const long long blocksAtTwo = (long long)(N + kGemvWarps / 2 - 1) / (kGemvWarps / 2);
   const long long blocksAtOne = (long long)(N + kGemvWarps - 1) / kGemvWarps;
   return blocksAtTwo > residentBlocks<T, 2>() && blocksAtOne <= residentBlocks<T, 1>() ? 1 : 2;
