@@ -67,6 +67,10 @@ const attention = (l: Layer) => backend.pagedAttention(attended, q, l.kc, l.vc, 
 const oLinear = (l: Layer) => backend.linear(o, attended.view([B, Hq * D]), l.oW, null);
 const gateUpLinear = (l: Layer) => backend.linear(gateUp, x, l.guW, null);
 const downLinear = (l: Layer) => backend.linear(down, act, l.downW, null);
+// The gate|up product and its activation as the model runs them: one fused kernel where the backend has it (the
+// skinny products of batch 1 and 2), else the product then siluAndMul.
+const fusesGateUp = backend.linearSiluAndMul?.(act, x, layers[0].guW, null) === true;
+const gateUpSiluAndMul = (l: Layer) => backend.linearSiluAndMul!(act, x, l.guW, null);
 const lmHeadLinear = () => backend.linear(logits, x, lmHead, null);
 const kernels: [string, (l: Layer) => void][] = [
   ["qkv linear", qkvLinear],
@@ -74,8 +78,9 @@ const kernels: [string, (l: Layer) => void][] = [
   ["pagedAttention", attention],
   ["o linear", oLinear],
   ["addRmsNorm", (l) => backend.addRmsNorm(x, h, o, l.norm1, 1e-6)],
-  ["gate|up linear", gateUpLinear],
-  ["siluAndMul", () => backend.siluAndMul(act, gateUp)],
+  ...(fusesGateUp
+    ? [["gate|up linear + siluAndMul (fused)", gateUpSiluAndMul] as [string, (l: Layer) => void]]
+    : [["gate|up linear", gateUpLinear], ["siluAndMul", () => backend.siluAndMul(act, gateUp)]] as [string, (l: Layer) => void][]),
   ["down linear", downLinear],
   ["addRmsNorm", (l) => backend.addRmsNorm(x, h, down, l.norm2, 1e-6)],
 ];
@@ -149,6 +154,10 @@ if (B <= 2) {
   }
   tuneCudaKernels({});
 }
+// The two kernels the fused one replaces, for comparison (each a call, as in the kernels' list without fusion).
+const unfusedGateUp = fusesGateUp
+  ? { gateUpUs: rounded(await perLayerCall(gateUpLinear)), siluAndMulUs: rounded(await perLayerCall(() => backend.siluAndMul(act, gateUp))) }
+  : null;
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 // Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without
 // that kernel (its input then stale, which changes no timing), per layer. Overlap with the kernels around it (the
@@ -176,6 +185,7 @@ console.log(JSON.stringify({
   attentionOnDecodeKernelUs,
   attentionOnTensorCoresUs,
   gemvSplits,
+  unfusedGateUp,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),
   stepGraphUs: +stepUs.toFixed(1),

@@ -261,7 +261,8 @@ if [[ $decode == 1 ]]; then
         `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
         `attention by blocks a group: ${d.attentionParts.map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")}; decode kernel ${d.attentionOnDecodeKernelUs} / tensor cores ${d.attentionOnTensorCoresUs};`,
         `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")} (4 lanes by blocks a group: ${(d.attentionPartsAtFourLanes ?? []).map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")});`,
-        `gemv by warps a row (qkv/o/gate-up/down/lm head): ${d.gemvSplits.map((g) => `${g.split}: ${g.qkvUs}/${g.oUs}/${g.gateUpUs}/${g.downUs}/${g.lmHeadUs}`).join(", ")}`)' "$f" 2>/dev/null \
+        `gemv by warps a row (qkv/o/gate-up/down/lm head): ${d.gemvSplits.map((g) => `${g.split}: ${g.qkvUs}/${g.oUs}/${g.gateUpUs}/${g.downUs}/${g.lmHeadUs}`).join(", ")};`,
+        `unfused gate|up, siluAndMul: ${d.unfusedGateUp ? `${d.unfusedGateUp.gateUpUs}, ${d.unfusedGateUp.siluAndMulUs}` : "-"}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

@@ -1,14 +1,14 @@
 /**
  * The SwiGLU feed-forward of Qwen and Llama: down(silu(gate(x)) * up(x)). Gate and up are fused into one matrix
- * at load time (gate rows first), so one product feeds the `siluAndMul` kernel. Under tensor parallelism a rank
- * keeps a block of the intermediate dim: its rows of gate and up, the same columns of down, and the partial
+ * at load time (gate rows first), so one product feeds the activation (fused with it where the backend can:
+ * kernels/linear-silu-and-mul.ts). Under tensor parallelism a rank keeps a block of the intermediate dim: its rows
+ * of gate and up, the same columns of down, and the partial
  * outputs are summed by one all-reduce.
  *
  * An intermediate size that is not a multiple of 16 (Qwen2.5-VL's vision MLP: 3420) is padded with zeros to the
  * next one (gate and up rows, down columns): rows of 3420 bf16 values (6,840 bytes) are not 16-byte aligned, which
  * keeps the GPU's matrix products off their fastest kernels; the zero rows add exact zeros (silu(0) * 0 = 0).
  */
-import { siluAndMul } from "../kernels/silu-and-mul.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { Linear } from "./linear.js";
@@ -50,6 +50,6 @@ export class GatedMLP {
 
   /** This rank's share of the output, before the all-reduce (the whole output in a group of one). */
   partial(x: Tensor): Tensor {
-    return this.down.forward(siluAndMul(this.gateUp.forward(x)));
+    return this.down.forward(this.gateUp.forwardSiluAndMul(x));
   }
 }

@@ -6,6 +6,8 @@
 import { IrisError } from "../core/errors.js";
 import { linear } from "../kernels/linear.js";
 import { linearFp8 } from "../kernels/linear-fp8.js";
+import { linearSiluAndMul } from "../kernels/linear-silu-and-mul.js";
+import { siluAndMul } from "../kernels/silu-and-mul.js";
 import { isFp8Weight, type LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import type { Parameters, ShardSlice, SourceSpec } from "./parameters.js";
@@ -59,6 +61,11 @@ export class Linear {
 
   forward(x: Tensor): Tensor {
     return isFp8Weight(this.weight) ? linearFp8(x, this.weight, this.bias) : linear(x, this.weight, this.bias);
+  }
+
+  /** A fused gate|up layer's output through SwiGLU's activation (gated-mlp.ts): silu(gate) * up, [T, out / 2]. */
+  forwardSiluAndMul(x: Tensor): Tensor {
+    return isFp8Weight(this.weight) ? siluAndMul(linearFp8(x, this.weight, this.bias)) : linearSiluAndMul(x, this.weight, this.bias);
   }
 
   private declare(params: Parameters, name: string, inFeatures: number, outFeatures: number): void {

@@ -114,6 +114,13 @@ export interface Backend {
 
   /** out [T, N] = x [T, K] · weightᵀ + bias, with weight [N, K] (nn.Linear layout) and bias [N] or null. */
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
+  /**
+   * Optional fusion of a SwiGLU MLP's first product with its activation: out [T, I] = siluAndMul(linear(x, weight,
+   * bias)) for weight [2I, K] (gate rows first), the product's outputs rounded to the float type before the
+   * activation as the two kernels round them. Returns false, having enqueued nothing, where this backend has no fused
+   * kernel for these operands; the caller then runs the two.
+   */
+  linearSiluAndMul?(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): boolean;
 
   // ==== FP8 (E4M3 bytes, core/fp8.ts: round to nearest even, saturating to ±448) ====
 

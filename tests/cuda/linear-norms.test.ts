@@ -1,4 +1,5 @@
 // Matrix products (cuBLASLt), normalizations and rotary embedding on cuda against the cpu backend.
+import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { cpu, cuda, expectBf16Match, expectClose, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
@@ -35,6 +36,27 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
         expectRelL2(await host(go), await host(co), 1e-2, `linear bf16 [${T}x${K}]·[${N}x${K}]ᵀ + bias`);
       }
     }
+  });
+
+  test("linearSiluAndMul: the fused gate|up product and activation at 1 and 2 rows equals linear then siluAndMul bit for bit", async () => {
+    const backend = cuda().backend;
+    // Qwen2.5-VL-3B's decoder MLP, an output count no block size divides, a bias, eight warps a row (K >= 8192).
+    for (const [T, K, I, bias] of [[1, 2048, 11008, false], [2, 2048, 11008, false], [1, 256, 37, true], [2, 1024, 300, true], [1, 8192, 96, false]] as const) {
+      const [, gx] = floatPair(randomValues(random, T * K), [T, K]);
+      const [, gw] = floatPair(randomValues(random, 2 * I * K, -0.1, 0.1), [2 * I, K]);
+      const [, gb] = bias ? floatPair(randomValues(random, 2 * I), [2 * I]) : [null, null];
+      const [, fused] = poisonedPair([T, I]);
+      const [, h] = poisonedPair([T, 2 * I]);
+      const [, separate] = poisonedPair([T, I]);
+      assert.equal(backend.linearSiluAndMul?.(fused, gx, gw, gb), true, `[${T}x${K}]·[${2 * I}x${K}]ᵀ takes the fused kernel`);
+      backend.linear(h, gx, gw, gb);
+      backend.siluAndMul(separate, h);
+      assert.deepEqual(await host(fused), await host(separate), `linearSiluAndMul [${T}x${K}]·[${2 * I}x${K}]ᵀ${bias ? " + bias" : ""}`);
+    }
+    // Past the skinny products (16 rows: cuBLASLt) there is no fused kernel: nothing enqueued, the caller runs both.
+    const [, gx] = floatPair(randomValues(random, 16 * 64), [16, 64]);
+    const [, gw] = floatPair(randomValues(random, 2 * 32 * 64), [64, 64]);
+    assert.equal(backend.linearSiluAndMul?.(poisonedPair([16, 32])[1], gx, gw, null), false);
   });
 
   test("rmsNorm (with and without weight), layerNorm, softmax", async () => {

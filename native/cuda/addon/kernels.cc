@@ -54,6 +54,15 @@ napi_value Linear(napi_env env, napi_callback_info info) {
   ARGS(8);
   return result(env, linear(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7])));
 }
+// linearSiluAndMulFuses(dtype, out, x, w, T, K, I) -> 1 or 0
+napi_value LinearSiluAndMulFuses(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  return number(env, linearSiluAndMulFuses(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), sz(a[6])) ? 1 : 0);
+}
+napi_value LinearSiluAndMul(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  return result(env, linearSiluAndMul(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7])));
+}
 napi_value RmsNorm(napi_env env, napi_callback_info info) {
   ARGS(7);
   return result(env, rmsNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), float(a[6])));
@@ -175,6 +184,8 @@ void registerKernels(napi_env env, napi_value exports) {
     {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"storeKV", nullptr, StoreKV, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"linearSiluAndMulFuses", nullptr, LinearSiluAndMulFuses, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"linearSiluAndMul", nullptr, LinearSiluAndMul, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemv", nullptr, intSetter<setGemvMode>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemvSplit", nullptr, intSetter<setGemvSplit>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},

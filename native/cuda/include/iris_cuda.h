@@ -93,6 +93,15 @@ std::string storeKV(const void* k, const void* v, void* kCache, void* vCache, co
 // Skinny products (T <= 2, bf16) run gemv.cu's weight-streaming kernel instead of cuBLASLt (see setGemvMode).
 bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K);
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N);
+// gemv's gated form: out [T, I] = silu(gate) * up of x · w[2I, K]ᵀ (+ bias [2I]), gate rows first (gemv.cu).
+std::string gemvSiluAndMul(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t I);
+// Whether gemv takes a product of N rows (gemvApplies and the rule in linear(), gemm_lt.cc).
+bool gemvServes(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, size_t N);
+// A SwiGLU MLP's gate|up product with its activation in one kernel, where gemv would serve the product (the caller
+// runs linear then siluAndMul elsewhere): linearSiluAndMulFuses says where; linearSiluAndMul fails elsewhere.
+bool linearSiluAndMulFuses(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, size_t I);
+std::string linearSiluAndMul(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K,
+                             size_t I);
 // -1: gemv where gemvApplies and the rule in linear() agree (the default); 0: never; 1: wherever it applies (benchmarks).
 void setGemvMode(int mode);
 // Forces the gemv kernel's warps per row (1, 2, 4 or 8; anything else: its own choice), for benchmarks.

@@ -221,18 +221,34 @@ Plan* planFor(const PlanKey& key, std::string* status) {
   return &plan;
 }
 
+// Whether the gemv kernel takes a product of N output rows: where it applies (gemvApplies) and the rule agrees. An
+// output head's product (N ~ 150k rows, 0.6 GB) streams as fast through cuBLASLt as it can go, and its one launch's
+// ramp is nothing beside 150 µs: measured on the H200 at [1 x 2048] x [151936 x 2048], cuBLASLt 149.3 µs (4.17 TB/s)
+// against the gemv kernel's 162.4 (bench/kernels-cuda.ts).
+bool gemvServes(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, size_t N) {
+  constexpr size_t kGemvMaxN = 65536;
+  const bool byRule = gemvMode == 1 || (gemvMode == -1 && N <= kGemvMaxN);
+  return byRule && gemvApplies(dtype, out, x, w, T, K);
+}
+
+bool linearSiluAndMulFuses(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, size_t I) {
+  return I > 0 && gemvServes(dtype, out, x, w, T, K, 2 * I);
+}
+
+std::string linearSiluAndMul(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K,
+                             size_t I) {
+  if (T == 0 || I == 0) return "";
+  if (!linearSiluAndMulFuses(dtype, out, x, w, T, K, I)) return "linearSiluAndMul: no fused kernel for these operands";
+  return gemvSiluAndMul(out, x, w, bias, T, K, I);
+}
+
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
   if (T == 0 || N == 0) return "";
   if (K == 0) {  // an empty sum: out is the bias (or zeros)
     std::string s = fill(dtype, out, T * N, 0.0);
     return s.empty() && bias != nullptr ? add(dtype, out, out, bias, T * N, N) : s;
   }
-  // An output head's product (N ~ 150k rows, 0.6 GB) streams as fast through cuBLASLt as it can go, and its one
-  // launch's ramp is nothing beside 150 µs: measured on the H200 at [1 x 2048] x [151936 x 2048], cuBLASLt 149.3 µs
-  // (4.17 TB/s) against the gemv kernel's 162.4 (bench/kernels-cuda.ts).
-  constexpr size_t kGemvMaxN = 65536;
-  const bool byRule = gemvMode == 1 || (gemvMode == -1 && N <= kGemvMaxN);
-  if (byRule && gemvApplies(dtype, out, x, w, T, K)) return gemv(out, x, w, bias, T, K, N);
+  if (gemvServes(dtype, out, x, w, T, K, N)) return gemv(out, x, w, bias, T, K, N);
   std::lock_guard<std::mutex> lock(mutex);
   std::string status;
   Plan* found = planFor(PlanKey{dtype, T, K, N, bias != nullptr, alignmentOf({out, x, w, bias}), false}, &status);

@@ -120,6 +120,10 @@ export interface CudaAddon extends NcclEntryPoints {
   /** The choice in force: 1 tensor cores, 0 CUDA cores (always 0 before sm_89). */
   fp8ProductOnTensorCores(): number;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
+  /** 1 where linearSiluAndMul has a fused kernel for out [T, I] from x [T, K] and w [2I, K] (skinny bf16 products). */
+  linearSiluAndMulFuses(dtype: number, out: number, x: number, w: number, T: number, K: number, I: number): number;
+  /** out [T, I] = silu(gate) * up of x · wᵀ (+ bias [2I]), w [2I, K] gate rows first; only where it fuses. */
+  linearSiluAndMul(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, I: number): void;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;
   /** out [T, N] of outDtype from FP8 x [T, K] (scales F32 [T]) and FP8 w [N, K] (scales F32 [N]), bias [N] or 0. */

@@ -221,6 +221,13 @@ export class CudaBackend implements Backend {
     this.addon.linear(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), x.shape[0], x.shape[1], weight.shape[0]);
   }
 
+  linearSiluAndMul(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): boolean {
+    const [T, K] = x.shape, I = out.shape[1];
+    if (this.addon.linearSiluAndMulFuses(code(x), ptr(out), ptr(x), ptr(weight), T, K, I) !== 1) return false;
+    this.addon.linearSiluAndMul(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), T, K, I);
+    return true;
+  }
+
   rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
     const H = lastDim(x);
     this.addon.rmsNorm(code(x), ptr(out), ptr(x), optionalPtr(weight), H === 0 ? 0 : x.numel / H, H, eps);

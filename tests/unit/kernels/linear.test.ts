@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { linear } from "../../../src/kernels/linear.js";
+import { linearSiluAndMul } from "../../../src/kernels/linear-silu-and-mul.js";
+import { siluAndMul } from "../../../src/kernels/silu-and-mul.js";
 import { empty } from "../../../src/runtime/creation.js";
 import { assertClose, assertIrisError, device, f32Tensor, i32Tensor, otherDevice, randomTensor, read, rng } from "./helpers.js";
 
@@ -49,4 +51,22 @@ test("linear refuses mismatched shapes, dtypes, devices and aliasing", () => {
   const square = f32Tensor(new Float32Array(9).fill(1), [3, 3]);
   const y = f32Tensor(new Float32Array(9).fill(1), [3, 3]);
   assertIrisError(() => linear(y, square, null, y), "INVALID_ARGUMENT", /overlaps/);
+});
+
+test("linearSiluAndMul is siluAndMul of linear, through the backend's fusion where it has one, else the two kernels", async () => {
+  const random = rng(12);
+  const [T, K, I] = [3, 40, 24];
+  const x = randomTensor([T, K], random), w = randomTensor([2 * I, K], random), b = randomTensor([2 * I], random);
+  const separate = await read(siluAndMul(linear(x.t, w.t, b.t)));
+  assert.deepEqual(await read(linearSiluAndMul(x.t, w.t, b.t)), separate, "the cpu backend: the two kernels");
+  // A backend with a fused kernel that declines these operands: the two kernels, into the output it was offered.
+  const declined: string[] = [];
+  device.backend.linearSiluAndMul = (out) => { declined.push(out.shape.join("x")); return false; };
+  try {
+    assert.deepEqual(await read(linearSiluAndMul(x.t, w.t, b.t)), separate, "declined: the two kernels");
+    assert.deepEqual(declined, [`${T}x${I}`]);
+  } finally {
+    delete device.backend.linearSiluAndMul;
+  }
+  assertIrisError(() => linearSiluAndMul(x.t, randomTensor([2 * I + 1, K], random).t), "INVALID_ARGUMENT", /even number of rows/);
 });

@@ -1,0 +1,27 @@
+import type { Tensor } from "../runtime/tensor.js";
+import { expectCondition, expectNoOverlap, expectRank, expectSameFloat, expectShape, output, sameDevice } from "./check.js";
+import { linear } from "./linear.js";
+import { siluAndMul } from "./silu-and-mul.js";
+
+/**
+ * A SwiGLU MLP's first half: out [T, I] = silu(gate) * up for [gate | up] = x [T, K] · weightᵀ + bias, weight
+ * [2I, K] with the gate rows first. One kernel where the backend fuses the two (cuda's skinny products at decode),
+ * else `linear` then `siluAndMul`; the same values either way.
+ */
+export function linearSiluAndMul(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  const kernel = "linearSiluAndMul";
+  const device = sameDevice(kernel, { x, weight, bias });
+  expectSameFloat(kernel, ["x", x], { weight, bias });
+  expectRank(kernel, "x", x, 2);
+  expectShape(kernel, "weight", weight, ["2I", x.shape[1]]);
+  expectCondition(kernel, weight.shape[0] % 2 === 0, `weight must have an even number of rows [2I, K], got [${weight.shape.join(", ")}]`);
+  if (bias !== null) expectShape(kernel, "bias", bias, [weight.shape[0]]);
+  const fused = device.backend.linearSiluAndMul;
+  if (fused !== undefined) {
+    const result = output(kernel, device, undefined, [x.shape[0], weight.shape[0] / 2], x.dtype);
+    expectNoOverlap(kernel, result, { x, weight, bias });
+    if (fused.call(device.backend, result, x, weight, bias)) return result;
+    return siluAndMul(linear(x, weight, bias), result);
+  }
+  return siluAndMul(linear(x, weight, bias));
+}
