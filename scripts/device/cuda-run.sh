@@ -290,12 +290,14 @@ import csv, sys, collections
 rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if l.startswith('"'))]
 total = collections.defaultdict(float); count = collections.Counter()
 for r in rows:
-    name = r["Kernel Name"].split("(")[0].split("<")[0]
+    # "void iris::<unnamed>::rotaryKernel<__nv_bfloat16>(...)" -> "rotaryKernel<__nv_bfloat16>"
+    name = r["Kernel Name"].split("(")[0].replace("void ", "").replace("iris::<unnamed>::", "").replace("iris::", "")
     value = float(r["Metric Value"].replace(",", ""))
-    total[name] += value * {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3}.get(r["Metric Unit"], 1.0)
+    unit = r["Metric Unit"]
+    total[name] += value * {"ns": 1e-3, "nsecond": 1e-3, "us": 1.0, "usecond": 1.0, "ms": 1e3, "msecond": 1e3}[unit]
     count[name] += 1
 for name, us in sorted(total.items(), key=lambda kv: -kv[1]):
-    print(f"{name:40s} {count[name]:5d} {us:10.1f}")
+    print(f"{name[:60]:60s} {count[name]:5d} {us:10.1f}")
 print("kernels", len(rows), "total µs", round(sum(total.values()), 1))
 PY
 done
