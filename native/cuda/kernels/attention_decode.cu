@@ -15,8 +15,8 @@
 // page-table reads overlap the store.
 #include <algorithm>
 #include <cfloat>
-#include <mutex>
 
+#include "attention_splits.cuh"
 #include "dependent_launch.cuh"
 #include "float_io.cuh"
 
@@ -27,9 +27,8 @@ namespace {
 constexpr int kWarps = 4;
 // A split's length is a multiple of the keys a block covers an iteration: 32 / L a warp (L lanes a key).
 __host__ __device__ constexpr int splitKeys(int lanesPerKey) { return kWarps * 32 / lanesPerKey; }
-constexpr int kMaxG = 8;
-constexpr int kMaxSplits = 32;              // the merge holds one split per lane
-constexpr int kMaxD = 128;
+using decode_splits::kMaxG;
+using decode_splits::kMaxSplits;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // A lane's slice of DPL bf16 values of a row, kept packed (two a register) until used: 32 keys' slices stay in
@@ -83,7 +82,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   __shared__ float ps[kWarps][kKeys][G];      // each warp's probabilities of its keys
   __shared__ float wm[kWarps][G], wl[kWarps][G];
   __shared__ float wacc[kWarps][G][D];        // each warp's unnormalized outputs
-  __shared__ bool lastSplit;
+  __shared__ int lastSplit;
   const int s = blockIdx.z, kv = blockIdx.y / parts, split = blockIdx.x;
   const int head0 = blockIdx.y * G;  // this block's first query head: kv * (G * parts) + its part * G
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -223,7 +222,7 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
       sum += weight[w] * wl[w][g];
     }
     const size_t outRow = size_t(row) * a.Hq + head0 + g;
-    float* part = partial == nullptr ? nullptr : partial + (outRow * splits + split) * (D + 2);
+    float* part = partial == nullptr ? nullptr : partial + decode_splits::stateOffset(outRow, splits, split, D);
     if (part != nullptr && lane == 0) part[0] = mMax, part[1] = sum;
 #pragma unroll
     for (int d = 0; d < DPL; d++) {
@@ -237,81 +236,20 @@ __global__ void __launch_bounds__(kWarps * 32) decodeAttentionKernel(AttentionAr
   }
   if (partial == nullptr) return;
 
-  // The last split block of this (sequence, KV head) to arrive merges the splits, and clears the counter.
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    const size_t counter = size_t(s) * gridDim.y + blockIdx.y;
-    lastSplit = atomicAdd(arrived + counter, 1u) == unsigned(active - 1);
-    if (lastSplit) arrived[counter] = 0;
-  }
-  __syncthreads();
-  if (!lastSplit) return;
-  __threadfence();
+  // The last split block of this (sequence, KV head) to arrive merges the splits.
+  if (!decode_splits::arrivedLast(arrived + size_t(s) * gridDim.y + blockIdx.y, active, lastSplit)) return;
   for (int g = warp; g < G; g += kWarps) {
     const size_t outRow = size_t(row) * a.Hq + head0 + g;
-    const float* part = partial + outRow * splits * (D + 2);
-    const float mSplit = lane < active ? __ldcg(part + lane * (D + 2)) : -INFINITY;
-    const float lSplit = lane < active ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
-    // The first four splits' outputs are read with their maxima (a short sequence's keys are all in them).
-    float x[4][DPL];
-#pragma unroll
-    for (int u = 0; u < 4; u++)
-#pragma unroll
-      for (int d = 0; d < DPL; d++) x[u][d] = u < active ? __ldcg(part + u * (D + 2) + 2 + lane * DPL + d) : 0.f;
-    const float mMax = warpMax(mSplit);
-    const float weight = mSplit == -INFINITY ? 0.f : exp2f(mSplit - mMax);
-    const float sum = warpSum(weight * lSplit);
-    float o[DPL];
-#pragma unroll
-    for (int d = 0; d < DPL; d++) o[d] = 0.f;
-    // Splits past a short sequence's keys have weight 0 and are skipped (their outputs are zeros anyway).
-    for (int sp0 = 0; sp0 < active; sp0 += 4) {
-      float w[4];
-#pragma unroll
-      for (int u = 0; u < 4; u++) {
-        w[u] = __shfl_sync(0xffffffffu, weight, (sp0 + u) & 31);
-        if (sp0 + u >= active) w[u] = 0.f;
-        if (sp0 == 0) continue;  // read above
-#pragma unroll
-        for (int d = 0; d < DPL; d++) x[u][d] = w[u] > 0.f ? __ldcg(part + (sp0 + u) * (D + 2) + 2 + lane * DPL + d) : 0.f;
-      }
-#pragma unroll
-      for (int u = 0; u < 4; u++)
-#pragma unroll
-        for (int d = 0; d < DPL; d++) o[d] = w[u] > 0.f ? fmaf(w[u], x[u][d], o[d]) : o[d];
-    }
-#pragma unroll
-    for (int d = 0; d < DPL; d++) {
-      static_cast<__nv_bfloat16*>(a.out)[outRow * D + lane * DPL + d] = __float2bfloat16_rn(sum > 0.f ? o[d] / sum : 0.f);
-    }
+    decode_splits::mergeHead<DPL>(partial + decode_splits::stateOffset(outRow, splits, 0, D), active,
+                                  static_cast<__nv_bfloat16*>(a.out) + outRow * D);
   }
 }
 
-// Blocks wanted in flight: two of 4 warps a multiprocessor.
+// Blocks wanted in flight: two of 4 warps a multiprocessor (within what the splits' workspace is sized for).
+constexpr int kBlocksPerSM = 2;
+static_assert(kBlocksPerSM <= decode_splits::kMaxBlocksPerSM, "the splits' workspace holds this kernel's states");
 int targetBlocks() {
-  return 2 * multiprocessorCount();
-}
-
-// The splits' partial states and arrival counters, allocated once at the most any split launch needs and never
-// freed (captured graphs keep their addresses). Splitting happens only while the blocks a split S x Hk x parts are
-// fewer than targetBlocks, with splits <= ceil(targetBlocks / (S x Hk x parts)), so the partial states (one per
-// query head and split) stay under 2 x targetBlocks x kMaxG and the counters (one per block row) under targetBlocks.
-std::string decodeWorkspace(float** partial, unsigned** arrived) {
-  static std::mutex mutex;
-  static float* workspace = nullptr;
-  static unsigned* counters = nullptr;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (workspace == nullptr) {
-    const size_t floats = size_t(2) * targetBlocks() * kMaxG * (kMaxD + 2);
-    std::string status = cudaStatus(cudaMalloc(reinterpret_cast<void**>(&workspace), floats * sizeof(float)), "cudaMalloc (decode attention splits)");
-    if (status.empty()) status = cudaStatus(cudaMalloc(reinterpret_cast<void**>(&counters), size_t(targetBlocks()) * sizeof(unsigned)), "cudaMalloc (decode attention counters)");
-    if (status.empty()) status = cudaStatus(cudaMemsetAsync(counters, 0, size_t(targetBlocks()) * sizeof(unsigned), stream()), "cudaMemsetAsync (decode attention counters)");
-    if (!status.empty()) return status;
-  }
-  *partial = workspace;
-  *arrived = counters;
-  return "";
+  return kBlocksPerSM * multiprocessorCount();
 }
 
 template <int G>
@@ -402,7 +340,7 @@ std::string attentionDecode(const AttentionArgs& a) {
   float* partial = nullptr;
   unsigned* arrived = nullptr;
   if (splits > 1) {
-    std::string status = decodeWorkspace(&partial, &arrived);
+    std::string status = decode_splits::workspace(&partial, &arrived);
     if (!status.empty()) return status;
   }
   switch (group / parts) {
