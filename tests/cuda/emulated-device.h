@@ -1,9 +1,11 @@
 // What a cpu emulation whose kernel goes through its own launcher (attention-decode-emulation.cc,
-// fp8-stream-emulation.cc) gives that code in place of the device and the CUDA runtime:
+// attention-decode-mma-emulation.cc, fp8-stream-emulation.cc) gives that code in place of the device and the CUDA
+// runtime:
 //   - warp collectives (shuffles, ballots, __syncwarp) as rendezvous through the block's collective slots, and the
 //     block barrier; the load and bit-cast intrinsics; atomicAdd (one fiber runs at a time);
 //   - cudaLaunchKernelEx: the grid's blocks run one after another in a scrambled order (orderSeed), each as its
-//     fibers (fiber-blocks.h), so any block may be the last to arrive at whatever the kernel merges;
+//     fibers (fiber-blocks.h), so any block may be the last to arrive at whatever the kernel merges (its dynamic shared
+//     memory at most IRIS_EMULATED_DYNAMIC_SHARED bytes, 32 KB unless the including file says otherwise);
 //   - the host helpers the launchers call (iris::multiprocessorCount, stream, dependentLaunchSupported, cudaStatus).
 // The including file defines first: `Block`, an EmuBlock over a slot type holding `uint32_t v[32]`, and
 // IRIS_EMULATED_MULTIPROCESSORS, the multiprocessors the launchers see. (Tensor-core PTX: emulated-tensor-cores.h.)
@@ -15,6 +17,11 @@
 #include <string>
 
 #include "fiber-blocks.h"
+
+// The dynamic shared memory a launch may ask for: what the including file's buffer for it holds.
+#ifndef IRIS_EMULATED_DYNAMIC_SHARED
+#define IRIS_EMULATED_DYNAMIC_SHARED 32768
+#endif
 
 inline Block* emuBlock = nullptr;
 inline uint32_t orderSeed = 12345;
@@ -71,7 +78,7 @@ template <typename... Params, typename... Args>
 cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
   emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
   emuBlockDim = {config->blockDim.x, 1, 1};
-  if (config->blockDim.x != Block::kThreads || config->dynamicSmemBytes > 32768) std::abort();
+  if (config->blockDim.x != Block::kThreads || config->dynamicSmemBytes > IRIS_EMULATED_DYNAMIC_SHARED) std::abort();
   runBlocks(scrambledBlocks(emuGridDim, orderSeed), emuBlock, [=] { kernel(args...); });
   return cudaSuccess;
 }

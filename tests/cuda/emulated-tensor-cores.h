@@ -1,9 +1,10 @@
-// The tensor-core PTX of mma_frag.cuh as the cpu emulations run it (attention-mma, fp8-grouped-mma and fp8-stream
-// emulations): ldmatrix and mma as whole-warp rendezvous (each lane deposits its operands in the warp's next
+// The tensor-core PTX of mma_frag.cuh as the cpu emulations run it (attention-mma, attention-decode-mma,
+// fp8-grouped-mma and fp8-stream emulations): ldmatrix, movmatrix and mma as whole-warp rendezvous (each lane deposits its operands in the warp's next
 // collective slot, the last to arrive computes the warp's result from the PTX ISA's tables in ptx-emulation.h, each
 // lane reads its part), and cp.async as a plain copy (one fiber runs at a time, so it has landed when the wait comes).
 // The including file declares first `Block` (an EmuBlock whose slot holds the operands it uses: rows and out for
-// ldmatrix, a, b and c for mma) and `emuBlock`, the block running. Templates, so a slot need hold only what is used.
+// ldmatrix, a, b and c for mma, uint32_t v[32] for movmatrix) and `emuBlock`, the block running. Templates, so a slot
+// need hold only what is used.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,16 @@ template <class Slot = typename Block::SlotType>
 inline void ldmatrixX4(uint32_t (&r)[4], const void* p) { ldmatrixEmu<Slot>(r, p, false); }
 template <class Slot = typename Block::SlotType>
 inline void ldmatrixX4Trans(uint32_t (&r)[4], const void* p) { ldmatrixEmu<Slot>(r, p, true); }
+
+// The warp's 8x8 matrix transposed (the slot's v: one pair a lane).
+template <class Slot = typename Block::SlotType>
+inline uint32_t movmatrixTrans(uint32_t x) {
+  Slot& slot = emuBlock->nextSlot();
+  const int lane = emuLane();
+  slot.v[lane] = x;
+  emuBlock->warp().bar.wait();
+  return ptxemu::movmatrixTrans(slot.v, lane);
+}
 
 // c += a b for the warp's tile through `whole` (ptxemu::mma or ptxemu::mmaE4m3).
 template <class Slot, class Whole>

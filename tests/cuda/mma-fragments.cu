@@ -1,7 +1,8 @@
 // CPU check of the fragment maps of native/cuda/include/mma_frag.cuh: emulates one warp's ldmatrix (.x4, .trans)
 // and mma.m16n8k16 (bf16, row.col, fp32) per lane from the PTX ISA's tables (ptx-emulation.h, written independently
 // of the maps under test), runs the same per-lane index math as attention_mma.cu's inner loop on one 16-row x 64-key
-// tile, and compares S = Q K^T and O = P V with a plain reference. Plain C++: no CUDA, no GPU.
+// tile, and compares S = Q K^T and O = P V with a plain reference; the same for attention_decode_mma.cu's transposed
+// products (S^T = K Q^T, O^T = V^T P^T with P^T through movmatrix). Plain C++: no CUDA, no GPU.
 //
 //   c++ -std=c++17 -x c++ -Inative/cuda/include tests/cuda/mma-fragments.cu -o /tmp/mma-fragments && /tmp/mma-fragments
 // (tests/cuda/mma-fragments.test.ts does this.) Prints "ok" and exits 0, or the first mismatches and exits 1.
@@ -132,6 +133,66 @@ void checkTile(int DP) {
   }
 }
 
+// attention_decode_mma.cu's transposed products on one 16-key tile, head dim D, 8 heads as N: S^T = K Q^T (K as A via
+// ldmatrix, Q^T as B loaded a pair a register), then P^T from S^T's accumulators through movmatrix and O^T = V^T P^T
+// (V^T as A via ldmatrix .trans).
+void checkTransposedTile(int D) {
+  const int LD = D + 8, KS = D / 16;
+  std::vector<uint16_t> Q(8 * D), K(16 * LD), V(16 * LD);
+  for (auto& x : Q) x = randomBf16();
+  for (auto& x : K) x = randomBf16();
+  for (auto& x : V) x = randomBf16();
+  float st[32][4] = {};
+  for (int kk = 0; kk < KS; kk++) {
+    int addr[32];
+    for (int lane = 0; lane < 32; lane++) addr[lane] = aRow(lane) * LD + kk * 16 + aCol(lane);
+    Regs4 a;
+    ldmatrix(a, K, addr, false);
+    uint32_t b[32][2];
+    for (int lane = 0; lane < 32; lane++) {
+      const int g = lane / 4, t = lane % 4;
+      b[lane][0] = ptxemu::pair(Q[g * D + kk * 16 + 2 * t], Q[g * D + kk * 16 + 2 * t + 1]);
+      b[lane][1] = ptxemu::pair(Q[g * D + kk * 16 + 2 * t + 8], Q[g * D + kk * 16 + 2 * t + 9]);
+    }
+    mmaWarp(st, a.r, b);
+  }
+  for (int lane = 0; lane < 32; lane++) {
+    for (int e = 0; e < 4; e++) {
+      const int key = accRow(lane, e), head = accCol(lane, e);
+      double want = 0;
+      for (int d = 0; d < D; d++) want += double(bf16ToFloat(K[key * LD + d])) * bf16ToFloat(Q[head * D + d]);
+      expect(std::fabs(st[lane][e] - want) < 1e-3, "S^T = K Q^T", D, key, head, st[lane][e], want);
+    }
+  }
+  // P^T: a value naming its (key, head) where the accumulators hold it; transposed to B by movmatrix.
+  auto pOf = [](int key, int head) { return float((key * 5 + head * 3) % 11 - 5) * 0.25f; };
+  uint32_t lowKeys[32], highKeys[32], b[32][2];
+  for (int lane = 0; lane < 32; lane++) {
+    lowKeys[lane] = packBf16(pOf(accRow(lane, 0), accCol(lane, 0)), pOf(accRow(lane, 1), accCol(lane, 1)));
+    highKeys[lane] = packBf16(pOf(accRow(lane, 2), accCol(lane, 2)), pOf(accRow(lane, 3), accCol(lane, 3)));
+  }
+  for (int lane = 0; lane < 32; lane++) {
+    b[lane][0] = ptxemu::movmatrixTrans(lowKeys, lane);
+    b[lane][1] = ptxemu::movmatrixTrans(highKeys, lane);
+  }
+  for (int mt = 0; mt < KS; mt++) {
+    int addr[32];
+    for (int lane = 0; lane < 32; lane++) addr[lane] = vtRow(lane) * LD + mt * 16 + vtCol(lane);
+    Regs4 a;
+    ldmatrix(a, V, addr, true);
+    float ot[32][4] = {};
+    mmaWarp(ot, a.r, b);
+    for (int lane = 0; lane < 32; lane++) {
+      for (int e = 0; e < 4; e++) {
+        const int d = mt * 16 + accRow(lane, e), head = accCol(lane, e);
+        double want = 0;
+        for (int key = 0; key < 16; key++) want += double(bf16ToFloat(V[key * LD + d])) * pOf(key, head);
+        expect(std::fabs(ot[lane][e] - want) < 1e-3, "O^T = V^T P^T", D, d, head, ot[lane][e], want);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -143,6 +204,7 @@ int main() {
     }
   }
   for (int DP : {16, 32, 80, 96, 128}) checkTile(DP);
+  for (int D : {64, 128}) checkTransposedTile(D);
   if (failures > 0) {
     std::printf("%d mismatches\n", failures);
     return 1;

@@ -36,6 +36,13 @@ inline void ldmatrix(uint32_t (&out)[32][4], const uint16_t* const (&rows)[32], 
   }
 }
 
+// movmatrix.sync.aligned.m8n8.trans.b16: lane L holds (row L/4, columns 2(L%4), +1) of an 8x8 matrix M (lower
+// column in the low half) and receives the same elements of M's transpose: M[2(L%4)][L/4] low, M[2(L%4)+1][L/4] high.
+inline uint32_t movmatrixTrans(const uint32_t (&in)[32], int lane) {
+  auto element = [&](int row, int col) { return uint16_t(in[row * 4 + col / 2] >> (16 * (col % 2))); };
+  return pair(element(2 * (lane % 4), lane / 4), element(2 * (lane % 4) + 1, lane / 4));
+}
+
 // c += A B for a 16 x 8 accumulator tile held as the mma instructions hold it (c0, c1 = (g, 2t), (g, 2t+1);
 // c2, c3 = (g+8, 2t), (g+8, 2t+1)), A and B already unpacked from the lanes' registers: the sum exact (float64), then
 // one rounding to fp32.

@@ -191,6 +191,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionLanesPerKey", nullptr, intSetter<setDecodeAttentionLanesPerKey>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionMma", nullptr, intSetter<setDecodeAttentionMma>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setDecodeAttentionTensorCores", nullptr, intSetter<setDecodeAttentionTensorCores>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},

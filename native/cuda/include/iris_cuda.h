@@ -163,6 +163,13 @@ bool decodeAttentionOnMma(const AttentionArgs& a);
 // or 128 and at most 8 q heads a KV head: each key and value row read once, all of an iteration's reads in flight.
 bool attentionDecodeApplies(const AttentionArgs& args);
 std::string attentionDecode(const AttentionArgs& args);
+// The decode kernel on the tensor cores (kernels/attention_decode_mma.cu): the same calls, head dims 64 or 128, at
+// most 8 q heads a KV head. Taken when decodeAttentionOnTensorCores says so: forced by
+// setDecodeAttentionTensorCores(1); -1 (the rule, for now never) and 0 leave decode to the other two kernels.
+bool attentionDecodeMmaApplies(const AttentionArgs& args);
+std::string attentionDecodeMma(const AttentionArgs& args);
+void setDecodeAttentionTensorCores(int mode);
+bool decodeAttentionOnTensorCores(const AttentionArgs& a);
 std::string attentionMma(const AttentionArgs& args);
 void setAttentionMmaEnabled(bool enabled);
 

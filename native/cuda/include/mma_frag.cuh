@@ -49,6 +49,14 @@ IRIS_HD constexpr int kCol(int lane) { return lane / 8 % 2 * 8; }
 IRIS_HD constexpr int vRow(int lane) { return lane % 16; }
 IRIS_HD constexpr int vCol(int lane) { return lane / 16 * 8; }
 
+// The transposed products of decode attention on the tensor cores (attention_decode_mma.cu), where keys are the M rows
+// and a KV head's q heads the N columns. K tile as the A operand of S^T = K Q^T (K stored [key][dim] is A row-major):
+// the Q maps above, rows = keys. V^T as the A operand of O^T = V^T P^T for 16 dims and one k-step of 16 keys (V stored
+// [key][dim], so ldmatrix .trans): matrices {keys 0-7, dims 0-7} = a0 (dims 0-7 are A's rows 0-7), {keys 0-7,
+// dims 8-15} = a1, {keys 8-15, dims 0-7} = a2, {keys 8-15, dims 8-15} = a3: the K maps of S = Q K^T above.
+IRIS_HD constexpr int vtRow(int lane) { return kRow(lane); }
+IRIS_HD constexpr int vtCol(int lane) { return kCol(lane); }
+
 // The element accumulator register e (0..3) of `lane` holds in a 16x8 C tile.
 IRIS_HD constexpr int accRow(int lane, int e) { return lane / 4 + e / 2 * 8; }
 IRIS_HD constexpr int accCol(int lane, int e) { return lane % 4 * 2 + e % 2; }
@@ -96,6 +104,14 @@ __device__ __forceinline__ void ldmatrixX4Trans(uint32_t (&r)[4], const void* p)
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(sharedAddress(p)));
+}
+
+// The transpose of an 8x8 b16 matrix held one pair a lane (lane L: row L/4, columns 2(L%4), +1), returned the same
+// way: a C fragment of S^T (keys x heads) packed to bf16 becomes the B fragment of P^T for O^T = V^T P^T.
+__device__ __forceinline__ uint32_t movmatrixTrans(uint32_t x) {
+  uint32_t r;
+  asm volatile("movmatrix.sync.aligned.m8n8.trans.b16 %0, %1;\n" : "=r"(r) : "r"(x));
+  return r;
 }
 
 // c += a b for one 16x8x16 tile.

@@ -384,7 +384,9 @@ std::string attention(const AttentionArgs& a) {
   if (a.D <= 0 || a.D > kMaxD) return "attention: head dim " + std::to_string(a.D) + " is not in 1 .. " + std::to_string(kMaxD);
   if (a.Hk <= 0 || a.Hq % a.Hk != 0) return "attention: q heads must be a multiple of kv heads";
   if (a.S == 0 || a.maxQueryLen == 0 || a.tokens == 0) return "";
-  // bf16 decode: attention_decode.cu (forced splits too), unless the tensor-core kernel serves this batch better.
+  // bf16 decode: attention_decode_mma.cu where chosen (forced splits too), else attention_decode.cu (forced splits
+  // too), unless the tensor-core prefill kernel serves this batch better.
+  if (decodeAttentionOnTensorCores(a)) return attentionDecodeMma(a);
   if (attentionDecodeApplies(a) && !(decodeAttentionOnMma(a) && attentionMmaApplies(a))) return attentionDecode(a);
   if (attentionMmaApplies(a)) return attentionMma(a);  // bf16 prefill and vision: tensor cores (attention_mma.cu)
   IRIS_FLOAT_DISPATCH(a.dtype, T, return launch<T>(a, size_t(a.tokens)));

@@ -98,6 +98,11 @@ export interface CudaAddon extends NcclEntryPoints {
   /** Decode attention on the tensor-core kernel (1) or the decode kernel (0, the default), for benchmarks. */
   /** -1: the backend's rule; 0 / 1: forced. */
   setDecodeAttentionMma(mode: number): void;
+  /**
+   * Decode attention on its own tensor-core kernel (attention_decode_mma.cu) wherever it applies (1), or not (0, and
+   * -1 the backend's rule, which for now never takes it); ahead of setDecodeAttentionMma when on.
+   */
+  setDecodeAttentionTensorCores(mode: number): void;
   /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
   setFp8StreamBatch(batch: number): void;
   /**

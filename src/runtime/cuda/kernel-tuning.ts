@@ -27,6 +27,13 @@ export interface KernelTuning {
    * backend's rule: tensor cores once a batch's (sequence, KV head) pairs fill half the multiprocessors.
    */
   readonly attentionDecodeMma?: boolean;
+  /**
+   * Decode attention on the decode kernel for the tensor cores (native/cuda/kernels/attention_decode_mma.cu: keys as
+   * the M rows, a KV head's q heads as the 8 columns; bf16, head dims 64 and 128, up to 8 q heads a KV head) wherever
+   * it applies (true), ahead of attentionDecodeMma; false: never; left out, the backend's rule, which for now never
+   * takes it either (to be measured on the H200 first).
+   */
+  readonly attentionDecodeTensorCores?: boolean;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
   /**
@@ -76,8 +83,8 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
-  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, fp8StreamBatch = 0, fp8QuantizeInProduct,
-  fp8GroupedMma,
+  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores,
+  fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
   fp8ProductOnTensorCores,
 }: KernelTuning): void {
   const addon = tunableAddon();
@@ -86,6 +93,7 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionParts(attentionParts);
   addon.setDecodeAttentionLanesPerKey(attentionLanesPerKey);
   addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
+  addon.setDecodeAttentionTensorCores(ruleOr(attentionDecodeTensorCores));
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));

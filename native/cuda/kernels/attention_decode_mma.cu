@@ -1,0 +1,343 @@
+// Decode attention on the tensor cores: one query a sequence over its paged KV cache, bf16, head dims 64 and 128, 1 to
+// 8 q heads a KV head (GQA). Chosen over attention_decode.cu (CUDA cores) only when setDecodeAttentionTensorCores says
+// so (attention.cu's dispatch; off by default until measured).
+//
+// Why: a decode step is a memory stream (each key and value row read once for the G q heads of its KV head), but
+// neither kernel before this one reaches it. attention_decode.cu scores a key with one lane's serial chain of G x D
+// multiply-adds (Nsight at batch 1: ~2,650 instructions a warp, one every 9.3 cycles); attention_mma.cu (prefill)
+// puts G real rows in a block of 64, leaves 3 of its 4 warps idle at decode and walks a (sequence, KV head)'s keys
+// tile by tile in one block. Measured on the H200 (Qwen2.5-VL-3B, Hq 16, Hk 2, D 128, 400 keys): batch 1 5.8-6.6 µs,
+// batch 64 20.7 µs (tensor-core prefill kernel) and 27.5 µs (decode kernel).
+//
+// Floors at ~4.2 TB/s (KV bytes = sequences x keys x Hk x D x 2 B x 2 for K and V), Qwen2.5-VL-3B at 400 keys:
+//   batch 1:   0.41 MB -> 0.1 µs: latency-bound (launch, the page-table read, the row reads, the merge: ~3 round
+//              trips of ~1 µs). Predicted ~4 µs.
+//   batch 64:  13.1 MB -> 3.1 µs. Predicted ~6 µs (every tile of every block in flight from the start: one wave).
+//   batch 512: 105 MB  -> 25 µs.  Predicted ~30 µs.
+//
+// The products are transposed: keys are the M rows of m16n8k16 and the KV head's q heads its N = 8 columns
+//   S^T = K Q^T   (16 keys x 8 heads; A = K tile via ldmatrix, B = Q^T held in registers for the whole block),
+//   O^T = V^T P^T (16 dims x 8 heads; A = V^T via ldmatrix.trans, B = P^T from S^T's accumulators by movmatrix),
+// so the G <= 8 heads fill the 8 columns, where with the heads as M rows (Q as A) rows G..15 would waste half of every
+// mma and of the output accumulators (64 fp32 registers for D = 128 against 32 here). A lane holds heads 2t, 2t+1 in
+// both products (t = lane % 4), so the softmax's rescaling of O^T stays in the lane.
+//
+// A block of 4 warps owns one (sequence, KV head, split of the keys). Each warp takes its own 16-key tiles of the split
+// (tiles w, w + 4, ...) and streams them through two shared stages of its own with cp.async (one tile landing while
+// the other is multiplied; a page-table read a tile further ahead), so warps meet only at the end: no block barrier
+// in the loop. The four warps' (m, l, O) combine in shared memory; splits merge as attention_decode.cu's do
+// (attention_splits.cuh: the last split block to arrive merges them). The grid depends on the batch and the launch
+// bound (maxKvLen, the context length in a captured graph), never on a KV length. Launched as a dependent of the
+// KV store (which writes K, V and Q): the lengths and the first tiles' page-table reads overlap it.
+#include <algorithm>
+
+#include "attention_splits.cuh"
+#include "dependent_launch.cuh"
+#include "float_io.cuh"
+#include "mma_frag.cuh"
+
+namespace iris {
+
+namespace {
+
+using mma::accCol;
+using mma::accRow;
+
+constexpr int kWarpsDm = 4;
+constexpr int kTileKeys = 16;  // a warp tile: the M rows of S^T
+constexpr int kHeadCols = 8;   // the N columns: a KV head's q heads, G <= 8
+constexpr int kStagesDm = 2;   // per warp (cpAsyncWaitOne: the tile after the one multiplied stays in flight)
+// A split holds at least one tile a warp (a short sequence's keys over few blocks, not a warp a block) and a multiple
+// of a tile beyond (the warps' tiles balance to within one).
+constexpr int kMinSplitKeys = kWarpsDm * kTileKeys;
+// Blocks resident a multiprocessor: the stages of D = 128 take 68 KB of shared memory, three blocks fit the H200's
+// 228 KB. Splitting aims at one wave of them.
+constexpr int kResidentBlocks = 3;
+static_assert(kResidentBlocks <= decode_splits::kMaxBlocksPerSM, "the splits' workspace holds this kernel's states");
+
+template <int D>
+struct DecodeMmaShape {
+  static constexpr int kLd = D + 8;            // shared row stride (bf16): 16 extra bytes, ldmatrix conflict-free
+  static constexpr int kChunks = D / 8;        // 16-byte pieces of a row
+  static constexpr int kTileElems = kTileKeys * kLd;
+  static constexpr int kWarpElems = kStagesDm * 2 * kTileElems;  // a stage: K tile, then V tile
+  static constexpr size_t kTileBytes = size_t(kWarpsDm) * kWarpElems * 2;
+  // The warps' combine reuses the stages: m, l, a weight and D output sums a (warp, head), a sum a head.
+  static constexpr size_t kCombineBytes = size_t(kWarpsDm) * kHeadCols * (D + 4) * sizeof(float);
+  static constexpr size_t kSharedBytes = kTileBytes > kCombineBytes ? kTileBytes : kCombineBytes;
+};
+
+template <int D>
+__global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks) decodeAttentionMmaKernel(AttentionArgs a, int splits, float* workspace,
+                                                                          unsigned* arrived) {
+  using Shape = DecodeMmaShape<D>;
+  constexpr int LD = Shape::kLd, KS = D / 16;  // k-steps of S^T, and 16-dim m-tiles of O^T
+  constexpr int kRowsPerCopy = 32 / Shape::kChunks, kCopies = kTileKeys / kRowsPerCopy;
+  // All shared memory is the dynamic buffer (the split flag included: the cpu emulation holds it as one array).
+  extern __shared__ __align__(16) unsigned char decodeMmaShared[];
+  const int s = blockIdx.z, kv = blockIdx.y, split = blockIdx.x;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int group = a.Hq / a.Hk;
+  const int row = a.queryStart[s];
+  if (a.queryStart[s + 1] - row < 1) return;  // a sequence without a query this step (uniform over its blocks)
+  const int kvLen = a.kvLens[s], pos = kvLen - 1;
+  const int lo = a.chunkSize > 0 && pos > 0 ? pos - pos % a.chunkSize : 0;
+  const int keys = kvLen > lo ? kvLen - lo : 0;
+  const int perSplit = (keys + splits - 1) / splits;
+  const int rounded = (perSplit + kTileKeys - 1) / kTileKeys * kTileKeys;
+  const int partLen = rounded > kMinSplitKeys ? rounded : kMinSplitKeys;
+  // Only the first `active` splits hold keys: the others leave at once and the merge reads the active ones alone;
+  // one active split writes the output itself (no keys at all: split 0 writes zeros, as the cpu reference).
+  const int active = keys > partLen ? (keys + partLen - 1) / partLen : 1;
+  if (split >= active) return;
+  float* partial = active > 1 ? workspace : nullptr;
+  const int kLo = lo + split * partLen, kHi = min(kvLen, kLo + partLen);
+  const int tiles = kHi > kLo ? (kHi - kLo + kTileKeys - 1) / kTileKeys : 0;
+  const int warpTiles = tiles > warp ? (tiles - warp + kWarpsDm - 1) / kWarpsDm : 0;  // uniform over the warp
+
+  // The slot of this lane's key (lane % 16) of the warp's i-th tile; -1: past the split, or on a page not there.
+  auto slotOf = [&](int i) {
+    const int p = kLo + (warp + i * kWarpsDm) * kTileKeys + lane % kTileKeys;
+    if (i >= warpTiles || p >= kHi) return -1;
+    const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
+    const long long at = (long long)page * a.pageSize + p % a.pageSize;
+    return page >= 0 && at < a.numSlots ? int(at) : -1;
+  };
+  // The lengths and the first tiles' slots are the step's inputs, which the kernel ahead (the KV store, this kernel
+  // its dependent) does not write: read before waiting for it. K, V and Q it writes.
+  const int slot0 = slotOf(0), slot1 = slotOf(1);
+  int slotNext = slotOf(2);
+  waitForPrevious();
+  releaseNext();
+
+  const __nv_bfloat16* kCache = static_cast<const __nv_bfloat16*>(a.k);
+  const __nv_bfloat16* vCache = static_cast<const __nv_bfloat16*>(a.v);
+  __nv_bfloat16* stages = reinterpret_cast<__nv_bfloat16*>(decodeMmaShared) + warp * Shape::kWarpElems;
+  // The warp's tile of keys with slots `slot` (lane j < 16: key j's) into stage st, as one cp.async group (empty
+  // without a tile, so the groups count one a tile); absent keys are zero rows. Each copy instruction moves whole rows
+  // (kRowsPerCopy of them, 16 bytes a lane). Returns the tile's keys that are there, a bit a key.
+  auto issue = [&](int st, bool any, int slot) {
+    unsigned present = 0;
+    if (any) {
+      __nv_bfloat16* kDst = stages + st * 2 * Shape::kTileElems;
+      __nv_bfloat16* vDst = kDst + Shape::kTileElems;
+      const int c = lane % Shape::kChunks;
+#pragma unroll
+      for (int i = 0; i < kCopies; i++) {
+        const int j = i * kRowsPerCopy + lane / Shape::kChunks;
+        const int slotJ = __shfl_sync(0xffffffffu, slot, j);
+        const size_t src = slotJ >= 0 ? (size_t(slotJ) * a.Hk + kv) * D + c * 8 : 0;
+        mma::cpAsync16(kDst + j * LD + c * 8, kCache + src, slotJ >= 0);
+        mma::cpAsync16(vDst + j * LD + c * 8, vCache + src, slotJ >= 0);
+      }
+      present = __ballot_sync(0xffffffffu, slot >= 0) & 0xffffu;
+    }
+    mma::cpAsyncCommit();
+    return present;
+  };
+  // The two tiles in flight's present keys: the oldest in the low 16 bits.
+  unsigned presentQueue = issue(0, warpTiles > 0, slot0);
+  presentQueue |= issue(1, warpTiles > 1, slot1) << 16;
+
+  // Q^T as the B operand of each k-step: b0 = dims 2t, 2t+1 of head g, b1 = dims 2t+8, 2t+9 (heads past G: zeros).
+  // Kept as bf16; the scale (and log2 e) is applied to the fp32 scores.
+  uint32_t qb[KS][2];
+  {
+    const uint32_t* q = reinterpret_cast<const uint32_t*>(static_cast<const __nv_bfloat16*>(a.q) + (size_t(row) * a.Hq + size_t(kv) * group + g) * D);
+#pragma unroll
+    for (int kk = 0; kk < KS; kk++) {
+      qb[kk][0] = g < group ? __ldg(q + kk * 8 + t) : 0u;
+      qb[kk][1] = g < group ? __ldg(q + kk * 8 + 4 + t) : 0u;
+    }
+  }
+  const float qScale = a.scale * 1.4426950408889634f;
+
+  // Per lane: heads 2t + h (h = 0, 1): the running max (log2 domain), this lane's part of the sum, and O^T's
+  // accumulators (o[mt][e]: dim 16 mt + accRow(lane, e), head 2t + e % 2).
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, o[KS][4];
+#pragma unroll
+  for (int mt = 0; mt < KS; mt++) o[mt][0] = o[mt][1] = o[mt][2] = o[mt][3] = 0.f;
+
+  for (int i = 0; i < warpTiles; i++) {
+    const int st = i % kStagesDm;
+    mma::cpAsyncWaitOne();  // tile i has landed for this lane's copies (tile i + 1 may still be in flight)
+    __syncwarp();           // ... and for the warp's
+    const __nv_bfloat16* kS = stages + st * 2 * Shape::kTileElems;
+    const __nv_bfloat16* vS = kS + Shape::kTileElems;
+
+    // S^T: two accumulators over alternate k-steps halve the chain of dependent mma.
+    float sc[2][4] = {};
+#pragma unroll
+    for (int kk = 0; kk < KS; kk++) {
+      uint32_t ka[4];
+      mma::ldmatrixX4(ka, kS + mma::aRow(lane) * LD + kk * 16 + mma::aCol(lane));
+      mma::mmaBf16(sc[kk % 2], ka, qb[kk][0], qb[kk][1]);
+    }
+
+    // Online softmax of heads 2t, 2t+1 over keys accRow(lane, e): this lane's two keys, then the eight lanes of the
+    // same t (xor 4, 8, 16). Absent keys (past the split, off the cache) are -inf. l stays this lane's part (alpha is
+    // alike over those lanes) and is summed once at the end.
+    const unsigned present = presentQueue & 0xffffu;
+    float p[4];
+#pragma unroll
+    for (int e = 0; e < 4; e++) p[e] = present >> accRow(lane, e) & 1u ? (sc[0][e] + sc[1][e]) * qScale : -INFINITY;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+      float mx = fmaxf(p[h], p[h + 2]);
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 4));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 8));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 16));
+      const float mNew = fmaxf(m[h], mx);
+      const float mUse = mNew == -INFINITY ? 0.f : mNew;  // no key yet: exps of -inf, not NaN
+      const float alpha = exp2f(m[h] - mUse);
+      m[h] = mNew;
+      p[h] = exp2f(p[h] - mUse);
+      p[h + 2] = exp2f(p[h + 2] - mUse);
+      l[h] = l[h] * alpha + p[h] + p[h + 2];
+#pragma unroll
+      for (int mt = 0; mt < KS; mt++) o[mt][h] *= alpha, o[mt][h + 2] *= alpha;
+    }
+
+    // P^T as B: keys g (and g + 8) x heads 2t, 2t+1 packed are an 8x8 fragment of P^T's keys 0-7 (8-15) x heads;
+    // transposed, lane (g, t) holds keys 2t, 2t+1 of head g: b0 (b1 for keys 8-15).
+    const uint32_t pb0 = mma::movmatrixTrans(mma::packBf16(p[0], p[1]));
+    const uint32_t pb1 = mma::movmatrixTrans(mma::packBf16(p[2], p[3]));
+#pragma unroll
+    for (int mt = 0; mt < KS; mt++) {
+      uint32_t va[4];
+      mma::ldmatrixX4Trans(va, vS + mma::vtRow(lane) * LD + mt * 16 + mma::vtCol(lane));
+      mma::mmaBf16(o[mt], va, pb0, pb1);
+    }
+    __syncwarp();  // every lane is done with stage st before it is refilled
+    presentQueue = presentQueue >> 16 | issue(st, i + 2 < warpTiles, slotNext) << 16;
+    slotNext = slotOf(i + 3);
+  }
+  mma::cpAsyncWaitAll();  // nothing may be in flight into the stages the combine reuses
+
+  // The block's warps combined in shared memory (reusing the stages): per (warp, head) m, l and O, then a weight.
+#pragma unroll
+  for (int h = 0; h < 2; h++) {
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 4);
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 8);
+    l[h] += __shfl_xor_sync(0xffffffffu, l[h], 16);
+  }
+  __syncthreads();  // every warp is done with its stages
+  float* wm = reinterpret_cast<float*>(decodeMmaShared);  // [warp][head]
+  float* wl = wm + kWarpsDm * kHeadCols;
+  float* wWeight = wl + kWarpsDm * kHeadCols;
+  float* headSum = wWeight + kWarpsDm * kHeadCols;        // [head], then the split flag
+  int& lastSplit = *reinterpret_cast<int*>(headSum + kHeadCols);
+  float* wo = headSum + kWarpsDm * kHeadCols;             // [warp][head][D]
+  if (g == 0) {
+#pragma unroll
+    for (int h = 0; h < 2; h++) wm[warp * kHeadCols + 2 * t + h] = m[h], wl[warp * kHeadCols + 2 * t + h] = l[h];
+  }
+#pragma unroll
+  for (int mt = 0; mt < KS; mt++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) wo[(warp * kHeadCols + accCol(lane, e)) * D + mt * 16 + accRow(lane, e)] = o[mt][e];
+  __syncthreads();
+  const int tid = threadIdx.x;
+  const size_t firstRow = size_t(row) * a.Hq + size_t(kv) * group;  // the output row of head 0
+  if (tid < group) {
+    float mMax = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarpsDm; w++) mMax = fmaxf(mMax, wm[w * kHeadCols + tid]);
+    float sum = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarpsDm; w++) {
+      const float mw = wm[w * kHeadCols + tid];
+      const float weight = mw == -INFINITY ? 0.f : exp2f(mw - mMax);
+      wWeight[w * kHeadCols + tid] = weight;
+      sum += weight * wl[w * kHeadCols + tid];
+    }
+    headSum[tid] = sum;
+    if (partial != nullptr) {
+      float* part = partial + decode_splits::stateOffset(firstRow + tid, splits, split, D);
+      part[0] = mMax, part[1] = sum;
+    }
+  }
+  __syncthreads();
+  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(a.out);
+  for (int idx = tid; idx < group * D; idx += kWarpsDm * 32) {
+    const int head = idx / D, dim = idx % D;
+    float sumO = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarpsDm; w++) sumO = fmaf(wWeight[w * kHeadCols + head], wo[(w * kHeadCols + head) * D + dim], sumO);
+    if (partial != nullptr) {
+      partial[decode_splits::stateOffset(firstRow + head, splits, split, D) + 2 + dim] = sumO;
+    } else {
+      const float sum = headSum[head];
+      out[(firstRow + head) * D + dim] = __float2bfloat16_rn(sum > 0.f ? sumO / sum : 0.f);
+    }
+  }
+  if (partial == nullptr) return;
+
+  // The last split block of this (sequence, KV head) to arrive merges the splits, a warp a head.
+  if (!decode_splits::arrivedLast(arrived + size_t(s) * a.Hk + kv, active, lastSplit)) return;
+  for (int head = warp; head < group; head += kWarpsDm) {
+    decode_splits::mergeHead<D / 32>(partial + decode_splits::stateOffset(firstRow + head, splits, 0, D), active,
+                                     out + (firstRow + head) * D);
+  }
+}
+
+template <int D>
+std::string launchDecodeMma(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
+  using Shape = DecodeMmaShape<D>;
+  static bool sharedRaised = false;  // more than 48 KB of dynamic shared memory must be asked for once per kernel
+  if (!sharedRaised) {
+    std::string status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                         int(Shape::kSharedBytes)), "decode attention (tensor cores): shared memory limit");
+    if (!status.empty()) return status;
+    status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                             int(cudaSharedmemCarveoutMaxShared)), "decode attention (tensor cores): carveout");
+    if (!status.empty()) return status;
+    sharedRaised = true;
+  }
+  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(kWarpsDm * 32);
+  return launchDependent("cudaLaunchKernelEx (decode attention, tensor cores)", decodeAttentionMmaKernel<D>, grid, block,
+                         Shape::kSharedBytes, a, splits, partial, arrived);
+}
+
+// -1: the rule (for now never: to be set from the H200's measurements); 0 / 1: forced (setDecodeAttentionTensorCores).
+int tensorCoresMode = -1;
+
+}  // namespace
+
+void setDecodeAttentionTensorCores(int mode) { tensorCoresMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
+
+bool decodeAttentionOnTensorCores(const AttentionArgs& a) {
+  return tensorCoresMode == 1 && attentionDecodeMmaApplies(a);
+}
+
+// Every architecture built (sm_80 and later) grants the 68 KB of shared memory of D = 128 (sm_89 the least: 99 KB).
+// G = 1 works too (one of the 8 columns): whether it beats the CUDA cores there is for the rule to say.
+bool attentionDecodeMmaApplies(const AttentionArgs& a) {
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v);
+  const int group = a.Hk > 0 ? a.Hq / a.Hk : 0;
+  return a.paged && a.maxQueryLen == 1 && a.dtype == kBF16 && (a.D == 64 || a.D == 128) && group >= 1 &&
+         group <= kHeadCols && bits % 16 == 0 && reinterpret_cast<uintptr_t>(a.q) % 4 == 0;
+}
+
+std::string attentionDecodeMma(const AttentionArgs& a) {
+  // One wave of resident blocks: a split only while the (sequence, KV head) pairs leave multiprocessors free, no more
+  // splits than the launch bound's keys fill at kMinSplitKeys each; forced ones (tests, benchmarks) within what the
+  // workspace holds (attention_splits.cuh).
+  const long long pairs = (long long)a.S * a.Hk, target = (long long)kResidentBlocks * multiprocessorCount();
+  long long splits = pairs < target ? target / pairs : 1;
+  const long long byKeys = (a.maxKvLen + kMinSplitKeys - 1) / kMinSplitKeys;
+  if (splits > byKeys) splits = byKeys;
+  if (a.forceSplits > 0) splits = pairs < target ? std::min<long long>(a.forceSplits, 2 * target / pairs) : 1;
+  if (splits > decode_splits::kMaxSplits) splits = decode_splits::kMaxSplits;
+  if (splits < 1) splits = 1;
+  float* partial = nullptr;
+  unsigned* arrived = nullptr;
+  if (splits > 1) {
+    std::string status = decode_splits::workspace(&partial, &arrived);
+    if (!status.empty()) return status;
+  }
+  if (a.D == 64) return launchDecodeMma<64>(a, int(splits), partial, arrived);
+  return launchDecodeMma<128>(a, int(splits), partial, arrived);
+}
+
+}  // namespace iris
