@@ -137,6 +137,16 @@ tuneCudaKernels({ attentionDecodeMma: false });
 const attentionOnDecodeKernelUs = rounded(await perLayerCall(attention));
 tuneCudaKernels({ attentionDecodeMma: true });
 const attentionOnTensorCoresUs = rounded(await perLayerCall(attention));
+// On the decode kernel for the tensor cores (attention_decode_mma.cu: keys as M rows, the group's q heads as the 8
+// columns), forced: with its own splits, then by forced splits (0: its own choice).
+tuneCudaKernels({ attentionDecodeTensorCores: true });
+const attentionOnDecodeTensorCoresUs = rounded(await perLayerCall(attention));
+const attentionDecodeTensorCoresSplits: { splits: number; perCallUs: number }[] = [];
+for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
+  backend.attentionSplits = splits;
+  attentionDecodeTensorCoresSplits.push({ splits, perCallUs: rounded(await perLayerCall(attention)) });
+}
+backend.attentionSplits = 0;
 tuneCudaKernels({});
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
 const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
@@ -184,6 +194,8 @@ console.log(JSON.stringify({
   attentionPartsAtFourLanes,
   attentionOnDecodeKernelUs,
   attentionOnTensorCoresUs,
+  attentionOnDecodeTensorCoresUs,
+  attentionDecodeTensorCoresSplits,
   gemvSplits,
   unfusedGateUp,
   sumOfKernelsUs: +sumUs.toFixed(1),

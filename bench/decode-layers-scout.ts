@@ -105,8 +105,10 @@ if (B === 1 && device.kind === "cuda") {
   }
   tuneCudaKernels({});
 }
-// Decode attention (40 q heads on 8 KV heads: five a block) with one lane a key or four, forced, on the decode kernel.
+// Decode attention (40 q heads on 8 KV heads: five a block) with one lane a key or four, forced, on the decode kernel;
+// then on the decode kernel for the tensor cores (attention_decode_mma.cu), forced.
 const attentionLanesPerKey: { lanes: number; perCallUs: number }[] = [];
+let attentionOnDecodeTensorCoresUs: number | undefined;
 const attention = d.kernels.find((k) => k.name === "pagedAttention");
 if (device.kind === "cuda" && attention !== undefined) {
   const on = layerIndices.filter(attention.on);
@@ -114,6 +116,8 @@ if (device.kind === "cuda" && attention !== undefined) {
     tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
     attentionLanesPerKey.push({ lanes, perCallUs: round(await time(() => on.forEach(attention.run), on.length)) });
   }
+  tuneCudaKernels({ attentionDecodeTensorCores: true });
+  attentionOnDecodeTensorCoresUs = round(await time(() => on.forEach(attention.run), on.length));
   tuneCudaKernels({});
 }
 // The FP8 products and the experts with their input quantized inside the product and by a quantizeFp8 kernel before
@@ -196,6 +200,7 @@ console.log(JSON.stringify({
   kernels: layerRows,
   fp8StreamBatches: streamBatches,
   attentionLanesPerKey,
+  attentionOnDecodeTensorCoresUs,
   // The kernels above and the stack below with the FP8 quantization inside the products (true) or a kernel before.
   fp8QuantizeInProductDefault,
   fp8QuantizeInProduct: quantizeInProduct,

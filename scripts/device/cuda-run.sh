@@ -259,7 +259,7 @@ if [[ $decode == 1 ]]; then
       console.log(`layers batch ${d.batch}: ${d.kernels.map((k) => `${k.kernel} ${k.perCallUs}${k.marginalUs === undefined ? "" : ` (in the chain ${k.marginalUs})`}`).join(", ")} µs a call;`,
         `sum ${d.sumOfKernelsUs}, 36 layers as one graph ${d.layersGraphUs}, the step ${d.stepGraphUs} µs; floor ${d.floorUsAt4240GBps};`,
         `attention by splits: ${d.attentionSplits.map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")};`,
-        `attention by blocks a group: ${d.attentionParts.map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")}; decode kernel ${d.attentionOnDecodeKernelUs} / tensor cores ${d.attentionOnTensorCoresUs};`,
+        `attention by blocks a group: ${d.attentionParts.map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")}; decode kernel ${d.attentionOnDecodeKernelUs} / tensor cores ${d.attentionOnTensorCoresUs} / decode on tensor cores ${d.attentionOnDecodeTensorCoresUs} (by splits: ${(d.attentionDecodeTensorCoresSplits ?? []).map((a) => `${a.splits}: ${a.perCallUs}`).join(", ")});`,
         `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")} (4 lanes by blocks a group: ${(d.attentionPartsAtFourLanes ?? []).map((a) => `${a.parts}: ${a.perCallUs}`).join(", ")});`,
         `gemv by warps a row (qkv/o/gate-up/down/lm head): ${d.gemvSplits.map((g) => `${g.split}: ${g.qkvUs}/${g.oUs}/${g.gateUpUs}/${g.downUs}/${g.lmHeadUs}`).join(", ")};`,
         `unfused gate|up, siluAndMul: ${d.unfusedGateUp ? `${d.unfusedGateUp.gateUpUs}, ${d.unfusedGateUp.siluAndMulUs}` : "-"}`)' "$f" 2>/dev/null \
@@ -276,7 +276,7 @@ if [[ $scout_layers == 1 ]]; then
         `sum ${d.sumOfLayerKernelsUs}, ${d.layers} layers as one graph ${d.layersGraphUs} (${d.perLayerUs} a layer), lm head ${d.lmHeadUs}, the step ${d.stepGraphUs} µs (${d.tokensPerSAtStepGraph} tok/s);`,
         `floor ${d.floorUsAt4240GBps} µs (${d.stepReadGB} GB a step), achieved ${d.achievedGBps} GB/s${d.memoryNote ? `; ${d.memoryNote}` : ""};`,
         `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
-        `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")};`,
+        `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")}, decode on tensor cores ${d.attentionOnDecodeTensorCoresUs};`,
         `fp8 quantization inside the product (default ${d.fp8QuantizeInProductDefault}) or a kernel before (counted): ${(d.fp8QuantizeInProduct ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
         `fp8 dot products on the tensor cores or the CUDA cores (default tensor cores ${d.fp8ProductOnTensorCoresDefault}): ${(d.fp8ProductOnTensorCores ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }

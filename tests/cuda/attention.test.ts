@@ -1,7 +1,8 @@
 // Varlen and paged attention and the KV store on cuda against the cpu backend: head dims 16, 80, 88 and 128,
 // grouped KV heads (up to 32 q heads per KV head), causal and not, prefix-cached and chunked prefill mixed with
 // decode, Llama 4's chunked mask, and the long-context decode split along the sequence; the decode kernel with one
-// lane a key and with four, eagerly and replayed from a graph captured at other KV lengths.
+// lane a key and with four, and the tensor-core decode kernel, eagerly and replayed from a graph captured at other KV
+// lengths.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
@@ -164,7 +165,33 @@ describe("cuda attention", { skip: skipCuda }, () => {
     }
   });
 
-  test("paged attention: a decode captured once (one lane a key, then four) replays at other KV lengths", async () => {
+  test("paged attention: decode on its tensor-core kernel, forced (G = 8, 5, 4, 1; head dims 64, 128; batches 1, 3, 64)", async () => {
+    const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
+    tuneCudaKernels({ attentionDecodeTensorCores: true });
+    knobs = " tensor-core decode";
+    try {
+      await pagedCase(decode([400]), 16, 2, 128, 16, undefined, 0, 4096); // Qwen2.5-VL-3B at batch 1, as the benchmark
+      await pagedCase(decode([1, 31, 1000]), 16, 2, 128, 16, undefined, 0, 4096); // batch 3: 1 key, part of a tile, many
+      await pagedCase(decode(Array.from({ length: 64 }, (_, i) => 1 + ((i * 97) % 900))), 16, 2, 128, 16, undefined, 0, 4096); // batch 64
+      await pagedCase(decode(Array.from({ length: 64 }, (_, i) => 300 + ((i * 37) % 200))), 16, 2, 128, 16); // batch 64 near 400 keys
+      // Forced split counts: one split (no merge), a count that leaves empty splits, the most the merge holds.
+      for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
+      await pagedCase(decode([31, 1000, 1, 400]), 40, 8, 128, 16, undefined, 0, 4096); // G = 5 (Llama 4 Scout)
+      await pagedCase(decode([9000, 8193, 100, 31]), 40, 8, 128, 16, 8192, 0, 16384); // Scout's chunked layers
+      await pagedCase(decode([700, 129, 128]), 40, 8, 128, 16, 128, 4); // chunks of 128, forced 4 splits
+      await pagedCase(decode(Array.from({ length: 64 }, (_, i) => 1 + ((i * 131) % 1200))), 40, 8, 128, 16, 512, 0, 4096); // Scout batch 64
+      await pagedCase(decode([700, 3, 31]), 16, 4, 128, 16, undefined, 0, 32768); // G = 4
+      await pagedCase(decode([1000, 1, 31, 400]), 16, 2, 64, 16, undefined, 5); // head dim 64
+      await pagedCase(decode([400, 1, 129, 65, 1000]), 5, 1, 64, 16, 64); // chunks of 64
+      await pagedCase(decode([31, 400, 1, 1000]), 4, 4, 128, 32, undefined, 0, 4096); // G = 1, pages of 32
+      await pagedCase(decode([250, 31]), 8, 2, 128, 8); // pages of 8
+    } finally {
+      tuneCudaKernels({});
+      knobs = "";
+    }
+  });
+
+  test("paged attention: a decode captured once (one lane a key, four, the tensor-core kernel) replays at other KV lengths", async () => {
     const backend = cuda().backend as CudaBackend;
     const S = 3, Hq = 16, Hk = 2, D = 128, pageSize = 16, maxPages = 64, launchKvLen = maxPages * pageSize;
     const numSlots = S * maxPages * pageSize;
@@ -178,8 +205,8 @@ describe("cuda attention", { skip: skipCuda }, () => {
     const options = { scale: 1 / Math.sqrt(D) };
     const gmeta: PagedAttentionMeta = { queryStart: gqs, kvLens: gkv, pageTable: gpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen };
     const [co, go] = poisonedPair([S, Hq, D]);
-    for (const lanes of [1, 4]) {
-      tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+    for (const lanes of [1, 4, 0]) { // 0: the tensor-core decode kernel
+      tuneCudaKernels(lanes > 0 ? { attentionLanesPerKey: lanes, attentionDecodeMma: false } : { attentionDecodeTensorCores: true });
       let graph: number;
       try {
         backend.upload(gkv, Int32Array.from([5, 77, 300]));
@@ -199,7 +226,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
         backend.replay(graph);
         const ckv = fromHost(cpu, Int32Array.from(kvLens), { shape: [S], dtype: "I32" });
         cpu.backend.pagedAttention(co, cq, ckc, cvc, { queryStart: cqs, kvLens: ckv, pageTable: cpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen }, options);
-        expectRelL2(await host(go), await host(co), 1e-2, `replayed decode attention lanes=${lanes} kv=${kvLens}`);
+        expectRelL2(await host(go), await host(co), 1e-2, `replayed decode attention ${lanes > 0 ? `lanes=${lanes}` : "tensor cores"} kv=${kvLens}`);
       }
       backend.destroyGraph(graph);
     }
