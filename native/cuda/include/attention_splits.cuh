@@ -18,9 +18,10 @@ namespace iris::decode_splits {
 constexpr int kMaxSplits = 32;  // the merge holds one split per lane
 constexpr int kMaxG = 8;        // q heads a block at most
 constexpr int kMaxD = 128;
-// The most blocks a multiprocessor either kernel aims for when it splits (attention_decode.cu 2, attention_decode_mma.cu
-// 3). Each splits only while its (sequence, KV head) blocks are fewer than that times the multiprocessors, into at
-// most twice as many blocks (forced splits included), so the workspace below holds every launch's states.
+// The most blocks a multiprocessor either kernel aims for when it splits (attention_decode.cu 2,
+// attention_decode_mma.cu 3). Each splits only while its (sequence, KV head) blocks are fewer than that times the
+// multiprocessors, into at most twice as many blocks (forced splits included), so the workspace below holds every
+// launch's states.
 constexpr int kMaxBlocksPerSM = 3;
 
 // Where the partial state of query head `outRow` (row * Hq + head) for split `split` of `splits` starts.

@@ -68,8 +68,8 @@ struct DecodeMmaShape {
 };
 
 template <int D>
-__global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks) decodeAttentionMmaKernel(AttentionArgs a, int splits, float* workspace,
-                                                                          unsigned* arrived) {
+__global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
+    decodeAttentionMmaKernel(AttentionArgs a, int splits, float* workspace, unsigned* arrived) {
   using Shape = DecodeMmaShape<D>;
   constexpr int LD = Shape::kLd, KS = D / 16;  // k-steps of S^T, and 16-dim m-tiles of O^T
   constexpr int kRowsPerCopy = 32 / Shape::kChunks, kCopies = kTileKeys / kRowsPerCopy;
