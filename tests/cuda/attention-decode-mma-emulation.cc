@@ -138,9 +138,11 @@ bool runCase(const Case& c) {
   }
 
   // float64 reference over the same bf16 values, absent keys left out (none at all: zeros). Tolerance: the kernel
-  // rounds P to bf16 for P V (relative error <= 2^-9 a probability, so at most 2^-9 max|v| = 2^-9 in an output, as the
-  // probabilities sum to 1) and the output to bf16 (<= 2^-9 |out|); scores and sums are fp32 (relative ~1e-6 on
-  // scores below ~10, exp2f within a few ulp). So |err| <= 2^-9 + 2^-9 |ref| + 1e-4 an element; checked at 1.5x that.
+  // rounds P to bf16 for P V (bf16's unit roundoff is 2^-8: relative error <= 2^-8 a probability, so at most
+  // 2^-8 max|v| = 2^-8 in an output, as the probabilities over l sum to 1) and the output to bf16 (<= 2^-8 |out|);
+  // scores and sums are fp32 (relative ~1e-6 on scores below ~10, exp2f within a few ulp). So an element's error is
+  // at most 2^-8 (1 + |ref|) + 1e-4, a worst case (P's roundings have both signs and mostly cancel: the observed
+  // maxima are ~3e-3, the relative L2 ~2e-3, checked at 4e-3).
   double diff = 0, norm = 0, maxErr = 0;
   std::string firstBad;
   const int group = c.Hq / c.Hk;
@@ -174,7 +176,7 @@ bool runCase(const Case& c) {
         diff += err * err;
         norm += ref * ref;
         if (!(err <= maxErr)) maxErr = err;
-        if (!(err <= 1.5 * (std::ldexp(1.0, -9) * (1 + std::fabs(ref)) + 1e-4)) && firstBad.empty()) {
+        if (!(err <= std::ldexp(1.0, -8) * (1 + std::fabs(ref)) + 1e-4) && firstBad.empty()) {
           char text[160];
           std::snprintf(text, sizeof text, "  first bad: sequence %d head %d dim %d: %g vs %g\n", s, h, d, got, ref);
           firstBad = text;
