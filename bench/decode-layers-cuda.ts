@@ -115,27 +115,29 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
 backend.attentionSplits = 0;
 // Decode attention with a KV head's query group in one block or split over 2, 4 or 8 (0: the kernel's own choice).
 const attentionParts: { parts: number; perCallUs: number }[] = [];
+// Parts 1-8 forced on the CUDA-core decode kernel; 0 is the backend's rule (the tensor-core decode kernel for G >= 2).
 for (const parts of [0, 1, 2, 4, 8]) {
-  tuneCudaKernels({ attentionParts: parts, attentionDecodeMma: parts === 0 ? undefined : false }); // 1, 2: the decode kernel's
+  const onDecodeKernel = parts === 0 ? undefined : false;
+  tuneCudaKernels({ attentionParts: parts, attentionDecodeMma: onDecodeKernel, attentionDecodeTensorCores: onDecodeKernel });
   attentionParts.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
 }
 // Decode attention with one lane a key (a lane scores a key's whole row) or four (a quarter each), forced, on the
 // decode kernel with its own blocks a group; then four lanes with the group in one block and split over two.
 const attentionLanesPerKey: { lanes: number; perCallUs: number }[] = [];
 for (const lanes of [1, 4]) {
-  tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+  tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false, attentionDecodeTensorCores: false });
   attentionLanesPerKey.push({ lanes, perCallUs: rounded(await perLayerCall(attention)) });
 }
 const attentionPartsAtFourLanes: { parts: number; perCallUs: number }[] = [];
 for (const parts of [1, 2]) {
-  tuneCudaKernels({ attentionLanesPerKey: 4, attentionParts: parts, attentionDecodeMma: false });
+  tuneCudaKernels({ attentionLanesPerKey: 4, attentionParts: parts, attentionDecodeMma: false, attentionDecodeTensorCores: false });
   attentionPartsAtFourLanes.push({ parts, perCallUs: rounded(await perLayerCall(attention)) });
 }
 // On the decode kernel and on the tensor-core (prefill) kernel (the group's q heads in M, scores and outputs from
 // mma), each forced: the backend's own choice between them is the first row of attentionParts.
-tuneCudaKernels({ attentionDecodeMma: false });
+tuneCudaKernels({ attentionDecodeMma: false, attentionDecodeTensorCores: false });
 const attentionOnDecodeKernelUs = rounded(await perLayerCall(attention));
-tuneCudaKernels({ attentionDecodeMma: true });
+tuneCudaKernels({ attentionDecodeMma: true, attentionDecodeTensorCores: false });
 const attentionOnTensorCoresUs = rounded(await perLayerCall(attention));
 // On the decode kernel for the tensor cores (attention_decode_mma.cu: keys as M rows, the group's q heads as the 8
 // columns), forced: with its own splits, then by forced splits (0: its own choice).

@@ -113,7 +113,7 @@ const attention = d.kernels.find((k) => k.name === "pagedAttention");
 if (device.kind === "cuda" && attention !== undefined) {
   const on = layerIndices.filter(attention.on);
   for (const lanes of [1, 4]) {
-    tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+    tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false, attentionDecodeTensorCores: false });
     attentionLanesPerKey.push({ lanes, perCallUs: round(await time(() => on.forEach(attention.run), on.length)) });
   }
   tuneCudaKernels({ attentionDecodeTensorCores: true });

@@ -119,7 +119,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
 
   test("paged attention: the decode kernel (one query a sequence) at the models' shapes, launched for the longest context", async () => {
     const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
-    tuneCudaKernels({ attentionDecodeMma: false }); // batch 64 would go to the tensor cores by the backend's rule
+    tuneCudaKernels({ attentionDecodeMma: false, attentionDecodeTensorCores: false }); // batch 64 would go to the tensor cores by the backend's rule
     try {
       await pagedCase(decode([1, 400, 37, 129]), 16, 2, 128, 16, undefined, 0, 4096); // Qwen2.5-VL-3B, as the engine launches it
       await pagedCase(decode([700, 3]), 28, 4, 128, 16, undefined, 0, 32768); // 7B: 7 q heads a KV head
@@ -141,7 +141,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
         // G = 8 (Qwen2.5-VL-3B): the rule's blocks (four of two heads at batch 1), one block of eight, four of two
         // and eight of one forced.
         for (const parts of [0, 1, 4, 8]) {
-          tuneCudaKernels({ attentionLanesPerKey: lanes, attentionParts: parts, attentionDecodeMma: false });
+          tuneCudaKernels({ attentionLanesPerKey: lanes, attentionParts: parts, attentionDecodeMma: false, attentionDecodeTensorCores: false });
           knobs = ` lanes=${lanes} parts=${parts}`;
           await pagedCase(decode([1, 31, 400, 1000]), 16, 2, 128, 16, undefined, 0, 4096); // launched for the context length
           await pagedCase(decode([400]), 16, 2, 128, 16, undefined, 0, 4096); // batch 1, as the benchmark
@@ -149,7 +149,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
           // Forced split counts: one split (no merge), a count that leaves empty splits, the most the merge holds.
           for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
         }
-        tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false });
+        tuneCudaKernels({ attentionLanesPerKey: lanes, attentionDecodeMma: false, attentionDecodeTensorCores: false });
         knobs = ` lanes=${lanes}`;
         await pagedCase(decode([700, 3, 31]), 28, 4, 128, 16, undefined, 0, 32768); // G = 7 (7B)
         await pagedCase(decode([31, 1000, 1, 400]), 40, 8, 128, 16, undefined, 0, 4096); // G = 5 (Llama 4 Scout)
@@ -206,7 +206,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
     const gmeta: PagedAttentionMeta = { queryStart: gqs, kvLens: gkv, pageTable: gpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen };
     const [co, go] = poisonedPair([S, Hq, D]);
     for (const lanes of [1, 4, 0]) { // 0: the tensor-core decode kernel
-      tuneCudaKernels(lanes > 0 ? { attentionLanesPerKey: lanes, attentionDecodeMma: false } : { attentionDecodeTensorCores: true });
+      tuneCudaKernels(lanes > 0 ? { attentionLanesPerKey: lanes, attentionDecodeMma: false, attentionDecodeTensorCores: false } : { attentionDecodeTensorCores: true });
       let graph: number;
       try {
         backend.upload(gkv, Int32Array.from([5, 77, 300]));
@@ -234,7 +234,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
 
   test("paged attention: decode on the tensor-core kernel (the backend's choice at large batches)", async () => {
     const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
-    tuneCudaKernels({ attentionDecodeMma: true });
+    tuneCudaKernels({ attentionDecodeMma: true, attentionDecodeTensorCores: false });
     try {
       await pagedCase(decode([1, 400, 37, 129]), 16, 2, 128, 16, undefined, 0, 4096);
       await pagedCase(decode([700, 3]), 28, 4, 128, 16, undefined, 0, 32768);

@@ -1,6 +1,6 @@
 // Decode attention on the tensor cores: one query a sequence over its paged KV cache, bf16, head dims 64 and 128, 1 to
-// 8 q heads a KV head (GQA). Chosen over attention_decode.cu (CUDA cores) only when setDecodeAttentionTensorCores says
-// so (attention.cu's dispatch; off by default until measured).
+// 8 q heads a KV head (GQA). Chosen over attention_decode.cu (CUDA cores) for G >= 2 by the rule, or as
+// setDecodeAttentionTensorCores forces (attention.cu's dispatch).
 //
 // Why: a decode step is a memory stream (each key and value row read once for the G q heads of its KV head), but
 // neither kernel before this one reaches it. attention_decode.cu scores a key with one lane's serial chain of G x D
@@ -299,15 +299,20 @@ std::string launchDecodeMma(const AttentionArgs& a, int splits, float* partial, 
                          Shape::kSharedBytes, a, splits, partial, arrived);
 }
 
-// -1: the rule (for now never: to be set from the H200's measurements); 0 / 1: forced (setDecodeAttentionTensorCores).
+// -1: the rule (below); 0 / 1: forced (setDecodeAttentionTensorCores).
 int tensorCoresMode = -1;
 
 }  // namespace
 
 void setDecodeAttentionTensorCores(int mode) { tensorCoresMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
 
+// The rule: every grouped head layout (G >= 2: Qwen2.5-VL's 8, Scout's 5), at every batch. Made the default before
+// its first GPU run, on the floors and predictions above against 6.6 / 20.7 µs measured for the kernels it replaces
+// (batch 1 / 64); the H200's sweep of the forced kernels (bench/decode-layers-cuda.ts) confirms or reverts it.
+// G = 1 stays on the CUDA cores: one of the 8 columns would be used.
 bool decodeAttentionOnTensorCores(const AttentionArgs& a) {
-  return tensorCoresMode == 1 && attentionDecodeMmaApplies(a);
+  if (tensorCoresMode == 0 || !attentionDecodeMmaApplies(a)) return false;
+  return tensorCoresMode == 1 || a.Hq / a.Hk >= 2;
 }
 
 // Every architecture built (sm_80 and later) grants the 68 KB of shared memory of D = 128 (sm_89 the least: 99 KB).

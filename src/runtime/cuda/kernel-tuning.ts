@@ -30,8 +30,8 @@ export interface KernelTuning {
   /**
    * Decode attention on the decode kernel for the tensor cores (native/cuda/kernels/attention_decode_mma.cu: keys as
    * the M rows, a KV head's q heads as the 8 columns; bf16, head dims 64 and 128, up to 8 q heads a KV head) wherever
-   * it applies (true), ahead of attentionDecodeMma; false: never; left out, the backend's rule, which for now never
-   * takes it either (to be measured on the H200 first).
+   * it applies (true), ahead of attentionDecodeMma; false: never (the two kernels before it, by attentionDecodeMma);
+   * left out, the backend's rule: it takes every grouped layout (2 to 8 q heads a KV head).
    */
   readonly attentionDecodeTensorCores?: boolean;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
