@@ -5,14 +5,15 @@
  * Per kernel: µs a call, and the rate against the work (TFLOP/s for products and attention, GB/s for the rest); then
  * the tower's 32 blocks (28 windowed, 4 full attention) per picture from those sums, to compare with the step
  * profile's `deviceVision`. The MLP's products run at its intermediate size 3420 and padded to 3424 (16-byte rows;
- * src/layers/gated-mlp.ts pads it), so the cost of the misalignment shows. Prints JSON.
+ * src/layers/gated-mlp.ts pads it), so the cost of the misalignment shows. Kernels marked "before" are what a block
+ * ran before (q and k rotated in two launches), timed for comparison and left out of the sums. Prints JSON.
  *
  *   node --import tsx bench/vision-layers-cuda.ts [--images 14] [--calls 4] [--device cuda]
  */
 import { parseArgs } from "node:util";
 import { addInPlace } from "../src/kernels/add.js";
 import { addRmsNorm } from "../src/kernels/add-rms-norm.js";
-import { applyRotary } from "../src/kernels/apply-rotary.js";
+import { applyRotary, applyRotaryQK } from "../src/kernels/apply-rotary.js";
 import { attention } from "../src/kernels/attention.js";
 import { linear } from "../src/kernels/linear.js";
 import { rmsNorm } from "../src/kernels/rms-norm.js";
@@ -76,15 +77,18 @@ const flop = (m: number, k: number, n: number) => 2 * m * k * n;
 const attentionFlop = (length: number) => 4 * P * length * heads * D;
 const bytes = (...shapes: number[][]) => shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0) * (dtype === "F32" ? 4 : 2);
 
-interface Kernel { name: string; run: () => void; flop?: number; bytes?: number; in: "every" | "windowed" | "full" | "aligned" | "padded" }
+interface Kernel { name: string; run: () => void; flop?: number; bytes?: number; in: "every" | "windowed" | "full" | "aligned" | "padded" | "before" }
 const kernels: Kernel[] = [
   { name: "rmsNorm (norm1)", run: () => rmsNorm(x, w.norm1, eps, normed), bytes: bytes([P, H], [P, H]), in: "every" },
   { name: "qkv linear (+bias)", run: () => linear(normed, w.qkv, w.qkvBias, qkv), flop: flop(P, H, 3 * H), in: "every" },
   { name: "sliceColumns q", run: () => sliceColumns(qkv, 0, H, q.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every" },
   { name: "sliceColumns k", run: () => sliceColumns(qkv, H, H, k.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every" },
   { name: "sliceColumns v", run: () => sliceColumns(qkv, 2 * H, H, v.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every" },
-  { name: "applyRotary q", run: () => applyRotary(q, cos, sin, "neox"), bytes: bytes([P, H], [P, H]), in: "every" },
-  { name: "applyRotary k", run: () => applyRotary(k, cos, sin, "neox"), bytes: bytes([P, H], [P, H]), in: "every" },
+  { name: "applyRotary q (before)", run: () => applyRotary(q, cos, sin, "neox"), bytes: bytes([P, H], [P, H]), in: "before" },
+  { name: "applyRotary k (before)", run: () => applyRotary(k, cos, sin, "neox"), bytes: bytes([P, H], [P, H]), in: "before" },
+  // q and k read and written, cos and sin read once ([P, D / 2] F32 each: the bytes of [P, D] bf16).
+  { name: "applyRotaryQK (q and k, one launch)", run: () => applyRotaryQK(q, k, cos, sin, "neox"),
+    bytes: bytes([P, H], [P, H], [P, H], [P, H], [P, D], [P, D]), in: "every" },
   { name: `attention (windows of ${windowPatches})`, run: () => attention(q, k, v, windows, { scale: 1 / Math.sqrt(D), causal: false }, attended),
     flop: attentionFlop(windowPatches), in: "windowed" },
   { name: `attention (pictures of ${patchesPerImage})`, run: () => attention(q, k, v, frames, { scale: 1 / Math.sqrt(D), causal: false }, attended),

@@ -6,7 +6,7 @@ import { IrisError } from "../core/errors.js";
 import type { QwenVisionConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addInPlace } from "../kernels/add.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
-import { applyRotary } from "../kernels/apply-rotary.js";
+import { applyRotaryQK } from "../kernels/apply-rotary.js";
 import { attention } from "../kernels/attention.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
@@ -46,8 +46,7 @@ class VisionBlock {
     const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
     const { q, k, v } = this.qkv.forward(this.norm1.forward(x));
-    applyRotary(q, rotary.cos, rotary.sin, "neox");
-    applyRotary(k, rotary.cos, rotary.sin, "neox");
+    applyRotaryQK(q, k, rotary.cos, rotary.sin, "neox");
     const attended = attention(q, k, v, segments, { scale: 1 / Math.sqrt(headDim), causal: false });
     const normed = addRmsNorm(x, this.proj.forward(attended.view([N, H])), this.norm2.weight, this.norm2.eps);
     addInPlace(x, this.mlp.forward(normed));

@@ -170,8 +170,10 @@ export interface Backend {
   /**
    * In place on x [T, heads, D]: rotates the first 2R dims by angles whose cos/sin are F32 [T, R], 2R <= D.
    * "neox" (rotate_half): pairs (d, d+R) with angle d. "interleaved" (complex): pairs (2m, 2m+1) with angle m.
+   * `y` [T, headsY, D] of x's dtype, apart from x: rotated too by the same angles in the same call (q and k, which
+   * share their positions: one launch, each angle read once for both).
    */
-  applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void;
+  applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle, y?: Tensor): void;
   /**
    * From a fused projection qkv [T, (Hq + 2 Hk) D]: q [T, Hq, D] gets the rotated queries, and the rotated keys and
    * the values go straight into the caches [numSlots, Hk, D] at rows slotMapping[t] (negative: skipped), as

@@ -1,6 +1,7 @@
 // Matrix products (cuBLASLt), normalizations and rotary embedding on cuda against the cpu backend.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { sliceColumns } from "../../src/kernels/slice-columns.js";
 import { cpu, cuda, expectBf16Match, expectClose, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
@@ -109,6 +110,48 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
         cpu.backend.applyRotary(cx, cc, cs, style);
         cuda().backend.applyRotary(gx, gc, gs, style);
         await expectBf16Match(cx, gx, `applyRotary ${style} D=${D} R=${R}`, 1e-2);
+      }
+    }
+  });
+
+  test("applyRotary of q and k in one call: the vision shapes (16-byte packs) and the fallback, bf16 and F32", async () => {
+    // q and k as QKVProjection splits them from the fused [T, (Hq + 2 Hk) D] product: Qwen2.5-VL's 16 x 80
+    // (1,000 rows), Llama 4's 16 x 88, half-widths off the 8-value pack (44, 22) and other head counts.
+    const cases = [[1000, 16, 16, 80, 40], [64, 16, 16, 88, 44], [50, 8, 8, 64, 32], [33, 4, 2, 32, 16], [17, 2, 3, 88, 22]] as const;
+    for (const [T, Hq, Hk, D, R] of cases) {
+      for (const style of ["neox", "interleaved"] as const) {
+        for (const dtype of ["BF16", "F32"] as const) {
+          const [cf, gf] = floatPair(randomValues(random, T * (Hq + 2 * Hk) * D, -2, 2), [T, (Hq + 2 * Hk) * D], dtype);
+          const [cq, gq] = [cf, gf].map((f) => sliceColumns(f, 0, Hq * D).view([T, Hq, D]));
+          const [ck, gk] = [cf, gf].map((f) => sliceColumns(f, Hq * D, Hk * D).view([T, Hk, D]));
+          const angles = randomValues(random, T * R, -10, 10);
+          const [cc, gc] = floatPair(Float32Array.from(angles, Math.cos), [T, R], "F32");
+          const [cs, gs] = floatPair(Float32Array.from(angles, Math.sin), [T, R], "F32");
+          cpu.backend.applyRotary(cq, cc, cs, style, ck);
+          cuda().backend.applyRotary(gq, gc, gs, style, gk);
+          const what = `applyRotary q and k ${style} ${dtype} T=${T} Hq=${Hq} Hk=${Hk} D=${D} R=${R}`;
+          for (const [c, g, name] of [[cq, gq, "q"], [ck, gk, "k"]] as const) {
+            if (dtype === "F32") expectClose(await host(g), await host(c), 1e-5, 1e-5, `${what}: ${name}`);
+            else await expectBf16Match(c, g, `${what}: ${name}`, 1e-2);
+          }
+        }
+      }
+    }
+  });
+
+  test("applyRotary of q and k at offsets in one buffer: 16-byte aligned or not, the values around them untouched", async () => {
+    const [T, H, D, R] = [12, 4, 80, 40];
+    const n = T * H * D;
+    for (const lead of [8, 1]) {
+      for (const style of ["neox", "interleaved"] as const) {
+        const [cb, gb] = floatPair(randomValues(random, lead + 2 * n + 5, -2, 2), [lead + 2 * n + 5]);
+        const angles = randomValues(random, T * R, -10, 10);
+        const [cc, gc] = floatPair(Float32Array.from(angles, Math.cos), [T, R], "F32");
+        const [cs, gs] = floatPair(Float32Array.from(angles, Math.sin), [T, R], "F32");
+        for (const [b, c, s] of [[cb, cc, cs], [gb, gc, gs]] as const) {
+          b.device.backend.applyRotary(b.narrow(lead, n).view([T, H, D]), c, s, style, b.narrow(lead + n, n).view([T, H, D]));
+        }
+        await expectBf16Match(cb, gb, `applyRotary q and k ${style}, ${lead} values before q`, 1e-2);
       }
     }
   });

@@ -91,10 +91,11 @@ napi_value RopeCosSin(napi_env env, napi_callback_info info) {
   return result(env, ropeCosSin(ptr<float>(a[0]), ptr<float>(a[1]), ptr<int32_t>(a[2]), ptr<float>(a[3]), ptr<int32_t>(a[4]),
                                 sz(a[5]), sz(a[6]), sz(a[7])));
 }
+// applyRotary(dtype, x, y, cos, sin, T, headsX, headsY, D, R, interleaved)
 napi_value ApplyRotary(napi_env env, napi_callback_info info) {
-  ARGS(9);
-  return result(env, applyRotary(int(a[0]), ptr(a[1]), ptr<float>(a[2]), ptr<float>(a[3]), sz(a[4]), sz(a[5]), sz(a[6]),
-                                 sz(a[7]), a[8] != 0));
+  ARGS(11);
+  return result(env, applyRotary(int(a[0]), ptr(a[1]), ptr(a[2]), ptr<float>(a[3]), ptr<float>(a[4]), sz(a[5]), sz(a[6]),
+                                 sz(a[7]), sz(a[8]), sz(a[9]), a[10] != 0));
 }
 // attention(dtype, out, q, k, v, queryStart, kvLens, pageTable, tokens, S, Hq, Hk, D, maxPages, pageSize, numSlots,
 //           maxQueryLen, maxKvLen, scale, causal, chunkSize, paged, forceSplits)

@@ -128,8 +128,9 @@ std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const 
 
 std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const float* invFreq,
                        const int32_t* section, size_t T, size_t P, size_t R);
-std::string applyRotary(int dtype, void* x, const float* cos, const float* sin, size_t T, size_t heads, size_t D,
-                        size_t R, bool interleaved);
+// x [T, headsX, D] and, unless null, y [T, headsY, D] rotated in place by the same angles (q and k in one launch).
+std::string applyRotary(int dtype, void* x, void* y, const float* cos, const float* sin, size_t T, size_t headsX,
+                        size_t headsY, size_t D, size_t R, bool interleaved);
 
 // Where the keys of one attention call live: packed rows of the segment (varlen) or a paged cache.
 struct AttentionArgs {

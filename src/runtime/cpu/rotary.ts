@@ -17,10 +17,13 @@ export function ropeCosSin(cos: Tensor, sin: Tensor, positions: Tensor, invFreq:
   }
 }
 
-export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void {
-  const a = f32(x), c = f32(cos), s = f32(sin);
-  const T = x.shape[0], heads = x.shape[1], D = x.shape[2], R = cos.shape[1];
-  for (let t = 0; t < T; t++) rotateHeads(a, t * heads * D, heads, D, c, s, t * R, R, style);
+export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle, y?: Tensor): void {
+  const c = f32(cos), s = f32(sin);
+  const T = x.shape[0], D = x.shape[2], R = cos.shape[1];
+  for (const target of y === undefined ? [x] : [x, y]) {
+    const a = f32(target), heads = target.shape[1];
+    for (let t = 0; t < T; t++) rotateHeads(a, t * heads * D, heads, D, c, s, t * R, R, style);
+  }
 }
 
 /** Rotates `heads` heads of D values starting at a[start] by the angles of table row `tab` (R of them). */

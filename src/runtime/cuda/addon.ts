@@ -141,8 +141,8 @@ export interface CudaAddon extends NcclEntryPoints {
   rotaryStoreKV(dtype: number, q: number, kCache: number, vCache: number, qkv: number, cos: number, sin: number, slots: number,
     T: number, Hq: number, Hk: number, D: number, R: number, interleaved: number, numSlots: number, qkNormEps: number, qScale: number): void;
   ropeCosSin(cos: number, sin: number, positions: number, invFreq: number, section: number, T: number, P: number, R: number): void;
-  applyRotary(dtype: number, x: number, cos: number, sin: number, T: number, heads: number, D: number, R: number,
-    interleaved: number): void;
+  applyRotary(dtype: number, x: number, y: number, cos: number, sin: number, T: number, headsX: number, headsY: number, D: number,
+    R: number, interleaved: number): void;
   attention(dtype: number, out: number, q: number, k: number, v: number, queryStart: number, kvLens: number, pageTable: number,
     tokens: number, S: number, Hq: number, Hk: number, D: number, maxPages: number, pageSize: number, numSlots: number,
     maxQueryLen: number, maxKvLen: number, scale: number, causal: number, chunkSize: number, paged: number, forceSplits: number): void;

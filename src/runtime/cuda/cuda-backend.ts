@@ -271,9 +271,9 @@ export class CudaBackend implements Backend {
       positions.shape[1], invFreq.numel);
   }
 
-  applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void {
-    this.addon.applyRotary(code(x), ptr(x), ptr(cos), ptr(sin), x.shape[0], x.shape[1], x.shape[2], cos.shape[1],
-      style === "interleaved" ? 1 : 0);
+  applyRotary(x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle, y?: Tensor): void {
+    this.addon.applyRotary(code(x), ptr(x), optionalPtr(y), ptr(cos), ptr(sin), x.shape[0], x.shape[1], y?.shape[1] ?? 0,
+      x.shape[2], cos.shape[1], style === "interleaved" ? 1 : 0);
   }
 
   // ==== attention ====

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyRotary } from "../../../src/kernels/apply-rotary.js";
+import { applyRotary, applyRotaryQK } from "../../../src/kernels/apply-rotary.js";
+import { sliceColumns } from "../../../src/kernels/slice-columns.js";
 import { ropeCosSin } from "../../../src/kernels/rope-cos-sin.js";
-import { assertClose, assertIrisError, f32Tensor, i32Tensor, randomTensor, read, rng } from "./helpers.js";
+import { assertClose, assertIrisError, f32Tensor, i32Tensor, randomArray, randomTensor, read, rng } from "./helpers.js";
 
 /** HF's form for NeoX style: x * cat(cos, cos) + rotate_half(x) * cat(sin, sin) over the first 2R dims. */
 function refNeox(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, D: number, R: number): Float64Array {
@@ -46,6 +47,34 @@ test("applyRotary neox and interleaved match the reference forms, partial rotati
   }
 });
 
+test("applyRotaryQK equals applyRotary on q then on k exactly: q and k split from a fused q|k|v, or views at offsets", async () => {
+  const random = rng(52);
+  for (const [T, Hq, Hk, D, R] of [[7, 4, 4, 80, 40], [3, 2, 2, 88, 44], [4, 3, 3, 12, 4], [5, 4, 2, 16, 8], [2, 1, 3, 10, 5]]) {
+    const angles = randomArray(T * R, random, 3);
+    const cos = f32Tensor(angles.map(Math.cos), [T, R]), sin = f32Tensor(angles.map(Math.sin), [T, R]);
+    for (const style of ["neox", "interleaved"] as const) {
+      const fused = randomTensor([T, (Hq + 2 * Hk) * D], random).t;
+      const split = [sliceColumns(fused, 0, Hq * D).view([T, Hq, D]), sliceColumns(fused, Hq * D, Hk * D).view([T, Hk, D])];
+      // One storage: q its first rows, k the rows after (a view at an offset, as arena tensors are).
+      const both = randomTensor([T * Hq * D + T * Hk * D], random).t;
+      const views = [both.narrow(0, T * Hq * D).view([T, Hq, D]), both.narrow(T * Hq * D, T * Hk * D).view([T, Hk, D])];
+      for (const [q, k] of [split, views]) {
+        const [qBefore, kBefore] = [await read(q), await read(k)];
+        const [qRef, kRef] = [f32Tensor(qBefore, q.shape), f32Tensor(kBefore, k.shape)];
+        applyRotary(qRef, cos, sin, style);
+        applyRotary(kRef, cos, sin, style);
+        applyRotaryQK(q, k, cos, sin, style);
+        const label = `${style} T=${T} Hq=${Hq} Hk=${Hk} D=${D} R=${R}`;
+        assert.deepEqual(await read(q), await read(qRef), `q ${label}`);
+        assert.deepEqual(await read(k), await read(kRef), `k ${label}`);
+        // Not vacuous: both were rotated.
+        assert.notDeepEqual(await read(q), qBefore, `q unchanged ${label}`);
+        assert.notDeepEqual(await read(k), kBefore, `k unchanged ${label}`);
+      }
+    }
+  }
+});
+
 test("ropeCosSin: M-RoPE sections pick the position row of each frequency", async () => {
   const random = rng(51);
   const T = 6, R = 8;
@@ -81,6 +110,12 @@ test("rotary kernels refuse bad shapes", () => {
   const c2 = f32Tensor([1, 1, 1, 1], [2, 2]);
   assertIrisError(() => applyRotary(x, c2, f32Tensor([1, 1], [1, 2]), "neox"), "INVALID_ARGUMENT", /sin/);
   assertIrisError(() => applyRotary(x, c2, c2, "other" as never), "INVALID_ARGUMENT", /style/);
+  const k = f32Tensor(new Float32Array(2 * 5 * 4).fill(0.5), [2, 5, 4]);
+  applyRotaryQK(x, k, c2, c2, "neox");
+  assertIrisError(() => applyRotaryQK(x, k.view([10, 4]), c2, c2, "neox"), "INVALID_ARGUMENT", /k must have rank 3/);
+  assertIrisError(() => applyRotaryQK(x, f32Tensor(new Float32Array(2 * 3 * 6), [2, 3, 6]), c2, c2, "neox"), "INVALID_ARGUMENT", /k must have shape/);
+  assertIrisError(() => applyRotaryQK(x, x.view([2, 3, 4]), c2, c2, "neox"), "INVALID_ARGUMENT", /overlaps q/);
+  assertIrisError(() => applyRotaryQK(x.view([6, 4]), k, c2, c2, "neox"), "INVALID_ARGUMENT", /q must have rank 3/);
   const freq = f32Tensor([1, 0.5], [2]);
   assertIrisError(() => ropeCosSin(i32Tensor([1, 2, 3, 4], [2, 2]), freq), "INVALID_ARGUMENT", /no section/);
   assertIrisError(() => ropeCosSin(i32Tensor([1, 2, 3, 4], [2, 2]), freq, i32Tensor([0, 1, 1])), "INVALID_ARGUMENT", /section/);
