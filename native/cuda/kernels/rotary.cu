@@ -63,50 +63,63 @@ __device__ __forceinline__ void loadAngles(float (&out)[N], const float* p) {
   }
 }
 
-// Rotates pack `p` (16 bytes) of one head with the pack's angles. neox: the pack of dims p*kN .. and its partner
-// R further (x1 = first half, x2 = second half); interleaved: the pack holds kN/2 complex pairs.
-template <typename E, bool kInterleaved, int kAngles>
-__device__ __forceinline__ void rotatePack(E* head, uint32_t p, uint32_t R, const float (&c)[kAngles],
-                                           const float (&s)[kAngles]) {
-  constexpr int kN = Vec16<E>::kN;
-  Vec16<E> a;
-  a.load(head + p * kN);
-  if constexpr (kInterleaved) {
-#pragma unroll
-    for (int m = 0; m < kAngles; m++) {
-      const float re = a.v[2 * m], im = a.v[2 * m + 1];
-      a.v[2 * m] = re * c[m] - im * s[m];
-      a.v[2 * m + 1] = re * s[m] + im * c[m];
-    }
-  } else {
-    Vec16<E> b;
-    b.load(head + R + p * kN);
-#pragma unroll
-    for (int k = 0; k < kN; k++) {
-      const float x1 = a.v[k], x2 = b.v[k];
-      a.v[k] = x1 * c[k] - x2 * s[k];
-      b.v[k] = x2 * c[k] + x1 * s[k];
-    }
-    b.store(head + R + p * kN);
+// Pack `p` (16 bytes) of one head's rotated dims, rotated by the pack's angles. neox: the pack of dims p*kN .. and
+// its partner R further (x1 in the first half, x2 in the second); interleaved: the pack holds kN/2 complex pairs.
+template <typename E, bool kInterleaved>
+struct HeadPack {
+  static constexpr int kN = Vec16<E>::kN, kAngles = kInterleaved ? kN / 2 : kN;
+  Vec16<E> a, b;  // b: neox's second half only
+
+  __device__ __forceinline__ void load(const E* head, uint32_t p, uint32_t R) {
+    a.load(head + p * kN);
+    if constexpr (!kInterleaved) b.load(head + R + p * kN);
   }
-  a.store(head + p * kN);
-}
+  __device__ __forceinline__ void rotate(const float (&c)[kAngles], const float (&s)[kAngles]) {
+#pragma unroll
+    for (int k = 0; k < kAngles; k++) {
+      float& x1 = kInterleaved ? a.v[2 * k] : a.v[k];
+      float& x2 = kInterleaved ? a.v[2 * k + 1] : b.v[k];
+      const float u = x1, w = x2;
+      x1 = u * c[k] - w * s[k];
+      x2 = w * c[k] + u * s[k];
+    }
+  }
+  __device__ __forceinline__ void store(E* head, uint32_t p, uint32_t R) const {
+    a.store(head + p * kN);
+    if constexpr (!kInterleaved) b.store(head + R + p * kN);
+  }
+};
 
 // One thread per (row, head index, 16-byte pack of rotated dims): head h of x and head h of y, with the pack's
 // angles loaded once for both. 32-bit indices (the launcher keeps the count under 2^31): the divisions are the
-// kernel's only arithmetic besides the rotation, and 64-bit ones are emulated.
+// kernel's only arithmetic besides the rotation, and 64-bit ones are emulated. x and y are apart (the contract), so
+// __restrict__ lets all four packs of q and k be loaded before either is stored.
 template <typename E, bool kInterleaved>
-__global__ void rotaryVec16Kernel(E* x, E* y, const float* cosTab, const float* sinTab, uint32_t T, uint32_t headsX,
-                                  uint32_t headsY, uint32_t D, uint32_t R) {
-  constexpr int kN = Vec16<E>::kN, kAngles = kInterleaved ? kN / 2 : kN;
+__global__ void rotaryVec16Kernel(E* __restrict__ x, E* __restrict__ y, const float* __restrict__ cosTab,
+                                  const float* __restrict__ sinTab, uint32_t T, uint32_t headsX, uint32_t headsY,
+                                  uint32_t D, uint32_t R) {
+  constexpr int kN = Vec16<E>::kN, kAngles = HeadPack<E, kInterleaved>::kAngles;
   const uint32_t packs = (kInterleaved ? 2 * R : R) / kN, heads = max(headsX, headsY), n = T * heads * packs;
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const uint32_t p = i % packs, th = i / packs, t = th / heads, h = th % heads;
     float c[kAngles], s[kAngles];
     loadAngles(c, cosTab + size_t(t) * R + p * kAngles);
     loadAngles(s, sinTab + size_t(t) * R + p * kAngles);
-    if (h < headsX) rotatePack<E, kInterleaved>(x + (size_t(t) * headsX + h) * D, p, R, c, s);
-    if (h < headsY) rotatePack<E, kInterleaved>(y + (size_t(t) * headsY + h) * D, p, R, c, s);
+    // Both heads' packs loaded before either is stored: four 16-byte loads in flight a thread.
+    const bool inX = h < headsX, inY = h < headsY;
+    E* xHead = inX ? x + (size_t(t) * headsX + h) * D : nullptr;
+    E* yHead = inY ? y + (size_t(t) * headsY + h) * D : nullptr;
+    HeadPack<E, kInterleaved> xPack, yPack;
+    if (inX) xPack.load(xHead, p, R);
+    if (inY) yPack.load(yHead, p, R);
+    if (inX) {
+      xPack.rotate(c, s);
+      xPack.store(xHead, p, R);
+    }
+    if (inY) {
+      yPack.rotate(c, s);
+      yPack.store(yHead, p, R);
+    }
   }
 }
 
