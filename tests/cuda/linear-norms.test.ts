@@ -24,16 +24,18 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
 
   test("linear: token counts sharing a bucket's cuBLASLt algorithm (T rounded up to a power of two) each right", async () => {
     // 65..128 share one heuristic query, checked for each T; the wide N (past the gemv kernel's 65,536) takes small T
-    // to cuBLASLt too, where buckets 4 and 8 serve 3, 5, 6 and 7. 100 and 5 again: from a T's third call on, the
-    // heuristic's own choice for it.
-    for (const [K, N, counts] of [[256, 384, [128, 100, 65, 127, 64, 100, 100, 100]], [64, 70_000, [8, 3, 5, 6, 7, 4, 5, 5]]] as const) {
+    // to cuBLASLt too, where buckets 4 and 8 serve 3, 5, 6 and 7. 100 and 5 again, past OWN_AFTER calls (gemm_lt.cc's
+    // kOwnAfter): from then on the heuristic's own choice for that T.
+    const OWN_AFTER = 108;
+    for (const [K, N, counts, repeated] of [[256, 384, [128, 100, 65, 127, 64], 100], [64, 70_000, [8, 3, 5, 6, 7, 4], 5]] as const) {
       const [cw, gw] = floatPair(randomValues(random, N * K, -0.1, 0.1), [N, K], "BF16");
       const [cb, gb] = floatPair(randomValues(random, N), [N], "BF16");
-      for (const T of counts) {
+      for (const T of [...counts, repeated]) {
         const [cx, gx] = floatPair(randomValues(random, T * K), [T, K], "BF16");
         const [co, go] = poisonedPair([T, N], "float");
         cpu.backend.linear(co, cx, cw, cb);
-        cuda().backend.linear(go, gx, gw, gb);
+        // The repeated count: called until its own algorithm serves, the last call checked.
+        for (let call = 0; call < (T === repeated ? OWN_AFTER + 1 : 1); call++) cuda().backend.linear(go, gx, gw, gb);
         expectRelL2(await host(go), await host(co), 1e-2, `linear bf16 [${T}x${K}]·[${N}x${K}]ᵀ + bias`);
       }
     }

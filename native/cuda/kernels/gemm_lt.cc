@@ -3,8 +3,8 @@
 // K x N column-major matrix, hence op = T) · xᵀ[K, T]; the bias runs along outᵀ's rows, which is what
 // CUBLASLT_EPILOGUE_BIAS broadcasts. Descriptors are cached per shape, dtype and pointer alignment, so a step loop
 // asks the heuristic nothing. The algorithm is chosen once per bucket of token counts (T rounded up to a power of
-// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves, until that T's third call, which asks the heuristic
-// for T itself (kOwnAfter): the offline workload's prefill steps each meet new counts (the output head at 1..128
+// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves, until that T has been met in about three steps, when
+// it asks the heuristic for T itself (kOwnAfter): the offline workload's prefill steps each meet new counts (the output head at 1..128
 // finishing prompts, the vision tower at each picture count), and a first product of a new shape cost 5-115 ms of
 // host time on the H200 (V8 profile of bench/vlm-offline.ts: 1.1 s of the engine thread's 1.4 s launching ten prompt
 // steps). The only file that includes cuBLAS.
@@ -39,11 +39,16 @@ struct Plan {
 };
 
 // Calls after which a shape served by its bucket's algorithm gets the heuristic's own choice: a shape met again
-// and again (a server's usual prompt lengths, a benchmark's) deserves its best kernel; one met once or twice (the
-// offline run's prefill counts) does not deserve a query. With buckets alone, the latency benchmark's 351-token
-// prefill took 6.6 ms of device time against 5.3 before (H200, d071b73 against 386eafc, another machine of the same
-// kind; the choice made at 512 tokens the likely cause).
-constexpr int kOwnAfter = 3;
+// and again (a server's usual prompt lengths, a benchmark's) deserves its best kernel; one met in a step or two (the
+// offline run's prefill counts) does not. With buckets alone, the latency benchmark's 351-token prefill took 6.6 ms
+// of device time against 5.3 before (H200, d071b73 against 386eafc, another machine of the same kind; the choice
+// made at 512 tokens the likely cause). Counted in calls, and a step calls each of a decoder's products once a layer:
+// at 3 calls (040cd8a) every new count got its own choice inside its first step, often a kernel no warm-up had
+// loaded (src/runner/product-warmup.ts warms the buckets' algorithms), whose first launch costs 25-100 ms of host
+// time while the device waits (the offline workload's prompt steps kept ~105 ms of launch a step after the warm-up,
+// 7e8645d). 108 calls: three steps of a 36-layer model (Qwen2.5-VL-3B), so a repeated prompt length gets its own
+// kernel from its third step on. Not yet measured as a rule.
+constexpr int kOwnAfter = 108;
 
 // dtype (of C and D), T, K, N, bias, alignment, FP8 inputs.
 using PlanKey = std::tuple<int, size_t, size_t, size_t, bool, int, bool>;
