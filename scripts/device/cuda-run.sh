@@ -15,7 +15,9 @@
 # few launches of batch-1 decode attention and gemv and of the FP8 products at Scout's shapes, on the CUDA cores and
 # on the tensor cores (ncu-detail-*.txt).
 # THROUGHPUT_REQUESTS (default 512) shrinks the request count for a quick check; --no-test skips npm run test:cuda;
-# TEST_PATHS="tests/cuda/a.test.ts ..." runs those files alone instead.
+# TEST_PATHS="tests/cuda/a.test.ts ..." runs those files alone instead; TEST_TIMEOUT (s, default 420) bounds the tests.
+# Everything under $OUT ends in one archive, logs.tar.gz: the device tool brings back at most 8 files a call, so a call
+# of several invocations gives each its own OUT one folder down and keeps the files beside them few.
 # --offline-lite runs bench/vlm-offline.ts's main run alone (THROUGHPUT_REQUESTS, default 128) with the step profile
 #   (OFFLINE_CPU_PROF=1 adds V8's cpu profiles of its threads; OFFLINE_EAGER_MODULES=1 a second run with
 #   CUDA_MODULE_LOADING=EAGER).
@@ -75,12 +77,15 @@ echo "build: rc=$build_rc in $(( $(date +%s) - start )) s"
 test_rc=skipped
 if [[ $build_rc == 0 ]]; then
   if [[ $run_tests == 1 ]]; then
+    # TEST_TIMEOUT (s, default 420): the tests stop there and the script goes on to its benchmarks and its summary;
+    # an outer timeout would kill the script before it archives its logs. The full run took ~140-180 s on the H200.
     if [[ -n ${TEST_PATHS:-} ]]; then  # a few test files instead of all of tests/cuda (a quick check)
-      node scripts/run-tests.mjs $TEST_PATHS > "$out/test-cuda.log" 2>&1
+      timeout "${TEST_TIMEOUT:-420}" node scripts/run-tests.mjs $TEST_PATHS > "$out/test-cuda.log" 2>&1
     else
-      npm run test:cuda > "$out/test-cuda.log" 2>&1
+      timeout "${TEST_TIMEOUT:-420}" npm run test:cuda > "$out/test-cuda.log" 2>&1
     fi
     test_rc=$?
+    [[ $test_rc == 124 ]] && echo "test:cuda stopped at TEST_TIMEOUT; last test reached: $(grep -E '✔|✖' "$out/test-cuda.log" | tail -1)"
   fi
   if [[ $bench == 1 ]]; then
     node --import tsx bench/kernels-cuda.ts $quick > "$out/kernels-cuda.json" 2> "$out/kernels-cuda.txt"
