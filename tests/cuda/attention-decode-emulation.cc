@@ -53,110 +53,30 @@ void* emuMalloc(size_t bytes) { return std::calloc(1, bytes); }
 
 // ==== cases ====
 
+#include "decode-emulation-case.h"
+
 namespace {
 
-using emulation::randomBf16;
-using emulation::fromBf16;
-
-struct Case {
-  const char* name;
-  std::vector<int> kvLens;  // one query a sequence, at the last position
-  int Hq, Hk, D, pageSize, chunk;
-  int launchKvLen;  // the launch bound (the engine's: the context length); 0: the longest of kvLens
-  int splits;       // forced splits, 0: the kernel's own
-};
+using decode_case::Case;
 
 bool runCase(const Case& c, int lanes, int parts) {
   iris::setDecodeAttentionLanesPerKey(lanes);
   iris::setDecodeAttentionParts(parts);
-  const int S = int(c.kvLens.size()), D = c.D;
-  std::vector<int> starts{0};
-  for (int s = 0; s < S; s++) starts.push_back(s + 1);
-  // Every slot holds random keys.
-  const emulation::ScrambledPages pages = emulation::scrambledPages(c.kvLens, c.pageSize);
-  const int maxPages = pages.maxPages, numPages = pages.numPages;
-  const std::vector<int>& table = pages.table;
-  const int keyRows = numPages * c.pageSize;
-  const std::vector<uint16_t> q = randomBf16(size_t(S) * c.Hq * D, -2, 2);
-  const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);
-  const std::vector<uint16_t> v = randomBf16(size_t(keyRows) * c.Hk * D, -1, 1);
-  std::vector<uint16_t> out(size_t(S) * c.Hq * D, 0x7fc0);  // NaN: rows never written show
-  int maxKv = c.launchKvLen;
-  for (int n : c.kvLens) maxKv = std::max(maxKv, n);
-
-  iris::AttentionArgs a;
-  a.dtype = iris::kBF16;
-  a.out = out.data();
-  a.q = q.data();
-  a.k = k.data();
-  a.v = v.data();
-  a.queryStart = starts.data();
-  a.kvLens = c.kvLens.data();
-  a.pageTable = table.data();
-  a.tokens = S;
-  a.S = S;
-  a.Hq = c.Hq;
-  a.Hk = c.Hk;
-  a.D = D;
-  a.maxPages = maxPages;
-  a.pageSize = c.pageSize;
-  a.numSlots = keyRows;
-  a.maxQueryLen = 1;
-  a.maxKvLen = maxKv;
-  a.scale = 1.f / std::sqrt(float(D));
-  a.causal = true;
-  a.chunkSize = c.chunk;
-  a.paged = true;
-  a.forceSplits = c.splits;
-  if (!iris::attentionDecodeApplies(a)) {
+  decode_case::Inputs in;
+  decode_case::fill(c, in);
+  if (!iris::attentionDecodeApplies(in.args)) {
     std::printf("FAIL %s: the decode kernel does not take it\n", c.name);
     return false;
   }
-  const std::string status = iris::attentionDecode(a);
+  const std::string status = iris::attentionDecode(in.args);
   if (!status.empty()) {
     std::printf("FAIL %s: %s\n", c.name, status.c_str());
     return false;
   }
-
-  // float64 reference over the same bf16 values.
-  double diff = 0, norm = 0, maxErr = 0;
-  std::string firstBad;
-  const int group = c.Hq / c.Hk;
-  for (int s = 0; s < S; s++) {
-    const int pos = c.kvLens[s] - 1, lo = c.chunk > 0 ? pos - pos % c.chunk : 0, hi = pos + 1;
-    auto keyRow = [&](int p) { return table[size_t(s) * maxPages + p / c.pageSize] * c.pageSize + p % c.pageSize; };
-    for (int h = 0; h < c.Hq; h++) {
-      const int kv = h / group;
-      std::vector<double> w(hi - lo);
-      double mx = -INFINITY, sum = 0;
-      for (int p = lo; p < hi; p++) {
-        double dot = 0;
-        for (int d = 0; d < D; d++)
-          dot += double(fromBf16(q[(size_t(s) * c.Hq + h) * D + d])) * fromBf16(k[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
-        w[p - lo] = dot * a.scale;
-        mx = std::max(mx, w[p - lo]);
-      }
-      for (double& x : w) sum += (x = std::exp(x - mx));
-      for (int d = 0; d < D; d++) {
-        double ref = 0;
-        for (int p = lo; p < hi; p++) ref += w[p - lo] / sum * fromBf16(v[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
-        const size_t idx = (size_t(s) * c.Hq + h) * D + d;
-        const double got = fromBf16(out[idx]), err = std::fabs(got - ref);
-        diff += err * err;
-        norm += ref * ref;
-        if (!(err <= maxErr)) maxErr = err;
-        if (!(err <= 0.02 + 0.02 * std::fabs(ref)) && firstBad.empty()) {
-          char text[160];
-          std::snprintf(text, sizeof text, "  first bad: sequence %d head %d dim %d: %g vs %g\n", s, h, d, got, ref);
-          firstBad = text;
-        }
-      }
-    }
-  }
-  const double rel = std::sqrt(diff / std::max(norm, 1e-30));
-  const bool ok = rel <= 1e-2 && firstBad.empty();
-  std::printf("%s %s lanes=%d parts=%d: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name, lanes, parts, rel,
-              maxErr, firstBad.c_str());
+  const decode_case::Errors e = decode_case::compare(c, in, [](double ref) { return 0.02 + 0.02 * std::fabs(ref); });
+  const bool ok = e.rel <= 1e-2 && e.firstBad.empty();
+  std::printf("%s %s lanes=%d parts=%d: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name, lanes, parts, e.rel,
+              e.maxErr, e.firstBad.c_str());
   return ok;
 }
 

@@ -66,127 +66,32 @@ alignas(16) unsigned char decodeMmaShared[IRIS_EMULATED_DYNAMIC_SHARED];  // the
 
 // ==== cases ====
 
+#include "decode-emulation-case.h"
+
 namespace {
 
-using emulation::fromBf16;
-using emulation::randomBf16;
-
-struct Case {
-  const char* name;
-  std::vector<int> kvLens;  // one query a sequence, at the last position
-  int Hq, Hk, D, pageSize, chunk;
-  int launchKvLen;  // the launch bound (the engine's: the context length); 0: the longest of kvLens
-  int splits;       // forced splits, 0: the kernel's own
-  bool holes = false;  // sequence 0's second page absent (-1) and slots from the last key of the last sequence on past
-                       // numSlots
-};
+using decode_case::Case;
 
 bool runCase(const Case& c) {
-  const int S = int(c.kvLens.size()), D = c.D;
-  std::vector<int> starts{0};
-  for (int s = 0; s < S; s++) starts.push_back(s + 1);
-  // Every slot holds random keys, absent ones too (they must not count).
-  emulation::ScrambledPages pages = emulation::scrambledPages(c.kvLens, c.pageSize);
-  const int maxPages = pages.maxPages, numPages = pages.numPages;
-  std::vector<int>& table = pages.table;
-  const int keyRows = numPages * c.pageSize;
-  int numSlots = keyRows;
-  if (c.holes) {  // sequence 0's second page absent; the cache ends inside the last sequence's last page
-    table[1] = -1;
-    const int last = S - 1, lastLen = c.kvLens[last];
-    numSlots = table[size_t(last) * maxPages + (lastLen - 1) / c.pageSize] * c.pageSize + (lastLen - 1) % c.pageSize;
-  }
-  const std::vector<uint16_t> q = randomBf16(size_t(S) * c.Hq * D, -2, 2);
-  const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);
-  const std::vector<uint16_t> v = randomBf16(size_t(keyRows) * c.Hk * D, -1, 1);
-  std::vector<uint16_t> out(size_t(S) * c.Hq * D, 0x7fc0);  // NaN: rows never written show
-  int maxKv = c.launchKvLen;
-  for (int n : c.kvLens) maxKv = std::max(maxKv, n);
-
-  iris::AttentionArgs a;
-  a.dtype = iris::kBF16;
-  a.out = out.data();
-  a.q = q.data();
-  a.k = k.data();
-  a.v = v.data();
-  a.queryStart = starts.data();
-  a.kvLens = c.kvLens.data();
-  a.pageTable = table.data();
-  a.tokens = S;
-  a.S = S;
-  a.Hq = c.Hq;
-  a.Hk = c.Hk;
-  a.D = D;
-  a.maxPages = maxPages;
-  a.pageSize = c.pageSize;
-  a.numSlots = numSlots;
-  a.maxQueryLen = 1;
-  a.maxKvLen = maxKv;
-  a.scale = 1.f / std::sqrt(float(D));
-  a.causal = true;
-  a.chunkSize = c.chunk;
-  a.paged = true;
-  a.forceSplits = c.splits;
-  if (!iris::attentionDecodeMmaApplies(a)) {
+  decode_case::Inputs in;
+  decode_case::fill(c, in);
+  if (!iris::attentionDecodeMmaApplies(in.args)) {
     std::printf("FAIL %s: the tensor-core decode kernel does not take it\n", c.name);
     return false;
   }
-  const std::string status = iris::attentionDecodeMma(a);
+  const std::string status = iris::attentionDecodeMma(in.args);
   if (!status.empty()) {
     std::printf("FAIL %s: %s\n", c.name, status.c_str());
     return false;
   }
-
-  // float64 reference over the same bf16 values, absent keys left out (none at all: zeros). Tolerance: the kernel
-  // rounds P to bf16 for P V (bf16's unit roundoff is 2^-8: relative error <= 2^-8 a probability, so at most
-  // 2^-8 max|v| = 2^-8 in an output, as the probabilities over l sum to 1) and the output to bf16 (<= 2^-8 |out|);
-  // scores and sums are fp32 (relative ~1e-6 on scores below ~10, exp2f within a few ulp). So an element's error is
-  // at most 2^-8 (1 + |ref|) + 1e-4, a worst case (P's roundings have both signs and mostly cancel: the observed
-  // maxima are ~3e-3, the relative L2 ~2e-3, checked at 4e-3).
-  double diff = 0, norm = 0, maxErr = 0;
-  std::string firstBad;
-  const int group = c.Hq / c.Hk;
-  for (int s = 0; s < S; s++) {
-    const int pos = c.kvLens[s] - 1, lo = c.chunk > 0 ? pos - pos % c.chunk : 0, hi = pos + 1;
-    auto keyRow = [&](int p) {
-      const int page = table[size_t(s) * maxPages + p / c.pageSize];
-      const long long slot = (long long)page * c.pageSize + p % c.pageSize;
-      return page >= 0 && slot < numSlots ? int(slot) : -1;
-    };
-    for (int h = 0; h < c.Hq; h++) {
-      const int kv = h / group;
-      std::vector<double> w;
-      std::vector<int> rows;
-      double mx = -INFINITY, sum = 0;
-      for (int p = lo; p < hi; p++) {
-        if (keyRow(p) < 0) continue;
-        double dot = 0;
-        for (int d = 0; d < D; d++)
-          dot += double(fromBf16(q[(size_t(s) * c.Hq + h) * D + d])) * fromBf16(k[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
-        w.push_back(dot * a.scale);
-        rows.push_back(keyRow(p));
-        mx = std::max(mx, w.back());
-      }
-      for (double& x : w) sum += (x = std::exp(x - mx));
-      for (int d = 0; d < D; d++) {
-        double ref = 0;
-        for (size_t j = 0; j < w.size(); j++) ref += w[j] / sum * fromBf16(v[(size_t(rows[j]) * c.Hk + kv) * D + d]);
-        const size_t idx = (size_t(s) * c.Hq + h) * D + d;
-        const double got = fromBf16(out[idx]), err = std::fabs(got - ref);
-        diff += err * err;
-        norm += ref * ref;
-        if (!(err <= maxErr)) maxErr = err;
-        if (!(err <= std::ldexp(1.0, -8) * (1 + std::fabs(ref)) + 1e-4) && firstBad.empty()) {
-          char text[160];
-          std::snprintf(text, sizeof text, "  first bad: sequence %d head %d dim %d: %g vs %g\n", s, h, d, got, ref);
-          firstBad = text;
-        }
-      }
-    }
-  }
-  const double rel = std::sqrt(diff / std::max(norm, 1e-30));
-  const bool ok = rel <= 4e-3 && firstBad.empty();
-  std::printf("%s %s: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name, rel, maxErr, firstBad.c_str());
+  // Tolerance: the kernel rounds P to bf16 for P V (bf16's unit roundoff is 2^-8: relative error <= 2^-8 a
+  // probability, so at most 2^-8 max|v| = 2^-8 in an output, as the probabilities over l sum to 1) and the output to
+  // bf16 (<= 2^-8 |out|); scores and sums are fp32 (relative ~1e-6 on scores below ~10, exp2f within a few ulp). So an
+  // element's error is at most 2^-8 (1 + |ref|) + 1e-4, a worst case (P's roundings have both signs and mostly
+  // cancel: the observed maxima are ~3e-3, the relative L2 ~2e-3, checked at 4e-3).
+  const decode_case::Errors e = decode_case::compare(c, in, [](double ref) { return std::ldexp(1.0, -8) * (1 + std::fabs(ref)) + 1e-4; });
+  const bool ok = e.rel <= 4e-3 && e.firstBad.empty();
+  std::printf("%s %s: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name, e.rel, e.maxErr, e.firstBad.c_str());
   return ok;
 }
 

@@ -8,6 +8,7 @@
 // the sequence's own length how many splits hold keys (`active`) and the merge reads those alone.
 #pragma once
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 
@@ -23,6 +24,16 @@ constexpr int kMaxD = 128;
 // multiprocessors, into at most twice as many blocks (forced splits included), so the workspace below holds every
 // launch's states.
 constexpr int kMaxBlocksPerSM = 3;
+
+// A launch's splits: `wanted` (the kernel's own choice for its `pairs` of blocks a split, each a (sequence, KV head) or
+// a part of one), no more than the launch bound's keys fill (`byKeys`: maxKvLen over a split's least keys); forced
+// ones (tests, benchmarks) within what the workspace holds (twice `target`, the kernel's blocks in flight); 1 to
+// kMaxSplits.
+inline long long clampSplits(long long wanted, long long byKeys, long long pairs, long long target, int forced) {
+  long long splits = std::min(wanted, byKeys);
+  if (forced > 0) splits = pairs < target ? std::min<long long>(forced, 2 * target / pairs) : 1;
+  return std::max<long long>(1, std::min<long long>(splits, kMaxSplits));
+}
 
 // Where the partial state of query head `outRow` (row * Hq + head) for split `split` of `splits` starts.
 __host__ __device__ inline size_t stateOffset(size_t outRow, int splits, int split, int D) {

@@ -28,7 +28,6 @@ constexpr int kWarps = 4;
 // A split's length is a multiple of the keys a block covers an iteration: 32 / L a warp (L lanes a key).
 __host__ __device__ constexpr int splitKeys(int lanesPerKey) { return kWarps * 32 / lanesPerKey; }
 using decode_splits::kMaxG;
-using decode_splits::kMaxSplits;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // A lane's slice of DPL bf16 values of a row, kept packed (two a register) until used: 32 keys' slices stay in
@@ -331,12 +330,8 @@ std::string attentionDecode(const AttentionArgs& a) {
   const int lanes = lanesPerKey(a.D);
   // Enough blocks for targetBlocks, no more than the launch bound's keys fill (a split holds a multiple of
   // splitKeys(lanes)); forced ones (tests, and benchmarks of what splitting buys) within what the workspace holds.
-  long long splits = (targetBlocks() + pairs - 1) / pairs;
   const long long byKeys = (a.maxKvLen + splitKeys(lanes) - 1) / splitKeys(lanes);
-  if (splits > byKeys) splits = byKeys;
-  if (a.forceSplits > 0) splits = pairs < targetBlocks() ? std::min<long long>(a.forceSplits, 2 * targetBlocks() / pairs) : 1;
-  if (splits > kMaxSplits) splits = kMaxSplits;
-  if (splits < 1) splits = 1;
+  const long long splits = decode_splits::clampSplits((targetBlocks() + pairs - 1) / pairs, byKeys, pairs, targetBlocks(), a.forceSplits);
   float* partial = nullptr;
   unsigned* arrived = nullptr;
   if (splits > 1) {

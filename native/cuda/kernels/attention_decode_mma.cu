@@ -329,12 +329,8 @@ std::string attentionDecodeMma(const AttentionArgs& a) {
   // splits than the launch bound's keys fill at kMinSplitKeys each; forced ones (tests, benchmarks) within what the
   // workspace holds (attention_splits.cuh).
   const long long pairs = (long long)a.S * a.Hk, target = (long long)kResidentBlocks * multiprocessorCount();
-  long long splits = pairs < target ? target / pairs : 1;
   const long long byKeys = (a.maxKvLen + kMinSplitKeys - 1) / kMinSplitKeys;
-  if (splits > byKeys) splits = byKeys;
-  if (a.forceSplits > 0) splits = pairs < target ? std::min<long long>(a.forceSplits, 2 * target / pairs) : 1;
-  if (splits > decode_splits::kMaxSplits) splits = decode_splits::kMaxSplits;
-  if (splits < 1) splits = 1;
+  const long long splits = decode_splits::clampSplits(pairs < target ? target / pairs : 1, byKeys, pairs, target, a.forceSplits);
   float* partial = nullptr;
   unsigned* arrived = nullptr;
   if (splits > 1) {
