@@ -1,5 +1,5 @@
 import type { Tensor } from "../runtime/tensor.js";
-import { expectCondition, expectNoOverlap, expectRank, expectSameFloat, expectShape, output, sameDevice } from "./check.js";
+import { expectCondition, expectRank, expectSameFloat, expectShape, output, sameDevice } from "./check.js";
 import { linear } from "./linear.js";
 import { siluAndMul } from "./silu-and-mul.js";
 
@@ -16,12 +16,7 @@ export function linearSiluAndMul(x: Tensor, weight: Tensor, bias: Tensor | null 
   expectShape(kernel, "weight", weight, ["2I", x.shape[1]]);
   expectCondition(kernel, weight.shape[0] % 2 === 0, `weight must have an even number of rows [2I, K], got [${weight.shape.join(", ")}]`);
   if (bias !== null) expectShape(kernel, "bias", bias, [weight.shape[0]]);
-  const fused = device.backend.linearSiluAndMul;
-  if (fused !== undefined) {
-    const result = output(kernel, device, undefined, [x.shape[0], weight.shape[0] / 2], x.dtype);
-    expectNoOverlap(kernel, result, { x, weight, bias });
-    if (fused.call(device.backend, result, x, weight, bias)) return result;
-    return siluAndMul(linear(x, weight, bias), result);
-  }
-  return siluAndMul(linear(x, weight, bias));
+  const result = output(kernel, device, undefined, [x.shape[0], weight.shape[0] / 2], x.dtype);
+  if (device.backend.linearSiluAndMul?.(result, x, weight, bias) === true) return result;
+  return siluAndMul(linear(x, weight, bias), result);
 }

@@ -3,11 +3,11 @@
 // K x N column-major matrix, hence op = T) · xᵀ[K, T]; the bias runs along outᵀ's rows, which is what
 // CUBLASLT_EPILOGUE_BIAS broadcasts. Descriptors are cached per shape, dtype and pointer alignment, so a step loop
 // asks the heuristic nothing. The algorithm is chosen once per bucket of token counts (T rounded up to a power of
-// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves, until that T has been met in about three steps, when
-// it asks the heuristic for T itself (kOwnAfter): the offline workload's prefill steps each meet new counts (the output head at 1..128
-// finishing prompts, the vision tower at each picture count), and a first product of a new shape cost 5-115 ms of
-// host time on the H200 (V8 profile of bench/vlm-offline.ts: 1.1 s of the engine thread's 1.4 s launching ten prompt
-// steps). The only file that includes cuBLAS.
+// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves, until that T has been met in about three steps,
+// when it asks the heuristic for T itself (kOwnAfter): the offline workload's prefill steps each meet new counts (the
+// output head at 1..128 finishing prompts, the vision tower at each picture count), and a first product of a new
+// shape cost 5-115 ms of host time on the H200 (V8 profile of bench/vlm-offline.ts: 1.1 s of the engine thread's
+// 1.4 s launching ten prompt steps). The only file that includes cuBLAS.
 //
 // fp8GemmLt: the same product with A and B in FP8 E4M3 (weights and per-token quantized activations), fp32
 // accumulation, the raw sums written in the output's dtype; linearFp8 (fp8_linear.cu) applies the scales after. An

@@ -18,6 +18,11 @@ namespace {
 constexpr int kGemvWarps = 8;
 constexpr int kBatch = 8;  // 16-byte loads in flight per lane before the first use (the first batch before the wait)
 
+// A row's sum as the product stores it: the bias added, rounded to bf16.
+__device__ __forceinline__ __nv_bfloat16 storedSum(float sum, const __nv_bfloat16* bias, int row) {
+  return __float2bfloat16_rn(bias == nullptr ? sum : sum + __bfloat162float(bias[row]));
+}
+
 __device__ __forceinline__ void accumulate8(float& acc, const uint4& w, const uint4& x) {
   const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&w);
   const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&x);
@@ -89,6 +94,13 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   }
 #pragma unroll
   for (int t = 0; t < T; t++) acc[t] = warpSum(acc[t]);
+  // The whole sum of token t over the row whose first warp is `first` (its SPLIT parts, from shared memory).
+  auto rowSum = [&](int first, int t) {
+    float sum = 0.f;
+#pragma unroll
+    for (int p = 0; p < SPLIT; p++) sum += partial[first + p][t];
+    return sum;
+  };
   if (SPLIT > 1 || GATED) {
     if (lane == 0) {
 #pragma unroll
@@ -97,12 +109,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
     __syncthreads();
     if (part != 0) return;
 #pragma unroll
-    for (int t = 0; t < T; t++) {
-      float sum = 0.f;
-#pragma unroll
-      for (int p = 0; p < SPLIT; p++) sum += partial[warp + p][t];
-      acc[t] = sum;
-    }
+    for (int t = 0; t < T; t++) acc[t] = rowSum(warp, t);
   }
   if (n >= N || lane != 0) return;
   if constexpr (GATED) {
@@ -110,19 +117,14 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
     const int upWarp = warp + kOutsPerBlock * SPLIT;
 #pragma unroll
     for (int t = 0; t < T; t++) {
-      float up = 0.f;
-#pragma unroll
-      for (int p = 0; p < SPLIT; p++) up += partial[upWarp + p][t];
-      // Rounded to bf16 first, as the product would store gate and up for the siluAndMul kernel to read.
-      const float g = __bfloat162float(__float2bfloat16_rn(bias == nullptr ? acc[t] : acc[t] + __bfloat162float(bias[n])));
-      const float u = __bfloat162float(__float2bfloat16_rn(bias == nullptr ? up : up + __bfloat162float(bias[n + N])));
+      // Gate and up as the product would store them for the siluAndMul kernel to read.
+      const float g = __bfloat162float(storedSum(acc[t], bias, n));
+      const float u = __bfloat162float(storedSum(rowSum(upWarp, t), bias, n + N));
       out[size_t(t) * N + n] = __float2bfloat16_rn(siluTimes(g, u));
     }
   } else {
 #pragma unroll
-    for (int t = 0; t < T; t++) {
-      out[size_t(t) * N + n] = __float2bfloat16_rn(bias == nullptr ? acc[t] : acc[t] + __bfloat162float(bias[n]));
-    }
+    for (int t = 0; t < T; t++) out[size_t(t) * N + n] = storedSum(acc[t], bias, n);
   }
 }
 

@@ -45,13 +45,9 @@ std::string applyRotary(int dtype, void* x, void* y, const float* cos, const flo
     const size_t most = headsX > headsY ? headsX : headsY;
     if (rotaryVec16Fits<E>(x, y, cos, sin, T, most, D, R, interleaved)) {
       const size_t n = T * most * ((interleaved ? 2 * R : R) / Vec16<E>::kN);
-      if (interleaved) {
-        rotaryVec16Kernel<E, true><<<blocksFor(n), kThreads, 0, stream()>>>(ex, ey, cos, sin, uint32_t(T), uint32_t(headsX),
-                                                                           uint32_t(headsY), uint32_t(D), uint32_t(R));
-      } else {
-        rotaryVec16Kernel<E, false><<<blocksFor(n), kThreads, 0, stream()>>>(ex, ey, cos, sin, uint32_t(T), uint32_t(headsX),
-                                                                            uint32_t(headsY), uint32_t(D), uint32_t(R));
-      }
+      const auto kernel = interleaved ? rotaryVec16Kernel<E, true> : rotaryVec16Kernel<E, false>;
+      kernel<<<blocksFor(n), kThreads, 0, stream()>>>(ex, ey, cos, sin, uint32_t(T), uint32_t(headsX), uint32_t(headsY),
+                                                      uint32_t(D), uint32_t(R));
     } else {
       rotaryKernel<E><<<blocksFor(T * heads * R), kThreads, 0, stream()>>>(ex, ey, cos, sin, T, headsX, headsY, D, R,
                                                                            interleaved);
