@@ -23,11 +23,12 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
   });
 
   test("linear: token counts sharing a bucket's cuBLASLt algorithm (T rounded up to a power of two) each right", async () => {
-    // 65..128 share one heuristic query, checked for each T; the wide N (past the gemv kernel's 65,536) takes small T
-    // to cuBLASLt too, where buckets 4 and 8 serve 3, 5, 6 and 7. 100 and 5 again, past OWN_AFTER calls (gemm_lt.cc's
-    // kOwnAfter): from then on the heuristic's own choice for that T.
+    // 65..128 share one plan, its layouts set to each T in turn (128, 100, 65, 127, 64: back and forth in one bucket);
+    // the wide N (past the gemv kernel's 65,536) takes small T to cuBLASLt too, where buckets 4 and 8 serve 3, 5, 6
+    // and 7. 100 and 5 again, past OWN_AFTER calls (gemm_lt.cc's kOwnAfter): from then on the heuristic's own choice
+    // for that T, while the bucket's plan still serves the others.
     const OWN_AFTER = 108;
-    for (const [K, N, counts, repeated] of [[256, 384, [128, 100, 65, 127, 64], 100], [64, 70_000, [8, 3, 5, 6, 7, 4], 5]] as const) {
+    for (const [K, N, counts, repeated] of [[256, 384, [128, 100, 65, 127, 64], 100], [64, 70_000, [8, 3, 5, 6, 7, 4], 5], [256, 384, [127, 65], 65]] as const) {
       const [cw, gw] = floatPair(randomValues(random, N * K, -0.1, 0.1), [N, K], "BF16");
       const [cb, gb] = floatPair(randomValues(random, N), [N], "BF16");
       for (const T of [...counts, repeated]) {

@@ -1,17 +1,18 @@
 // linear through cuBLASLt: out[T, N] = x[T, K] · w[N, K]ᵀ + bias[N], the bias added in the epilogue. Row-major
 // tensors are column-major transposes, so this is the column-major product outᵀ[N, T] = w[N, K] (stored as a
 // K x N column-major matrix, hence op = T) · xᵀ[K, T]; the bias runs along outᵀ's rows, which is what
-// CUBLASLT_EPILOGUE_BIAS broadcasts. Descriptors are cached per shape, dtype and pointer alignment, so a step loop
-// asks the heuristic nothing. The algorithm is chosen once per bucket of token counts (T rounded up to a power of
-// two) and checked (cublasLtMatmulAlgoCheck) for each T it serves, until that T has been met in about three steps,
-// when it asks the heuristic for T itself (kOwnAfter): the offline workload's prefill steps each meet new counts (the
-// output head at 1..128 finishing prompts, the vision tower at each picture count), and a first product of a new
-// shape cost 5-115 ms of host time on the H200 (V8 profile of bench/vlm-offline.ts: 1.1 s of the engine thread's
-// 1.4 s launching ten prompt steps). The only file that includes cuBLAS.
+// CUBLASLT_EPILOGUE_BIAS broadcasts.
 //
-// fp8GemmLt: the same product with A and B in FP8 E4M3 (weights and per-token quantized activations), fp32
-// accumulation, the raw sums written in the output's dtype; linearFp8 (fp8_linear.cu) applies the scales after. An
-// FP8 plan the heuristic refuses is remembered as refused, so the caller's fallback costs no second query.
+// Plans. A product of a new token count T must not cost the host a heuristic query, an algorithm check or a new
+// kernel's first launch: the offline workload's prompt steps each meet new counts (the decoder's at each step's token
+// count, the vision tower's at each picture count, the output head's at the prompts finishing), and the GPU waits
+// while the host does that (V8 profile of bench/vlm-offline.ts on the H200, 2215770: 423 ms of the engine thread in
+// `linear` over ten prompt steps, ~25 µs a call when nothing is new). So a product runs on its bucket's plan (T
+// rounded up to a power of two): descriptors made and the algorithm asked once a bucket (the warm-up,
+// src/runner/product-warmup.ts, makes them before the first request and loads their kernels), with the two layouts
+// that hold T set to this call's T (a setter, no query). A count met kOwnAfter times gets its own plan, the
+// heuristic's choice for that very T; a count whose bucket algorithm cuBLASLt refuses gets it at once.
+// The only file that includes cuBLAS.
 #include <cublasLt.h>
 
 #include <chrono>
@@ -30,23 +31,21 @@ namespace {
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
 struct Plan {
-  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatmulDesc_t desc = nullptr;  // null: cuBLASLt has no algorithm for it (remembered, not asked again)
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
-  bool own = false;        // the algorithm is the heuristic's for this very shape (not its bucket's)
-  int uses = 0;            // calls so far, while the bucket's algorithm serves
-  bool launched = false;   // for IRIS_CUBLASLT_TRACE
+  size_t cols = 0;        // the token count its layouts b and c hold now
+  bool launched = false;  // for IRIS_CUBLASLT_TRACE
 };
 
-// Calls after which a shape served by its bucket's algorithm gets the heuristic's own choice: a shape met again
-// and again (a server's usual prompt lengths, a benchmark's) deserves its best kernel; one met in a step or two (the
-// offline run's prefill counts) does not. With buckets alone, the latency benchmark's 351-token prefill took 6.6 ms
+// Calls after which a token count served by its bucket's plan gets its own plan (the heuristic's choice for that
+// T, and often a kernel no warm-up loaded: 25-100 ms of host time at its first launch): a count met again and again
+// (a server's usual prompt lengths, a benchmark's) deserves its best kernel; one met in a step or two (the offline
+// run's prefill counts) does not. With buckets alone, the latency benchmark's 351-token prefill took 6.6 ms
 // of device time against 5.3 before (H200, d071b73 against 386eafc, another machine of the same kind; the choice
 // made at 512 tokens the likely cause). Counted in calls, and a step calls each of a decoder's products once a layer:
-// at 3 calls (040cd8a) every new count got its own choice inside its first step, often a kernel no warm-up had
-// loaded (src/runner/product-warmup.ts warms the buckets' algorithms), whose first launch costs 25-100 ms of host
-// time while the device waits (the offline workload's prompt steps kept ~105 ms of launch a step after the warm-up,
-// 7e8645d). 108 calls: three steps of a 36-layer model (Qwen2.5-VL-3B), so a repeated prompt length gets its own
+// at 3 calls (040cd8a) every new count got its own choice inside its first step (the offline workload's prompt steps
+// kept ~105 ms of launch a step after the warm-up, 7e8645d). 108 calls: three steps of a 36-layer model (Qwen2.5-VL-3B), so a repeated prompt length gets its own
 // kernel from its third step on. Not yet measured as a rule.
 constexpr int kOwnAfter = 108;
 
@@ -60,8 +59,8 @@ size_t bucketOf(size_t T) {
   return bucket;
 }
 
-// IRIS_CUBLASLT_TRACE=1: each new plan's host time on stderr (the heuristic at its bucket, the check, its own
-// heuristic where the check refused, its first product's launch), to see where a new shape's first call goes.
+// IRIS_CUBLASLT_TRACE=1: each new plan's host time on stderr (a bucket's or a count's own), its first launch's, and
+// each refusal of a bucket's algorithm, to see where a new shape's first call goes.
 const bool tracing = std::getenv("IRIS_CUBLASLT_TRACE") != nullptr;
 double millisecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -71,8 +70,9 @@ std::mutex mutex;
 int gemvMode = -1;  // setGemvMode: -1 by the rule in linear(), 0 never, 1 wherever gemvApplies
 cublasLtHandle_t handle = nullptr;
 void* workspace = nullptr;
-std::map<PlanKey, Plan> plans;
-std::map<PlanKey, cublasLtMatmulAlgo_t> bucketAlgos;  // keyed with T = bucketOf(T); absent where the heuristic refused
+std::map<PlanKey, Plan> bucketPlans;  // keyed with T = bucketOf(T)
+std::map<PlanKey, Plan> ownPlans;     // keyed with the exact T
+std::map<PlanKey, int> callsOnBucket;  // exact T: calls its bucket's plan has served
 
 std::string blasStatus(cublasStatus_t status, const char* what) {
   if (status == CUBLAS_STATUS_SUCCESS) return "";
@@ -145,85 +145,114 @@ std::string askHeuristic(const PlanKey& key, const Plan& plan, cublasLtMatmulAlg
   return s;
 }
 
-// Whether `algo` runs the described product (the bucket's choice, made for a larger T).
-bool serves(const Plan& plan, const cublasLtMatmulAlgo_t& algo) {
-  cublasLtMatmulHeuristicResult_t result{};
-  return cublasLtMatmulAlgoCheck(handle, plan.desc, plan.a, plan.b, plan.c, plan.c, &algo, &result) == CUBLAS_STATUS_SUCCESS &&
-         result.workspaceSize <= kWorkspaceBytes;
-}
-
-// The descriptors of `key` and its algorithm: its bucket's (asked once a bucket, at the bucket's T), else its own.
-std::string makePlan(const PlanKey& key, Plan* plan) {
-  std::string s = describe(key, plan);
-  if (!s.empty()) return s;
-  PlanKey bucketKey = key;
-  std::get<1>(bucketKey) = bucketOf(std::get<1>(key));
+// A plan of `key` with the heuristic's algorithm for key's T; a plan without descriptors where cuBLASLt has none.
+Plan makePlan(const PlanKey& key, const char* kind, std::string* status) {
   const auto start = std::chrono::steady_clock::now();
-  double bucketMs = 0, checkMs = 0;
-  auto it = bucketAlgos.find(bucketKey);
-  if (it == bucketAlgos.end()) {
-    Plan atBucket;
-    cublasLtMatmulAlgo_t algo{};
-    if (describe(bucketKey, &atBucket).empty() && askHeuristic(bucketKey, atBucket, &algo).empty()) {
-      it = bucketAlgos.emplace(bucketKey, algo).first;
-    }
-    release(&atBucket);
-    bucketMs = millisecondsSince(start);
-  }
-  const bool shared = it != bucketAlgos.end() && serves(*plan, it->second);
-  checkMs = millisecondsSince(start) - bucketMs;
-  if (shared) plan->algo = it->second;
-  plan->own = !shared;
-  const std::string status = shared ? "" : askHeuristic(key, *plan, &plan->algo);
+  Plan plan;
+  *status = describe(key, &plan);
+  if (status->empty()) *status = askHeuristic(key, plan, &plan.algo);
+  if (!status->empty()) release(&plan);
+  plan.cols = std::get<1>(key);
   if (tracing) {
     const auto [dtype, T, K, N, hasBias, align, fp8] = key;
-    std::fprintf(stderr, "cublaslt plan%s dtype %d [%zu x %zu] x [%zu x %zu]: bucket %zu heuristic %.2f ms, check %.2f ms, %s %.2f ms\n",
-                 fp8 ? " fp8" : "", dtype, T, K, N, K, std::get<1>(bucketKey), bucketMs, checkMs,
-                 shared ? "shared" : "own heuristic", millisecondsSince(start) - bucketMs - checkMs);
+    std::fprintf(stderr, "cublaslt %s plan%s dtype %d [%zu x %zu] x [%zu x %zu] align %d: %.2f ms%s\n", kind, fp8 ? " fp8" : "",
+                 dtype, T, K, N, K, align, millisecondsSince(start), status->empty() ? "" : " (no algorithm)");
   }
-  return status;
+  return plan;
 }
 
-}  // namespace
-
-void setGemvMode(int mode) {
-  gemvMode = mode == 0 || mode == 1 ? mode : -1;
+// Points the layouts that hold the token count (xᵀ: K x T, outᵀ: N x T) at `cols`; setters, no query.
+std::string resize(Plan* plan, size_t cols) {
+  if (plan->cols == cols) return "";
+  const uint64_t columns = cols;
+  std::string s = blasStatus(cublasLtMatrixLayoutSetAttribute(plan->b, CUBLASLT_MATRIX_LAYOUT_COLS, &columns, sizeof(columns)),
+                             "layout B columns");
+  if (s.empty()) {
+    s = blasStatus(cublasLtMatrixLayoutSetAttribute(plan->c, CUBLASLT_MATRIX_LAYOUT_COLS, &columns, sizeof(columns)),
+                   "layout C columns");
+  }
+  plan->cols = s.empty() ? cols : 0;  // 0: unknown, set again next time
+  return s;
 }
 
-// The handle and workspace on first use, then the cached plan of `key` (made now if new); null with the reason.
+std::string shapeName(const PlanKey& key) {
+  const auto [dtype, T, K, N, hasBias, align, fp8] = key;
+  return std::string(fp8 ? "fp8 " : "") + "linear [" + std::to_string(T) + "x" + std::to_string(K) + "] x [" +
+         std::to_string(N) + "x" + std::to_string(K) + "]ᵀ";
+}
+
+// The exact-T plan of `key`, made now if new; null with the reason where cuBLASLt has no algorithm for it.
+Plan* ownPlanFor(const PlanKey& key, std::string* status) {
+  auto it = ownPlans.find(key);
+  if (it == ownPlans.end()) {
+    std::string s;
+    it = ownPlans.emplace(key, makePlan(key, "own", &s)).first;
+  }
+  if (it->second.desc == nullptr) {
+    *status = shapeName(key) + ": no cuBLASLt algorithm for this shape";
+    return nullptr;
+  }
+  return &it->second;
+}
+
+// The plan that runs `key` now, its layouts at key's T: the exact T's own plan where it has one (or its bucket has no
+// algorithm), else its bucket's; null with the reason.
 Plan* planFor(const PlanKey& key, std::string* status) {
   if (handle == nullptr) {
     *status = blasStatus(cublasLtCreate(&handle), "cublasLtCreate");
     if (status->empty()) *status = cudaStatus(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
     if (!status->empty()) return nullptr;
   }
-  auto it = plans.find(key);
-  if (it == plans.end()) {
-    Plan plan;
-    const std::string s = makePlan(key, &plan);
-    const auto [dtype, T, K, N, hasBias, align, fp8] = key;
-    if (!s.empty()) {
-      *status = std::string(fp8 ? "fp8 " : "") + "linear [" + std::to_string(T) + "x" + std::to_string(K) + "] x [" +
-                std::to_string(N) + "x" + std::to_string(K) + "]ᵀ: " + s;
-      if (!fp8) return nullptr;
-      plan.desc = nullptr;  // remembered as refused
+  if (ownPlans.count(key) != 0) return ownPlanFor(key, status);
+  PlanKey bucketKey = key;
+  std::get<1>(bucketKey) = bucketOf(std::get<1>(key));
+  auto it = bucketPlans.find(bucketKey);
+  if (it == bucketPlans.end()) {
+    std::string s;
+    it = bucketPlans.emplace(bucketKey, makePlan(bucketKey, "bucket", &s)).first;
+  }
+  Plan& bucket = it->second;
+  if (bucket.desc == nullptr || ++callsOnBucket[key] >= kOwnAfter) {
+    callsOnBucket.erase(key);
+    return ownPlanFor(key, status);
+  }
+  *status = resize(&bucket, std::get<1>(key));
+  return status->empty() ? &bucket : nullptr;
+}
+
+// Enqueues the product on `plan`; where the bucket's algorithm refuses this T (cuBLASLt checks the algorithm against
+// the problem at each call), once more on the exact T's own plan.
+std::string runPlan(const PlanKey& key, Plan* plan, const void* bias, void* out, const void* x, const void* w, const char* what) {
+  for (int attempt = 0;; attempt++) {
+    std::string s;
+    if (bias != nullptr) {
+      s = blasStatus(cublasLtMatmulDescSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
+                     "BIAS_POINTER");
+      if (!s.empty()) return s;
     }
-    it = plans.emplace(key, plan).first;
-  }
-  Plan& plan = it->second;
-  if (plan.desc == nullptr) {
-    if (status->empty()) *status = "fp8 linear: no cuBLASLt algorithm for this shape";
-    return nullptr;
-  }
-  if (!plan.own && ++plan.uses >= kOwnAfter) {
+    const float one = 1.f, zero = 0.f;
     const auto start = std::chrono::steady_clock::now();
-    cublasLtMatmulAlgo_t algo{};
-    if (askHeuristic(key, plan, &algo).empty()) plan.algo = algo;  // else the bucket's, which runs it, stays
-    plan.own = true;
-    if (tracing) std::fprintf(stderr, "cublaslt own heuristic after %d calls [%zu x %zu]: %.2f ms\n", kOwnAfter,
-                              std::get<1>(key), std::get<2>(key), millisecondsSince(start));
+    s = blasStatus(cublasLtMatmul(handle, plan->desc, &one, w, plan->a, x, plan->b, &zero, out, plan->c, out, plan->c,
+                                  &plan->algo, workspace, kWorkspaceBytes, stream()),
+                   what);
+    if (tracing && !plan->launched) {
+      std::fprintf(stderr, "cublaslt first launch %s: %.2f ms\n", shapeName(key).c_str(), millisecondsSince(start));
+    }
+    plan->launched = true;
+    if (s.empty()) return launchStatus(what);
+    const bool onBucket = ownPlans.count(key) == 0;
+    if (!onBucket || attempt > 0) return s;
+    if (tracing) std::fprintf(stderr, "cublaslt bucket algorithm refused %s: %s\n", shapeName(key).c_str(), s.c_str());
+    std::string status;
+    plan = ownPlanFor(key, &status);
+    if (plan == nullptr) return status;
   }
-  return &plan;
+}
+
+}  // namespace
+
+void setGemvMode(int mode) {
+  gemvMode = mode == 0 || mode == 1 ? mode : -1;
 }
 
 // Whether the gemv kernel takes a product of N output rows: where it applies (gemvApplies) and the rule agrees. An
@@ -256,23 +285,10 @@ std::string linear(int dtype, void* out, const void* x, const void* w, const voi
   if (gemvServes(dtype, out, x, w, T, K, N)) return gemv(out, x, w, bias, T, K, N);
   std::lock_guard<std::mutex> lock(mutex);
   std::string status;
-  Plan* found = planFor(PlanKey{dtype, T, K, N, bias != nullptr, alignmentOf({out, x, w, bias}), false}, &status);
-  if (found == nullptr) return status;
-  Plan& plan = *found;
-  if (bias != nullptr) {
-    std::string s = blasStatus(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
-                               "BIAS_POINTER");
-    if (!s.empty()) return s;
-  }
-  const float one = 1.f, zero = 0.f;
-  const auto start = std::chrono::steady_clock::now();
-  std::string s = blasStatus(cublasLtMatmul(handle, plan.desc, &one, w, plan.a, x, plan.b, &zero, out, plan.c, out, plan.c,
-                                            &plan.algo, workspace, kWorkspaceBytes, stream()),
-                             "cublasLtMatmul");
-  if (tracing && !plan.launched) std::fprintf(stderr, "cublaslt first launch [%zu x %zu] x [%zu x %zu]: %.2f ms\n", T, K, N, K, millisecondsSince(start));
-  plan.launched = true;
-  if (!s.empty()) return s;
-  return launchStatus("linear");
+  const PlanKey key{dtype, T, K, N, bias != nullptr, alignmentOf({out, x, w, bias}), false};
+  Plan* plan = planFor(key, &status);
+  if (plan == nullptr) return status;
+  return runPlan(key, plan, bias, out, x, w, "cublasLtMatmul");
 }
 
 std::string fp8GemmLt(int outDtype, void* raw, const void* x, const void* w, size_t T, size_t K, size_t N) {
@@ -283,13 +299,10 @@ std::string fp8GemmLt(int outDtype, void* raw, const void* x, const void* w, siz
   if (outDtype != kBF16 && outDtype != kF32) return "fp8 linear: raw sums only in bf16 or fp32";
   std::lock_guard<std::mutex> lock(mutex);
   std::string status;
-  Plan* plan = planFor(PlanKey{outDtype, T, K, N, false, align, true}, &status);
+  const PlanKey key{outDtype, T, K, N, false, align, true};
+  Plan* plan = planFor(key, &status);
   if (plan == nullptr) return status;
-  const float one = 1.f, zero = 0.f;
-  status = blasStatus(cublasLtMatmul(handle, plan->desc, &one, w, plan->a, x, plan->b, &zero, raw, plan->c, raw, plan->c,
-                                     &plan->algo, workspace, kWorkspaceBytes, stream()),
-                      "cublasLtMatmul (fp8)");
-  return status.empty() ? launchStatus("fp8 linear") : status;
+  return runPlan(key, plan, nullptr, raw, x, w, "cublasLtMatmul (fp8)");
 }
 
 }  // namespace iris
