@@ -107,6 +107,7 @@ if (!values["no-phases"]) {
 }
 const server = await engine.getServerInfo();
 await engine.shutdown();
+const profile = readProfile();
 const meanPrompt = promptTokens / requests;
 const floor = workloadFloor(config, {
   requests, grid: { t, h, w }, promptLength: meanPrompt, outputTokens, decodeBatch: Math.min(requests, server.maxRunningRequests),
@@ -151,5 +152,8 @@ console.log(JSON.stringify({
     fractionOfFloor: round(generated / main.seconds / floor.outputTokensPerS),
   },
   phases,
-  stepProfileTotals: readProfile().totals,
+  stepProfileTotals: profile.totals,
+  // Each step with prompt tokens apart (its own group: token counts differ), in the order they ran: where the
+  // prompt phase's host launch, device span and idle go step by step.
+  promptSteps: profile.groups.filter((g) => !g.kind.startsWith("decode")),
 }, null, 2));

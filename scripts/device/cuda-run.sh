@@ -238,7 +238,9 @@ if [[ $offline_lite == 1 ]]; then
   echo "==== offline (lite) ===="
   for f in "$out"/vlm-offline-lite*.json; do
     node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-      console.log(process.argv[1].split("/").pop(), JSON.stringify({ results: d.results, floorTokS: d.floor.outputTokensPerS, totals: d.stepProfileTotals }))' "$f" 2>/dev/null \
+      console.log(process.argv[1].split("/").pop(), JSON.stringify({ results: d.results, floorTokS: d.floor.outputTokensPerS, totals: d.stepProfileTotals }));
+      const r = (x) => (x == null ? "-" : x.toFixed(1));
+      for (const g of d.promptSteps ?? []) console.log(`  ${g.kind}: launch ${r(g.medianMs.launch)} wait ${r(g.medianMs.wait)} span ${r(g.medianMs.deviceSpan)} idleBefore ${r(g.medianMs.deviceIdleBefore)} vision ${r(g.medianMs.deviceVision)}`)' "$f" 2>/dev/null \
       || tail -n 8 "${f%.json}.err"
   done
 fi
