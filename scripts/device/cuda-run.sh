@@ -179,10 +179,14 @@ if [[ $throughput == 1 && $build_rc == 0 ]]; then
   timeout 300 node --import tsx bench/vlm-offline.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-offline-iris.json" 2> "$out/vlm-offline-iris.err"
   echo "iris offline rc=$?"
-  timeout 240 node --import tsx bench/vlm-shared-picture.ts "${engine_flags[@]}" --requests "$requests" \
+  # THROUGHPUT_CPU_PROF=1: V8's cpu profiles of the shared-picture and formats runs' threads (where the caller's thread
+  # and the engine core spend a request's preparation) under $out/cpu-prof-shared and $out/cpu-prof-formats.
+  sprof=(); fprof=()
+  [[ -n ${THROUGHPUT_CPU_PROF:-} ]] && { sprof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof-shared"); fprof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof-formats"); }
+  timeout 240 node "${sprof[@]}" --import tsx bench/vlm-shared-picture.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-shared-picture-iris.json" 2> "$out/vlm-shared-picture-iris.err"
   echo "iris shared picture rc=$?"
-  timeout 120 node --import tsx bench/vlm-formats.ts "${engine_flags[@]}" > "$out/vlm-formats-iris.json" 2> "$out/vlm-formats-iris.err"
+  timeout 120 node "${fprof[@]}" --import tsx bench/vlm-formats.ts "${engine_flags[@]}" > "$out/vlm-formats-iris.json" 2> "$out/vlm-formats-iris.err"
   echo "iris formats rc=$?"
 fi
 if [[ $offline_lite == 1 && $build_rc == 0 ]]; then

@@ -10,7 +10,7 @@ import type { SchedulerStats } from "../scheduler/types.js";
 import type {
   CoreInfo, CoreOptions, CoreOutput, CoreRequest, CoreStart, FlushCacheResult, FromCore, MemoryPlan, MultimodalPayload, ToCore,
 } from "./protocol.js";
-import { payloadForTransfer } from "./payload-transfer.js";
+import { payloadForTransfer, type TransferRule } from "./payload-transfer.js";
 import { RankGroup } from "./rank-group.js";
 
 export interface LoadProgressEvent {
@@ -92,12 +92,13 @@ export class CoreClient {
     return this.pending.has(rid);
   }
 
-  submit(request: CoreRequest, onOutput: OutputListener, onFailure: FailureListener): void {
+  /** `rule`: how the request's image payload travels (payload-transfer.ts); by default cloned whole. */
+  submit(request: CoreRequest, onOutput: OutputListener, onFailure: FailureListener, rule?: TransferRule): void {
     this.checkOpen();
     if (this.pending.has(request.rid)) throw new IrisError("INVALID_ARGUMENT", `Duplicate request ID detected: ${request.rid}`);
     this.pending.set(request.rid, { onOutput, onFailure });
     if (request.mm === undefined) return this.send({ type: "add", request });
-    const { mm, transfer } = payloadForTransfer(request.mm);
+    const { mm, transfer } = payloadForTransfer(request.mm, rule);
     this.send({ type: "add", request: { ...request, mm } }, transfer);
   }
 
@@ -105,8 +106,8 @@ export class CoreClient {
     if (!this.closed && this.pending.has(rid)) this.send({ type: "abort", rid });
   }
 
-  encode(payload: MultimodalPayload): Promise<HostTensor> {
-    const { mm, transfer } = payloadForTransfer(payload);
+  encode(payload: MultimodalPayload, rule?: TransferRule): Promise<HostTensor> {
+    const { mm, transfer } = payloadForTransfer(payload, rule);
     return this.call((id) => ({ type: "encode", id, mm }), transfer);
   }
 

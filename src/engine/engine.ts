@@ -25,6 +25,7 @@ import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
 import { sampleRequest } from "./parallel-samples.js";
+import { callerBuffersOf, type TransferRule } from "./payload-transfer.js";
 import { resolveLogprobSpec } from "./logprob-options.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
 import type { CoreInfo, CoreOptions, CoreRequest, FlushCacheResult } from "./protocol.js";
@@ -172,7 +173,8 @@ export class Engine {
     if (classified.kind === "none" || classified.kind === "precomputed_embedding") {
       throw new IrisError("INVALID_ARGUMENT", "encodeImages takes raw images or processor_output items");
     }
-    return this.client.encode(await this.preparer.processImages(classified, this.imageRequest()));
+    const payload = await this.preparer.processImages(classified, this.imageRequest());
+    return this.client.encode(payload, { callerBuffers: callerBuffersOf(images), moveWhole: true });
   }
 
   /**
@@ -240,8 +242,10 @@ export class Engine {
       // An abort or shutdown while the request is prepared (its images downloaded, say) ends it at once; the
       // signal also stops the downloads, file reads and image jobs themselves.
       const prepared = await untilAborted(this.prepare(single, shared.signal), shared.signal);
-      this.hand(sampleRequest(prepared, rids[0], 0), handles[0], own[0].signal, () => {
-        handles.slice(1).forEach((handle, k) => this.hand(sampleRequest(prepared, handle.rid, k + 1), handle, own[k + 1].signal));
+      // One sample's payload has one use, the message: Iris's own buffers in it move to the worker.
+      const rule = { callerBuffers: callerBuffersOf(single.images), moveWhole: rids.length === 1 };
+      this.hand(sampleRequest(prepared, rids[0], 0), handles[0], own[0].signal, rule, () => {
+        handles.slice(1).forEach((handle, k) => this.hand(sampleRequest(prepared, handle.rid, k + 1), handle, own[k + 1].signal, rule));
       });
       held = [];
     } catch (err) {
@@ -252,7 +256,7 @@ export class Engine {
   }
 
   /** Submits one prepared request (unless it was aborted while it waited); `onFirstOutput` runs once either way. */
-  private hand(core: CoreRequest, handle: RequestHandle, aborted: AbortSignal, onFirstOutput?: () => void): void {
+  private hand(core: CoreRequest, handle: RequestHandle, aborted: AbortSignal, rule: TransferRule, onFirstOutput?: () => void): void {
     const rid = core.rid;
     this.preparing.delete(rid);
     let first = onFirstOutput;
@@ -272,7 +276,7 @@ export class Engine {
     }, (error) => {
       handle.fail(error);
       release();
-    });
+    }, rule);
     this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} images, queued`);
     handle.done.then(
       (r) => this.log.debug(`request ${rid}: ${JSON.stringify(r.metaInfo.finishReason)}, ${r.metaInfo.completionTokens} tokens in ${r.metaInfo.e2eLatency.toFixed(3)} s`),

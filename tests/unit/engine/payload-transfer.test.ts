@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import { hostTensor } from "../../../src/core/host-tensor.js";
-import { payloadForTransfer } from "../../../src/engine/payload-transfer.js";
+import { callerBuffersOf, payloadForTransfer } from "../../../src/engine/payload-transfer.js";
 import type { MultimodalPayload } from "../../../src/engine/protocol.js";
 
 const rows = 4, hidden = 8;
@@ -55,4 +55,37 @@ test("8-bit pictures that view a larger buffer are compacted too; the other fiel
   assert.equal((received.pixels.data as Uint8Array).buffer.byteLength, 12);
   assert.deepEqual(received.sourceSizes, [[2, 2]]);
   assert.deepEqual(Array.from(received.levelTable), Array.from(levelTable));
+});
+
+test("under moveWhole, a whole buffer Iris made is moved (detached here, equal there); the caller's are cloned", () => {
+  const made = Uint8Array.from({ length: 48 }, (_, i) => (i * 11) & 255);
+  const callers = Uint8Array.from({ length: 48 }, (_, i) => (i * 5) & 255);
+  const payload = (data: Uint8Array): MultimodalPayload => ({
+    kind: "rgb8", pixels: hostTensor("U8", [48], data), sourceSizes: [[4, 4]], imageGrids: [[1, 2, 2]], resample: "bicubic",
+    levelTable: new Float32Array(768),
+  });
+  const rule = { callerBuffers: callerBuffersOf([{ data: callers, width: 4, height: 4, channels: 3 }]), moveWhole: true };
+  const expected = Array.from(made);
+  const moved = payloadForTransfer(payload(made), rule);
+  assert.deepEqual(moved.transfer, [made.buffer]);
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(moved.mm, moved.transfer);
+  const received = receiveMessageOnPort(port2)!.message as Extract<MultimodalPayload, { kind: "rgb8" }>;
+  assert.deepEqual(Array.from(received.pixels.data as Uint8Array), expected);
+  assert.equal(made.byteLength, 0, "moved, not copied");
+  assert.equal(payloadForTransfer(payload(callers), rule).transfer.length, 0, "the caller's pixels are never moved");
+  assert.equal(payloadForTransfer(payload(Uint8Array.from(expected)), { ...rule, moveWhole: false }).transfer.length, 0,
+    "without moveWhole (n > 1 samples share one payload) nothing whole is moved");
+  port1.close();
+});
+
+test("callerBuffersOf finds the buffers under every image form", () => {
+  const pixels = new Uint8Array(12), bytes = new Uint8Array(5), patches = new Float32Array(6), feature = new Float32Array(4);
+  const found = callerBuffersOf([
+    { data: pixels, width: 2, height: 2, channels: 3 }, bytes, "photo.png",
+    { format: "processor_output", pixel_values: hostTensor("F32", [1, 6], patches), image_grid_thw: [[1, 1, 1]] },
+    { format: "precomputed_embedding", feature: hostTensor("F32", [1, 4], feature) },
+  ]);
+  for (const b of [pixels, bytes, patches, feature]) assert.ok(found.has(b.buffer));
+  assert.equal(found.size, 4);
 });
