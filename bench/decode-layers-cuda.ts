@@ -84,10 +84,10 @@ const kernels: [string, (l: Layer) => void][] = [
   ["down linear", downLinear],
   ["addRmsNorm", (l) => backend.addRmsNorm(x, h, down, l.norm2, 1e-6)],
 ];
+// The head as a greedy step without logprobs runs it (src/runner/sampler.ts): argmax on the bf16 logits, no F32 copy.
 const head: [string, () => void][] = [
   ["lm head linear", lmHeadLinear],
-  ["cast to F32", () => backend.cast(logitsF32, logits)],
-  ["argmax", () => backend.argmax(tokens, logitsF32)],
+  ["argmax (bf16 logits)", () => backend.argmax(tokens, logits)],
 ];
 
 const graphMicroseconds = (body: () => void, calls: number, replays = 20) => timeGraph(backend, body, calls, replays);
@@ -166,6 +166,19 @@ if (B <= 2) {
   }
   tuneCudaKernels({});
 }
+// The greedy head's other paths, for comparison: the F32 copy and argmax on it (the path before; still the one of
+// steps that sample, mask or keep logprobs), and each argmax on its scalar kernel; rotaryStoreKV on its one-value kernel.
+const castToF32Us = rounded(await perHeadCall(() => backend.cast(logitsF32, logits)));
+const argmaxF32Us = rounded(await perHeadCall(() => backend.argmax(tokens, logitsF32)));
+tuneCudaKernels({ argmaxVec16: false });
+const headPaths = {
+  castToF32Us, argmaxF32Us,
+  argmaxBf16ScalarUs: rounded(await perHeadCall(() => backend.argmax(tokens, logits))),
+  argmaxF32ScalarUs: rounded(await perHeadCall(() => backend.argmax(tokens, logitsF32))),
+};
+tuneCudaKernels({ rotaryStoreKVVec16: false });
+const rotaryStoreKVOneValueUs = rounded(await perLayerCall((l) => backend.rotaryStoreKV(q, l.kc, l.vc, qkv, cos, sin, slots, "neox")));
+tuneCudaKernels({});
 // The two kernels the fused one replaces, for comparison (each a call, as in the kernels' list without fusion).
 const unfusedGateUp = fusesGateUp
   ? { gateUpUs: rounded(await perLayerCall(gateUpLinear)), siluAndMulUs: rounded(await perLayerCall(() => backend.siluAndMul(act, gateUp))) }
@@ -200,6 +213,8 @@ console.log(JSON.stringify({
   attentionDecodeTensorCoresSplits,
   gemvSplits,
   unfusedGateUp,
+  headPaths,
+  rotaryStoreKVOneValueUs,
   sumOfKernelsUs: +sumUs.toFixed(1),
   layersGraphUs: +stackUs.toFixed(1),
   stepGraphUs: +stepUs.toFixed(1),

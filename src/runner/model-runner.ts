@@ -289,7 +289,9 @@ export class ModelRunner {
       ? this.modelForward(work)
       : this.graphs!.run(work.bucket, this.pages.generation, () => this.modelForward(work), this.clock);
     const B = work.sampled.length;
-    const sampledLogits = B > 0 && this.samples ? this.sampler.launch(logits.shape[0] > B ? logits.narrow(0, B) : logits, work.sampling, out) : null;
+    // The logprobs of sampled rows read the logits as sampled; nothing else does.
+    const keepLogits = (work.logprobs?.outputs ?? 0) > 0;
+    const sampledLogits = B > 0 && this.samples ? this.sampler.launch(logits.shape[0] > B ? logits.narrow(0, B) : logits, work.sampling, out, keepLogits) : null;
     if (B > 0) this.options.comm?.broadcast(out, 0);
     if (work.logprobs !== null) {
       this.logprobs.launch(work.logprobs, sampledLogits, work.inputRows > 0 ? logits.narrow(B, work.inputRows) : null, B > 0 ? out : null, logprobs!);

@@ -4,7 +4,10 @@
  * it into buffers kept across steps; `launch` enqueues the kernels. Greedy rows without penalties take the argmax
  * kernel alone; otherwise SGLang's pipeline runs: structured output's token masks (every row, greedy or not, before
  * anything else), penalties, stop tokens masked while `minNewTokens` is not reached,
- * then temperature, top-k, top-p and min-p. Logits of any float type are widened to F32 first.
+ * then temperature, top-k, top-p and min-p. Logits of any float type are widened to F32 first, except for a greedy
+ * step without masks whose logits nothing else reads: argmax takes them as the model wrote them (a bf16 value widens
+ * to F32 exactly, so the index is the same; at batch 512 the copy cost 242 µs of a step, the argmax over twice the
+ * bytes 120 µs).
  */
 import { IrisError } from "../core/errors.js";
 import { argmax } from "../kernels/argmax.js";
@@ -30,6 +33,14 @@ export interface SamplingPlan {
   readonly masked: { readonly index: Tensor; readonly values: Tensor } | null;
   /** Structured output's masks of the constrained rows, or null. */
   readonly tokenMasks: TokenMaskPlan | null;
+}
+
+/** Whether greedy steps without masks take argmax on the logits as written (the rule) or on their F32 copy. */
+let greedyArgmaxOnLogits = true;
+
+/** Forces the greedy path: argmax on the logits as written (true) or on an F32 copy (false, the path before it). */
+export function setGreedyArgmaxOnLogits(on: boolean): void {
+  greedyArgmaxOnLogits = on;
 }
 
 export class Sampler {
@@ -102,9 +113,14 @@ export class Sampler {
 
   /**
    * Enqueues the sampling of `logits` [B, vocab] (any float type) into `out` I32 [B]; returns the F32 logits as
-   * sampled (penalized and masked, before temperature), which the logprobs are computed from.
+   * sampled (penalized and masked, before temperature), which the logprobs are computed from, where `keepLogits`
+   * asks for them; otherwise null.
    */
-  launch(logits: Tensor, plan: SamplingPlan, out: Tensor): Tensor {
+  launch(logits: Tensor, plan: SamplingPlan, out: Tensor, keepLogits: boolean): Tensor | null {
+    if (plan.params === null && plan.tokenMasks === null && !keepLogits && greedyArgmaxOnLogits) {
+      argmax(logits, out);
+      return null;
+    }
     // The step's own logits (an intermediate no one else reads) are penalized and masked in place.
     const wide = cast(logits, "F32");
     if (plan.tokenMasks !== null) applyTokenMask(wide, plan.tokenMasks.bitmask, plan.tokenMasks.rows);

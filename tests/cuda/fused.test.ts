@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { empty } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import { cpu, cuda, expectBf16Match, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 describe("cuda fused kernels", { skip: skipCuda }, () => {
@@ -51,6 +52,44 @@ describe("cuda fused kernels", { skip: skipCuda }, () => {
       await expectBf16Match(q, gq, `q ${style} D=${D}`, 1e-2);
       await expectBf16Match(ckc, gkc, `k cache ${style} D=${D}`, 1e-2);
       assert.deepEqual(await host(gvc), await host(cvc), "v cache");
+    }
+  });
+
+  test("rotaryStoreKV at the decode batch 512 (Qwen2.5-VL-3B's heads): the 16-byte and one-value kernels equal the cpu's", async () => {
+    const [T, Hq, Hk, D, R] = [512, 16, 2, 128, 64];
+    const width = (Hq + 2 * Hk) * D, numSlots = 2 * T + 7;
+    const [cqkv, gqkv] = floatPair(randomValues(random, T * width, -2, 2), [T, width]);
+    const angles = randomValues(random, T * R, -10, 10);
+    const [cc, gc] = floatPair(Float32Array.from(angles, Math.cos), [T, R], "F32");
+    const [cs, gs] = floatPair(Float32Array.from(angles, Math.sin), [T, R], "F32");
+    // Scattered distinct slots (389 is prime to 1,031), padding rows (-1) among them.
+    const slots = Array.from({ length: T }, (_, t) => (t % 97 === 5 ? -1 : (t * 389 + 11) % numSlots));
+    const [csl, gsl] = intPair(slots);
+    const cacheValues = randomValues(random, numSlots * Hk * D);
+    const parts = [Hq, Hk, Hk].map((h) => empty(cpu, [T, h * D], "F32"));
+    let start = 0;
+    for (const p of parts) {
+      cpu.backend.sliceColumns(p, cqkv, start);
+      start += p.shape[1];
+    }
+    const [q, k, v] = parts.map((p, i) => p.view([T, i === 0 ? Hq : Hk, D]));
+    cpu.backend.applyRotary(q, cc, cs, "neox");
+    cpu.backend.applyRotary(k, cc, cs, "neox");
+    const [ckc] = floatPair(cacheValues, [numSlots, Hk, D]), [cvc] = floatPair(cacheValues, [numSlots, Hk, D]);
+    cpu.backend.storeKV(k, v, ckc, cvc, csl);
+    for (const rotaryStoreKVVec16 of [true, false]) {
+      tuneCudaKernels({ rotaryStoreKVVec16 });
+      try {
+        const [, gkc] = floatPair(cacheValues, [numSlots, Hk, D]), [, gvc] = floatPair(cacheValues, [numSlots, Hk, D]);
+        const [, gq] = poisonedPair([T, Hq, D]);
+        backend().rotaryStoreKV(gq, gkc, gvc, gqkv, gc, gs, gsl, "neox");
+        const kernel = rotaryStoreKVVec16 ? "16-byte" : "one-value";
+        await expectBf16Match(q, gq, `q (${kernel})`, 1e-2);
+        await expectBf16Match(ckc, gkc, `k cache (${kernel})`, 1e-2);
+        assert.deepEqual(await host(gvc), await host(cvc), `v cache (${kernel})`);
+      } finally {
+        tuneCudaKernels({});
+      }
     }
   });
 

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { SamplingTensors } from "../../src/runtime/backend.js";
+import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import { cpu, cuda, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
@@ -19,6 +20,41 @@ describe("cuda sampling", { skip: skipCuda }, () => {
         cpu.backend.argmax(co, cl);
         cuda().backend.argmax(go, gl);
         assert.deepEqual(await host(go), await host(co), `argmax ${dtype} [${B}, ${V}]`);
+      }
+    }
+  });
+
+  test("argmax on the greedy batch's bf16 logits [512, 151936]: both kernels, ties, -inf and NaN rows", async () => {
+    const V = 151_936;
+    for (const B of [512, 64, 3, 1]) {
+      const values = randomValues(random, B * V, -5, 5); // bf16 values in [-5, 5]: ties at the maximum are common
+      const row = (r: number) => values.subarray(r * V, (r + 1) * V);
+      const plant = (r: number, fill: (x: Float32Array) => void) => { if (r < B) fill(row(r)); };
+      plant(0, (x) => { x[0] = NaN; });
+      plant(1, (x) => { x[7] = 9; x[V / 2] = 9; x[V - 1] = 9; }); // a tie across slices: the lowest index
+      plant(2, (x) => x.fill(NaN)); // index 0
+      plant(3, (x) => x.fill(-Infinity)); // index 0
+      plant(4, (x) => { x.fill(-Infinity); x[V - 5] = NaN; x[V - 4] = -8; });
+      plant(5, (x) => { x[V - 1] = Infinity; x[3] = NaN; });
+      plant(6, (x) => { x.fill(-1); x[100] = 0; x[90_000] = -0; }); // +0 first: the cpu and the keys agree
+      plant(B - 1, (x) => { x[V - 2] = 8; }); // the last row's maximum near its end
+      for (const dtype of ["BF16", "F32"] as const) {
+        const [cl, gl] = floatPair(values, [B, V], dtype);
+        const [co] = poisonedPair([B], "I32");
+        cpu.backend.argmax(co, cl);
+        const expected = await host(co);
+        for (const argmaxVec16 of [true, false]) {
+          tuneCudaKernels({ argmaxVec16 });
+          try {
+            for (let call = 0; call < 2; call++) { // the second call finds the row state the first left cleared
+              const [, go] = poisonedPair([B], "I32");
+              cuda().backend.argmax(go, gl);
+              assert.deepEqual(await host(go), expected, `argmax ${dtype} [${B}, ${V}] ${argmaxVec16 ? "16-byte" : "scalar"} call ${call}`);
+            }
+          } finally {
+            tuneCudaKernels({});
+          }
+        }
       }
     }
   });

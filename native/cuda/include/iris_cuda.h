@@ -125,6 +125,8 @@ std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, cons
 std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const void* qkv, const float* cos,
                           const float* sin, const int32_t* slots, size_t T, int Hq, int Hk, int D, int R,
                           bool interleaved, size_t numSlots, float qkNormEps, const float* qScale);
+// 0: always the one-value kernel; 1 or -1 (the rule): the 16-byte kernel wherever it applies (include/rotary_store_kv.cuh).
+void setRotaryStoreKVVec16(int mode);
 
 std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const float* invFreq,
                        const int32_t* section, size_t T, size_t P, size_t R);
@@ -175,6 +177,8 @@ std::string attentionMma(const AttentionArgs& args);
 void setAttentionMmaEnabled(bool enabled);
 
 std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t V);
+// 0: always the scalar kernel; 1 or -1 (the rule): the 16-byte kernel wherever the rows allow it (kernels/argmax.cu).
+void setArgmaxVec16(int mode);
 std::string applyPenalties(float* logits, const int32_t* ids, const int32_t* counts, const int32_t* rowStart,
                            const float* repetition, const float* frequency, const float* presence, size_t B,
                            size_t V);

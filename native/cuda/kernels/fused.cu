@@ -4,12 +4,14 @@
 // - rotaryStoreKV: from the fused q|k|v projection [T, (Hq + 2 Hk) D], writes rotated q [T, Hq, D] and stores the
 //   rotated k and the v rows straight into the paged caches (slot < 0: padding, skipped), replacing three column
 //   slices, two rotary kernels and the KV store; with Llama 4's QK norm (each head RMS-normalized after the rotation)
-//   or its query temperature (NoPE layers, no rotation) also the two norms or the scaling.
+//   or its query temperature (NoPE layers, no rotation) also the two norms or the scaling. Its kernels are in
+//   include/rotary_store_kv.cuh (a 16-byte one by the rule, the one-value one for the QK norm and odd shapes).
 #include <algorithm>
 #include <string>
 
 #include "dependent_launch.cuh"
 #include "float_io.cuh"
+#include "rotary_store_kv.cuh"
 
 namespace iris {
 
@@ -57,64 +59,8 @@ __global__ void addRmsNormKernel(T* out, T* residual, const T* x, const T* w, si
   }
 }
 
-// One thread per output element: grid.x the tokens, grid.y slices of a token's (Hq + Hk) * D rotated q and k
-// elements followed by its Hk * D v elements, so a decode token spreads over several blocks instead of one block
-// walking all of them.
-constexpr int kRotaryThreads = 256;
-
-template <typename T>
-__global__ void __launch_bounds__(kRotaryThreads) rotaryStoreKVKernel(T* q, T* kCache, T* vCache, const T* qkv,
-    const float* cosTab, const float* sinTab, const int32_t* slots, int Hq, int Hk, int D, int R, bool interleaved,
-    size_t numSlots, float qkNormEps, const float* qScale) {
-  __shared__ float warpSquares[kRotaryThreads / 32];
-  waitForPrevious();  // launched as a dependent of the product that wrote qkv
-  releaseNext();
-  const int t = blockIdx.x;
-  const int idx = blockIdx.y * kRotaryThreads + threadIdx.x;
-  const int rotated = (Hq + Hk) * D;
-  const bool inRange = idx < rotated + Hk * D;
-  const T* src = qkv + size_t(t) * (Hq + 2 * Hk) * D;
-  const int32_t slot = slots[t];
-  const bool store = slot >= 0 && size_t(slot) < numSlots;
-  const int head = idx / D, d = idx % D;
-  float value = inRange ? toFloat(src[idx]) : 0.f;
-  if (inRange && idx < rotated && d < 2 * R) {
-    const T* in = src + head * D;
-    const int j = interleaved ? d / 2 : (d < R ? d : d - R);
-    const int other = interleaved ? (d ^ 1) : (d < R ? d + R : d - R);
-    const bool first = interleaved ? (d % 2 == 0) : (d < R);
-    const float o = toFloat(in[other]), c = cosTab[size_t(t) * R + j], s = sinTab[size_t(t) * R + j];
-    value = first ? value * c - o * s : value * c + o * s;
-  }
-  if (qkNormEps >= 0.f) {
-    // The QK norm, as rmsNorm would read the rotated head back: rounded to T, then the head's mean square. A block
-    // holds whole heads (kRotaryThreads a multiple of D): a head's lanes (a run of D, or whole warps) sum by shuffles
-    // among themselves, and a head wider than a warp adds its warps' sums through shared memory (D uniform: every
-    // thread reaches the barrier or none does).
-    value = toFloat(fromFloat<T>(value));
-    float sum = value * value;
-    for (int o = (D < 32 ? D : 32) / 2; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    if (D > 32) {
-      if (threadIdx.x % 32 == 0) warpSquares[threadIdx.x / 32] = sum;
-      __syncthreads();
-      const int warpsPerHead = D / 32, firstWarp = (threadIdx.x / D) * warpsPerHead;
-      sum = 0.f;
-      for (int w = 0; w < warpsPerHead; w++) sum += warpSquares[firstWarp + w];
-    }
-    value *= rsqrtf(sum / float(D) + qkNormEps);
-  }
-  if (!inRange) return;
-  if (idx >= rotated) {
-    if (store) vCache[size_t(slot) * Hk * D + (idx - rotated)] = src[idx];
-    return;
-  }
-  if (head < Hq) {
-    if (qScale != nullptr) value = toFloat(fromFloat<T>(value)) * qScale[t];  // scaleRows on the stored query
-    q[(size_t(t) * Hq + head) * D + d] = fromFloat<T>(value);
-  } else if (store) {
-    kCache[(size_t(slot) * Hk + (head - Hq)) * D + d] = fromFloat<T>(value);
-  }
-}
+// -1: the rule (the 16-byte kernel wherever it applies); 0 or 1 forced by setRotaryStoreKVVec16.
+int rotaryStoreKVVec16Mode = -1;
 
 }  // namespace
 
@@ -131,6 +77,8 @@ std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, cons
   return "";
 }
 
+void setRotaryStoreKVVec16(int mode) { rotaryStoreKVVec16Mode = mode == 0 || mode == 1 ? mode : -1; }
+
 std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const void* qkv, const float* cos,
                           const float* sin, const int32_t* slots, size_t T, int Hq, int Hk, int D, int R,
                           bool interleaved, size_t numSlots, float qkNormEps, const float* qScale) {
@@ -140,6 +88,15 @@ std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const 
     return "rotaryStoreKV: the QK norm needs a head dim of 2 to 16 (a power of two), 32, 64, 128 or 256, got " + std::to_string(D);
   }
   IRIS_FLOAT_DISPATCH(dtype, E,
+    if (rotaryStoreKVVec16Mode != 0 &&
+        rotaryStoreKVVec16Fits<E>(q, kCache, vCache, qkv, cos, sin, T, Hq, Hk, D, R, interleaved, qkNormEps)) {
+      const size_t threads = T * RotaryStoreKVPacks(Hq, Hk, D, R, interleaved, Vec16<E>::kN).perToken;
+      const dim3 grid{unsigned((threads + kRotaryVec16Threads - 1) / kRotaryVec16Threads)};
+      auto kernel = interleaved ? rotaryStoreKVVec16Kernel<E, true> : rotaryStoreKVVec16Kernel<E, false>;
+      return launchDependent("cudaLaunchKernelEx (rotaryStoreKV)", kernel, grid, dim3{kRotaryVec16Threads}, 0,
+        static_cast<E*>(q), static_cast<E*>(kCache), static_cast<E*>(vCache), static_cast<const E*>(qkv), cos, sin, slots,
+        uint32_t(T), uint32_t(Hq), uint32_t(Hk), uint32_t(D), uint32_t(R), numSlots, qScale);
+    }
     return launchDependent("cudaLaunchKernelEx (rotaryStoreKV)", rotaryStoreKVKernel<E>,
       dim3{unsigned(T), unsigned(((Hq + 2 * Hk) * D + kRotaryThreads - 1) / kRotaryThreads)}, dim3{kRotaryThreads}, 0,
       static_cast<E*>(q), static_cast<E*>(kCache), static_cast<E*>(vCache), static_cast<const E*>(qkv), cos, sin, slots,

@@ -1,26 +1,35 @@
 import { IrisError } from "../../core/errors.js";
+import { bf16ToF32, f16ToF32 } from "../../core/half.js";
 import type { Penalties, SamplingTensors } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { checkIndex, f32, i32 } from "./storage.js";
+import { checkIndex, f32, halves, i32 } from "./storage.js";
 
 /** SGLang's threshold below which a temperature means greedy decoding. */
 const GREEDY_TEMPERATURE = 1e-6;
 
-function argmaxRow(a: Float32Array, base: number, V: number): number {
-  let best = 0, value = a[base];
+function argmaxRow(a: ArrayLike<number>, base: number, V: number, widen: (bits: number) => number = (v) => v): number {
+  let best = 0, value = widen(a[base]);
   for (let j = 1; j < V; j++) {
-    if (a[base + j] > value || (value !== value && a[base + j] === a[base + j])) { // a NaN never wins
-      value = a[base + j];
+    const x = widen(a[base + j]);
+    if (x > value || (value !== value && x === x)) { // a NaN never wins
+      value = x;
       best = j;
     }
   }
   return best;
 }
 
+/** The first maximum of each row; 16-bit logits (the greedy sampler's, as the model wrote them) widened exactly. */
 export function argmax(out: Tensor, logits: Tensor): void {
-  const o = i32(out), a = f32(logits);
+  const o = i32(out);
   const B = logits.shape[0], V = logits.shape[1];
-  for (let r = 0; r < B; r++) o[r] = argmaxRow(a, r * V, V);
+  if (logits.dtype === "F32") {
+    const a = f32(logits);
+    for (let r = 0; r < B; r++) o[r] = argmaxRow(a, r * V, V);
+    return;
+  }
+  const a = halves(logits), widen = logits.dtype === "BF16" ? bf16ToF32 : f16ToF32;
+  for (let r = 0; r < B; r++) o[r] = argmaxRow(a, r * V, V, widen);
 }
 
 export function applyPenalties(logits: Tensor, penalties: Penalties): void {

@@ -140,6 +140,8 @@ export interface CudaAddon extends NcclEntryPoints {
   addRmsNorm(dtype: number, out: number, residual: number, x: number, w: number, rows: number, H: number, eps: number): void;
   rotaryStoreKV(dtype: number, q: number, kCache: number, vCache: number, qkv: number, cos: number, sin: number, slots: number,
     T: number, Hq: number, Hk: number, D: number, R: number, interleaved: number, numSlots: number, qkNormEps: number, qScale: number): void;
+  /** rotaryStoreKV on its 16-byte kernel wherever it applies (1, and -1 the rule) or always the one-value kernel (0). */
+  setRotaryStoreKVVec16(mode: number): void;
   ropeCosSin(cos: number, sin: number, positions: number, invFreq: number, section: number, T: number, P: number, R: number): void;
   applyRotary(dtype: number, x: number, y: number, cos: number, sin: number, T: number, headsX: number, headsY: number, D: number,
     R: number, interleaved: number): void;
@@ -149,6 +151,8 @@ export interface CudaAddon extends NcclEntryPoints {
   /** bf16 attention with 16 or more queries on the tensor-core kernel (default; IRIS_ATTENTION_MMA=0 turns it off) or not. */
   setAttentionMma(enabled: number): void;
   argmax(dtype: number, out: number, logits: number, B: number, V: number): void;
+  /** argmax on its 16-byte kernel wherever the rows allow it (1, and -1 the rule) or always the scalar kernel (0). */
+  setArgmaxVec16(mode: number): void;
   applyPenalties(logits: number, ids: number, counts: number, rowStart: number, repetition: number, frequency: number,
     presence: number, B: number, V: number): void;
   applyTokenMask(logits: number, bitmask: number, rows: number, M: number, B: number, V: number, W: number): void;

@@ -55,6 +55,16 @@ export interface KernelTuning {
    * fp8ProductOnTensorCoresInForce says whether the tensor cores take any: forced, or by the rule for the largest).
    */
   readonly fp8ProductOnTensorCores?: boolean;
+  /**
+   * argmax on its 16-byte kernel (true; rows in whole aligned 16-byte packs, a wave of resident blocks) or the scalar
+   * kernel (false); left out, the addon's rule: the 16-byte kernel wherever it applies (native/cuda/kernels/argmax.cu).
+   */
+  readonly argmaxVec16?: boolean;
+  /**
+   * rotaryStoreKV on its 16-byte kernel (true; no QK norm, whole aligned packs) or the one-value kernel (false); left
+   * out, the addon's rule: the 16-byte kernel wherever it applies (native/cuda/include/rotary_store_kv.cuh).
+   */
+  readonly rotaryStoreKVVec16?: boolean;
 }
 
 /** The addon's FP8 choice as last read (undefined: to be read); tuneCudaKernels changes it. */
@@ -85,7 +95,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores,
   fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
-  fp8ProductOnTensorCores,
+  fp8ProductOnTensorCores, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
@@ -98,5 +108,7 @@ export function tuneCudaKernels({
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
   addon.setFp8ProductOnTensorCores(ruleOr(fp8ProductOnTensorCores));
+  addon.setArgmaxVec16(ruleOr(argmaxVec16));
+  addon.setRotaryStoreKVVec16(ruleOr(rotaryStoreKVVec16));
   quantizeInProduct = undefined;
 }
