@@ -6,7 +6,10 @@
  * the tower's 32 blocks (28 windowed, 4 full attention) per picture from those sums, to compare with the step
  * profile's `deviceVision`. The MLP's products run at its intermediate size 3420 and padded to 3424 (16-byte rows;
  * src/layers/gated-mlp.ts pads it), so the cost of the misalignment shows. Kernels marked "before" are what a block
- * ran before (q and k rotated in two launches), timed for comparison and left out of the sums. Prints JSON.
+ * ran before (q and k rotated in two launches), timed for comparison and left out of the sums. From the q|k|v product
+ * to attention a block runs one of two paths: `rotaryAttentionQKV` in place (q and k rotated inside the product,
+ * attention reading q, k, v there; the default) or the copies (three sliceColumns, applyRotaryQK, attention of the
+ * copies; `attentionQkvInPlace: false`); the sums are given for both. Prints JSON.
  *
  *   node --import tsx bench/vision-layers-cuda.ts [--images 14] [--calls 4] [--device cuda]
  */
@@ -16,6 +19,7 @@ import { addRmsNorm } from "../src/kernels/add-rms-norm.js";
 import { applyRotary, applyRotaryQK } from "../src/kernels/apply-rotary.js";
 import { attention } from "../src/kernels/attention.js";
 import { linear } from "../src/kernels/linear.js";
+import { rotaryAttentionQKV } from "../src/kernels/rotary-attention-qkv.js";
 import { rmsNorm } from "../src/kernels/rms-norm.js";
 import { siluAndMul } from "../src/kernels/silu-and-mul.js";
 import { sliceColumns } from "../src/kernels/slice-columns.js";
@@ -77,22 +81,38 @@ const flop = (m: number, k: number, n: number) => 2 * m * k * n;
 const attentionFlop = (length: number) => 4 * P * length * heads * D;
 const bytes = (...shapes: number[][]) => shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0) * (dtype === "F32" ? 4 : 2);
 
-interface Kernel { name: string; run: () => void; flop?: number; bytes?: number; in: "every" | "windowed" | "full" | "aligned" | "padded" | "before" }
+type Path = "inPlace" | "copies";
+interface Kernel {
+  name: string; run: () => void; flop?: number; bytes?: number;
+  in: "every" | "windowed" | "full" | "aligned" | "padded" | "before";
+  /** Only in the blocks of this path from the q|k|v product to attention (left out: in both). */
+  path?: Path;
+}
+const attentionOptions = { scale: 1 / Math.sqrt(D), causal: false };
+const qkvHeads = qkv.view([P, 3 * heads, D]);
 const kernels: Kernel[] = [
   { name: "rmsNorm (norm1)", run: () => rmsNorm(x, w.norm1, eps, normed), bytes: bytes([P, H], [P, H]), in: "every" },
   { name: "qkv linear (+bias)", run: () => linear(normed, w.qkv, w.qkvBias, qkv), flop: flop(P, H, 3 * H), in: "every" },
-  { name: "sliceColumns q", run: () => sliceColumns(qkv, 0, H, q.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every" },
-  { name: "sliceColumns k", run: () => sliceColumns(qkv, H, H, k.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every" },
-  { name: "sliceColumns v", run: () => sliceColumns(qkv, 2 * H, H, v.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every" },
+  { name: "sliceColumns q", run: () => sliceColumns(qkv, 0, H, q.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every", path: "copies" },
+  { name: "sliceColumns k", run: () => sliceColumns(qkv, H, H, k.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every", path: "copies" },
+  { name: "sliceColumns v", run: () => sliceColumns(qkv, 2 * H, H, v.view([P, H])), bytes: bytes([P, H], [P, H]), in: "every", path: "copies" },
   { name: "applyRotary q (before)", run: () => applyRotary(q, cos, sin, "neox"), bytes: bytes([P, H], [P, H]), in: "before" },
   { name: "applyRotary k (before)", run: () => applyRotary(k, cos, sin, "neox"), bytes: bytes([P, H], [P, H]), in: "before" },
   // q and k read and written, cos and sin read once ([P, D / 2] F32 each: the bytes of [P, D] bf16).
   { name: "applyRotaryQK (q and k, one launch)", run: () => applyRotaryQK(q, k, cos, sin, "neox"),
-    bytes: bytes([P, H], [P, H], [P, H], [P, H], [P, D], [P, D]), in: "every" },
-  { name: `attention (windows of ${windowPatches})`, run: () => attention(q, k, v, windows, { scale: 1 / Math.sqrt(D), causal: false }, attended),
-    flop: attentionFlop(windowPatches), in: "windowed" },
-  { name: `attention (pictures of ${patchesPerImage})`, run: () => attention(q, k, v, frames, { scale: 1 / Math.sqrt(D), causal: false }, attended),
-    flop: attentionFlop(patchesPerImage), in: "full" },
+    bytes: bytes([P, H], [P, H], [P, H], [P, H], [P, D], [P, D]), in: "every", path: "copies" },
+  { name: `attention (windows of ${windowPatches})`, run: () => attention(q, k, v, windows, attentionOptions, attended),
+    flop: attentionFlop(windowPatches), in: "windowed", path: "copies" },
+  { name: `attention (pictures of ${patchesPerImage})`, run: () => attention(q, k, v, frames, attentionOptions, attended),
+    flop: attentionFlop(patchesPerImage), in: "full", path: "copies" },
+  // The same rotation and attention from the product in place (each call rotates the product again: a rotation keeps
+  // the values' size, so the timing stays meaningful).
+  { name: `rotaryAttentionQKV in place (windows of ${windowPatches})`,
+    run: () => rotaryAttentionQKV(qkvHeads, heads, cos, sin, "neox", windows, attentionOptions, attended),
+    flop: attentionFlop(windowPatches), in: "windowed", path: "inPlace" },
+  { name: `rotaryAttentionQKV in place (pictures of ${patchesPerImage})`,
+    run: () => rotaryAttentionQKV(qkvHeads, heads, cos, sin, "neox", frames, attentionOptions, attended),
+    flop: attentionFlop(patchesPerImage), in: "full", path: "inPlace" },
   { name: "proj linear (+bias)", run: () => linear(attended.view([P, H]), w.proj, w.projBias, projected), flop: flop(P, H, H), in: "every" },
   { name: "addRmsNorm (norm2)", run: () => addRmsNorm(x, projected, w.norm2, eps, normed), bytes: bytes([P, H], [P, H], [P, H], [P, H]), in: "every" },
   { name: `gate|up linear (+bias), I = ${I}`, run: () => linear(normed, w.gateUp, w.gateUpBias, gateUp), flop: flop(P, H, 2 * I), in: "aligned" },
@@ -118,17 +138,21 @@ for (const kernel of kernels) {
   });
 }
 /** One block's µs: every kernel it runs, with its attention and its MLP at `mlp`'s intermediate size. */
-const blockUs = (attentionKind: "windowed" | "full", mlp: "aligned" | "padded") =>
-  kernels.filter((k) => k.in === "every" || k.in === attentionKind || k.in === mlp).reduce((n, k) => n + usOf.get(k.name)!, 0);
-const towerMsPerImage = (mlp: "aligned" | "padded") =>
-  round(((blocks - fullBlocks) * blockUs("windowed", mlp) + fullBlocks * blockUs("full", mlp)) / 1000 / images, 3);
+const blockUs = (attentionKind: "windowed" | "full", mlp: "aligned" | "padded", path: Path = "inPlace") =>
+  kernels.filter((k) => (k.in === "every" || k.in === attentionKind || k.in === mlp) && (k.path ?? path) === path)
+    .reduce((n, k) => n + usOf.get(k.name)!, 0);
+const towerMsPerImage = (mlp: "aligned" | "padded", path: Path = "inPlace") =>
+  round(((blocks - fullBlocks) * blockUs("windowed", mlp, path) + fullBlocks * blockUs("full", mlp, path)) / 1000 / images, 3);
 
 console.log(JSON.stringify({
   benchmark: "vision-layers-cuda", ...runInfo(import.meta.url), device: backend.description ?? device.kind,
   images, patches: P, callsPerGraph: calls,
   kernels: rows,
-  windowedBlockUs: { aligned: round(blockUs("windowed", "aligned"), 1), padded: round(blockUs("windowed", "padded"), 1) },
+  windowedBlockUs: { aligned: round(blockUs("windowed", "aligned"), 1), padded: round(blockUs("windowed", "padded"), 1),
+    alignedCopies: round(blockUs("windowed", "aligned", "copies"), 1) },
   fullBlockUs: { aligned: round(blockUs("full", "aligned"), 1), padded: round(blockUs("full", "padded"), 1) },
   // The 32 blocks from these sums (the patch embedding, window reordering and merger left out).
   blocksMsPerImage: { aligned: towerMsPerImage("aligned"), padded: towerMsPerImage("padded") },
+  // The same blocks with q, k and v copied apart before the rotation and attention (the path before attention_qkv.cu).
+  blocksMsPerImageCopies: { aligned: towerMsPerImage("aligned", "copies"), padded: towerMsPerImage("padded", "copies") },
 }, null, 2));

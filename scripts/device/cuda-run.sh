@@ -254,7 +254,7 @@ if [[ $vision == 1 ]]; then
     || tail -n 5 "$out/vision-encode.err"
   node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(d.kernels.map((k) => `${k.kernel} ${k.us}${k.tflops !== undefined ? ` (${k.tflops} TFLOP/s)` : ` (${k.GBps} GB/s)`}`).join("; "));
-    console.log(`blocks a picture (ms): ${JSON.stringify(d.blocksMsPerImage)}`)' "$out/vision-layers.json" 2>/dev/null \
+    console.log(`blocks a picture (ms): ${JSON.stringify(d.blocksMsPerImage)}, with q, k, v copied apart: ${JSON.stringify(d.blocksMsPerImageCopies)}`)' "$out/vision-layers.json" 2>/dev/null \
     || tail -n 5 "$out/vision-layers.err"
 fi
 if [[ $decode == 1 ]]; then

@@ -27,7 +27,8 @@ export function applyRotaryQK(q: Tensor, k: Tensor, cos: Tensor, sin: Tensor, st
   q.device.backend.applyRotary(q, cos, sin, style, k);
 }
 
-function checkRotary(kernel: string, name: string, x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void {
+/** x [T, heads, D] and the tables that rotate it (shared with rotary-attention-qkv.ts). */
+export function checkRotary(kernel: string, name: string, x: Tensor, cos: Tensor, sin: Tensor, style: RotaryStyle): void {
   sameDevice(kernel, { [name]: x, cos, sin });
   expectDType(kernel, name, x, "float");
   expectRank(kernel, name, x, 3);

@@ -67,6 +67,12 @@ export class QKVProjection {
     return this.qkv.forward(x);
   }
 
+  /** The fused projection as heads [T, numHeads + 2 numKvHeads, headDim]: q's heads, then k's, then v's. */
+  fusedHeads(x: Tensor): Tensor {
+    const { numHeads, numKvHeads, headDim } = this.s;
+    return this.qkv.forward(x).view([x.shape[0], numHeads + 2 * numKvHeads, headDim]);
+  }
+
   forward(x: Tensor): QKV {
     const { numHeads, numKvHeads, headDim } = this.s;
     const T = x.shape[0];

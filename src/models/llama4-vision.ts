@@ -7,8 +7,7 @@
 import { IrisError } from "../core/errors.js";
 import type { Llama4VisionConfig } from "../checkpoint/llama4-config.js";
 import { add, addInPlace } from "../kernels/add.js";
-import { applyRotaryQK } from "../kernels/apply-rotary.js";
-import { attention } from "../kernels/attention.js";
+import { rotaryAttentionQKV } from "../kernels/rotary-attention-qkv.js";
 import { concatRows } from "../kernels/concat-rows.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
@@ -49,9 +48,9 @@ class VisionEncoderLayer {
   forward(x: Tensor, rotary: RotaryTables, tiles: Segments): void {
     const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
-    const { q, k, v } = this.qkv.forward(this.inputNorm.forward(x));
-    applyRotaryQK(q, k, rotary.cos, rotary.sin, "interleaved");
-    const attended = attention(q, k, v, tiles, { scale: 1 / Math.sqrt(headDim), causal: false });
+    const qkv = this.qkv.fusedHeads(this.inputNorm.forward(x));
+    const attended = rotaryAttentionQKV(qkv, this.qkv.heads.numKvHeads, rotary.cos, rotary.sin, "interleaved", tiles,
+      { scale: 1 / Math.sqrt(headDim), causal: false });
     addInPlace(x, this.o.forward(attended.view([N, H])));
     addInPlace(x, this.fc2.forward(gelu(this.fc1.forward(this.postAttentionNorm.forward(x)))));
   }

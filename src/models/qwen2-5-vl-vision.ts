@@ -6,10 +6,9 @@ import { IrisError } from "../core/errors.js";
 import type { QwenVisionConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addInPlace } from "../kernels/add.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
-import { applyRotaryQK } from "../kernels/apply-rotary.js";
-import { attention } from "../kernels/attention.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
+import { rotaryAttentionQKV } from "../kernels/rotary-attention-qkv.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
 import { Linear } from "../layers/linear.js";
 import { QKVProjection } from "../layers/qkv-projection.js";
@@ -45,9 +44,9 @@ class VisionBlock {
   forward(x: Tensor, rotary: RotaryTables, segments: Segments): void {
     const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
-    const { q, k, v } = this.qkv.forward(this.norm1.forward(x));
-    applyRotaryQK(q, k, rotary.cos, rotary.sin, "neox");
-    const attended = attention(q, k, v, segments, { scale: 1 / Math.sqrt(headDim), causal: false });
+    const qkv = this.qkv.fusedHeads(this.norm1.forward(x));
+    const attended = rotaryAttentionQKV(qkv, this.qkv.heads.numKvHeads, rotary.cos, rotary.sin, "neox", segments,
+      { scale: 1 / Math.sqrt(headDim), causal: false });
     const normed = addRmsNorm(x, this.proj.forward(attended.view([N, H])), this.norm2.weight, this.norm2.eps);
     addInPlace(x, this.mlp.forward(normed));
   }

@@ -192,6 +192,15 @@ export interface Backend {
    */
   attention(out: Tensor, q: Tensor, k: Tensor, v: Tensor, segments: Segments, options: AttentionOptions): void;
   /**
+   * `attention` straight from a fused projection qkv [T, Hq + 2 Hk, D] (a row's q heads, then its Hk = numKvHeads k
+   * heads, then its v heads): rotates the q and k heads in place by cos/sin as `applyRotary` would, then writes out
+   * [T, Hq, D] from q, k and v read where they are; the values of splitting the columns, `applyRotary(q, ..., k)` and
+   * `attention`, without the copies. Returns false, having enqueued nothing, where this backend has no such path for
+   * these operands; the caller then runs those.
+   */
+  rotaryAttentionQKV?(out: Tensor, qkv: Tensor, numKvHeads: number, cos: Tensor, sin: Tensor, style: RotaryStyle, segments: Segments,
+    options: AttentionOptions): boolean;
+  /**
    * Writes k, v [T, Hk, D] into the caches [numSlots, Hk, D] at rows slotMapping[t] (I32 [T]); a negative slot
    * skips the token (padding).
    */

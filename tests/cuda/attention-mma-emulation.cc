@@ -3,7 +3,8 @@
 // barrier, and ldmatrix, mma and shuffles as warp rendezvous emulated from the PTX ISA's tables (ptx-emulation.h);
 // cp.async copies at once. Checks row mapping,
 // masks, tile ranges, page gathers and the online softmax against a float64 reference on small shapes of every
-// kind the kernel serves. It cannot see races or timing (the copies are synchronous): that is the GPU tests' job.
+// kind the kernel serves, and varlen q, k, v read in place from one fused q|k|v product (row strides, the vision
+// towers' attention_qkv.cu). It cannot see races or timing (the copies are synchronous): that is the GPU tests' job.
 //
 //   c++ -std=c++17 -O1 -I$CUDA_HOME/include -Inative/cuda/include tests/cuda/attention-mma-emulation.cc
 // (tests/cuda/attention-mma-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
@@ -90,6 +91,7 @@ struct Case {
   int Hq, Hk;
   bool causal;
   int pageSize, chunk;
+  bool fused = false;  // varlen q, k, v as the columns of one [T, (Hq + 2 Hk) D] product, read with its row stride
 };
 
 template <int D>
@@ -105,9 +107,16 @@ bool runCase(const Case& c) {
   const int maxPages = pages.maxPages, numPages = pages.numPages;
   const std::vector<int>& table = pages.table;
   const int keyRows = paged ? numPages * c.pageSize : T;
-  const std::vector<uint16_t> q = randomBf16(size_t(T) * c.Hq * D, -2, 2);
-  const std::vector<uint16_t> k = randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);
-  const std::vector<uint16_t> v = randomBf16(size_t(keyRows) * c.Hk * D, -1, 1);
+  // Fused: q, k and v are views of one product (the values of all three drawn from [-2, 2]).
+  const size_t fusedRow = size_t(c.Hq + 2 * c.Hk) * D;
+  const std::vector<uint16_t> qkv = c.fused ? randomBf16(size_t(T) * fusedRow, -2, 2) : std::vector<uint16_t>{};
+  const std::vector<uint16_t> q = c.fused ? std::vector<uint16_t>{} : randomBf16(size_t(T) * c.Hq * D, -2, 2);
+  const std::vector<uint16_t> k = c.fused ? std::vector<uint16_t>{} : randomBf16(size_t(keyRows) * c.Hk * D, -2, 2);
+  const std::vector<uint16_t> v = c.fused ? std::vector<uint16_t>{} : randomBf16(size_t(keyRows) * c.Hk * D, -1, 1);
+  const uint16_t* qBase = c.fused ? qkv.data() : q.data();
+  const uint16_t* kBase = c.fused ? qkv.data() + size_t(c.Hq) * D : k.data();
+  const uint16_t* vBase = c.fused ? qkv.data() + size_t(c.Hq + c.Hk) * D : v.data();
+  const size_t qRow = c.fused ? fusedRow : size_t(c.Hq) * D, kvRow = c.fused ? fusedRow : size_t(c.Hk) * D;
   std::vector<uint16_t> out(size_t(T) * c.Hq * D, 0x7fc0);  // NaN: rows never written show
   int maxQ = 0, maxKv = 0;
   for (int s = 0; s < S; s++) maxQ = std::max(maxQ, c.qLens[s]), maxKv = std::max(maxKv, kvLens[s]);
@@ -115,9 +124,10 @@ bool runCase(const Case& c) {
   iris::AttentionArgs a;
   a.dtype = iris::kBF16;
   a.out = out.data();
-  a.q = q.data();
-  a.k = k.data();
-  a.v = v.data();
+  a.q = qBase;
+  a.k = kBase;
+  a.v = vBase;
+  if (c.fused) a.qRow = a.kRow = a.vRow = int(fusedRow);
   a.queryStart = starts.data();
   a.kvLens = paged ? kvLens.data() : nullptr;
   a.pageTable = paged ? table.data() : nullptr;
@@ -157,15 +167,15 @@ bool runCase(const Case& c) {
         for (int p = lo; p < hi; p++) {
           double dot = 0;
           for (int d = 0; d < D; d++)
-            dot += double(ptxemu::bf16ToFloat(q[(size_t(starts[s] + i) * c.Hq + h) * D + d])) *
-                   ptxemu::bf16ToFloat(k[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
+            dot += double(ptxemu::bf16ToFloat(qBase[size_t(starts[s] + i) * qRow + size_t(h) * D + d])) *
+                   ptxemu::bf16ToFloat(kBase[size_t(keyRow(p)) * kvRow + size_t(kv) * D + d]);
           w[p - lo] = dot * a.scale;
           mx = std::max(mx, w[p - lo]);
         }
         for (double& x : w) sum += (x = std::exp(x - mx));
         for (int d = 0; d < D; d++) {
           double ref = 0;
-          for (int p = lo; p < hi; p++) ref += w[p - lo] / sum * ptxemu::bf16ToFloat(v[(size_t(keyRow(p)) * c.Hk + kv) * D + d]);
+          for (int p = lo; p < hi; p++) ref += w[p - lo] / sum * ptxemu::bf16ToFloat(vBase[size_t(keyRow(p)) * kvRow + size_t(kv) * D + d]);
           const size_t idx = (size_t(starts[s] + i) * c.Hq + h) * D + d;
           const double got = ptxemu::bf16ToFloat(out[idx]), err = std::fabs(got - ref);
           diff += err * err;
@@ -202,6 +212,10 @@ int main() {
   ok &= runCase<128>({"paged prefix + chunked prefill + decode, GQA 8", {40, 1, 17}, {150, 9, 17}, 16, 2, true, 16, 0});
   ok &= runCase<64>({"paged, chunked mask", {70, 20}, {150, 20}, 5, 1, true, 16, 32});
   ok &= runCase<16>({"paged, pages of 64, chunk 8", {90}, {135}, 4, 2, true, 64, 8});
+  // q, k, v read in place from the fused product: the vision towers' head dims and windows, GQA, causal.
+  ok &= runCase<80>({"fused q|k|v, windows", {64, 7, 33, 64}, {}, 2, 2, false, 0, 0, true});
+  ok &= runCase<88>({"fused q|k|v, padded head dim", {70, 17}, {}, 3, 3, false, 0, 0, true});
+  ok &= runCase<16>({"fused q|k|v, 4 q heads a KV head, causal", {40, 23}, {}, 4, 1, true, 0, 0, true});
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

@@ -2,10 +2,12 @@
 // grouped KV heads (up to 32 q heads per KV head), causal and not, prefix-cached and chunked prefill mixed with
 // decode, Llama 4's chunked mask, and the long-context decode split along the sequence; the decode kernel with one
 // lane a key and with four, and the tensor-core decode kernel, eagerly and replayed from a graph captured at other KV
-// lengths.
+// lengths; the vision towers' attention straight from the fused q|k|v product (q and k rotated in place, q, k, v read
+// with the product's row stride), against the cpu and bit for bit against the copies it replaces.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
+import { rotaryAttentionQKV } from "../../src/kernels/rotary-attention-qkv.js";
+import type { PagedAttentionMeta, RotaryStyle, Segments } from "../../src/runtime/backend.js";
 import { fromHost } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
@@ -34,6 +36,67 @@ describe("cuda attention", { skip: skipCuda }, () => {
         cpu.backend.attention(co, cq, ck, cv, { cuSeqlens: cc, maxSeqLen }, options);
         cuda().backend.attention(go, gq, gk, gv, { cuSeqlens: gc, maxSeqLen }, options);
         expectRelL2(await host(go), await host(co), 1e-2, `attention ${causal ? "causal" : "full"} Hq=${Hq} Hk=${Hk} D=${D}`);
+      }
+    }
+  });
+
+  test("attention from the fused q|k|v product in place: head dims 80, 88, 16, several segments, as the cpu and the copies", async () => {
+    interface QkvCase { lengths: number[]; Hq: number; Hk: number; D: number; R: number; style: RotaryStyle; causal: boolean; inPlace: boolean }
+    const cases: QkvCase[] = [
+      // Qwen2.5-VL: windows of 64 patches (edge windows of 32 and 16), then a whole picture's 1,296; 16 heads of 80.
+      { lengths: [64, 64, 32, 16, 64], Hq: 16, Hk: 16, D: 80, R: 40, style: "neox", causal: false, inPlace: true },
+      { lengths: [1296, 100], Hq: 16, Hk: 16, D: 80, R: 40, style: "neox", causal: false, inPlace: true },
+      // Llama 4: tiles of 577 (576 patches and the class token), 16 heads of 88, interleaved pairs.
+      { lengths: [577, 577, 40], Hq: 16, Hk: 16, D: 88, R: 44, style: "interleaved", causal: false, inPlace: true },
+      // Head dim 16, 4 q heads a KV head, causal, a partial rotation (R = 4: the one-pair rotary kernel), a 1-row segment.
+      { lengths: [5, 40, 19, 1], Hq: 8, Hk: 2, D: 16, R: 4, style: "neox", causal: true, inPlace: true },
+      // No segment of 16 rows: the tensor-core kernel does not take it, so the backend declines and the wrapper copies.
+      { lengths: [3, 7, 15], Hq: 4, Hk: 4, D: 80, R: 40, style: "neox", causal: false, inPlace: false },
+    ];
+    for (const c of cases) {
+      const T = c.lengths.reduce((a, b) => a + b, 0), heads = c.Hq + 2 * c.Hk, D = c.D;
+      const what = `rotaryAttentionQKV segments [${c.lengths}] Hq=${c.Hq} Hk=${c.Hk} D=${D} R=${c.R} ${c.style}${c.causal ? " causal" : ""}`;
+      const cu = [0];
+      for (const n of c.lengths) cu.push(cu[cu.length - 1] + n);
+      const values = randomValues(random, T * heads * D, -2, 2);
+      const angles = Array.from({ length: T * c.R }, () => 20 * random() - 10);
+      const [ccos, gcos] = floatPair(Float32Array.from(angles, Math.cos), [T, c.R], "F32");
+      const [csin, gsin] = floatPair(Float32Array.from(angles, Math.sin), [T, c.R], "F32");
+      const [ccu, gcu] = intPair(cu);
+      const maxSeqLen = Math.max(...c.lengths);
+      const cpuSegments: Segments = { cuSeqlens: ccu, maxSeqLen }, cudaSegments: Segments = { cuSeqlens: gcu, maxSeqLen };
+      const options = { scale: 1 / Math.sqrt(D), causal: c.causal };
+      const [cqkv, gqkv] = floatPair(values, [T, heads, D]);
+      const [co, go] = poisonedPair([T, c.Hq, D]);
+      assert.equal(cpu.backend.rotaryAttentionQKV?.(co, cqkv, c.Hk, ccos, csin, c.style, cpuSegments, options), true);
+      const took = cuda().backend.rotaryAttentionQKV?.(go, gqkv, c.Hk, gcos, gsin, c.style, cudaSegments, options);
+      assert.equal(took, c.inPlace, `${what}: in place`);
+      if (!c.inPlace) {
+        // Declined having enqueued nothing: out still poisoned, the product as it was; the wrapper's copies serve it.
+        assert.ok((await host(go)).every(Number.isNaN), `${what}: out written by a declined call`);
+        assert.deepEqual(await host(gqkv), values, `${what}: the product changed by a declined call`);
+        rotaryAttentionQKV(gqkv, c.Hk, gcos, gsin, c.style, cudaSegments, options, go);
+      }
+      expectRelL2(await host(go), await host(co), 1e-2, what);
+      if (!c.inPlace) continue;
+      // q and k rotated inside the product as the cpu rotated them (one bf16 rounding each), v's columns untouched.
+      const rotated = await host(gqkv);
+      expectRelL2(rotated, await host(cqkv), 1e-2, `${what}: q and k rotated in place`);
+      for (let t = 0; t < T; t++) {
+        const v = (t * heads + c.Hq + c.Hk) * D, end = (t + 1) * heads * D;
+        assert.deepEqual(rotated.subarray(v, end), values.subarray(v, end), `${what}: v of row ${t} changed`);
+      }
+      // The path before (three copies, the rotation of the copies, attention of packed tensors), forced by the knob:
+      // the same rotary arithmetic and the same tensor-core kernel on the same values, so the same bits.
+      tuneCudaKernels({ attentionQkvInPlace: false });
+      try {
+        const [, fresh] = floatPair(values, [T, heads, D]);
+        assert.equal(cuda().backend.rotaryAttentionQKV?.(go, fresh, c.Hk, gcos, gsin, c.style, cudaSegments, options), false,
+          `${what}: the knob off still in place`);
+        const copies = rotaryAttentionQKV(fresh, c.Hk, gcos, gsin, c.style, cudaSegments, options);
+        assert.deepEqual(await host(copies), await host(go), `${what}: in place and the copies differ`);
+      } finally {
+        tuneCudaKernels({});
       }
     }
   });

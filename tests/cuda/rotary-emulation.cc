@@ -1,7 +1,9 @@
 // Runs applyRotary's kernels (native/cuda/include/rotary_apply.cuh, compiled here as plain C++) on the cpu, thread
 // by thread: the 16-byte kernel that rotates q and k in one launch against the one-pair kernel called on q and on k
 // apart (bit for bit: the same float operations), the one-pair kernel on both at once the same, all of them against a
-// float64 reference, the values around q and k untouched, and which shapes and alignments take the 16-byte kernel.
+// float64 reference, the values around q and k untouched, and which shapes and alignments take the 16-byte kernel;
+// q and k as tensors of their own, or as the q and k columns of a fused q|k|v product rotated in place (rows of
+// (Hq + 2 Hk) D, the v columns untouched).
 // The kernels share nothing between threads, so a loop over the grid is their whole emulation. It cannot see races
 // or timing: that is the GPU tests' job (tests/cuda/linear-norms.test.ts).
 //
@@ -55,13 +57,18 @@ struct Case {
   int T, Hq, Hk, D, R;
   bool interleaved;
   size_t lead;  // values before q in the buffer (1: q and k off the 16-byte grid)
+  bool fused;   // q, k inside one q|k|v product [T, (Hq + 2 Hk) D] rather than q [T, Hq, D] then k [T, Hk, D]
 };
 
 // Runs one case with storage type E; returns the number of failed checks.
 template <typename E>
 int runCase(const Case& c, bool expectVec16) {
   const size_t nq = size_t(c.T) * c.Hq * c.D, nk = size_t(c.T) * c.Hk * c.D, tail = 8;
-  const size_t total = c.lead + nq + nk + tail;
+  const size_t total = c.lead + nq + nk + (c.fused ? nk : 0) + tail;
+  // Where q's and k's rows start and how far apart they are.
+  const size_t qRow = c.fused ? size_t(c.Hq + 2 * c.Hk) * c.D : size_t(c.Hq) * c.D;
+  const size_t kRow = c.fused ? qRow : size_t(c.Hk) * c.D;
+  const size_t kStart = c.fused ? size_t(c.Hq) * c.D : nq;
   // 64-byte aligned blocks, as the device allocator's are (aligned_alloc wants a multiple of the alignment).
   auto alignedBytes = [](size_t bytes) { return (bytes + 63) / 64 * 64; };
   E* buffer = static_cast<E*>(std::aligned_alloc(64, alignedBytes(total * sizeof(E))));
@@ -75,39 +82,41 @@ int runCase(const Case& c, bool expectVec16) {
   }
   const std::vector<E> before(buffer, buffer + total);
   E* q = buffer + c.lead;
-  E* k = q + nq;
+  E* k = q + kStart;
 
   // The old way: the one-pair kernel on q, then on k.
   std::vector<E> apart(before);
   E* qApart = apart.data() + c.lead;
-  E* kApart = qApart + nq;
-  launch(nq / c.D * c.R, [&] { iris::rotaryKernel<E>(qApart, nullptr, cosTab, sinTab, c.T, c.Hq, 0, c.D, c.R, c.interleaved); });
-  launch(nk / c.D * c.R, [&] { iris::rotaryKernel<E>(kApart, nullptr, cosTab, sinTab, c.T, c.Hk, 0, c.D, c.R, c.interleaved); });
+  E* kApart = qApart + kStart;
+  launch(nq / c.D * c.R, [&] { iris::rotaryKernel<E>(qApart, nullptr, cosTab, sinTab, c.T, c.Hq, 0, c.D, c.R, c.interleaved, qRow, 0); });
+  launch(nk / c.D * c.R, [&] { iris::rotaryKernel<E>(kApart, nullptr, cosTab, sinTab, c.T, c.Hk, 0, c.D, c.R, c.interleaved, kRow, 0); });
 
   // The launcher's choice (kernels/rotary.cu), both tensors in one launch.
   const size_t most = c.Hq > c.Hk ? c.Hq : c.Hk;
-  const bool vec16 = iris::rotaryVec16Fits<E>(q, k, cosTab, sinTab, c.T, most, c.D, c.R, c.interleaved);
+  const bool vec16 = iris::rotaryVec16Fits<E>(q, k, cosTab, sinTab, c.T, most, c.D, c.R, c.interleaved, qRow, kRow);
   if (vec16) {
     const size_t packs = (c.interleaved ? 2 * c.R : c.R) / iris::Vec16<E>::kN;
     launch(c.T * most * packs, [&] {
-      if (c.interleaved) iris::rotaryVec16Kernel<E, true>(q, k, cosTab, sinTab, c.T, c.Hq, c.Hk, c.D, c.R);
-      else iris::rotaryVec16Kernel<E, false>(q, k, cosTab, sinTab, c.T, c.Hq, c.Hk, c.D, c.R);
+      if (c.interleaved) iris::rotaryVec16Kernel<E, true>(q, k, cosTab, sinTab, c.T, c.Hq, c.Hk, c.D, c.R, qRow, kRow);
+      else iris::rotaryVec16Kernel<E, false>(q, k, cosTab, sinTab, c.T, c.Hq, c.Hk, c.D, c.R, qRow, kRow);
     });
   } else {
-    launch((nq + nk) / c.D * c.R, [&] { iris::rotaryKernel<E>(q, k, cosTab, sinTab, c.T, c.Hq, c.Hk, c.D, c.R, c.interleaved); });
+    launch((nq + nk) / c.D * c.R, [&] {
+      iris::rotaryKernel<E>(q, k, cosTab, sinTab, c.T, c.Hq, c.Hk, c.D, c.R, c.interleaved, qRow, kRow);
+    });
   }
 
-  // The float64 reference over both tensors' heads (y's rows continue x's in the buffer).
+  // The float64 reference over both tensors' heads; every element outside them (lead, tail, v) untouched.
   size_t differ = 0, far = 0, outside = 0;
+  std::vector<bool> inside(total, false);
   for (size_t i = 0; i < total; i++) differ += std::memcmp(&buffer[i], &apart[i], sizeof(E)) != 0;
-  for (size_t i = 0; i < c.lead; i++) outside += std::memcmp(&buffer[i], &before[i], sizeof(E)) != 0;
-  for (size_t i = c.lead + nq + nk; i < total; i++) outside += std::memcmp(&buffer[i], &before[i], sizeof(E)) != 0;
   for (int part = 0; part < 2; part++) {
     const int heads = part == 0 ? c.Hq : c.Hk;
-    const size_t start = c.lead + (part == 0 ? 0 : nq);
+    const size_t start = c.lead + (part == 0 ? 0 : kStart), row = part == 0 ? qRow : kRow;
     for (int t = 0; t < c.T; t++) {
       for (int h = 0; h < heads; h++) {
-        const size_t head = start + (size_t(t) * heads + h) * c.D;
+        const size_t head = start + size_t(t) * row + size_t(h) * c.D;
+        for (int d = 0; d < c.D; d++) inside[head + d] = true;
         for (int d = 0; d < c.D; d++) {
           const int j = c.interleaved ? d / 2 : d % c.R;
           const bool rotated = d < 2 * c.R;
@@ -126,8 +135,9 @@ int runCase(const Case& c, bool expectVec16) {
       }
     }
   }
-  std::printf("%zu-byte %-11s T=%d Hq=%d Hk=%d D=%d R=%d lead=%zu: %s, %zu differ from two calls, %zu off the reference, %zu outside touched\n",
-              sizeof(E), c.interleaved ? "interleaved" : "neox", c.T, c.Hq, c.Hk, c.D, c.R, c.lead,
+  for (size_t i = 0; i < total; i++) outside += !inside[i] && std::memcmp(&buffer[i], &before[i], sizeof(E)) != 0;
+  std::printf("%zu-byte %-11s %s T=%d Hq=%d Hk=%d D=%d R=%d lead=%zu: %s, %zu differ from two calls, %zu off the reference, %zu outside touched\n",
+              sizeof(E), c.interleaved ? "interleaved" : "neox", c.fused ? "fused" : "apart", c.T, c.Hq, c.Hk, c.D, c.R, c.lead,
               vec16 ? "16-byte" : "one pair", differ, far, outside);
   std::free(buffer);
   std::free(cosTab);
@@ -140,11 +150,15 @@ int runCase(const Case& c, bool expectVec16) {
 int main() {
   int failures = 0;
   // Qwen2.5-VL's vision heads (16 x 80), Llama 4's (16 x 88), other head counts for q and k, partial rotation.
+  // The fused cases: the two vision towers' products rotated in place, GQA, partial rotation, odd alignments.
   const Case shapes[] = {
-      {37, 16, 16, 80, 40, false, 0}, {37, 16, 16, 80, 40, true, 0}, {9, 16, 16, 88, 44, true, 0},
-      {9, 16, 16, 88, 44, false, 0},  {11, 4, 2, 64, 32, false, 0},  {7, 2, 3, 32, 16, true, 0},
-      {5, 3, 3, 48, 8, false, 0},     {5, 3, 3, 88, 22, true, 0},    {6, 2, 2, 80, 40, false, 8},
-      {6, 2, 2, 80, 40, false, 1},    {6, 2, 2, 80, 40, true, 1},    {4, 3, 2, 10, 5, false, 0},
+      {37, 16, 16, 80, 40, false, 0, false}, {37, 16, 16, 80, 40, true, 0, false}, {9, 16, 16, 88, 44, true, 0, false},
+      {9, 16, 16, 88, 44, false, 0, false},  {11, 4, 2, 64, 32, false, 0, false},  {7, 2, 3, 32, 16, true, 0, false},
+      {5, 3, 3, 48, 8, false, 0, false},     {5, 3, 3, 88, 22, true, 0, false},    {6, 2, 2, 80, 40, false, 8, false},
+      {6, 2, 2, 80, 40, false, 1, false},    {6, 2, 2, 80, 40, true, 1, false},    {4, 3, 2, 10, 5, false, 0, false},
+      {37, 16, 16, 80, 40, false, 0, true},  {9, 16, 16, 88, 44, true, 0, true},   {11, 4, 2, 64, 32, false, 0, true},
+      {5, 3, 3, 88, 22, true, 0, true},      {6, 2, 2, 80, 40, false, 1, true},    {4, 3, 2, 10, 5, false, 0, true},
+      {7, 2, 1, 16, 8, false, 0, true},
   };
   for (const Case& c : shapes) {
     const size_t rotatedWidth = c.interleaved ? 2 * c.R : c.R;

@@ -127,6 +127,33 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   args.forceSplits = int(a[22]);
   return result(env, attention(args));
 }
+// The varlen call of attentionQKV: a[0..8] = dtype, out, qkv, queryStart, T, S, Hq, Hk, D; a[9..11] = maxQueryLen,
+// scale, causal.
+AttentionArgs qkvAttentionArgs(const double* a) {
+  AttentionArgs args;
+  args.dtype = int(a[0]);
+  args.out = ptr(a[1]);
+  args.queryStart = ptr<const int32_t>(a[3]);
+  args.tokens = int(a[4]);
+  args.S = int(a[5]);
+  args.Hq = int(a[6]);
+  args.Hk = int(a[7]);
+  args.D = int(a[8]);
+  args.maxQueryLen = args.maxKvLen = int(a[9]);
+  args.scale = float(a[10]);
+  args.causal = a[11] != 0;
+  return args;
+}
+// attentionQKVApplies(dtype, out, qkv, queryStart, T, S, Hq, Hk, D, maxQueryLen, scale, causal) -> 1 or 0
+napi_value AttentionQKVApplies(napi_env env, napi_callback_info info) {
+  ARGS(12);
+  return number(env, attentionQKVApplies(qkvAttentionArgs(a), ptr(a[2])) ? 1 : 0);
+}
+// attentionQKV(dtype, out, qkv, queryStart, T, S, Hq, Hk, D, maxQueryLen, scale, causal, cos, sin, R, interleaved)
+napi_value AttentionQKV(napi_env env, napi_callback_info info) {
+  ARGS(16);
+  return result(env, attentionQKV(qkvAttentionArgs(a), ptr(a[2]), ptr<float>(a[12]), ptr<float>(a[13]), int(a[14]), a[15] != 0));
+}
 napi_value SetAttentionMma(napi_env env, napi_callback_info info) {
   ARGS(1);
   setAttentionMmaEnabled(a[0] != 0);
@@ -203,6 +230,9 @@ void registerKernels(napi_env env, napi_value exports) {
     {"applyRotary", nullptr, ApplyRotary, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"attention", nullptr, Attention, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setAttentionMma", nullptr, SetAttentionMma, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"attentionQKVApplies", nullptr, AttentionQKVApplies, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"attentionQKV", nullptr, AttentionQKV, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setAttentionQKVInPlace", nullptr, intSetter<setAttentionQKVInPlace>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setArgmaxVec16", nullptr, intSetter<setArgmaxVec16>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyPenalties", nullptr, ApplyPenalties, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -133,6 +133,9 @@ std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const f
 // x [T, headsX, D] and, unless null, y [T, headsY, D] rotated in place by the same angles (q and k in one launch).
 std::string applyRotary(int dtype, void* x, void* y, const float* cos, const float* sin, size_t T, size_t headsX,
                         size_t headsY, size_t D, size_t R, bool interleaved);
+// The same with rows xRow and yRow elements apart (q and k inside the fused q|k|v product, rotated in place).
+std::string applyRotaryRows(int dtype, void* x, void* y, const float* cos, const float* sin, size_t T, size_t headsX,
+                            size_t headsY, size_t D, size_t R, bool interleaved, size_t xRow, size_t yRow);
 
 // Where the keys of one attention call live: packed rows of the segment (varlen) or a paged cache.
 struct AttentionArgs {
@@ -153,6 +156,9 @@ struct AttentionArgs {
   int chunkSize = 0;  // 0: no chunked mask
   bool paged = false;
   int forceSplits = 0;  // > 0: split each sequence's keys this many ways (tests of the split path)
+  // Elements from one row of q, k, v to the next; 0: packed (Hq D, Hk D, Hk D). Other strides (q, k, v read in
+  // place from the fused q|k|v product) are taken by the tensor-core kernel alone (attention_qkv.cu).
+  int qRow = 0, kRow = 0, vRow = 0;
 };
 std::string attention(const AttentionArgs& args);
 // The tensor-core kernel (kernels/attention_mma.cu) that attention() hands bf16 calls with queries of 16 or more
@@ -175,6 +181,13 @@ void setDecodeAttentionTensorCores(int mode);
 bool decodeAttentionOnTensorCores(const AttentionArgs& a);
 std::string attentionMma(const AttentionArgs& args);
 void setAttentionMmaEnabled(bool enabled);
+// Varlen attention straight from the fused q|k|v product qkv [T, (Hq + 2 Hk) D] (kernels/attention_qkv.cu; args'
+// q, k, v are ignored): q and k rotated there in place (applyRotaryRows), then attentionMma reading q, k and v where
+// they are. attentionQKVApplies: whether this call can go that way (the rule, or forced by setAttentionQKVInPlace:
+// -1 the rule, 0 never, 1 wherever the tensor-core kernel can serve it).
+bool attentionQKVApplies(const AttentionArgs& args, void* qkv);
+std::string attentionQKV(const AttentionArgs& args, void* qkv, const float* cos, const float* sin, int R, bool interleaved);
+void setAttentionQKVInPlace(int mode);
 
 std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t V);
 // 0: always the scalar kernel; 1 or -1 (the rule): the 16-byte kernel wherever the rows allow it (kernels/argmax.cu).

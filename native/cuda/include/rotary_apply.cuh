@@ -17,14 +17,17 @@
 
 namespace iris {
 
+// Rows of x and y are xRow and yRow elements apart: headsX x D and headsY x D for tensors of their own, the fused
+// q|k|v row for q and k rotated in place inside the product (attention_qkv.cu).
+
 // One rotated pair per thread, any alignment and any R: the fallback. Heads 0 .. headsX-1 are x's, the rest y's.
 template <typename E>
 __global__ void rotaryKernel(E* x, E* y, const float* cosTab, const float* sinTab, size_t T, size_t headsX,
-                             size_t headsY, size_t D, size_t R, bool interleaved) {
+                             size_t headsY, size_t D, size_t R, bool interleaved, size_t xRow, size_t yRow) {
   const size_t heads = headsX + headsY, n = T * heads * R;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const size_t j = i % R, th = i / R, t = th / heads, h = th % heads;
-    E* base = h < headsX ? x + (t * headsX + h) * D : y + (t * headsY + (h - headsX)) * D;
+    E* base = h < headsX ? x + t * xRow + h * D : y + t * yRow + (h - headsX) * D;
     const float c = cosTab[t * R + j], s = sinTab[t * R + j];
     const size_t a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + R;
     const float x1 = toFloat(base[a]), x2 = toFloat(base[b]);
@@ -78,12 +81,13 @@ struct HeadPack {
 
 // One thread per (row, head index, 16-byte pack of rotated dims): head h of x and head h of y, with the pack's
 // angles loaded once for both. 32-bit indices (the launcher keeps the count under 2^31): the divisions are the
-// kernel's only arithmetic besides the rotation, and 64-bit ones are emulated. x and y are apart (the contract), so
-// __restrict__ lets all four packs of q and k be loaded before either is stored.
+// kernel's only arithmetic besides the rotation, and 64-bit ones are emulated. x and y share no element (the
+// contract; q and k of one fused row are disjoint columns), so __restrict__ lets all four packs of q and k be
+// loaded before either is stored.
 template <typename E, bool kInterleaved>
 __global__ void rotaryVec16Kernel(E* __restrict__ x, E* __restrict__ y, const float* __restrict__ cosTab,
                                   const float* __restrict__ sinTab, uint32_t T, uint32_t headsX, uint32_t headsY,
-                                  uint32_t D, uint32_t R) {
+                                  uint32_t D, uint32_t R, uint32_t xRow, uint32_t yRow) {
   constexpr int kN = Vec16<E>::kN, kAngles = HeadPack<E, kInterleaved>::kAngles;
   const uint32_t packs = (kInterleaved ? 2 * R : R) / kN, heads = headsX > headsY ? headsX : headsY, n = T * heads * packs;
   for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
@@ -93,8 +97,8 @@ __global__ void rotaryVec16Kernel(E* __restrict__ x, E* __restrict__ y, const fl
     loadAngles(s, sinTab + size_t(t) * R + p * kAngles);
     // Both heads' packs loaded before either is stored: four 16-byte loads in flight a thread.
     const bool inX = h < headsX, inY = h < headsY;
-    E* xHead = inX ? x + (size_t(t) * headsX + h) * D : nullptr;
-    E* yHead = inY ? y + (size_t(t) * headsY + h) * D : nullptr;
+    E* xHead = inX ? x + size_t(t) * xRow + h * D : nullptr;
+    E* yHead = inY ? y + size_t(t) * yRow + h * D : nullptr;
     HeadPack<E, kInterleaved> xPack, yPack;
     if (inX) xPack.load(xHead, p, R);
     if (inY) yPack.load(yHead, p, R);
@@ -109,14 +113,15 @@ __global__ void rotaryVec16Kernel(E* __restrict__ x, E* __restrict__ y, const fl
   }
 }
 
-// Whether the 16-byte kernel applies: every head and every pack 16-byte aligned (D and the rotated width in whole
-// packs, the pointers aligned, the tables' rows too), and its 32-bit count enough.
+// Whether the 16-byte kernel applies: every head and every pack 16-byte aligned (D, the row strides and the rotated
+// width in whole packs, the pointers aligned, the tables' rows too), and its 32-bit count and offsets enough.
 template <typename E>
 bool rotaryVec16Fits(const void* x, const void* y, const float* cos, const float* sin, size_t T, size_t heads,
-                     size_t D, size_t R, bool interleaved) {
+                     size_t D, size_t R, bool interleaved, size_t xRow, size_t yRow) {
   constexpr size_t kN = Vec16<E>::kN;
   const size_t packs = (interleaved ? 2 * R : R) / kN;
-  return (interleaved ? 2 * R : R) % kN == 0 && vec16Fits<E>(D, {x, y, cos, sin}) && T * heads * packs < (size_t(1) << 31);
+  return (interleaved ? 2 * R : R) % kN == 0 && vec16Fits<E>(D, {x, y, cos, sin}) && xRow % kN == 0 &&
+         yRow % kN == 0 && T * heads * packs < (size_t(1) << 31) && xRow < (size_t(1) << 32) && yRow < (size_t(1) << 32);
 }
 
 }  // namespace iris

@@ -384,6 +384,9 @@ std::string attention(const AttentionArgs& a) {
   if (a.D <= 0 || a.D > kMaxD) return "attention: head dim " + std::to_string(a.D) + " is not in 1 .. " + std::to_string(kMaxD);
   if (a.Hk <= 0 || a.Hq % a.Hk != 0) return "attention: q heads must be a multiple of kv heads";
   if (a.S == 0 || a.maxQueryLen == 0 || a.tokens == 0) return "";
+  if (a.qRow != 0 || a.kRow != 0 || a.vRow != 0) {  // only the tensor-core kernel reads rows with strides
+    return attentionMmaApplies(a) ? attentionMma(a) : "attention: q, k, v with row strides need the tensor-core kernel";
+  }
   // bf16 decode: attention_decode_mma.cu where chosen (forced splits too), else attention_decode.cu (forced splits
   // too), unless the tensor-core prefill kernel serves this batch better.
   if (decodeAttentionOnTensorCores(a)) return attentionDecodeMma(a);

@@ -83,6 +83,9 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
   const int qCount = min(g.qChunk, qLen - i0);
   const int rows = qCount * gCount;
   const bool causal = a.paged || a.causal;
+  // Row strides: packed tensors, or q, k, v read in place from the fused q|k|v product (attention_qkv.cu).
+  const size_t qRow = a.qRow > 0 ? a.qRow : size_t(a.Hq) * D, kRow = a.kRow > 0 ? a.kRow : size_t(a.Hk) * D;
+  const size_t vRow = a.vRow > 0 ? a.vRow : size_t(a.Hk) * D;
   const int chunk = a.chunkSize;
   auto lowKey = [&](int i) { const int p = offset + i; return chunk > 0 ? p - p % chunk : 0; };
   auto highKey = [&](int i) { return causal ? offset + i + 1 : kvLen; };
@@ -106,7 +109,7 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
     for (int idx = tid; idx < kRowsMma * Shape::kChunks; idx += blockDim.x) {
       const int r = idx / Shape::kChunks, c = idx % Shape::kChunks;
       const bool valid = r < rows;
-      const size_t src = valid ? (size_t(qBegin + i0 + r / gCount) * a.Hq + h0 + r % gCount) * D + c * 8 : 0;
+      const size_t src = valid ? size_t(qBegin + i0 + r / gCount) * qRow + size_t(h0 + r % gCount) * D + c * 8 : 0;
       mma::cpAsync16(qs + r * LD + c * 8, q + src, valid);
     }
   }
@@ -129,9 +132,9 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
           row = qBegin + p;
         }
       }
-      const size_t src = valid ? (size_t(row) * a.Hk + kv) * D + c * 8 : 0;
-      mma::cpAsync16(kd + j * LD + c * 8, k + src, valid);
-      mma::cpAsync16(vd + j * LD + c * 8, v + src, valid);
+      const size_t head = size_t(kv) * D + c * 8;
+      mma::cpAsync16(kd + j * LD + c * 8, k + (valid ? size_t(row) * kRow + head : 0), valid);
+      mma::cpAsync16(vd + j * LD + c * 8, v + (valid ? size_t(row) * vRow + head : 0), valid);
     }
   };
 
@@ -347,10 +350,11 @@ bool attentionMmaApplies(const AttentionArgs& a) {
   const size_t shared = size_t(2 * kStages) * kKeysMma * ((a.D + 15) / 16 * 16 + 8) * sizeof(__nv_bfloat16);
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
                          reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
+  const bool rowsAligned = (a.qRow | a.kRow | a.vRow) % 8 == 0;  // every row start on 16 bytes, as the pointers
   const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
   const bool enoughQueries = a.maxQueryLen >= kMinQueries || (a.paged && a.maxQueryLen == 1 && decodeAttentionOnMma(a));
   return mmaEnabled && a.dtype == kBF16 && dimOk && enoughQueries && a.forceSplits == 0 &&
-         a.scale > 0.f && bits % 16 == 0 && shared <= size_t(sharedLimit);
+         a.scale > 0.f && bits % 16 == 0 && rowsAligned && shared <= size_t(sharedLimit);
 }
 
 std::string attentionMma(const AttentionArgs& a) {

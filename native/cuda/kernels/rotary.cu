@@ -36,6 +36,11 @@ std::string ropeCosSin(float* cos, float* sin, const int32_t* positions, const f
 
 std::string applyRotary(int dtype, void* x, void* y, const float* cos, const float* sin, size_t T, size_t headsX,
                         size_t headsY, size_t D, size_t R, bool interleaved) {
+  return applyRotaryRows(dtype, x, y, cos, sin, T, headsX, headsY, D, R, interleaved, headsX * D, headsY * D);
+}
+
+std::string applyRotaryRows(int dtype, void* x, void* y, const float* cos, const float* sin, size_t T, size_t headsX,
+                            size_t headsY, size_t D, size_t R, bool interleaved, size_t xRow, size_t yRow) {
   if (y == nullptr) headsY = 0;
   const size_t heads = headsX + headsY;
   if (T * heads * R == 0) return "";
@@ -43,14 +48,14 @@ std::string applyRotary(int dtype, void* x, void* y, const float* cos, const flo
     E* ex = static_cast<E*>(x);
     E* ey = static_cast<E*>(y);
     const size_t most = headsX > headsY ? headsX : headsY;
-    if (rotaryVec16Fits<E>(x, y, cos, sin, T, most, D, R, interleaved)) {
+    if (rotaryVec16Fits<E>(x, y, cos, sin, T, most, D, R, interleaved, xRow, yRow)) {
       const size_t n = T * most * ((interleaved ? 2 * R : R) / Vec16<E>::kN);
       const auto kernel = interleaved ? rotaryVec16Kernel<E, true> : rotaryVec16Kernel<E, false>;
       kernel<<<blocksFor(n), kThreads, 0, stream()>>>(ex, ey, cos, sin, uint32_t(T), uint32_t(headsX), uint32_t(headsY),
-                                                      uint32_t(D), uint32_t(R));
+                                                      uint32_t(D), uint32_t(R), uint32_t(xRow), uint32_t(yRow));
     } else {
       rotaryKernel<E><<<blocksFor(T * heads * R), kThreads, 0, stream()>>>(ex, ey, cos, sin, T, headsX, headsY, D, R,
-                                                                           interleaved);
+                                                                           interleaved, xRow, yRow);
     }
   });
   return launchStatus("applyRotary");

@@ -51,12 +51,14 @@ export const BLOCK_ROWS = 64;
 /**
  * Runs the query rows of one sequence and one KV head in blocks: gathers q rows (all `group` q heads of the KV head,
  * for positions i0..i1-1), attends, and scatters the results to out [T, Hq, D]. `range(i)` gives the key window
- * [lo, hi) of query i (0-based within the sequence).
+ * [lo, hi) of query i (0-based within the sequence). q's rows are `qRow` elements apart (qHeads x D when packed; the
+ * fused q|k|v row when q is read in place).
  */
 export function attendGroup(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array,
-  seq: { firstRow: number; rows: number }, head: { kv: number; group: number; qHeads: number; D: number },
+  seq: { firstRow: number; rows: number }, head: { kv: number; group: number; qHeads: number; D: number; qRow?: number },
   range: (i: number, bounds: Int32Array) => void, scale: number, scratch: Scratch): void {
   const { kv, group, qHeads, D } = head;
+  const qRow = head.qRow ?? qHeads * D;
   const perBlock = Math.max(1, Math.floor(BLOCK_ROWS / group));
   const lo = new Int32Array(perBlock * group), hi = new Int32Array(perBlock * group);
   const bounds = new Int32Array(2);
@@ -66,7 +68,7 @@ export function attendGroup(out: Float32Array, q: Float32Array, keys: Float32Arr
     for (let g = 0; g < group; g++) {
       const h = kv * group + g;
       for (let i = 0; i < n; i++) {
-        const r = g * n + i, src = ((seq.firstRow + i0 + i) * qHeads + h) * D;
+        const r = g * n + i, src = (seq.firstRow + i0 + i) * qRow + h * D;
         qs.set(q.subarray(src, src + D), r * D);
         range(i0 + i, bounds);
         lo[r] = bounds[0];

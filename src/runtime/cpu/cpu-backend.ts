@@ -6,7 +6,7 @@ import type { HostTransferArray, TensorDType } from "../dtype.js";
 import { HostClockMarks } from "../host-clock-marks.js";
 import { StackArena } from "../stack-arena.js";
 import type { Storage, Tensor } from "../tensor.js";
-import { attention } from "./attention.js";
+import { attention, rotaryAttentionQKV } from "./attention.js";
 import { cast } from "./cast.js";
 import { add, copy, fill, fillUniform, gelu, mul, scaleRows, siluAndMul, placeColumns, sliceColumns } from "./elementwise.js";
 import { embedding, embeddingShard, gatherRows, scatterRows } from "./indexing.js";
@@ -123,6 +123,7 @@ export class CpuBackend implements Backend {
   applyRotary = applyRotary;
   rotaryStoreKV = rotaryStoreKV;
   attention = attention;
+  rotaryAttentionQKV = rotaryAttentionQKV;
   storeKV = storeKV;
   pagedAttention = pagedAttention;
   moeTop1Sigmoid = moeTop1Sigmoid;

@@ -150,6 +150,14 @@ export interface CudaAddon extends NcclEntryPoints {
     maxQueryLen: number, maxKvLen: number, scale: number, causal: number, chunkSize: number, paged: number, forceSplits: number): void;
   /** bf16 attention with 16 or more queries on the tensor-core kernel (default; IRIS_ATTENTION_MMA=0 turns it off) or not. */
   setAttentionMma(enabled: number): void;
+  /** 1 where attentionQKV serves this varlen call from the fused qkv [T, (Hq + 2 Hk) D] in place (attention_qkv.cu). */
+  attentionQKVApplies(dtype: number, out: number, qkv: number, queryStart: number, T: number, S: number, Hq: number, Hk: number,
+    D: number, maxQueryLen: number, scale: number, causal: number): number;
+  /** q and k rotated in place in qkv, then attention of q, k and v read there into out [T, Hq, D]; only where it applies. */
+  attentionQKV(dtype: number, out: number, qkv: number, queryStart: number, T: number, S: number, Hq: number, Hk: number, D: number,
+    maxQueryLen: number, scale: number, causal: number, cos: number, sin: number, R: number, interleaved: number): void;
+  /** attentionQKV in place by the rule (-1), never (0: the caller copies q, k, v apart) or wherever it can (1). */
+  setAttentionQKVInPlace(mode: number): void;
   argmax(dtype: number, out: number, logits: number, B: number, V: number): void;
   /** argmax on its 16-byte kernel wherever the rows allow it (1, and -1 the rule) or always the scalar kernel (0). */
   setArgmaxVec16(mode: number): void;

@@ -7,6 +7,7 @@ import type { Fp8Weight } from "../fp8-weight.js";
 import type { Storage, Tensor } from "../tensor.js";
 import * as fp8 from "./fp8-ops.js";
 import * as images from "./image-ops.js";
+import * as fusedQkv from "./attention-qkv.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
 import { fp8QuantizesInProduct } from "./kernel-tuning.js";
 import { StackArena } from "../stack-arena.js";
@@ -28,11 +29,9 @@ export class CudaBackend implements Backend {
   readonly description: string;
   /** > 0: attention splits every sequence's keys this many ways (to test the long-context decode path). */
   attentionSplits = 0;
-  private readonly addon: CudaAddon;
   private readonly collected: FinalizationRegistry<number>;
 
-  constructor(addon: CudaAddon, index: number) {
-    this.addon = addon;
+  constructor(private readonly addon: CudaAddon, index: number) {
     this.device = addon.init(index);
     const { name, totalBytes, multiprocessors, computeCapability } = this.device;
     this.description = `${name}, ${(totalBytes / 2 ** 30).toFixed(1)} GiB, ${multiprocessors} SMs, sm_${computeCapability}`;
@@ -288,6 +287,11 @@ export class CudaBackend implements Backend {
     this.addon.attention(code(q), ptr(out), ptr(q), ptr(k), ptr(v), ptr(segments.cuSeqlens), 0, 0, q.shape[0], S, q.shape[1],
       k.shape[1], q.shape[2], 0, 0, 0, segments.maxSeqLen, segments.maxSeqLen, options.scale, options.causal ? 1 : 0, 0, 0,
       this.attentionSplits);
+  }
+
+  rotaryAttentionQKV(out: Tensor, qkv: Tensor, numKvHeads: number, cos: Tensor, sin: Tensor, style: RotaryStyle, segments: Segments,
+    options: AttentionOptions): boolean {
+    return fusedQkv.rotaryAttentionQKV(this.addon, this.attentionSplits, out, qkv, numKvHeads, cos, sin, style, segments, options);
   }
 
   storeKV(k: Tensor, v: Tensor, kCache: Tensor, vCache: Tensor, slotMapping: Tensor): void {

@@ -34,6 +34,12 @@ export interface KernelTuning {
    * left out, the backend's rule: it takes every grouped layout (2 to 8 q heads a KV head).
    */
   readonly attentionDecodeTensorCores?: boolean;
+  /**
+   * The vision towers' attention straight from the fused q|k|v product (native/cuda/kernels/attention_qkv.cu: q and k
+   * rotated in place, the tensor-core kernel reading q, k, v there) wherever that kernel serves the call (true), or
+   * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
+   */
+  readonly attentionQkvInPlace?: boolean;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
   /**
@@ -93,7 +99,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
-  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores,
+  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
   fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
   fp8ProductOnTensorCores, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
@@ -104,6 +110,7 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionLanesPerKey(attentionLanesPerKey);
   addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
   addon.setDecodeAttentionTensorCores(ruleOr(attentionDecodeTensorCores));
+  addon.setAttentionQKVInPlace(ruleOr(attentionQkvInPlace));
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));

@@ -1,0 +1,54 @@
+// The vision towers' attention straight from the fused q|k|v product (Qwen2.5-VL's and Llama 4's vision blocks):
+// q and k rotated in place in their columns of the product (rotary_apply.cuh with the fused row as stride), then
+// attention_mma.cu reading q, k and v where they are, through the same stride. Nothing is copied.
+//
+// Before it, each block split the product with three column copies and rotated the copies. Qwen2.5-VL-3B over 14
+// pictures (18,144 rows of 3 x 1,280 bf16 a block): the copies read and wrote 2 x 139.3 MB = 278.7 MB a block,
+// 66 us at 4.2 TB/s, 2.1 ms over the 32 blocks, plus three launches a block (~36 us of host each block). The rotation
+// moves the same 185.8 MB in place as before, and attention reads the same bytes: a head's row is the same whole
+// run of 16-byte pieces (160 B at D = 80, 176 B at 88) whether rows are 2,560 or 7,680 bytes apart.
+#include "iris_cuda.h"
+
+namespace iris {
+
+namespace {
+
+// The rule: in place wherever the tensor-core kernel serves the call. To go back to the three copies, the rotation
+// and attention of separate tensors (the path before), set this to false.
+constexpr bool kInPlaceByRule = true;
+
+int inPlaceMode = -1;  // -1: the rule; 0 / 1: forced by setAttentionQKVInPlace (tests, benchmarks)
+
+// args' q, k and v at their columns of qkv [T, (Hq + 2 Hk) D] (bf16), each row (Hq + 2 Hk) D elements apart.
+AttentionArgs inPlaceArgs(AttentionArgs a, void* qkv) {
+  const size_t elementBytes = 2;  // bf16 only: the tensor-core kernel's dtype
+  unsigned char* base = static_cast<unsigned char*>(qkv);
+  a.q = base;
+  a.k = base + size_t(a.Hq) * a.D * elementBytes;
+  a.v = base + size_t(a.Hq + a.Hk) * a.D * elementBytes;
+  a.qRow = a.kRow = a.vRow = (a.Hq + 2 * a.Hk) * a.D;
+  return a;
+}
+
+}  // namespace
+
+void setAttentionQKVInPlace(int mode) { inPlaceMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
+
+bool attentionQKVApplies(const AttentionArgs& a, void* qkv) {
+  const bool wanted = inPlaceMode < 0 ? kInPlaceByRule : inPlaceMode == 1;
+  return wanted && a.dtype == kBF16 && !a.paged && a.Hk > 0 && a.Hq % a.Hk == 0 && attentionMmaApplies(inPlaceArgs(a, qkv));
+}
+
+std::string attentionQKV(const AttentionArgs& a, void* qkv, const float* cos, const float* sin, int R, bool interleaved) {
+  if (!attentionQKVApplies(a, qkv)) return "attentionQKV: the tensor-core kernel cannot serve this call in place";
+  const AttentionArgs fused = inPlaceArgs(a, qkv);
+  unsigned char* base = static_cast<unsigned char*>(qkv);
+  std::string status = applyRotaryRows(a.dtype, base, base + size_t(a.Hq) * a.D * 2, cos, sin, size_t(a.tokens),
+                                       size_t(a.Hq), size_t(a.Hk), size_t(a.D), size_t(R), interleaved,
+                                       size_t(fused.qRow), size_t(fused.kRow));
+  if (!status.empty()) return status;
+  if (a.S == 0 || a.tokens == 0) return "";  // an empty grid is no launch
+  return attentionMma(fused);
+}
+
+}  // namespace iris
