@@ -1,10 +1,10 @@
 /**
- * The query, key and value projections of an attention block as one matrix product (one weight [q|k|v]), split
- * into per-head views. Checkpoints store them either fused (Qwen2.5-VL's vision `attn.qkv`) or as separate
- * `q_proj`/`k_proj`/`v_proj` tensors, which the loader places into the fused weight's row blocks.
+ * The query, key and value projections of an attention block as one matrix product (one weight [q|k|v]) whose
+ * output the kernels after it read in place (the decoders' rotaryStoreKV, the vision towers' rotaryAttentionQKV).
+ * Checkpoints store them either fused (Qwen2.5-VL's vision `attn.qkv`) or as separate `q_proj`/`k_proj`/`v_proj`
+ * tensors, which the loader places into the fused weight's row blocks.
  */
 import { IrisError } from "../core/errors.js";
-import { sliceColumns } from "../kernels/slice-columns.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { Linear } from "./linear.js";
 import type { Parameters } from "./parameters.js";
@@ -15,14 +15,6 @@ export interface QKVShape {
   readonly numHeads: number;
   readonly numKvHeads: number;
   readonly headDim: number;
-}
-
-export interface QKV {
-  /** [T, numHeads, headDim] */
-  readonly q: Tensor;
-  /** [T, numKvHeads, headDim] */
-  readonly k: Tensor;
-  readonly v: Tensor;
 }
 
 export class QKVProjection {
@@ -71,18 +63,5 @@ export class QKVProjection {
   fusedHeads(x: Tensor): Tensor {
     const { numHeads, numKvHeads, headDim } = this.s;
     return this.qkv.forward(x).view([x.shape[0], numHeads + 2 * numKvHeads, headDim]);
-  }
-
-  forward(x: Tensor): QKV {
-    const { numHeads, numKvHeads, headDim } = this.s;
-    const T = x.shape[0];
-    const qSize = numHeads * headDim;
-    const kvSize = numKvHeads * headDim;
-    const fused = this.qkv.forward(x);
-    return {
-      q: sliceColumns(fused, 0, qSize).view([T, numHeads, headDim]),
-      k: sliceColumns(fused, qSize, kvSize).view([T, numKvHeads, headDim]),
-      v: sliceColumns(fused, qSize + kvSize, kvSize).view([T, numKvHeads, headDim]),
-    };
   }
 }

@@ -118,7 +118,7 @@ describe("cuda linear, norms and rotary", { skip: skipCuda }, () => {
   });
 
   test("applyRotary of q and k in one call: the vision shapes (16-byte packs) and the fallback, bf16 and F32", async () => {
-    // q and k as QKVProjection splits them from the fused [T, (Hq + 2 Hk) D] product: Qwen2.5-VL's 16 x 80
+    // q and k as separate tensors (the copies rotaryAttentionQKV falls back to): Qwen2.5-VL's 16 x 80
     // (1,000 rows), Llama 4's 16 x 88, half-widths off the 8-value pack (44, 22) and other head counts.
     const cases = [[1000, 16, 16, 80, 40], [64, 16, 16, 88, 44], [50, 8, 8, 64, 32], [33, 4, 2, 32, 16], [17, 2, 3, 88, 22]] as const;
     for (const [T, Hq, Hk, D, R] of cases) {

@@ -19,13 +19,14 @@ constexpr bool kInPlaceByRule = true;
 
 int inPlaceMode = -1;  // -1: the rule; 0 / 1: forced by setAttentionQKVInPlace (tests, benchmarks)
 
-// args' q, k and v at their columns of qkv [T, (Hq + 2 Hk) D] (bf16), each row (Hq + 2 Hk) D elements apart.
+// Head `head` of row 0 of qkv (bf16 only: the tensor-core kernel's dtype).
+void* headColumn(void* qkv, int head, int D) { return static_cast<unsigned char*>(qkv) + size_t(head) * D * 2; }
+
+// args' q, k and v at their columns of qkv [T, (Hq + 2 Hk) D], each row (Hq + 2 Hk) D elements apart.
 AttentionArgs inPlaceArgs(AttentionArgs a, void* qkv) {
-  const size_t elementBytes = 2;  // bf16 only: the tensor-core kernel's dtype
-  unsigned char* base = static_cast<unsigned char*>(qkv);
-  a.q = base;
-  a.k = base + size_t(a.Hq) * a.D * elementBytes;
-  a.v = base + size_t(a.Hq + a.Hk) * a.D * elementBytes;
+  a.q = qkv;
+  a.k = headColumn(qkv, a.Hq, a.D);
+  a.v = headColumn(qkv, a.Hq + a.Hk, a.D);
   a.qRow = a.kRow = a.vRow = (a.Hq + 2 * a.Hk) * a.D;
   return a;
 }
@@ -42,10 +43,9 @@ bool attentionQKVApplies(const AttentionArgs& a, void* qkv) {
 std::string attentionQKV(const AttentionArgs& a, void* qkv, const float* cos, const float* sin, int R, bool interleaved) {
   if (!attentionQKVApplies(a, qkv)) return "attentionQKV: the tensor-core kernel cannot serve this call in place";
   const AttentionArgs fused = inPlaceArgs(a, qkv);
-  unsigned char* base = static_cast<unsigned char*>(qkv);
-  std::string status = applyRotaryRows(a.dtype, base, base + size_t(a.Hq) * a.D * 2, cos, sin, size_t(a.tokens),
-                                       size_t(a.Hq), size_t(a.Hk), size_t(a.D), size_t(R), interleaved,
-                                       size_t(fused.qRow), size_t(fused.kRow));
+  const size_t row = size_t(fused.qRow);
+  std::string status = applyRotaryRows(a.dtype, qkv, headColumn(qkv, a.Hq, a.D), cos, sin, size_t(a.tokens), size_t(a.Hq),
+                                       size_t(a.Hk), size_t(a.D), size_t(R), interleaved, row, row);
   if (!status.empty()) return status;
   if (a.S == 0 || a.tokens == 0) return "";  // an empty grid is no launch
   return attentionMma(fused);
