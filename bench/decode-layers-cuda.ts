@@ -149,6 +149,16 @@ for (const splits of [0, 1, 2, 4, 8, 16, 32]) {
   attentionDecodeTensorCoresSplits.push({ splits, perCallUs: rounded(await perLayerCall(attention)) });
 }
 backend.attentionSplits = 0;
+// Its block shapes, forced: warps a block (a split's keys shared among them) by shared stages a warp (tiles in flight
+// + 1); its own choice is attentionOnDecodeTensorCoresUs (four warps of two stages while the batch's (sequence, KV
+// head) pairs fit one wave of them, else a warp of three stages a pair).
+const attentionDecodeTensorCoresShapes: { warps: number; stages: number; perCallUs: number }[] = [];
+for (const warps of [1, 2, 4]) {
+  for (const stages of [2, 3, 4]) {
+    tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeTensorCoresWarps: warps, attentionDecodeTensorCoresStages: stages });
+    attentionDecodeTensorCoresShapes.push({ warps, stages, perCallUs: rounded(await perLayerCall(attention)) });
+  }
+}
 tuneCudaKernels({});
 // The weight-streaming products by forced warps per row (0: the kernel's own choice), at batch sizes it serves.
 const gemvSplits: { split: number; qkvUs: number; oUs: number; gateUpUs: number; downUs: number; lmHeadUs: number }[] = [];
@@ -211,6 +221,9 @@ console.log(JSON.stringify({
   attentionOnTensorCoresUs,
   attentionOnDecodeTensorCoresUs,
   attentionDecodeTensorCoresSplits,
+  attentionDecodeTensorCoresShapes,
+  // The floor of decode attention: each sequence's K and V rows read once at ~4.24 TB/s.
+  attentionFloorUs: +(((B * kvLen * Hk * D * 2 * 2) / 4240e9) * 1e6).toFixed(2),
   gemvSplits,
   unfusedGateUp,
   headPaths,

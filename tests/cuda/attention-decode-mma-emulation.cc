@@ -5,7 +5,10 @@
 // shuffles, ballots, ldmatrix, movmatrix and mma warp rendezvous (the PTX from the ISA's tables, ptx-emulation.h);
 // cp.async copies at once; the kernel's shared memory is one array that the block running owns.
 // Sixteen multiprocessors, so small batches split by the kernel's own rule and a few dozen (sequence, KV head) pairs
-// do not. Checks the transposed products' fragments, the warps' tiles and two-stage pipeline, split ranges, chunked
+// do not (past 48 pairs the rule's block is a warp a pair). cp.async lands only at the wait_group that retires it
+// (emulated-tensor-cores.h), so a stage read before its tile has landed holds the stage's previous tile. Every block
+// shape (1, 2, 4 warps; 2, 3, 4 stages) runs forced on a set of the cases. Checks the transposed products' fragments,
+// the warps' tiles and pipelines, split ranges, chunked
 // masks, page gathers (scrambled pages, pages of 1, 3, 8, 16 and 32, absent pages and slots past the cache), the
 // online softmax, the warps' combine and the splits' merge against a float64 reference. It cannot see races or
 // timing: that is the GPU tests' job.
@@ -39,7 +42,7 @@ struct Slot {
 };
 using Block = EmuBlock<Slot>;
 #define IRIS_EMULATED_MULTIPROCESSORS 16
-#define IRIS_EMULATED_DYNAMIC_SHARED (72 * 1024)
+#define IRIS_EMULATED_DYNAMIC_SHARED (140 * 1024)  // the widest shape: 4 warps of 4 stages at D = 128
 #include "emulated-device.h"
 #include "emulated-tensor-cores.h"
 
@@ -95,10 +98,18 @@ bool runCase(const Case& c) {
   return ok;
 }
 
+// `count` sequences of lengths spread over 1 .. 1 + span (few multiples of 16).
+std::vector<int> spreadLengths(int count, int step, int span) {
+  std::vector<int> lengths;
+  for (int i = 0; i < count; i++) lengths.push_back(1 + (i * step) % span);
+  return lengths;
+}
+
 }  // namespace
 
 int main() {
-  // Sixteen multiprocessors: the kernel's own rule splits while S x Hk < 48 (at most 48 / (S x Hk) splits).
+  // Sixteen multiprocessors: the kernel's own rule splits while S x Hk < 48 (at most 48 / (S x Hk) splits), and takes
+  // a warp a pair past 48 pairs.
   const std::vector<Case> cases = {
       {"G=8 D=128, lengths 1 31 400 1000, launched for 4096 (own splits: 6)", {1, 31, 400, 1000}, 16, 2, 128, 16, 0, 4096, 0},
       {"G=8 D=128, batch 1, 400 keys (own splits: 24, 7 hold keys)", {400}, 16, 2, 128, 16, 0, 4096, 0},
@@ -115,9 +126,25 @@ int main() {
       {"G=5 D=64 chunked 64, launched for the longest", {400, 1, 129, 65, 1000}, 5, 1, 64, 16, 64, 0, 0},
       {"G=1 D=128, pages of 8", {1000, 31}, 2, 2, 128, 8, 0, 0, 0},
       {"G=3 D=64, pages of 1", {40, 3}, 6, 2, 64, 1, 0, 0, 0},
+      {"G=8 D=128, batch 26 (52 pairs: the rule's warp a pair)", spreadLengths(26, 37, 260), 16, 2, 128, 16, 0, 4096, 0},
+      {"G=5 D=128 chunked 128, batch 13 (52 pairs: a warp a pair)", spreadLengths(13, 71, 700), 20, 4, 128, 16, 128, 4096, 0},
+      {"G=8 D=64, batch 25, pages of 3 (50 pairs: a warp a pair)", spreadLengths(25, 23, 300), 16, 2, 64, 3, 0, 0, 0},
   };
   bool ok = true;
   for (const Case& c : cases) ok &= runCase(c);
+  // Each block shape forced: batches 1, 4 and 26, lengths off the tile, chunked masks, absent keys, forced splits,
+  // head dim 64. The cases' indices above.
+  const int forcedCases[] = {1, 2, 4, 5, 8, 11, 15, 16};
+  for (int warps : {1, 2, 4}) {
+    for (int stages : {2, 3, 4}) {
+      iris::setDecodeAttentionMmaWarps(warps);
+      iris::setDecodeAttentionMmaStages(stages);
+      std::printf("forced %d warps, %d stages:\n", warps, stages);
+      for (int i : forcedCases) ok &= runCase(cases[size_t(i)]);
+    }
+  }
+  iris::setDecodeAttentionMmaWarps(0);
+  iris::setDecodeAttentionMmaStages(0);
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

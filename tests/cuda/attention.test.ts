@@ -1,9 +1,10 @@
 // Varlen and paged attention and the KV store on cuda against the cpu backend: head dims 16, 80, 88 and 128,
 // grouped KV heads (up to 32 q heads per KV head), causal and not, prefix-cached and chunked prefill mixed with
 // decode, Llama 4's chunked mask, and the long-context decode split along the sequence; the decode kernel with one
-// lane a key and with four, and the tensor-core decode kernel, eagerly and replayed from a graph captured at other KV
-// lengths; the vision towers' attention straight from the fused q|k|v product (q and k rotated in place, q, k, v read
-// with the product's row stride), against the cpu and bit for bit against the copies it replaces.
+// lane a key and with four, and the tensor-core decode kernel (each of its block shapes forced), eagerly and replayed
+// from a graph captured at other KV lengths; the vision towers' attention straight from the fused q|k|v product (q and
+// k rotated in place, q, k, v read with the product's row stride), against the cpu and bit for bit against the copies
+// it replaces.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { rotaryAttentionQKV } from "../../src/kernels/rotary-attention-qkv.js";
@@ -254,6 +255,33 @@ describe("cuda attention", { skip: skipCuda }, () => {
     }
   });
 
+  test("paged attention: decode on its tensor-core kernel, each block shape forced (1, 2, 4 warps x 2, 3, 4 stages)", async () => {
+    const decode = (kvLens: number[]) => ({ qLens: kvLens.map(() => 1), kvLens });
+    const spread = (count: number, step: number, span: number) => Array.from({ length: count }, (_, i) => 1 + ((i * step) % span));
+    try {
+      for (const warps of [1, 2, 4]) {
+        for (const stages of [2, 3, 4]) {
+          tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeTensorCoresWarps: warps, attentionDecodeTensorCoresStages: stages });
+          knobs = ` tensor-core decode ${warps} warps x ${stages} stages`;
+          await pagedCase(decode([400]), 16, 2, 128, 16, undefined, 0, 4096); // batch 1, split by the rule
+          await pagedCase(decode([1, 31, 1000]), 16, 2, 128, 16, undefined, 0, 4096); // 1 key, part of a tile, many
+          await pagedCase(decode(spread(64, 97, 900)), 16, 2, 128, 16, undefined, 0, 4096); // batch 64
+          // Batch 260: 520 pairs, past one wave of 4-warp blocks on 132 multiprocessors (no splits; the rule's warp a
+          // pair), lengths around 400.
+          await pagedCase(decode(spread(260, 37, 500).map((n) => n + 150)), 16, 2, 128, 16, undefined, 0, 1024);
+          for (const splits of [1, 3, 32]) await pagedCase(decode([1, 400, 129]), 16, 2, 128, 16, undefined, splits, 4096);
+          await pagedCase(decode([9000, 8193, 100, 31]), 40, 8, 128, 16, 8192, 0, 16384); // Scout's chunked layers
+          await pagedCase(decode(spread(64, 131, 1200)), 40, 8, 128, 16, 512, 0, 4096); // Scout batch 64: 512 pairs
+          await pagedCase(decode([1000, 1, 31, 400]), 16, 2, 64, 16, undefined, 5); // head dim 64, forced splits
+          await pagedCase(decode(spread(100, 53, 700)), 16, 2, 64, 3, 64); // head dim 64, pages of 3, chunks of 64
+        }
+      }
+    } finally {
+      tuneCudaKernels({});
+      knobs = "";
+    }
+  });
+
   test("paged attention: a decode captured once (one lane a key, four, the tensor-core kernel) replays at other KV lengths", async () => {
     const backend = cuda().backend as CudaBackend;
     const S = 3, Hq = 16, Hk = 2, D = 128, pageSize = 16, maxPages = 64, launchKvLen = maxPages * pageSize;
@@ -268,8 +296,9 @@ describe("cuda attention", { skip: skipCuda }, () => {
     const options = { scale: 1 / Math.sqrt(D) };
     const gmeta: PagedAttentionMeta = { queryStart: gqs, kvLens: gkv, pageTable: gpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen };
     const [co, go] = poisonedPair([S, Hq, D]);
-    for (const lanes of [1, 4, 0]) { // 0: the tensor-core decode kernel
-      tuneCudaKernels(lanes > 0 ? { attentionLanesPerKey: lanes, attentionDecodeMma: false, attentionDecodeTensorCores: false } : { attentionDecodeTensorCores: true });
+    for (const lanes of [1, 4, 0, -1]) { // 0: the tensor-core decode kernel, -1: with a warp of three stages a block
+      tuneCudaKernels(lanes > 0 ? { attentionLanesPerKey: lanes, attentionDecodeMma: false, attentionDecodeTensorCores: false }
+        : { attentionDecodeTensorCores: true, ...(lanes < 0 && { attentionDecodeTensorCoresWarps: 1, attentionDecodeTensorCoresStages: 3 }) });
       let graph: number;
       try {
         backend.upload(gkv, Int32Array.from([5, 77, 300]));
@@ -289,7 +318,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
         backend.replay(graph);
         const ckv = fromHost(cpu, Int32Array.from(kvLens), { shape: [S], dtype: "I32" });
         cpu.backend.pagedAttention(co, cq, ckc, cvc, { queryStart: cqs, kvLens: ckv, pageTable: cpt, pageSize, maxQueryLen: 1, maxKvLen: launchKvLen }, options);
-        expectRelL2(await host(go), await host(co), 1e-2, `replayed decode attention ${lanes > 0 ? `lanes=${lanes}` : "tensor cores"} kv=${kvLens}`);
+        expectRelL2(await host(go), await host(co), 1e-2, `replayed decode attention ${lanes > 0 ? `lanes=${lanes}` : lanes < 0 ? "tensor cores 1x3" : "tensor cores"} kv=${kvLens}`);
       }
       backend.destroyGraph(graph);
     }

@@ -3,9 +3,10 @@
 // runtime:
 //   - warp collectives (shuffles, ballots, __syncwarp) as rendezvous through the block's collective slots, and the
 //     block barrier; the load and bit-cast intrinsics; atomicAdd (one fiber runs at a time);
-//   - cudaLaunchKernelEx: the grid's blocks run one after another in a scrambled order (orderSeed), each as its
-//     fibers (fiber-blocks.h), so any block may be the last to arrive at whatever the kernel merges (its dynamic shared
-//     memory at most IRIS_EMULATED_DYNAMIC_SHARED bytes, 32 KB unless the including file says otherwise);
+//   - cudaLaunchKernelEx: the grid's blocks (whole warps, up to Block::kThreads threads) run one after another in a
+//     scrambled order (orderSeed), each as its fibers (fiber-blocks.h), so any block may be the last to arrive at
+//     whatever the kernel merges (its dynamic shared memory at most IRIS_EMULATED_DYNAMIC_SHARED bytes, 32 KB unless
+//     the including file says otherwise);
 //   - the host helpers the launchers call (iris::multiprocessorCount, stream, dependentLaunchSupported, cudaStatus).
 // The including file defines first: `Block`, an EmuBlock over a slot type holding `uint32_t v[32]`, and
 // IRIS_EMULATED_MULTIPROCESSORS, the multiprocessors the launchers see. (Tensor-core PTX: emulated-tensor-cores.h.)
@@ -78,8 +79,9 @@ template <typename... Params, typename... Args>
 cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...), Args... args) {
   emuGridDim = {config->gridDim.x, config->gridDim.y, config->gridDim.z};
   emuBlockDim = {config->blockDim.x, 1, 1};
-  if (config->blockDim.x != Block::kThreads || config->dynamicSmemBytes > IRIS_EMULATED_DYNAMIC_SHARED) std::abort();
-  runBlocks(scrambledBlocks(emuGridDim, orderSeed), emuBlock, [=] { kernel(args...); });
+  const unsigned threads = config->blockDim.x;
+  if (threads > unsigned(Block::kThreads) || threads % 32 != 0 || config->dynamicSmemBytes > IRIS_EMULATED_DYNAMIC_SHARED) std::abort();
+  runBlocks(scrambledBlocks(emuGridDim, orderSeed), emuBlock, [=] { kernel(args...); }, int(threads));
   return cudaSuccess;
 }
 #define cudaLaunchKernelEx emuLaunch

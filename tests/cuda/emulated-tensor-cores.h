@@ -1,7 +1,7 @@
 // The tensor-core PTX of mma_frag.cuh as the cpu emulations run it (attention-mma, attention-decode-mma,
 // fp8-grouped-mma and fp8-stream emulations): ldmatrix, movmatrix and mma as whole-warp rendezvous (each lane deposits its operands in the warp's next
 // collective slot, the last to arrive computes the warp's result from the PTX ISA's tables in ptx-emulation.h, each
-// lane reads its part), and cp.async as a plain copy (one fiber runs at a time, so it has landed when the wait comes).
+// lane reads its part), and cp.async as copies held until the wait_group that retires their group.
 // The including file declares first `Block` (an EmuBlock whose slot holds the operands it uses: rows and out for
 // ldmatrix, a, b and c for mma, uint32_t v[32] for movmatrix) and `emuBlock`, the block running. Templates, so a slot
 // need hold only what is used.
@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <vector>
 
 #include "fiber-blocks.h"
 #include "ptx-emulation.h"
@@ -59,12 +61,42 @@ inline void mmaE4m3(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t
   warpMma<Slot>(c, a, b0, b1, [](auto& cc, const auto& aa, const auto& bb) { ptxemu::mmaE4m3(cc, aa, bb); });
 }
 
-inline void cpAsync16(void* dst, const void* src, bool valid) {
-  if (valid) std::memcpy(dst, src, 16);
-  else std::memset(dst, 0, 16);
+// cp.async lands late, as on the device: a thread's copies are held (their source read at issue: no kernel writes
+// what it copies) until a wait_group retires their group, so a pipeline that reads a stage before waiting for it, or
+// waits for too few groups, reads the stage's previous tile and fails its reference.
+struct PendingCopy {
+  void* dst;
+  unsigned char bytes[16];
+};
+struct ThreadCopies {
+  std::vector<PendingCopy> open;                 // issued since the last commit
+  std::deque<std::vector<PendingCopy>> groups;   // committed, oldest first
+};
+inline ThreadCopies& threadCopies() {
+  static ThreadCopies perThread[1024];
+  return perThread[emuThreadIdx.x];
 }
-inline void cpAsyncCommit() {}
-inline void cpAsyncWaitAll() {}
-inline void cpAsyncWaitOne() {}
+inline void cpAsync16(void* dst, const void* src, bool valid) {
+  PendingCopy copy{dst, {}};
+  if (valid) std::memcpy(copy.bytes, src, 16);
+  threadCopies().open.push_back(copy);
+}
+inline void cpAsyncCommit() {
+  ThreadCopies& t = threadCopies();
+  t.groups.push_back(std::move(t.open));
+  t.open.clear();
+}
+// All but the newest `pending` committed groups have landed.
+inline void cpAsyncWaitGroups(size_t pending) {
+  ThreadCopies& t = threadCopies();
+  while (t.groups.size() > pending) {
+    for (const PendingCopy& c : t.groups.front()) std::memcpy(c.dst, c.bytes, 16);
+    t.groups.pop_front();
+  }
+}
+template <int N>
+inline void cpAsyncWait() { cpAsyncWaitGroups(N); }
+inline void cpAsyncWaitAll() { cpAsyncWaitGroups(0); }
+inline void cpAsyncWaitOne() { cpAsyncWaitGroups(1); }
 
 }  // namespace iris::mma

@@ -87,7 +87,8 @@ inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
   }
 }
 
-// A block of `Threads` threads (128 unless told): its barrier and its warps, each with two slots for its collectives
+// A block of at most `Threads` threads (128 unless told; `threads` of them launched): its barrier and its warps, each
+// with two slots for its collectives
 // (shuffles, ldmatrix, mma: each lane deposits its operands in the slot, the warp meets, each lane reads its part).
 // Slots alternate, so a lane already depositing for the next collective never overwrites one a slower lane has yet
 // to read.
@@ -99,7 +100,8 @@ struct EmuBlock {
     Barrier bar{32};
     Slot slots[2];
   };
-  Barrier bar{Threads};
+  explicit EmuBlock(int threads = Threads) : bar(threads) {}
+  Barrier bar;
   Warp warps[Threads / 32];
   unsigned sequence[Threads] = {};
 
@@ -118,13 +120,13 @@ inline std::vector<EmuDim> blocksInOrder(EmuDim grid) {
 }
 
 // Runs `body` as each block of `order` in turn: a fresh Block (its barrier, warps and slots), which `current` points
-// at while it runs, of Block::kThreads fibers.
+// at while it runs, of `threads` fibers (Block::kThreads unless told).
 template <class Block>
-void runBlocks(const std::vector<EmuDim>& order, Block*& current, std::function<void()> body) {
+void runBlocks(const std::vector<EmuDim>& order, Block*& current, std::function<void()> body, int threads = Block::kThreads) {
   for (const EmuDim& index : order) {
-    Block block;
+    Block block(threads);
     current = &block;
-    runBlock(index, Block::kThreads, body);
+    runBlock(index, threads, body);
   }
 }
 

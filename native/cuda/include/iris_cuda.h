@@ -174,10 +174,14 @@ bool attentionDecodeApplies(const AttentionArgs& args);
 std::string attentionDecode(const AttentionArgs& args);
 // The decode kernel on the tensor cores (kernels/attention_decode_mma.cu): the same calls, head dims 64 or 128, at
 // most 8 q heads a KV head. Taken when decodeAttentionOnTensorCores says so: forced by
-// setDecodeAttentionTensorCores(1); -1 (the rule, for now never) and 0 leave decode to the other two kernels.
+// setDecodeAttentionTensorCores(1) or by the rule (-1: grouped layouts); 0 leaves decode to the other two kernels.
 bool attentionDecodeMmaApplies(const AttentionArgs& args);
 std::string attentionDecodeMma(const AttentionArgs& args);
 void setDecodeAttentionTensorCores(int mode);
+// Its block shape, forced for sweeps and tests: 1, 2 or 4 warps a block, 2, 3 or 4 shared stages a warp (0 or
+// anything else: the rule's, by the batch's (sequence, KV head) pairs).
+void setDecodeAttentionMmaWarps(int warps);
+void setDecodeAttentionMmaStages(int stages);
 bool decodeAttentionOnTensorCores(const AttentionArgs& a);
 std::string attentionMma(const AttentionArgs& args);
 void setAttentionMmaEnabled(bool enabled);

@@ -149,6 +149,9 @@ __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_
 __device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 // All but the most recent committed group have landed.
 __device__ __forceinline__ void cpAsyncWaitOne() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+// All but the N most recent committed groups have landed (a pipeline N + 1 stages deep).
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
 
 #endif
 

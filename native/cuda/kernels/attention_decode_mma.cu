@@ -13,7 +13,8 @@
 //   batch 1:   0.41 MB -> 0.1 µs: latency-bound (launch, the page-table read, the row reads, the merge: ~3 round
 //              trips of ~1 µs). Predicted ~4 µs.
 //   batch 64:  13.1 MB -> 3.1 µs. Predicted ~6 µs (every tile of every block in flight from the start: one wave).
-//   batch 512: 105 MB  -> 25 µs.  Predicted ~30 µs.
+//   batch 512: 105 MB  -> 25 µs.  Predicted ~30 µs; measured 62.2 µs with the 4-warp blocks (1.7 TB/s: 2.6 waves,
+//              each block a prologue of dependent reads and a drain). A warp a pair (below): predicted ~28-32 µs.
 //
 // The products are transposed: keys are the M rows of m16n8k16 and the KV head's q heads its N = 8 columns
 //   S^T = K Q^T   (16 keys x 8 heads; A = K tile via ldmatrix, B = Q^T held in registers for the whole block),
@@ -22,10 +23,11 @@
 // mma and of the output accumulators (64 fp32 registers for D = 128 against 32 here). A lane holds heads 2t, 2t+1 in
 // both products (t = lane % 4), so the softmax's rescaling of O^T stays in the lane.
 //
-// A block of 4 warps owns one (sequence, KV head, split of the keys). Each warp takes its own 16-key tiles of the split
-// (tiles w, w + 4, ...) and streams them through two shared stages of its own with cp.async (one tile landing while
-// the other is multiplied; a page-table read a tile further ahead), so warps meet only at the end: no block barrier
-// in the loop. The four warps' (m, l, O) combine in shared memory; splits merge as attention_decode.cu's do
+// A block of W warps (1, 2 or 4) owns one (sequence, KV head, split of the keys). Each warp takes its own 16-key tiles
+// of the split (tiles w, w + W, ...) and streams them through S shared stages of its own (2 to 4) with cp.async (S - 1
+// tiles landing while one is multiplied; a page-table read a tile further ahead), so warps meet only at the end: no
+// block barrier in the loop. The rule (BlockShape, below): 4 warps of 2 stages while the pairs fit one wave of them,
+// a warp of 3 stages a pair past it; setDecodeAttentionMmaWarps / Stages force any. The four warps' (m, l, O) combine in shared memory; splits merge as attention_decode.cu's do
 // (attention_splits.cuh: the last split block to arrive merges them). The grid depends on the batch and the launch
 // bound (maxKvLen, the context length in a captured graph), never on a KV length. Launched as a dependent of the
 // KV store (which writes K, V and Q): the lengths and the first tiles' page-table reads overlap it.
@@ -43,34 +45,38 @@ namespace {
 using mma::accCol;
 using mma::accRow;
 
-constexpr int kWarpsDm = 4;
 constexpr int kTileKeys = 16;  // a warp tile: the M rows of S^T
 constexpr int kHeadCols = 8;   // the N columns: a KV head's q heads, G <= 8
-constexpr int kStagesDm = 2;   // per warp (cpAsyncWaitOne: the tile after the one multiplied stays in flight)
-// A split holds at least one tile a warp (a short sequence's keys over few blocks, not a warp a block) and a multiple
-// of a tile beyond (the warps' tiles balance to within one).
-constexpr int kMinSplitKeys = kWarpsDm * kTileKeys;
-// Blocks resident a multiprocessor: the stages of D = 128 take 68 KB of shared memory, three blocks fit the H200's
-// 228 KB. Splitting aims at one wave of them.
+// A split holds at least one tile a warp of the widest block (a short sequence's keys over few blocks, not a warp a
+// block) and a multiple of a tile beyond (the warps' tiles balance to within one).
+constexpr int kMinSplitKeys = 4 * kTileKeys;
+// Blocks a multiprocessor the splits aim at (one wave of the 4-warp blocks of two stages: 68 KB of shared memory at
+// D = 128, three fit the H200's 228 KB), whatever the block shape: the workspace holds their states.
 constexpr int kResidentBlocks = 3;
 static_assert(kResidentBlocks <= decode_splits::kMaxBlocksPerSM, "the splits' workspace holds this kernel's states");
 
-template <int D>
+// W warps a block, each streaming its tiles through S shared stages of its own (S - 1 tiles in flight while one is
+// multiplied).
+template <int D, int W, int S>
 struct DecodeMmaShape {
+  static_assert(W >= 1 && W <= 4 && S >= 2 && S <= 4, "1 to 4 warps (a split's least keys), 2 to 4 stages (the queue)");
   static constexpr int kLd = D + 8;            // shared row stride (bf16): 16 extra bytes, ldmatrix conflict-free
   static constexpr int kChunks = D / 8;        // 16-byte pieces of a row
   static constexpr int kTileElems = kTileKeys * kLd;
-  static constexpr int kWarpElems = kStagesDm * 2 * kTileElems;  // a stage: K tile, then V tile
-  static constexpr size_t kTileBytes = size_t(kWarpsDm) * kWarpElems * 2;
-  // The warps' combine reuses the stages: m, l, a weight and D output sums a (warp, head), a sum a head.
-  static constexpr size_t kCombineBytes = size_t(kWarpsDm) * kHeadCols * (D + 4) * sizeof(float);
+  static constexpr int kWarpElems = S * 2 * kTileElems;  // a stage: K tile, then V tile
+  static constexpr size_t kTileBytes = size_t(W) * kWarpElems * 2;
+  // The warps' combine reuses the stages: m, l and a weight a (warp, head), a sum a head, the split flag (padded to 8
+  // floats), then D output sums a (warp, head).
+  static constexpr int kCombineHeader = 3 * W * kHeadCols + 2 * kHeadCols;
+  static constexpr size_t kCombineBytes = (size_t(kCombineHeader) + size_t(W) * kHeadCols * D) * sizeof(float);
   static constexpr size_t kSharedBytes = kTileBytes > kCombineBytes ? kTileBytes : kCombineBytes;
 };
 
-template <int D>
-__global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
+// The register bound of every shape is the 4-warp block's at three a multiprocessor (170 a thread).
+template <int D, int W, int S>
+__global__ void __launch_bounds__(W * 32, 12 / W)
     decodeAttentionMmaKernel(AttentionArgs a, int splits, float* workspace, unsigned* arrived) {
-  using Shape = DecodeMmaShape<D>;
+  using Shape = DecodeMmaShape<D, W, S>;
   constexpr int LD = Shape::kLd, KS = D / 16;  // k-steps of S^T, and 16-dim m-tiles of O^T
   constexpr int kRowsPerCopy = 32 / Shape::kChunks, kCopies = kTileKeys / kRowsPerCopy;
   // All shared memory is the dynamic buffer (the split flag included: the cpu emulation holds it as one array).
@@ -93,11 +99,11 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
   float* partial = active > 1 ? workspace : nullptr;
   const int kLo = lo + split * partLen, kHi = min(kvLen, kLo + partLen);
   const int tiles = kHi > kLo ? (kHi - kLo + kTileKeys - 1) / kTileKeys : 0;
-  const int warpTiles = tiles > warp ? (tiles - warp + kWarpsDm - 1) / kWarpsDm : 0;  // uniform over the warp
+  const int warpTiles = tiles > warp ? (tiles - warp + W - 1) / W : 0;  // uniform over the warp
 
   // The slot of this lane's key (lane % 16) of the warp's i-th tile; -1: past the split, or on a page not there.
   auto slotOf = [&](int i) {
-    const int p = kLo + (warp + i * kWarpsDm) * kTileKeys + lane % kTileKeys;
+    const int p = kLo + (warp + i * W) * kTileKeys + lane % kTileKeys;
     if (i >= warpTiles || p >= kHi) return -1;
     const int page = a.pageTable[size_t(s) * a.maxPages + p / a.pageSize];
     const long long at = (long long)page * a.pageSize + p % a.pageSize;
@@ -105,8 +111,10 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
   };
   // The lengths and the first tiles' slots are the step's inputs, which the kernel ahead (the KV store, this kernel
   // its dependent) does not write: read before waiting for it. K, V and Q it writes.
-  const int slot0 = slotOf(0), slot1 = slotOf(1);
-  int slotNext = slotOf(2);
+  int slotFirst[S];
+#pragma unroll
+  for (int j = 0; j < S; j++) slotFirst[j] = slotOf(j);
+  int slotNext = slotOf(S);
   waitForPrevious();
   releaseNext();
 
@@ -135,9 +143,10 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
     mma::cpAsyncCommit();
     return present;
   };
-  // The two tiles in flight's present keys: the oldest in the low 16 bits.
-  unsigned presentQueue = issue(0, warpTiles > 0, slot0);
-  presentQueue |= issue(1, warpTiles > 1, slot1) << 16;
+  // The S tiles in flight's present keys, 16 bits a tile: the oldest in the low bits.
+  unsigned long long presentQueue = 0;
+#pragma unroll
+  for (int j = 0; j < S; j++) presentQueue |= (unsigned long long)issue(j, warpTiles > j, slotFirst[j]) << (16 * j);
 
   // Q^T as the B operand of each k-step: b0 = dims 2t, 2t+1 of head g, b1 = dims 2t+8, 2t+9 (heads past G: zeros).
   // Kept as bf16; the scale (and log2 e) is applied to the fp32 scores.
@@ -159,8 +168,8 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
   for (int mt = 0; mt < KS; mt++) o[mt][0] = o[mt][1] = o[mt][2] = o[mt][3] = 0.f;
 
   for (int i = 0; i < warpTiles; i++) {
-    const int st = i % kStagesDm;
-    mma::cpAsyncWaitOne();  // tile i has landed for this lane's copies (tile i + 1 may still be in flight)
+    const int st = i % S;
+    mma::cpAsyncWait<S - 1>();  // tile i has landed for this lane's copies (tiles i + 1 .. i + S - 1 may not have)
     __syncwarp();           // ... and for the warp's
     const __nv_bfloat16* kS = stages + st * 2 * Shape::kTileElems;
     const __nv_bfloat16* vS = kS + Shape::kTileElems;
@@ -177,7 +186,7 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
     // Online softmax of heads 2t, 2t+1 over keys accRow(lane, e): this lane's two keys, then the eight lanes of the
     // same t (xor 4, 8, 16). Absent keys (past the split, off the cache) are -inf. l stays this lane's part (alpha is
     // alike over those lanes) and is summed once at the end.
-    const unsigned present = presentQueue & 0xffffu;
+    const unsigned present = unsigned(presentQueue) & 0xffffu;
     float p[4];
 #pragma unroll
     for (int e = 0; e < 4; e++) p[e] = present >> accRow(lane, e) & 1u ? (sc[0][e] + sc[1][e]) * qScale : -INFINITY;
@@ -209,8 +218,8 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
       mma::mmaBf16(o[mt], va, pb0, pb1);
     }
     __syncwarp();  // every lane is done with stage st before it is refilled
-    presentQueue = presentQueue >> 16 | issue(st, i + 2 < warpTiles, slotNext) << 16;
-    slotNext = slotOf(i + 3);
+    presentQueue = presentQueue >> 16 | (unsigned long long)issue(st, i + S < warpTiles, slotNext) << (16 * (S - 1));
+    slotNext = slotOf(i + S + 1);
   }
   mma::cpAsyncWaitAll();  // nothing may be in flight into the stages the combine reuses
 
@@ -223,11 +232,11 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
   }
   __syncthreads();  // every warp is done with its stages
   float* wm = reinterpret_cast<float*>(decodeMmaShared);  // [warp][head]
-  float* wl = wm + kWarpsDm * kHeadCols;
-  float* wWeight = wl + kWarpsDm * kHeadCols;
-  float* headSum = wWeight + kWarpsDm * kHeadCols;        // [head], then the split flag
+  float* wl = wm + W * kHeadCols;
+  float* wWeight = wl + W * kHeadCols;
+  float* headSum = wWeight + W * kHeadCols;               // [head], then the split flag
   int& lastSplit = *reinterpret_cast<int*>(headSum + kHeadCols);
-  float* wo = headSum + kWarpsDm * kHeadCols;             // [warp][head][D]
+  float* wo = wm + Shape::kCombineHeader;                 // [warp][head][D]
   if (g == 0) {
 #pragma unroll
     for (int h = 0; h < 2; h++) wm[warp * kHeadCols + 2 * t + h] = m[h], wl[warp * kHeadCols + 2 * t + h] = l[h];
@@ -242,10 +251,10 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
   if (tid < group) {
     float mMax = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kWarpsDm; w++) mMax = fmaxf(mMax, wm[w * kHeadCols + tid]);
+    for (int w = 0; w < W; w++) mMax = fmaxf(mMax, wm[w * kHeadCols + tid]);
     float sum = 0.f;
 #pragma unroll
-    for (int w = 0; w < kWarpsDm; w++) {
+    for (int w = 0; w < W; w++) {
       const float mw = wm[w * kHeadCols + tid];
       const float weight = mw == -INFINITY ? 0.f : exp2f(mw - mMax);
       wWeight[w * kHeadCols + tid] = weight;
@@ -259,11 +268,11 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
   }
   __syncthreads();
   __nv_bfloat16* out = static_cast<__nv_bfloat16*>(a.out);
-  for (int idx = tid; idx < group * D; idx += kWarpsDm * 32) {
+  for (int idx = tid; idx < group * D; idx += W * 32) {
     const int head = idx / D, dim = idx % D;
     float sumO = 0.f;
 #pragma unroll
-    for (int w = 0; w < kWarpsDm; w++) sumO = fmaf(wWeight[w * kHeadCols + head], wo[(w * kHeadCols + head) * D + dim], sumO);
+    for (int w = 0; w < W; w++) sumO = fmaf(wWeight[w * kHeadCols + head], wo[(w * kHeadCols + head) * D + dim], sumO);
     if (partial != nullptr) {
       partial[decode_splits::stateOffset(firstRow + head, splits, split, D) + 2 + dim] = sumO;
     } else {
@@ -275,28 +284,54 @@ __global__ void __launch_bounds__(kWarpsDm * 32, kResidentBlocks)
 
   // The last split block of this (sequence, KV head) to arrive merges the splits, a warp a head.
   if (!decode_splits::arrivedLast(arrived + size_t(s) * a.Hk + kv, active, lastSplit)) return;
-  for (int head = warp; head < group; head += kWarpsDm) {
+  for (int head = warp; head < group; head += W) {
     decode_splits::mergeHead<D / 32>(partial + decode_splits::stateOffset(firstRow + head, splits, 0, D), active,
                                      out + (firstRow + head) * D);
   }
 }
 
-template <int D>
+template <int D, int W, int S>
 std::string launchDecodeMma(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
-  using Shape = DecodeMmaShape<D>;
+  using Shape = DecodeMmaShape<D, W, S>;
   static bool sharedRaised = false;  // more than 48 KB of dynamic shared memory must be asked for once per kernel
   if (!sharedRaised) {
-    std::string status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    std::string status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D, W, S>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                                          int(Shape::kSharedBytes)), "decode attention (tensor cores): shared memory limit");
     if (!status.empty()) return status;
-    status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+    status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D, W, S>, cudaFuncAttributePreferredSharedMemoryCarveout,
                                              int(cudaSharedmemCarveoutMaxShared)), "decode attention (tensor cores): carveout");
     if (!status.empty()) return status;
     sharedRaised = true;
   }
-  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(kWarpsDm * 32);
-  return launchDependent("cudaLaunchKernelEx (decode attention, tensor cores)", decodeAttentionMmaKernel<D>, grid, block,
+  const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(W * 32);
+  return launchDependent("cudaLaunchKernelEx (decode attention, tensor cores)", decodeAttentionMmaKernel<D, W, S>, grid, block,
                          Shape::kSharedBytes, a, splits, partial, arrived);
+}
+
+struct BlockShape {
+  int warps, stages;  // warps a block, shared stages a warp
+};
+// Few (sequence, KV head) pairs: four warps share a split's keys and the splits fill the multiprocessors. More pairs
+// than one wave of those blocks holds (Qwen2.5-VL-3B's batch 512: 1,024 blocks in 2.6 waves, 62 µs against a 25 µs
+// floor; a tail of the last wave, and each block's prologue of dependent length and page-table reads): a warp a pair
+// with three tiles in flight (24 KB at D = 128; eight 26 KB blocks a multiprocessor, 1,056 on the H200: batch 512's
+// 1,024 pairs in one wave, ~190 KB in flight a multiprocessor against the ~32 KB that cover the latency).
+constexpr BlockShape kGroupShape{4, 2};
+constexpr BlockShape kStreamShape{1, 3};  // {4, 2}: the 4-warp blocks at every batch, as before
+// 0: the rule's; forced (setDecodeAttentionMmaWarps / Stages) for sweeps and tests: 1, 2 or 4 warps, 2 to 4 stages.
+int forcedWarps = 0, forcedStages = 0;
+
+template <int D, int W>
+std::string launchWithStages(const AttentionArgs& a, int stages, int splits, float* partial, unsigned* arrived) {
+  if (stages == 4) return launchDecodeMma<D, W, 4>(a, splits, partial, arrived);
+  if (stages == 3) return launchDecodeMma<D, W, 3>(a, splits, partial, arrived);
+  return launchDecodeMma<D, W, 2>(a, splits, partial, arrived);
+}
+template <int D>
+std::string launchShape(const AttentionArgs& a, BlockShape shape, int splits, float* partial, unsigned* arrived) {
+  if (shape.warps == 1) return launchWithStages<D, 1>(a, shape.stages, splits, partial, arrived);
+  if (shape.warps == 2) return launchWithStages<D, 2>(a, shape.stages, splits, partial, arrived);
+  return launchWithStages<D, 4>(a, shape.stages, splits, partial, arrived);
 }
 
 // -1: the rule (below); 0 / 1: forced (setDecodeAttentionTensorCores).
@@ -305,6 +340,8 @@ int tensorCoresMode = -1;
 }  // namespace
 
 void setDecodeAttentionTensorCores(int mode) { tensorCoresMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
+void setDecodeAttentionMmaWarps(int warps) { forcedWarps = warps == 1 || warps == 2 || warps == 4 ? warps : 0; }
+void setDecodeAttentionMmaStages(int stages) { forcedStages = stages >= 2 && stages <= 4 ? stages : 0; }
 
 // The rule: every grouped head layout (G >= 2: Qwen2.5-VL's 8, Scout's 5), at every batch. Made the default before
 // its first GPU run, on the floors and predictions above against 6.6 / 20.7 µs measured for the kernels it replaces
@@ -337,8 +374,11 @@ std::string attentionDecodeMma(const AttentionArgs& a) {
     std::string status = decode_splits::workspace(&partial, &arrived);
     if (!status.empty()) return status;
   }
-  if (a.D == 64) return launchDecodeMma<64>(a, int(splits), partial, arrived);
-  return launchDecodeMma<128>(a, int(splits), partial, arrived);
+  BlockShape shape = pairs > target ? kStreamShape : kGroupShape;
+  if (forcedWarps > 0) shape.warps = forcedWarps;
+  if (forcedStages > 0) shape.stages = forcedStages;
+  if (a.D == 64) return launchShape<64>(a, shape, int(splits), partial, arrived);
+  return launchShape<128>(a, shape, int(splits), partial, arrived);
 }
 
 }  // namespace iris

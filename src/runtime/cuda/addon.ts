@@ -100,9 +100,13 @@ export interface CudaAddon extends NcclEntryPoints {
   setDecodeAttentionMma(mode: number): void;
   /**
    * Decode attention on its own tensor-core kernel (attention_decode_mma.cu) wherever it applies (1), or not (0, and
-   * -1 the backend's rule, which for now never takes it); ahead of setDecodeAttentionMma when on.
+   * -1 the backend's rule: grouped layouts); ahead of setDecodeAttentionMma when on.
    */
   setDecodeAttentionTensorCores(mode: number): void;
+  /** That kernel's warps a block: 1, 2 or 4 forced, 0 the rule's (by the batch's (sequence, KV head) pairs). */
+  setDecodeAttentionMmaWarps(warps: number): void;
+  /** That kernel's shared stages a warp (tiles in flight + 1): 2, 3 or 4 forced, 0 the rule's. */
+  setDecodeAttentionMmaStages(stages: number): void;
   /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
   setFp8StreamBatch(batch: number): void;
   /**

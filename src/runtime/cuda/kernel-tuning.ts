@@ -40,6 +40,13 @@ export interface KernelTuning {
    * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
    */
   readonly attentionQkvInPlace?: boolean;
+  /**
+   * That kernel's block shape: warps a block (1, 2 or 4) and shared stages a warp (2, 3 or 4: one tile multiplied,
+   * the others in flight); 0, the default: the rule's (four warps of two stages while a batch's (sequence, KV head)
+   * pairs fit one wave of them, else a warp of three stages a pair).
+   */
+  readonly attentionDecodeTensorCoresWarps?: number;
+  readonly attentionDecodeTensorCoresStages?: number;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
   /**
@@ -100,7 +107,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
-  fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
+  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
   fp8ProductOnTensorCores, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
@@ -111,6 +118,8 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
   addon.setDecodeAttentionTensorCores(ruleOr(attentionDecodeTensorCores));
   addon.setAttentionQKVInPlace(ruleOr(attentionQkvInPlace));
+  addon.setDecodeAttentionMmaWarps(attentionDecodeTensorCoresWarps);
+  addon.setDecodeAttentionMmaStages(attentionDecodeTensorCoresStages);
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
