@@ -35,18 +35,18 @@ export interface KernelTuning {
    */
   readonly attentionDecodeTensorCores?: boolean;
   /**
-   * The vision towers' attention straight from the fused q|k|v product (native/cuda/kernels/attention_qkv.cu: q and k
-   * rotated in place, the tensor-core kernel reading q, k, v there) wherever that kernel serves the call (true), or
-   * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
-   */
-  readonly attentionQkvInPlace?: boolean;
-  /**
    * That kernel's block shape: warps a block (1, 2 or 4) and shared stages a warp (2, 3 or 4: one tile multiplied,
    * the others in flight); 0, the default: the rule's (four warps of two stages while a batch's (sequence, KV head)
    * pairs fit one wave of them, else a warp of three stages a pair).
    */
   readonly attentionDecodeTensorCoresWarps?: number;
   readonly attentionDecodeTensorCoresStages?: number;
+  /**
+   * The vision towers' attention straight from the fused q|k|v product (native/cuda/kernels/attention_qkv.cu: q and k
+   * rotated in place, the tensor-core kernel reading q, k, v there) wherever that kernel serves the call (true), or
+   * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
+   */
+  readonly attentionQkvInPlace?: boolean;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
   /**
