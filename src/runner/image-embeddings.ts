@@ -6,8 +6,6 @@
 import { DTYPE_BYTES } from "../core/dtype.js";
 import { IrisError } from "../core/errors.js";
 import type { MultimodalPayload } from "../core/multimodal-payload.js";
-import type { HostTensor } from "../core/host-tensor.js";
-import { cast } from "../kernels/cast.js";
 import { copy } from "../kernels/copy.js";
 import type { VisionLanguageModel } from "../models/model.js";
 import type { Arena } from "../runtime/backend.js";
@@ -46,7 +44,7 @@ export class ImageEmbeddings {
    * unless it takes it through `acquire`.
    */
   encode(mm: MultimodalPayload): Tensor {
-    if (mm.kind === "embeddings") return uploadEmbeddings(this.device, mm.embeddings);
+    if (mm.kind === "embeddings") return fromHost(this.device, mm.embeddings); // F32 rows rounded on the device (fromHost)
     const rows = this.device.inArena(this.arena, () => {
       const encoded = this.model.encodeImages({ pixelValues: visionPixels(this.device, this.model.config, mm), imageGrids: mm.imageGrids });
       // Out of the arena: these outlive the step.
@@ -173,17 +171,3 @@ export class ImageEmbeddings {
   }
 }
 
-/**
- * Precomputed embeddings in the device's float type. Float32 rows go up as they are and are rounded on the device
- * (the same rounding to nearest even): rounding them in JavaScript took ~6 ms for one picture's 663k values, a third
- * of the request's time to first token on an H200 (bench/vlm-formats.ts).
- */
-function uploadEmbeddings(device: Device, embeddings: HostTensor): Tensor {
-  if (embeddings.dtype !== "F32" || device.floatDType === "F32") return fromHost(device, embeddings);
-  const exact = fromHost(device, embeddings, { dtype: "F32" });
-  try {
-    return cast(exact, device.floatDType);
-  } finally {
-    exact.dispose(); // stream-ordered: the cast enqueued before the memory is reused
-  }
-}

@@ -84,14 +84,31 @@ export function fromHost(device: Device, src: HostTensor | HostArray, options: F
   } else if (host.dtype === dtype) {
     data = host.data as Uint16Array | Uint8Array;
   } else if (floating && dtype !== "F8_E4M3") {
-    // Floats into a 16-bit device type (a GPU's BF16): rounded to nearest even on the host, as torch's .to() does.
-    data = toHalfBits(host.dtype === "F64" ? Float32Array.from(host.data as Float64Array) : toFloat32(host), dtype);
+    // Floats into a 16-bit device type (a GPU's BF16), rounded to nearest even as torch's .to() does: on the device,
+    // from an exact F32 upload. Rounding in JavaScript took ~6 ms of the engine's thread for one picture's processor
+    // output (1.5 M pixel values; V8 profile of bench/vlm-formats.ts on the H200 machine), before its vision pass.
+    const values = host.dtype === "F64" ? Float32Array.from(host.data as Float64Array) : toFloat32(host);
+    if (host.dtype === "F32" || host.dtype === "F64") return roundedOnDevice(device, shape, values, dtype);
+    data = toHalfBits(values, dtype);
   } else {
     // FP8 needs a scale: quantizeFp8 makes FP8 tensors from floats on the device.
     throw new IrisError("INVALID_ARGUMENT", `converting ${host.dtype} to ${dtype} on upload is not supported; upload as ${dtype} bits or as F32`);
   }
   const t = empty(device, shape, dtype);
   device.backend.upload(t, data);
+  return t;
+}
+
+/** `values` uploaded exactly and rounded to `dtype` by the device's cast (stream-ordered: the F32 copy is freed after). */
+function roundedOnDevice(device: Device, shape: readonly number[], values: Float32Array, dtype: "BF16" | "F16"): Tensor {
+  const t = empty(device, shape, dtype);
+  const exact = empty(device, shape, "F32");
+  try {
+    device.backend.upload(exact, values);
+    device.backend.cast(t, exact);
+  } finally {
+    exact.dispose();
+  }
   return t;
 }
 

@@ -1,11 +1,29 @@
 // Elementwise and data-movement kernels on cuda against the cpu backend.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { empty } from "../../src/runtime/creation.js";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../src/core/half.js";
+import { hostTensor } from "../../src/core/host-tensor.js";
+import { download, empty, fromHost } from "../../src/runtime/creation.js";
 import { cpu, cuda, expectBf16Match, expectClose, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 describe("cuda elementwise kernels", { skip: skipCuda }, () => {
   const random = rng(1);
+
+  test("float32 and float64 host values uploaded as BF16 or F16 round to nearest even as the host rule does", async () => {
+    // fromHost rounds on the device (an exact F32 upload, then cast): ties at both formats, overflow, subnormals,
+    // signed zeros, infinities, NaN, and a picture's worth of random values.
+    const special = [1.5, -2, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 3.4e38, -3.4e38, 70000, 1e-41, 6e-8, -0, 0,
+      Infinity, -Infinity, NaN];
+    const values = Float32Array.from([...special, ...Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 300)]);
+    const rounded = { BF16: (v: number) => bf16ToF32(f32ToBf16(v)), F16: (v: number) => f16ToF32(f32ToF16(v)) };
+    for (const dtype of ["BF16", "F16"] as const) {
+      for (const source of [hostTensor("F32", [values.length], values), hostTensor("F64", [values.length], Float64Array.from(values))]) {
+        const t = fromHost(cuda(), source, { dtype });
+        assert.equal(t.dtype, dtype);
+        assert.deepEqual(Array.from(await download(t)), Array.from(values, rounded[dtype]), `${source.dtype} -> ${dtype}`);
+      }
+    }
+  });
 
   test("fill covers every element, float and I32", async () => {
     for (const n of [1, 255, 4099]) {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isIrisError } from "../../../src/core/errors.js";
-import { f32ToBf16, f32ToF16 } from "../../../src/core/half.js";
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from "../../../src/core/half.js";
 import { hostTensor, int64Tensor } from "../../../src/core/host-tensor.js";
 import { download, downloadFloat32, downloadInt32, empty, fromHost, full, upload, zeros } from "../../../src/runtime/creation.js";
 import { cpuDevice, getDevice } from "../../../src/runtime/device.js";
@@ -107,4 +107,20 @@ test("a disposed tensor and its views cannot be used again", async () => {
   assert.equal(t.storage.alive, false);
   await assert.rejects(downloadFloat32(view), (e: unknown) => isIrisError(e, "INTERNAL"));
   t.dispose(); // a second dispose is harmless
+});
+
+test("float32 values uploaded as BF16 or F16 are rounded to nearest even as the host rule rounds them (on the device)", async () => {
+  // Ties to even at both 16-bit formats, values past their ranges, subnormals, signed zeros, infinities and NaN.
+  const values = Float32Array.from([
+    1.5, -2, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 3.4e38, -3.4e38, 70000, 1e-41, 6e-8, -0, 0,
+    Infinity, -Infinity, NaN, Math.PI, -Math.E, 123.456,
+  ]);
+  const rounded = { BF16: (v: number) => bf16ToF32(f32ToBf16(v)), F16: (v: number) => f16ToF32(f32ToF16(v)) };
+  for (const dtype of ["BF16", "F16"] as const) {
+    for (const source of [hostTensor("F32", [values.length], values), hostTensor("F64", [values.length], Float64Array.from(values))]) {
+      const t = fromHost(device, source, { dtype });
+      assert.equal(t.dtype, dtype);
+      assert.deepEqual(Array.from(await download(t)), Array.from(values, rounded[dtype]), `${source.dtype} -> ${dtype}`);
+    }
+  }
 });
