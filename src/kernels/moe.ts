@@ -33,6 +33,15 @@ export function moeTop1Sigmoid(x: Tensor, routerLogits: Tensor, gateUp: Tensor, 
  */
 export function moeTop1SigmoidFp8(x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight, out?: Tensor): Tensor {
   const kernel = "moeTop1SigmoidFp8";
+  const { device, T, H } = checkFp8Experts(kernel, x, routerLogits, gateUp, down, out);
+  const result = output(kernel, device, out, [T, H], x.dtype);
+  expectNoOverlap(kernel, result, { x, routerLogits });
+  device.backend.moeTop1SigmoidFp8(result, x, routerLogits, gateUp, down);
+  return result;
+}
+
+/** moeTop1SigmoidFp8's operand checks: the device and the sizes (T tokens, H hidden, E experts, I intermediate). */
+export function checkFp8Experts(kernel: string, x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight, out?: Tensor) {
   const device = sameDevice(kernel, { x, routerLogits, gateUp: gateUp.data, gateUpScale: gateUp.scale, down: down.data, downScale: down.scale, out });
   expectSameFloat(kernel, ["x", x], { routerLogits });
   expectRank(kernel, "x", x, 2);
@@ -50,8 +59,5 @@ export function moeTop1SigmoidFp8(x: Tensor, routerLogits: Tensor, gateUp: Fp8We
     expectDType(kernel, name, scale, "F32");
     expectShape(kernel, name, scale, [E, rows]);
   }
-  const result = output(kernel, device, out, [T, H], x.dtype);
-  expectNoOverlap(kernel, result, { x, routerLogits });
-  device.backend.moeTop1SigmoidFp8(result, x, routerLogits, gateUp, down);
-  return result;
+  return { device, T, H, E, I };
 }

@@ -9,7 +9,9 @@
  * next one (gate and up rows, down columns): rows of 3420 bf16 values (6,840 bytes) are not 16-byte aligned, which
  * keeps the GPU's matrix products off their fastest kernels; the zero rows add exact zeros (silu(0) * 0 = 0).
  */
+import type { Fp8SharedExpert } from "../kernels/moe-fp8-shared.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
+import { isFp8Weight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { Linear } from "./linear.js";
 import type { Parameters } from "./parameters.js";
@@ -46,6 +48,16 @@ export class GatedMLP {
     const out = this.partial(x);
     this.comm.allReduceSum(out);
     return out;
+  }
+
+  /**
+   * Both projections' FP8 weights where both are FP8 without a bias (a decoder MLP under `quantization: "fp8"`), for
+   * a kernel that runs this MLP inside another (Llama 4's shared expert: kernels/moe-fp8-shared.ts); else null.
+   */
+  fp8Weights(): Fp8SharedExpert | null {
+    const [gateUp, down] = [this.gateUp.weight, this.down.weight];
+    if (!isFp8Weight(gateUp) || !isFp8Weight(down) || this.gateUp.bias !== null || this.down.bias !== null) return null;
+    return { gateUp, down };
   }
 
   /** This rank's share of the output, before the all-reduce (the whole output in a group of one). */

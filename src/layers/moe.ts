@@ -6,10 +6,13 @@
  * router stays in the float type whatever the quantization: its logits pick the expert.
  * Under tensor parallelism every rank holds a slice of every expert along the intermediate dim (its gate and up
  * columns, the same rows of down) and the whole router, so routing needs no communication; the routed and the
- * shared experts' partial outputs are added first and summed over the ranks by one all-reduce.
+ * shared experts' partial outputs are added first and summed over the ranks by one all-reduce. With FP8 experts the
+ * shared expert runs inside the routed experts' call (kernels/moe-fp8-shared.ts), folded into their products where the
+ * backend can.
  */
 import { add } from "../kernels/add.js";
 import { moeTop1Sigmoid, moeTop1SigmoidFp8 } from "../kernels/moe.js";
+import { moeTop1SigmoidFp8WithShared } from "../kernels/moe-fp8-shared.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import { isFp8Weight, type LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
@@ -45,10 +48,13 @@ export class Top1SigmoidMoE {
   forward(x: Tensor): Tensor {
     const logits = this.router.forward(x);
     const [gateUp, down] = [this.gateUp, this.down];
-    const routed = isFp8Weight(gateUp) && isFp8Weight(down)
-      ? moeTop1SigmoidFp8(x, logits, gateUp, down)
-      : moeTop1Sigmoid(x, logits, gateUp as Tensor, down as Tensor);
-    const out = add(this.sharedExpert.partial(x), routed);
+    const shared = this.sharedExpert.fp8Weights();
+    // FP8: the shared expert goes with the routed ones, where the backend folds it into their products (decode on cuda).
+    const out = isFp8Weight(gateUp) && isFp8Weight(down)
+      ? shared !== null
+        ? moeTop1SigmoidFp8WithShared(x, logits, gateUp, down, shared)
+        : add(this.sharedExpert.partial(x), moeTop1SigmoidFp8(x, logits, gateUp, down))
+      : add(this.sharedExpert.partial(x), moeTop1Sigmoid(x, logits, gateUp as Tensor, down as Tensor));
     this.comm.allReduceSum(out);
     return out;
   }

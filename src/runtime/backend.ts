@@ -228,6 +228,14 @@ export interface Backend {
    * each quantized per token (as quantizeFp8) and multiplied as linearFp8 multiplies.
    */
   moeTop1SigmoidFp8(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight): void;
+  /**
+   * Optional fusion of Llama 4's shared expert into `moeTop1SigmoidFp8`: out = the routed experts' output + the shared
+   * SwiGLU expert's on the unscaled x (sharedGateUp.data F8 [2I, H] gate rows first, sharedDown.data F8 [H, I], row
+   * scales, no bias), each rounded to the float type and then added as `add` adds them. Returns false, having enqueued
+   * nothing, where this backend does not fold these sizes; the caller then runs the kernels one by one.
+   */
+  moeTop1SigmoidFp8Shared?(out: Tensor, x: Tensor, routerLogits: Tensor, gateUp: Fp8Weight, down: Fp8Weight,
+    sharedGateUp: Fp8Weight, sharedDown: Fp8Weight): boolean;
 
   // ==== sampling ====
 

@@ -28,6 +28,28 @@ napi_value MoeTop1SigmoidFp8(napi_env env, napi_callback_info info) {
   return result(env, moeTop1SigmoidFp8(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), ptr<float>(a[5]), ptr(a[6]),
                                        ptr<float>(a[7]), sz(a[8]), sz(a[9]), sz(a[10]), sz(a[11]), ptr(a[12]), sz(a[13])));
 }
+// moeFp8SharedFold(dtype, T, H, E, I) -> 1 or 0: whether moeTop1SigmoidFp8Shared serves these sizes now
+napi_value MoeFp8SharedFold(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return number(env, moeFp8SharedFold(int(a[0]), sz(a[1]), sz(a[2]), sz(a[3]), sz(a[4])) ? 1 : 0);
+}
+napi_value MoeFp8SharedScratchBytes(napi_env env, napi_callback_info info) {
+  ARGS(5);
+  return number(env, double(moeFp8SharedScratchBytes(int(a[0]), sz(a[1]), sz(a[2]), sz(a[3]), sz(a[4]))));
+}
+// moeTop1SigmoidFp8Shared(dtype, out, x, routerLogits, gateUp, gateUpScale, down, downScale, sharedGateUp,
+//   sharedGateUpScale, sharedDown, sharedDownScale, T, H, E, I, scratch, scratchBytes)
+napi_value MoeTop1SigmoidFp8Shared(napi_env env, napi_callback_info info) {
+  ARGS(18);
+  Fp8SharedExpert shared;
+  shared.gateUp = ptr(a[8]);
+  shared.gateUpScale = ptr<float>(a[9]);
+  shared.down = ptr(a[10]);
+  shared.downScale = ptr<float>(a[11]);
+  return result(env, moeTop1SigmoidFp8Shared(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), ptr<float>(a[5]), ptr(a[6]),
+                                             ptr<float>(a[7]), shared, sz(a[12]), sz(a[13]), sz(a[14]), sz(a[15]), ptr(a[16]),
+                                             sz(a[17])));
+}
 
 // fp8QuantizeInProduct() -> 1 or 0: whether the FP8 products at decode sizes quantize their float input inside
 napi_value Fp8QuantizeInProduct(napi_env env, napi_callback_info) {
@@ -47,6 +69,10 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"linearFp8", nullptr, LinearFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"moeFp8ScratchBytes", nullptr, MoeFp8ScratchBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"moeTop1SigmoidFp8", nullptr, MoeTop1SigmoidFp8, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"moeFp8SharedFold", nullptr, MoeFp8SharedFold, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"moeFp8SharedScratchBytes", nullptr, MoeFp8SharedScratchBytes, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"moeTop1SigmoidFp8Shared", nullptr, MoeTop1SigmoidFp8Shared, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8MoeSharedFold", nullptr, intSetter<setFp8MoeSharedFold>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8StreamBatch", nullptr, intSetter<setFp8StreamBatch>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8QuantizeInProduct", nullptr, intSetter<setFp8QuantizeInProduct>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"fp8QuantizeInProduct", nullptr, Fp8QuantizeInProduct, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -18,4 +18,16 @@ __device__ __forceinline__ void fp8Epilogue(const Fp8RowsArgs& g, int p, int e, 
   static_cast<OutT*>(g.out)[row * g.N + n] = fromFloat<OutT>(v);
 }
 
+// The MoE's two products of one token summed (fp8_shared_expert.cuh: the routed expert's down beside the shared
+// expert's): each value rounded to the output type as its product alone stores it, then added as the add kernel adds
+// the two outputs, so the sum has the bits of the two products and the add. Neither has a bias; a's rowMap places it.
+template <typename OutT>
+__device__ __forceinline__ void pairEpilogue(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int p, int e, int n, float sumA,
+                                             float xScaleA, float sumB, float xScaleB) {
+  const float va = toFloat(fromFloat<OutT>(sumA * xScaleA * a.wScale[size_t(e) * a.N + n]));
+  const float vb = toFloat(fromFloat<OutT>(sumB * xScaleB * b.wScale[n]));
+  const size_t row = a.rowMap != nullptr ? size_t(a.rowMap[p]) : size_t(p);
+  static_cast<OutT*>(a.out)[row * a.N + n] = fromFloat<OutT>(vb + va);
+}
+
 }  // namespace iris

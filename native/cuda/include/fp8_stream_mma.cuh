@@ -97,14 +97,41 @@ struct MmaRows {
     const int stride = int(gridDim.x) * kRows;
     for (int r0 = int(blockIdx.x) * kRows, pass = 0; r0 < int(g.N); r0 += stride, pass++) {
       if (r0 + stride < int(g.N)) prefetchPass(g, e, r0 + stride, int(g.K) / 16);
-      streamPass(g, e, start, rows, r0, pass, xq, xScale);
+      float sum;
+      if (streamPass(g, e, rows, r0, pass, xq, &sum)) {
+        const int column = int(threadIdx.x) / 16;
+        fp8Epilogue<OutT>(g, start + column, e, r0 + int(threadIdx.x) % 16, sum, xScale[column]);
+      }
     }
   }
 
-  // One pass: columns r0 .. r0 + 15. `pass` picks the half of the partial sums' buffer, so one barrier a pass keeps
-  // a pass's sums from the next one's.
-  __device__ __forceinline__ static void streamPass(const Fp8RowsArgs& g, int e, int start, int rows, int r0, int pass,
-                                                    const uint8_t* xq, const float* xScale) {
+  // Two products of the same shape and x rows (a's expert e, b's one matrix) summed into a's output rows start ..
+  // start + rows - 1 (fp8_shared_expert.cuh's pairEpilogue): each pass streams a's 16 columns, then b's same 16, and
+  // the thread holding a column's sum of a takes b's too.
+  __device__ __forceinline__ static void streamPair(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int e, int start, int rows,
+                                                    const uint8_t* xqA, const float* xScaleA, const uint8_t* xqB,
+                                                    const float* xScaleB) {
+    const int stride = int(gridDim.x) * kRows, chunks = int(a.K) / 16;
+    for (int r0 = int(blockIdx.x) * kRows, pass = 0; r0 < int(a.N); r0 += stride, pass += 2) {
+      if (r0 + stride < int(a.N)) {
+        prefetchPass(a, e, r0 + stride, chunks);
+        prefetchPass(b, 0, r0 + stride, chunks);
+      }
+      float sumA, sumB;
+      const bool held = streamPass(a, e, rows, r0, pass, xqA, &sumA);
+      streamPass(b, 0, rows, r0, pass + 1, xqB, &sumB);
+      if (held) {
+        const int column = int(threadIdx.x) / 16;
+        pairEpilogue<OutT>(a, b, start + column, e, r0 + int(threadIdx.x) % 16, sumA, xScaleA[column], sumB, xScaleB[column]);
+      }
+    }
+  }
+
+  // One pass: columns r0 .. r0 + 15 of expert e's weights against the block's `rows` x rows. The finished sum of
+  // (x row threadIdx.x / 16, column r0 + threadIdx.x % 16) goes to *sum of the thread that holds one (true). `pass`
+  // picks the half of the partial sums' buffer, so one barrier a pass keeps a pass's sums from the next one's.
+  __device__ __forceinline__ static bool streamPass(const Fp8RowsArgs& g, int e, int rows, int r0, int pass,
+                                                    const uint8_t* xq, float* sum) {
     __shared__ float partial[2][kWarps][MT][16];
     const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
     const int N = int(g.N), chunks = int(g.K) / 16;
@@ -149,12 +176,12 @@ struct MmaRows {
     }
     __syncthreads();
     const int column = int(threadIdx.x) / 16, r = int(threadIdx.x) % 16;
-    if (column < rows && r0 + r < N) {
-      float sum = 0.f;
+    if (column >= rows || r0 + r >= N) return false;
+    float total = 0.f;
 #pragma unroll
-      for (int k = 0; k < kWarps; k++) sum += partial[pass & 1][k][column][r];
-      fp8Epilogue<OutT>(g, start + column, e, r0 + r, sum, xScale[column]);
-    }
+    for (int k = 0; k < kWarps; k++) total += partial[pass & 1][k][column][r];
+    *sum = total;
+    return true;
   }
 };
 

@@ -277,6 +277,24 @@ size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);
 std::string moeTop1SigmoidFp8(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
                               const float* gateUpScale, const void* down, const float* downScale, size_t T, size_t H,
                               size_t E, size_t I, void* scratch, size_t scratchBytes);
+// moeTop1SigmoidFp8 with Llama 4's shared expert (gateUp F8 [2I, H] with scales [2I], down F8 [H, I] with scales [H],
+// no bias) on the unscaled x, its output added: out = routed + shared, rounded as the add of the two outputs. Its two
+// products ride the routed expert's (include/fp8_shared_expert.cuh), decode sizes only: moeFp8SharedFold says whether
+// it serves (dtype, T, H, E, I) now (setFp8MoeSharedFold: 1 wherever it can, 0 never, -1 its rule, kernels/fp8_moe.cu);
+// where it does not, the caller runs the shared expert's own kernels. Scratch: moeFp8SharedScratchBytes.
+struct Fp8SharedExpert {
+  const void* gateUp = nullptr;
+  const float* gateUpScale = nullptr;
+  const void* down = nullptr;
+  const float* downScale = nullptr;
+};
+void setFp8MoeSharedFold(int mode);
+bool moeFp8SharedFold(int dtype, size_t T, size_t H, size_t E, size_t I);
+size_t moeFp8SharedScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);
+std::string moeTop1SigmoidFp8Shared(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
+                                    const float* gateUpScale, const void* down, const float* downScale,
+                                    const Fp8SharedExpert& shared, size_t T, size_t H, size_t E, size_t I, void* scratch,
+                                    size_t scratchBytes);
 // moe.cu's routing for other expert kernels: expertOf, score [T] (F32), offsets [E+1] and perm [T] (tokens grouped by
 // expert), one block, as moeTop1Sigmoid routes.
 std::string moeRoute(int dtype, const void* routerLogits, size_t T, size_t E, int32_t* expertOf, float* score,

@@ -16,11 +16,15 @@
 // input rows themselves from what those steps would have written (the same bytes and scales): route, gate|up, down,
 // three kernels where there were six. Those stream on the CUDA cores or, as setFp8ProductOnTensorCores chooses, on
 // the tensor cores too (fp8_stream_mma.cuh).
-// Scratch (routing tables, xq, scales, h, act; moeFp8ScratchBytes): include/expert_scratch.h.
+// With the shared expert (moeTop1SigmoidFp8Shared, where moeFp8SharedFold says it serves), its gate|up and down ride
+// the routed expert's two products and its output is added in the down's epilogue: route, gate|up, down
+// (include/fp8_shared_expert.cuh), three kernels where the routed expert and the shared one took seven.
+// Scratch (routing tables, xq, scales, h, act; with the shared expert its h too; moeFp8ScratchBytes,
+// moeFp8SharedScratchBytes): include/expert_scratch.h.
 #include "expert_scratch.h"
 #include "float_io.cuh"
 #include "fp8.cuh"
-#include "fp8_quantizing.cuh"
+#include "fp8_shared_expert.cuh"
 
 namespace iris {
 
@@ -43,56 +47,19 @@ __global__ void __launch_bounds__(256) gatherScaleQuantizeKernel(uint8_t* xq, fl
   for (int j = threadIdx.x; j < H; j += blockDim.x) dst[j] = toE4m3(toFloat(fromFloat<T>(toFloat(src[j]) * s)) / scale);
 }
 
-// Expert row p's input, chunk by chunk (fp8_quantizing.cuh's Prologue), as gatherScaleQuantizeKernel makes it before
-// quantizing: token perm[p]'s row times its routing score, rounded to the storage type.
-template <typename T>
-struct GatheredRows {
-  using Storage = T;
-  using IO = fp8stream::ChunkIO<T>;
-  const T* x;
-  const int32_t* perm;
-  const float* score;
-  size_t H;
-  bool aligned;
-  __device__ __forceinline__ uint4 chunk(int p, int c) const {
-    const int t = perm[p];
-    const float s = score[t];
-    float v[IO::kValues];
-    IO::unpack(IO::load(x + size_t(t) * H, c, aligned), v);
-#pragma unroll
-    for (int j = 0; j < IO::kValues; j++) v[j] *= s;
-    return IO::pack(v);
-  }
-};
-
-// Expert row p's activation, chunk by chunk, as siluAndMul writes it: silu(gate) * up from h [rows, 2I], rounded.
-// h is this kernel's scratch (256-byte aligned) and I a multiple of 16: always whole 16-byte loads.
-template <typename T>
-struct ActivatedRows {
-  using Storage = T;
-  using IO = fp8stream::ChunkIO<T>;
-  const T* h;
-  size_t I;
-  __device__ __forceinline__ uint4 chunk(int p, int c) const {
-    const T* row = h + size_t(p) * 2 * I;
-    float gate[IO::kValues], up[IO::kValues];
-    IO::unpack(IO::load(row, c, true), gate);
-    IO::unpack(IO::load(row + I, c, true), up);
-#pragma unroll
-    for (int j = 0; j < IO::kValues; j++) gate[j] = siluTimes(gate[j], up[j]);
-    return IO::pack(gate);
-  }
-};
+using fp8stream::ActivatedRows;
+using fp8stream::FloatRows;
+using fp8stream::GatheredRows;
 
 // An expert product of quantized rows: on the tensor cores at prefill sizes (fp8_grouped_mma.cu), else streaming.
 std::string expertRows(const Fp8RowsArgs& g) { return fp8GroupedMmaApplies(g) ? fp8GroupedMma(g) : fp8Rows(g); }
 
 struct Scratch {
   RoutingTables routing;
-  size_t xq, xScale, h, act, total;
+  size_t xq, xScale, h, act, hShared, total;
 };
 
-Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
+Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I, bool withShared = false) {
   const size_t element = dtypeBytes(dtype);
   Scratch s{};
   s.routing = planRoutingTables(T, E);
@@ -101,14 +68,40 @@ Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I) {
   s.xScale = at; at += alignScratch(T * 4);
   s.h = at; at += alignScratch(T * 2 * I * element);
   s.act = at; at += alignScratch(T * I * element);
+  s.hShared = at; at += withShared ? alignScratch(T * 2 * I * element) : 0;  // the shared expert's gate|up, token order
   s.total = at;
   return s;
 }
 
+// The shared expert's products folded into the routed expert's (include/fp8_shared_expert.cuh): gate|up with the
+// shared expert as one more group of blocks (x unscaled, its h in token order), then both downs summed into out.
+template <typename T>
+std::string runWithShared(const Fp8RowsArgs& gateUpRows, const Fp8RowsArgs& downRows, const Fp8SharedExpert& shared,
+                          const T* x, const int32_t* perm, const float* score, void* hShared) {
+  Fp8RowsArgs sharedGateUp = gateUpRows, sharedDown = downRows;
+  for (Fp8RowsArgs* g : {&sharedGateUp, &sharedDown}) {
+    g->offsets = nullptr;  // one matrix, all T rows in token order
+    g->rowMap = nullptr;
+    g->E = 1;
+  }
+  sharedGateUp.w = shared.gateUp; sharedGateUp.wScale = shared.gateUpScale; sharedGateUp.out = hShared;
+  sharedDown.w = shared.down; sharedDown.wScale = shared.downScale; sharedDown.out = nullptr;  // summed into downRows.out
+  std::string status = fp8stream::sharedExpertRefusal(gateUpRows, downRows);
+  if (status.empty()) status = fp8stream::sharedExpertRefusal(sharedGateUp, sharedDown);
+  if (!status.empty()) return status;
+  const size_t H = gateUpRows.K, I = downRows.K;
+  const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0;
+  status = fp8stream::sharedExpertRows<T, false>(gateUpRows, sharedGateUp, GatheredRows<T>{x, perm, score, H, aligned},
+                                                 FloatRows<T>{x, H, aligned});
+  if (!status.empty()) return status;
+  return fp8stream::sharedExpertRows<T, true>(downRows, sharedDown, ActivatedRows<T>{static_cast<const T*>(gateUpRows.out), I},
+                                              ActivatedRows<T>{static_cast<const T*>(hShared), I, perm});
+}
+
 template <typename T>
 std::string run(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp, const float* gateUpScale,
-                const void* down, const float* downScale, size_t tokens, size_t H, size_t E, size_t I, unsigned char* base,
-                const Scratch& s) {
+                const void* down, const float* downScale, const Fp8SharedExpert* shared, size_t tokens, size_t H, size_t E,
+                size_t I, unsigned char* base, const Scratch& s) {
   int32_t* expertOf = reinterpret_cast<int32_t*>(base + s.routing.expertOf);
   float* score = reinterpret_cast<float*>(base + s.routing.score);
   int32_t* offsets = reinterpret_cast<int32_t*>(base + s.routing.offsets);
@@ -133,6 +126,10 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   downRows.w = down; downRows.wScale = downScale; downRows.out = out; downRows.rowMap = perm; downRows.K = I; downRows.N = H;
   const bool tensorCores = fp8GroupedMmaApplies(gateUpRows) || fp8GroupedMmaApplies(downRows);
   if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_quantizing.cuh)
+    if (shared != nullptr) {
+      if (tensorCores) return "moe fp8 with the shared expert: not where the grouped tensor-core product serves";
+      return runWithShared<T>(gateUpRows, downRows, *shared, static_cast<const T*>(x), perm, score, base + s.hShared);
+    }
     if (!tensorCores && fp8stream::quantizesInProduct() && fp8stream::quantizingRowsRefusal(gateUpRows).empty() &&
         fp8stream::quantizingRowsRefusal(downRows).empty()) {
       const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0;
@@ -143,6 +140,7 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
       return fp8stream::quantizingRows<T>(downRows, ActivatedRows<T>{static_cast<const T*>(h), I}, true);
     }
   }
+  if (shared != nullptr) return "moe fp8 with the shared expert: bf16 or F32 only";
 
   gatherScaleQuantizeKernel<T><<<unsigned(tokens), 256, 0, stream()>>>(xq, xScale, static_cast<const T*>(x), perm, score, int(H));
   status = launchStatus("moe fp8 (gather, scale, quantize)");
@@ -154,6 +152,12 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   if (!status.empty()) return status;
   return expertRows(downRows);
 }
+
+// The rule of setFp8MoeSharedFold (-1): fold the shared expert wherever the folded products can serve. Not yet
+// measured: predicted ~13 µs a Scout layer less at batch 1 (docs/fp8.md); false sends every call back to the seven
+// kernels.
+constexpr bool kSharedFoldDefault = true;
+int sharedFold = -1;
 
 }  // namespace
 
@@ -170,8 +174,40 @@ std::string moeTop1SigmoidFp8(int dtype, void* out, const void* x, const void* r
   const Scratch s = planScratch(dtype, T, H, E, I);
   return withExpertScratch("moeTop1SigmoidFp8", dtype, T, H, I, s.total, scratch, scratchBytes, [&](unsigned char* base) {
     std::string status;
-    IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, gateUpScale, down, downScale, T, H, E,
-                                                  I, base, s));
+    IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, gateUpScale, down, downScale, nullptr,
+                                                  T, H, E, I, base, s));
+    return status;
+  });
+}
+
+void setFp8MoeSharedFold(int mode) { sharedFold = mode == 0 || mode == 1 ? mode : -1; }
+
+bool moeFp8SharedFold(int dtype, size_t T, size_t H, size_t E, size_t I) {
+  if (!(sharedFold < 0 ? kSharedFoldDefault : sharedFold == 1)) return false;
+  if ((dtype != kBF16 && dtype != kF32) || !fp8stream::quantizesInProduct()) return false;
+  Fp8RowsArgs gateUpRows, downRows;
+  gateUpRows.T = downRows.T = T;
+  gateUpRows.E = downRows.E = E;
+  gateUpRows.K = H; gateUpRows.N = 2 * I;
+  downRows.K = I; downRows.N = H;
+  if (fp8GroupedMmaApplies(gateUpRows) || fp8GroupedMmaApplies(downRows)) return false;
+  return T > 0 && fp8stream::sharedExpertRefusal(gateUpRows, downRows).empty();
+}
+
+size_t moeFp8SharedScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I) {
+  return planScratch(dtype, T, H, E, I, true).total;
+}
+
+std::string moeTop1SigmoidFp8Shared(int dtype, void* out, const void* x, const void* routerLogits, const void* gateUp,
+                                    const float* gateUpScale, const void* down, const float* downScale,
+                                    const Fp8SharedExpert& shared, size_t T, size_t H, size_t E, size_t I, void* scratch,
+                                    size_t scratchBytes) {
+  if (T == 0 || H == 0) return "";
+  const Scratch s = planScratch(dtype, T, H, E, I, true);
+  return withExpertScratch("moeTop1SigmoidFp8Shared", dtype, T, H, I, s.total, scratch, scratchBytes, [&](unsigned char* base) {
+    std::string status;
+    IRIS_FLOAT_DISPATCH(dtype, S, status = run<S>(dtype, out, x, routerLogits, gateUp, gateUpScale, down, downScale, &shared,
+                                                  T, H, E, I, base, s));
     return status;
   });
 }

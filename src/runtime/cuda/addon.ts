@@ -184,6 +184,19 @@ export interface CudaAddon extends NcclEntryPoints {
   /** Routed experts with FP8 weights (native/cuda/kernels/fp8_moe.cu): gateUp [E, 2I, H], down [E, H, I] with row scales. */
   moeTop1SigmoidFp8(dtype: number, out: number, x: number, routerLogits: number, gateUp: number, gateUpScale: number, down: number,
     downScale: number, T: number, H: number, E: number, I: number, scratch: number, scratchBytes: number): void;
+  /** 1 where moeTop1SigmoidFp8Shared serves these sizes now (decode sizes, by setFp8MoeSharedFold's rule), else 0. */
+  moeFp8SharedFold(dtype: number, T: number, H: number, E: number, I: number): number;
+  /** Bytes of scratch moeTop1SigmoidFp8Shared needs for these sizes. */
+  moeFp8SharedScratchBytes(dtype: number, T: number, H: number, E: number, I: number): number;
+  /**
+   * moeTop1SigmoidFp8 plus Llama 4's shared expert (gate|up [2I, H], down [H, I], row scales) added to the output, its
+   * two products folded into the routed expert's (native/cuda/include/fp8_shared_expert.cuh); only where it serves.
+   */
+  moeTop1SigmoidFp8Shared(dtype: number, out: number, x: number, routerLogits: number, gateUp: number, gateUpScale: number,
+    down: number, downScale: number, sharedGateUp: number, sharedGateUpScale: number, sharedDown: number, sharedDownScale: number,
+    T: number, H: number, E: number, I: number, scratch: number, scratchBytes: number): void;
+  /** The shared expert folded into the routed experts' FP8 products (1) wherever it can, never (0), -1 the addon's rule. */
+  setFp8MoeSharedFold(mode: number): void;
   patchifyImage(dtype: number, out: number, pixels: number, table: number, width: number, height: number, patch: number,
     merge: number, temporal: number): void;
   /** native/cuda/kernels/resize_image.cu: a table address 0 for an axis whose size stays; scratch 0 unless both change. */

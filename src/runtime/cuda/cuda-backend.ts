@@ -380,6 +380,8 @@ export class CudaBackend implements Backend {
 
   readonly quantizeFp8: Backend["quantizeFp8"] = (...args) => fp8.quantizeFp8(this.addon, ...args);
   readonly linearFp8: Backend["linearFp8"] = (...args) => fp8.linearFp8(this.addon, ...args);
+  readonly moeTop1SigmoidFp8Shared: Backend["moeTop1SigmoidFp8Shared"] = (...args) =>
+    fp8.moeTop1SigmoidFp8Shared(this.addon, (s) => this.release(s), ...args);
   /** The addon's choice (tuneCudaKernels' fp8QuantizeInProduct, else its default): linearFp8's callers follow it. */
   get fp8QuantizeInProduct(): boolean { return fp8QuantizesInProduct(this.addon); }
   readonly patchifyImage: Backend["patchifyImage"] = (...args) => images.patchifyImage(this.addon, ...args);

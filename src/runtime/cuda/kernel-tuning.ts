@@ -78,6 +78,12 @@ export interface KernelTuning {
    * out, the addon's rule: the 16-byte kernel wherever it applies (native/cuda/include/rotary_store_kv.cuh).
    */
   readonly rotaryStoreKVVec16?: boolean;
+  /**
+   * Llama 4's shared expert folded into the routed experts' two FP8 products at decode (true, wherever they can serve:
+   * route, gate|up, down) or run by its own kernels (false: its gate|up, siluAndMul, down and the add); left out, the
+   * addon's rule: folded wherever it serves (native/cuda/kernels/fp8_moe.cu kSharedFoldDefault).
+   */
+  readonly fp8MoeSharedFold?: boolean;
 }
 
 /** The addon's FP8 choice as last read (undefined: to be read); tuneCudaKernels changes it. */
@@ -108,7 +114,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
   attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
-  fp8ProductOnTensorCores, argmaxVec16, rotaryStoreKVVec16,
+  fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
@@ -126,5 +132,6 @@ export function tuneCudaKernels({
   addon.setFp8ProductOnTensorCores(ruleOr(fp8ProductOnTensorCores));
   addon.setArgmaxVec16(ruleOr(argmaxVec16));
   addon.setRotaryStoreKVVec16(ruleOr(rotaryStoreKVVec16));
+  addon.setFp8MoeSharedFold(ruleOr(fp8MoeSharedFold));
   quantizeInProduct = undefined;
 }

@@ -1,0 +1,176 @@
+// Llama 4's shared expert folded into the routed experts' two decode products (fp8_moe.cu, Backend
+// moeTop1SigmoidFp8Shared): route, gate|up, down, three kernels for what took seven (the routed expert's route, gate|up
+// and down, then the shared expert's gate|up, siluAndMul, down and the add of the two outputs).
+//
+// Why. Scout at batch 1 on the H200 (bench/decode-layers-scout.ts): the routed expert 50.09 µs, the shared expert's
+// gate|up 24.18 and down 16.11 plus a siluAndMul and an add, each product carrying ~6 µs of fixed cost (ramp, x
+// quantized in every block, the epilogue, the tail of the last wave). The shared expert reads the token's hidden state
+// as the routed one does, so its products can ride the same launches:
+//   - gate|up: the shared expert is one more group of blocks beside the routed experts' (grid y = the routed groups,
+//     then one for the shared expert: the resident wave split among them); its blocks quantize x unscaled (FloatRows)
+//     where the routed ones gather x * score (GatheredRows), and write h_shared [T, 2I] in token order beside the
+//     routed h [T, 2I] in expert order;
+//   - down: a block of routed expert e takes its rows' activations of both experts (silu(gate) * up of h and of
+//     h_shared's rows perm[p]) into shared memory, streams row n of e's down and row n of the shared down one after
+//     the other (Stream::streamPair) and stores their sum (fp8_epilogue.cuh's pairEpilogue) in token order.
+// Every sum is the one the separate kernels compute (the same streaming, the same K order, each product rounded to
+// the output type before the add), so the output has the bits of the seven kernels'.
+#pragma once
+
+#include "fp8_quantizing.cuh"
+
+namespace iris {
+namespace fp8stream {
+
+// Expert row p's input, chunk by chunk (fp8_quantizing.cuh's Prologue), as fp8_moe.cu's gather kernel makes it before
+// quantizing: token perm[p]'s row times its routing score, rounded to the storage type.
+template <typename T>
+struct GatheredRows {
+  using Storage = T;
+  using IO = ChunkIO<T>;
+  const T* x;
+  const int32_t* perm;
+  const float* score;
+  size_t H;
+  bool aligned;
+  __device__ __forceinline__ uint4 chunk(int p, int c) const {
+    const int t = perm[p];
+    const float s = score[t];
+    float v[IO::kValues];
+    IO::unpack(IO::load(x + size_t(t) * H, c, aligned), v);
+#pragma unroll
+    for (int j = 0; j < IO::kValues; j++) v[j] *= s;
+    return IO::pack(v);
+  }
+};
+
+// Row p's activation, chunk by chunk, as siluAndMul writes it: silu(gate) * up from h [rows, 2I], rounded; with
+// `perm`, row perm[p] of h (the shared expert's rows are in token order, a routed expert's in expert order). h is
+// fp8_moe.cu's scratch (256-byte aligned) and I a multiple of 16: always whole 16-byte loads.
+template <typename T>
+struct ActivatedRows {
+  using Storage = T;
+  using IO = ChunkIO<T>;
+  const T* h;
+  size_t I;
+  const int32_t* perm = nullptr;
+  __device__ __forceinline__ uint4 chunk(int p, int c) const {
+    const T* row = h + size_t(perm != nullptr ? perm[p] : p) * 2 * I;
+    float gate[IO::kValues], up[IO::kValues];
+    IO::unpack(IO::load(row, c, true), gate);
+    IO::unpack(IO::load(row + I, c, true), up);
+#pragma unroll
+    for (int j = 0; j < IO::kValues; j++) gate[j] = siluTimes(gate[j], up[j]);
+    return IO::pack(gate);
+  }
+};
+
+// Rows first .. first + rows - 1 of `value` quantized into xq (K bytes a row) and their scales (the block together).
+template <typename Prologue>
+__device__ __forceinline__ void quantizeRows(const Prologue& value, int first, int rows, int K, uint8_t* xq, float* xScale,
+                                             float* shared32) {
+  for (int t = 0; t < rows; t++) {
+    const float scale = quantizeRow(value, first + t, K, xq + size_t(t) * K, shared32);
+    if (threadIdx.x == 0) xScale[t] = scale;
+  }
+  __syncthreads();
+}
+
+// kPaired false (gate|up): blocks of grid row y < gridDim.y - 1 serve the y-th routed expert with rows, the last grid
+// row the shared expert (all T rows, `shared`'s one matrix). kPaired true (down): every block serves a routed expert,
+// its rows' two activations summed through both matrices. `routed` and `shared` share T, K and N.
+template <typename Stream, typename Routed, typename Shared, bool kPaired>
+__global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
+    sharedExpertKernel(Fp8RowsArgs routed, Fp8RowsArgs shared, Routed routedValue, Shared sharedValue) {
+  uint8_t* xq = quantizedX;  // the block's routed x rows, then (paired) as many shared ones
+  __shared__ float shared32[32];
+  __shared__ float xScale[2 * Stream::kMaxRows];
+  const int lane = int(threadIdx.x) % 32, K = int(routed.K), chunks = K / 16;
+  int e = 0, start = 0, rows = 0;
+  if constexpr (kPaired) {
+    // The routing tables are two kernels back (route, gate|up, this): the expert is found, and both matrices' first
+    // weights sent to L2, while gate|up still runs.
+    if (!blockExpertByWarp(routed, lane, &e, &start, &rows)) return;
+    Stream::prefetchFirst(routed, e, chunks);
+    Stream::prefetchFirst(shared, 0, chunks);
+    waitForPrevious();
+    releaseNext();
+    quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
+    quantizeRows(sharedValue, start, rows, K, xq + size_t(rows) * K, xScale + Stream::kMaxRows, shared32);
+    Stream::streamPair(routed, shared, e, start, rows, xq, xScale, xq + size_t(rows) * K, xScale + Stream::kMaxRows);
+  } else {
+    const bool sharedBlock = blockIdx.y == gridDim.y - 1;
+    // The shared expert's weights are never written by a kernel of the step: on their way before the wait.
+    if (sharedBlock) Stream::prefetchFirst(shared, 0, chunks);
+    waitForPrevious();  // the routing kernel just before wrote the tables
+    releaseNext();
+    if (sharedBlock) {
+      quantizeRows(sharedValue, 0, int(shared.T), K, xq, xScale, shared32);
+      Stream::stream(shared, 0, 0, int(shared.T), xq, xScale);
+      return;
+    }
+    if (!blockExpertByWarp(routed, lane, &e, &start, &rows)) return;
+    Stream::prefetchFirst(routed, e, chunks);
+    quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
+    Stream::stream(routed, e, start, rows, xq, xScale);
+  }
+}
+
+// Why the folded products cannot serve these sizes ("" when they can): as quantizingRowsRefusal, with the down's two
+// activations of a token (2 T I bytes) within the shared memory of x.
+inline std::string sharedExpertRefusal(const Fp8RowsArgs& gateUp, const Fp8RowsArgs& down) {
+  for (const Fp8RowsArgs* g : {&gateUp, &down}) {
+    const std::string refusal = quantizingRowsRefusal(*g);
+    if (!refusal.empty()) return refusal;
+  }
+  if (2 * down.T * down.K > kQuantizingMaxBytes) return "moe fp8 with the shared expert: 2 T I bytes past the shared memory of x";
+  return "";
+}
+
+template <typename Stream, bool kPaired, typename Routed, typename Shared>
+std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue, Shared sharedValue) {
+  constexpr auto kernel = sharedExpertKernel<Stream, Routed, Shared, kPaired>;
+  const size_t routedGroups = routed.T < routed.E ? routed.T : routed.E;  // at most this many experts have rows
+  const size_t groups = kPaired ? routedGroups : routedGroups + 1, sharedBytes = (kPaired ? 2 : 1) * routed.T * routed.K;
+  static std::vector<std::pair<size_t, int>> known;  // blocks a multiprocessor by shared bytes (one or two a model)
+  int blocksPerSM = 0;
+  for (const auto& [bytes, blocks] : known) {
+    if (bytes == sharedBytes) blocksPerSM = blocks;
+  }
+  if (blocksPerSM == 0) {
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocksPerSM, kernel, kWarps * 32, sharedBytes) != cudaSuccess ||
+        blocksPerSM < 1) {
+      cudaGetLastError();
+      blocksPerSM = 1;  // not kept: asked again next time
+    } else {
+      known.emplace_back(sharedBytes, blocksPerSM);
+    }
+  }
+  const dim3 grid(quantizingGridX(routed.N, Stream::kRows, groups, blocksPerSM), unsigned(groups));
+  return launchDependent(kPaired ? "moe fp8 down with the shared expert's" : "moe fp8 gate|up with the shared expert's",
+                         kernel, grid, dim3(kWarps * 32), sharedBytes, routed, shared, routedValue, sharedValue);
+}
+
+template <int MT, typename OutT, bool kPaired, typename Routed, typename Shared>
+std::string launchSharedExpertRows(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue,
+                                   Shared sharedValue) {
+  return withStreamBatch<MT, OutT>([&](auto batch) {
+    constexpr int B = decltype(batch)::value;
+    return productOnTensorCores(routed.N)
+               ? launchSharedExpert<MmaRows<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue)
+               : launchSharedExpert<WarpPerRow<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
+  });
+}
+
+// One of the two folded products (kPaired: the downs, else the gate|ups), its variant by the rows an expert may have,
+// as quantizingRows picks it. The caller checked sharedExpertRefusal.
+template <typename OutT, bool kPaired, typename Routed, typename Shared>
+std::string sharedExpertRows(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue, Shared sharedValue) {
+  static_assert(std::is_same_v<OutT, __nv_bfloat16> || std::is_same_v<OutT, float>, "bf16 or F32");
+  if (routed.T <= 1) return launchSharedExpertRows<1, OutT, kPaired>(routed, shared, routedValue, sharedValue);
+  if (routed.T <= 2) return launchSharedExpertRows<2, OutT, kPaired>(routed, shared, routedValue, sharedValue);
+  return launchSharedExpertRows<4, OutT, kPaired>(routed, shared, routedValue, sharedValue);
+}
+
+}  // namespace fp8stream
+}  // namespace iris
