@@ -11,7 +11,10 @@
  * activations quantized inside the product or by a quantizeFp8 kernel before it (`fp8QuantizeInProduct`, that kernel
  * counted, with the stack's µs a layer each way), and the quantizing products' dot products on the tensor cores or the
  * CUDA cores (`fp8ProductOnTensorCores`, with the stack's µs a layer each way); everything else runs with the
- * backend's defaults (`fp8QuantizeInProductDefault`, `fp8ProductOnTensorCoresDefault`). Weights for all layers
+ * backend's defaults (`fp8QuantizeInProductDefault`, `fp8ProductOnTensorCoresDefault`). The kernels and the stack
+ * are the layer with the shared expert run by its own kernels; `sharedExpertFold` times the MoE block as the model
+ * calls it (kernels/moe-fp8-shared.ts) with the shared expert folded into the routed experts' products and not, and
+ * the stack with that block each way. Weights for all layers
  * when the GPU holds them (Scout: ~106 GB at batch 1), else as many distinct layers as fit, the rest reusing them
  * (said in the output). Prints JSON.
  * `--device cpu` (with a small config, e.g. ../shared/fixtures/models/tiny-llama4) runs every call eagerly between
@@ -161,6 +164,22 @@ if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
   }
   tuneCudaKernels({});
 }
+// Llama 4's shared expert folded into the routed experts' two FP8 products (true) or run by its own kernels (false),
+// forced both ways: the MoE block as the model calls it (kernels/moe-fp8-shared.ts: router excluded), µs a call, the
+// bytes it reads and their rate, and the layers' stack with that block, µs a layer.
+const sharedExpertFold: Record<string, number | boolean>[] = [];
+const moeBlock = d.moeWithShared;
+if (device.kind === "cuda" && moeBlock !== undefined) {
+  const on = layerIndices.filter(moeBlock.on);
+  const bytes = on.reduce((n, i) => n + moeBlock.bytes(i, experts), 0) / on.length;
+  for (const fold of [true, false]) {
+    tuneCudaKernels({ fp8MoeSharedFold: fold });
+    const us = await time(() => on.forEach(moeBlock.run), on.length);
+    const perLayerUs = await time(() => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); })), L);
+    sharedExpertFold.push({ fold, moeBlockUs: round(us), readBytes: Math.round(bytes), GBps: round(bytes / us / 1e3, 0), perLayerUs: round(perLayerUs) });
+  }
+  tuneCudaKernels({});
+}
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
 const preRows: Row[] = [], postRows: Row[] = [];
@@ -207,6 +226,8 @@ console.log(JSON.stringify({
   // The same with the quantizing products' dot products on the tensor cores (true) or the CUDA cores.
   fp8ProductOnTensorCoresDefault,
   fp8ProductOnTensorCores: productOnTensorCores,
+  // The MoE block and the stack with the shared expert folded into the routed experts' products (true) or not.
+  sharedExpertFold,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

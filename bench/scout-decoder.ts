@@ -22,6 +22,7 @@ import { gatherRows } from "../src/kernels/gather-rows.js";
 import { linear } from "../src/kernels/linear.js";
 import { quantizesInProduct } from "../src/kernels/linear-fp8.js";
 import { moeTop1SigmoidFp8 } from "../src/kernels/moe.js";
+import { moeTop1SigmoidFp8WithShared } from "../src/kernels/moe-fp8-shared.js";
 import { pagedAttention } from "../src/kernels/paged-attention.js";
 import { quantizeFp8, type QuantizedRows } from "../src/kernels/quantize-fp8.js";
 import { rmsNorm } from "../src/kernels/rms-norm.js";
@@ -238,5 +239,15 @@ export function buildDecoder(device: Device, t: Llama4TextConfig, s: DecodeShape
     }
     return chosen.size;
   };
-  return { kernels, pre, post, expertsRouted, tokens };
+  // The MoE block as src/layers/moe.ts runs it with FP8 experts: one call (kernels/moe-fp8-shared.ts), the shared
+  // expert folded into the routed experts' two products where the backend folds it (cuda at decode: route, gate|up,
+  // down), else the kernels above one by one inside the call. `foldedKernels`: the layer with that block as this call.
+  const moeWithShared = kernel("moeTop1SigmoidFp8WithShared (routed + shared expert)", moe, (i) => moeTop1SigmoidFp8WithShared(x,
+    routerLogits, weights(i).experts!.gateUp, weights(i).experts!.down, { gateUp: weights(i).gateUp, down: weights(i).down }, ffn),
+  (i, experts) => (experts * (fp8Bytes(weights(i).experts!.gateUp) + fp8Bytes(weights(i).experts!.down))) / E
+    + fp8Bytes(weights(i).gateUp) + fp8Bytes(weights(i).down));
+  const first = kernels.findIndex((k) => k.name === "moeTop1SigmoidFp8");
+  const last = kernels.findIndex((k) => k.name === "add (shared + routed)");
+  const foldedKernels = first < 0 || last < first ? kernels : [...kernels.slice(0, first), moeWithShared, ...kernels.slice(last + 1)];
+  return { kernels, foldedKernels, moeWithShared: first < 0 ? undefined : moeWithShared, pre, post, expertsRouted, tokens };
 }

@@ -1,0 +1,136 @@
+// Llama 4's shared expert folded into the routed experts' FP8 decode products (native/cuda/include/
+// fp8_shared_expert.cuh, kernels/moe-fp8-shared.ts) on cuda: the fold against the same call run kernel by kernel
+// (tuneCudaKernels fp8MoeSharedFold: false), bit for bit in bf16 and F32, at Scout's widths and small ones, with the
+// weight streaming on the CUDA cores, on the tensor cores and by the rule; where it may fold and where it declines
+// (Scout's 4 tokens: two activations of 8,192 bytes a token past the 32 KB of x); against the cpu (which runs the kernels
+// one by one); and captured in a graph. Every input is random and nonzero, outputs poisoned first.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { f32ToE4m3 } from "../../src/core/fp8.js";
+import { moeTop1SigmoidFp8WithShared, type Fp8SharedExpert } from "../../src/kernels/moe-fp8-shared.js";
+import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
+import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
+import { tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
+import { empty, fromHost } from "../../src/runtime/creation.js";
+import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
+import { cpu, cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+
+/** FP8 weights made on the device (uniform bytes over ±448, scales 1e-3 / 448, as dummy weights): large shapes fast. */
+function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
+  const data = empty(cuda(), shape, "F8_E4M3"), scale = empty(cuda(), shape.slice(0, -1), "F32");
+  cuda().backend.fillUniform(data, seed, -448, 448);
+  cuda().backend.fill(scale, 1e-3 / 448);
+  return { data, scale };
+}
+
+/** One quantization on the cpu ([rows, cols] or a transposed expert stack), its bytes and scales on both devices. */
+async function quantizedPair(values: Float32Array, shape: readonly number[], transpose = false): Promise<[Fp8Weight, Fp8Weight]> {
+  const { q, scale } = quantizeFp8(fromHost(cpu, values, { shape, dtype: "F32" }), { transpose });
+  const bytes = Uint8Array.from(await host(q), (v) => f32ToE4m3(v)), scales = await host(scale) as Float32Array;
+  const data = fromHost(cuda(), { dtype: "F8_E4M3", shape: q.shape, data: bytes }, { shape: q.shape, dtype: "F8_E4M3" });
+  return [{ data: q, scale }, { data, scale: fromHost(cuda(), scales, { shape: scale.shape, dtype: "F32" }) }];
+}
+
+async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
+  tuneCudaKernels(tuning);
+  try {
+    return await body();
+  } finally {
+    tuneCudaKernels({});
+  }
+}
+
+describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, () => {
+  const random = rng(2027);
+
+  test("folded: the bits of the kernels one by one (bf16 and F32, Scout's widths and small, each weight streaming)", async () => {
+    // Tokens routed apart and together among 16 experts or 2; Scout's H 5120, I 8192 folds up to 2 tokens (2 T I bytes of
+    // activations within 32 KB) and declines 4.
+    for (const [H, I, E, routes] of [[256, 384, 16, [[3], [3, 9], [0, 15, 15], [5, 5, 5, 5]]],
+      [5120, 8192, 2, [[1], [0, 1], [1, 1, 0, 1]]]] as const) {
+      const gateUp = deviceFp8([E, 2 * I, H], 11 + H), down = deviceFp8([E, H, I], 13 + I);
+      const shared: Fp8SharedExpert = { gateUp: deviceFp8([2 * I, H], 17 + H), down: deviceFp8([H, I], 19 + I) };
+      for (const route of routes) {
+        const T = route.length;
+        const logits = randomValues(random, T * E, -3, 3);
+        route.forEach((e, t) => { logits[t * E + e] = 4; });
+        const xValues = randomValues(random, T * H, -1, 1);
+        for (const dtype of ["BF16", "F32"] as const) {
+          const [, gx] = floatPair(xValues, [T, H], dtype);
+          const [, gl] = floatPair(logits, [T, E], dtype);
+          for (const fp8ProductOnTensorCores of [undefined, false, true]) {
+            const run = (fold: boolean) => withTuning({ fp8MoeSharedFold: fold, fp8ProductOnTensorCores }, async () => {
+              const [, out] = poisonedPair([T, H], dtype === "F32" ? "F32" : "float");
+              const folded = cuda().backend.moeTop1SigmoidFp8Shared!(out, gx, gl, gateUp, down, shared.gateUp, shared.down);
+              if (!folded) moeTop1SigmoidFp8WithShared(gx, gl, gateUp, down, shared, out);
+              return { folded, values: Array.from(await host(out)) };
+            });
+            const [folded, separate] = [await run(true), await run(false)];
+            const label = `moe fp8 + shared ${dtype} H=${H} I=${I} experts ${route.join(",")} tensor cores ${fp8ProductOnTensorCores}`;
+            assert.equal(folded.folded, 2 * T * I <= 32 * 1024, `${label}: folds where x's two activations fit`);
+            assert.equal(separate.folded, false, `${label}: fp8MoeSharedFold false runs the kernels one by one`);
+            assert.ok(separate.values.every(Number.isFinite), label);
+            assert.deepEqual(folded.values, separate.values, label);
+          }
+        }
+      }
+    }
+  });
+
+  test("folded by the rule: the same outputs as the cpu's kernels one by one (F32, 1 to 4 tokens)", async () => {
+    const [H, I, E] = [256, 384, 8];
+    const [cgu, ggu] = await quantizedPair(randomValues(random, E * H * 2 * I, -2 / Math.sqrt(H), 2 / Math.sqrt(H)), [E, H, 2 * I], true);
+    const [cdn, gdn] = await quantizedPair(randomValues(random, E * I * H, -2 / Math.sqrt(I), 2 / Math.sqrt(I)), [E, I, H], true);
+    const [csgu, gsgu] = await quantizedPair(randomValues(random, 2 * I * H, -2 / Math.sqrt(H), 2 / Math.sqrt(H)), [2 * I, H]);
+    const [csdn, gsdn] = await quantizedPair(randomValues(random, H * I, -2 / Math.sqrt(I), 2 / Math.sqrt(I)), [H, I]);
+    for (const T of [1, 2, 3, 4]) {
+      // Values off bf16's grid (all 24 bits), so no scaled input sits on an E4M3 midpoint that fp32's last bit decides.
+      const xValues = Float32Array.from(randomValues(random, T * H, -1, 1), (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
+      const logits = randomValues(random, T * E, -3, 3);
+      const [cx, gx] = floatPair(xValues, [T, H], "F32");
+      const [cl, gl] = floatPair(logits, [T, E], "F32");
+      const [, go] = poisonedPair([T, H], "F32");
+      assert.equal(cuda().backend.moeTop1SigmoidFp8Shared!(go, gx, gl, ggu, gdn, gsgu, gsdn), true, `T=${T} folds by the rule`);
+      const expected = moeTop1SigmoidFp8WithShared(cx, cl, cgu, cdn, { gateUp: csgu, down: csdn });
+      const got = await host(go);
+      assert.ok(got.every(Number.isFinite), `T=${T}: finite`);
+      // The tensor cores' shorter sums (gate|up's 768 rows stay on the CUDA cores by the rule: at most 5,120) are not
+      // in play here; fp32 sums in another order move a value across an E4M3 midpoint about once in a million.
+      expectRelL2(got, await host(expected), 1e-3, `moe fp8 + shared F32 T=${T}`);
+    }
+  });
+
+  test("folded, captured in a graph, replays on new inputs as the cpu computes them", async () => {
+    const backend = cuda().backend as CudaBackend;
+    const [T, H, E, I] = [2, 256, 4, 128];
+    const [cgu, ggu] = await quantizedPair(randomValues(random, E * H * 2 * I, -0.1, 0.1), [E, H, 2 * I], true);
+    const [cdn, gdn] = await quantizedPair(randomValues(random, E * I * H, -0.1, 0.1), [E, I, H], true);
+    const [csgu, gsgu] = await quantizedPair(randomValues(random, 2 * I * H, -0.1, 0.1), [2 * I, H]);
+    const [csdn, gsdn] = await quantizedPair(randomValues(random, H * I, -0.1, 0.1), [H, I]);
+    const [, gx] = floatPair(randomValues(random, T * H), [T, H], "F32");
+    const [, gl] = floatPair(randomValues(random, T * E, -3, 3), [T, E], "F32");
+    const arena = backend.createArena(1 << 20);
+    let out!: Tensor, graph: number;
+    backend.beginCapture();
+    try {
+      cuda().inArena(arena, () => { out = moeTop1SigmoidFp8WithShared(gx, gl, ggu, gdn, { gateUp: gsgu, down: gsdn }); });
+    } finally {
+      graph = backend.endCapture();
+    }
+    try {
+      for (let round = 0; round < 3; round++) {
+        const x = Float32Array.from(randomValues(random, T * H), (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
+        const logits = randomValues(random, T * E, -3, 3);
+        backend.upload(gx, x);
+        backend.upload(gl, logits);
+        backend.replay(graph);
+        const expected = moeTop1SigmoidFp8WithShared(cpuTensor(x, [T, H]), cpuTensor(logits, [T, E]), cgu, cdn, { gateUp: csgu, down: csdn });
+        expectRelL2(await host(out), await host(expected), 1e-3, `graph moe + shared round ${round}`);
+      }
+    } finally {
+      backend.destroyGraph(graph);
+      arena.destroy();
+    }
+  });
+});
