@@ -375,7 +375,6 @@ export class CudaBackend implements Backend {
   topK(values: Tensor, ids: Tensor, x: Tensor): void {
     this.addon.topK(ptr(values), ptr(ids), ptr(x), x.shape[0], x.shape[1], values.shape[1]);
   }
-
   // ==== FP8 (fp8-ops.ts; the experts above), images (image-ops.ts) ====
 
   readonly quantizeFp8: Backend["quantizeFp8"] = (...args) => fp8.quantizeFp8(this.addon, ...args);
