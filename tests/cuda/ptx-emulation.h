@@ -8,6 +8,10 @@
 #include <cstdint>
 #include <cstring>
 
+// Single roundings, never contracted (g++ on x86-64 without -mfma emits no FMA): what the intrinsics promise on a GPU.
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+
 namespace ptxemu {
 
 inline float bf16ToFloat(uint16_t b) {

@@ -24,10 +24,13 @@ __device__ __forceinline__ void fp8Epilogue(const Fp8RowsArgs& g, int p, int e, 
 template <typename OutT>
 __device__ __forceinline__ void pairEpilogue(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int p, int e, int n, float sumA,
                                              float xScaleA, float sumB, float xScaleB) {
-  const float va = toFloat(fromFloat<OutT>(sumA * xScaleA * a.wScale[size_t(e) * a.N + n]));
-  const float vb = toFloat(fromFloat<OutT>(sumB * xScaleB * b.wScale[n]));
+  // Explicitly rounded operations: with F32 outputs nvcc would otherwise contract a product into the sum (an FMA),
+  // and the result would differ in its last bit from the two products stored apart and then added (the H200 showed
+  // it at 6a88101; bf16 rounds each product first, so it was already exact).
+  const float va = toFloat(fromFloat<OutT>(__fmul_rn(__fmul_rn(sumA, xScaleA), a.wScale[size_t(e) * a.N + n])));
+  const float vb = toFloat(fromFloat<OutT>(__fmul_rn(__fmul_rn(sumB, xScaleB), b.wScale[n])));
   const size_t row = a.rowMap != nullptr ? size_t(a.rowMap[p]) : size_t(p);
-  static_cast<OutT*>(a.out)[row * a.N + n] = fromFloat<OutT>(vb + va);
+  static_cast<OutT*>(a.out)[row * a.N + n] = fromFloat<OutT>(__fadd_rn(vb, va));
 }
 
 }  // namespace iris
