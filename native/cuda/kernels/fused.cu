@@ -59,8 +59,13 @@ __global__ void addRmsNormKernel(T* out, T* residual, const T* x, const T* w, si
   }
 }
 
-// -1: the rule (the 16-byte kernel wherever it applies); 0 or 1 forced by setRotaryStoreKVVec16.
+// -1: the rule (the 16-byte kernel wherever it applies from kVec16MinTokens tokens); 0 or 1 forced by
+// setRotaryStoreKVVec16.
 int rotaryStoreKVVec16Mode = -1;
+// Below this many tokens the one-value kernel's many small blocks start sooner than the 16-byte kernel's few: on the
+// H200 (Qwen2.5-VL-3B's shape, in graphs, 0efc7b5) 1.11 µs against 1.41 at one token, 8.01 against 2.28 at 512.
+// Between the two, where they cross is not measured; 8 tokens is the guess.
+constexpr size_t kVec16MinTokens = 8;
 
 }  // namespace
 
@@ -88,7 +93,8 @@ std::string rotaryStoreKV(int dtype, void* q, void* kCache, void* vCache, const 
     return "rotaryStoreKV: the QK norm needs a head dim of 2 to 16 (a power of two), 32, 64, 128 or 256, got " + std::to_string(D);
   }
   IRIS_FLOAT_DISPATCH(dtype, E,
-    if (rotaryStoreKVVec16Mode != 0 &&
+    const bool byRule = rotaryStoreKVVec16Mode == 1 || (rotaryStoreKVVec16Mode == -1 && T >= kVec16MinTokens);
+    if (byRule &&
         rotaryStoreKVVec16Fits<E>(q, kCache, vCache, qkv, cos, sin, T, Hq, Hk, D, R, interleaved, qkNormEps)) {
       const size_t threads = T * RotaryStoreKVPacks(Hq, Hk, D, R, interleaved, Vec16<E>::kN).perToken;
       const dim3 grid{unsigned((threads + kRotaryVec16Threads - 1) / kRotaryVec16Threads)};

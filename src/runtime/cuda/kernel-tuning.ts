@@ -75,7 +75,7 @@ export interface KernelTuning {
   readonly argmaxVec16?: boolean;
   /**
    * rotaryStoreKV on its 16-byte kernel (true; no QK norm, whole aligned packs) or the one-value kernel (false); left
-   * out, the addon's rule: the 16-byte kernel wherever it applies (native/cuda/include/rotary_store_kv.cuh).
+   * out, the addon's rule: the 16-byte kernel wherever it applies from 8 tokens (native/cuda/kernels/fused.cu).
    */
   readonly rotaryStoreKVVec16?: boolean;
   /**
