@@ -3,6 +3,7 @@
  * accepting image placeholders in given ids, content hashes of images for the prefix-cache key.
  */
 import { createHash } from "node:crypto";
+import { contentDigest } from "../core/content-digest.js";
 import { IrisError } from "../core/errors.js";
 import { DTYPE_BYTES } from "../core/dtype.js";
 import type { HostTensor } from "../core/host-tensor.js";
@@ -115,14 +116,15 @@ export function checkImageTokens(ids: readonly number[], imageTokenId: number, r
  * images give equal keys and different ones, with overwhelming likelihood, different keys. Keys lie in
  * [2^30, 2^31), above any vocabulary (as SGLang's pad values lie above 1,000,000), so never equal a token id.
  */
-export function blockHashes(t: HostTensor, blocks: readonly { rows: number; layout: string }[]): number[] {
+export function blockHashes(t: HostTensor, blocks: readonly { rows: number; layout: string; digest?: Uint8Array }[]): number[] {
   const rowBytes = (t.data.byteLength / Math.max(1, t.shape[0])) | 0;
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   let row = 0;
-  return blocks.map(({ rows, layout }) => {
+  return blocks.map(({ rows, layout, digest }) => {
     const hash = createHash("sha256");
     hash.update(`${t.dtype}:${rows}x${t.shape.slice(1).join("x")}:${DTYPE_BYTES[t.dtype]}:${layout}`);
-    hash.update(bytes.subarray(row * rowBytes, (row + rows) * rowBytes));
+    // The block's bytes enter through their digest: an image worker's (`digest`, of exactly these bytes) or made here.
+    hash.update(digest ?? contentDigest(bytes.subarray(row * rowBytes, (row + rows) * rowBytes)));
     row += rows;
     return IMAGE_KEY_BASE + (hash.digest().readUInt32BE(0) & 0x3fffffff);
   });

@@ -32,7 +32,8 @@ export class QwenPreparer implements FamilyPreparer {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions }, this.output);
-      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), this.pixels(out.pixel_values!, out.grids, out.sourceSizes));
+      const mm = this.pixels(out.pixel_values!, out.grids, out.sourceSizes);
+      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), mm, out.digests);
     }
     const mm = await this.processImages(images, imageOptions);
     const grids = (mm.imageGrids ?? []) as GridThw[];
@@ -92,7 +93,8 @@ export class QwenPreparer implements FamilyPreparer {
     return { kind: "rgb8", pixels: pixelValues, sourceSizes, imageGrids, resample: config.resample, levelTable };
   }
 
-  private finish(ids: readonly number[], mm: MultimodalPayload): PreparedPrompt {
+  /** `digests`: each image's bytes' digest where the image workers computed them (else hashed here). */
+  private finish(ids: readonly number[], mm: MultimodalPayload, digests?: readonly Uint8Array[]): PreparedPrompt {
     const grids = (mm.imageGrids ?? []) as GridThw[];
     const tokensPerImage = grids.map((g) => this.processor.imageProcessor.tokensForGrid(g));
     // Rows per image of what the payload holds: patches, 8-bit bytes of the picture at its source size, or embeddings.
@@ -106,7 +108,7 @@ export class QwenPreparer implements FamilyPreparer {
     checkImageTokens(ids, this.imageTokenId, tokensPerImage.reduce((a, b) => a + b, 0), "the images' grids");
     // The content key: the bytes and their layout (8-bit pictures: also the size the bytes hold).
     const layout = (grid: GridThw, i: number) => `grid ${grid.join("x")}${mm.kind === "rgb8" ? ` from ${mm.sourceSizes[i].join("x")}` : ""}`;
-    const imageKeys = blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g, i) })));
+    const imageKeys = blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g, i), digest: digests?.[i] })));
     const { positions, ropeDelta } = mropePositions(ids, grids, {
       imageTokenId: this.imageTokenId,
       visionStartTokenId: this.config.tokens.visionStart,

@@ -23,6 +23,8 @@ export interface ImageFeatures {
   readonly aspectRatio?: readonly [number, number];
   /** `rgb8` only: [width, height] of the picture `pixel_values` holds (as decoded, before any resize). */
   readonly sourceSize?: readonly [number, number];
+  /** `pixel_values`' bytes' digest (core/content-digest.ts), where an image worker computed it beside the processing. */
+  readonly digest?: Uint8Array;
 }
 
 /** Anything that processes one decoded image: both image processors, through their `preprocess`. */
@@ -65,6 +67,8 @@ export interface MergedImageFeatures {
   readonly aspectRatios: readonly (readonly [number, number])[];
   /** `rgb8`: [width, height] of each picture, in order. */
   readonly sourceSizes: readonly (readonly [number, number])[];
+  /** Each image's bytes' digest, in order, where every image came with one (from the image workers). */
+  readonly digests?: readonly Uint8Array[];
 }
 
 export function mergeImageFeatures(features: readonly ImageFeatures[]): MergedImageFeatures {
@@ -75,5 +79,6 @@ export function mergeImageFeatures(features: readonly ImageFeatures[]): MergedIm
     image_grid_thw: grids.length ? int64Tensor([grids.length, 3], grids.flat()) : undefined,
     aspectRatios: features.flatMap((f) => (f.aspectRatio ? [f.aspectRatio] : [])),
     sourceSizes: features.flatMap((f) => (f.sourceSize ? [f.sourceSize] : [])),
+    ...(features.every((f) => f.digest !== undefined) ? { digests: features.map((f) => f.digest!) } : {}),
   };
 }

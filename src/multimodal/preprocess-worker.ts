@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadModelConfig } from "../checkpoint/model-config.js";
+import { contentDigest } from "../core/content-digest.js";
 import { IrisError } from "../core/errors.js";
 import { InlineFeaturizer, type FeatureOutput, type SingleImageProcessor } from "./image-features.js";
 import type { ImageInput, LoadImageOptions } from "./image-types.js";
@@ -43,7 +44,9 @@ async function run(job: Extract<ToPreprocessWorker, { image: ImageInput }>): Pro
   running.set(job.id, controller);
   try {
     const reserveDecode = job.budgeted ? reserveFromPool(job.id, controller.signal) : undefined;
-    const features = await featurizer.featurize(job.image, { ...job.options, signal: controller.signal, reserveDecode }, job.output);
+    const processed = await featurizer.featurize(job.image, { ...job.options, signal: controller.signal, reserveDecode }, job.output);
+    // The content key's digest here, one of several workers, rather than on the thread that prepares every request.
+    const features = { ...processed, digest: contentDigest(processed.pixel_values.data) };
     const buffer = features.pixel_values.data.buffer;
     port.postMessage({ id: job.id, features }, buffer instanceof ArrayBuffer ? [buffer] : []);
   } catch (err) {

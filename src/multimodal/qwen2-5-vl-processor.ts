@@ -22,6 +22,8 @@ export interface Qwen2_5VLProcessorOutput {
   readonly grids: readonly GridThw[];
   /** With output "rgb8": [width, height] of each picture `pixel_values` holds, in image order. */
   readonly sourceSizes?: readonly (readonly [number, number])[];
+  /** Each image's bytes' digest, where the image workers processed them (Iris's engine keys images with them). */
+  readonly digests?: readonly Uint8Array[];
 }
 
 export class Qwen2_5VLProcessor {
@@ -64,8 +66,8 @@ export class Qwen2_5VLProcessor {
       const ids = await this.encode(request.text, 0);
       return { input_ids: idsTensor(ids), grids: [] };
     }
-    const { pixel_values, image_grid_thw, grids, sourceSizes } = await this.features(images, request.imageOptions, output);
-    const features = { pixel_values, image_grid_thw: image_grid_thw!, grids, ...(output === "rgb8" ? { sourceSizes } : {}) };
+    const { pixel_values, image_grid_thw, grids, sourceSizes, digests } = await this.features(images, request.imageOptions, output);
+    const features = { pixel_values, image_grid_thw: image_grid_thw!, grids, ...(output === "rgb8" ? { sourceSizes } : {}), ...(digests ? { digests } : {}) };
     const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
     const text = replacePlaceholders(request.text, this.imageToken, counts.map((n) => this.imageToken.repeat(n)));
     const ids = await this.encode(text, counts.reduce((a, b) => a + b, 0));

@@ -1,5 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { contentDigest } from "../../../src/core/content-digest.js";
 import { isIrisError } from "../../../src/core/errors.js";
 import { ImagePreprocessPool } from "../../../src/multimodal/image-preprocess-pool.js";
 import { InlineFeaturizer } from "../../../src/multimodal/image-features.js";
@@ -24,6 +25,9 @@ test("the pool's features equal those processed on this thread, image by image",
     assert.deepEqual(features.grid, local[i].grid);
     assert.deepEqual(features.pixel_values.shape, local[i].pixel_values.shape);
     assert.deepEqual(Array.from(features.pixel_values.data as Float32Array), Array.from(local[i].pixel_values.data as Float32Array));
+    // The worker hashed its output for the content key: the digest of exactly these bytes.
+    assert.deepEqual(features.digest, contentDigest(local[i].pixel_values.data));
+    assert.equal(local[i].digest, undefined, "on this thread nothing is hashed ahead");
   });
 });
 
