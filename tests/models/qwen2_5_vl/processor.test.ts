@@ -97,3 +97,18 @@ test("images under 28 pixels or with an extreme aspect ratio are refused with th
   const thin = { data: new Uint8Array(28 * 6000 * 3), width: 6000, height: 28 };
   await assert.rejects(processor.process({ text, images: [thin] }), (e: unknown) => isIrisError(e, "IMAGE_ASPECT_RATIO"));
 });
+
+test("placeholders side by side (two images, no text between) give the ids of the expanded text", async () => {
+  // The prompt is tokenized with one placeholder an image and the ids expanded, unless placeholders touch: their ids
+  // would form one run for two images. Either way the ids are those of tokenizing the expanded text.
+  const processor = await Qwen2_5VLProcessor.fromPretrained(modelDir(MODEL), jsTokenizer(modelDir(MODEL)));
+  const images = cases.find((c) => c.name === "one_image")!.imagePaths;
+  const pad = processor.imageToken;
+  for (const text of [`Compare ${pad} with ${pad}, please.`, `Compare ${pad}${pad} please.`]) {
+    const out = await processor.process({ text, images: [images[0], images[0]] });
+    const counts = out.grids.map((g) => processor.imageProcessor.tokensForGrid(g));
+    let k = 0;
+    const expanded = text.replaceAll(pad, () => pad.repeat(counts[k++]));
+    assert.deepEqual(toNumbers(out.input_ids), [...await processor.tokenizer.encode(expanded)], text);
+  }
+});
