@@ -11,62 +11,8 @@
 //
 //   c++ -std=c++17 -O1 -w -I$CUDA_HOME/include -Inative/cuda/include tests/cuda/fp8-stream-emulation.cc
 // (tests/cuda/fp8-stream-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
-#define __launch_bounds__(...)
-
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
-#include <vector>
-
-#include "iris_cuda.h"  // Fp8RowsArgs; cuda_runtime.h gives the vector types and the qualifiers as host attributes
-#include "ptx-emulation.h"
-
-// ==== the CUDA built-ins the kernel uses, per emulated thread ====
-
-#include "emulation-values.h"
-#include "fiber-blocks.h"
-
-// A warp collective's operands, a row a lane (the last lane to arrive computes an mma for the whole warp).
-struct Slot {
-  uint32_t v[32];
-  uint32_t a[32][4], b[32][2];
-  float c[32][4];
-};
-using Block = EmuBlock<Slot, 256>;
-#define IRIS_EMULATED_MULTIPROCESSORS 2  // two multiprocessors of one block each: every block streams several passes
-#include "emulated-device.h"
-#include "emulated-tensor-cores.h"
-
-// The occupancy the launcher asks for: one block a multiprocessor unless a case says otherwise.
-int emuBlocksPerSM = 1;
-#define cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, ...) (*(blocks) = emuBlocksPerSM, cudaSuccess)
-
-#include "dependent_launch.cuh"  // launchDependent through emuLaunch; before the macros below rename gridDim
-#include "mma_frag.cuh"
-
-#define threadIdx emuThreadIdx
-#define blockIdx emuBlockIdx
-#define blockDim emuBlockDim
-#define gridDim emuGridDim
-#include "float_io.cuh"
-#include "fp8.cuh"
-#undef __shared__
-#define __shared__ thread_local
-namespace iris::fp8stream {
-alignas(16) thread_local uint8_t quantizedX[32768];  // the kernel's dynamic shared memory (extern __shared__)
-}  // namespace iris::fp8stream
+#include "fp8-stream-emulated-device.h"  // before the kernel header: it defines the emulated device
 #include "fp8_quantizing.cuh"
-
-// The launcher's choices, set by each case (fp8_gemv.cu holds them in the addon).
-namespace iris::fp8stream {
-bool tensorCores = false;
-int batch = 0;
-bool productOnTensorCores(size_t) { return tensorCores; }
-int forcedFp8StreamBatch() { return batch; }
-}  // namespace iris::fp8stream
 
 // ==== cases ====
 
