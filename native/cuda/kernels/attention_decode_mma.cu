@@ -10,11 +10,13 @@
 // batch 64 20.7 µs (tensor-core prefill kernel) and 27.5 µs (decode kernel).
 //
 // Floors at ~4.2 TB/s (KV bytes = sequences x keys x Hk x D x 2 B x 2 for K and V), Qwen2.5-VL-3B at 400 keys:
-//   batch 1:   0.41 MB -> 0.1 µs: latency-bound (launch, the page-table read, the row reads, the merge: ~3 round
-//              trips of ~1 µs). Predicted ~4 µs.
-//   batch 64:  13.1 MB -> 3.1 µs. Predicted ~6 µs (every tile of every block in flight from the start: one wave).
-//   batch 512: 105 MB  -> 25 µs.  Predicted ~30 µs; measured 62.2 µs with the 4-warp blocks (1.7 TB/s: 2.6 waves,
-//              each block a prologue of dependent reads and a drain). A warp a pair (below): predicted ~28-32 µs.
+//   batch 1:   0.82 MB -> 0.2 µs: latency-bound (launch, the page-table read, the row reads, the merge: ~3 round
+//              trips of ~1 µs). Predicted ~4 µs; measured 6.59 (7e8645d), 7.03 with the block shapes as templates
+//              (0efc7b5: same registers; not explained).
+//   batch 64:  26.2 MB -> 6.2 µs.
+//   batch 512: 210 MB  -> 49.5 µs (the sixth session wrote 105 MB and 25 µs: K and V were counted once). Measured
+//              62.2 µs with the 4-warp blocks (7e8645d), 60.6 with a warp of three stages a pair (0efc7b5: 82% of the
+//              floor; the 4-warp blocks 63.0 in the same run).
 //
 // The products are transposed: keys are the M rows of m16n8k16 and the KV head's q heads its N = 8 columns
 //   S^T = K Q^T   (16 keys x 8 heads; A = K tile via ldmatrix, B = Q^T held in registers for the whole block),
@@ -312,7 +314,7 @@ struct BlockShape {
   int warps, stages;  // warps a block, shared stages a warp
 };
 // Few (sequence, KV head) pairs: four warps share a split's keys and the splits fill the multiprocessors. More pairs
-// than one wave of those blocks holds (Qwen2.5-VL-3B's batch 512: 1,024 blocks in 2.6 waves, 62 µs against a 25 µs
+// than one wave of those blocks holds (Qwen2.5-VL-3B's batch 512: 1,024 blocks in 2.6 waves, 63 µs against a 49.5 µs
 // floor; a tail of the last wave, and each block's prologue of dependent length and page-table reads): a warp a pair
 // with three tiles in flight (24 KB at D = 128; eight 26 KB blocks a multiprocessor, 1,056 on the H200: batch 512's
 // 1,024 pairs in one wave, ~190 KB in flight a multiprocessor against the ~32 KB that cover the latency).
