@@ -8,10 +8,12 @@
  * flight at once, embeddings downloaded), the prompts with those embeddings precomputed (prefill alone, one output
  * token each), and the prompts with raw pictures and one output token: decode = the main run minus the last.
  * `--no-phases` skips them. bench/reference/vlm_offline_hf.py is the Hugging Face twin: run both in one device call.
+ * Llama 4 (issue 11: Scout with `--quantization fp8`) runs the same workload in the llama-4 template with
+ * `--no-phases`, its floor from bench/vlm-floors-llama4.ts (tiles, the experts a step reads, FP8 bytes).
  *
  *   node --import tsx bench/vlm-offline.ts --model DIR [--device cuda] [--requests 512] [--output-tokens 128]
  *     [--image-size 512] [--kv-cache-mb N] [--max-running-requests N] [--context-length N] [--preprocess-workers N]
- *     [--copy-gbps 4253] [--matrix-tflops 772] [--no-phases]
+ *     [--copy-gbps 4253] [--matrix-tflops 772] [--no-phases] [--quantization fp8]
  */
 import type { Qwen2_5_VLConfig } from "../src/checkpoint/qwen2-5-vl-config.js";
 import { hostTensor, type HostTensor } from "../src/core/host-tensor.js";
@@ -19,9 +21,11 @@ import type { GenerateResult, ImageInput } from "../src/core/request.js";
 import { Engine } from "../src/engine/engine.js";
 import { AutoProcessor } from "../src/multimodal/auto-processor.js";
 import type { Qwen2_5VLProcessorOutput } from "../src/multimodal/qwen2-5-vl-processor.js";
+import type { Llama4Config } from "../src/checkpoint/llama4-config.js";
 import { runInfo } from "./run-info.js";
 import { enableStepProfile } from "./step-profile.js";
 import { H200_MEASURED, workloadFloor } from "./vlm-floors.js";
+import { llama4WorkloadFloor } from "./vlm-floors-llama4.js";
 import { engineOptions, parseFlags, picture, pictureQuestionPrompt, question, round } from "./vlm-workload.js";
 
 const values = parseFlags({
@@ -41,9 +45,11 @@ const ceilings = { copyBytesPerS: Number(values["copy-gbps"]) * 1e9, matrixFlopP
 // The step profile (totals per step kind): with --no-phases it is the warm-up's and the main run's steps alone.
 const readProfile = enableStepProfile();
 const engine = await Engine.create(engineOptions(values));
-if (engine.config.family !== "qwen2_5_vl") throw new Error("this workload is Qwen2.5-VL's (the qwen2-vl template)");
+// Llama 4 (issue 11: Scout in FP8) takes the main run and its floor; the phase runs are Qwen2.5-VL's.
+const llama4 = engine.config.family === "llama4";
+if (llama4 && !values["no-phases"]) throw new Error("the phase runs are Qwen2.5-VL's: pass --no-phases for Llama 4");
 const config = engine.config as Qwen2_5_VLConfig;
-const prompts = Array.from({ length: requests }, (_, i) => pictureQuestionPrompt(question(i)));
+const prompts = Array.from({ length: requests }, (_, i) => pictureQuestionPrompt(question(i), llama4 ? "llama-4" : "qwen2-vl"));
 const params = { maxNewTokens: outputTokens, ignoreEos: true, temperature: 0 };
 
 /** All requests at once on the pictures of `runSeed`; seconds from the call to the last result. */
@@ -94,8 +100,10 @@ const promptTokens = main.results.reduce((n, r) => n + r.metaInfo.promptTokens, 
 const cachedTokens = main.results.reduce((n, r) => n + r.metaInfo.cachedTokens, 0);
 
 const processor = await AutoProcessor.fromPretrained(values.model!);
-const processed = await processor.process({ text: prompts[0], images: [picture(seed, 0, size)] }) as Qwen2_5VLProcessorOutput;
-const [t, h, w] = Array.from(processed.image_grid_thw!.data as ArrayLike<number | bigint>, Number);
+const processed = await processor.process({ text: prompts[0], images: [picture(seed, 0, size)] });
+// Qwen2.5-VL: the picture's patch grid; Llama 4: its tiles (the processor's pixel_values rows).
+const [t, h, w] = llama4 ? [0, 0, 0] : Array.from((processed as Qwen2_5VLProcessorOutput).image_grid_thw!.data as ArrayLike<number | bigint>, Number);
+const tiles = llama4 ? processed.pixel_values!.shape[0] : 0;
 
 let phases: Record<string, unknown> | null = null;
 let visionSeconds = NaN, prefillSeconds = NaN, promptSeconds = NaN;
@@ -109,9 +117,12 @@ const server = await engine.getServerInfo();
 await engine.shutdown();
 const profile = readProfile();
 const meanPrompt = promptTokens / requests;
-const floor = workloadFloor(config, {
-  requests, grid: { t, h, w }, promptLength: meanPrompt, outputTokens, decodeBatch: Math.min(requests, server.maxRunningRequests),
-}, ceilings);
+const decodeBatch = Math.min(requests, server.maxRunningRequests);
+const floor = llama4
+  ? llama4WorkloadFloor(engine.config as Llama4Config, {
+    requests, tilesPerImage: tiles, promptLength: meanPrompt, outputTokens, decodeBatch, fp8: values.quantization === "fp8",
+  }, ceilings)
+  : workloadFloor(config, { requests, grid: { t, h, w }, promptLength: meanPrompt, outputTokens, decodeBatch }, ceilings);
 
 if (!values["no-phases"]) {
   const decodeSeconds = main.seconds - promptSeconds;
@@ -134,7 +145,10 @@ console.log(JSON.stringify({
   benchmark: "vlm-offline",
   ...runInfo(import.meta.url),
   device: engine.info.device,
-  workload: { requests, outputTokens, imageSize: size, grid: [t, h, w], meanPromptTokens: round(meanPrompt), seed },
+  workload: {
+    requests, outputTokens, imageSize: size, ...(llama4 ? { tiles } : { grid: [t, h, w] }), meanPromptTokens: round(meanPrompt), seed,
+    quantization: values.quantization ?? null,
+  },
   engine: {
     maxRunningRequests: server.maxRunningRequests, chunkedPrefillSize: server.chunkedPrefillSize,
     maxTotalNumTokens: server.maxTotalNumTokens, contextLength: server.contextLength, preprocessWorkers: values["preprocess-workers"] ?? "default",

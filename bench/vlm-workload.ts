@@ -45,9 +45,9 @@ export function question(index: number): string {
   return `${ask} ${subject} of this picture${variant > 0 ? ` (question ${variant})` : ""}.`;
 }
 
-/** The qwen2-vl conversation around one picture and a question, as SGLang's template renders it. */
-export function pictureQuestionPrompt(text: string): string {
-  const conv = chatTemplates.get("qwen2-vl").copy();
+/** The conversation around one picture and a question, as SGLang's template (qwen2-vl, or llama-4) renders it. */
+export function pictureQuestionPrompt(text: string, template: "qwen2-vl" | "llama-4" = "qwen2-vl"): string {
+  const conv = chatTemplates.get(template).copy();
   conv.appendMessage(conv.roles[0], `${conv.imageToken}${text}`);
   conv.appendMessage(conv.roles[1], null);
   return conv.getPrompt();
@@ -65,6 +65,8 @@ export const ENGINE_FLAGS = {
   "preprocess-workers": { type: "string" },
   "vision-token-budget": { type: "string" },
   "cuda-graph-max-bs": { type: "string" },
+  /** "fp8": the decoder's matrices quantized while loading (Llama 4 Scout on one H200, issue 11). */
+  quantization: { type: "string" },
   /** Tensor parallelism: GPUs the model is sharded over. */
   "tp-size": { type: "string" },
   /** "true" or "false": resize, rescale, normalize and patchify raw pictures on the device (the engine's default: on for cuda). */
@@ -90,6 +92,7 @@ export function engineOptions(values: Flags, extra: Partial<EngineOptions> = {})
     visionTokenBudget: int("vision-token-budget"),
     cudaGraphMaxBs: int("cuda-graph-max-bs"),
     tpSize: int("tp-size"),
+    quantization: values.quantization,
     patchifyOnDevice: values["patchify-on-device"] === undefined ? undefined : values["patchify-on-device"] === "true",
     randomSeed: 0,
     ...extra,

@@ -7,6 +7,7 @@
 # --latency-scout the same on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} in FP8 (issue 11: TTFT, batch-1 decode).
 # --throughput runs issue 10's benchmarks on that model (bench/vlm-offline.ts, vlm-shared-picture.ts, vlm-formats.ts);
 # --throughput-hf their Hugging Face twins (bench/reference/vlm_*_hf.py); both end with bench/vlm-table.ts's table.
+# --throughput-scout runs bench/vlm-offline.ts's main run on ${SCOUT_MODEL} in FP8 (issue 11; SCOUT_REQUESTS, default 512).
 # --decode runs bench/decode-step.ts (decode alone at batch 1 and 64; DECODE_EAGER=1 adds batch 1 without graphs) and
 # bench/decode-layers-cuda.ts (the decoder's kernels one by one in graphs, at batch 1 and 64; DECODE_LAYERS_ONLY=1:
 # the layers at batch 1 alone);
@@ -47,6 +48,7 @@ ncu_vision=0
 ncu_detail=0
 scout_layers=0
 latency_scout=0
+throughput_scout=0
 for arg in "$@"; do
   case "$arg" in
     --no-bench) bench=0 ;;
@@ -65,6 +67,7 @@ for arg in "$@"; do
     --ncu-detail) ncu_detail=1 ;;
     --scout-layers) scout_layers=1 ;;
     --latency-scout) latency_scout=1 ;;
+    --throughput-scout) throughput_scout=1 ;;
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
@@ -202,6 +205,16 @@ if [[ $offline_lite == 1 && $build_rc == 0 ]]; then
       > "$out/vlm-offline-lite-eager-modules.json" 2> "$out/vlm-offline-lite-eager-modules.err"
     echo "iris offline (lite, eager module loading) rc=$?"
   fi
+fi
+if [[ $throughput_scout == 1 && $build_rc == 0 ]]; then
+  # Scout's FP8 weights (~109 GB) leave ~24 GB of KV (~125k tokens: ~140 of these ~900-token requests at once).
+  timeout 420 node --import tsx bench/vlm-offline.ts --model "$scout_model" --device cuda --quantization fp8 --no-phases \
+    --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12 --requests "${SCOUT_REQUESTS:-512}" \
+    > "$out/vlm-offline-scout.json" 2> "$out/vlm-offline-scout.err"
+  echo "scout offline rc=$?"
+  node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log("scout offline:", JSON.stringify({ workload: d.workload, results: d.results, floor: d.floor }))' "$out/vlm-offline-scout.json" 2>/dev/null \
+    || tail -n 8 "$out/vlm-offline-scout.err"
 fi
 if [[ $throughput_hf == 1 ]]; then
   for twin in "offline vlm_offline_hf.py" "shared-picture vlm_offline_hf.py --shared-picture" "formats vlm_formats_hf.py"; do

@@ -9,6 +9,8 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { H200_MEASURED, visionFlops, workloadFloor } from "../../../bench/vlm-floors.js";
+import { expectedExpertsRead, llama4DecodeStepBytes, llama4VisionFlopsPerTile, llama4WorkloadFloor } from "../../../bench/vlm-floors-llama4.js";
+import type { Llama4Config } from "../../../src/checkpoint/llama4-config.js";
 import { picture, pictureQuestionPrompt, question } from "../../../bench/vlm-workload.js";
 import { loadModelConfig } from "../../../src/checkpoint/model-config.js";
 import type { Qwen2_5_VLConfig } from "../../../src/checkpoint/qwen2-5-vl-config.js";
@@ -43,4 +45,19 @@ test("the offline workload's floor at the 3B shape: ~1.7 TFLOP per 504x504 pictu
   assert.ok(floor.outputTokensPerS > 21_000 && floor.outputTokensPerS < 23_500, `floor ${floor.outputTokensPerS}`);
   const bytesOnly = 128 * 512 / (floor.seconds.vision + floor.seconds.prefill + floor.decode.bandwidthSeconds);
   assert.ok(Math.abs(bytesOnly - 22_600) < 600, `bytes-only floor ${bytesOnly}`);
+});
+
+test("Llama 4 Scout's floors: a batch-1 decode step reads ~17.3 GB in FP8 (issue 11), a batch-512 step every expert", () => {
+  const config = loadModelConfig(join(modelDir("llama4-scout-shape"), "config.json")) as Llama4Config;
+  assert.equal(expectedExpertsRead(16, 1, 1), 1);
+  assert.ok(expectedExpertsRead(16, 1, 512) > 15.99);
+  const b1 = llama4DecodeStepBytes(config, 1, 1000, true);
+  // bench/decode-layers-scout.ts counted 17.307 GB a step (its own sum of the graph's reads); the KV of 1,000 tokens is 0.2 GB.
+  assert.ok(b1 > 17.1e9 && b1 < 17.6e9, `batch-1 step ${b1 / 1e9} GB`);
+  const b512 = llama4DecodeStepBytes(config, 512, 0, true);
+  assert.ok(b512 > 100e9 && b512 < 115e9, `batch-512 step reads every expert: ${b512 / 1e9} GB (~109 GB of FP8 weights)`);
+  assert.ok(llama4DecodeStepBytes(config, 1, 0, false) > 1.8 * llama4DecodeStepBytes(config, 1, 0, true) - 2.1e9);
+  const floor = llama4WorkloadFloor(config, { requests: 512, tilesPerImage: 5, promptLength: 800, outputTokens: 128, decodeBatch: 512, fp8: true }, H200_MEASURED);
+  assert.ok(floor.seconds.vision > 0 && floor.seconds.prefill > 0 && floor.decode.bound === "bandwidth");
+  assert.ok(llama4VisionFlopsPerTile(config) > 2 * 577 * 0.3e9, "a tile: 577 tokens through ~0.4 B vision parameters");
 });
