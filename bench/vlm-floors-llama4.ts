@@ -10,7 +10,7 @@
  * the bf16 model's.
  */
 import type { Llama4Config } from "../src/checkpoint/llama4-config.js";
-import type { Ceilings, DecodeCost, WorkloadFloor } from "./vlm-floors.js";
+import { decodeWaves, type Ceilings, type WorkloadFloor } from "./vlm-floors.js";
 
 /** FLOPs of the vision tower on one tile: patch embedding, encoder layers, pixel-shuffle adapter, projector. */
 export function llama4VisionFlopsPerTile(config: Llama4Config): number {
@@ -69,27 +69,6 @@ export function llama4PrefillFlops(config: Llama4Config, length: number): number
   return length * layers + attention + head;
 }
 
-/** Decode of `requests` sequences in waves of at most `batch`, `outputTokens` each (the first one from prefill). */
-function llama4DecodeCost(config: Llama4Config, spec: Llama4WorkloadSpec, ceilings: Ceilings): DecodeCost {
-  const t = config.text, { layers, head } = tokenFlops(config);
-  let steps = 0, bytes = 0, flops = 0, floor = 0, computeSteps = 0;
-  for (let left = spec.requests; left > 0; left -= spec.decodeBatch) {
-    const B = Math.min(spec.decodeBatch, left);
-    for (let k = 1; k < spec.outputTokens; k++) {
-      const stepBytes = llama4DecodeStepBytes(config, B, spec.promptLength + k, spec.fp8);
-      const stepFlops = B * (layers + head) + B * 4 * t.numLayers * t.numHeads * t.headDim * (spec.promptLength + k);
-      const byBytes = stepBytes / ceilings.copyBytesPerS, byFlops = stepFlops / ceilings.matrixFlopPerS;
-      steps++;
-      bytes += stepBytes;
-      flops += stepFlops;
-      floor += Math.max(byBytes, byFlops);
-      if (byFlops > byBytes) computeSteps++;
-    }
-  }
-  const bound = computeSteps === 0 ? "bandwidth" : computeSteps === steps ? "compute" : "mixed";
-  return { steps, bytes, flops, floorSeconds: floor, bandwidthSeconds: bytes / ceilings.copyBytesPerS, bound };
-}
-
 export interface Llama4WorkloadSpec {
   readonly requests: number;
   /** Tiles of each request's picture (the processor's pixel_values rows: the tiles and, past one, the global one). */
@@ -104,7 +83,11 @@ export interface Llama4WorkloadSpec {
 export function llama4WorkloadFloor(config: Llama4Config, spec: Llama4WorkloadSpec, ceilings: Ceilings): WorkloadFloor {
   const vision = spec.requests * spec.tilesPerImage * llama4VisionFlopsPerTile(config);
   const prefill = spec.requests * llama4PrefillFlops(config, spec.promptLength);
-  const decode = llama4DecodeCost(config, spec, ceilings);
+  const t = config.text, { layers, head } = tokenFlops(config);
+  const decode = decodeWaves(spec.requests, spec.promptLength, spec.outputTokens, spec.decodeBatch, (B, context) => ({
+    bytes: llama4DecodeStepBytes(config, B, context, spec.fp8),
+    flops: B * (layers + head) + B * 4 * t.numLayers * t.numHeads * t.headDim * context,
+  }), ceilings);
   const seconds = { vision: vision / ceilings.matrixFlopPerS, prefill: prefill / ceilings.matrixFlopPerS, decode: decode.floorSeconds, total: 0 };
   seconds.total = seconds.vision + seconds.prefill + seconds.decode;
   return { visionFlops: vision, prefillFlops: prefill, decode, seconds, outputTokensPerS: (spec.requests * spec.outputTokens) / seconds.total };

@@ -75,22 +75,21 @@ export interface DecodeCost {
   readonly bound: "bandwidth" | "compute" | "mixed";
 }
 
+/** A decode step's cost: `B` running sequences of `context` tokens each. */
+export type DecodeStepCost = (B: number, context: number) => { bytes: number; flops: number };
+
 /**
  * Decode of `requests` sequences with prompts of `promptLength` tokens, `outputTokens` each (the first one comes
- * from prefill), at most `batch` at once, in waves: each step reads the weights once (bf16) and each running
- * sequence's K and V, and multiplies each running row through the weights.
+ * from prefill), at most `batch` at once, in waves, each step costing what `step` says; its floor is the larger of
+ * the step's bytes over the bandwidth and its FLOPs over the matrix rate. Both families' floors go through it.
  */
-export function decodeCost(config: Qwen2_5_VLConfig, requests: number, promptLength: number, outputTokens: number,
-  batch: number, ceilings: Ceilings): DecodeCost {
-  const { layers, head } = decoderParams(config);
-  const weightBytes = 2 * (layers + head), perRowFlops = 2 * (layers + head);
-  const kvPerToken = kvBytesPerToken(config);
+export function decodeWaves(requests: number, promptLength: number, outputTokens: number, batch: number,
+  step: DecodeStepCost, ceilings: Ceilings): DecodeCost {
   let steps = 0, bytes = 0, flops = 0, floor = 0, computeSteps = 0;
   for (let left = requests; left > 0; left -= batch) {
     const B = Math.min(batch, left);
     for (let k = 1; k < outputTokens; k++) {
-      const stepBytes = weightBytes + B * (promptLength + k) * kvPerToken;
-      const stepFlops = B * perRowFlops + B * 4 * config.text.numLayers * config.text.numHeads * config.text.headDim * (promptLength + k);
+      const { bytes: stepBytes, flops: stepFlops } = step(B, promptLength + k);
       const byBytes = stepBytes / ceilings.copyBytesPerS, byFlops = stepFlops / ceilings.matrixFlopPerS;
       steps++;
       bytes += stepBytes;
@@ -101,6 +100,21 @@ export function decodeCost(config: Qwen2_5_VLConfig, requests: number, promptLen
   }
   const bound = computeSteps === 0 ? "bandwidth" : computeSteps === steps ? "compute" : "mixed";
   return { steps, bytes, flops, floorSeconds: floor, bandwidthSeconds: bytes / ceilings.copyBytesPerS, bound };
+}
+
+/**
+ * Qwen2.5-VL's decode: each step reads the weights once (bf16) and each running sequence's K and V, and multiplies
+ * each running row through the weights.
+ */
+export function decodeCost(config: Qwen2_5_VLConfig, requests: number, promptLength: number, outputTokens: number,
+  batch: number, ceilings: Ceilings): DecodeCost {
+  const t = config.text, { layers, head } = decoderParams(config);
+  const weightBytes = 2 * (layers + head), perRowFlops = 2 * (layers + head);
+  const kvPerToken = kvBytesPerToken(config);
+  return decodeWaves(requests, promptLength, outputTokens, batch, (B, context) => ({
+    bytes: weightBytes + B * context * kvPerToken,
+    flops: B * perRowFlops + B * 4 * t.numLayers * t.numHeads * t.headDim * context,
+  }), ceilings);
 }
 
 export interface WorkloadFloor {
