@@ -10,7 +10,7 @@
  * the bf16 model's.
  */
 import type { Llama4Config } from "../src/checkpoint/llama4-config.js";
-import { decodeWaves, type Ceilings, type WorkloadFloor } from "./vlm-floors.js";
+import { decodeWaves, phaseFloors, type Ceilings, type WorkloadFloor } from "./vlm-floors.js";
 
 /** FLOPs of the vision tower on one tile: patch embedding, encoder layers, pixel-shuffle adapter, projector. */
 export function llama4VisionFlopsPerTile(config: Llama4Config): number {
@@ -88,7 +88,5 @@ export function llama4WorkloadFloor(config: Llama4Config, spec: Llama4WorkloadSp
     bytes: llama4DecodeStepBytes(config, B, context, spec.fp8),
     flops: B * (layers + head) + B * 4 * t.numLayers * t.numHeads * t.headDim * context,
   }), ceilings);
-  const seconds = { vision: vision / ceilings.matrixFlopPerS, prefill: prefill / ceilings.matrixFlopPerS, decode: decode.floorSeconds, total: 0 };
-  seconds.total = seconds.vision + seconds.prefill + seconds.decode;
-  return { visionFlops: vision, prefillFlops: prefill, decode, seconds, outputTokensPerS: (spec.requests * spec.outputTokens) / seconds.total };
+  return phaseFloors(vision, prefill, decode, spec.requests * spec.outputTokens, ceilings);
 }

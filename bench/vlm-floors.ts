@@ -135,12 +135,12 @@ export function workloadFloor(config: Qwen2_5_VLConfig, spec: { requests: number
   const prefill = spec.prefillTokens === undefined ? spec.requests * prefillPerRequest
     : (spec.prefillTokens / spec.promptLength) * prefillPerRequest;
   const decode = decodeCost(config, spec.requests, spec.promptLength, spec.outputTokens, spec.decodeBatch, ceilings);
-  const seconds = {
-    vision: vision / ceilings.matrixFlopPerS,
-    prefill: prefill / ceilings.matrixFlopPerS,
-    decode: decode.floorSeconds,
-    total: 0,
-  };
+  return phaseFloors(vision, prefill, decode, spec.requests * spec.outputTokens, ceilings);
+}
+
+/** The phases' floors and the workload's from its vision and prefill FLOPs and its decode cost (both families). */
+export function phaseFloors(vision: number, prefill: number, decode: DecodeCost, outputTokens: number, ceilings: Ceilings): WorkloadFloor {
+  const seconds = { vision: vision / ceilings.matrixFlopPerS, prefill: prefill / ceilings.matrixFlopPerS, decode: decode.floorSeconds, total: 0 };
   seconds.total = seconds.vision + seconds.prefill + seconds.decode;
-  return { visionFlops: vision, prefillFlops: prefill, decode, seconds, outputTokensPerS: (spec.requests * spec.outputTokens) / seconds.total };
+  return { visionFlops: vision, prefillFlops: prefill, decode, seconds, outputTokensPerS: outputTokens / seconds.total };
 }
