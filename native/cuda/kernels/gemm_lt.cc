@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 #include "iris_cuda.h"
@@ -32,6 +33,7 @@ constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
 struct Plan {
   cublasLtMatmulDesc_t desc = nullptr;  // null: cuBLASLt has no algorithm for it (remembered, not asked again)
+  std::string refusal;                  // why, where desc is null
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
   size_t cols = 0;        // the token count its layouts b and c hold now
@@ -145,18 +147,20 @@ std::string askHeuristic(const PlanKey& key, const Plan& plan, cublasLtMatmulAlg
   return s;
 }
 
-// A plan of `key` with the heuristic's algorithm for key's T; a plan without descriptors where cuBLASLt has none.
-Plan makePlan(const PlanKey& key, const char* kind, std::string* status) {
+// A plan of `key` with the heuristic's algorithm for key's T; where cuBLASLt has none, a plan without descriptors
+// that says why.
+Plan makePlan(const PlanKey& key, const char* kind) {
   const auto start = std::chrono::steady_clock::now();
   Plan plan;
-  *status = describe(key, &plan);
-  if (status->empty()) *status = askHeuristic(key, plan, &plan.algo);
-  if (!status->empty()) release(&plan);
+  std::string status = describe(key, &plan);
+  if (status.empty()) status = askHeuristic(key, plan, &plan.algo);
+  if (!status.empty()) release(&plan);
+  plan.refusal = status;
   plan.cols = std::get<1>(key);
   if (tracing) {
     const auto [dtype, T, K, N, hasBias, align, fp8] = key;
     std::fprintf(stderr, "cublaslt %s plan%s dtype %d [%zu x %zu] x [%zu x %zu] align %d: %.2f ms%s\n", kind, fp8 ? " fp8" : "",
-                 dtype, T, K, N, K, align, millisecondsSince(start), status->empty() ? "" : " (no algorithm)");
+                 dtype, T, K, N, K, align, millisecondsSince(start), status.empty() ? "" : " (no algorithm)");
   }
   return plan;
 }
@@ -181,18 +185,18 @@ std::string shapeName(const PlanKey& key) {
          std::to_string(N) + "x" + std::to_string(K) + "]ᵀ";
 }
 
+// `plan` where it can run, else null with the reason cuBLASLt gave.
+Plan* usable(const PlanKey& key, Plan& plan, std::string* status) {
+  if (plan.desc != nullptr) return &plan;
+  *status = shapeName(key) + ": " + plan.refusal;
+  return nullptr;
+}
+
 // The exact-T plan of `key`, made now if new; null with the reason where cuBLASLt has no algorithm for it.
 Plan* ownPlanFor(const PlanKey& key, std::string* status) {
   auto it = ownPlans.find(key);
-  if (it == ownPlans.end()) {
-    std::string s;
-    it = ownPlans.emplace(key, makePlan(key, "own", &s)).first;
-  }
-  if (it->second.desc == nullptr) {
-    *status = shapeName(key) + ": no cuBLASLt algorithm for this shape";
-    return nullptr;
-  }
-  return &it->second;
+  if (it == ownPlans.end()) it = ownPlans.emplace(key, makePlan(key, "own")).first;
+  return usable(key, it->second, status);
 }
 
 // The plan that runs `key` now, its layouts at key's T: the exact T's own plan where it has one (or its bucket has no
@@ -203,14 +207,12 @@ Plan* planFor(const PlanKey& key, std::string* status) {
     if (status->empty()) *status = cudaStatus(cudaMalloc(&workspace, kWorkspaceBytes), "cudaMalloc (cuBLASLt workspace)");
     if (!status->empty()) return nullptr;
   }
-  if (ownPlans.count(key) != 0) return ownPlanFor(key, status);
+  const auto own = ownPlans.find(key);
+  if (own != ownPlans.end()) return usable(key, own->second, status);
   PlanKey bucketKey = key;
   std::get<1>(bucketKey) = bucketOf(std::get<1>(key));
   auto it = bucketPlans.find(bucketKey);
-  if (it == bucketPlans.end()) {
-    std::string s;
-    it = bucketPlans.emplace(bucketKey, makePlan(bucketKey, "bucket", &s)).first;
-  }
+  if (it == bucketPlans.end()) it = bucketPlans.emplace(bucketKey, makePlan(bucketKey, "bucket")).first;
   Plan& bucket = it->second;
   if (bucket.desc == nullptr || ++callsOnBucket[key] >= kOwnAfter) {
     callsOnBucket.erase(key);
