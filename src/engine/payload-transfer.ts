@@ -66,7 +66,11 @@ export function callerBuffersOf(items: unknown): Set<ArrayBufferLike> {
     if (value === null || typeof value !== "object" || depth > 4) return;
     if (ArrayBuffer.isView(value)) found.add(value.buffer);
     else if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && value instanceof SharedArrayBuffer)) found.add(value);
-    else if (Array.isArray(value)) for (const v of value) visit(v, depth + 1);
+    else if (Array.isArray(value)) {
+      // Nested number arrays (a TensorLike given as number[][]) hold no buffers: not walked number by number.
+      if (typeof value[0] === "number") return;
+      for (const v of value) visit(v, depth + 1);
+    }
     else for (const v of Object.values(value)) visit(v, depth + 1);
   };
   visit(items, 0);

@@ -85,6 +85,7 @@ test("callerBuffersOf finds the buffers under every image form", () => {
     { data: pixels, width: 2, height: 2, channels: 3 }, bytes, "photo.png",
     { format: "processor_output", pixel_values: hostTensor("F32", [1, 6], patches), image_grid_thw: [[1, 1, 1]] },
     { format: "precomputed_embedding", feature: hostTensor("F32", [1, 4], feature) },
+    { format: "precomputed_embedding", feature: [[1, 2], [3, 4]], image_grid_thw: [[1, 2, 2]] },
   ]);
   for (const b of [pixels, bytes, patches, feature]) assert.ok(found.has(b.buffer));
   assert.equal(found.size, 4);
