@@ -25,7 +25,7 @@ export class Llama4Preparer implements FamilyPreparer {
     if (images.kind === "raw" && source.prompt !== undefined) {
       const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
       const mm: MultimodalPayload = { kind: "pixels", pixelValues: out.pixel_values!, tilesPerImage: out.aspectRatios.map(tilesOf) };
-      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), mm);
+      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), mm, out.digests);
     }
     const mm = await this.processImages(images, imageOptions);
     let ids: number[];
@@ -60,12 +60,13 @@ export class Llama4Preparer implements FamilyPreparer {
     throw new IrisError("INVALID_ARGUMENT", "no images to process");
   }
 
-  private finish(ids: readonly number[], mm: MultimodalPayload): PreparedPrompt {
+  /** `digests`: each image's bytes' digest where the image workers computed them (else hashed here). */
+  private finish(ids: readonly number[], mm: MultimodalPayload, digests?: readonly Uint8Array[]): PreparedPrompt {
     const patches = this.processor.patchesPerTile;
     if (mm.kind === "pixels") {
       const tiles = mm.tilesPerImage ?? [mm.pixelValues.shape[0]];
       checkImageTokens(ids, this.imageTokenId, tiles.reduce((a, b) => a + b, 0) * patches, "the images' tiles");
-      const imageKeys = blockHashes(mm.pixelValues, tiles.map((n) => ({ rows: n, layout: `${n} tiles` })));
+      const imageKeys = blockHashes(mm.pixelValues, tiles.map((n, i) => ({ rows: n, layout: `${n} tiles`, digest: digests?.[i] })));
       return { inputIds: ids, mm, imageKeys, imageTokenCounts: tiles.map((n) => n * patches) };
     }
     if (mm.kind === "rgb8") throw new IrisError("INTERNAL", "internal error: Llama 4 takes no 8-bit pictures");

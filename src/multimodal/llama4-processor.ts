@@ -25,6 +25,8 @@ export interface Llama4ProcessorOutput {
   readonly aspectRatios: readonly (readonly [number, number])[];
   /** The same tile grids as an I64 [images, 2] tensor, under the name the engine's processor_output items read. */
   readonly aspect_ratios?: HostTensor;
+  /** Each image's bytes' digest, where the image workers processed them (Iris's engine keys images with them). */
+  readonly digests?: readonly Uint8Array[];
 }
 
 /** `<|patch|>` tokens per tile: (tile / patch)^2 divided by the pixel-shuffle downsampling, in integers. */
@@ -88,13 +90,13 @@ export class Llama4Processor {
       const ids = await this.encode(request.text, 0);
       return { input_ids: idsTensor(ids), aspectRatios: [] };
     }
-    const { pixel_values, aspectRatios } = await this.features(images, request.imageOptions);
+    const { pixel_values, aspectRatios, digests } = await this.features(images, request.imageOptions);
     const patches = this.patchesPerTile;
     const expansions = aspectRatios.map((ratio) => llama4ImagePromptText(ratio, patches, this.imageProcessor.config.tokens));
     const tiles = aspectRatios.reduce((n, ratio) => n + tilesOf(ratio), 0);
     const ids = await this.encode(replacePlaceholders(request.text, placeholder, expansions), tiles * patches);
     const aspect_ratios = int64Tensor([aspectRatios.length, 2], aspectRatios.flat());
-    return { input_ids: idsTensor(ids), pixel_values, aspectRatios, aspect_ratios };
+    return { input_ids: idsTensor(ids), pixel_values, aspectRatios, aspect_ratios, ...(digests ? { digests } : {}) };
   }
 
   private encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {
