@@ -6,31 +6,12 @@
 // one by one); and captured in a graph. Every input is random and nonzero, outputs poisoned first.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { f32ToE4m3 } from "../../src/core/fp8.js";
 import { moeTop1SigmoidFp8WithShared, type Fp8SharedExpert } from "../../src/kernels/moe-fp8-shared.js";
-import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
-import { empty, fromHost } from "../../src/runtime/creation.js";
-import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
-
-/** FP8 weights made on the device (uniform bytes over ±448, scales 1e-3 / 448, as dummy weights): large shapes fast. */
-function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
-  const data = empty(cuda(), shape, "F8_E4M3"), scale = empty(cuda(), shape.slice(0, -1), "F32");
-  cuda().backend.fillUniform(data, seed, -448, 448);
-  cuda().backend.fill(scale, 1e-3 / 448);
-  return { data, scale };
-}
-
-/** One quantization on the cpu ([rows, cols] or a transposed expert stack), its bytes and scales on both devices. */
-async function quantizedPair(values: Float32Array, shape: readonly number[], transpose = false): Promise<[Fp8Weight, Fp8Weight]> {
-  const { q, scale } = quantizeFp8(fromHost(cpu, values, { shape, dtype: "F32" }), { transpose });
-  const bytes = Uint8Array.from(await host(q), (v) => f32ToE4m3(v)), scales = await host(scale) as Float32Array;
-  const data = fromHost(cuda(), { dtype: "F8_E4M3", shape: q.shape, data: bytes }, { shape: q.shape, dtype: "F8_E4M3" });
-  return [{ data: q, scale }, { data, scale: fromHost(cuda(), scales, { shape: scale.shape, dtype: "F32" }) }];
-}
+import { deviceFp8, offTheBf16Grid, quantizedPair } from "./fp8-harness.js";
+import { cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
   tuneCudaKernels(tuning);
@@ -88,7 +69,7 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
     const [csdn, gsdn] = await quantizedPair(randomValues(random, H * I, -2 / Math.sqrt(I), 2 / Math.sqrt(I)), [H, I]);
     for (const T of [1, 2, 3, 4]) {
       // Values off bf16's grid (all 24 bits), so no scaled input sits on an E4M3 midpoint that fp32's last bit decides.
-      const xValues = Float32Array.from(randomValues(random, T * H, -1, 1), (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
+      const xValues = offTheBf16Grid(randomValues(random, T * H, -1, 1), random);
       const logits = randomValues(random, T * E, -3, 3);
       const [cx, gx] = floatPair(xValues, [T, H], "F32");
       const [cl, gl] = floatPair(logits, [T, E], "F32");
@@ -122,7 +103,7 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
     }
     try {
       for (let round = 0; round < 3; round++) {
-        const x = Float32Array.from(randomValues(random, T * H), (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
+        const x = offTheBf16Grid(randomValues(random, T * H), random);
         const logits = randomValues(random, T * E, -3, 3);
         backend.upload(gx, x);
         backend.upload(gl, logits);

@@ -8,31 +8,15 @@
 // Every input is random and nonzero; both backends get the same FP8 bytes and scales wherever a product is compared.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { f32ToE4m3 } from "../../src/core/fp8.js";
 import { linearFp8, quantizesInProduct } from "../../src/kernels/linear-fp8.js";
 import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { fp8ProductOnTensorCoresInForce, tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
-import { empty, fromHost } from "../../src/runtime/creation.js";
-import type { Device } from "../../src/runtime/device.js";
+import { empty } from "../../src/runtime/creation.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
+import { bytesOf, deviceFp8, fp8Tensor, offTheBf16Grid, quantizedPair } from "./fp8-harness.js";
 import { cpu, cpuTensor, cuda, expectClose, expectRelL2, floatPair, host, poisonedPair, randomValues, relL2, rng, skipCuda } from "./harness.js";
-
-/** The raw bytes of an FP8 tensor (decoded floats encode back exactly: no NaN among them). */
-async function bytesOf(t: Tensor): Promise<Uint8Array> {
-  return Uint8Array.from(await host(t), (v) => f32ToE4m3(v));
-}
-
-/** The same FP8 tensor on a device, from bytes. */
-function fp8Tensor(device: Device, bytes: Uint8Array, shape: readonly number[]): Tensor {
-  return fromHost(device, { dtype: "F8_E4M3", shape, data: bytes }, { shape, dtype: "F8_E4M3" });
-}
-
-/** The values moved off bf16's grid by up to half its step, so they carry all of float32's bits. */
-function offTheBf16Grid(values: Float32Array, random: () => number): Float32Array {
-  return Float32Array.from(values, (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
-}
 
 /** An FP8 weight's values, bytes times their row's scale (float64). */
 async function dequantized(w: Fp8Weight): Promise<Float64Array> {
@@ -65,21 +49,6 @@ function exactExperts(x: ArrayLike<number>, logits: ArrayLike<number>, gateUp: F
     }
   }
   return out;
-}
-
-/** One quantization on the cpu, its bytes and scales on both devices. */
-async function quantizedPair(values: Float32Array, shape: readonly number[], transpose = false): Promise<[Fp8Weight, Fp8Weight]> {
-  const { q, scale } = quantizeFp8(fromHost(cpu, values, { shape, dtype: "F32" }), { transpose });
-  const bytes = await bytesOf(q), scales = await host(scale) as Float32Array;
-  return [{ data: q, scale }, { data: fp8Tensor(cuda(), bytes, q.shape), scale: fromHost(cuda(), scales, { shape: scale.shape, dtype: "F32" }) }];
-}
-
-/** FP8 weights made on the device (uniform bytes over ±448, as dummy weights; scales 1e-3 / 448): large shapes fast. */
-function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
-  const data = empty(cuda(), shape, "F8_E4M3"), scale = empty(cuda(), shape.slice(0, -1), "F32");
-  cuda().backend.fillUniform(data, seed, -448, 448);
-  cuda().backend.fill(scale, 1e-3 / 448);
-  return { data, scale };
 }
 
 /** `body` under `tuning`; the kernels' own choices after. */

@@ -1,0 +1,39 @@
+// FP8 weights for the cuda FP8 tests (fp8.test.ts, fp8-moe-shared.test.ts): quantized on the cpu and copied to the
+// device byte for byte, or drawn on the device for shapes too large to quantize on the cpu.
+import { f32ToE4m3 } from "../../src/core/fp8.js";
+import { quantizeFp8 } from "../../src/kernels/quantize-fp8.js";
+import { empty, fromHost } from "../../src/runtime/creation.js";
+import type { Device } from "../../src/runtime/device.js";
+import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
+import type { Tensor } from "../../src/runtime/tensor.js";
+import { cpu, cuda, host } from "./harness.js";
+
+/** An FP8 tensor's bytes (its values are E4M3's, so the conversion back is exact). */
+export async function bytesOf(t: Tensor): Promise<Uint8Array> {
+  return Uint8Array.from(await host(t), (v) => f32ToE4m3(v));
+}
+
+/** The same FP8 tensor on a device, from bytes. */
+export function fp8Tensor(device: Device, bytes: Uint8Array, shape: readonly number[]): Tensor {
+  return fromHost(device, { dtype: "F8_E4M3", shape, data: bytes }, { shape, dtype: "F8_E4M3" });
+}
+
+/** One quantization on the cpu ([rows, cols] or a transposed expert stack), its bytes and scales on both devices. */
+export async function quantizedPair(values: Float32Array, shape: readonly number[], transpose = false): Promise<[Fp8Weight, Fp8Weight]> {
+  const { q, scale } = quantizeFp8(fromHost(cpu, values, { shape, dtype: "F32" }), { transpose });
+  const bytes = await bytesOf(q), scales = await host(scale) as Float32Array;
+  return [{ data: q, scale }, { data: fp8Tensor(cuda(), bytes, q.shape), scale: fromHost(cuda(), scales, { shape: scale.shape, dtype: "F32" }) }];
+}
+
+/** FP8 weights made on the device (uniform bytes over ±448, scales 1e-3 / 448, as dummy weights): large shapes fast. */
+export function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
+  const data = empty(cuda(), shape, "F8_E4M3"), scale = empty(cuda(), shape.slice(0, -1), "F32");
+  cuda().backend.fillUniform(data, seed, -448, 448);
+  cuda().backend.fill(scale, 1e-3 / 448);
+  return { data, scale };
+}
+
+/** The values moved off bf16's grid by up to half its step, so they carry all of float32's bits. */
+export function offTheBf16Grid(values: Float32Array, random: () => number): Float32Array {
+  return Float32Array.from(values, (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
+}
