@@ -21,11 +21,7 @@
 
 // ==== the CUDA built-ins the kernels use ====
 
-dim3 emuThreadIdx, emuBlockIdx, emuBlockDim, emuGridDim;
-#define threadIdx emuThreadIdx
-#define blockIdx emuBlockIdx
-#define blockDim emuBlockDim
-#define gridDim emuGridDim
+#include "serial-grid.h"
 // float_io.cuh's block reductions, which the rotary kernels never call.
 inline float __shfl_xor_sync(unsigned, float, int) { std::abort(); }
 inline void __syncthreads() { std::abort(); }
@@ -36,18 +32,10 @@ namespace {
 using iris::blocksFor;
 using iris::kThreads;
 
-// Every thread of the grid, one after another.
+// Every thread of the grid a launch of `work` threads would have, one after another.
 template <typename Body>
 void launch(size_t work, Body body) {
-  emuGridDim = dim3(blocksFor(work));
-  emuBlockDim = dim3(kThreads);
-  for (unsigned b = 0; b < emuGridDim.x; b++) {
-    for (unsigned t = 0; t < emuBlockDim.x; t++) {
-      emuBlockIdx = dim3(b);
-      emuThreadIdx = dim3(t);
-      body();
-    }
-  }
+  launchSerially(dim3(blocksFor(work)), kThreads, body);
 }
 
 float toF(float v) { return v; }

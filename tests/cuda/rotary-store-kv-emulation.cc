@@ -21,37 +21,18 @@
 
 // ==== the CUDA built-ins the kernels use ====
 
-dim3 emuThreadIdx, emuBlockIdx, emuBlockDim, emuGridDim;
 // The QK norm's reductions, which no case here reaches.
 inline float __shfl_xor_sync(unsigned, float, int) { std::abort(); }
 inline void __syncthreads() { std::abort(); }
 inline float rsqrtf(float) { std::abort(); }
 #include "dependent_launch.cuh"
-#define threadIdx emuThreadIdx
-#define blockIdx emuBlockIdx
-#define blockDim emuBlockDim
-#define gridDim emuGridDim
+#include "serial-grid.h"
 #undef __shared__
 #define __shared__ static
 #include "rotary_store_kv.cuh"
 
 namespace {
 
-// Every thread of a grid of `blocks` blocks of `threads`, one after another.
-template <typename Body>
-void launch(dim3 blocks, unsigned threads, Body body) {
-  emuGridDim = blocks;
-  emuBlockDim = dim3(threads);
-  for (unsigned y = 0; y < blocks.y; y++) {
-    for (unsigned x = 0; x < blocks.x; x++) {
-      for (unsigned t = 0; t < threads; t++) {
-        emuBlockIdx = dim3(x, y);
-        emuThreadIdx = dim3(t);
-        body();
-      }
-    }
-  }
-}
 
 double toD(float v) { return v; }
 double toD(__nv_bfloat16 v) { return __bfloat162float(v); }
@@ -110,13 +91,13 @@ int runCase(const Case& c, bool expectVec16) {
     if (vec16) {
       const iris::RotaryStoreKVPacks packs(c.Hq, c.Hk, c.D, c.R, c.interleaved, iris::Vec16<E>::kN);
       const unsigned threads = iris::kRotaryVec16Threads, blocks = (c.T * packs.perToken + threads - 1) / threads;
-      launch(dim3(blocks), threads, [&] {
+      launchSerially(dim3(blocks), threads, [&] {
         if (c.interleaved) iris::rotaryStoreKVVec16Kernel<E, true>(q, kc, vc, qkv, cosTab, sinTab, slots.data(), c.T, c.Hq, c.Hk, c.D, c.R, numSlots, qScale);
         else iris::rotaryStoreKVVec16Kernel<E, false>(q, kc, vc, qkv, cosTab, sinTab, slots.data(), c.T, c.Hq, c.Hk, c.D, c.R, numSlots, qScale);
       });
     } else {
       const unsigned slices = (width + iris::kRotaryThreads - 1) / iris::kRotaryThreads;
-      launch(dim3(c.T, slices), iris::kRotaryThreads, [&] {
+      launchSerially(dim3(c.T, slices), iris::kRotaryThreads, [&] {
         iris::rotaryStoreKVKernel<E>(q, kc, vc, qkv, cosTab, sinTab, slots.data(), c.Hq, c.Hk, c.D, c.R, c.interleaved, numSlots, -1.f, qScale);
       });
     }
