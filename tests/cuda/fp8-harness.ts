@@ -6,7 +6,7 @@ import { empty, fromHost } from "../../src/runtime/creation.js";
 import type { Device } from "../../src/runtime/device.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cuda, host } from "./harness.js";
+import { cpu, cuda, host, randomValues } from "./harness.js";
 
 /** An FP8 tensor's bytes (its values are E4M3's, so the conversion back is exact). */
 export async function bytesOf(t: Tensor): Promise<Uint8Array> {
@@ -36,4 +36,11 @@ export function deviceFp8(shape: readonly number[], seed: number): Fp8Weight {
 /** The values moved off bf16's grid by up to half its step, so they carry all of float32's bits. */
 export function offTheBf16Grid(values: Float32Array, random: () => number): Float32Array {
   return Float32Array.from(values, (v) => v + (random() - 0.5) * 2 ** -9 * Math.abs(v));
+}
+
+/** Router logits [T, E] for the T = route.length tokens, token t's largest at expert route[t] (4, the others in ±3). */
+export function routedLogits(random: () => number, route: readonly number[], E: number): Float32Array {
+  const logits = randomValues(random, route.length * E, -3, 3);
+  route.forEach((e, t) => { logits[t * E + e] = 4; });
+  return logits;
 }

@@ -10,7 +10,7 @@ import { moeTop1SigmoidFp8WithShared, type Fp8SharedExpert } from "../../src/ker
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { deviceFp8, offTheBf16Grid, quantizedPair } from "./fp8-harness.js";
+import { deviceFp8, offTheBf16Grid, quantizedPair, routedLogits } from "./fp8-harness.js";
 import { cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
@@ -34,8 +34,7 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
       const shared: Fp8SharedExpert = { gateUp: deviceFp8([2 * I, H], 17 + H), down: deviceFp8([H, I], 19 + I) };
       for (const route of routes) {
         const T = route.length;
-        const logits = randomValues(random, T * E, -3, 3);
-        route.forEach((e, t) => { logits[t * E + e] = 4; });
+        const logits = routedLogits(random, route, E);
         const xValues = randomValues(random, T * H, -1, 1);
         for (const dtype of ["BF16", "F32"] as const) {
           const [, gx] = floatPair(xValues, [T, H], dtype);

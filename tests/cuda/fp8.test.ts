@@ -15,7 +15,7 @@ import { fp8ProductOnTensorCoresInForce, tuneCudaKernels, type KernelTuning } fr
 import { empty } from "../../src/runtime/creation.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { bytesOf, deviceFp8, fp8Tensor, offTheBf16Grid, quantizedPair } from "./fp8-harness.js";
+import { bytesOf, deviceFp8, fp8Tensor, offTheBf16Grid, quantizedPair, routedLogits } from "./fp8-harness.js";
 import { cpu, cpuTensor, cuda, expectClose, expectRelL2, floatPair, host, poisonedPair, randomValues, relL2, rng, skipCuda } from "./harness.js";
 
 /** An FP8 weight's values, bytes times their row's scale (float64). */
@@ -351,8 +351,7 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
       const gateUp = deviceFp8([E, 2 * I, H], 11 + H), down = deviceFp8([E, H, I], 13 + I);
       for (const route of routes) {
         const T = route.length;
-        const logits = randomValues(random, T * E, -3, 3);
-        route.forEach((e, t) => { logits[t * E + e] = 4; });
+        const logits = routedLogits(random, route, E);
         const xValues = randomValues(random, T * H, -1, 1);
         for (const dtype of ["BF16", "F32"] as const) {
           const [, gx] = floatPair(xValues, [T, H], dtype);
