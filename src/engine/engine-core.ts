@@ -116,7 +116,7 @@ export class EngineCore {
       maxTokensPerStep: options.maxTokensPerStep,
       maxRunningRequests: options.maxRunningRequests,
     });
-    const info: CoreInfo = { ...plan, contextLength: options.contextLength, kernels: describeKernels(options.device) };
+    const info: CoreInfo = { ...plan, contextLength: options.contextLength, eosTokenIds, kernels: describeKernels(options.device) };
     return { core: new EngineCore(scheduler, prefixCache, runner, tokenizer, eosTokenIds, send, options.overlapSchedule, profile), info };
   }
 
@@ -210,7 +210,7 @@ export class EngineCore {
       const outcome = active.tracker.push(token);
       if (active.request.sampling.grammar !== null && !outcome.finishReason) constrained.push({ rid: requestId, token });
       const own = logprobs.get(requestId)?.output;
-      outputs.push(this.output(requestId, [token], outcome.delta, outcome.finishReason, own ? [own] : undefined));
+      outputs.push(this.output(requestId, [token], outcome.finishReason, own ? [own] : undefined));
       if (outcome.finishReason) this.finish(requestId);
     }
     if (outputs.length) this.send({ type: "outputs", outputs });
@@ -266,11 +266,11 @@ export class EngineCore {
   private add(request: CoreRequest): void {
     // The caller's side refuses duplicate ids; one reaching here would corrupt the running request's state.
     if (this.active.has(request.rid)) return;
-    const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds);
+    const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds, { textOnlyForStops: true });
     const logprobs = request.logprobs ? new RequestLogprobs(request.logprobs, request.inputIds) : null;
     this.active.set(request.rid, { request, tracker, logprobs });
     if (request.sampling.maxNewTokens === 0) {
-      this.send({ type: "outputs", outputs: [this.output(request.rid, [], "", { type: "length", length: 0 })] });
+      this.send({ type: "outputs", outputs: [this.output(request.rid, [], { type: "length", length: 0 })] });
       this.active.delete(request.rid);
       return;
     }
@@ -342,15 +342,14 @@ export class EngineCore {
     const active = this.active.get(rid);
     if (!active) return;
     if (active.request.sampling.grammar !== null) this.grammars?.close(rid);
-    const outcome = active.tracker.abort(error.message, error.code);
-    const output = this.output(rid, [], outcome.delta, outcome.finishReason);
+    const output = this.output(rid, [], active.tracker.abort(error.message, error.code).finishReason);
     this.scheduler.abortRequest(rid);
     this.runner.removeRequest(rid);
     this.active.delete(rid);
     this.send({ type: "outputs", outputs: [output] });
   }
 
-  private output(rid: string, tokens: number[], delta: string, finishReason: CoreOutput["finishReason"], outputLogprobs?: PositionLogprobs[]): CoreOutput {
+  private output(rid: string, tokens: number[], finishReason: CoreOutput["finishReason"], outputLogprobs?: PositionLogprobs[]): CoreOutput {
     const active = this.active.get(rid)!;
     const counters = this.scheduler.counters(rid);
     const inputLogprobs = tokens.length > 0 ? active.logprobs?.takeInput() : undefined;
@@ -358,7 +357,6 @@ export class EngineCore {
       ...(inputLogprobs && { inputLogprobs }), ...(outputLogprobs && { outputLogprobs }),
       rid,
       newTokenIds: tokens,
-      delta,
       finished: finishReason !== null,
       finishReason,
       promptTokens: active.request.inputIds.length,

@@ -29,6 +29,7 @@ import { callerBuffersOf, type TransferRule } from "./payload-transfer.js";
 import { resolveLogprobSpec } from "./logprob-options.js";
 import type { FamilyPreparer } from "./prompt-preparer.js";
 import type { CoreInfo, CoreOptions, CoreRequest, FlushCacheResult } from "./protocol.js";
+import { OutputTracker } from "./output-tracker.js";
 import { RequestHandle } from "./request-handle.js";
 import { AsyncQueue } from "./async-queue.js";
 import { createLogger, type Logger } from "../utils/logger.js";
@@ -270,6 +271,7 @@ export class Engine {
       release();
       return;
     }
+    handle.follow(new OutputTracker(this.tokenizer, core.sampling, this.info.eosTokenIds));
     this.client.submit(core, (output) => {
       handle.accept(output);
       release();

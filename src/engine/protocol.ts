@@ -87,9 +87,8 @@ export interface SerializedError {
 /** What one step produced for one request. */
 export interface CoreOutput {
   readonly rid: string;
+  /** The tokens; their text is decoded on the caller's side (the `OutputTracker` there). */
   readonly newTokenIds: readonly number[];
-  /** Text that became final with these tokens (held back: partial characters and possible stop-string starts). */
-  readonly delta: string;
   readonly finished: boolean;
   readonly finishReason: FinishReason | null;
   readonly promptTokens: number;
@@ -118,6 +117,8 @@ export interface MemoryPlan {
 
 export interface CoreInfo extends MemoryPlan {
   readonly contextLength: number;
+  /** The tokens that end a generation: the config's and generation_config.json's, as the core stops on them. */
+  readonly eosTokenIds: readonly number[];
   /** The kernels that run the model, as the core's thread loaded them. */
   readonly kernels: KernelsInfo;
 }

@@ -1,10 +1,11 @@
 /**
- * One submitted request on the caller's side: gathers the core's outputs into the final result, and hands
- * streamed pieces to a listener as they come.
+ * One submitted request on the caller's side: gathers the core's outputs into the final result, decodes their
+ * tokens into text (the core sends ids alone), and hands streamed pieces to a listener as they come.
  */
 import { IrisError, type IrisErrorCode } from "../core/errors.js";
 import type { FinishReason, GenerateResult, MetaInfo, StreamChunk } from "../core/request.js";
 import { LogprobGatherer } from "./logprob-meta.js";
+import type { OutputTracker } from "./output-tracker.js";
 import type { CoreOutput } from "./protocol.js";
 
 export class RequestHandle {
@@ -12,6 +13,8 @@ export class RequestHandle {
   private readonly outputIds: number[] = [];
   private last: CoreOutput | null = null;
   private readonly logprobs = new LogprobGatherer();
+  /** The text's side of the request's end, set when the request goes to the core. */
+  private tracker: OutputTracker | null = null;
   private settle!: { resolve: (r: GenerateResult) => void; reject: (e: IrisError) => void };
   readonly done: Promise<GenerateResult>;
 
@@ -22,15 +25,24 @@ export class RequestHandle {
     this.done.catch(() => undefined);
   }
 
+  /** Starts decoding the request's tokens: its tracker has the sampling parameters the core follows. */
+  follow(tracker: OutputTracker): void {
+    this.tracker = tracker;
+  }
+
   /** Takes one output from the core; resolves or rejects `done` on the last one. */
   accept(output: CoreOutput): void {
-    this.text += output.delta;
+    const reason = output.finishReason;
+    let delta = "";
+    for (const token of output.newTokenIds) delta += this.tracker!.push(token).delta;
+    // The core's abort leaves text held back (a partial character, a possible stop string's start): it goes out.
+    if (reason?.type === "abort") delta += this.tracker!.abort(reason.message, reason.code).delta;
+    this.text += delta;
     this.outputIds.push(...output.newTokenIds);
     this.last = output;
     this.logprobs.accept(output);
-    const reason = output.finishReason;
-    if (output.delta || output.newTokenIds.length || reason) {
-      this.onChunk?.({ delta: output.delta, text: this.text, outputIds: [...this.outputIds], index: this.index, metaInfo: this.meta(reason) });
+    if (delta || output.newTokenIds.length || reason) {
+      this.onChunk?.({ delta, text: this.text, outputIds: [...this.outputIds], index: this.index, metaInfo: this.meta(reason) });
     }
     if (!reason) return;
     if (reason.type === "abort") this.settle.reject(new IrisError((reason.code ?? "ABORTED") as IrisErrorCode, reason.message));
