@@ -180,15 +180,19 @@ if [[ $ncu_vision == 1 && $build_rc == 0 ]]; then
 fi
 requests=${THROUGHPUT_REQUESTS:-512}
 # Issue 10's engine: KV for 512 x ~484 tokens (24 GiB of bf16 holds ~680k tokens); one batch of all the requests.
-engine_flags=(--model $model --device cuda --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12)
+# THROUGHPUT_FLAGS: more engine flags for the three runs, e.g. "--cuda-graph-max-bs 512" (decode graphs up to the
+# whole batch; the engine's default stops at 160, SGLang's on an H200 at 256).
+engine_flags=(--model $model --device cuda --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12
+  ${THROUGHPUT_FLAGS:-})
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
   timeout 300 node --import tsx bench/vlm-offline.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-offline-iris.json" 2> "$out/vlm-offline-iris.err"
   echo "iris offline rc=$?"
   # THROUGHPUT_CPU_PROF=1: V8's cpu profiles of the shared-picture and formats runs' threads (where the caller's thread
-  # and the engine core spend a request's preparation) under $out/cpu-prof-shared and $out/cpu-prof-formats.
+  # and the engine core spend a request's preparation) under $out/cpu-prof-shared and $out/cpu-prof-formats (sampled
+  # every 100 µs: one request's ~15 ms would get ~15 samples at the default 1 ms).
   sprof=(); fprof=()
-  [[ -n ${THROUGHPUT_CPU_PROF:-} ]] && { sprof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof-shared"); fprof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof-formats"); }
+  [[ -n ${THROUGHPUT_CPU_PROF:-} ]] && { sprof=(--cpu-prof --cpu-prof-dir "$out/cpu-prof-shared"); fprof=(--cpu-prof --cpu-prof-interval 100 --cpu-prof-dir "$out/cpu-prof-formats"); }
   timeout 240 node "${sprof[@]}" --import tsx bench/vlm-shared-picture.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-shared-picture-iris.json" 2> "$out/vlm-shared-picture-iris.err"
   echo "iris shared picture rc=$?"
