@@ -31,6 +31,8 @@ type FailureListener = (error: IrisError) => void;
 interface Pending {
   readonly onOutput: OutputListener;
   readonly onFailure: FailureListener;
+  /** Its latest output, which a plain one (PlainOutputs) continues. */
+  last?: CoreOutput;
 }
 
 export class CoreClient {
@@ -143,7 +145,20 @@ export class CoreClient {
         const pending = this.pending.get(output.rid);
         if (!pending) continue;
         if (output.finished) this.pending.delete(output.rid);
+        pending.last = output;
         pending.onOutput(output);
+      }
+      const plain = message.plain;
+      for (let i = 0; i < (plain?.rids.length ?? 0); i++) {
+        const pending = this.pending.get(plain!.rids[i]);
+        // The core sends a request's first output in full, so `last` is there for every plain one.
+        if (!pending?.last) continue;
+        const { rid, promptTokens, completionTokens, cachedTokens, numRetractions } = pending.last;
+        pending.last = {
+          rid, newTokenIds: [plain!.tokens[i]], finished: false, finishReason: null, promptTokens,
+          completionTokens: completionTokens + 1, cachedTokens, numRetractions,
+        };
+        pending.onOutput(pending.last);
       }
     } else if (message.type === "encoded") {
       if (message.error) this.answer(message.id, undefined, IrisError.fromJSON(message.error));

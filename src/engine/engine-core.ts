@@ -49,6 +49,8 @@ interface Active {
   readonly request: CoreRequest;
   readonly tracker: OutputTracker;
   readonly logprobs: RequestLogprobs | null;
+  /** The counters of its last full output (null before the first): a token that changes none goes out plain. */
+  sent: { readonly cachedTokens: number; readonly numRetractions: number } | null;
 }
 
 export class EngineCore {
@@ -203,6 +205,7 @@ export class EngineCore {
     const sampled = this.scheduler.resolveBatch(batch, tokens);
     for (const [rid, { input }] of logprobs) this.active.get(rid)?.logprobs?.add(input);
     const outputs: CoreOutput[] = [];
+    const plainRids: string[] = [], plainTokens: number[] = [];
     const constrained: { rid: string; token: number }[] = [];
     for (const { requestId, token } of sampled) {
       const active = this.active.get(requestId);
@@ -210,10 +213,17 @@ export class EngineCore {
       const outcome = active.tracker.push(token);
       if (active.request.sampling.grammar !== null && !outcome.finishReason) constrained.push({ rid: requestId, token });
       const own = logprobs.get(requestId)?.output;
-      outputs.push(this.output(requestId, [token], outcome.finishReason, own ? [own] : undefined));
+      if (outcome.finishReason === null && own === undefined && this.goesOutPlain(active, requestId)) {
+        plainRids.push(requestId);
+        plainTokens.push(token);
+      } else {
+        outputs.push(this.output(requestId, [token], outcome.finishReason, own ? [own] : undefined));
+      }
       if (outcome.finishReason) this.finish(requestId);
     }
-    if (outputs.length) this.send({ type: "outputs", outputs });
+    if (outputs.length || plainRids.length) {
+      this.send({ type: "outputs", outputs, ...(plainRids.length > 0 && { plain: { rids: plainRids, tokens: Int32Array.from(plainTokens) } }) });
+    }
     if (constrained.length > 0) this.masksPending = this.grammars!.advance(constrained).then((updates) => this.takeMasks(updates));
     if (this.profile !== null) {
       const now = performance.now();
@@ -268,7 +278,7 @@ export class EngineCore {
     if (this.active.has(request.rid)) return;
     const tracker = new OutputTracker(this.tokenizer, request.sampling, this.eosTokenIds, { textOnlyForStops: true });
     const logprobs = request.logprobs ? new RequestLogprobs(request.logprobs, request.inputIds) : null;
-    this.active.set(request.rid, { request, tracker, logprobs });
+    this.active.set(request.rid, { request, tracker, logprobs, sent: null });
     if (request.sampling.maxNewTokens === 0) {
       this.send({ type: "outputs", outputs: [this.output(request.rid, [], { type: "length", length: 0 })] });
       this.active.delete(request.rid);
@@ -330,6 +340,14 @@ export class EngineCore {
     }
   }
 
+  /** Whether a token without logprobs or an end can go out plain: nothing else about its request changed. */
+  private goesOutPlain(active: Active, rid: string): boolean {
+    const counters = this.scheduler.counters(rid);
+    const sent = active.sent;
+    return sent !== null && active.logprobs === null && counters !== undefined &&
+      counters.cachedTokens === sent.cachedTokens && counters.numRetractions === sent.numRetractions;
+  }
+
   private finish(rid: string): void {
     if (this.active.get(rid)?.request.sampling.grammar) this.grammars?.close(rid);
     if (this.scheduler.counters(rid)) this.scheduler.finishRequest(rid);
@@ -353,6 +371,7 @@ export class EngineCore {
     const active = this.active.get(rid)!;
     const counters = this.scheduler.counters(rid);
     const inputLogprobs = tokens.length > 0 ? active.logprobs?.takeInput() : undefined;
+    active.sent = { cachedTokens: counters?.cachedTokens ?? 0, numRetractions: counters?.numRetractions ?? 0 };
     return {
       ...(inputLogprobs && { inputLogprobs }), ...(outputLogprobs && { outputLogprobs }),
       rid,

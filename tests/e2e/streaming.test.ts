@@ -22,6 +22,10 @@ function checkChunks(chunks: StreamChunk[], expected: GenerateResult, index: num
     assert.equal(chunk.text, text, `chunk ${i}: text is not the deltas so far`);
     assert.ok(expected.text.startsWith(chunk.text), `chunk ${i} streamed text that is not in the final text: ${JSON.stringify(chunk.text)}`);
     assert.deepEqual(chunk.outputIds, expected.outputIds.slice(0, chunk.outputIds.length), `chunk ${i}: ids are not a prefix`);
+    // Most chunks come from the core's plain outputs (ids alone), rebuilt on the caller's side: their counts hold too.
+    assert.equal(chunk.metaInfo.completionTokens, chunk.outputIds.length, `chunk ${i}: completionTokens`);
+    assert.equal(chunk.metaInfo.promptTokens, expected.metaInfo.promptTokens, `chunk ${i}: promptTokens`);
+    assert.equal(chunk.metaInfo.cachedTokens, chunks[chunks.length - 1].metaInfo.cachedTokens, `chunk ${i}: cachedTokens`);
     const isLast = i === chunks.length - 1;
     assert.equal(chunk.metaInfo.finishReason === null, !isLast, `chunk ${i} of ${chunks.length}: finishReason ${JSON.stringify(chunk.metaInfo.finishReason)}`);
   }
