@@ -20,7 +20,8 @@ import { GrammarService } from "../grammar/grammar-service.js";
 import { checkEngineOptions, checkModelPath, preprocessWorkerCount, resolveCoreOptions, resolveImageLoad, type EngineOptions } from "./engine-options.js";
 import { DecodeBudget } from "../multimodal/decode-budget.js";
 import { ImagePreprocessPool } from "../multimodal/image-preprocess-pool.js";
-import type { ImageLoadRequest, LoadImageOptions } from "../multimodal/image-types.js";
+import type { ImageLoadRequest, ImageShare, LoadImageOptions } from "../multimodal/image-types.js";
+import { SharedImages } from "../multimodal/shared-images.js";
 import { classifyImages } from "./image-items.js";
 import { normalizeRequest, type SingleRequest } from "./normalize-request.js";
 import { createPreparer } from "./preparers.js";
@@ -136,7 +137,8 @@ export class Engine {
     const startedAt = performance.now();
     const { isBatch, requests } = normalizeRequest(request);
     const handlesOf = requests.map((r) => r.samples.map((s) => new RequestHandle(s.rid, s.index, startedAt)));
-    await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i])));
+    const sharedImages = SharedImages.of(requests.map((r) => r.images));
+    await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i], sharedImages)));
     // Samples sit at i * n + j, which is the order of the flattened handles.
     const handles = handlesOf.flat();
     if (!isBatch) return handles[0].done;
@@ -157,7 +159,8 @@ export class Engine {
     })));
     let open = handlesOf.flat().length;
     try {
-      await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i])));
+      const sharedImages = SharedImages.of(requests.map((r) => r.images));
+      await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i], sharedImages)));
       yield* queue;
     } finally {
       // A caller that stops reading early ends its requests.
@@ -223,7 +226,7 @@ export class Engine {
    * Prepares one prompt and hands its sample(s) to the core; any failure fails that prompt's results alone. With
    * n > 1 the later samples wait (as "preparing", so an abort still reaches them) for the first one's first output.
    */
-  private async submit(single: SingleRequest, handles: RequestHandle[]): Promise<void> {
+  private async submit(single: SingleRequest, handles: RequestHandle[], sharedImages?: ImageShare): Promise<void> {
     const rids = single.samples.map((s) => s.rid);
     let held: string[] = [];
     try {
@@ -242,7 +245,7 @@ export class Engine {
       held = rids;
       // An abort or shutdown while the request is prepared (its images downloaded, say) ends it at once; the
       // signal also stops the downloads, file reads and image jobs themselves.
-      const prepared = await untilAborted(this.prepare(single, shared.signal), shared.signal);
+      const prepared = await untilAborted(this.prepare(single, shared.signal, sharedImages), shared.signal);
       // One sample's payload has one use, the message: Iris's own buffers in it move to the worker.
       const rule = { callerBuffers: callerBuffersOf(single.images), moveWhole: rids.length === 1 };
       this.hand(sampleRequest(prepared, rids[0], 0), handles[0], own[0].signal, rule, () => {
@@ -287,11 +290,11 @@ export class Engine {
   }
 
   /** A request's image options: the engine's limits and fences, its cancellation and the shared decode budget. */
-  private imageRequest(signal?: AbortSignal): ImageLoadRequest {
-    return { ...this.imageLoad, signal, decodeBudget: this.decodeBudget };
+  private imageRequest(signal?: AbortSignal, shared?: ImageShare): ImageLoadRequest {
+    return { ...this.imageLoad, signal, decodeBudget: this.decodeBudget, ...(shared && { shared }) };
   }
 
-  private async prepare(single: SingleRequest, signal: AbortSignal): Promise<CoreRequest> {
+  private async prepare(single: SingleRequest, signal: AbortSignal, sharedImages?: ImageShare): Promise<CoreRequest> {
     const sampling = resolveSamplingParams(single.samplingParams, this.config.text.vocabSize);
     // Compiled (or found in the cache) on the grammar worker before anything is queued: a bad one fails here.
     if (sampling.grammar !== null) await this.grammars.compile(sampling.grammar);
@@ -302,7 +305,7 @@ export class Engine {
       if (bad !== undefined) throw new IrisError("INVALID_ARGUMENT", `inputIds holds token id ${bad}, outside the vocabulary of ${vocab}`);
     }
     const source = { prompt: single.prompt, inputIds: single.inputIds, maxInputTokens: this.info.contextLength - 1 };
-    const prepared = await this.preparer.prepare(source, images, this.imageRequest(signal));
+    const prepared = await this.preparer.prepare(source, images, this.imageRequest(signal, sharedImages));
     const length = prepared.inputIds.length;
     const context = this.info.contextLength;
     if (length >= context) {

@@ -62,7 +62,7 @@ export class ImagePreprocessPool implements ImageFeaturizer {
   featurize(image: ImageInput, request: ImageLoadRequest = {}, output: FeatureOutput = "patches"): Promise<ImageFeatures> {
     if (this.closed) return Promise.reject(shutDown());
     if (this.workers.length === 0) return Promise.reject(new IrisError("INTERNAL", "every image worker has failed; restart the engine"));
-    const { signal, decodeBudget, reserveDecode: _unused, ...options } = request;
+    const { signal, decodeBudget, reserveDecode: _unused, shared: _local, ...options } = request;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const entry = this.workers.reduce((a, b) => (b.jobs < a.jobs ? b : a));
     const id = this.nextId++;

@@ -48,8 +48,16 @@ export interface LoadImageOptions {
   readonly allowPrivateNetwork?: boolean;
 }
 
+/** Images that several requests of one call share, processed once for all of them (multimodal/shared-images.ts). */
+export interface ImageShare {
+  /** What `make` gives for `image` (of this `kind` of output), made once; null where no other request has the image. */
+  once<T>(image: unknown, kind: string, make: () => Promise<T>): Promise<T> | null;
+}
+
 /** What a single image load runs under besides its options: not cloneable, so never sent to a worker as is. */
 export interface LoadContext {
+  /** The call's shared images. */
+  readonly shared?: ImageShare;
   /** The engine's budget for decodes in flight; each image takes a lease on it while it is decoded and processed. */
   readonly decodeBudget?: DecodeBudget;
   /** Aborts the load (a download, a file read) at once; the load rejects with the signal's reason. */

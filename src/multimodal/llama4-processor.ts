@@ -10,6 +10,7 @@
 import { idsTensor, int64Tensor, type HostTensor, type HostTensor1D } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, replacePlaceholders } from "./image-placeholders.js";
 import { InlineFeaturizer, mergeImageFeatures, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
+import { featurizeOnce } from "./shared-images.js";
 import type { ImageInput, ImageLoadRequest, ProcessorRequest } from "./image-types.js";
 import { Llama4ImageProcessor } from "./llama4-image-processor.js";
 import { tilesOf } from "./llama4-tiling.js";
@@ -75,7 +76,7 @@ export class Llama4Processor {
 
   /** Loads and processes the images (each on the featurizer's thread), merged in order. */
   async features(images: readonly ImageInput[], options?: ImageLoadRequest): Promise<MergedImageFeatures> {
-    return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options))));
+    return mergeImageFeatures(await Promise.all(images.map((image) => featurizeOnce(this.featurizer, image, options, "patches"))));
   }
 
   get patchesPerTile(): number {

@@ -6,6 +6,7 @@
  */
 import { idsTensor, type HostTensor, type HostTensor1D } from "../core/host-tensor.js";
 import { checkPlaceholderCount, countOccurrences, countTokenRuns, expandImageTokenIds, replacePlaceholders } from "./image-placeholders.js";
+import { featurizeOnce } from "./shared-images.js";
 import { InlineFeaturizer, mergeImageFeatures, type FeatureOutput, type ImageFeaturizer, type MergedImageFeatures } from "./image-features.js";
 import type { ImageInput, ImageLoadRequest, ProcessorRequest } from "./image-types.js";
 import { encodeExpanded, requireTokenId, type ProcessorTokenizer } from "./processor-tokenizer.js";
@@ -50,7 +51,7 @@ export class Qwen2_5VLProcessor {
    * and patchifies them) instead of patches.
    */
   async features(images: readonly ImageInput[], options?: ImageLoadRequest, output: FeatureOutput = "patches"): Promise<MergedImageFeatures> {
-    return mergeImageFeatures(await Promise.all(images.map((image) => this.featurizer.featurize(image, options, output))));
+    return mergeImageFeatures(await Promise.all(images.map((image) => featurizeOnce(this.featurizer, image, options, output))));
   }
 
   get imageToken(): string {

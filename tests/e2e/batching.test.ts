@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { GenerateResult } from "../../src/core/request.js";
 import { Engine } from "../../src/engine/engine.js";
+import { loadImage } from "../../src/multimodal/image-input.js";
 import { modelDir } from "../helpers/fixtures.js";
 import { QWEN, assertSameOutput, casesByName, collect, greedy } from "../helpers/engine-helpers.js";
 
@@ -45,6 +46,19 @@ describe("batching (prefix cache off, so every request is computed in full)", ()
       assert.equal(results[i].metaInfo.promptTokens, c.n_prompt_tokens, c.name);
       assertSameOutput(results[i], await solo(c.name), c.name);
     }
+  });
+
+  test("requests that share one image (the same path, the same decoded pixels) each give their solo result", async () => {
+    const path = oneImage.imagePaths[0];
+    const pixels = await loadImage(path);
+    // The same string and the same object in several requests: processed once, their bytes shared with the core.
+    const results = await engine.generate({
+      prompt: [oneImage.prompt, oneImage.prompt, twoImages.prompt, oneImage.prompt, oneImage.prompt],
+      imageData: [[path], [path], twoImages.imagePaths, [pixels], [pixels]],
+      samplingParams: greedy(12),
+    });
+    for (const i of [0, 1, 3, 4]) assertSameOutput(results[i], await solo("one_image"), `request ${i}`);
+    assertSameOutput(results[2], await solo("two_images"), "two_images");
   });
 
   test("SGLang's image spreading: null for a text prompt, one bare image per prompt", async () => {
