@@ -50,7 +50,7 @@ describe("batching (prefix cache off, so every request is computed in full)", ()
 
   test("requests that share one image (the same path, the same decoded pixels) each give their solo result", async () => {
     const path = oneImage.imagePaths[0];
-    const pixels = await loadImage(path);
+    const pixels = { ...(await loadImage(path)), channels: 3 as const };
     // The same string and the same object in several requests: processed once, their bytes shared with the core.
     const results = await engine.generate({
       prompt: [oneImage.prompt, oneImage.prompt, twoImages.prompt, oneImage.prompt, oneImage.prompt],
