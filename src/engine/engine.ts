@@ -97,7 +97,7 @@ export class Engine {
       pool = workers > 0 ? await ImagePreprocessPool.start(modelPath, workers) : undefined;
       tokenizer = Tokenizer.fromDir(modelPath);
       // On cuda the device rescales, normalizes and patchifies raw pictures: the host only decodes and resizes.
-      preparer = await createPreparer(config, modelPath, tokenizer, pool, options.patchifyOnDevice ?? core.device === "cuda");
+      preparer = await createPreparer(config, modelPath, tokenizer, pool, options.patchifyOnDevice ?? core.device === "cuda", core.enablePrefixCache);
     } catch (err) {
       await pool?.close();
       await starting.then(({ client }) => client.shutdown(), () => undefined);
@@ -282,7 +282,7 @@ export class Engine {
       handle.fail(error);
       release();
     }, rule);
-    this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} images, queued`);
+    this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} image keys, queued`);
     handle.done.then(
       (r) => this.log.debug(`request ${rid}: ${JSON.stringify(r.metaInfo.finishReason)}, ${r.metaInfo.completionTokens} tokens in ${r.metaInfo.e2eLatency.toFixed(3)} s`),
       (e: IrisError) => this.log.debug(`request ${rid} failed: ${e.code}: ${e.message}`),
@@ -343,6 +343,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 function cacheKey(ids: Int32Array, imageTokenId: number, imageKeys: readonly number[], tokenCounts: readonly number[]): Int32Array {
   const key = Int32Array.from(ids);
+  if (imageKeys.length === 0) return key; // embeddings without keys: no prefix cache to read them
   let image = 0;
   let used = 0;
   for (let i = 0; i < key.length; i++) {

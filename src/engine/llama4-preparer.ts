@@ -16,7 +16,8 @@ import { blockHashes, checkEmbeddingWidth, checkImageTokens, encodeText, itemInp
 export class Llama4Preparer implements FamilyPreparer {
   readonly imageTokenId: number;
 
-  constructor(private readonly config: Llama4Config, private readonly processor: Llama4Processor) {
+  /** @param keyEmbeddings whether precomputed embeddings get content keys (see `createPreparer`) */
+  constructor(private readonly config: Llama4Config, private readonly processor: Llama4Processor, private readonly keyEmbeddings = true) {
     this.imageTokenId = config.tokens.image;
   }
 
@@ -73,7 +74,8 @@ export class Llama4Preparer implements FamilyPreparer {
     // Precomputed embeddings come as one block: the images of the request share one key.
     const rows = mm.embeddings.shape[0];
     checkImageTokens(ids, this.imageTokenId, rows, "the precomputed embeddings");
-    return { inputIds: ids, mm, imageKeys: blockHashes(mm.embeddings, [{ rows, layout: "embeddings" }]), imageTokenCounts: [rows] };
+    const imageKeys = this.keyEmbeddings ? blockHashes(mm.embeddings, [{ rows, layout: "embeddings" }]) : [];
+    return { inputIds: ids, mm, imageKeys, imageTokenCounts: [rows] };
   }
 
   /** A prompt with one `<|image|>` per image, expanded by the items' aspect ratios. */

@@ -59,7 +59,10 @@ export interface CoreRequest {
    */
   readonly cacheKey: Int32Array;
   readonly mm: MultimodalPayload | undefined;
-  /** Content keys of the images in prompt order (the same values `cacheKey` holds at their tokens). */
+  /**
+   * Content keys of the images in prompt order (the same values `cacheKey` holds at their tokens); empty for
+   * precomputed embeddings when the prefix cache is off (nothing reads their keys: `createPreparer`).
+   */
   readonly imageKeys: readonly number[];
   /** Undefined: 1-D positions equal to the cache position. */
   readonly positions?: PromptPositions;

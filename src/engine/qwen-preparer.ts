@@ -22,9 +22,10 @@ export class QwenPreparer implements FamilyPreparer {
   /**
    * @param output "rgb8" where the device resizes, rescales, normalizes and patchifies raw pictures (they travel as
    * decoded, 8-bit bytes at their source sizes); "patches": the processor's pixel values
+   * @param keyEmbeddings whether precomputed embeddings get content keys (see `createPreparer`)
    */
   constructor(private readonly config: Qwen2_5_VLConfig, private readonly processor: Qwen2_5VLProcessor,
-    private readonly output: FeatureOutput = "patches") {
+    private readonly output: FeatureOutput = "patches", private readonly keyEmbeddings = true) {
     this.imageTokenId = config.tokens.image;
   }
 
@@ -108,7 +109,8 @@ export class QwenPreparer implements FamilyPreparer {
     checkImageTokens(ids, this.imageTokenId, tokensPerImage.reduce((a, b) => a + b, 0), "the images' grids");
     // The content key: the bytes and their layout (8-bit pictures: also the size the bytes hold).
     const layout = (grid: GridThw, i: number) => `grid ${grid.join("x")}${mm.kind === "rgb8" ? ` from ${mm.sourceSizes[i].join("x")}` : ""}`;
-    const imageKeys = blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g, i), digest: digests?.[i] })));
+    const imageKeys = mm.kind === "embeddings" && !this.keyEmbeddings ? []
+      : blockHashes(held, grids.map((g, i) => ({ rows: perImage[i], layout: layout(g, i), digest: digests?.[i] })));
     const { positions, ropeDelta } = mropePositions(ids, grids, {
       imageTokenId: this.imageTokenId,
       visionStartTokenId: this.config.tokens.visionStart,

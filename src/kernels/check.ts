@@ -1,6 +1,10 @@
 /**
  * Argument checks shared by the kernel wrappers: one device, expected shapes and dtypes, a usable output.
  * Every failure is an IrisError("INVALID_ARGUMENT") that names the kernel, the argument and what was expected.
+ *
+ * They run on every kernel call, ~1,300 times in a prefill's launch: named tensors are walked with `for...in`, which
+ * allocates nothing (Object.entries made an array a call: ~0.2 against 0.05 µs in isolation, and sameDevice alone
+ * was ~0.9 ms of a 352-token prefill's 5 ms of launches in the H200 cpu profile at eccdab7).
  */
 import { IrisError } from "../core/errors.js";
 import { empty } from "../runtime/creation.js";
@@ -19,7 +23,8 @@ function describe(shape: readonly (number | string)[]): string {
 /** All given tensors live on one device and over live storage; returns that device. */
 export function sameDevice(kernel: string, tensors: Record<string, Tensor | null | undefined>): Device {
   let device: Device | undefined, first = "";
-  for (const [name, t] of Object.entries(tensors)) {
+  for (const name in tensors) {
+    const t = tensors[name];
     if (t == null) continue;
     if (!t.storage.alive) throw new IrisError("INTERNAL", `internal error: ${kernel}: ${name} was used after dispose()`);
     if (device === undefined) {
@@ -52,7 +57,8 @@ export function expectDType(kernel: string, name: string, t: Tensor, dtype: Tens
 /** Each named tensor has the dtype of `ref`, which must be a float dtype. */
 export function expectSameFloat(kernel: string, ref: [string, Tensor], others: Record<string, Tensor | null | undefined>): void {
   expectDType(kernel, ref[0], ref[1], "float");
-  for (const [name, t] of Object.entries(others)) {
+  for (const name in others) {
+    const t = others[name];
     if (t != null && t.dtype !== ref[1].dtype) fail(kernel, `${name} must be ${ref[1].dtype} like ${ref[0]}, got ${t.dtype}`);
   }
 }
@@ -67,7 +73,8 @@ function overlaps(a: Tensor, b: Tensor): boolean {
 
 /** `out` shares no memory with any input (for kernels whose output may not alias). */
 export function expectNoOverlap(kernel: string, out: Tensor, inputs: Record<string, Tensor | null | undefined>): void {
-  for (const [name, t] of Object.entries(inputs)) {
+  for (const name in inputs) {
+    const t = inputs[name];
     if (t != null && overlaps(out, t)) fail(kernel, `the output overlaps ${name}; pass a separate output tensor`);
   }
 }
@@ -77,7 +84,8 @@ export function expectNoOverlap(kernel: string, out: Tensor, inputs: Record<stri
  * a partial overlap would read values the kernel already overwrote.
  */
 export function expectInPlaceOrDisjoint(kernel: string, out: Tensor, inputs: Record<string, Tensor | null | undefined>): void {
-  for (const [name, t] of Object.entries(inputs)) {
+  for (const name in inputs) {
+    const t = inputs[name];
     if (t == null) continue;
     const same = out.storage === t.storage && out.offset === t.offset && out.numel === t.numel;
     if (!same && overlaps(out, t)) fail(kernel, `the output partly overlaps ${name}; pass ${name} itself (in place) or a separate tensor`);

@@ -67,3 +67,30 @@ for (const layout of LAYOUTS[MODEL]) {
     });
   });
 }
+
+describe("precomputed embeddings with the prefix cache off (no content keys: nothing reads them)", () => {
+  let engine: Engine;
+  before(async () => {
+    engine = await Engine.create({ modelPath: modelDir(MODEL), disableRadixCache: true });
+  });
+  after(() => engine.shutdown());
+
+  test("two pictures' embeddings, each given twice in turn, give their own picture's tokens every time", async () => {
+    const prompt = loadCases(MODEL).find((x) => x.name === "one_image")!.prompt;
+    const pictures = [...new Set(loadCases(MODEL).flatMap((x) => x.imagePaths))];
+    assert.ok(pictures.length >= 2, "precondition: two pictures");
+    const processor = await Qwen2_5VLProcessor.fromPretrained(modelDir(MODEL), engine.tokenizer);
+    const runs = await Promise.all(pictures.slice(0, 2).map(async (picture) => {
+      const po = await processor.process({ text: prompt, images: [picture] });
+      const feature = await engine.encodeImages([{ ...po, format: "processor_output" }]);
+      const raw = await engine.generate({ prompt, imageData: [picture], samplingParams: GREEDY });
+      const item = { format: "precomputed_embedding" as const, feature, image_grid_thw: po.image_grid_thw };
+      return { inputIds: toNumbers(po.input_ids), item, raw };
+    }));
+    assert.notDeepEqual(runs[0].raw.outputIds, runs[1].raw.outputIds, "precondition: the pictures give different tokens");
+    for (const run of [...runs, ...runs]) {
+      const out = await engine.generate({ inputIds: run.inputIds, imageData: [run.item], samplingParams: GREEDY });
+      assert.deepEqual(out.outputIds, run.raw.outputIds);
+    }
+  });
+});
