@@ -32,9 +32,9 @@ export class QwenPreparer implements FamilyPreparer {
   async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<PreparedPrompt> {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
-      const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions }, this.output);
+      const out = await this.processor.processToIds({ text: source.prompt, images: images.images, imageOptions }, this.output);
       const mm = this.pixels(out.pixel_values!, out.grids, out.sourceSizes);
-      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), mm, out.digests);
+      return this.finish(out.ids, mm, out.digests);
     }
     const mm = await this.processImages(images, imageOptions);
     const grids = (mm.imageGrids ?? []) as GridThw[];

@@ -60,17 +60,23 @@ export class Qwen2_5VLProcessor {
 
   /** @param output "rgb8": `pixel_values` are the pictures' source bytes, U8 (see `features`); Iris's engine only. */
   async process(request: ProcessorRequest, output: FeatureOutput = "patches"): Promise<Qwen2_5VLProcessorOutput> {
+    const { ids, ...features } = await this.processToIds(request, output);
+    return { input_ids: idsTensor(ids), ...features };
+  }
+
+  /**
+   * `process` with the prompt's ids as numbers, as Iris's engine takes them: no I64 tensor made and read back
+   * (~0.08 ms a request on the thread that prepares every request, H200 profile of 512 requests).
+   */
+  async processToIds(request: ProcessorRequest, output: FeatureOutput = "patches"): Promise<Omit<Qwen2_5VLProcessorOutput, "input_ids"> & { readonly ids: readonly number[] }> {
     const images = request.images ?? [];
     // Check the placeholders before any image is downloaded or decoded.
     checkPlaceholderCount(countOccurrences(request.text, this.imageToken), images.length, this.imageToken);
-    if (images.length === 0) {
-      const ids = await this.encode(request.text, 0);
-      return { input_ids: idsTensor(ids), grids: [] };
-    }
+    if (images.length === 0) return { ids: await this.encode(request.text, 0), grids: [] };
     const { pixel_values, image_grid_thw, grids, sourceSizes, digests } = await this.features(images, request.imageOptions, output);
     const features = { pixel_values, image_grid_thw: image_grid_thw!, grids, ...(output === "rgb8" ? { sourceSizes } : {}), ...(digests ? { digests } : {}) };
     const counts = features.grids.map((grid) => this.imageProcessor.tokensForGrid(grid));
-    return { input_ids: idsTensor(await this.encodeWithImages(request.text, counts)), ...features };
+    return { ids: await this.encodeWithImages(request.text, counts), ...features };
   }
 
   /**
