@@ -282,7 +282,7 @@ export class Engine {
       handle.fail(error);
       release();
     }, rule);
-    this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.imageKeys.length} image keys, queued`);
+    this.log.debug(`request ${rid}: ${core.inputIds.length} prompt tokens, ${core.mm?.imageGrids?.length ?? core.imageKeys.length} images, queued`);
     handle.done.then(
       (r) => this.log.debug(`request ${rid}: ${JSON.stringify(r.metaInfo.finishReason)}, ${r.metaInfo.completionTokens} tokens in ${r.metaInfo.e2eLatency.toFixed(3)} s`),
       (e: IrisError) => this.log.debug(`request ${rid} failed: ${e.code}: ${e.message}`),
