@@ -80,8 +80,10 @@ function requireFinite(t: HostTensor, what: string): void {
   let bad = -1;
   if (t.dtype === "F32" || t.dtype === "F64") {
     const values = data as Float32Array | Float64Array;
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) { bad = i; break; }
+    if (!allFinite(values)) {
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) { bad = i; break; }
+      }
     }
   } else if (t.dtype === "BF16" || t.dtype === "F16") {
     const exponent = t.dtype === "BF16" ? 0x7f80 : 0x7c00, bits = data as Uint16Array;
@@ -90,6 +92,24 @@ function requireFinite(t: HostTensor, what: string): void {
     }
   }
   if (bad >= 0) throw new IrisError("INVALID_ARGUMENT", `${what} holds a NaN or infinite value (at element ${bad}); embeddings must be finite`);
+}
+
+/**
+ * Whether every value is finite, without a branch a value: x * 0 is 0 (or -0) for a finite x and NaN for NaN and the
+ * infinities, so the sums stay 0 exactly when all are finite. Four sums keep four additions in flight: ~0.24 ms for
+ * one picture's 663,552 floats against ~0.6 for a test a value (this thread prepares every request).
+ */
+function allFinite(values: Float32Array | Float64Array): boolean {
+  let a = 0, b = 0, c = 0, d = 0;
+  const whole = values.length - (values.length % 4);
+  for (let i = 0; i < whole; i += 4) {
+    a += values[i] * 0;
+    b += values[i + 1] * 0;
+    c += values[i + 2] * 0;
+    d += values[i + 3] * 0;
+  }
+  for (let i = whole; i < values.length; i++) a += values[i] * 0;
+  return a + b + c + d === 0;
 }
 
 /** Rows of a 2-D integer table (e.g. image_grid_thw) given as a tensor or as nested arrays. */
