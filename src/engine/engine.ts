@@ -137,8 +137,7 @@ export class Engine {
     const startedAt = performance.now();
     const { isBatch, requests } = normalizeRequest(request);
     const handlesOf = requests.map((r) => r.samples.map((s) => new RequestHandle(s.rid, s.index, startedAt)));
-    const sharedImages = SharedImages.of(requests.map((r) => r.images));
-    await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i], sharedImages)));
+    await this.submitAll(requests, handlesOf);
     // Samples sit at i * n + j, which is the order of the flattened handles.
     const handles = handlesOf.flat();
     if (!isBatch) return handles[0].done;
@@ -159,8 +158,7 @@ export class Engine {
     })));
     let open = handlesOf.flat().length;
     try {
-      const sharedImages = SharedImages.of(requests.map((r) => r.images));
-      await Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i], sharedImages)));
+      await this.submitAll(requests, handlesOf);
       yield* queue;
     } finally {
       // A caller that stops reading early ends its requests.
@@ -220,6 +218,12 @@ export class Engine {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
+  }
+
+  /** Submits one call's prompts, each with its handles; an image several of them name is processed once. */
+  private submitAll(requests: readonly SingleRequest[], handlesOf: readonly RequestHandle[][]): Promise<void[]> {
+    const sharedImages = SharedImages.of(requests.map((r) => r.images));
+    return Promise.all(requests.map((r, i) => this.submit(r, handlesOf[i], sharedImages)));
   }
 
   /**

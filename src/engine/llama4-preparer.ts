@@ -24,9 +24,9 @@ export class Llama4Preparer implements FamilyPreparer {
   async prepare(source: PromptSource, images: ClassifiedImages, imageOptions?: ImageLoadRequest): Promise<PreparedPrompt> {
     if (images.kind === "none") return textOnlyPrompt(source, this.processor.tokenizer, this.imageTokenId);
     if (images.kind === "raw" && source.prompt !== undefined) {
-      const out = await this.processor.process({ text: source.prompt, images: images.images, imageOptions });
+      const out = await this.processor.processToIds({ text: source.prompt, images: images.images, imageOptions });
       const mm: MultimodalPayload = { kind: "pixels", pixelValues: out.pixel_values!, tilesPerImage: out.aspectRatios.map(tilesOf) };
-      return this.finish(Array.from(out.input_ids.data as BigInt64Array, Number), mm, out.digests);
+      return this.finish(out.ids, mm, out.digests);
     }
     const mm = await this.processImages(images, imageOptions);
     let ids: number[];

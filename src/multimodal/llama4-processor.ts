@@ -84,20 +84,23 @@ export class Llama4Processor {
   }
 
   async process(request: ProcessorRequest): Promise<Llama4ProcessorOutput> {
+    const { ids, ...features } = await this.processToIds(request);
+    return { input_ids: idsTensor(ids), ...features };
+  }
+
+  /** `process` with the prompt's ids as numbers, as Iris's engine takes them: no I64 tensor made and read back. */
+  async processToIds(request: ProcessorRequest): Promise<Omit<Llama4ProcessorOutput, "input_ids"> & { readonly ids: readonly number[] }> {
     const images = request.images ?? [];
     const placeholder = this.imageProcessor.config.tokens.image;
     checkPlaceholderCount(countOccurrences(request.text, placeholder), images.length, placeholder);
-    if (images.length === 0) {
-      const ids = await this.encode(request.text, 0);
-      return { input_ids: idsTensor(ids), aspectRatios: [] };
-    }
+    if (images.length === 0) return { ids: await this.encode(request.text, 0), aspectRatios: [] };
     const { pixel_values, aspectRatios, digests } = await this.features(images, request.imageOptions);
     const patches = this.patchesPerTile;
     const expansions = aspectRatios.map((ratio) => llama4ImagePromptText(ratio, patches, this.imageProcessor.config.tokens));
     const tiles = aspectRatios.reduce((n, ratio) => n + tilesOf(ratio), 0);
     const ids = await this.encode(replacePlaceholders(request.text, placeholder, expansions), tiles * patches);
     const aspect_ratios = int64Tensor([aspectRatios.length, 2], aspectRatios.flat());
-    return { input_ids: idsTensor(ids), pixel_values, aspectRatios, aspect_ratios, ...(digests ? { digests } : {}) };
+    return { ids, pixel_values, aspectRatios, aspect_ratios, ...(digests ? { digests } : {}) };
   }
 
   private encode(text: string, expectedPatchTokens: number): Promise<readonly number[]> {

@@ -14,7 +14,8 @@ import type { FeatureOutput, ImageFeaturizer, ImageFeatures } from "./image-feat
 import type { ImageInput, ImageLoadRequest, ImageShare } from "./image-types.js";
 
 export class SharedImages implements ImageShare {
-  private readonly made = new Map<unknown, Promise<unknown>>();
+  /** Each repeated image's features made so far, by output kind. */
+  private readonly made = new Map<unknown, Map<string, Promise<unknown>>>();
 
   private constructor(private readonly repeated: ReadonlySet<unknown>) {}
 
@@ -29,9 +30,9 @@ export class SharedImages implements ImageShare {
 
   once<T>(image: unknown, kind: string, make: () => Promise<T>): Promise<T> | null {
     if (!this.repeated.has(image)) return null;
-    let byKind = this.made.get(image) as Map<string, Promise<T>> | undefined;
-    if (byKind === undefined) this.made.set(image, (byKind = new Map()) as unknown as Promise<unknown>);
-    let made = byKind.get(kind);
+    let byKind = this.made.get(image);
+    if (byKind === undefined) this.made.set(image, (byKind = new Map()));
+    let made = byKind.get(kind) as Promise<T> | undefined;
     if (made === undefined) byKind.set(kind, (made = make()));
     return made;
   }
