@@ -153,11 +153,11 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   return expertRows(downRows);
 }
 
-// The rule of setFp8MoeSharedFold (-1): false, every call to the seven kernels. Measured on the H200 at 6a88101 (the
-// fold then the rule): the MoE block 89.75 µs folded against 94.01 apart, a Scout layer 135.0 against 139.4 µs
-// (predicted ~13 µs less; bench/decode-layers-scout.ts), but with F32 outputs the fold differed from the kernels apart
-// in the last bit (an FMA contraction in pairEpilogue, fp8_epilogue.cuh, since written with explicit roundings and
-// not yet run on a GPU). Off until tests/cuda/fp8-moe-shared.test.ts passes on a GPU; true makes it the rule.
+// The rule of setFp8MoeSharedFold (-1): true, the fold wherever moeFp8SharedFold serves the call. Measured on the H200
+// at 6a88101: the MoE block 89.75 µs folded against 94.01 apart, a Scout layer 135.0 against 139.4 µs (predicted ~13
+// µs less; bench/decode-layers-scout.ts). There, with F32 outputs, the fold differed from the kernels apart in the
+// last bit (an FMA contraction in pairEpilogue, fp8_epilogue.cuh, since written with explicit roundings);
+// tests/cuda/fp8-moe-shared.test.ts passed on the H200 at ccf986a. false runs the seven kernels on every call.
 constexpr bool kSharedFoldDefault = true;
 int sharedFold = -1;
 
