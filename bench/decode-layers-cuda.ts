@@ -193,6 +193,30 @@ tuneCudaKernels({});
 const unfusedGateUp = fusesGateUp
   ? { gateUpUs: rounded(await perLayerCall(gateUpLinear)), siluAndMulUs: rounded(await perLayerCall(() => backend.siluAndMul(act, gateUp))) }
   : null;
+// The layer as the model runs it where the products carry the norms and residual adds (batch 1 and 2: rmsNormLinear,
+// linearAddResidual; src/models/qwen2-5-vl.ts): six kernels a layer instead of eight, the final norm apart.
+const normedProducts = B <= 2 && backend.fusesNormedProducts(h.dtype, B, H) ? await (async () => {
+  const fusedKernels: [string, (l: Layer) => void][] = [
+    ["qkv rmsNormLinear", (l) => backend.rmsNormLinear(qkv, h, l.norm1, 1e-6, l.qkvW, l.qkvB, false)],
+    kernels[1], kernels[2],
+    ["o linearAddResidual", (l) => backend.linearAddResidual(h, attended.view([B, Hq * D]), l.oW, null)],
+    ["gate|up rmsNormLinear (gated)", (l) => backend.rmsNormLinear(act, h, l.norm2, 1e-6, l.guW, null, true)],
+    ["down linearAddResidual", (l) => backend.linearAddResidual(h, act, l.downW, null)],
+  ];
+  const perCall = [];
+  for (const [kernel, k] of fusedKernels) perCall.push({ kernel, perCallUs: rounded(await perLayerCall(k)) });
+  const finalNorm = () => backend.rmsNorm(x, h, layers[0].norm1, 1e-6);
+  return {
+    kernels: perCall,
+    finalNormUs: rounded(await perHeadCall(finalNorm)),
+    layersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => fusedKernels.forEach(([, k]) => k(l))), 1)),
+    stepGraphUs: rounded(await graphMicroseconds(() => {
+      layers.forEach((l) => fusedKernels.forEach(([, k]) => k(l)));
+      finalNorm();
+      head.forEach(([, k]) => k());
+    }, 1)),
+  };
+})() : null;
 const stackUs = await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1);
 // Each kernel's cost inside the chain, as the 36-layer graph runs it: the graph's time less the same graph without
 // that kernel (its input then stale, which changes no timing), per layer. Overlap with the kernels around it (the
@@ -226,6 +250,7 @@ console.log(JSON.stringify({
   attentionFloorUs: +(((B * kvLen * Hk * D * 2 * 2) / 4240e9) * 1e6).toFixed(2),
   gemvSplits,
   unfusedGateUp,
+  normedProducts,
   headPaths,
   rotaryStoreKVOneValueUs,
   sumOfKernelsUs: +sumUs.toFixed(1),

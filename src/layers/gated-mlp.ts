@@ -13,7 +13,9 @@ import type { Fp8SharedExpert } from "../kernels/moe-fp8-shared.js";
 import { SoloCommunicator, type Communicator } from "../runtime/communicator.js";
 import { isFp8Weight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
+import { IrisError } from "../core/errors.js";
 import { Linear } from "./linear.js";
+import type { RMSNorm } from "./norms.js";
 import type { Parameters } from "./parameters.js";
 import { evenShard } from "./tensor-parallel.js";
 
@@ -58,6 +60,15 @@ export class GatedMLP {
     const [gateUp, down] = [this.gateUp.weight, this.down.weight];
     if (!isFp8Weight(gateUp) || !isFp8Weight(down) || this.gateUp.bias !== null || this.down.bias !== null) return null;
     return { gateUp, down };
+  }
+
+  /**
+   * residual += this MLP of `norm` of it, the norm fused into gate|up and the add into down where the backend fuses
+   * them (a decode step's skinny products). A group of one only: a rank's partial output needs its all-reduce first.
+   */
+  addForwardNormed(residual: Tensor, norm: RMSNorm): void {
+    if (this.comm.size > 1) throw new IrisError("INTERNAL", "internal error: addForwardNormed under tensor parallelism");
+    this.down.addForward(residual, this.gateUp.forwardNormed(residual, norm, true));
   }
 
   /** This rank's share of the output, before the all-reduce (the whole output in a group of one). */

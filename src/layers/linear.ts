@@ -4,12 +4,16 @@
  * token (kernels/linear-fp8.ts); the model code is the same either way.
  */
 import { IrisError } from "../core/errors.js";
+import { addInPlace } from "../kernels/add.js";
+import { linearAddResidual } from "../kernels/linear-add-residual.js";
 import { linear } from "../kernels/linear.js";
 import { linearFp8 } from "../kernels/linear-fp8.js";
 import { linearSiluAndMul } from "../kernels/linear-silu-and-mul.js";
+import { rmsNormLinear } from "../kernels/rms-norm-linear.js";
 import { siluAndMul } from "../kernels/silu-and-mul.js";
 import { isFp8Weight, type LinearWeight } from "../runtime/fp8-weight.js";
 import type { Tensor } from "../runtime/tensor.js";
+import type { RMSNorm } from "./norms.js";
 import type { Parameters, ShardSlice, SourceSpec } from "./parameters.js";
 
 export interface LinearOptions {
@@ -66,6 +70,22 @@ export class Linear {
   /** A fused gate|up layer's output through SwiGLU's activation (gated-mlp.ts): silu(gate) * up, [T, out / 2]. */
   forwardSiluAndMul(x: Tensor): Tensor {
     return isFp8Weight(this.weight) ? siluAndMul(linearFp8(x, this.weight, this.bias)) : linearSiluAndMul(x, this.weight, this.bias);
+  }
+
+  /**
+   * This layer over `norm` of x (through SwiGLU's activation with `gated`, as forwardSiluAndMul), in one kernel where
+   * the backend fuses the norm into the product (decode's skinny products); an FP8 layer runs the norm apart.
+   */
+  forwardNormed(x: Tensor, norm: RMSNorm, gated = false): Tensor {
+    if (!isFp8Weight(this.weight)) return rmsNormLinear(x, norm.weight, norm.eps, this.weight, this.bias, gated);
+    const normed = norm.forward(x);
+    return gated ? this.forwardSiluAndMul(normed) : this.forward(normed);
+  }
+
+  /** residual += this layer's output for x, in one kernel where the backend fuses the add into the product. */
+  addForward(residual: Tensor, x: Tensor): void {
+    if (isFp8Weight(this.weight)) addInPlace(residual, this.forward(x));
+    else linearAddResidual(residual, x, this.weight, this.bias);
   }
 
   private declare(params: Parameters, name: string, inFeatures: number, outFeatures: number): void {

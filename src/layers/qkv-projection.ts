@@ -7,6 +7,7 @@
 import { IrisError } from "../core/errors.js";
 import type { Tensor } from "../runtime/tensor.js";
 import { Linear } from "./linear.js";
+import type { RMSNorm } from "./norms.js";
 import type { Parameters } from "./parameters.js";
 import type { HeadShard } from "./tensor-parallel.js";
 
@@ -57,6 +58,11 @@ export class QKVProjection {
   /** The fused projection [T, (numHeads + 2 numKvHeads) headDim], q then k then v columns. */
   fused(x: Tensor): Tensor {
     return this.qkv.forward(x);
+  }
+
+  /** `fused` over `norm` of x, the norm fused into the product where the backend can (Linear.forwardNormed). */
+  fusedNormed(x: Tensor, norm: RMSNorm): Tensor {
+    return this.qkv.forwardNormed(x, norm);
   }
 
   /** The fused projection as heads [T, numHeads + 2 numKvHeads, headDim]: q's heads, then k's, then v's. */

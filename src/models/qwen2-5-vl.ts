@@ -8,6 +8,7 @@ import type { AttentionBatch } from "../attention/attention-batch.js";
 import type { Qwen2_5_VLConfig } from "../checkpoint/qwen2-5-vl-config.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { gatherRows } from "../kernels/gather-rows.js";
+import { normedProductsFuse } from "../kernels/rms-norm-linear.js";
 import { scatterRows } from "../kernels/scatter-rows.js";
 import { Embedding } from "../layers/embedding.js";
 import { GatedMLP } from "../layers/gated-mlp.js";
@@ -69,6 +70,19 @@ class DecoderLayer {
     addRmsNorm(h, projected, this.postAttentionNorm.weight, this.postAttentionNorm.eps, x);
     addRmsNorm(h, this.mlp.forward(x), next.weight, next.eps, x);
   }
+
+  /**
+   * `forward` for a step whose products fuse their norm and residual add (a decode step's skinny products, one
+   * group): each norm is computed inside the product after it, each add inside the product before it, so h alone
+   * carries the stream and the two addRmsNorm kernels of a layer go (same values: the norm as addRmsNorm rounds it).
+   */
+  forwardNormedProducts(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): void {
+    const T = h.shape[0], width = this.heads.heads * this.c.headDim;
+    const qkv = this.qkv.fusedNormed(h, this.inputNorm);
+    const attended = this.attention.forwardRotated(qkv, this.heads.heads, rotary, "neox", batch).view([T, width]);
+    this.o.addForward(h, attended);
+    this.mlp.addForwardNormed(h, this.postAttentionNorm);
+  }
 }
 
 export class Qwen2_5_VL implements VisionLanguageModel {
@@ -84,6 +98,7 @@ export class Qwen2_5_VL implements VisionLanguageModel {
   private readonly lmHead: LMHead;
   private readonly rotary: RotaryEmbedding;
   readonly kvHeads: number;
+  private readonly normedProductsAllowed: boolean;
 
   /**
    * @param comm the tensor-parallel group this instance is one rank of: the decoder is sharded over it (heads, MLP
@@ -99,6 +114,9 @@ export class Qwen2_5_VL implements VisionLanguageModel {
     this.embed = new Embedding(params, "model.embed_tokens", t.vocabSize, t.hiddenSize, comm);
     this.layers = Array.from({ length: t.numLayers }, (_, i) => new DecoderLayer(params, i, t, comm));
     this.kvHeads = headShard(t.numHeads, t.numKvHeads, comm).kvHeads;
+    // Where a step's products may take their norms and residual adds: one group (a rank's partial sums need their
+    // all-reduce before the add) and float weights (FP8 products quantize their input: kernels/linear-fp8.ts).
+    this.normedProductsAllowed = comm.size === 1 && params.quantization === null;
     this.norm = new RMSNorm(params, "model.norm", t.hiddenSize, t.rmsNormEps);
     this.lmHead = new LMHead(params, "lm_head.weight", t.tieWordEmbeddings ? "model.embed_tokens.weight" : null, t.vocabSize, t.hiddenSize, comm);
     if (t.rope.kind !== "mrope") throw new Error("unreachable: the config reader requires M-RoPE");
@@ -115,6 +133,10 @@ export class Qwen2_5_VL implements VisionLanguageModel {
     const h = this.embed.forward(batch.inputIds);
     if (batch.images) scatterRows(h, batch.images.rows, batch.images.embeddings);
     const rotary = this.rotary.tables(batch.positions);
+    if (this.normedProductsAllowed && normedProductsFuse(h)) {
+      this.layers.forEach((layer) => h.device.scratch(() => layer.forwardNormedProducts(h, rotary, batch.attention)));
+      return this.lmHead.forward(this.norm.forward(gatherRows(h, batch.logitRows)));
+    }
     const x = this.layers[0].inputNorm.forward(h);
     this.layers.forEach((layer, i) => h.device.scratch(() => layer.forward(h, x, rotary, batch.attention, this.layers[i + 1]?.inputNorm ?? this.norm)));
     // x holds the final norm of every row: the logit rows are gathered from it.

@@ -3,6 +3,7 @@ import type { DeviceKind } from "./device-kind.js";
 import type { HostTransferArray, TensorDType } from "./dtype.js";
 import type { Fp8Weight } from "./fp8-weight.js";
 import type { ImageResize, PatchGeometry } from "./image-geometry.js";
+import type { ProductFusions } from "./product-fusions.js";
 import type { Storage, Tensor } from "./tensor.js";
 
 export type { ImageResize, PatchGeometry, ResizeAxis } from "./image-geometry.js";
@@ -23,7 +24,7 @@ export type { AttentionOptions, PagedAttentionMeta, PagedAttentionOptions, Segme
  * - Shapes and dtypes are checked by the wrappers in src/kernels before a backend is called; backends check
  *   what only they can see (index ranges on cpu) and treat everything else as given.
  */
-export interface Backend {
+export interface Backend extends ProductFusions {
   readonly kind: DeviceKind;
   /** The dtype of activations and widened weights: F32 on cpu. */
   readonly floatDType: TensorDType;
@@ -114,13 +115,7 @@ export interface Backend {
 
   /** out [T, N] = x [T, K] · weightᵀ + bias, with weight [N, K] (nn.Linear layout) and bias [N] or null. */
   linear(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): void;
-  /**
-   * Optional fusion of a SwiGLU MLP's first product with its activation: out [T, I] = siluAndMul(linear(x, weight,
-   * bias)) for weight [2I, K] (gate rows first), the product's outputs rounded to the float type before the
-   * activation as the two kernels round them. Returns false, having enqueued nothing, where this backend has no fused
-   * kernel for these operands; the caller then runs the two.
-   */
-  linearSiluAndMul?(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): boolean;
+  // Optional fusions of the products (linearSiluAndMul, rmsNormLinear, ...): ProductFusions.
 
   // ==== FP8 (E4M3 bytes, core/fp8.ts: round to nearest even, saturating to ±448) ====
 

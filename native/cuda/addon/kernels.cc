@@ -63,6 +63,29 @@ napi_value LinearSiluAndMul(napi_env env, napi_callback_info info) {
   ARGS(8);
   return result(env, linearSiluAndMul(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7])));
 }
+napi_value SkinnyFusions(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  return number(env, skinnyFusions(int(a[0]), sz(a[1]), sz(a[2])) ? 1 : 0);
+}
+// 1 having enqueued the fused kernel, 0 where it does not fuse these operands (nothing enqueued); throws on a failure.
+napi_value Fused(napi_env env, bool fused, const std::string& status) {
+  return status.empty() ? number(env, fused ? 1 : 0) : fail(env, status);
+}
+// rmsNormLinear(dtype, out, x, normWeight, eps, w, bias, T, K, N, gated) -> 1 or 0
+napi_value RmsNormLinear(napi_env env, napi_callback_info info) {
+  ARGS(11);
+  std::string status;
+  const bool fused = rmsNormLinear(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), float(a[4]), ptr(a[5]), ptr(a[6]), sz(a[7]), sz(a[8]),
+                                   sz(a[9]), a[10] != 0, &status);
+  return Fused(env, fused, status);
+}
+// linearAddResidual(dtype, residual, x, w, bias, T, K, N) -> 1 or 0
+napi_value LinearAddResidual(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  std::string status;
+  const bool fused = linearAddResidual(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), ptr(a[4]), sz(a[5]), sz(a[6]), sz(a[7]), &status);
+  return Fused(env, fused, status);
+}
 napi_value RmsNorm(napi_env env, napi_callback_info info) {
   ARGS(7);
   return result(env, rmsNorm(int(a[0]), ptr(a[1]), ptr(a[2]), ptr(a[3]), sz(a[4]), sz(a[5]), float(a[6])));
@@ -214,6 +237,9 @@ void registerKernels(napi_env env, napi_value exports) {
     {"linear", nullptr, Linear, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"linearSiluAndMulFuses", nullptr, LinearSiluAndMulFuses, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"linearSiluAndMul", nullptr, LinearSiluAndMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"skinnyFusions", nullptr, SkinnyFusions, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"rmsNormLinear", nullptr, RmsNormLinear, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"linearAddResidual", nullptr, LinearAddResidual, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemv", nullptr, intSetter<setGemvMode>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemvSplit", nullptr, intSetter<setGemvSplit>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},

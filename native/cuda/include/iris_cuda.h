@@ -95,8 +95,23 @@ bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N);
 // gemv's gated form: out [T, I] = silu(gate) * up of x · w[2I, K]ᵀ (+ bias [2I]), gate rows first (gemv.cu).
 std::string gemvSiluAndMul(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t I);
+// gemv with a decode layer's norm before it: out = rmsNorm(x) * normWeight · wᵀ + bias (gated: silu(gate) * up of it,
+// w [2N, K]), the norm computed in each block as addRmsNorm would store it, for rows of at most kGemvNormMaxK.
+constexpr size_t kGemvNormMaxK = 4096;
+std::string gemvNorm(void* out, const void* x, const void* normWeight, float eps, const void* w, const void* bias, size_t T,
+                     size_t K, size_t N, bool gated);
+// gemv into the residual stream: residual [T, N] += x · wᵀ + bias, rounded as gemv then add round.
+std::string gemvAddResidual(void* residual, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N);
 // Whether gemv takes a product of N rows (gemvApplies and the rule in linear(), gemm_lt.cc).
 bool gemvServes(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, size_t N);
+// A decode layer's products with its norms and residual adds (rmsNormLinear, linearAddResidual: the gemv edges above)
+// where gemv would serve them: skinnyFusions says whether a model's products of T rows over hidden size K fuse (its
+// path for the step); each call says again for its own operands, false having enqueued nothing.
+bool skinnyFusions(int dtype, size_t T, size_t K);
+bool rmsNormLinear(int dtype, void* out, const void* x, const void* normWeight, float eps, const void* w, const void* bias,
+                   size_t T, size_t K, size_t N, bool gated, std::string* status);
+bool linearAddResidual(int dtype, void* residual, const void* x, const void* w, const void* bias, size_t T, size_t K,
+                       size_t N, std::string* status);
 // A SwiGLU MLP's gate|up product with its activation in one kernel, where gemv would serve the product (the caller
 // runs linear then siluAndMul elsewhere): linearSiluAndMulFuses says where; linearSiluAndMul fails elsewhere.
 bool linearSiluAndMulFuses(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K, size_t I);

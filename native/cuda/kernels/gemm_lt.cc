@@ -278,6 +278,24 @@ std::string linearSiluAndMul(int dtype, void* out, const void* x, const void* w,
   return gemvSiluAndMul(out, x, w, bias, T, K, I);
 }
 
+bool skinnyFusions(int dtype, size_t T, size_t K) {
+  return gemvMode != 0 && dtype == kBF16 && T >= 1 && T <= 2 && K > 0 && K % 8 == 0 && K <= kGemvNormMaxK;
+}
+
+bool rmsNormLinear(int dtype, void* out, const void* x, const void* normWeight, float eps, const void* w, const void* bias,
+                   size_t T, size_t K, size_t N, bool gated, std::string* status) {
+  if (T == 0 || N == 0 || K > kGemvNormMaxK || !gemvServes(dtype, out, x, w, T, K, gated ? 2 * N : N)) return false;
+  *status = gemvNorm(out, x, normWeight, eps, w, bias, T, K, N, gated);
+  return true;
+}
+
+bool linearAddResidual(int dtype, void* residual, const void* x, const void* w, const void* bias, size_t T, size_t K,
+                       size_t N, std::string* status) {
+  if (T == 0 || N == 0 || !gemvServes(dtype, residual, x, w, T, K, N)) return false;
+  *status = gemvAddResidual(residual, x, w, bias, T, K, N);
+  return true;
+}
+
 std::string linear(int dtype, void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
   if (T == 0 || N == 0) return "";
   if (K == 0) {  // an empty sum: out is the bias (or zeros)

@@ -6,6 +6,13 @@
 // The gated form (gemvSiluAndMul: a SwiGLU MLP's gate|up product with its activation) gives each block the gate rows
 // and the up rows of the same outputs, and writes silu(gate) * up instead of both: the siluAndMul kernel's launch and
 // its round trip through memory go (at batch 1 on Qwen2.5-VL-3B: 1.6 µs of each layer's ~58).
+// Two edges fuse a decode layer's norms and residual adds into its products (the addRmsNorm kernel between them goes):
+// - NORM: x is the residual stream h and the product takes rmsNorm(h) * normWeight. Every block normalizes the (at
+//   most kNormMaxK-wide) rows itself into shared memory, in the order addRmsNorm sums a row of 2,048 with its 256
+//   threads, so at that width the product sees the very bf16 values addRmsNorm would have written;
+// - RESIDUAL: out is the residual stream and each output is added into it, rounded as the product then `add` round.
+// A layer's norm is recomputed by each block (a few KB from L2 while its first weights are on their way) rather than
+// by a kernel of its own: at batch 1 that launch and its round trip cost ~1.4 µs, twice a layer.
 #include <cstdint>
 
 #include "dependent_launch.cuh"
@@ -17,6 +24,7 @@ namespace {
 
 constexpr int kGemvWarps = 8;
 constexpr int kBatch = 8;  // 16-byte loads in flight per lane before the first use (the first batch before the wait)
+constexpr int kNormMaxK = int(kGemvNormMaxK);  // the NORM edge's widest rows (T x 8 KB of shared memory)
 
 // A row's sum as the product stores it: the bias added, rounded to bf16.
 __device__ __forceinline__ __nv_bfloat16 storedSum(float sum, const __nv_bfloat16* bias, int row) {
@@ -36,18 +44,41 @@ __device__ __forceinline__ void accumulate8(float& acc, const uint4& w, const ui
 
 // ==== kernels ====
 
+// x's T rows normalized into shared memory as addRmsNorm (or rmsNorm) leaves them: rmsNorm(row) * weight rounded to
+// bf16, the statistics in fp32 summed as addRmsNorm sums a row of 8 x its threads (thread i holds i, i + 256, ...).
+template <int T>
+__device__ void normalizeRows(__nv_bfloat16* normed, const __nv_bfloat16* x, const __nv_bfloat16* weight, int K, float eps) {
+  __shared__ float scratch[32];
+  for (int t = 0; t < T; t++) {
+    const __nv_bfloat16* row = x + size_t(t) * K;
+    float ss = 0.f;
+    for (int j = threadIdx.x; j < K; j += kGemvWarps * 32) {
+      const float v = __bfloat162float(row[j]);
+      ss += v * v;
+    }
+    const float inv = rsqrtf(blockSum(ss, scratch) / float(K) + eps);
+    for (int j = threadIdx.x; j < K; j += kGemvWarps * 32) {
+      const float v = __bfloat162float(row[j]);
+      normed[size_t(t) * K + j] = __float2bfloat16_rn(v * inv * (weight == nullptr ? 1.f : __bfloat162float(weight[j])));
+    }
+  }
+  __syncthreads();
+}
+
 // A block of kGemvWarps warps serves kGemvWarps / SPLIT weight rows; the SPLIT warps of a row each stream one
 // contiguous part of it and their sums meet in shared memory. Splitting gives short rows enough warps in flight
 // (a product with few output rows, or long rows: K = 11008) to cover the memory latency.
 // GATED: N counts outputs, w holds 2N rows (gate rows, then up rows); a block's first half of rows are gate rows of
-// its outputs, the second half the up rows of the same outputs.
-template <int T, int SPLIT, bool GATED>
+// its outputs, the second half the up rows of the same outputs. NORM and RESIDUAL: the edges above.
+template <int T, int SPLIT, bool GATED, bool NORM, bool RESIDUAL>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out, const __nv_bfloat16* x,
-    const __nv_bfloat16* w, const __nv_bfloat16* bias, int K, int N) {
+    const __nv_bfloat16* w, const __nv_bfloat16* bias, int K, int N, const __nv_bfloat16* normWeight, float eps) {
   constexpr int kRowsPerBlock = kGemvWarps / SPLIT;
   constexpr int kOutsPerBlock = GATED ? kRowsPerBlock / 2 : kRowsPerBlock;
   static_assert(!GATED || kRowsPerBlock % 2 == 0, "a gated block holds the gate and the up row of each output");
+  static_assert(!(GATED && RESIDUAL), "a gated product's outputs are not the residual stream's");
   __shared__ float partial[kGemvWarps][T];
+  __shared__ __align__(16) __nv_bfloat16 normed[NORM ? T * kNormMaxK : 8];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int slot = warp / SPLIT, part = warp % SPLIT;  // the block's row this warp streams, and its part of it
   const int n = blockIdx.x * kOutsPerBlock + slot % kOutsPerBlock;  // the output
@@ -75,7 +106,12 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
   load(base);
   waitForPrevious();
   releaseNext();
-  const uint4* xs = reinterpret_cast<const uint4*>(x);
+  if constexpr (NORM) normalizeRows<T>(normed, x, normWeight, K, eps);
+  // Chunk c of x's row t: the normalized rows in shared memory, or x itself (L1/L2, read by every warp).
+  auto xChunk = [&](int t, int c) {
+    if constexpr (NORM) return reinterpret_cast<const uint4*>(normed)[size_t(t) * chunks + c];
+    else return __ldg(reinterpret_cast<const uint4*>(x) + size_t(t) * chunks + c);
+  };
   if (n < N) {
     for (;;) {
 #pragma unroll
@@ -84,7 +120,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
         if (c >= cEnd) break;
 #pragma unroll
         for (int t = 0; t < T; t++) {
-          accumulate8(acc[t], wv[b], __ldg(xs + size_t(t) * chunks + c));
+          accumulate8(acc[t], wv[b], xChunk(t, c));
         }
       }
       base += 32 * kBatch;
@@ -124,16 +160,33 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(__nv_bfloat16* out
     }
   } else {
 #pragma unroll
-    for (int t = 0; t < T; t++) out[size_t(t) * N + n] = storedSum(acc[t], bias, n);
+    for (int t = 0; t < T; t++) {
+      __nv_bfloat16* o = out + size_t(t) * N + n;
+      const __nv_bfloat16 product = storedSum(acc[t], bias, n);
+      // RESIDUAL: this lane alone reads and writes this output of the stream.
+      *o = RESIDUAL ? __float2bfloat16_rn(__bfloat162float(*o) + __bfloat162float(product)) : product;
+    }
   }
 }
 
-template <int T, int SPLIT, bool GATED = false>
-std::string launchGemv(void* out, const void* x, const void* w, const void* bias, int K, int N) {
+// One product's operands (normWeight and eps: the NORM edge's).
+struct GemvCall {
+  void* out;
+  const void* x;
+  const void* w;
+  const void* bias;
+  int K, N;
+  const void* normWeight;
+  float eps;
+};
+
+template <int T, int SPLIT, bool GATED, bool NORM, bool RESIDUAL>
+std::string launchGemv(const GemvCall& c) {
   constexpr int outsPerBlock = GATED ? kGemvWarps / SPLIT / 2 : kGemvWarps / SPLIT;
-  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT, GATED>, dim3{unsigned((N + outsPerBlock - 1) / outsPerBlock)},
-    dim3{kGemvWarps * 32}, 0, static_cast<__nv_bfloat16*>(out), static_cast<const __nv_bfloat16*>(x),
-    static_cast<const __nv_bfloat16*>(w), static_cast<const __nv_bfloat16*>(bias), K, N);
+  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT, GATED, NORM, RESIDUAL>,
+    dim3{unsigned((c.N + outsPerBlock - 1) / outsPerBlock)}, dim3{kGemvWarps * 32}, 0, static_cast<__nv_bfloat16*>(c.out),
+    static_cast<const __nv_bfloat16*>(c.x), static_cast<const __nv_bfloat16*>(c.w), static_cast<const __nv_bfloat16*>(c.bias),
+    c.K, c.N, static_cast<const __nv_bfloat16*>(c.normWeight), c.eps);
 }
 
 // > 0: every row split over this many warps (1, 2, 4 or 8), for measuring (setGemvSplit).
@@ -145,7 +198,7 @@ long long residentBlocks() {
   static long long blocks = 0;
   if (blocks == 0) {
     int perSM = 0;
-    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, gemvKernel<T, SPLIT, false>, kGemvWarps * 32, 0) != cudaSuccess || perSM < 1) {
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, gemvKernel<T, SPLIT, false, false, false>, kGemvWarps * 32, 0) != cudaSuccess || perSM < 1) {
       cudaGetLastError();
       return 1LL << 40;  // unknown: no wave limit (asked again next time)
     }
@@ -176,25 +229,27 @@ int splitFor(size_t K, size_t N) {
   return blocksAtTwo > residentBlocks<T, 2>() && blocksAtOne <= residentBlocks<T, 1>() ? 1 : 2;
 }
 
-template <int T>
-std::string launchSplit(void* out, const void* x, const void* w, const void* bias, int K, int N) {
-  switch (splitFor<T>(size_t(K), size_t(N))) {
-    case 1: return launchGemv<T, 1>(out, x, w, bias, K, N);
-    case 2: return launchGemv<T, 2>(out, x, w, bias, K, N);
-    case 4: return launchGemv<T, 4>(out, x, w, bias, K, N);
-    default: return launchGemv<T, 8>(out, x, w, bias, K, N);
+// The product with the warps a row splitFor gives. The gated one splits its rows as the plain one would split the 2I
+// rows of gate|up (same blocks, same waves), at most four warps a row (a block must hold a gate and an up row).
+template <int T, bool GATED, bool NORM, bool RESIDUAL>
+std::string launchSplit(const GemvCall& c) {
+  const int split = splitFor<T>(size_t(c.K), GATED ? 2 * size_t(c.N) : size_t(c.N));
+  if (split == 1) return launchGemv<T, 1, GATED, NORM, RESIDUAL>(c);
+  if (split == 2) return launchGemv<T, 2, GATED, NORM, RESIDUAL>(c);
+  if constexpr (GATED) {
+    return launchGemv<T, 4, GATED, NORM, RESIDUAL>(c);
+  } else {
+    if (split == 4) return launchGemv<T, 4, GATED, NORM, RESIDUAL>(c);
+    return launchGemv<T, 8, GATED, NORM, RESIDUAL>(c);
   }
 }
 
-// The gated product splits its rows as the plain one would split the 2I rows of gate|up (same blocks, same waves),
-// at most four warps a row (a block must hold a gate and an up row).
-template <int T>
-std::string launchGatedSplit(void* out, const void* x, const void* w, const void* bias, int K, int I) {
-  switch (splitFor<T>(size_t(K), 2 * size_t(I))) {
-    case 1: return launchGemv<T, 1, true>(out, x, w, bias, K, I);
-    case 2: return launchGemv<T, 2, true>(out, x, w, bias, K, I);
-    default: return launchGemv<T, 4, true>(out, x, w, bias, K, I);
-  }
+// One or two rows (cuBLASLt wins from 8 on; each row count compiled costs build time).
+template <bool GATED, bool NORM, bool RESIDUAL>
+std::string launchRows(const char* what, size_t T, const GemvCall& c) {
+  if (T > 2) return std::string(what) + ": at most 2 rows, got " + std::to_string(T);
+  const std::string status = T == 1 ? launchSplit<1, GATED, NORM, RESIDUAL>(c) : launchSplit<2, GATED, NORM, RESIDUAL>(c);
+  return status.empty() ? launchStatus(what) : status;
 }
 
 }  // namespace
@@ -216,17 +271,22 @@ bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_
 }
 
 std::string gemv(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
-  std::string status;
-  // gemvApplies: one or two rows (cuBLASLt wins from 8 on; each row count compiled costs build time).
-  if (T > 2) return "linear (gemv): at most 2 rows, got " + std::to_string(T);
-  status = T == 1 ? launchSplit<1>(out, x, w, bias, int(K), int(N)) : launchSplit<2>(out, x, w, bias, int(K), int(N));
-  return status.empty() ? launchStatus("linear (gemv)") : status;
+  return launchRows<false, false, false>("linear (gemv)", T, {out, x, w, bias, int(K), int(N), nullptr, 0.f});
 }
 
 std::string gemvSiluAndMul(void* out, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t I) {
-  if (T > 2) return "linearSiluAndMul (gemv): at most 2 rows, got " + std::to_string(T);
-  const std::string status = T == 1 ? launchGatedSplit<1>(out, x, w, bias, int(K), int(I)) : launchGatedSplit<2>(out, x, w, bias, int(K), int(I));
-  return status.empty() ? launchStatus("linearSiluAndMul (gemv)") : status;
+  return launchRows<true, false, false>("linearSiluAndMul (gemv)", T, {out, x, w, bias, int(K), int(I), nullptr, 0.f});
+}
+
+std::string gemvNorm(void* out, const void* x, const void* normWeight, float eps, const void* w, const void* bias, size_t T,
+                     size_t K, size_t N, bool gated) {
+  if (K > size_t(kNormMaxK)) return "rmsNormLinear (gemv): rows of " + std::to_string(K) + " exceed " + std::to_string(kNormMaxK);
+  const GemvCall c{out, x, w, bias, int(K), int(N), normWeight, eps};
+  return gated ? launchRows<true, true, false>("rmsNormLinear (gemv)", T, c) : launchRows<false, true, false>("rmsNormLinear (gemv)", T, c);
+}
+
+std::string gemvAddResidual(void* residual, const void* x, const void* w, const void* bias, size_t T, size_t K, size_t N) {
+  return launchRows<false, false, true>("linearAddResidual (gemv)", T, {residual, x, w, bias, int(K), int(N), nullptr, 0.f});
 }
 
 }  // namespace iris

@@ -14,7 +14,7 @@ import { patchifyImage, resizeImage } from "./image.js";
 import { linear } from "./matmul.js";
 import { moeTop1Sigmoid } from "./moe.js";
 import { linearFp8, moeTop1SigmoidFp8, quantizeFp8 } from "./fp8.js";
-import { addRmsNorm, rotaryStoreKV } from "./fused.js";
+import { addRmsNorm, fusesNormedProducts, linearAddResidual, rmsNormLinear, rotaryStoreKV } from "./fused.js";
 import { layerNorm, rmsNorm, softmax } from "./norms.js";
 import { pagedAttention, storeKV } from "./paged-attention.js";
 import { applyRotary, ropeCosSin } from "./rotary.js";
@@ -113,6 +113,9 @@ export class CpuBackend implements Backend {
   gatherRows = gatherRows;
   scatterRows = scatterRows;
   linear = linear;
+  fusesNormedProducts = fusesNormedProducts;
+  rmsNormLinear = rmsNormLinear;
+  linearAddResidual = linearAddResidual;
   quantizeFp8 = quantizeFp8;
   linearFp8 = linearFp8;
   rmsNorm = rmsNorm;

@@ -78,8 +78,11 @@ export function scaleRows(out: Tensor, x: Tensor, scale: Tensor): void {
 }
 
 export function siluAndMul(out: Tensor, x: Tensor): void {
-  const o = f32(out), a = f32(x);
-  const rows = x.shape[0], inter = out.shape[1];
+  siluAndMulRows(f32(out), f32(x), x.shape[0], out.shape[1]);
+}
+
+/** siluAndMul over plain arrays: o [rows, inter] from a [rows, 2 inter], gate columns first. */
+export function siluAndMulRows(o: Float32Array, a: Float32Array, rows: number, inter: number): void {
   for (let t = 0; t < rows; t++) {
     const g = t * 2 * inter, u = g + inter, d = t * inter;
     for (let j = 0; j < inter; j++) {

@@ -4,7 +4,9 @@
  */
 import type { QkAfterRotary, RotaryStyle } from "../backend.js";
 import type { Tensor } from "../tensor.js";
-import { add } from "./elementwise.js";
+import type { TensorDType } from "../dtype.js";
+import { add, siluAndMulRows } from "./elementwise.js";
+import { linearRows } from "./matmul.js";
 import { rmsNorm, rmsNormRows } from "./norms.js";
 import { rotateHeads } from "./rotary.js";
 import { checkIndex, f32, i32 } from "./storage.js";
@@ -12,6 +14,33 @@ import { checkIndex, f32, i32 } from "./storage.js";
 export function addRmsNorm(out: Tensor, residual: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
   add(residual, residual, x);
   rmsNorm(out, residual, weight, eps);
+}
+
+/**
+ * The cpu fuses the norm and the residual add into a layer's products where the cuda backend does (one or two rows),
+ * so a model takes the same path on both; the fused kernels below are the separate ones in sequence, exactly.
+ */
+export function fusesNormedProducts(_dtype: TensorDType, rows: number): boolean {
+  return rows >= 1 && rows <= 2;
+}
+
+export function rmsNormLinear(out: Tensor, x: Tensor, normWeight: Tensor, eps: number, weight: Tensor, bias: Tensor | null,
+  gated: boolean): boolean {
+  const [T, K] = x.shape, N = weight.shape[0];
+  const normed = new Float32Array(T * K);
+  rmsNormRows(normed, f32(x), f32(normWeight), T, K, eps);
+  const product = gated ? new Float32Array(T * N) : f32(out);
+  linearRows(product, normed, f32(weight), bias === null ? null : f32(bias), T, K, N);
+  if (gated) siluAndMulRows(f32(out), product, T, N / 2);
+  return true;
+}
+
+export function linearAddResidual(residual: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): boolean {
+  const [T, K] = x.shape, N = weight.shape[0];
+  const product = new Float32Array(T * N), r = f32(residual);
+  linearRows(product, f32(x), f32(weight), bias === null ? null : f32(bias), T, K, N);
+  for (let i = 0; i < product.length; i++) r[i] += product[i];  // as `add` stores it
+  return true;
 }
 
 export function rotaryStoreKV(q: Tensor, kCache: Tensor, vCache: Tensor, qkv: Tensor, cos: Tensor, sin: Tensor, slotMapping: Tensor,

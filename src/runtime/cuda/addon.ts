@@ -133,6 +133,13 @@ export interface CudaAddon extends NcclEntryPoints {
   linearSiluAndMulFuses(dtype: number, out: number, x: number, w: number, T: number, K: number, I: number): number;
   /** out [T, I] = silu(gate) * up of x · wᵀ (+ bias [2I]), w [2I, K] gate rows first; only where it fuses. */
   linearSiluAndMul(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, I: number): void;
+  /** 1 where a decode layer's products of T rows over hidden size K take their norm and residual add (gemv.cu). */
+  skinnyFusions(dtype: number, T: number, K: number): number;
+  /** out = rmsNorm(x) * normWeight · wᵀ + bias (gated: silu(gate) * up, w [2N, K]); 1 enqueued, 0 declined. */
+  rmsNormLinear(dtype: number, out: number, x: number, normWeight: number, eps: number, w: number, bias: number, T: number, K: number,
+    N: number, gated: number): number;
+  /** residual [T, N] += x · wᵀ + bias; 1 enqueued, 0 declined. */
+  linearAddResidual(dtype: number, residual: number, x: number, w: number, bias: number, T: number, K: number, N: number): number;
   /** Rows of x (`batches` blocks of [R, C], or of [C, R] with `transpose`) to FP8 q [batches, R, C] and F32 scales. */
   quantizeFp8(inDtype: number, q: number, scale: number, x: number, batches: number, R: number, C: number, transpose: number): void;
   /** out [T, N] of outDtype from FP8 x [T, K] (scales F32 [T]) and FP8 w [N, K] (scales F32 [N]), bias [N] or 0. */

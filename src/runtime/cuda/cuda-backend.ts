@@ -8,6 +8,7 @@ import type { Storage, Tensor } from "../tensor.js";
 import * as fp8 from "./fp8-ops.js";
 import * as images from "./image-ops.js";
 import * as fusedQkv from "./attention-qkv.js";
+import * as products from "./product-fusions.js";
 import { cudaAddonStatus, DTYPE_CODE, type CudaAddon, type CudaDeviceInfo, type CudaMemoryStats } from "./addon.js";
 import { fp8QuantizesInProduct } from "./kernel-tuning.js";
 import { StackArena } from "../stack-arena.js";
@@ -220,12 +221,10 @@ export class CudaBackend implements Backend {
     this.addon.linear(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), x.shape[0], x.shape[1], weight.shape[0]);
   }
 
-  linearSiluAndMul(out: Tensor, x: Tensor, weight: Tensor, bias: Tensor | null): boolean {
-    const [T, K] = x.shape, I = out.shape[1];
-    if (this.addon.linearSiluAndMulFuses(code(x), ptr(out), ptr(x), ptr(weight), T, K, I) !== 1) return false;
-    this.addon.linearSiluAndMul(code(x), ptr(out), ptr(x), ptr(weight), optionalPtr(bias), T, K, I);
-    return true;
-  }
+  readonly linearSiluAndMul: NonNullable<Backend["linearSiluAndMul"]> = (...args) => products.linearSiluAndMul(this.addon, ...args);
+  readonly fusesNormedProducts: NonNullable<Backend["fusesNormedProducts"]> = (...args) => products.fusesNormedProducts(this.addon, ...args);
+  readonly rmsNormLinear: NonNullable<Backend["rmsNormLinear"]> = (...args) => products.rmsNormLinear(this.addon, ...args);
+  readonly linearAddResidual: NonNullable<Backend["linearAddResidual"]> = (...args) => products.linearAddResidual(this.addon, ...args);
 
   rmsNorm(out: Tensor, x: Tensor, weight: Tensor | null, eps: number): void {
     const H = lastDim(x);
