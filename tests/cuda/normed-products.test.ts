@@ -17,7 +17,9 @@ describe("cuda normed and residual products", { skip: skipCuda }, () => {
       const rows = gated ? 2 * N : N;
       const [ch, gh] = floatPair(randomValues(random, T * K, -3, 3), [T, K]);
       const [cn, gn] = floatPair(randomValues(random, K, 0.5, 1.5), [K]);
-      const [cw, gw] = floatPair(randomValues(random, rows * K, -0.1, 0.1), [rows, K]);
+      // Weights of a trained layer's scale: outputs near 1, so the bf16 roundings of the normed x, of gate and up stay
+      // within bf16's tolerance of the cpu's float32 (at ±0.1, gate and up near 5 put their roundings past it).
+      const [cw, gw] = floatPair(randomValues(random, rows * K, -0.02, 0.02), [rows, K]);
       const [cb, gb] = floatPair(randomValues(random, rows, -1, 1), [rows]);
       const [, go] = poisonedPair([T, N]);
       assert.equal(backend().fusesNormedProducts(gh.dtype, T, K), true, `[${T}, ${K}] fuses`);
@@ -38,7 +40,7 @@ describe("cuda normed and residual products", { skip: skipCuda }, () => {
       cpu.backend.linear(cproduct, cnormed, cw, cb);
       const cout = gated ? empty(cpu, [T, N], "F32") : cproduct;
       if (gated) cpu.backend.siluAndMul(cout, cproduct);
-      await expectBf16Match(cout, go, what, 2e-2);
+      await expectBf16Match(cout, go, what, 1e-2);
     }
   });
 

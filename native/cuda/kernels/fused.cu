@@ -12,6 +12,7 @@
 #include "dependent_launch.cuh"
 #include "float_io.cuh"
 #include "rotary_store_kv.cuh"
+#include "vec16.cuh"
 
 namespace iris {
 
@@ -19,44 +20,77 @@ namespace {
 
 // ==== kernels ====
 
-// One block per row; each thread keeps its kPer elements of the row in registers between the two passes (H up to
-// kPer * 1024), so the residual is read once and every load of a thread is issued before the first is used: a decode
-// row (H = 2048) is latency-bound, not bandwidth-bound.
+// One block per row; each thread keeps its kPer consecutive elements of the row in registers between the two passes
+// (H up to kPer * 1024), so the residual is read once and every load of a thread is issued before the first is used:
+// a decode row (H = 2048) is latency-bound, not bandwidth-bound. Thread i holds elements kPer i .. kPer i + kPer - 1
+// and sums their squares in order, as gemv's NORM edge does with its 16-byte chunks: at H = 2048 (256 threads each
+// way) the two give the same bits, so a decode step's fused norm equals this kernel's.
 constexpr int kPer = 8;
 
+// A thread's kPer consecutive values from j0 (zeros past H): 16-byte loads where the row allows (`packed`: H a
+// multiple of kPer, 16-byte aligned rows), else one value at a time.
 template <typename T>
-__global__ void addRmsNormKernel(T* out, T* residual, const T* x, const T* w, size_t H, float eps) {
+__device__ __forceinline__ void loadRun(float (&v)[kPer], const T* p, size_t j0, size_t H, bool packed) {
+  if (packed && j0 < H) {
+#pragma unroll
+    for (int k = 0; k < kPer; k += Vec16<T>::kN) {
+      Vec16<T> pack;
+      pack.load(p + j0 + k);
+#pragma unroll
+      for (int e = 0; e < Vec16<T>::kN; e++) v[k + e] = pack.v[e];
+    }
+    return;
+  }
+#pragma unroll
+  for (int e = 0; e < kPer; e++) v[e] = j0 + e < H ? toFloat(p[j0 + e]) : 0.f;
+}
+
+template <typename T>
+__device__ __forceinline__ void storeRun(T* p, const float (&v)[kPer], size_t j0, size_t H, bool packed) {
+  if (packed && j0 < H) {
+#pragma unroll
+    for (int k = 0; k < kPer; k += Vec16<T>::kN) {
+      Vec16<T> pack;
+#pragma unroll
+      for (int e = 0; e < Vec16<T>::kN; e++) pack.v[e] = v[k + e];
+      pack.store(p + j0 + k);
+    }
+    return;
+  }
+#pragma unroll
+  for (int e = 0; e < kPer; e++) {
+    if (j0 + e < H) p[j0 + e] = fromFloat<T>(v[e]);
+  }
+}
+
+template <typename T>
+__global__ void addRmsNormKernel(T* out, T* residual, const T* x, const T* w, size_t H, float eps, bool packed) {
   __shared__ float scratch[32];
   T* res = residual + blockIdx.x * H;
   const T* row = x + blockIdx.x * H;
   T* dst = out + blockIdx.x * H;
-  float sums[kPer], weights[kPer];
-  float ss = 0.f;
+  const size_t j0 = size_t(threadIdx.x) * kPer;
+  float sums[kPer], adds[kPer], weights[kPer];
   // The weights are parameters: read before the wait on the kernel ahead (launched as its dependent).
+  if (w != nullptr) loadRun(weights, w, j0, H, packed);
+  else
 #pragma unroll
-  for (int e = 0; e < kPer; e++) {
-    const size_t j = threadIdx.x + size_t(e) * blockDim.x;
-    weights[e] = j < H && w != nullptr ? toFloat(w[j]) : 1.f;
-  }
+    for (int e = 0; e < kPer; e++) weights[e] = 1.f;
   waitForPrevious();
   releaseNext();
+  loadRun(sums, res, j0, H, packed);
+  loadRun(adds, row, j0, H, packed);
+  float ss = 0.f;
 #pragma unroll
   for (int e = 0; e < kPer; e++) {
-    const size_t j = threadIdx.x + size_t(e) * blockDim.x;
-    sums[e] = j < H ? toFloat(fromFloat<T>(toFloat(res[j]) + toFloat(row[j]))) : 0.f;  // rounded as the unfused add stores it
-  }
-#pragma unroll
-  for (int e = 0; e < kPer; e++) {
-    const size_t j = threadIdx.x + size_t(e) * blockDim.x;
-    if (j < H) res[j] = fromFloat<T>(sums[e]);
+    sums[e] = toFloat(fromFloat<T>(sums[e] + adds[e]));  // rounded as the unfused add stores it
     ss += sums[e] * sums[e];
   }
+  storeRun(res, sums, j0, H, packed);
   const float inv = rsqrtf(blockSum(ss, scratch) / float(H) + eps);
 #pragma unroll
-  for (int e = 0; e < kPer; e++) {
-    const size_t j = threadIdx.x + size_t(e) * blockDim.x;
-    if (j < H) dst[j] = fromFloat<T>(sums[e] * inv * weights[e]);
-  }
+  for (int e = 0; e < kPer; e++) adds[e] = sums[e] * inv * weights[e];
+  storeRun(dst, adds, j0, H, packed);
 }
 
 // -1: the rule (the 16-byte kernel wherever it applies from kVec16MinTokens tokens); 0 or 1 forced by
@@ -78,7 +112,8 @@ std::string addRmsNorm(int dtype, void* out, void* residual, const void* x, cons
   const unsigned threads = unsigned(std::max<size_t>(32, ((H + kPer - 1) / kPer + 31) / 32 * 32));
   IRIS_FLOAT_DISPATCH(dtype, T,
     return launchDependent("cudaLaunchKernelEx (addRmsNorm)", addRmsNormKernel<T>, dim3{unsigned(rows)}, dim3{threads}, 0,
-      static_cast<T*>(out), static_cast<T*>(residual), static_cast<const T*>(x), static_cast<const T*>(w), H, eps));
+      static_cast<T*>(out), static_cast<T*>(residual), static_cast<const T*>(x), static_cast<const T*>(w), H, eps,
+      H % kPer == 0 && vec16Fits<T>(H, {out, residual, x, w})));
   return "";
 }
 

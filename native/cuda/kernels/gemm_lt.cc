@@ -284,7 +284,9 @@ bool skinnyFusions(int dtype, size_t T, size_t K) {
 
 bool rmsNormLinear(int dtype, void* out, const void* x, const void* normWeight, float eps, const void* w, const void* bias,
                    size_t T, size_t K, size_t N, bool gated, std::string* status) {
-  if (T == 0 || N == 0 || K > kGemvNormMaxK || !gemvServes(dtype, out, x, w, T, K, gated ? 2 * N : N)) return false;
+  // The norm's weights go in 16-byte loads too.
+  const bool aligned = reinterpret_cast<uintptr_t>(normWeight) % 16 == 0;
+  if (T == 0 || N == 0 || K > kGemvNormMaxK || !aligned || !gemvServes(dtype, out, x, w, T, K, gated ? 2 * N : N)) return false;
   *status = gemvNorm(out, x, normWeight, eps, w, bias, T, K, N, gated);
   return true;
 }
