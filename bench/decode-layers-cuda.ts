@@ -194,13 +194,15 @@ const unfusedGateUp = fusesGateUp
   ? { gateUpUs: rounded(await perLayerCall(gateUpLinear)), siluAndMulUs: rounded(await perLayerCall(() => backend.siluAndMul(act, gateUp))) }
   : null;
 // The layer as the model runs it where the products carry the norms and residual adds (batch 1 and 2: rmsNormLinear,
-// linearAddResidual; src/models/qwen2-5-vl.ts): six kernels a layer instead of eight, the final norm apart.
+// linearAddResidual; src/models/qwen2-5-vl.ts): seven kernels a layer instead of eight, the final norm apart. The
+// gated normed product (the post-attention norm inside gate|up too) is timed alone for comparison.
 const normedProducts = B <= 2 && backend.fusesNormedProducts(h.dtype, B, H) ? await (async () => {
   const fusedKernels: [string, (l: Layer) => void][] = [
     ["qkv rmsNormLinear", (l) => backend.rmsNormLinear(qkv, h, l.norm1, 1e-6, l.qkvW, l.qkvB, false)],
     kernels[1], kernels[2],
     ["o linearAddResidual", (l) => backend.linearAddResidual(h, attended.view([B, Hq * D]), l.oW, null)],
-    ["gate|up rmsNormLinear (gated)", (l) => backend.rmsNormLinear(act, h, l.norm2, 1e-6, l.guW, null, true)],
+    ["rmsNorm", (l) => backend.rmsNorm(x, h, l.norm2, 1e-6)],
+    ["gate|up linear + siluAndMul (fused)", gateUpSiluAndMul],
     ["down linearAddResidual", (l) => backend.linearAddResidual(h, act, l.downW, null)],
   ];
   const perCall = [];
@@ -208,6 +210,7 @@ const normedProducts = B <= 2 && backend.fusesNormedProducts(h.dtype, B, H) ? aw
   const finalNorm = () => backend.rmsNorm(x, h, layers[0].norm1, 1e-6);
   return {
     kernels: perCall,
+    gatedNormedGateUpUs: rounded(await perLayerCall((l) => backend.rmsNormLinear(act, h, l.norm2, 1e-6, l.guW, null, true))),
     finalNormUs: rounded(await perHeadCall(finalNorm)),
     layersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => fusedKernels.forEach(([, k]) => k(l))), 1)),
     stepGraphUs: rounded(await graphMicroseconds(() => {

@@ -73,8 +73,9 @@ class DecoderLayer {
 
   /**
    * `forward` for a step whose products fuse their norm and residual add (a decode step's skinny products, one
-   * group): each norm is computed inside the product after it, each add inside the product before it, so h alone
-   * carries the stream and the two addRmsNorm kernels of a layer go (same values: the norm as addRmsNorm rounds it).
+   * group): the input norm is computed inside q|k|v's product, each add inside the product before it, so h alone
+   * carries the stream and the layer's two addRmsNorm kernels become one rmsNorm (same values: the norms round as
+   * addRmsNorm does).
    */
   forwardNormedProducts(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): void {
     const T = h.shape[0], width = this.heads.heads * this.c.headDim;

@@ -49,9 +49,12 @@ using mma::accRow;
 
 constexpr int kTileKeys = 16;  // a warp tile: the M rows of S^T
 constexpr int kHeadCols = 8;   // the N columns: a KV head's q heads, G <= 8
-// A split holds at least one tile a warp of the widest block (a short sequence's keys over few blocks, not a warp a
-// block) and a multiple of a tile beyond (the warps' tiles balance to within one).
-constexpr int kMinSplitKeys = 4 * kTileKeys;
+// A split holds at least two tiles a warp of the widest block (a short sequence's keys over few blocks, not a warp a
+// block) and a multiple of a tile beyond (the warps' tiles balance to within one). Two, not one: at batch 1 over
+// 400 keys (Qwen2.5-VL-3B on the H200, 5175a3c) four splits of 128 keys took 6.46 µs against 6.84-7.02 for seven of
+// 64 (the merge of more partial states and the blocks' fixed costs outweigh the shorter splits); long sequences
+// split as before (4,096 keys: 32 of 128).
+constexpr int kMinSplitKeys = 8 * kTileKeys;
 // Blocks a multiprocessor the splits aim at (one wave of the 4-warp blocks of two stages: 68 KB of shared memory at
 // D = 128, three fit the H200's 228 KB), whatever the block shape: the workspace holds their states.
 constexpr int kResidentBlocks = 3;

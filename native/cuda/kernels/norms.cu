@@ -2,6 +2,7 @@
 // row; statistics in fp32; the row is read again from L2 for the output rather than held in shared memory.
 #include <cfloat>
 
+#include "dependent_launch.cuh"
 #include "float_io.cuh"
 #include "vec16.cuh"
 
@@ -30,12 +31,17 @@ __global__ void rmsNormKernel(T* out, const T* x, const T* w, size_t H, float ep
 
 // rmsNormKernel for rows of at most 1024 16-byte packs, each thread holding one pack between the two passes (a row
 // read once, one load a thread): the vision tower's 18,144 rows of 1280 took 69 µs the scalar way (1.35 TB/s).
+// Launched as a programmatic dependent of the kernel before it (dependent_launch.cuh): the weights are read before
+// the wait, and a decode step's next product may start streaming its own while this one runs.
 template <typename T>
 __global__ void rmsNormVecKernel(T* out, const T* x, const T* w, size_t H, float eps) {
   constexpr int kN = Vec16<T>::kN;
   __shared__ float scratch[32];
   const size_t p = threadIdx.x, packs = H / kN;
-  Vec16<T> v;
+  Vec16<T> v, g;
+  if (w != nullptr && p < packs) g.load(w + p * kN);
+  waitForPrevious();
+  releaseNext();
   float ss = 0.f;
   if (p < packs) {
     v.load(x + blockIdx.x * H + p * kN);
@@ -44,8 +50,6 @@ __global__ void rmsNormVecKernel(T* out, const T* x, const T* w, size_t H, float
   }
   const float inv = rsqrtf(blockSum(ss, scratch) / float(H) + eps);
   if (p >= packs) return;
-  Vec16<T> g;
-  if (w != nullptr) g.load(w + p * kN);
 #pragma unroll
   for (int e = 0; e < kN; e++) v.v[e] = w == nullptr ? v.v[e] * inv : v.v[e] * inv * g.v[e];
   v.store(out + blockIdx.x * H + p * kN);
@@ -112,8 +116,8 @@ std::string rmsNorm(int dtype, void* out, const void* x, const void* w, size_t r
     constexpr size_t kN = Vec16<T>::kN;
     if (vec16Fits<T>(H, {out, x, w}) && H / kN <= 1024) {
       const unsigned threads = unsigned((H / kN + 31) / 32 * 32);
-      rmsNormVecKernel<T><<<unsigned(rows), threads, 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
-                                                                   static_cast<const T*>(w), H, eps);
+      return launchDependent("cudaLaunchKernelEx (rmsNorm)", rmsNormVecKernel<T>, dim3{unsigned(rows)}, dim3{threads}, 0,
+                             static_cast<T*>(out), static_cast<const T*>(x), static_cast<const T*>(w), H, eps);
     } else {
       rmsNormKernel<T><<<unsigned(rows), rowThreads(H), 0, stream()>>>(static_cast<T*>(out), static_cast<const T*>(x),
                                                                       static_cast<const T*>(w), H, eps);

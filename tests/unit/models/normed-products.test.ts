@@ -28,13 +28,15 @@ test("decode steps of one and two rows take the norms and residual adds into the
   const separate = await run(apart);
   assert.deepEqual(fused.outputs, separate.outputs);
   assert.equal(fused.outputs.get("sampled")?.length, 12);
-  // Per decode step and layer: two normed products (q|k|v, gate|up) and two residual products (o, down).
+  // Per decode step and layer: one normed product (q|k|v) and two residual products (o, down); the post-attention
+  // norm a kernel of its own (rmsNorm), as is the final norm of each step.
   const decodeSteps = 12 - 1;  // every step after the prefills decodes (the sampled request's last 6 alone)
-  const layers = (fused.calls.get("rmsNormLinear") ?? 0) / (2 * decodeSteps);
+  const layers = (fused.calls.get("rmsNormLinear") ?? 0) / decodeSteps;
   assert.ok(Number.isInteger(layers) && layers > 0, `rmsNormLinear calls ${fused.calls.get("rmsNormLinear")}`);
   assert.equal(fused.calls.get("linearAddResidual"), 2 * layers * decodeSteps);
   assert.equal(separate.calls.get("rmsNormLinear"), undefined);
   assert.equal(separate.calls.get("linearAddResidual"), undefined);
   // The separate path's add-and-norm kernels are the ones the fused steps no longer run.
   assert.equal((separate.calls.get("addRmsNorm") ?? 0) - (fused.calls.get("addRmsNorm") ?? 0), 2 * layers * decodeSteps);
+  assert.equal((fused.calls.get("rmsNorm") ?? 0) - (separate.calls.get("rmsNorm") ?? 0), layers * decodeSteps);
 });
