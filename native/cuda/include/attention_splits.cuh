@@ -63,18 +63,35 @@ inline std::string workspace(float** partial, unsigned** arrived) {
   return "";
 }
 
+// counter += 1 at the GPU scope with release and acquire semantics, returning the old count: the writes ordered
+// before it (the block's, through the barrier ahead of the call) are visible to whoever sees the arrival, and the
+// caller sees everything the earlier arrivals released. What a fence before and after a plain atomic gave, without
+// the two fences (the pattern of CUTLASS's semaphores: a barrier, then one thread's release). The cpu emulation, which
+// compiles this for the host, keeps the fences.
+__device__ __forceinline__ unsigned arriveAcqRel(unsigned* counter) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+  unsigned old;
+  asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;" : "=r"(old) : "l"(counter) : "memory");
+  return old;
+#else
+  __threadfence();
+  const unsigned old = atomicAdd(counter, 1u);
+  __threadfence();
+  return old;
+#endif
+}
+
 // Called by every thread of a split block once its partial states are written: true in all of them for the last of
 // the `active` blocks of its counter to arrive, which also puts the counter back to zero for the next launch. `last`
-// is a flag in the block's shared memory.
+// is a flag in the block's shared memory. The barrier orders the block's writes before thread 0's release; the one
+// after it carries thread 0's acquire (every block's states) to the threads that merge.
 __device__ __forceinline__ bool arrivedLast(unsigned* counter, int active, int& last) {
-  __threadfence();  // this block's states are visible before its arrival counts
   __syncthreads();
   if (threadIdx.x == 0) {
-    last = atomicAdd(counter, 1u) == unsigned(active - 1) ? 1 : 0;
+    last = arriveAcqRel(counter) == unsigned(active - 1) ? 1 : 0;
     if (last) *counter = 0;
   }
   __syncthreads();
-  if (last != 0) __threadfence();  // and the others' before the merge reads them
   return last != 0;
 }
 
