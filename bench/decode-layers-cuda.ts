@@ -208,29 +208,9 @@ const normedProducts = B <= 2 && backend.fusesNormedProducts(h.dtype, B, H) ? aw
   const perCall = [];
   for (const [kernel, k] of fusedKernels) perCall.push({ kernel, perCallUs: rounded(await perLayerCall(k)) });
   const finalNorm = () => backend.rmsNorm(x, h, layers[0].norm1, 1e-6);
-  // The products whose groups of rows pass a wave (gate|up, down, the gated normed gate|up) and the model's layers,
-  // with gemv's grid a block a group and one wave of blocks each streaming several groups (gemvPersistent); then the
-  // layers with both norms inside their products, which the persistent grid computes once a block.
-  const gatedNormed = (l: Layer) => backend.rmsNormLinear(act, h, l.norm2, 1e-6, l.guW, null, true);
-  const bothNormsInside: [string, (l: Layer) => void][] = [fusedKernels[0], kernels[1], kernels[2], fusedKernels[3],
-    ["gate|up rmsNormLinear (gated)", gatedNormed], fusedKernels[6]];
-  const byGrid = [];
-  for (const persistent of [false, true]) {
-    tuneCudaKernels({ gemvPersistent: persistent });
-    byGrid.push({
-      persistent,
-      gateUpUs: rounded(await perLayerCall(gateUpSiluAndMul)),
-      downUs: rounded(await perLayerCall(fusedKernels[6][1])),
-      gatedNormedGateUpUs: rounded(await perLayerCall(gatedNormed)),
-      layersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => fusedKernels.forEach(([, k]) => k(l))), 1)),
-      bothNormsInsideLayersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => bothNormsInside.forEach(([, k]) => k(l))), 1)),
-    });
-  }
-  tuneCudaKernels({});
   return {
     kernels: perCall,
-    byGrid,
-    gatedNormedGateUpUs: rounded(await perLayerCall(gatedNormed)),
+    gatedNormedGateUpUs: rounded(await perLayerCall((l) => backend.rmsNormLinear(act, h, l.norm2, 1e-6, l.guW, null, true))),
     finalNormUs: rounded(await perHeadCall(finalNorm)),
     layersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => fusedKernels.forEach(([, k]) => k(l))), 1)),
     stepGraphUs: rounded(await graphMicroseconds(() => {

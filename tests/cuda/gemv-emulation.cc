@@ -69,7 +69,6 @@ struct Case {
   bool bias, gated;
   int split;  // forced warps a row, 0: the launcher's own
   Edge edge;
-  int persistent = -1;  // 1: one wave of blocks each serving several groups, 0: a block a group, -1: the rule
 };
 
 // x's rows as the NORM edge feeds them to the product: rmsNorm(x) * weight rounded to bf16 (float64 statistics here).
@@ -92,7 +91,6 @@ double dot(const std::vector<uint16_t>& x, int t, const std::vector<uint16_t>& w
 
 bool runCase(const Case& c) {
   iris::setGemvSplit(c.split);
-  iris::setGemvPersistent(c.persistent);
   const int rows = c.gated ? 2 * c.N : c.N;
   const std::vector<uint16_t> x = randomBf16(size_t(c.T) * c.K, -1, 1), w = randomBf16(size_t(rows) * c.K, -0.1f, 0.1f);
   const std::vector<uint16_t> bias = randomBf16(rows, -1, 1);
@@ -136,9 +134,8 @@ bool runCase(const Case& c) {
     }
   }
   const bool ok = firstBad.empty();
-  std::printf("%s T=%d K=%d N=%d%s%s%s%s split=%d: max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.T, c.K, c.N, c.bias ? " bias" : "",
-              c.gated ? " gated" : "", c.edge == kNorm ? " norm" : c.edge == kResidual ? " residual" : "",
-              c.persistent == 1 ? " persistent" : "", c.split, maxErr, firstBad.c_str());
+  std::printf("%s T=%d K=%d N=%d%s%s%s split=%d: max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.T, c.K, c.N, c.bias ? " bias" : "",
+              c.gated ? " gated" : "", c.edge == kNorm ? " norm" : c.edge == kResidual ? " residual" : "", c.split, maxErr, firstBad.c_str());
   return ok;
 }
 
@@ -156,15 +153,10 @@ int main() {
       {2, 4096, 9, true, false, 4, kNorm},   {1, 2048, 11, true, true, 0, kNorm},   {2, 520, 6, false, true, 1, kNorm},
       // The residual edge: short and long rows, one and two tokens.
       {1, 2048, 40, false, false, 0, kResidual}, {2, 11008, 7, true, false, 0, kResidual}, {1, 256, 33, false, false, 1, kResidual},
-      // A persistent grid (8 resident blocks here): each block serves several groups, the last group partial.
-      {1, 256, 203, true, false, 0, kPlain, 1},    {2, 1024, 77, false, false, 2, kPlain, 1}, {1, 8192, 21, false, false, 8, kPlain, 1},
-      {1, 512, 99, true, true, 2, kPlain, 1},      {2, 2048, 45, false, true, 4, kNorm, 1},   {1, 2048, 70, true, false, 1, kNorm, 1},
-      {2, 2048, 61, false, false, 2, kResidual, 1}, {1, 1024, 37, true, true, 1, kNorm, 1},
   };
   bool ok = true;
   for (const Case& c : cases) ok &= runCase(c);
   iris::setGemvSplit(0);
-  iris::setGemvPersistent(-1);
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

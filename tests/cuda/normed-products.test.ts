@@ -6,8 +6,6 @@ import { describe, test } from "node:test";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { cpu, cuda, expectBf16Match, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 import { empty } from "../../src/runtime/creation.js";
-import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
-import type { Tensor } from "../../src/runtime/tensor.js";
 
 describe("cuda normed and residual products", { skip: skipCuda }, () => {
   const random = rng(17);
@@ -58,34 +56,6 @@ describe("cuda normed and residual products", { skip: skipCuda }, () => {
       backend().linear(product, gx, gw, null);
       backend().add(gapart, gapart, product);
       assert.deepEqual(await host(gr), await host(gapart), `linearAddResidual [${T}, ${K}] x ${N}`);
-    }
-  });
-
-  test("a persistent grid (a wave of blocks, several groups each) gives the bits of a block a group", async () => {
-    const run = async (persistent: boolean, call: () => void, out: Tensor) => {
-      tuneCudaKernels({ gemvPersistent: persistent });
-      call();
-      const bits = await host(out);
-      tuneCudaKernels({});
-      return bits;
-    };
-    for (const [T, K, N, kind] of [[1, 2048, 11008, "gated"], [2, 2048, 5000, "gated normed"], [1, 11008, 2048, "residual"],
-      [2, 2048, 8192, "plain"], [1, 2048, 40000, "plain"]] as const) {
-      const rows = kind.startsWith("gated") ? 2 * N : N;
-      const [, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K]);
-      const [, gn] = floatPair(randomValues(random, K, 0.5, 1.5), [K]);
-      const [, gw] = floatPair(randomValues(random, rows * K, -0.02, 0.02), [rows, K]);
-      const residual = randomValues(random, T * N, -4, 4);
-      const outs = [0, 1].map(() => (kind === "residual" ? floatPair(residual, [T, N])[1] : empty(cuda(), [T, N], "BF16")));
-      const call = (out: Tensor) => () => {
-        const fused = kind === "gated" ? backend().linearSiluAndMul(out, gx, gw, null)
-          : kind === "gated normed" ? backend().rmsNormLinear(out, gx, gn, eps, gw, null, true)
-          : kind === "residual" ? backend().linearAddResidual(out, gx, gw, null) : (backend().linear(out, gx, gw, null), true);
-        assert.equal(fused, true, `${kind} [${T}, ${K}] x ${rows}: fused`);
-      };
-      const perGroup = await run(false, call(outs[0]), outs[0]);
-      const persistent = await run(true, call(outs[1]), outs[1]);
-      assert.deepEqual(persistent, perGroup, `${kind} [${T}, ${K}] x ${rows}`);
     }
   });
 

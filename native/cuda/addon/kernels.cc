@@ -242,7 +242,6 @@ void registerKernels(napi_env env, napi_value exports) {
     {"linearAddResidual", nullptr, LinearAddResidual, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemv", nullptr, intSetter<setGemvMode>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setGemvSplit", nullptr, intSetter<setGemvSplit>, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setGemvPersistent", nullptr, intSetter<setGemvPersistent>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionParts", nullptr, intSetter<setDecodeAttentionParts>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionLanesPerKey", nullptr, intSetter<setDecodeAttentionLanesPerKey>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionMma", nullptr, intSetter<setDecodeAttentionMma>, nullptr, nullptr, nullptr, napi_default, nullptr},

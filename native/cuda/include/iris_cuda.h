@@ -121,9 +121,6 @@ std::string linearSiluAndMul(int dtype, void* out, const void* x, const void* w,
 void setGemvMode(int mode);
 // Forces the gemv kernel's warps per row (1, 2, 4 or 8; anything else: its own choice), for benchmarks.
 void setGemvSplit(int split);
-// Forces gemv's grid: 1 one wave of resident blocks each serving several groups of rows, 0 a block a group; anything
-// else: the rule (gemv.cu's kPersistentByRule), for benchmarks and the tests of both.
-void setGemvPersistent(int mode);
 // Forces the blocks decode attention splits a KV head's query group over (1 or 2; else its own choice), for benchmarks.
 void setDecodeAttentionParts(int parts);
 // Forces the lanes decode attention gives a key (1 or 4; else its own choice; head dim 32 always 1), for benchmarks.

@@ -14,7 +14,6 @@
 // - RESIDUAL: out is the residual stream and each output is added into it, rounded as the product then `add` round.
 // A layer's norm is recomputed by each block (a few KB from L2 while its first weights are on their way) rather than
 // by a kernel of its own: at batch 1 that launch and its round trip cost ~1.4 µs, twice a layer.
-#include <algorithm>
 #include <cstdint>
 
 #include "dependent_launch.cuh"
@@ -96,15 +95,11 @@ __device__ __forceinline__ void normalizeRows(__nv_bfloat16* normed, const __nv_
   __syncthreads();
 }
 
-// A group of kGemvWarps warps serves kGemvWarps / SPLIT weight rows; the SPLIT warps of a row each stream one
+// A block of kGemvWarps warps serves kGemvWarps / SPLIT weight rows; the SPLIT warps of a row each stream one
 // contiguous part of it and their sums meet in shared memory. Splitting gives short rows enough warps in flight
 // (a product with few output rows, or long rows: K = 11008) to cover the memory latency.
-// GATED: N counts outputs, w holds 2N rows (gate rows, then up rows); a group's first half of rows are gate rows of
+// GATED: N counts outputs, w holds 2N rows (gate rows, then up rows); a block's first half of rows are gate rows of
 // its outputs, the second half the up rows of the same outputs. NORM and RESIDUAL: the edges above.
-// A block serves groups blockIdx.x, blockIdx.x + gridDim.x, ...: one where the grid has a block a group, several in
-// a persistent grid (one wave of resident blocks, launchGemv's choice), where the first batch of a block's next group
-// is loaded as soon as the current group's weights are consumed, before its sums are reduced and stored, so the
-// stream has no gap between groups (nor between blocks), and the NORM edge's norm is computed once a block.
 template <int T, int SPLIT, bool GATED, bool NORM, bool RESIDUAL>
 __global__ void __launch_bounds__(kGemvWarps * 32, kGemvBlocksPerSM) gemvKernel(__nv_bfloat16* out, const __nv_bfloat16* x,
     const __nv_bfloat16* w, const __nv_bfloat16* bias, int K, int N, const __nv_bfloat16* normWeight, float eps) {
@@ -112,36 +107,33 @@ __global__ void __launch_bounds__(kGemvWarps * 32, kGemvBlocksPerSM) gemvKernel(
   constexpr int kOutsPerBlock = GATED ? kRowsPerBlock / 2 : kRowsPerBlock;
   static_assert(!GATED || kRowsPerBlock % 2 == 0, "a gated block holds the gate and the up row of each output");
   static_assert(!(GATED && RESIDUAL), "a gated product's outputs are not the residual stream's");
-  // A group's sums by its parity: a group writes one half while warps may still read the other's (the group before).
-  __shared__ float partial[2][kGemvWarps][T];
+  __shared__ float partial[kGemvWarps][T];
   __shared__ __align__(16) __nv_bfloat16 normed[NORM ? T * kNormMaxK : 8];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int slot = warp / SPLIT, part = warp % SPLIT;  // the group's row this warp streams, and its part of it
-  const int groups = (N + kOutsPerBlock - 1) / kOutsPerBlock;
+  const int slot = warp / SPLIT, part = warp % SPLIT;  // the block's row this warp streams, and its part of it
+  const int n = blockIdx.x * kOutsPerBlock + slot % kOutsPerBlock;  // the output
+  const int wRow = GATED && slot >= kOutsPerBlock ? n + N : n;     // its weight row (gated: the up row in the 2nd half)
   const int chunks = K / 8;
   const int perPart = (chunks + SPLIT - 1) / SPLIT;
   const int cBegin = part * perPart, cEnd = min(chunks, cBegin + perPart);
-  // This warp's output in a group, and the start of its weight row (gated: the up row in the group's second half).
-  auto outputOf = [&](int group) { return group * kOutsPerBlock + slot % kOutsPerBlock; };
-  auto rowOf = [&](int n) {
-    const int wRow = GATED && slot >= kOutsPerBlock ? n + N : n;
-    return reinterpret_cast<const uint4*>(w + size_t(n < N ? wRow : 0) * K);
-  };
+  float acc[T];
+#pragma unroll
+  for (int t = 0; t < T; t++) acc[t] = 0.f;
+  const uint4* row = reinterpret_cast<const uint4*>(w + size_t(n < N ? wRow : 0) * K);
   // A batch of this warp's weights, all loads issued before the first is used.
   uint4 wv[kBatch];
-  auto load = [&](const uint4* row, int n, int base) {
+  auto load = [&](int base) {
 #pragma unroll
     for (int b = 0; b < kBatch; b++) {
       const int c = base + b * 32;
       wv[b] = n < N && c < cEnd ? __ldcs(row + c) : make_uint4(0, 0, 0, 0);
     }
   };
-  int group = blockIdx.x, n = outputOf(group);
-  const uint4* row = rowOf(n);
   // Launched as a programmatic dependent of the kernel before it (dependent_launch.cuh): the first batch of weights
   // is on its way while that kernel finishes (the weights are parameters, never written by a kernel of the step),
   // then the wait makes the previous kernel's output (x) complete and visible.
-  load(row, n, cBegin + lane);
+  int base = cBegin + lane;
+  load(base);
   // The norm's weights are parameters too: read before the wait.
   uint4 normWeights[kNormChunks];
   if constexpr (NORM) {
@@ -154,80 +146,71 @@ __global__ void __launch_bounds__(kGemvWarps * 32, kGemvBlocksPerSM) gemvKernel(
   waitForPrevious();
   releaseNext();
   if constexpr (NORM) normalizeRows<T>(normed, x, normWeights, K, eps);
+  // RESIDUAL: the stream's values this lane adds to, read now so the read overlaps the weights' stream.
+  float residual[T];
+  if constexpr (RESIDUAL) {
+#pragma unroll
+    for (int t = 0; t < T; t++) residual[t] = part == 0 && lane == 0 && n < N ? __bfloat162float(out[size_t(t) * N + n]) : 0.f;
+  }
   // Chunk c of x's row t: the normalized rows in shared memory, or x itself (L1/L2, read by every warp).
   auto xChunk = [&](int t, int c) {
     if constexpr (NORM) return reinterpret_cast<const uint4*>(normed)[size_t(t) * chunks + c];
     else return __ldg(reinterpret_cast<const uint4*>(x) + size_t(t) * chunks + c);
   };
-  for (int parity = 0; group < groups; group += gridDim.x, parity ^= 1) {
-    // RESIDUAL: the stream's values this lane adds to, read now so the read overlaps the weights' stream.
-    float residual[T];
-    if constexpr (RESIDUAL) {
+  if (n < N) {
+    for (;;) {
 #pragma unroll
-      for (int t = 0; t < T; t++) residual[t] = part == 0 && lane == 0 && n < N ? __bfloat162float(out[size_t(t) * N + n]) : 0.f;
-    }
-    float acc[T];
+      for (int b = 0; b < kBatch; b++) {
+        const int c = base + b * 32;
+        if (c >= cEnd) break;
 #pragma unroll
-    for (int t = 0; t < T; t++) acc[t] = 0.f;
-    if (n < N) {
-      for (int base = cBegin + lane;;) {
-#pragma unroll
-        for (int b = 0; b < kBatch; b++) {
-          const int c = base + b * 32;
-          if (c >= cEnd) break;
-#pragma unroll
-          for (int t = 0; t < T; t++) accumulate8(acc[t], wv[b], xChunk(t, c));
+        for (int t = 0; t < T; t++) {
+          accumulate8(acc[t], wv[b], xChunk(t, c));
         }
-        base += 32 * kBatch;
-        if (base >= cEnd) break;
-        load(row, n, base);
       }
+      base += 32 * kBatch;
+      if (base >= cEnd) break;
+      load(base);
     }
-    // The next group's first batch goes out now (this group's weights are all consumed).
-    const int current = n;
-    n = outputOf(group + gridDim.x);
-    row = rowOf(n);
-    if (group + gridDim.x < groups) load(row, n, cBegin + lane);
+  }
 #pragma unroll
-    for (int t = 0; t < T; t++) acc[t] = warpSum(acc[t]);
-    // The whole sum of token t over the row whose first warp is `first` (its SPLIT parts, from shared memory).
-    auto rowSum = [&](int first, int t) {
-      float sum = 0.f;
+  for (int t = 0; t < T; t++) acc[t] = warpSum(acc[t]);
+  // The whole sum of token t over the row whose first warp is `first` (its SPLIT parts, from shared memory).
+  auto rowSum = [&](int first, int t) {
+    float sum = 0.f;
 #pragma unroll
-      for (int p = 0; p < SPLIT; p++) sum += partial[parity][first + p][t];
-      return sum;
-    };
-    if (SPLIT > 1 || GATED) {
-      if (lane == 0) {
+    for (int p = 0; p < SPLIT; p++) sum += partial[first + p][t];
+    return sum;
+  };
+  if (SPLIT > 1 || GATED) {
+    if (lane == 0) {
 #pragma unroll
-        for (int t = 0; t < T; t++) partial[parity][warp][t] = acc[t];
-      }
-      __syncthreads();
-      if (part == 0) {
-#pragma unroll
-        for (int t = 0; t < T; t++) acc[t] = rowSum(warp, t);
-      }
+      for (int t = 0; t < T; t++) partial[warp][t] = acc[t];
     }
-    // The row's first warp's lane 0 stores (gated: the gate row's, which reads its up row's sums).
-    if (part != 0 || lane != 0 || current >= N || (GATED && slot >= kOutsPerBlock)) continue;
-    if constexpr (GATED) {
-      const int upWarp = warp + kOutsPerBlock * SPLIT;
+    __syncthreads();
+    if (part != 0) return;
 #pragma unroll
-      for (int t = 0; t < T; t++) {
-        // Gate and up as the product would store them for the siluAndMul kernel to read.
-        const float g = __bfloat162float(storedSum(acc[t], bias, current));
-        const float u = __bfloat162float(storedSum(rowSum(upWarp, t), bias, current + N));
-        out[size_t(t) * N + current] = __float2bfloat16_rn(siluTimes(g, u));
-      }
-    } else {
+    for (int t = 0; t < T; t++) acc[t] = rowSum(warp, t);
+  }
+  if (n >= N || lane != 0) return;
+  if constexpr (GATED) {
+    if (slot >= kOutsPerBlock) return;  // the up rows' sums are read by their gate row's warp
+    const int upWarp = warp + kOutsPerBlock * SPLIT;
 #pragma unroll
-      for (int t = 0; t < T; t++) {
-        __nv_bfloat16* o = out + size_t(t) * N + current;
-        const __nv_bfloat16 product = storedSum(acc[t], bias, current);
-        // RESIDUAL: this lane alone reads and writes this output of the stream.
-        if constexpr (RESIDUAL) *o = __float2bfloat16_rn(residual[t] + __bfloat162float(product));
-        else *o = product;
-      }
+    for (int t = 0; t < T; t++) {
+      // Gate and up as the product would store them for the siluAndMul kernel to read.
+      const float g = __bfloat162float(storedSum(acc[t], bias, n));
+      const float u = __bfloat162float(storedSum(rowSum(upWarp, t), bias, n + N));
+      out[size_t(t) * N + n] = __float2bfloat16_rn(siluTimes(g, u));
+    }
+  } else {
+#pragma unroll
+    for (int t = 0; t < T; t++) {
+      __nv_bfloat16* o = out + size_t(t) * N + n;
+      const __nv_bfloat16 product = storedSum(acc[t], bias, n);
+      // RESIDUAL: this lane alone reads and writes this output of the stream.
+      if constexpr (RESIDUAL) *o = __float2bfloat16_rn(residual[t] + __bfloat162float(product));
+      else *o = product;
     }
   }
 }
@@ -242,6 +225,15 @@ struct GemvCall {
   const void* normWeight;
   float eps;
 };
+
+template <int T, int SPLIT, bool GATED, bool NORM, bool RESIDUAL>
+std::string launchGemv(const GemvCall& c) {
+  constexpr int outsPerBlock = GATED ? kGemvWarps / SPLIT / 2 : kGemvWarps / SPLIT;
+  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT, GATED, NORM, RESIDUAL>,
+    dim3{unsigned((c.N + outsPerBlock - 1) / outsPerBlock)}, dim3{kGemvWarps * 32}, 0, static_cast<__nv_bfloat16*>(c.out),
+    static_cast<const __nv_bfloat16*>(c.x), static_cast<const __nv_bfloat16*>(c.w), static_cast<const __nv_bfloat16*>(c.bias),
+    c.K, c.N, static_cast<const __nv_bfloat16*>(c.normWeight), c.eps);
+}
 
 // > 0: every row split over this many warps (1, 2, 4 or 8), for measuring (setGemvSplit).
 int forcedSplit = 0;
@@ -259,24 +251,6 @@ long long residentBlocks() {
     blocks = (long long)perSM * multiprocessorCount();
   }
   return blocks;
-}
-
-// > 0: a grid of one wave of resident blocks, each serving several groups (1) or a block a group (0) wherever the
-// groups are more than a wave, for measuring (setGemvPersistent); -1: the rule, kPersistentByRule.
-int persistentMode = -1;
-// Not measured yet on a GPU when written (session 9): off until bench/decode-layers-cuda.ts says otherwise.
-constexpr bool kPersistentByRule = false;
-
-template <int T, int SPLIT, bool GATED, bool NORM, bool RESIDUAL>
-std::string launchGemv(const GemvCall& c) {
-  constexpr int outsPerBlock = GATED ? kGemvWarps / SPLIT / 2 : kGemvWarps / SPLIT;
-  const long long groups = (c.N + outsPerBlock - 1) / outsPerBlock;
-  const bool persistent = persistentMode == 1 || (persistentMode == -1 && kPersistentByRule);
-  const long long blocks = persistent ? std::min(groups, residentBlocks<T, SPLIT>()) : groups;
-  return launchDependent("cudaLaunchKernelEx (gemv)", gemvKernel<T, SPLIT, GATED, NORM, RESIDUAL>,
-    dim3{unsigned(blocks)}, dim3{kGemvWarps * 32}, 0, static_cast<__nv_bfloat16*>(c.out),
-    static_cast<const __nv_bfloat16*>(c.x), static_cast<const __nv_bfloat16*>(c.w), static_cast<const __nv_bfloat16*>(c.bias),
-    c.K, c.N, static_cast<const __nv_bfloat16*>(c.normWeight), c.eps);
 }
 
 // Warps a row is split over: two where each part still gets at least two 16-byte chunks a lane (K >= 1024), else
@@ -331,8 +305,6 @@ std::string launchRows(const char* what, size_t T, const GemvCall& c) {
 void setGemvSplit(int split) {
   forcedSplit = split == 1 || split == 2 || split == 4 || split == 8 ? split : 0;
 }
-
-void setGemvPersistent(int mode) { persistentMode = mode == 0 || mode == 1 ? mode : -1; }
 
 
 bool gemvApplies(int dtype, const void* out, const void* x, const void* w, size_t T, size_t K) {

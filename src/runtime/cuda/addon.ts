@@ -91,8 +91,6 @@ export interface CudaAddon extends NcclEntryPoints {
   setGemv(mode: number): void;
   /** The gemv kernel's warps per row: 1, 2, 4 or 8 forced, 0 its own choice (benchmarks). */
   setGemvSplit(split: number): void;
-  /** gemv's grid past a wave of groups: 1 one wave of blocks serving several groups each, 0 a block a group, -1 the rule. */
-  setGemvPersistent(mode: number): void;
   /** The blocks decode attention splits a KV head's query group over: 1 or 2 forced, 0 its own choice (benchmarks). */
   setDecodeAttentionParts(parts: number): void;
   /** The lanes decode attention gives a key: 1 or 4 forced, 0 its own choice (benchmarks; head dim 32 always 1). */

@@ -14,11 +14,6 @@ export interface KernelTuning {
   readonly gemv?: boolean;
   /** gemv's warps a weight row: 1, 2, 4 or 8 (0, the default: its own choice). */
   readonly gemvSplit?: number;
-  /**
-   * gemv's grid where its groups of rows are more than a wave: one wave of resident blocks each streaming several
-   * groups (true) or a block a group (false); left out, the kernel's rule (native/cuda/kernels/gemv.cu).
-   */
-  readonly gemvPersistent?: boolean;
   /** Blocks decode attention splits a KV head's query group over: 1, 2, 4 or 8 (0, the default: its own choice). */
   readonly attentionParts?: number;
   /**
@@ -117,14 +112,13 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
-  gemv, gemvSplit = 0, gemvPersistent, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
+  gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
   attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
   fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
   addon.setGemvSplit(gemvSplit);
-  addon.setGemvPersistent(ruleOr(gemvPersistent));
   addon.setDecodeAttentionParts(attentionParts);
   addon.setDecodeAttentionLanesPerKey(attentionLanesPerKey);
   addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
