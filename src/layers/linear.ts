@@ -73,13 +73,11 @@ export class Linear {
   }
 
   /**
-   * This layer over `norm` of x (through SwiGLU's activation with `gated`, as forwardSiluAndMul), in one kernel where
-   * the backend fuses the norm into the product (decode's skinny products); an FP8 layer runs the norm apart.
+   * This layer over `norm` of x, in one kernel where the backend fuses the norm into the product (decode's skinny
+   * products); an FP8 layer runs the norm apart.
    */
-  forwardNormed(x: Tensor, norm: RMSNorm, gated = false): Tensor {
-    if (!isFp8Weight(this.weight)) return rmsNormLinear(x, norm.weight, norm.eps, this.weight, this.bias, gated);
-    const normed = norm.forward(x);
-    return gated ? this.forwardSiluAndMul(normed) : this.forward(normed);
+  forwardNormed(x: Tensor, norm: RMSNorm): Tensor {
+    return isFp8Weight(this.weight) ? this.forward(norm.forward(x)) : rmsNormLinear(x, norm.weight, norm.eps, this.weight, this.bias);
   }
 
   /** residual += this layer's output for x, in one kernel where the backend fuses the add into the product. */
