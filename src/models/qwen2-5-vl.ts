@@ -60,10 +60,7 @@ class DecoderLayer {
    * norm that follows it, and rotary with the KV store.
    */
   forward(h: Tensor, x: Tensor, rotary: RotaryTables, batch: AttentionBatch, next: RMSNorm): void {
-    const { headDim } = this.c;
-    const numHeads = this.heads.heads;
-    const T = h.shape[0];
-    const attended = this.attention.forwardRotated(this.qkv.fused(x), numHeads, rotary, "neox", batch).view([T, numHeads * headDim]);
+    const attended = this.attend(this.qkv.fused(x), rotary, batch);
     // o_proj is row-parallel: each rank's heads give a partial sum of the output, summed over the ranks.
     const projected = this.o.forward(attended);
     this.comm.allReduceSum(projected);
@@ -78,11 +75,14 @@ class DecoderLayer {
    * addRmsNorm does).
    */
   forwardNormedProducts(h: Tensor, rotary: RotaryTables, batch: AttentionBatch): void {
-    const T = h.shape[0], width = this.heads.heads * this.c.headDim;
-    const qkv = this.qkv.fusedNormed(h, this.inputNorm);
-    const attended = this.attention.forwardRotated(qkv, this.heads.heads, rotary, "neox", batch).view([T, width]);
-    this.o.addForward(h, attended);
+    this.o.addForward(h, this.attend(this.qkv.fusedNormed(h, this.inputNorm), rotary, batch));
     this.mlp.addForwardNormed(h, this.postAttentionNorm);
+  }
+
+  /** Attention over this rank's heads from the fused q|k|v product [T, ...]: [T, heads * headDim], o_proj's input. */
+  private attend(qkv: Tensor, rotary: RotaryTables, batch: AttentionBatch): Tensor {
+    const numHeads = this.heads.heads;
+    return this.attention.forwardRotated(qkv, numHeads, rotary, "neox", batch).view([qkv.shape[0], numHeads * this.c.headDim]);
   }
 }
 
