@@ -10,8 +10,9 @@
 // shape (1, 2, 4 warps; 2, 3, 4 stages) runs forced on a set of the cases. Checks the transposed products' fragments,
 // the warps' tiles and pipelines, split ranges, chunked
 // masks, page gathers (scrambled pages, pages of 1, 3, 8, 16 and 32, absent pages and slots past the cache), the
-// online softmax, the warps' combine and the splits' merge against a float64 reference. It cannot see races or
-// timing: that is the GPU tests' job.
+// online softmax, the warps' combine and the splits' merge against a float64 reference, and that nothing the KV store
+// ahead writes (Q, each sequence's newest K and V rows) is read before the kernel's wait for it (emulated-device.h).
+// It cannot see races or timing: that is the GPU tests' job.
 //
 //   c++ -std=c++17 -O1 -w -I$CUDA_HOME/include -Inative/cuda/include tests/cuda/attention-decode-mma-emulation.cc
 // (tests/cuda/attention-decode-mma-emulation.test.ts does this where the CUDA headers are.) Prints one line a case.
@@ -82,9 +83,25 @@ bool runCase(const Case& c) {
     std::printf("FAIL %s: the tensor-core decode kernel does not take it\n", c.name);
     return false;
   }
+  // The KV store ahead writes Q and each sequence's newest K and V rows: the kernel reads them only after its wait.
+  const iris::AttentionArgs& a = in.args;
+  emuWrittenAhead = {{in.q.data(), in.q.size() * 2}};
+  for (int s = 0; s < a.S; s++) {
+    const int pos = c.kvLens[size_t(s)] - 1, page = a.pageTable[size_t(s) * a.maxPages + pos / a.pageSize];
+    const long long slot = (long long)page * a.pageSize + pos % a.pageSize;
+    if (page < 0 || slot >= a.numSlots) continue;
+    emuWrittenAhead.push_back({in.k.data() + size_t(slot) * a.Hk * a.D, size_t(a.Hk) * a.D * 2});
+    emuWrittenAhead.push_back({in.v.data() + size_t(slot) * a.Hk * a.D, size_t(a.Hk) * a.D * 2});
+  }
+  emuEarlyReads = 0;
   const std::string status = iris::attentionDecodeMma(in.args);
+  emuWrittenAhead.clear();
   if (!status.empty()) {
     std::printf("FAIL %s: %s\n", c.name, status.c_str());
+    return false;
+  }
+  if (emuEarlyReads > 0) {
+    std::printf("FAIL %s: %ld reads of what the kernel ahead writes before the wait\n", c.name, emuEarlyReads);
     return false;
   }
   // Tolerance: the kernel rounds P to bf16 for P V (bf16's unit roundoff is 2^-8: relative error <= 2^-8 a

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "fiber-blocks.h"
 
@@ -24,7 +25,29 @@
 #define IRIS_EMULATED_DYNAMIC_SHARED 32768
 #endif
 
+#define IRIS_EMULATED_DEVICE 1  // dependent_launch.cuh's waitForPrevious calls emuWaitForPrevious
+
 inline Block* emuBlock = nullptr;
+
+// What the kernel ahead writes, which a programmatic dependent may read only after its waitForPrevious(): byte ranges
+// the including file lists (emuWrittenAhead) for a launch. A load (__ldg, __ldcs, __ldcg, cp.async) of one by a thread
+// that has not waited yet is counted in emuEarlyReads; each thread of each block starts unwaited.
+struct EmuRange {
+  const void* begin;
+  size_t bytes;
+};
+inline std::vector<EmuRange> emuWrittenAhead;
+inline bool emuWaited[1024];
+inline long emuEarlyReads = 0;
+inline void emuWaitForPrevious() { emuWaited[emuThreadIdx.x] = true; }
+inline void emuCheckRead(const void* p) {
+  if (emuWaited[emuThreadIdx.x]) return;
+  const auto* at = static_cast<const unsigned char*>(p);
+  for (const EmuRange& r : emuWrittenAhead) {
+    const auto* begin = static_cast<const unsigned char*>(r.begin);
+    if (at >= begin && at < begin + r.bytes) emuEarlyReads++;
+  }
+}
 inline uint32_t orderSeed = 12345;
 
 inline uint32_t floatBits(float f) {
@@ -62,10 +85,19 @@ inline void __syncwarp() { emuBlock->warp().bar.wait(); }
 inline void __syncthreads() { emuBlock->bar.wait(); }
 inline void __threadfence() {}
 template <class T>
-inline T __ldg(const T* p) { return *p; }
+inline T __ldg(const T* p) {
+  emuCheckRead(p);
+  return *p;
+}
 template <class T>
-inline T __ldcs(const T* p) { return *p; }
-inline float __ldcg(const float* p) { return *p; }
+inline T __ldcs(const T* p) {
+  emuCheckRead(p);
+  return *p;
+}
+inline float __ldcg(const float* p) {
+  emuCheckRead(p);
+  return *p;
+}
 inline float __uint_as_float(unsigned u) { return bitsToFloat(u); }
 inline unsigned __float_as_uint(float f) { return floatBits(f); }
 inline unsigned atomicAdd(unsigned* p, unsigned v) {
@@ -81,7 +113,10 @@ cudaError_t emuLaunch(const cudaLaunchConfig_t* config, void (*kernel)(Params...
   emuBlockDim = {config->blockDim.x, 1, 1};
   const unsigned threads = config->blockDim.x;
   if (threads > unsigned(Block::kThreads) || threads % 32 != 0 || config->dynamicSmemBytes > IRIS_EMULATED_DYNAMIC_SHARED) std::abort();
-  runBlocks(scrambledBlocks(emuGridDim, orderSeed), emuBlock, [=] { kernel(args...); }, int(threads));
+  runBlocks(scrambledBlocks(emuGridDim, orderSeed), emuBlock, [=] {
+    emuWaited[emuThreadIdx.x] = false;
+    kernel(args...);
+  }, int(threads));
   return cudaSuccess;
 }
 #define cudaLaunchKernelEx emuLaunch

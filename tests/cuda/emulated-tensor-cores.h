@@ -77,6 +77,9 @@ inline ThreadCopies& threadCopies() {
   return perThread[emuThreadIdx.x];
 }
 inline void cpAsync16(void* dst, const void* src, bool valid) {
+#ifdef IRIS_EMULATED_DEVICE
+  if (valid) emuCheckRead(src);  // read before the kernel ahead's writes are waited for (emulated-device.h)
+#endif
   PendingCopy copy{dst, {}};
   if (valid) std::memcpy(copy.bytes, src, 16);
   threadCopies().open.push_back(copy);

@@ -31,7 +31,7 @@ inline std::vector<uint16_t> randomBf16(size_t n, float lo, float hi) {
 }
 
 // A paged KV cache's table: each sequence's pages handed out in a scrambled order, at least one spare column of -1
-// (maxPages a row), and numPages pages in all (two never used), every slot of which the caller fills with keys.
+// (maxPages a row), and numPages pages in all (two or three never used), each page at most once, every slot of which the caller fills with keys.
 struct ScrambledPages {
   int maxPages = 0, numPages = 0;
   std::vector<int> table;
@@ -42,6 +42,9 @@ inline ScrambledPages scrambledPages(const std::vector<int>& kvLens, int pageSiz
   for (int n : kvLens) pages.maxPages = pages.maxPages > used(n) + 1 ? pages.maxPages : used(n) + 1;
   const int S = int(kvLens.size());
   pages.numPages = S * pages.maxPages + 2;
+  // The scramble multiplies by 7: a page count that 7 divides would hand one page to several positions (the same
+  // keys twice, and a sequence's newest row aliasing an older one), so the pool takes one more spare.
+  if (pages.numPages % 7 == 0) pages.numPages++;
   for (int s = 0; s < S; s++)
     for (int p = 0; p < pages.maxPages; p++)
       pages.table.push_back(p < used(kvLens[s]) ? (s * pages.maxPages + p) * 7 % pages.numPages : -1);

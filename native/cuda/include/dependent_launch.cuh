@@ -15,6 +15,8 @@ namespace iris {
 __device__ __forceinline__ void waitForPrevious() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
+#elif defined(IRIS_EMULATED_DEVICE)
+  emuWaitForPrevious();  // the cpu emulations (tests/cuda/emulated-device.h) check what a thread reads before it
 #endif
 }
 

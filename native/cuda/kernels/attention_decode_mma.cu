@@ -32,7 +32,8 @@
 // a warp of 3 stages a pair past it; setDecodeAttentionMmaWarps / Stages force any. The four warps' (m, l, O) combine in shared memory; splits merge as attention_decode.cu's do
 // (attention_splits.cuh: the last split block to arrive merges them). The grid depends on the batch and the launch
 // bound (maxKvLen, the context length in a captured graph), never on a KV length. Launched as a dependent of the
-// KV store (which writes K, V and Q): the lengths and the first tiles' page-table reads overlap it.
+// KV store (which writes Q and each sequence's newest K and V row): the lengths, the first tiles' page-table reads and
+// their copies of the older rows overlap it.
 #include <algorithm>
 
 #include "attention_splits.cuh"
@@ -115,21 +116,33 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
     return page >= 0 && at < a.numSlots ? int(at) : -1;
   };
   // The lengths and the first tiles' slots are the step's inputs, which the kernel ahead (the KV store, this kernel
-  // its dependent) does not write: read before waiting for it. K, V and Q it writes.
+  // its dependent) does not write: read before waiting for it. Of K and V that kernel writes one row a sequence, the
+  // key at `pos` (a decode step's one query); the older rows were written by earlier steps. So the first S tiles'
+  // copies go out before the wait too, all but that row, which the warp holding it loads itself after the wait: the
+  // cache's round trip overlaps the kernel ahead instead of following it. Q, which it writes, is read after.
   int slotFirst[S];
 #pragma unroll
   for (int j = 0; j < S; j++) slotFirst[j] = slotOf(j);
   int slotNext = slotOf(S);
-  waitForPrevious();
-  releaseNext();
+  // Which of this warp's first S tiles holds the key at `pos` (-1: none; uniform over the warp), and its slot.
+  int newestTile = -1, newestSlot = -1;
+#pragma unroll
+  for (int j = 0; j < S; j++) {
+    const int first = kLo + (warp + j * W) * kTileKeys;
+    if (j < warpTiles && pos >= first && pos < first + kTileKeys) {
+      newestTile = j;
+      newestSlot = __shfl_sync(0xffffffffu, slotFirst[j], pos - first);
+    }
+  }
 
   const __nv_bfloat16* kCache = static_cast<const __nv_bfloat16*>(a.k);
   const __nv_bfloat16* vCache = static_cast<const __nv_bfloat16*>(a.v);
   __nv_bfloat16* stages = reinterpret_cast<__nv_bfloat16*>(decodeMmaShared) + warp * Shape::kWarpElems;
   // The warp's tile of keys with slots `slot` (lane j < 16: key j's) into stage st, as one cp.async group (empty
   // without a tile, so the groups count one a tile); absent keys are zero rows. Each copy instruction moves whole rows
-  // (kRowsPerCopy of them, 16 bytes a lane). Returns the tile's keys that are there, a bit a key.
-  auto issue = [&](int st, bool any, int slot) {
+  // (kRowsPerCopy of them, 16 bytes a lane); row `skip` (the key the kernel ahead writes, before the wait) is left to
+  // fillNewest. Returns the tile's keys that are there, a bit a key.
+  auto issue = [&](int st, bool any, int slot, int skip) {
     unsigned present = 0;
     if (any) {
       __nv_bfloat16* kDst = stages + st * 2 * Shape::kTileElems;
@@ -139,6 +152,7 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
       for (int i = 0; i < kCopies; i++) {
         const int j = i * kRowsPerCopy + lane / Shape::kChunks;
         const int slotJ = __shfl_sync(0xffffffffu, slot, j);
+        if (j == skip) continue;
         const size_t src = slotJ >= 0 ? (size_t(slotJ) * a.Hk + kv) * D + c * 8 : 0;
         mma::cpAsync16(kDst + j * LD + c * 8, kCache + src, slotJ >= 0);
         mma::cpAsync16(vDst + j * LD + c * 8, vCache + src, slotJ >= 0);
@@ -151,7 +165,25 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
   // The S tiles in flight's present keys, 16 bits a tile: the oldest in the low bits.
   unsigned long long presentQueue = 0;
 #pragma unroll
-  for (int j = 0; j < S; j++) presentQueue |= (unsigned long long)issue(j, warpTiles > j, slotFirst[j]) << (16 * j);
+  for (int j = 0; j < S; j++) {
+    const int skip = j == newestTile ? pos - (kLo + (warp + j * W) * kTileKeys) : -1;
+    presentQueue |= (unsigned long long)issue(j, warpTiles > j, slotFirst[j], skip) << (16 * j);
+  }
+  waitForPrevious();
+  releaseNext();
+  // The key at `pos`, now written: its K and V rows into their stage with plain loads and stores (a row absent from
+  // the cache is zeros, as cp.async leaves one), ordered before the tile's use by the warp barrier that precedes it.
+  if (newestTile >= 0) {
+    __nv_bfloat16* kDst = stages + newestTile * 2 * Shape::kTileElems + (pos - (kLo + (warp + newestTile * W) * kTileKeys)) * LD;
+    for (int c = lane; c < 2 * Shape::kChunks; c += 32) {
+      const bool value = c >= Shape::kChunks;
+      const int piece = c % Shape::kChunks;
+      const __nv_bfloat16* cache = value ? vCache : kCache;
+      const uint4 row = newestSlot >= 0 ? __ldg(reinterpret_cast<const uint4*>(cache + (size_t(newestSlot) * a.Hk + kv) * D) + piece)
+                                        : make_uint4(0, 0, 0, 0);
+      *reinterpret_cast<uint4*>(kDst + (value ? Shape::kTileElems : 0) + piece * 8) = row;
+    }
+  }
 
   // Q^T as the B operand of each k-step: b0 = dims 2t, 2t+1 of head g, b1 = dims 2t+8, 2t+9 (heads past G: zeros).
   // Kept as bf16; the scale (and log2 e) is applied to the fp32 scores.
@@ -223,7 +255,7 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
       mma::mmaBf16(o[mt], va, pb0, pb1);
     }
     __syncwarp();  // every lane is done with stage st before it is refilled
-    presentQueue = presentQueue >> 16 | (unsigned long long)issue(st, i + S < warpTiles, slotNext) << (16 * (S - 1));
+    presentQueue = presentQueue >> 16 | (unsigned long long)issue(st, i + S < warpTiles, slotNext, -1) << (16 * (S - 1));
     slotNext = slotOf(i + S + 1);
   }
   mma::cpAsyncWaitAll();  // nothing may be in flight into the stages the combine reuses
