@@ -14,7 +14,8 @@
  * backend's defaults (`fp8QuantizeInProductDefault`, `fp8ProductOnTensorCoresDefault`). The kernels and the stack
  * are the layer with the shared expert run by its own kernels; `sharedExpertFold` times the MoE block as the model
  * calls it (kernels/moe-fp8-shared.ts) with the shared expert folded into the routed experts' products and not, and
- * the stack with that block each way. Weights for all layers
+ * the stack with that block each way; `fp8PrefetchBudgets` times the products, that block and the model's stack with
+ * each budget of weights sent to L2 before the products' waits. Weights for all layers
  * when the GPU holds them (Scout: ~106 GB at batch 1), else as many distinct layers as fit, the rest reusing them
  * (said in the output). Prints JSON.
  * `--device cpu` (with a small config, e.g. ../shared/fixtures/models/tiny-llama4) runs every call eagerly between
@@ -180,6 +181,32 @@ if (device.kind === "cuda" && moeBlock !== undefined) {
   }
   tuneCudaKernels({});
 }
+// The weights the quantizing FP8 products send to L2 before their wait (fp8PrefetchBudget, MB a call: 0 only each
+// warp's first loads), with the products' streaming by the rule and all on the tensor cores (whose 5,120-row products
+// lost for too few loads in flight from memory, which weights already in L2 may change): the products alone (the kernel
+// ahead of each is the same product, so little overlaps), the MoE block as the model calls it, and the stack as the
+// model runs it (the shared expert folded), µs a layer, where attention, the norms and the routing are ahead.
+const prefetchBudgets: Record<string, number | boolean | string>[] = [];
+if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
+  const products = d.kernels.filter((k) => k.quantize !== undefined);
+  for (const fp8ProductOnTensorCores of [undefined, true]) {
+    for (const fp8PrefetchBudget of [0, 16, 32, 48]) {
+      tuneCudaKernels({ fp8ProductOnTensorCores, fp8PrefetchBudget });
+      const byProduct: Record<string, number | boolean | string> = { tensorCores: fp8ProductOnTensorCores ?? "rule", budgetMB: fp8PrefetchBudget };
+      for (const k of products) {
+        const on = layerIndices.filter(k.on);
+        byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+      }
+      if (moeBlock !== undefined) {
+        const on = layerIndices.filter(moeBlock.on);
+        byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
+      }
+      byProduct.perLayerUs = round(await time(() => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); })), L));
+      prefetchBudgets.push(byProduct);
+    }
+  }
+  tuneCudaKernels({});
+}
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
 const preRows: Row[] = [], postRows: Row[] = [];
@@ -228,6 +255,8 @@ console.log(JSON.stringify({
   fp8ProductOnTensorCores: productOnTensorCores,
   // The MoE block and the stack with the shared expert folded into the routed experts' products (true) or not.
   sharedExpertFold,
+  // The products, the MoE block and the model's stack with each L2 prefetch budget before the wait, both streamings.
+  fp8PrefetchBudgets: prefetchBudgets,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

@@ -40,7 +40,8 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
           const [, gx] = floatPair(xValues, [T, H], dtype);
           const [, gl] = floatPair(logits, [T, E], dtype);
           for (const fp8ProductOnTensorCores of [undefined, false, true]) {
-            const run = (fold: boolean) => withTuning({ fp8MoeSharedFold: fold, fp8ProductOnTensorCores }, async () => {
+            // The fold with no weights sent to L2 before its waits (budget 0), the default's, and whole first passes.
+            const run = (fold: boolean, fp8PrefetchBudget?: number) => withTuning({ fp8MoeSharedFold: fold, fp8ProductOnTensorCores, fp8PrefetchBudget }, async () => {
               const [, out] = poisonedPair([T, H], dtype === "F32" ? "F32" : "float");
               const folded = cuda().backend.moeTop1SigmoidFp8Shared!(out, gx, gl, gateUp, down, shared.gateUp, shared.down);
               if (!folded) moeTop1SigmoidFp8WithShared(gx, gl, gateUp, down, shared, out);
@@ -52,6 +53,9 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
             assert.equal(separate.folded, false, `${label}: fp8MoeSharedFold false runs the kernels one by one`);
             assert.ok(separate.values.every(Number.isFinite), label);
             assert.deepEqual(folded.values, separate.values, label);
+            for (const budget of [0, 1000]) {
+              assert.deepEqual((await run(true, budget)).values, folded.values, `${label}: the prefetch budget at ${budget} MB`);
+            }
           }
         }
       }

@@ -56,6 +56,8 @@ alignas(16) thread_local uint8_t quantizedX[32768];  // the kernel's dynamic sha
 namespace iris::fp8stream {
 bool tensorCores = false;
 int batch = 0;
+size_t prefetchBudget = 0;  // bytes; the prefetches themselves do nothing here, their sizes go through the launchers
 bool productOnTensorCores(size_t) { return tensorCores; }
 int forcedFp8StreamBatch() { return batch; }
+size_t prefetchBudgetBytes() { return prefetchBudget; }
 }  // namespace iris::fp8stream

@@ -239,6 +239,29 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     }
   });
 
+  test("linearFp8 quantizing inside: the weights sent to L2 before the wait change no bit (each budget, each streaming)", async () => {
+    // Budgets: none (each warp's first batch of loads), 1 MB (a share of each warp's first rows: Scout's q|k|v is 36.7
+    // MB), 1,000 MB (whole first passes); passes past one resident wave (N = 16384), K not a multiple of 64.
+    for (const [T, K, N] of [[1, 5120, 7168], [1, 8192, 5120], [2, 5120, 16384], [1, 1040, 200]] as const) {
+      const w = deviceFp8([N, K], 23 + N + K);
+      const [, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K], "BF16");
+      for (const fp8ProductOnTensorCores of [false, true]) {
+        const outputs: number[][] = [];
+        for (const fp8PrefetchBudget of [0, 1, 1000]) {
+          outputs.push(await withTuning({ fp8ProductOnTensorCores, fp8PrefetchBudget }, async () => {
+            const [, out] = poisonedPair([T, N], "float");
+            cuda().backend.linearFp8(out, gx, null, w, null);
+            return Array.from(await host(out));
+          }));
+        }
+        const label = `[${T}x${K}]·[${N}x${K}]ᵀ on the ${fp8ProductOnTensorCores ? "tensor" : "CUDA"} cores`;
+        assert.ok(outputs[0].every(Number.isFinite), label);
+        assert.deepEqual(outputs[1], outputs[0], `${label}: 1 MB against none`);
+        assert.deepEqual(outputs[2], outputs[0], `${label}: 1,000 MB against none`);
+      }
+    }
+  });
+
   test("linearFp8 from bf16 activations: quantized on each device to the same bytes, then multiplied", async () => {
     const [T, K, N] = [4, 1024, 512];
     const [cw, gw] = await quantizedPair(randomValues(random, N * K, -0.1, 0.1), [N, K]);

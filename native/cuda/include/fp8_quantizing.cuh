@@ -20,6 +20,8 @@
 // setFp8QuantizeInProduct chooses between this and quantizeFp8 + the plain product (fp8_gemv.cu), for measuring.
 #pragma once
 
+#include <algorithm>
+
 #include "fp8_stream_mma.cuh"
 
 namespace iris {
@@ -106,14 +108,33 @@ inline unsigned quantizingGridX(size_t N, int rowsPerPass, size_t groups, int bl
   return unsigned((rowBlocks + passes - 1) / passes);
 }
 
+// setFp8PrefetchBudget's budget in bytes (fp8_gemv.cu): 0 for the first batch of loads alone.
+size_t prefetchBudgetBytes();
+
+// Fp8RowsArgs::prefetchBytes for a launch of `gridX` x `groups` blocks of Stream: the whole of each warp's part of its
+// first-pass rows while all those rows fit the budget, the same share of each past it, 0 (the first batch alone)
+// without a budget. Before its wait a block overlaps only the kernel ahead: a latency-bound one (attention, a norm,
+// the routing) leaves the memory idle, which these weights then fill; the budget keeps them within the 50 MB L2.
+template <typename Stream>
+int prefetchBytesFor(size_t K, size_t N, unsigned gridX, size_t groups) {
+  const size_t budget = prefetchBudgetBytes();
+  if (budget == 0) return 0;
+  const size_t part = (K + Stream::kWarpsPerRow - 1) / Stream::kWarpsPerRow;
+  const size_t rows = std::min(N, size_t(gridX) * Stream::kRows) * groups, firstPass = rows * K;
+  const size_t bytes = firstPass <= budget ? K : part * budget / firstPass;  // whole rows: the kernel clips to its part
+  return int(std::min<size_t>(bytes, INT32_MAX) / 16 * 16);
+}
+
 template <typename Stream, typename Prologue>
 std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
   const size_t sharedBytes = g.T * g.K;
   const dim3 grid(quantizingGridX(g.N, Stream::kRows, groups, quantizingBlocksPerSM<Stream, Prologue>(sharedBytes)),
                   unsigned(groups));
-  return launchDependent(Stream::kName, quantizingRowsKernel<Stream, Prologue>, grid, dim3(kWarps * 32), sharedBytes, g,
-                         value, routingBeforeWait);
+  Fp8RowsArgs args = g;
+  args.prefetchBytes = prefetchBytesFor<Stream>(g.K, g.N, grid.x, groups);
+  return launchDependent(Stream::kName, quantizingRowsKernel<Stream, Prologue>, grid, dim3(kWarps * 32), sharedBytes,
+                         args, value, routingBeforeWait);
 }
 
 // Whether a quantizing product of `rows` output rows streams its weights on the tensor cores (MmaRows) or the CUDA

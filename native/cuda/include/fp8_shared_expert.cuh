@@ -147,8 +147,12 @@ std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& sha
     }
   }
   const dim3 grid(quantizingGridX(routed.N, Stream::kRows, groups, blocksPerSM), unsigned(groups));
+  // Paired, each block streams both matrices: twice the first passes' bytes against the budget.
+  const int prefetch = prefetchBytesFor<Stream>(routed.K, routed.N, grid.x, kPaired ? 2 * groups : groups);
+  Fp8RowsArgs routedArgs = routed, sharedArgs = shared;
+  routedArgs.prefetchBytes = sharedArgs.prefetchBytes = prefetch;
   return launchDependent(kPaired ? "moe fp8 down with the shared expert's" : "moe fp8 gate|up with the shared expert's",
-                         kernel, grid, dim3(kWarps * 32), sharedBytes, routed, shared, routedValue, sharedValue);
+                         kernel, grid, dim3(kWarps * 32), sharedBytes, routedArgs, sharedArgs, routedValue, sharedValue);
 }
 
 template <int MT, typename OutT, bool kPaired, typename Routed, typename Shared>

@@ -197,6 +197,18 @@ __device__ __forceinline__ void prefetchL2(const void* p) {
 #endif
 }
 
+// Bytes [0, bytes) from p (16-byte aligned, bytes a multiple of 16) on their way to L2: one bulk prefetch on sm_90
+// and later (the copy engine walks the lines), a line at a time before (nothing in the cpu emulation).
+__device__ __forceinline__ void prefetchBytesL2(const void* p, int bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (bytes > 0) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
+#elif defined(__CUDA_ARCH__)
+  for (int b = 0; b < bytes; b += 128) prefetchL2(static_cast<const uint8_t*>(p) + b);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
 // Row n's first weights (the first `batch` chunks of each lane) on their way to L2.
 __device__ __forceinline__ void prefetchFirstChunks(const uint4* w4, int chunks, int lane, int batch) {
   for (int b = 0; b < batch; b++) {
@@ -285,16 +297,23 @@ struct WarpPerRow {
   static constexpr const char* kName = "fp8 product (weight streaming, x quantized in the block)";
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = kWarps;  // weight rows a block streams a pass: one a warp
+  static constexpr int kWarpsPerRow = 1;
   // Blocks a multiprocessor that ptxas must fit at kBatch loads in flight: 5 (48 registers, as many warps as the
   // plain product's one-row variant has) for decode's variant, one bf16 row, which left alone takes 64 for the held
   // chunks (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas
   // chooses. None spills (ptxas -v).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
 
-  // This warp's first row's first weights (of `chunks` 16-byte chunks a row) on their way to L2.
+  // This warp's first row's first weights (of `chunks` 16-byte chunks a row) on their way to L2: its first
+  // g.prefetchBytes by one bulk prefetch where the launcher set them, else the lanes' first batch.
   __device__ __forceinline__ static void prefetchFirst(const Fp8RowsArgs& g, int e, int chunks) {
     const int n = blockIdx.x * kWarps + threadIdx.x / 32;
-    if (n < int(g.N)) prefetchFirstChunks(rowChunks(g, e, n), chunks, threadIdx.x % 32, BATCH);
+    if (n >= int(g.N)) return;
+    if (g.prefetchBytes > 0) {
+      if (threadIdx.x % 32 == 0) prefetchBytesL2(rowChunks(g, e, n), min(g.prefetchBytes, 16 * chunks));
+    } else {
+      prefetchFirstChunks(rowChunks(g, e, n), chunks, threadIdx.x % 32, BATCH);
+    }
   }
 
   // out rows start .. start + rows - 1 (x's rows xq, FP8 in shared memory, scales xScale), each warp's columns n,

@@ -57,6 +57,7 @@ struct MmaRows {
   static constexpr const char* kName = "fp8 product (weight streaming on the tensor cores, x quantized in the block)";
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
+  static constexpr int kWarpsPerRow = kWarps;  // each warp a slice of K
   // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
   static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
   // 4 blocks a multiprocessor at the default batch (64 registers: 60 to 62 used on sm_90a, no spills); the forced
@@ -86,8 +87,22 @@ struct MmaRows {
     }
   }
 
+  // The block's first pass on its way to L2: where the launcher set g.prefetchBytes, the first that many bytes of
+  // this warp's slice of each of the pass's 16 rows (a bulk prefetch a row, lanes 0 to 15), else prefetchPass's batch.
   __device__ __forceinline__ static void prefetchFirst(const Fp8RowsArgs& g, int e, int chunks) {
-    if (int(blockIdx.x) * kRows < int(g.N)) prefetchPass(g, e, int(blockIdx.x) * kRows, chunks);
+    const int r0 = int(blockIdx.x) * kRows;
+    if (r0 >= int(g.N)) return;
+    if (g.prefetchBytes <= 0) {
+      prefetchPass(g, e, r0, chunks);
+      return;
+    }
+    const int lane = int(threadIdx.x) % 32;
+    int first, end;
+    slice(g.K, &first, &end);
+    const int begin = 64 * first, stop = min(min(64 * end, 16 * chunks), begin + g.prefetchBytes);
+    if (lane < kRows && r0 + lane < int(g.N) && stop > begin) {
+      prefetchBytesL2(reinterpret_cast<const uint8_t*>(rowChunks(g, e, r0 + lane)) + begin, stop - begin);
+    }
   }
 
   // out rows start .. start + rows - 1 (the block's x rows), the block's passes of 16 columns r0, r0 + 16 * gridDim.x,

@@ -263,6 +263,9 @@ struct Fp8RowsArgs {
   // >= 0: x is float of this dtype (the output's), quantized per row inside as quantizeFp8 does, xScale unused; one
   // expert, at most 4 rows, K a multiple of 16, T * K <= 32 KB (fp8_gemv.cu).
   int xDtype = -1;
+  // Set by the quantizing kernels' launchers (fp8_quantizing.cuh), not by callers: bytes of each of a warp's first
+  // rows that go to L2 before the wait (0: its first batch of loads alone).
+  int prefetchBytes = 0;
 };
 std::string fp8Rows(const Fp8RowsArgs& args);
 // The same product for rows grouped by expert on the FP8 tensor cores (kernels/fp8_grouped_mma.cu): offsets given, x
@@ -275,6 +278,10 @@ void setFp8GroupedMma(int mode);
 // The FP8 product's 16-byte weight loads in flight per lane at one row a pass: 4, 8 or 16 forced, 0 its own choice
 // (benchmarks: bench/decode-layers-scout.ts sweeps it).
 void setFp8StreamBatch(int batch);
+// The bytes of weights the quantizing FP8 products send to L2 before their wait on the kernel ahead, in MB: 0 each
+// warp's first batch of loads alone, > 0 its first pass's rows up to that many MB in all the call, -1 the default
+// (fp8_gemv.cu; bench/decode-layers-scout.ts sweeps it).
+void setFp8PrefetchBudget(int megabytes);
 // Whether the FP8 products at decode sizes quantize their float input inside (fp8_quantizing.cuh) or after a quantizeFp8
 // kernel of its own: 1 inside, 0 a kernel before (linearFp8's callers, through fp8QuantizeInProduct, and
 // moeTop1SigmoidFp8's two products), -1 the default (fp8_gemv.cu). fp8QuantizeInProduct: the choice in force, 1 or 0.

@@ -110,11 +110,17 @@ int quantizeInProduct = -1;
 // save o's and the two downs' ~2.8 µs more a layer (~135 µs).
 constexpr size_t kCudaCoresMaxRows = 5120;
 int onTensorCores = -1;
+// The default of setFp8PrefetchBudget (-1), MB: the quantizing products send their first passes' weights to L2 before
+// their wait, up to this much a call (fp8_quantizing.cuh's prefetchBytesFor). Predicted on Scout at batch 1 (not yet
+// measured): o (26 MB) arriving in L2 during decode attention's ~7.7 µs and q|k|v's first MB during addRmsNorm's.
+constexpr int kPrefetchBudgetDefaultMB = 32;
+int prefetchBudgetMB = -1;
 }  // namespace
 
 namespace fp8stream {
 int forcedFp8StreamBatch() { return forcedBatch; }
 bool quantizesInProduct() { return quantizeInProduct < 0 ? kQuantizeInProductDefault : quantizeInProduct == 1; }
+size_t prefetchBudgetBytes() { return size_t(prefetchBudgetMB < 0 ? kPrefetchBudgetDefaultMB : prefetchBudgetMB) << 20; }
 // FP8 tensor cores (mma over E4M3) from sm_89 on; the CUDA cores elsewhere whatever the choice.
 bool productOnTensorCores(size_t rows) {
   const bool chosen = onTensorCores < 0 ? rows > kCudaCoresMaxRows : onTensorCores == 1;
@@ -123,6 +129,8 @@ bool productOnTensorCores(size_t rows) {
 }  // namespace fp8stream
 
 void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || batch == 16 ? batch : 0; }
+
+void setFp8PrefetchBudget(int megabytes) { prefetchBudgetMB = megabytes < 0 ? -1 : megabytes; }
 
 void setFp8QuantizeInProduct(int mode) { quantizeInProduct = mode == 0 || mode == 1 ? mode : -1; }
 

@@ -110,6 +110,11 @@ export interface CudaAddon extends NcclEntryPoints {
   /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
   setFp8StreamBatch(batch: number): void;
   /**
+   * The MB of weights the quantizing FP8 products send to L2 before their wait on the kernel ahead (their first
+   * passes', within that budget a call); 0: each warp's first batch of loads alone; -1: the addon's default.
+   */
+  setFp8PrefetchBudget(megabytes: number): void;
+  /**
    * The FP8 products at decode sizes quantize their float input inside (1) or after a quantizeFp8 kernel (0): linearFp8's
    * callers (kernels/linear-fp8.ts) and moeTop1SigmoidFp8's two products; -1: the addon's default (fp8_gemv.cu).
    */

@@ -50,6 +50,12 @@ export interface KernelTuning {
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
   /**
+   * The MB of weights the quantizing FP8 products (decode sizes) send to L2 before they wait on the kernel ahead, their
+   * first passes' rows within that budget a call (0: each warp's first batch of loads alone); left out, the addon's
+   * default (native/cuda/kernels/fp8_gemv.cu kPrefetchBudgetDefaultMB).
+   */
+  readonly fp8PrefetchBudget?: number;
+  /**
    * The FP8 products at decode sizes (kernels/linear-fp8.ts FUSED_FP8_QUANTIZE: linearFp8 and the experts' two
    * products) quantize their float input inside the product (true) or in a quantizeFp8 kernel before it (false);
    * left out, the addon's default (native/cuda/kernels/fp8_gemv.cu).
@@ -113,8 +119,8 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
-  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8QuantizeInProduct, fp8GroupedMma,
-  fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
+  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
+  fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
@@ -127,6 +133,7 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionMmaWarps(attentionDecodeTensorCoresWarps);
   addon.setDecodeAttentionMmaStages(attentionDecodeTensorCoresStages);
   addon.setFp8StreamBatch(fp8StreamBatch);
+  addon.setFp8PrefetchBudget(fp8PrefetchBudget);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
   addon.setFp8ProductOnTensorCores(ruleOr(fp8ProductOnTensorCores));
