@@ -190,7 +190,7 @@ const prefetchBudgets: Record<string, number | boolean | string>[] = [];
 if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
   const products = d.kernels.filter((k) => k.quantize !== undefined);
   for (const fp8ProductOnTensorCores of [undefined, true]) {
-    for (const fp8PrefetchBudget of [0, 16, 32, 48]) {
+    for (const fp8PrefetchBudget of [0, 4, 8, 12, 16, 24]) {
       tuneCudaKernels({ fp8ProductOnTensorCores, fp8PrefetchBudget });
       const byProduct: Record<string, number | boolean | string> = { tensorCores: fp8ProductOnTensorCores ?? "rule", budgetMB: fp8PrefetchBudget };
       for (const k of products) {

@@ -111,9 +111,13 @@ int quantizeInProduct = -1;
 constexpr size_t kCudaCoresMaxRows = 5120;
 int onTensorCores = -1;
 // The default of setFp8PrefetchBudget (-1), MB: the quantizing products send their first passes' weights to L2 before
-// their wait, up to this much a call (fp8_quantizing.cuh's prefetchBytesFor). Predicted on Scout at batch 1 (not yet
-// measured): o (26 MB) arriving in L2 during decode attention's ~7.7 µs and q|k|v's first MB during addRmsNorm's.
-constexpr int kPrefetchBudgetDefaultMB = 32;
+// their wait, up to this much a call (fp8_quantizing.cuh's prefetchBytesFor). Predicted: o (26 MB) arriving in L2
+// during decode attention's ~7 µs, the first MB of q|k|v during addRmsNorm's and of the shared gate|up during the
+// routing. Measured on the H200 (bench/decode-layers-scout.ts's fp8PrefetchBudgets at 95141ac, Scout at batch 1, the
+// model's layer with the shared expert folded, µs a layer for 0 / 16 / 32 / 48 MB): 137.25 / 131.85 / 135.68 / 137.86.
+// Each product alone, behind a copy of itself (nothing to overlap), lost with it (q|k|v 13.9 / 14.52 / 16.34 / 15.95):
+// a prefetch queued ahead of the loads that need their bytes first delays them, the more so the larger.
+constexpr int kPrefetchBudgetDefaultMB = 16;
 int prefetchBudgetMB = -1;
 }  // namespace
 

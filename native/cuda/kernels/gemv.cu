@@ -264,12 +264,15 @@ long long residentBlocks() {
 // Long rows (down, K = 11008) take eight: with the first weights loaded before the wait on the kernel ahead
 // (8fdafe5), down measured 13.42 / 12.61 µs with two / eight (7927535; 13.74 / 15.6 before that change).
 constexpr size_t kLongRow = 8192;
+// Few rows (Llama 4's router: 16 x 5,120) take eight too: with two, its 4 blocks' warps streamed 10 chunks a lane in
+// two batches (2.77 µs a call at 95141ac, 164 KB); with eight, 16 blocks whose lanes load their 2 or 3 chunks before the wait.
+constexpr size_t kFewRows = 64;
 
 template <int T>
 int splitFor(size_t K, size_t N) {
   if (forcedSplit > 0) return forcedSplit;
   if (K < 1024) return 1;
-  if (K >= kLongRow) return 8;
+  if (K >= kLongRow || N <= kFewRows) return 8;
   const long long blocksAtTwo = (long long)(N + kGemvWarps / 2 - 1) / (kGemvWarps / 2);
   const long long blocksAtOne = (long long)(N + kGemvWarps - 1) / kGemvWarps;
   return blocksAtTwo > residentBlocks<T, 2>() && blocksAtOne <= residentBlocks<T, 1>() ? 1 : 2;
