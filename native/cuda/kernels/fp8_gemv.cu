@@ -114,10 +114,11 @@ int onTensorCores = -1;
 // their wait, up to this much a call (fp8_quantizing.cuh's prefetchBytesFor). Predicted: o (26 MB) arriving in L2
 // during decode attention's ~7 µs, the first MB of q|k|v during addRmsNorm's and of the shared gate|up during the
 // routing. Measured on the H200 (bench/decode-layers-scout.ts's fp8PrefetchBudgets at 95141ac, Scout at batch 1, the
-// model's layer with the shared expert folded, µs a layer for 0 / 16 / 32 / 48 MB): 137.25 / 131.85 / 135.68 / 137.86.
-// Each product alone, behind a copy of itself (nothing to overlap), lost with it (q|k|v 13.9 / 14.52 / 16.34 / 15.95):
-// a prefetch queued ahead of the loads that need their bytes first delays them, the more so the larger.
-constexpr int kPrefetchBudgetDefaultMB = 16;
+// model's layer with the shared expert folded, µs a layer for 0 / 16 / 32 / 48 MB): 137.25 / 131.85 / 135.68 / 137.86;
+// at fc33385 for 0 / 4 / 8 / 12 / 16 / 24 MB: 135.47 / 130.45 / 129.69 / 130.0 / 130.46 / 132.79. Each product alone,
+// behind a copy of itself (nothing to overlap), loses from 12 MB on (q|k|v 13.93 at 0 and 8, 14.23 at 12, 14.6 at 16,
+// 16.34 at 32): a prefetch queued ahead of the loads that need their bytes first delays them, the more so the larger.
+constexpr int kPrefetchBudgetDefaultMB = 8;
 int prefetchBudgetMB = -1;
 }  // namespace
 
