@@ -186,26 +186,24 @@ if (device.kind === "cuda" && moeBlock !== undefined) {
 // lost for too few loads in flight from memory, which weights already in L2 may change): the products alone (the kernel
 // ahead of each is the same product, so little overlaps), the MoE block as the model calls it, and the stack as the
 // model runs it (the shared expert folded), µs a layer, where attention, the norms and the routing are ahead.
-// The tensor cores' warps take K's steps interleaved or in contiguous eighths (fp8InterleavedSteps) in each.
 const prefetchBudgets: Record<string, number | boolean | string>[] = [];
 if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
   const products = d.kernels.filter((k) => k.quantize !== undefined);
-  for (const [fp8ProductOnTensorCores, fp8PrefetchBudget, fp8InterleavedSteps] of [[undefined, 0, true], [undefined, 8, true],
-    [undefined, 16, true], [undefined, 0, false], [undefined, 8, false], [true, 0, true], [true, 8, true], [true, 8, false]] as const) {
-    tuneCudaKernels({ fp8ProductOnTensorCores, fp8PrefetchBudget, fp8InterleavedSteps });
-    const byProduct: Record<string, number | boolean | string> = {
-      tensorCores: fp8ProductOnTensorCores ?? "rule", budgetMB: fp8PrefetchBudget, interleavedSteps: fp8InterleavedSteps,
-    };
-    for (const k of products) {
-      const on = layerIndices.filter(k.on);
-      byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+  for (const fp8ProductOnTensorCores of [undefined, true]) {
+    for (const fp8PrefetchBudget of [0, 4, 8, 12, 16, 24]) {
+      tuneCudaKernels({ fp8ProductOnTensorCores, fp8PrefetchBudget });
+      const byProduct: Record<string, number | boolean | string> = { tensorCores: fp8ProductOnTensorCores ?? "rule", budgetMB: fp8PrefetchBudget };
+      for (const k of products) {
+        const on = layerIndices.filter(k.on);
+        byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+      }
+      if (moeBlock !== undefined) {
+        const on = layerIndices.filter(moeBlock.on);
+        byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
+      }
+      byProduct.perLayerUs = round(await time(() => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); })), L));
+      prefetchBudgets.push(byProduct);
     }
-    if (moeBlock !== undefined) {
-      const on = layerIndices.filter(moeBlock.on);
-      byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
-    }
-    byProduct.perLayerUs = round(await time(() => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); })), L));
-    prefetchBudgets.push(byProduct);
   }
   tuneCudaKernels({});
 }

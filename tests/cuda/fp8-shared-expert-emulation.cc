@@ -149,19 +149,12 @@ int main() {
       {"T=4 H=128 I=208, experts 4, 1, 4, 2 of 5", 128, 208, 5, {4, 1, 4, 2}},
   };
   bool ok = true;
-  // The tensor cores' warps over K both ways: interleaved steps and contiguous eighths (fp8_stream_mma.cuh warpSteps).
   for (bool tensorCores : {false, true}) {
-    for (bool interleaved : {true, false}) {
-      if (!tensorCores && !interleaved) continue;
-      fs::interleaved = interleaved;
-      if (tensorCores) std::printf("the tensor cores' warps over K: %s\n", interleaved ? "interleaved steps" : "contiguous eighths");
-      for (const Case& c : cases) {
-        ok &= runCase<float>(c, tensorCores);
-        ok &= runCase<__nv_bfloat16>(c, tensorCores);
-      }
+    for (const Case& c : cases) {
+      ok &= runCase<float>(c, tensorCores);
+      ok &= runCase<__nv_bfloat16>(c, tensorCores);
     }
   }
-  fs::interleaved = true;
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

@@ -60,6 +60,4 @@ size_t prefetchBudget = 0;  // bytes; the prefetches themselves do nothing here,
 bool productOnTensorCores(size_t) { return tensorCores; }
 int forcedFp8StreamBatch() { return batch; }
 size_t prefetchBudgetBytes() { return prefetchBudget; }
-bool interleaved = true;  // the tensor-core streaming's warps over K (each case runs both)
-bool interleavedSteps() { return interleaved; }
 }  // namespace iris::fp8stream

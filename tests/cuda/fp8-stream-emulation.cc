@@ -143,17 +143,10 @@ int main() {
   bf16.bias = bf16.bf16 = true;
 
   bool ok = true;
-  // The tensor cores' warps over K both ways: interleaved steps and contiguous eighths (fp8_stream_mma.cuh warpSteps).
   for (bool tensorCores : {false, true}) {
-    for (bool interleaved : {true, false}) {
-      if (!tensorCores && !interleaved) continue;
-      iris::fp8stream::interleaved = interleaved;
-      if (tensorCores) std::printf("the tensor cores' warps over K: %s\n", interleaved ? "interleaved steps" : "contiguous eighths");
-      for (const Case& c : f32) ok &= runCase<float>(c, tensorCores, 0);
-      for (int batch : {0, 8, 16}) ok &= runCase<__nv_bfloat16>(bf16, tensorCores, batch);  // forced only at one bf16 row
-    }
+    for (const Case& c : f32) ok &= runCase<float>(c, tensorCores, 0);
+    for (int batch : {0, 8, 16}) ok &= runCase<__nv_bfloat16>(bf16, tensorCores, batch);  // forced only at one bf16 row
   }
-  iris::fp8stream::interleaved = true;
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

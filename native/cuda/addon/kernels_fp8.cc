@@ -75,7 +75,6 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"setFp8MoeSharedFold", nullptr, intSetter<setFp8MoeSharedFold>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8StreamBatch", nullptr, intSetter<setFp8StreamBatch>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8PrefetchBudget", nullptr, intSetter<setFp8PrefetchBudget>, nullptr, nullptr, nullptr, napi_default, nullptr},
-    {"setFp8InterleavedSteps", nullptr, intSetter<setFp8InterleavedSteps>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8QuantizeInProduct", nullptr, intSetter<setFp8QuantizeInProduct>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"fp8QuantizeInProduct", nullptr, Fp8QuantizeInProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8GroupedMma", nullptr, intSetter<setFp8GroupedMma>, nullptr, nullptr, nullptr, napi_default, nullptr},

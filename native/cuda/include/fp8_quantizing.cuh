@@ -110,8 +110,6 @@ inline unsigned quantizingGridX(size_t N, int rowsPerPass, size_t groups, int bl
 
 // setFp8PrefetchBudget's budget in bytes (fp8_gemv.cu): 0 for the first batch of loads alone.
 size_t prefetchBudgetBytes();
-// setFp8InterleavedSteps's choice (fp8_gemv.cu): Fp8RowsArgs::interleavedSteps.
-bool interleavedSteps();
 
 // Fp8RowsArgs::prefetchBytes for a launch of `gridX` x `groups` blocks of Stream: the whole of each warp's part of its
 // first-pass rows while all those rows fit the budget, the same share of each past it, 0 (the first batch alone)
@@ -135,7 +133,6 @@ std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBefor
                   unsigned(groups));
   Fp8RowsArgs args = g;
   args.prefetchBytes = prefetchBytesFor<Stream>(g.K, g.N, grid.x, groups);
-  args.interleavedSteps = interleavedSteps();
   return launchDependent(Stream::kName, quantizingRowsKernel<Stream, Prologue>, grid, dim3(kWarps * 32), sharedBytes,
                          args, value, routingBeforeWait);
 }

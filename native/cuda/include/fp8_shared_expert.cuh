@@ -151,7 +151,6 @@ std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& sha
   const int prefetch = prefetchBytesFor<Stream>(routed.K, routed.N, grid.x, kPaired ? 2 * groups : groups);
   Fp8RowsArgs routedArgs = routed, sharedArgs = shared;
   routedArgs.prefetchBytes = sharedArgs.prefetchBytes = prefetch;
-  routedArgs.interleavedSteps = sharedArgs.interleavedSteps = interleavedSteps();
   return launchDependent(kPaired ? "moe fp8 down with the shared expert's" : "moe fp8 gate|up with the shared expert's",
                          kernel, grid, dim3(kWarps * 32), sharedBytes, routedArgs, sharedArgs, routedValue, sharedValue);
 }

@@ -15,8 +15,8 @@
 // (issue 11: 130 tok/s at 7.7 ms a step, 175 wants 5.7).
 //
 // Layout. A block's pass covers 16 weight rows (one m16 tile: A's rows are output channels, B's 8 columns the block's
-// x rows, those past `rows` zero); its 8 warps split K's 64-byte steps (interleaved or in contiguous slices: warpSteps)
-// and add their partial tiles through shared memory at the end of the pass. The sum over k is order-free, so K is permuted alike in A and
+// x rows, those past `rows` zero); its 8 warps split K in contiguous slices of 64-byte steps and add their partial
+// tiles through shared memory at the end of the pass. The sum over k is order-free, so K is permuted alike in A and
 // B: lane (g, t) (g = lane / 4, t = lane % 4) loads the 16 bytes at 64s + 16t of row g (and of row g + 8) with one
 // streaming load each; words 0 and 1 are a0 / a2 (a1 / a3 from row g + 8) of one mma, words 2 and 3 of the next; b0 /
 // b1 are x row g's bytes at the same offsets (one 16-byte shared load for both mma). The PTX ISA's m16n8k32 fragments
@@ -57,45 +57,38 @@ struct MmaRows {
   static constexpr const char* kName = "fp8 product (weight streaming on the tensor cores, x quantized in the block)";
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
-  static constexpr int kWarpsPerRow = kWarps;  // each warp an eighth of K's steps
+  static constexpr int kWarpsPerRow = kWarps;  // each warp a slice of K
   // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
   static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
   // 4 blocks a multiprocessor at the default batch (64 registers: 60 to 62 used on sm_90a, no spills); the forced
   // larger batches as ptxas chooses (~90 and ~125 registers).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
 
-  // This warp's 64-byte steps of a row (the last of a row may be partial): s0, s0 + stride, ..., `count` of them.
-  // Interleaved (g.interleavedSteps), warp w takes steps w, w + 8, ...: at any time the block's eight warps read each
-  // of its rows' next 64 x 8 x kSteps bytes together. Else each warp a contiguous eighth of K: 8 x kSteps separate
-  // runs of 64 bytes a row in flight, 640 bytes apart at K = 5,120.
-  struct Steps {
-    int s0, stride, count;
-  };
-  __device__ __forceinline__ static Steps warpSteps(const Fp8RowsArgs& g) {
-    const int steps = int((g.K / 16 + 3) / 4), warp = int(threadIdx.x) / 32;
-    if (g.interleavedSteps) return {warp, kWarps, warp < steps ? (steps - warp + kWarps - 1) / kWarps : 0};
-    const int per = (steps + kWarps - 1) / kWarps, first = min(steps, warp * per);
-    return {first, 1, min(steps, first + per) - first};
+  // This warp's slice of K, in 64-byte steps [first, end) (the last step of a row may be partial).
+  __device__ __forceinline__ static void slice(size_t K, int* first, int* end) {
+    const int steps = int((K / 16 + 3) / 4), per = (steps + kWarps - 1) / kWarps, warp = int(threadIdx.x) / 32;
+    *first = min(steps, warp * per);
+    *end = min(steps, *first + per);
   }
 
   // This lane's first kSteps steps of rows r0 + g and r0 + g + 8 (`chunks` 16-byte chunks a row) on their way to L2.
   __device__ __forceinline__ static void prefetchPass(const Fp8RowsArgs& g, int e, int r0, int chunks) {
     const int lane = int(threadIdx.x) % 32;
-    const Steps w = warpSteps(g);
+    int first, end;
+    slice(g.K, &first, &end);
     for (int half = 0; half < 2; half++) {
       const int n = r0 + lane / 4 + 8 * half;
       if (n >= int(g.N)) break;
       const uint4* row = rowChunks(g, e, n);
-      for (int j = 0; j < w.count && j < kSteps; j++) {
-        const int c = 4 * (w.s0 + j * w.stride) + lane % 4;
+      for (int s = first; s < end && s < first + kSteps; s++) {
+        const int c = 4 * s + lane % 4;
         if (c < chunks) prefetchL2(row + c);
       }
     }
   }
 
-  // The block's first pass on its way to L2: where the launcher set g.prefetchBytes (P), P bytes of each of the pass's
-  // 16 rows a warp (a bulk prefetch a row, lanes 0 to 15), at most an eighth of K: the row's first 8P bytes among the
-  // warps interleaved, the first P of its eighth contiguous; else prefetchPass's batch.
+  // The block's first pass on its way to L2: where the launcher set g.prefetchBytes, the first that many bytes of
+  // this warp's slice of each of the pass's 16 rows (a bulk prefetch a row, lanes 0 to 15), else prefetchPass's batch.
   __device__ __forceinline__ static void prefetchFirst(const Fp8RowsArgs& g, int e, int chunks) {
     const int r0 = int(blockIdx.x) * kRows;
     if (r0 >= int(g.N)) return;
@@ -103,9 +96,10 @@ struct MmaRows {
       prefetchPass(g, e, r0, chunks);
       return;
     }
-    const int lane = int(threadIdx.x) % 32, warp = int(threadIdx.x) / 32, K = 16 * chunks;
-    const int steps = (chunks + 3) / 4, eighth = 64 * ((steps + kWarps - 1) / kWarps), part = min(g.prefetchBytes, eighth);
-    const int begin = warp * (g.interleavedSteps ? part : eighth), stop = min(K, begin + part);
+    const int lane = int(threadIdx.x) % 32;
+    int first, end;
+    slice(g.K, &first, &end);
+    const int begin = 64 * first, stop = min(min(64 * end, 16 * chunks), begin + g.prefetchBytes);
     if (lane < kRows && r0 + lane < int(g.N) && stop > begin) {
       prefetchBytesL2(reinterpret_cast<const uint8_t*>(rowChunks(g, e, r0 + lane)) + begin, stop - begin);
     }
@@ -156,36 +150,35 @@ struct MmaRows {
     __shared__ float partial[2][kWarps][MT][16];
     const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
     const int N = int(g.N), chunks = int(g.K) / 16;
-    const Steps w = warpSteps(g);
-    // This lane's chunk (t) of rows g and g + 8 and of x: step s's is 4 s further. Rows past N and x rows past `rows`
-    // feed only sums never stored (mma keeps A's rows and B's columns apart): they read row N - 1 and x row 0 rather
-    // than branch.
-    const int stepChunks = 4 * w.stride;  // chunks from one of this warp's steps to its next
-    int c = 4 * w.s0 + t;                  // this lane's chunk of the step at hand
-    const uint4* lo = rowChunks(g, e, min(r0 + gr, N - 1)) + c;
-    const uint4* hi = rowChunks(g, e, min(r0 + gr + 8, N - 1)) + c;
-    const uint4* x = reinterpret_cast<const uint4*>(xq) + (gr < rows ? gr : 0) * chunks + c;
+    int first, end;
+    slice(g.K, &first, &end);
+    // This lane's chunk of step `first` in rows g and g + 8 and in x, moving a batch at a time. Rows past N and x rows
+    // past `rows` feed only sums never stored (mma keeps A's rows and B's columns apart): they read row N - 1 and x
+    // row 0 rather than branch.
+    const int c0 = 4 * first + t;
+    const uint4* lo = rowChunks(g, e, min(r0 + gr, N - 1)) + c0;
+    const uint4* hi = rowChunks(g, e, min(r0 + gr + 8, N - 1)) + c0;
+    const uint4* x = reinterpret_cast<const uint4*>(xq) + (gr < rows ? gr : 0) * chunks + c0;
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll 1
-    for (int j = 0; j < w.count; j += kSteps, c += kSteps * stepChunks, lo += kSteps * stepChunks, hi += kSteps * stepChunks,
-             x += kSteps * stepChunks) {
-      // Steps past the warp's, or chunks past the row (the last step of a row whose K is not a multiple of 64), are zeros.
+    for (int s = first; s < end; s += kSteps, lo += 4 * kSteps, hi += 4 * kSteps, x += 4 * kSteps) {
+      // Chunks past the slice, or past the row (the last step of a row whose K is not a multiple of 64), are zeros.
       bool in[kSteps];
       uint4 wl[kSteps], wh[kSteps];
 #pragma unroll
       for (int b = 0; b < kSteps; b++) {
-        in[b] = j + b < w.count && c + b * stepChunks < chunks;
+        in[b] = s + b < end && 4 * (s + b) + t < chunks;
         wl[b] = wh[b] = make_uint4(0, 0, 0, 0);
         if (in[b]) {
-          wl[b] = __ldcs(lo + b * stepChunks);
-          wh[b] = __ldcs(hi + b * stepChunks);
+          wl[b] = __ldcs(lo + 4 * b);
+          wh[b] = __ldcs(hi + 4 * b);
         }
       }
 #pragma unroll
       for (int b = 0; b < kSteps; b++) {
-        if (j + b >= w.count) break;  // the whole warp alike: mma is a warp's instruction
+        if (s + b >= end) break;  // the whole warp alike: mma is a warp's instruction
         uint4 xv = make_uint4(0, 0, 0, 0);
-        if (in[b]) xv = x[b * stepChunks];
+        if (in[b]) xv = x[4 * b];
         mmaStep(acc, wl[b], wh[b], xv);
       }
     }

@@ -266,9 +266,6 @@ struct Fp8RowsArgs {
   // Set by the quantizing kernels' launchers (fp8_quantizing.cuh), not by callers: bytes of each of a warp's first
   // rows that go to L2 before the wait (0: its first batch of loads alone).
   int prefetchBytes = 0;
-  // Also set by those launchers: the tensor-core streaming's warps take K's 64-byte steps interleaved (warp w steps w,
-  // w + 8, ...) rather than in contiguous eighths (fp8_stream_mma.cuh warpSteps).
-  bool interleavedSteps = false;
 };
 std::string fp8Rows(const Fp8RowsArgs& args);
 // The same product for rows grouped by expert on the FP8 tensor cores (kernels/fp8_grouped_mma.cu): offsets given, x
@@ -285,8 +282,6 @@ void setFp8StreamBatch(int batch);
 // warp's first batch of loads alone, > 0 its first pass's rows up to that many MB in all the call, -1 the default
 // (fp8_gemv.cu; bench/decode-layers-scout.ts sweeps it).
 void setFp8PrefetchBudget(int megabytes);
-// The tensor-core FP8 streaming's warps over K: 1 interleaved steps, 0 contiguous eighths, -1 the default (fp8_gemv.cu).
-void setFp8InterleavedSteps(int mode);
 // Whether the FP8 products at decode sizes quantize their float input inside (fp8_quantizing.cuh) or after a quantizeFp8
 // kernel of its own: 1 inside, 0 a kernel before (linearFp8's callers, through fp8QuantizeInProduct, and
 // moeTop1SigmoidFp8's two products), -1 the default (fp8_gemv.cu). fp8QuantizeInProduct: the choice in force, 1 or 0.

@@ -120,18 +120,11 @@ int onTensorCores = -1;
 // 16.34 at 32): a prefetch queued ahead of the loads that need their bytes first delays them, the more so the larger.
 constexpr int kPrefetchBudgetDefaultMB = 8;
 int prefetchBudgetMB = -1;
-// The default of setFp8InterleavedSteps (-1): the tensor-core streaming's warps take K's steps interleaved. Predicted
-// (not yet measured): contiguous eighths put 8 x 2 runs of 64 bytes a row in flight, 640 bytes apart at K = 5,120,
-// where the CUDA-core streaming (a warp a row, 512 contiguous bytes an instruction) and the bf16 gemv (4.1 TB/s) read
-// long runs; interleaved, a block's 16 rows are read 1 KB at a time each, which the DRAM pages serve better.
-constexpr bool kInterleavedStepsDefault = true;
-int interleavedStepsMode = -1;
 }  // namespace
 
 namespace fp8stream {
 int forcedFp8StreamBatch() { return forcedBatch; }
 bool quantizesInProduct() { return quantizeInProduct < 0 ? kQuantizeInProductDefault : quantizeInProduct == 1; }
-bool interleavedSteps() { return interleavedStepsMode < 0 ? kInterleavedStepsDefault : interleavedStepsMode == 1; }
 size_t prefetchBudgetBytes() { return size_t(prefetchBudgetMB < 0 ? kPrefetchBudgetDefaultMB : prefetchBudgetMB) << 20; }
 // FP8 tensor cores (mma over E4M3) from sm_89 on; the CUDA cores elsewhere whatever the choice.
 bool productOnTensorCores(size_t rows) {
@@ -143,8 +136,6 @@ bool productOnTensorCores(size_t rows) {
 void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || batch == 16 ? batch : 0; }
 
 void setFp8PrefetchBudget(int megabytes) { prefetchBudgetMB = megabytes < 0 ? -1 : megabytes; }
-
-void setFp8InterleavedSteps(int mode) { interleavedStepsMode = mode == 0 || mode == 1 ? mode : -1; }
 
 void setFp8QuantizeInProduct(int mode) { quantizeInProduct = mode == 0 || mode == 1 ? mode : -1; }
 

@@ -114,8 +114,6 @@ export interface CudaAddon extends NcclEntryPoints {
    * passes', within that budget a call); 0: each warp's first batch of loads alone; -1: the addon's default.
    */
   setFp8PrefetchBudget(megabytes: number): void;
-  /** The tensor-core FP8 streaming's warps over K: 1 interleaved 64-byte steps, 0 contiguous eighths, -1 the default. */
-  setFp8InterleavedSteps(mode: number): void;
   /**
    * The FP8 products at decode sizes quantize their float input inside (1) or after a quantizeFp8 kernel (0): linearFp8's
    * callers (kernels/linear-fp8.ts) and moeTop1SigmoidFp8's two products; -1: the addon's default (fp8_gemv.cu).

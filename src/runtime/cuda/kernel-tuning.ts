@@ -56,12 +56,6 @@ export interface KernelTuning {
    */
   readonly fp8PrefetchBudget?: number;
   /**
-   * The quantizing FP8 products on the tensor cores: their warps take K's 64-byte steps interleaved (true: warp w steps
-   * w, w + 8, ..., so a block reads each row's next bytes together) or in contiguous eighths (false); left out, the
-   * addon's default (native/cuda/kernels/fp8_gemv.cu kInterleavedStepsDefault).
-   */
-  readonly fp8InterleavedSteps?: boolean;
-  /**
    * The FP8 products at decode sizes (kernels/linear-fp8.ts FUSED_FP8_QUANTIZE: linearFp8 and the experts' two
    * products) quantize their float input inside the product (true) or in a quantizeFp8 kernel before it (false);
    * left out, the addon's default (native/cuda/kernels/fp8_gemv.cu).
@@ -125,8 +119,8 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
-  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8InterleavedSteps,
-  fp8QuantizeInProduct, fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
+  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
+  fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
@@ -140,7 +134,6 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionMmaStages(attentionDecodeTensorCoresStages);
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8PrefetchBudget(fp8PrefetchBudget);
-  addon.setFp8InterleavedSteps(ruleOr(fp8InterleavedSteps));
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
   addon.setFp8ProductOnTensorCores(ruleOr(fp8ProductOnTensorCores));
