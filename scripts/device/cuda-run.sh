@@ -71,6 +71,16 @@ for arg in "$@"; do
   esac
 done
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
+# The SM clock, temperature, power and why the clock is held down, at the phases' edges, into clocks.txt (printed last):
+# offline runs that follow the ~4-minute test run read 5-15% slower in every compute-bound phase (sessions 9 and 10).
+clocks() {
+  local reasons
+  reasons=$(nvidia-smi --query-gpu=clocks_event_reasons.active --format=csv,noheader 2>/dev/null ||
+    nvidia-smi --query-gpu=clocks_throttle_reasons.active --format=csv,noheader 2>/dev/null)
+  echo "$1: $(nvidia-smi --query-gpu=clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv,noheader 2>&1), reasons ${reasons:-?}" \
+    >> "$out/clocks.txt"
+}
+clocks start
 start=$(date +%s)
 node scripts/build-native.mjs > "$out/build-cpu.log" 2>&1 &  # the cpu reference's matrix product, beside
 # The H200 runs sm_90a machine code alone; the other targets (sm_80 above all) would triple the build's time.
@@ -91,6 +101,7 @@ if [[ $build_rc == 0 ]]; then
       timeout "${TEST_TIMEOUT:-420}" npm run test:cuda > "$out/test-cuda.log" 2>&1
     fi
     test_rc=$?
+    clocks "after the tests"
     [[ $test_rc == 124 ]] && echo "test:cuda stopped at TEST_TIMEOUT; last test reached: $(grep -E '✔|✖' "$out/test-cuda.log" | tail -1)"
   fi
   if [[ $bench == 1 ]]; then
@@ -185,9 +196,11 @@ requests=${THROUGHPUT_REQUESTS:-512}
 engine_flags=(--model $model --device cuda --context-length 1024 --kv-cache-mb 24576 --max-running-requests 512 --preprocess-workers 12
   ${THROUGHPUT_FLAGS:-})
 if [[ $throughput == 1 && $build_rc == 0 ]]; then
+  clocks "before offline"
   timeout 300 node --import tsx bench/vlm-offline.ts "${engine_flags[@]}" --requests "$requests" \
     > "$out/vlm-offline-iris.json" 2> "$out/vlm-offline-iris.err"
   echo "iris offline rc=$?"
+  clocks "after offline"
   # THROUGHPUT_CPU_PROF=1: V8's cpu profiles of the shared-picture and formats runs' threads (where the caller's thread
   # and the engine core spend a request's preparation) under $out/cpu-prof-shared and $out/cpu-prof-formats (sampled
   # every 100 µs: one request's ~15 ms would get ~15 samples at the default 1 ms).
@@ -241,6 +254,9 @@ if [[ $hf == 1 ]]; then
     --image .device-bench/photo-512.png > "$out/latency-hf.json" 2> "$out/latency-hf.err"
   echo "hf twin rc=$?"
 fi
+clocks end
+echo "==== clocks ===="
+cat "$out/clocks.txt"
 echo "==== failures ===="
 grep -A30 "✖" "$out/test-cuda.log" 2>/dev/null | grep -v "^\s*at " | head -150
 echo "==== test:cuda summary (rc=$test_rc) ===="
