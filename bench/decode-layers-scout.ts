@@ -128,6 +128,8 @@ if (device.kind === "cuda" && attention !== undefined) {
 // it (forced both ways; decode sizes only), µs a call, the quantizing kernel counted with its product; and the layers'
 // stack each way, µs a layer.
 const layerStack = (skip = -1) => () => layerIndices.forEach((i) => d.kernels.forEach((k, j) => { if (j !== skip && k.on(i)) k.run(i); }));
+// The layers as the model runs them: the shared expert's MoE block as one call (folded where the backend folds it).
+const foldedStack = () => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); }));
 const quantizeInProduct: Record<string, number | boolean>[] = [];
 const fp8QuantizeInProductDefault = backend.fp8QuantizeInProduct ?? true;
 if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
@@ -176,7 +178,7 @@ if (device.kind === "cuda" && moeBlock !== undefined) {
   for (const fold of [true, false]) {
     tuneCudaKernels({ fp8MoeSharedFold: fold });
     const us = await time(() => on.forEach(moeBlock.run), on.length);
-    const perLayerUs = await time(() => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); })), L);
+    const perLayerUs = await time(foldedStack, L);
     sharedExpertFold.push({ fold, moeBlockUs: round(us), readBytes: Math.round(bytes), GBps: round(bytes / us / 1e3, 0), perLayerUs: round(perLayerUs) });
   }
   tuneCudaKernels({});
@@ -201,7 +203,7 @@ if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
         const on = layerIndices.filter(moeBlock.on);
         byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
       }
-      byProduct.perLayerUs = round(await time(() => layerIndices.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); })), L));
+      byProduct.perLayerUs = round(await time(foldedStack, L));
       prefetchBudgets.push(byProduct);
     }
   }
