@@ -140,8 +140,8 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
   __nv_bfloat16* stages = reinterpret_cast<__nv_bfloat16*>(decodeMmaShared) + warp * Shape::kWarpElems;
   // The warp's tile of keys with slots `slot` (lane j < 16: key j's) into stage st, as one cp.async group (empty
   // without a tile, so the groups count one a tile); absent keys are zero rows. Each copy instruction moves whole rows
-  // (kRowsPerCopy of them, 16 bytes a lane); row `skip` (the key the kernel ahead writes, before the wait) is left to
-  // fillNewest. Returns the tile's keys that are there, a bit a key.
+  // (kRowsPerCopy of them, 16 bytes a lane); row `skip` (before the wait: the key the kernel ahead writes) is left to
+  // the plain loads after the wait. Returns the tile's keys that are there, a bit a key.
   auto issue = [&](int st, bool any, int slot, int skip) {
     unsigned present = 0;
     if (any) {
