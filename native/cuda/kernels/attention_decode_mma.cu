@@ -124,14 +124,16 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
 #pragma unroll
   for (int j = 0; j < S; j++) slotFirst[j] = slotOf(j);
   int slotNext = slotOf(S);
-  // Which of this warp's first S tiles holds the key at `pos` (-1: none; uniform over the warp), and its slot.
-  int newestTile = -1, newestSlot = -1;
+  // Which of this warp's first S tiles holds the key at `pos` (-1: none; uniform over the warp), its row in that tile
+  // and its slot.
+  int newestTile = -1, newestRow = -1, newestSlot = -1;
 #pragma unroll
   for (int j = 0; j < S; j++) {
     const int first = kLo + (warp + j * W) * kTileKeys;
     if (j < warpTiles && pos >= first && pos < first + kTileKeys) {
       newestTile = j;
-      newestSlot = __shfl_sync(0xffffffffu, slotFirst[j], pos - first);
+      newestRow = pos - first;
+      newestSlot = __shfl_sync(0xffffffffu, slotFirst[j], newestRow);
     }
   }
 
@@ -166,15 +168,14 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
   unsigned long long presentQueue = 0;
 #pragma unroll
   for (int j = 0; j < S; j++) {
-    const int skip = j == newestTile ? pos - (kLo + (warp + j * W) * kTileKeys) : -1;
-    presentQueue |= (unsigned long long)issue(j, warpTiles > j, slotFirst[j], skip) << (16 * j);
+    presentQueue |= (unsigned long long)issue(j, warpTiles > j, slotFirst[j], j == newestTile ? newestRow : -1) << (16 * j);
   }
   waitForPrevious();
   releaseNext();
   // The key at `pos`, now written: its K and V rows into their stage with plain loads and stores (a row absent from
   // the cache is zeros, as cp.async leaves one), ordered before the tile's use by the warp barrier that precedes it.
   if (newestTile >= 0) {
-    __nv_bfloat16* kDst = stages + newestTile * 2 * Shape::kTileElems + (pos - (kLo + (warp + newestTile * W) * kTileKeys)) * LD;
+    __nv_bfloat16* kDst = stages + newestTile * 2 * Shape::kTileElems + newestRow * LD;
     for (int c = lane; c < 2 * Shape::kChunks; c += 32) {
       const bool value = c >= Shape::kChunks;
       const int piece = c % Shape::kChunks;
