@@ -25,6 +25,7 @@ import { siluAndMul } from "../src/kernels/silu-and-mul.js";
 import { sliceColumns } from "../src/kernels/slice-columns.js";
 import type { Segments } from "../src/runtime/backend.js";
 import { fromHost } from "../src/runtime/creation.js";
+import { tuneCudaKernels, type KernelTuning } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import { deviceRandom } from "./device-random.js";
 import { graphMicroseconds } from "./graph-timing.js";
@@ -89,6 +90,15 @@ interface Kernel {
   path?: Path;
 }
 const attentionOptions = { scale: 1 / Math.sqrt(D), causal: false };
+/** Runs `run` under `tuning` (the knobs back to their rules after). */
+function tuned(tuning: KernelTuning, run: () => void): void {
+  tuneCudaKernels(tuning);
+  try {
+    run();
+  } finally {
+    tuneCudaKernels({});
+  }
+}
 const qkvHeads = qkv.view([P, 3 * heads, D]);
 const kernels: Kernel[] = [
   { name: "rmsNorm (norm1)", run: () => rmsNorm(x, w.norm1, eps, normed), bytes: bytes([P, H], [P, H]), in: "every" },
@@ -110,6 +120,14 @@ const kernels: Kernel[] = [
   { name: `rotaryAttentionQKV in place (windows of ${windowPatches})`,
     run: () => rotaryAttentionQKV(qkvHeads, heads, cos, sin, "neox", windows, attentionOptions, attended),
     flop: attentionFlop(windowPatches), in: "windowed", path: "inPlace" },
+  // The windows as before attention_window.cu (q and k rotated in the product, then the tensor-core kernel), and
+  // that kernel at other head counts a block, timed for comparison (the knobs are the cuda backend's).
+  ...(device.kind === "cuda" ? [{ attentionWindows: false }, ...[1, 2, 8, 16].map((n) => ({ attentionWindowHeads: n }))].map((tuning: KernelTuning) => ({
+    name: `rotaryAttentionQKV in place, ${tuning.attentionWindows === false ? "rotation apart" : `${tuning.attentionWindowHeads} heads a block`} ` +
+      `(before; windows of ${windowPatches})`,
+    run: () => tuned(tuning, () => rotaryAttentionQKV(qkvHeads, heads, cos, sin, "neox", windows, attentionOptions, attended)),
+    flop: attentionFlop(windowPatches), in: "before" as const,
+  })) : []),
   { name: `rotaryAttentionQKV in place (pictures of ${patchesPerImage})`,
     run: () => rotaryAttentionQKV(qkvHeads, heads, cos, sin, "neox", frames, attentionOptions, attended),
     flop: attentionFlop(patchesPerImage), in: "full", path: "inPlace" },

@@ -4,7 +4,6 @@
  */
 import { IrisError } from "../core/errors.js";
 import type { QwenVisionConfig } from "../checkpoint/qwen2-5-vl-config.js";
-import { addInPlace } from "../kernels/add.js";
 import { addRmsNorm } from "../kernels/add-rms-norm.js";
 import { gatherRows } from "../kernels/gather-rows.js";
 import { gelu } from "../kernels/gelu.js";
@@ -25,7 +24,8 @@ import { visionLayout, type ImageGrid } from "./qwen2-5-vl-vision-layout.js";
 const VISION_NORM_EPS = 1e-6;
 
 class VisionBlock {
-  private readonly norm1: RMSNorm;
+  /** Applied by the block before (or the tower, for the first): see forward. */
+  readonly norm1: RMSNorm;
   private readonly norm2: RMSNorm;
   private readonly qkv: QKVProjection;
   private readonly proj: Linear;
@@ -40,15 +40,19 @@ class VisionBlock {
     this.mlp = new GatedMLP(params, `${prefix}.mlp`, c.hiddenSize, c.intermediateSize, true);
   }
 
-  /** Updates the residual stream x in place. */
-  forward(x: Tensor, rotary: RotaryTables, segments: Segments): void {
+  /**
+   * Updates the residual stream x in place. `normed` holds norm1(x) on entry; on return it holds next(x), the next
+   * block's norm1 (or the merger's norm) of the updated stream: the residual add and that norm are one kernel
+   * (addRmsNorm), one pass over the stream fewer than an add and a norm apart.
+   */
+  forward(x: Tensor, normed: Tensor, next: RMSNorm, rotary: RotaryTables, segments: Segments): void {
     const { hiddenSize: H, headDim } = this.c;
     const N = x.shape[0];
-    const qkv = this.qkv.fusedHeads(this.norm1.forward(x));
+    const qkv = this.qkv.fusedHeads(normed);
     const attended = rotaryAttentionQKV(qkv, this.qkv.heads.numKvHeads, rotary.cos, rotary.sin, "neox", segments,
       { scale: 1 / Math.sqrt(headDim), causal: false });
-    const normed = addRmsNorm(x, this.proj.forward(attended.view([N, H])), this.norm2.weight, this.norm2.eps);
-    addInPlace(x, this.mlp.forward(normed));
+    const normed2 = addRmsNorm(x, this.proj.forward(attended.view([N, H])), this.norm2.weight, this.norm2.eps);
+    addRmsNorm(x, this.mlp.forward(normed2), next.weight, next.eps, normed);
   }
 }
 
@@ -93,12 +97,15 @@ export class Qwen2_5_VisionTower {
     const rotary = this.rotary.tables(upload(layout.rotaryPositions, [layout.numPatches, 2]));
     const windows: Segments = { cuSeqlens: upload(layout.cuWindowSeqlens), maxSeqLen: layout.maxWindowLen };
     const frames: Segments = { cuSeqlens: upload(layout.cuSeqlens), maxSeqLen: layout.maxFrameLen };
+    // Each block leaves the next one's norm1 of the stream in `normed`; the last, the merger's norm.
+    const normed = this.blocks.length > 0 ? this.blocks[0].norm1.forward(x) : this.mergerNorm.forward(x);
     this.blocks.forEach((block, i) => {
-      device.scratch(() => block.forward(x, rotary, c.fullAttentionBlocks.includes(i) ? frames : windows));
+      const next = i + 1 < this.blocks.length ? this.blocks[i + 1].norm1 : this.mergerNorm;
+      device.scratch(() => block.forward(x, normed, next, rotary, c.fullAttentionBlocks.includes(i) ? frames : windows));
     });
 
     const unit = c.spatialMergeSize * c.spatialMergeSize;
-    const merged = this.mergerNorm.forward(x).view([layout.numPatches / unit, c.hiddenSize * unit]);
+    const merged = normed.view([layout.numPatches / unit, c.hiddenSize * unit]);
     const out = this.mergerFc2.forward(gelu(this.mergerFc1.forward(merged)));
     return gatherRows(out, upload(layout.restoreOrder));
   }

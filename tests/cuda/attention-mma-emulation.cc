@@ -61,11 +61,14 @@ inline int min(int a, int b) { return a < b ? a : b; }
 
 namespace iris {
 namespace {
-alignas(16) unsigned char smemRaw[6 * 64 * (128 + 8) * 2];
+// The larger of the two kernels' needs: six tiles of head dim 128, plus attention_window.cu's angles (cos and sin of
+// 64 rows of at most 64).
+alignas(16) unsigned char smemRaw[6 * 64 * (128 + 8) * 2 + 2 * 64 * 64 * 4];
 }  // namespace
 }  // namespace iris
 
 #include "../../native/cuda/kernels/attention_mma.cu"
+#include "../../native/cuda/kernels/attention_window.cu"
 
 // ==== cases ====
 
@@ -198,6 +201,83 @@ bool runCase(const Case& c) {
   return ok;
 }
 
+// The window kernel (attention_window.cu: q and k rotated in shared memory, several heads a block) against the rotary
+// arithmetic on the host followed by attentionMmaKernel on the rotated product: the same bits, every row written.
+template <int D>
+bool runWindowCase(const char* name, const std::vector<int>& lengths, int H, int R, bool interleaved, bool causal, int headsPerBlock) {
+  const int S = int(lengths.size());
+  std::vector<int> starts{0};
+  for (int n : lengths) starts.push_back(starts.back() + n);
+  const int T = starts.back();
+  const size_t row = size_t(3 * H) * D;
+  const std::vector<uint16_t> qkv = randomBf16(size_t(T) * row, -2, 2);
+  std::vector<float> cosTab(size_t(T) * R), sinTab(size_t(T) * R);
+  for (size_t i = 0; i < cosTab.size(); i++) {
+    const float angle = 20 * emulation::uniform() - 10;
+    cosTab[i] = std::cos(angle);
+    sinTab[i] = std::sin(angle);
+  }
+  iris::AttentionArgs a;
+  a.dtype = iris::kBF16;
+  a.queryStart = starts.data();
+  a.tokens = T;
+  a.S = S;
+  a.Hq = a.Hk = H;
+  a.D = D;
+  a.maxQueryLen = a.maxKvLen = *std::max_element(lengths.begin(), lengths.end());
+  a.scale = 1.f / std::sqrt(float(D));
+  a.causal = causal;
+  a.qRow = a.kRow = a.vRow = int(row);
+
+  // The window kernel on the unrotated product.
+  std::vector<uint16_t> windowOut(size_t(T) * H * D, 0x7fc0), untouched(qkv);
+  a.out = windowOut.data();
+  a.q = untouched.data();
+  a.k = untouched.data() + size_t(H) * D;
+  a.v = untouched.data() + size_t(2 * H) * D;
+  static const iris::AttentionArgs* args;
+  static iris::WindowRotary rot;
+  static int hpb;
+  args = &a;
+  rot = {cosTab.data(), sinTab.data(), R, interleaved};
+  hpb = headsPerBlock;
+  emuBlockDim = {Block::kThreads, 1, 1};
+  runBlocks(blocksInOrder({unsigned(S), unsigned((H + hpb - 1) / hpb), 1}), emuBlock,
+            [] { iris::windowAttentionKernel<D>(*args, rot, hpb); });
+  const bool productKept = untouched == qkv;
+
+  // q and k rotated on the host as the rotary kernels rotate them, then the tensor-core kernel.
+  std::vector<uint16_t> rotated(qkv), mmaOut(size_t(T) * H * D, 0x7fc0);
+  for (int t = 0; t < T; t++) {
+    for (int h = 0; h < 2 * H; h++) {
+      uint16_t* head = rotated.data() + size_t(t) * row + size_t(h) * D;
+      for (int i = 0; i < R; i++) {
+        const int x = interleaved ? 2 * i : i, y = interleaved ? 2 * i + 1 : i + R;
+        float x1 = ptxemu::bf16ToFloat(head[x]), x2 = ptxemu::bf16ToFloat(head[y]);
+        iris::rotatePair(x1, x2, cosTab[size_t(t) * R + i], sinTab[size_t(t) * R + i]);
+        const uint32_t packed = iris::mma::packBf16(x1, x2);
+        head[x] = uint16_t(packed & 0xffffu);
+        head[y] = uint16_t(packed >> 16);
+      }
+    }
+  }
+  a.out = mmaOut.data();
+  a.q = rotated.data();
+  a.k = rotated.data() + size_t(H) * D;
+  a.v = rotated.data() + size_t(2 * H) * D;
+  runGrid<D>(a);
+
+  size_t differ = 0, unwritten = 0;
+  for (size_t i = 0; i < windowOut.size(); i++) {
+    differ += windowOut[i] != mmaOut[i];
+    unwritten += windowOut[i] == 0x7fc0;
+  }
+  const bool ok = differ == 0 && unwritten == 0 && productKept;
+  std::printf("%s window kernel, %s D=%d: %zu of %zu differ from rotary + tensor-core kernel, %zu unwritten, product %s\n",
+              ok ? "ok  " : "FAIL", name, D, differ, windowOut.size(), unwritten, productKept ? "kept" : "CHANGED");
+  return ok;
+}
+
 }  // namespace
 
 int main() {
@@ -216,6 +296,12 @@ int main() {
   ok &= runCase<80>({"fused q|k|v, windows", {64, 7, 33, 64}, {}, 2, 2, false, 0, 0, true});
   ok &= runCase<88>({"fused q|k|v, padded head dim", {70, 17}, {}, 3, 3, false, 0, 0, true});
   ok &= runCase<16>({"fused q|k|v, 4 q heads a KV head, causal", {40, 23}, {}, 4, 1, true, 0, 0, true});
+  // The window kernel: Qwen2.5-VL's windows (64, edges of 32 and 16), interleaved pairs, a partial rotation, causal,
+  // a head count that leaves the last block short.
+  ok &= runWindowCase<80>("windows of 64, 32, 16, neox R = 40", {64, 32, 16, 64}, 5, 40, false, false, 4);
+  ok &= runWindowCase<88>("interleaved R = 44, padded head dim", {64, 7}, 3, 44, true, false, 2);
+  ok &= runWindowCase<16>("partial rotation R = 4, causal", {33, 1, 64}, 6, 4, false, true, 4);
+  ok &= runWindowCase<64>("one head a block", {48, 64}, 2, 32, false, false, 1);
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

@@ -44,8 +44,11 @@ describe("cuda attention", { skip: skipCuda }, () => {
   test("attention from the fused q|k|v product in place: head dims 80, 88, 16, several segments, as the cpu and the copies", async () => {
     interface QkvCase { lengths: number[]; Hq: number; Hk: number; D: number; R: number; style: RotaryStyle; causal: boolean; inPlace: boolean }
     const cases: QkvCase[] = [
-      // Qwen2.5-VL: windows of 64 patches (edge windows of 32 and 16), then a whole picture's 1,296; 16 heads of 80.
+      // Qwen2.5-VL: windows of 64 patches (edge windows of 32 and 16: attention_window.cu), then a whole picture's
+      // 1,296; 16 heads of 80.
       { lengths: [64, 64, 32, 16, 64], Hq: 16, Hk: 16, D: 80, R: 40, style: "neox", causal: false, inPlace: true },
+      // Windows with interleaved pairs, 7 heads (the last of a block's runs of 4 short), causal.
+      { lengths: [64, 20, 64], Hq: 7, Hk: 7, D: 88, R: 44, style: "interleaved", causal: true, inPlace: true },
       { lengths: [1296, 100], Hq: 16, Hk: 16, D: 80, R: 40, style: "neox", causal: false, inPlace: true },
       // Llama 4: tiles of 577 (576 patches and the class token), 16 heads of 88, interleaved pairs.
       { lengths: [577, 577, 40], Hq: 16, Hk: 16, D: 88, R: 44, style: "interleaved", causal: false, inPlace: true },
@@ -80,12 +83,28 @@ describe("cuda attention", { skip: skipCuda }, () => {
       }
       expectRelL2(await host(go), await host(co), 1e-2, what);
       if (!c.inPlace) continue;
-      // q and k rotated inside the product as the cpu rotated them (one bf16 rounding each), v's columns untouched.
+      // The product left as it was (windows of at most 64 rows: attention_window.cu rotates in shared memory), or q
+      // and k rotated inside it as the cpu rotated them (one bf16 rounding each), v's columns untouched either way.
       const rotated = await host(gqkv);
-      expectRelL2(rotated, await host(cqkv), 1e-2, `${what}: q and k rotated in place`);
+      const windows = c.Hq === c.Hk && maxSeqLen <= 64 && c.R % 4 === 0;
+      if (windows) assert.deepEqual(rotated, values, `${what}: the window kernel changed the product`);
+      else expectRelL2(rotated, await host(cqkv), 1e-2, `${what}: q and k rotated in place`);
       for (let t = 0; t < T; t++) {
         const v = (t * heads + c.Hq + c.Hk) * D, end = (t + 1) * heads * D;
         assert.deepEqual(rotated.subarray(v, end), values.subarray(v, end), `${what}: v of row ${t} changed`);
+      }
+      // The windows' kernel off: q and k rotated in place, then the tensor-core kernel; the same bits.
+      if (windows) {
+        tuneCudaKernels({ attentionWindows: false });
+        try {
+          const [, fresh] = floatPair(values, [T, heads, D]);
+          const [, apart] = poisonedPair([T, c.Hq, D]);
+          assert.equal(cuda().backend.rotaryAttentionQKV?.(apart, fresh, c.Hk, gcos, gsin, c.style, cudaSegments, options), true);
+          assert.notDeepEqual(await host(fresh), values, `${what}: the windows' kernel off, yet the product was not rotated`);
+          assert.deepEqual(await host(apart), await host(go), `${what}: the windows' kernel and rotation + tensor cores differ`);
+        } finally {
+          tuneCudaKernels({});
+        }
       }
       // The path before (three copies, the rotation of the copies, attention of packed tensors), forced by the knob:
       // the same rotary arithmetic and the same tensor-core kernel on the same values, so the same bits.

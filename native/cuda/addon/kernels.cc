@@ -261,6 +261,8 @@ void registerKernels(napi_env env, napi_value exports) {
     {"attentionQKVApplies", nullptr, AttentionQKVApplies, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"attentionQKV", nullptr, AttentionQKV, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setAttentionQKVInPlace", nullptr, intSetter<setAttentionQKVInPlace>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setAttentionWindows", nullptr, intSetter<setAttentionWindows>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setAttentionWindowHeads", nullptr, intSetter<setAttentionWindowHeads>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"argmax", nullptr, Argmax, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setArgmaxVec16", nullptr, intSetter<setArgmaxVec16>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"applyPenalties", nullptr, ApplyPenalties, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -207,6 +207,13 @@ void setAttentionMmaEnabled(bool enabled);
 bool attentionQKVApplies(const AttentionArgs& args, void* qkv);
 std::string attentionQKV(const AttentionArgs& args, void* qkv, const float* cos, const float* sin, int R, bool interleaved);
 void setAttentionQKVInPlace(int mode);
+// The windows of that call (every segment at most 64 rows, Hq == Hk, R a multiple of 4) in one kernel that rotates q
+// and k in shared memory and walks several heads a block (kernels/attention_window.cu), leaving qkv unrotated: taken
+// by attentionQKV wherever it applies, unless setAttentionWindows(0) (-1 or 1: wherever it applies).
+bool attentionWindowsApply(const AttentionArgs& args, const float* cos, const float* sin, int R);
+std::string attentionWindows(const AttentionArgs& args, const float* cos, const float* sin, int R, bool interleaved);
+void setAttentionWindows(int mode);
+void setAttentionWindowHeads(int heads);  // heads a block of that kernel, 1 to 64; 0: its default
 
 std::string argmax(int dtype, int32_t* out, const void* logits, size_t B, size_t V);
 // 0: always the scalar kernel; 1 or -1 (the rule): the 16-byte kernel wherever the rows allow it (kernels/argmax.cu).

@@ -78,6 +78,18 @@ IRIS_HD inline uint32_t packBf16(float lo, float hi) {
 #endif
 }
 
+// The two bf16 of a packed pair as floats (exact), the lower column in lo.
+IRIS_HD inline void unpackBf16(uint32_t r, float& lo, float& hi) {
+#ifdef __CUDA_ARCH__
+  lo = __uint_as_float(r << 16);
+  hi = __uint_as_float(r & 0xffff0000u);
+#else
+  const uint32_t l = r << 16, h = r & 0xffff0000u;
+  __builtin_memcpy(&lo, &l, 4);
+  __builtin_memcpy(&hi, &h, 4);
+#endif
+}
+
 // The A fragment of P (probabilities, 16 rows x 16 keys 16kk..16kk+15) from the score accumulators of n-tiles 2kk
 // and 2kk+1: the C layout of two adjacent n-tiles is the A layout of one k-step, so no data moves between lanes.
 IRIS_HD inline void pFragment(uint32_t (&pa)[4], const float (&lo)[4], const float (&hi)[4]) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "float_io.cuh"
+#include "rotate_pair.cuh"
 #include "vec16.cuh"
 
 namespace iris {
@@ -30,9 +31,10 @@ __global__ void rotaryKernel(E* x, E* y, const float* cosTab, const float* sinTa
     E* base = h < headsX ? x + t * xRow + h * D : y + t * yRow + (h - headsX) * D;
     const float c = cosTab[t * R + j], s = sinTab[t * R + j];
     const size_t a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + R;
-    const float x1 = toFloat(base[a]), x2 = toFloat(base[b]);
-    base[a] = fromFloat<E>(x1 * c - x2 * s);
-    base[b] = fromFloat<E>(x2 * c + x1 * s);
+    float x1 = toFloat(base[a]), x2 = toFloat(base[b]);
+    rotatePair(x1, x2, c, s);
+    base[a] = fromFloat<E>(x1);
+    base[b] = fromFloat<E>(x2);
   }
 }
 
@@ -66,11 +68,7 @@ struct HeadPack {
   __device__ __forceinline__ void rotate(const float (&c)[kAngles], const float (&s)[kAngles]) {
 #pragma unroll
     for (int k = 0; k < kAngles; k++) {
-      float& x1 = kInterleaved ? a.v[2 * k] : a.v[k];
-      float& x2 = kInterleaved ? a.v[2 * k + 1] : b.v[k];
-      const float u = x1, w = x2;
-      x1 = u * c[k] - w * s[k];
-      x2 = w * c[k] + u * s[k];
+      rotatePair(kInterleaved ? a.v[2 * k] : a.v[k], kInterleaved ? a.v[2 * k + 1] : b.v[k], c[k], s[k]);
     }
   }
   __device__ __forceinline__ void store(E* head, uint32_t p, uint32_t R) const {

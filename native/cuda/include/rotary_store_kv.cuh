@@ -50,7 +50,9 @@ __global__ void __launch_bounds__(kRotaryThreads) rotaryStoreKVKernel(T* q, T* k
     const int other = interleaved ? (d ^ 1) : (d < R ? d + R : d - R);
     const bool first = interleaved ? (d % 2 == 0) : (d < R);
     const float o = toFloat(in[other]), c = cosTab[size_t(t) * R + j], s = sinTab[size_t(t) * R + j];
-    value = first ? value * c - o * s : value * c + o * s;
+    float x1 = first ? value : o, x2 = first ? o : value;  // the pair, rotated as every rotary kernel does
+    rotatePair(x1, x2, c, s);
+    value = first ? x1 : x2;
   }
   if (qkNormEps >= 0.f) {
     // The QK norm, as rmsNorm would read the rotated head back: rounded to T, then the head's mean square. A block

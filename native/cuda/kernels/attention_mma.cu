@@ -5,7 +5,8 @@
 //
 // A block of 4 warps owns 64 (query, q-head) rows that share one KV head: with G q heads a KV head, row r is query
 // i0 + r / G of head h0 + r % G, so the q heads of a group sit in the M dimension of one tile and each K/V tile is
-// read from memory once for all of them (GQA). Each warp owns 16 rows. Per tile of 64 keys:
+// read from memory once for all of them (GQA). Each warp owns 16 rows. Per tile of 64 keys (attention_tile.cuh,
+// shared with attention_window.cu):
 //   S = Q K^T  with mma.m16n8k16 (Q fragments held in registers for the whole block, K via ldmatrix),
 //   online softmax on the fp32 accumulators in registers (log2 domain: exp2f, scale * log2 e applied in fp32),
 //   O += P V   with P re-packed from the score accumulators to bf16 A fragments (no shuffle) and V via ldmatrix.trans.
@@ -16,8 +17,8 @@
 #include <climits>
 #include <cstdlib>
 
+#include "attention_tile.cuh"
 #include "float_io.cuh"
-#include "mma_frag.cuh"
 
 namespace iris {
 
@@ -26,9 +27,9 @@ namespace {
 using mma::accCol;
 using mma::accRow;
 
-constexpr int kWarpsMma = 4;
-constexpr int kRowsMma = 16 * kWarpsMma;  // rows of a block
-constexpr int kKeysMma = 64;              // keys of a tile
+constexpr int kWarpsMma = attn::kWarps;
+constexpr int kRowsMma = attn::kRows;  // rows of a block
+constexpr int kKeysMma = attn::kKeys;  // keys of a tile
 constexpr int kMinQueries = 16;           // below this (decode) the scalar kernel's splits win
 // K/V stages: a tile is fetched two tiles ahead, so its page-table read and the dependent copy (two memory
 // latencies) hide behind two tiles of math (two stages left the 351-token prefill waiting on them: 21.6 us).
@@ -42,13 +43,8 @@ struct MmaPlan {
 };
 
 template <int D>
-struct MmaShape {
-  static constexpr int kDP = (D + 15) / 16 * 16;  // head dim padded for the k-steps of Q K^T
-  static constexpr int kLd = kDP + 8;              // shared row stride (bf16): 16 extra bytes, ldmatrix conflict-free
-  static constexpr int kChunks = D / 8;            // 16-byte pieces of a row
-  static constexpr int kPadChunks = (kDP - D) / 8;
-  static constexpr int kTileElems = kKeysMma * kLd;
-  static constexpr size_t kSharedBytes = size_t(2 * kStages) * kTileElems * sizeof(__nv_bfloat16);  // K, V a stage
+struct MmaShape : attn::TileShape<D> {
+  static constexpr size_t kSharedBytes = size_t(2 * kStages) * attn::TileShape<D>::kTileElems * sizeof(__nv_bfloat16);  // K, V a stage
 };
 
 // ==== kernel ====
@@ -56,7 +52,7 @@ struct MmaShape {
 template <int D>
 __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(AttentionArgs a, MmaPlan g) {
   using Shape = MmaShape<D>;
-  constexpr int DP = Shape::kDP, LD = Shape::kLd, NT = DP / 8, KS = DP / 16, NK = kKeysMma / 8;
+  constexpr int LD = Shape::kLd, NT = Shape::kNT, KS = Shape::kKS, NK = Shape::kNK;
   extern __shared__ __align__(16) unsigned char smemRaw[];
   __nv_bfloat16* smem = reinterpret_cast<__nv_bfloat16*>(smemRaw);
   // Stage st: K at smem + 2 st tile, V right after it. Q is staged once in the last stage's K buffer, read into
@@ -95,13 +91,7 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
   const int tiles = kHi > kLo ? (kHi - kLo + kKeysMma - 1) / kKeysMma : 0;
 
   // Zero the padded dims of every K/V buffer once (cp.async never writes them); Q's padding is stage 1's K padding.
-  if constexpr (Shape::kPadChunks > 0) {
-    for (int idx = tid; idx < 2 * kStages * kKeysMma * Shape::kPadChunks; idx += blockDim.x) {
-      const int buf = idx / (kKeysMma * Shape::kPadChunks), rem = idx % (kKeysMma * Shape::kPadChunks);
-      const int row = rem / Shape::kPadChunks, c = Shape::kChunks + rem % Shape::kPadChunks;
-      *reinterpret_cast<uint4*>(smem + buf * Shape::kTileElems + row * LD + c * 8) = make_uint4(0, 0, 0, 0);
-    }
-  }
+  attn::zeroPaddedDims<D>(smem, 2 * kStages, tid, blockDim.x);
 
   // Q rows of the block -> stage 1's K buffer (rows past `rows` are zeros).
   {
@@ -149,10 +139,7 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
 
   // Q fragments for the whole block: KS k-steps of the A operand.
   uint32_t qf[KS][4];
-#pragma unroll
-  for (int kk = 0; kk < KS; kk++) {
-    mma::ldmatrixX4(qf[kk], kTile(kStages - 1) + (warp * 16 + mma::aRow(lane)) * LD + kk * 16 + mma::aCol(lane));
-  }
+  attn::loadQFragments<D>(qf, kTile(kStages - 1), warp, lane);
 
   // This thread's two rows (accumulator rows lane/4 and lane/4 + 8 of the warp's 16) and their key ranges.
   int lo[2], hi[2];
@@ -183,18 +170,7 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
     const __nv_bfloat16* vS = vTile(t % kStages);
 
     float sc[NK][4];
-#pragma unroll
-    for (int n = 0; n < NK; n++) sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.f;
-#pragma unroll
-    for (int kk = 0; kk < KS; kk++) {
-#pragma unroll
-      for (int np = 0; np < NK / 2; np++) {
-        uint32_t b[4];
-        mma::ldmatrixX4(b, kS + (np * 16 + mma::kRow(lane)) * LD + kk * 16 + mma::kCol(lane));
-        mma::mmaBf16(sc[2 * np], qf[kk], b[0], b[1]);
-        mma::mmaBf16(sc[2 * np + 1], qf[kk], b[2], b[3]);
-      }
-    }
+    attn::tileScores<D>(sc, qf, kS, lane);
 
     // Mask only tiles that cross a row's key range (the causal diagonal, the chunk start, the end of the keys).
     if (kt < loMax || kt + kKeysMma > hiMin) {
@@ -208,68 +184,16 @@ __global__ void __launch_bounds__(kWarpsMma * 32, 2) attentionMmaKernel(Attentio
       }
     }
 
-    // Online softmax per row in the log2 domain (m is scaled; the scale is positive, so the raw maximum gives it and
-    // each exponent is one FMA). The 4 lanes of a quad share a row: row reductions are two xor-shuffles; l stays
-    // this lane's partial sum (alpha is the same on the quad) and is reduced once at the end.
-#pragma unroll
-    for (int rr = 0; rr < 2; rr++) {
-      float mx = -INFINITY;
-#pragma unroll
-      for (int n = 0; n < NK; n++) mx = fmaxf(mx, fmaxf(sc[n][2 * rr], sc[n][2 * rr + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float mNew = fmaxf(m[rr], mx * qScale);
-      const float mUse = mNew == -INFINITY ? 0.f : mNew;  // a row with no key yet: exps of -inf, not NaN
-      const float alpha = exp2f(m[rr] - mUse);
-      m[rr] = mNew;
-      float sum = 0.f;
-#pragma unroll
-      for (int n = 0; n < NK; n++) {
-        sc[n][2 * rr] = exp2f(fmaf(sc[n][2 * rr], qScale, -mUse));
-        sc[n][2 * rr + 1] = exp2f(fmaf(sc[n][2 * rr + 1], qScale, -mUse));
-        sum += sc[n][2 * rr] + sc[n][2 * rr + 1];
-      }
-      l[rr] = l[rr] * alpha + sum;
-#pragma unroll
-      for (int n = 0; n < NT; n++) {
-        o[n][2 * rr] *= alpha;
-        o[n][2 * rr + 1] *= alpha;
-      }
-    }
-
-    // O += P V, 16 keys a k-step.
-#pragma unroll
-    for (int kk = 0; kk < NK / 2; kk++) {
-      uint32_t pa[4];
-      mma::pFragment(pa, sc[2 * kk], sc[2 * kk + 1]);
-#pragma unroll
-      for (int np = 0; np < NT / 2; np++) {
-        uint32_t b[4];
-        mma::ldmatrixX4Trans(b, vS + (kk * 16 + mma::vRow(lane)) * LD + np * 16 + mma::vCol(lane));
-        mma::mmaBf16(o[2 * np], pa, b[0], b[1]);
-        mma::mmaBf16(o[2 * np + 1], pa, b[2], b[3]);
-      }
-    }
+    attn::tileSoftmax<D>(sc, m, l, o, qScale);
+    attn::tileValues<D>(o, sc, vS, lane);
   }
   mma::cpAsyncWaitAll();  // nothing may be in flight into shared memory when the block exits
 
-  // Normalize and store: lane writes bf16 pairs (dims 8n + 2t, +1) of its two rows; padded dims are not written.
-#pragma unroll
-  for (int rr = 0; rr < 2; rr++) {
-    float sum = l[rr];
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-    const float inv = sum > 0.f ? 1.f / sum : 0.f;  // no key at all: zeros, as the cpu reference
-    const int r = warp * 16 + accRow(lane, 2 * rr);
-    if (r >= rows) continue;
+  // Normalize and store the block's rows below `rows`.
+  attn::storeRows<D>(o, l, warp, lane, rows, [&](int r) {
     const size_t outRow = size_t(qBegin + i0 + r / gCount) * a.Hq + h0 + r % gCount;
-    __nv_bfloat16* out = static_cast<__nv_bfloat16*>(a.out) + outRow * D;
-#pragma unroll
-    for (int n = 0; n < D / 8; n++) {
-      const int d = n * 8 + accCol(lane, 2 * rr);
-      *reinterpret_cast<uint32_t*>(out + d) = mma::packBf16(o[n][2 * rr] * inv, o[n][2 * rr + 1] * inv);
-    }
-  }
+    return static_cast<__nv_bfloat16*>(a.out) + outRow * D;
+  });
 }
 
 // ==== launcher ====

@@ -7,6 +7,9 @@
 // 66 us at 4.2 TB/s, 2.1 ms over the 32 blocks, plus three launches a block (~36 us of host each block). The rotation
 // moves the same 185.8 MB in place as before, and attention reads the same bytes: a head's row is the same whole
 // run of 16-byte pieces (160 B at D = 80, 176 B at 88) whether rows are 2,560 or 7,680 bytes apart.
+//
+// Windows of at most 64 rows (Qwen2.5-VL's windowed blocks) go to attention_window.cu instead, which rotates q and k
+// in shared memory (one pass over them fewer) and leaves the product unrotated: the same output bits.
 #include "iris_cuda.h"
 
 namespace iris {
@@ -43,6 +46,7 @@ bool attentionQKVApplies(const AttentionArgs& a, void* qkv) {
 std::string attentionQKV(const AttentionArgs& a, void* qkv, const float* cos, const float* sin, int R, bool interleaved) {
   if (!attentionQKVApplies(a, qkv)) return "attentionQKV: the tensor-core kernel cannot serve this call in place";
   const AttentionArgs fused = inPlaceArgs(a, qkv);
+  if (attentionWindowsApply(fused, cos, sin, R)) return a.tokens == 0 ? "" : attentionWindows(fused, cos, sin, R, interleaved);
   const size_t row = size_t(fused.qRow);
   std::string status = applyRotaryRows(a.dtype, qkv, headColumn(qkv, a.Hq, a.D), cos, sin, size_t(a.tokens), size_t(a.Hq),
                                        size_t(a.Hk), size_t(a.D), size_t(R), interleaved, row, row);

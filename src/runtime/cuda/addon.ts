@@ -174,6 +174,10 @@ export interface CudaAddon extends NcclEntryPoints {
     maxQueryLen: number, scale: number, causal: number, cos: number, sin: number, R: number, interleaved: number): void;
   /** attentionQKV in place by the rule (-1), never (0: the caller copies q, k, v apart) or wherever it can (1). */
   setAttentionQKVInPlace(mode: number): void;
+  /** attentionQKV's windows (segments of at most 64 rows) on the kernel that rotates in shared memory: -1 or 1 wherever it applies, 0 never. */
+  setAttentionWindows(mode: number): void;
+  /** That kernel's heads a block (1 to 64; 0: its default). */
+  setAttentionWindowHeads(heads: number): void;
   argmax(dtype: number, out: number, logits: number, B: number, V: number): void;
   /** argmax on its 16-byte kernel wherever the rows allow it (1, and -1 the rule) or always the scalar kernel (0). */
   setArgmaxVec16(mode: number): void;

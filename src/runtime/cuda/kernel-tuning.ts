@@ -47,6 +47,14 @@ export interface KernelTuning {
    * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
    */
   readonly attentionQkvInPlace?: boolean;
+  /**
+   * Of those calls, windows of at most 64 rows (Qwen2.5-VL's windowed blocks) on the kernel that rotates q and k in
+   * shared memory and walks several heads a block (native/cuda/kernels/attention_window.cu; the product left
+   * unrotated, the same output bits) wherever it applies (true, and the rule), or never (false).
+   */
+  readonly attentionWindows?: boolean;
+  /** That kernel's heads a block, 1 to 64 (0, the default: its own, 4). */
+  readonly attentionWindowHeads?: number;
   /** The FP8 weight-streaming product's 16-byte loads in flight per lane at one token: 4, 8 or 16 (0: its own). */
   readonly fp8StreamBatch?: number;
   /**
@@ -119,6 +127,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 /** Sets every choice: those left out go back to the kernels' own. */
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
+  attentionWindows, attentionWindowHeads = 0,
   attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
   fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
@@ -130,6 +139,8 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionMma(ruleOr(attentionDecodeMma));
   addon.setDecodeAttentionTensorCores(ruleOr(attentionDecodeTensorCores));
   addon.setAttentionQKVInPlace(ruleOr(attentionQkvInPlace));
+  addon.setAttentionWindows(ruleOr(attentionWindows));
+  addon.setAttentionWindowHeads(attentionWindowHeads);
   addon.setDecodeAttentionMmaWarps(attentionDecodeTensorCoresWarps);
   addon.setDecodeAttentionMmaStages(attentionDecodeTensorCoresStages);
   addon.setFp8StreamBatch(fp8StreamBatch);
