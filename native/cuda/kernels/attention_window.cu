@@ -107,7 +107,10 @@ __global__ void __launch_bounds__(attn::kWarps * 32, 2) windowAttentionKernel(At
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int s = blockIdx.x;
   const int hBegin = int(blockIdx.y) * headsPerBlock, hEnd = min(a.Hq, hBegin + headsPerBlock);
-  const int qBegin = a.queryStart[s], len = a.queryStart[s + 1] - qBegin;
+  // A segment longer than the call's maxQueryLen (the caller's promise, which nothing checks on the device) is cut to
+  // the tile rather than rotated or copied past shared memory; attention_mma.cu likewise covers only maxQueryLen's
+  // query chunks.
+  const int qBegin = a.queryStart[s], len = min(a.queryStart[s + 1] - qBegin, attn::kKeys);
   if (len <= 0 || hBegin >= hEnd) return;
   const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(a.q);
   const __nv_bfloat16* k = static_cast<const __nv_bfloat16*>(a.k);
