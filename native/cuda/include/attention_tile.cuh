@@ -20,10 +20,14 @@ constexpr int kWarps = 4;
 constexpr int kRows = 16 * kWarps;  // query rows of a block
 constexpr int kKeys = 64;           // keys of a tile
 
+// A tile's shared row stride in bf16 at head dim D: D padded to 16 for the k-steps of Q K^T, plus 8 (16 bytes: ldmatrix
+// conflict-free). Also for the launchers' run-time footprints.
+constexpr int tileRowElems(int D) { return (D + 15) / 16 * 16 + 8; }
+
 template <int D>
 struct TileShape {
   static constexpr int kDP = (D + 15) / 16 * 16;  // head dim padded for the k-steps of Q K^T
-  static constexpr int kLd = kDP + 8;              // shared row stride (bf16): 16 extra bytes, ldmatrix conflict-free
+  static constexpr int kLd = tileRowElems(D);      // shared row stride (bf16)
   static constexpr int kChunks = D / 8;            // 16-byte pieces of a row
   static constexpr int kPadChunks = (kDP - D) / 8;
   static constexpr int kTileElems = kKeys * kLd;

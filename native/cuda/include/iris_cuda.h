@@ -27,6 +27,11 @@ int multiprocessorCount();
 int computeCapability();
 // Whether kernels may be launched as programmatic dependents (Hopper and later; include/dependent_launch.cuh).
 bool dependentLaunchSupported();
+// The dynamic shared memory one block may ask for on this device (the opt-in limit: 227 KB on Hopper, 99 KB on sm_89).
+size_t sharedBytesPerBlockLimit();
+// Lets `kernel` launch with `bytes` of dynamic shared memory (past 48 KB it must be asked for) and prefer all shared,
+// little L1 (the tile kernels' K/V bypass L1); once per kernel, before its first launch. "" or why not.
+std::string allowSharedBytes(const void* kernel, size_t bytes, const char* what);
 
 // "" for cudaSuccess, else "<what>: <cuda error string>".
 std::string cudaStatus(cudaError_t err, const char* what);

@@ -331,13 +331,10 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
 template <int D, int W, int S>
 std::string launchDecodeMma(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
   using Shape = DecodeMmaShape<D, W, S>;
-  static bool sharedRaised = false;  // more than 48 KB of dynamic shared memory must be asked for once per kernel
+  static bool sharedRaised = false;
   if (!sharedRaised) {
-    std::string status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D, W, S>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                         int(Shape::kSharedBytes)), "decode attention (tensor cores): shared memory limit");
-    if (!status.empty()) return status;
-    status = cudaStatus(cudaFuncSetAttribute(decodeAttentionMmaKernel<D, W, S>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                             int(cudaSharedmemCarveoutMaxShared)), "decode attention (tensor cores): carveout");
+    const std::string status = allowSharedBytes(reinterpret_cast<const void*>(decodeAttentionMmaKernel<D, W, S>), Shape::kSharedBytes,
+                                                "decode attention (tensor cores)");
     if (!status.empty()) return status;
     sharedRaised = true;
   }

@@ -215,14 +215,10 @@ MmaPlan planMma(const AttentionArgs& a) {
 template <int D>
 std::string launchMma(const AttentionArgs& a) {
   using Shape = MmaShape<D>;
-  static bool sharedRaised = false;  // more than 48 KB of dynamic shared memory must be asked for once per kernel
+  static bool sharedRaised = false;
   if (!sharedRaised) {
-    std::string status = cudaStatus(cudaFuncSetAttribute(attentionMmaKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                         int(Shape::kSharedBytes)), "attention (mma): shared memory limit");
-    if (!status.empty()) return status;
     // All shared, little L1: K/V bypass L1 (cp.async.cg) and 2-3 blocks a multiprocessor need 90-140 KB of tiles.
-    status = cudaStatus(cudaFuncSetAttribute(attentionMmaKernel<D>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                             int(cudaSharedmemCarveoutMaxShared)), "attention (mma): carveout");
+    const std::string status = allowSharedBytes(reinterpret_cast<const void*>(attentionMmaKernel<D>), Shape::kSharedBytes, "attention (mma)");
     if (!status.empty()) return status;
     sharedRaised = true;
   }
@@ -266,19 +262,14 @@ bool decodeAttentionOnMma(const AttentionArgs& a) {
 
 bool attentionMmaApplies(const AttentionArgs& a) {
   // The stages of a head dim must fit a block's shared memory on this device (sm_89 allows 99 KB: not D = 128).
-  static int sharedLimit = -1;
-  if (sharedLimit < 0 && cudaDeviceGetAttribute(&sharedLimit, cudaDevAttrMaxSharedMemoryPerBlockOptin, currentDevice()) != cudaSuccess) {
-    cudaGetLastError();  // not left for the next launch's status
-    sharedLimit = 48 * 1024;
-  }
-  const size_t shared = size_t(2 * kStages) * kKeysMma * ((a.D + 15) / 16 * 16 + 8) * sizeof(__nv_bfloat16);
+  const size_t shared = size_t(2 * kStages) * kKeysMma * attn::tileRowElems(a.D) * sizeof(__nv_bfloat16);
   const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
                          reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out);
   const bool rowsAligned = (a.qRow | a.kRow | a.vRow) % 8 == 0;  // every row start on 16 bytes, as the pointers
   const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
   const bool enoughQueries = a.maxQueryLen >= kMinQueries || (a.paged && a.maxQueryLen == 1 && decodeAttentionOnMma(a));
   return mmaEnabled && a.dtype == kBF16 && dimOk && enoughQueries && a.forceSplits == 0 &&
-         a.scale > 0.f && bits % 16 == 0 && rowsAligned && shared <= size_t(sharedLimit);
+         a.scale > 0.f && bits % 16 == 0 && rowsAligned && shared <= sharedBytesPerBlockLimit();
 }
 
 std::string attentionMma(const AttentionArgs& a) {

@@ -33,7 +33,7 @@ constexpr int kWindowStages = 2;
 constexpr int kWindowHeadsPerBlock = 4;
 
 // q and k's rotation: cos and sin F32 [T, R] (rows of the product), pairs (i, i + R) (neox) or (2i, 2i + 1)
-// (interleaved) of each head's first 2R dims. cos null: no rotation.
+// (interleaved) of each head's first 2R dims, R a multiple of 4.
 struct WindowRotary {
   const float* cos = nullptr;
   const float* sin = nullptr;
@@ -41,12 +41,16 @@ struct WindowRotary {
   bool interleaved = false;
 };
 
+// The kernel's shared memory at head dim D: two stages of Q, K and V tiles, then a window's cos [64, R] and sin [64, R].
+constexpr size_t windowTileBytes(int D) {
+  return size_t(3 * kWindowStages) * attn::kKeys * attn::tileRowElems(D) * sizeof(__nv_bfloat16);
+}
+constexpr size_t windowSharedBytes(int D, int R) { return windowTileBytes(D) + size_t(2) * attn::kKeys * R * sizeof(float); }
+
 template <int D>
 struct WindowShape : attn::TileShape<D> {
   static constexpr int kBuffers = 3 * kWindowStages;  // Q, K, V a stage
-  static constexpr size_t kTileBytes = size_t(kBuffers) * attn::TileShape<D>::kTileElems * sizeof(__nv_bfloat16);
-  // The tiles, then a window's cos [64, R] and sin [64, R].
-  static size_t sharedBytes(int R) { return kTileBytes + size_t(2) * attn::kKeys * R * sizeof(float); }
+  static constexpr size_t kTileBytes = windowTileBytes(D);  // the angles follow the tiles
 };
 
 // ==== kernel ====
@@ -132,12 +136,9 @@ __global__ void __launch_bounds__(attn::kWarps * 32, 2) windowAttentionKernel(At
     }
   };
   // The window's angles (cos and sin [len, R], contiguous rows of the tables) copied with head 0: once for its heads.
-  const bool rotating = rot.cos != nullptr;
-  if (rotating) {
-    for (int idx = tid; idx < len * rot.R / 4; idx += blockDim.x) {
-      mma::cpAsync16(cosS + 4 * idx, rot.cos + size_t(qBegin) * rot.R + 4 * idx, true);
-      mma::cpAsync16(sinS + 4 * idx, rot.sin + size_t(qBegin) * rot.R + 4 * idx, true);
-    }
+  for (int idx = tid; idx < len * rot.R / 4; idx += blockDim.x) {
+    mma::cpAsync16(cosS + 4 * idx, rot.cos + size_t(qBegin) * rot.R + 4 * idx, true);
+    mma::cpAsync16(sinS + 4 * idx, rot.sin + size_t(qBegin) * rot.R + 4 * idx, true);
   }
   loadHead(0, hBegin);
   mma::cpAsyncCommit();
@@ -150,14 +151,12 @@ __global__ void __launch_bounds__(attn::kWarps * 32, 2) windowAttentionKernel(At
     const int st = (h - hBegin) % kWindowStages;
     mma::cpAsyncWaitOne();  // head h has landed for this thread's copies (head h + 1 may still be in flight)
     __syncthreads();        // ... and for everyone's; the angles too
-    if (rotating) {
-      if (2 * rot.R == D) {
-        rotateQK<D / 8>(tile(st, 0), tile(st, 1), LD, cosS, sinS, rot.R, rot.interleaved, len, tid, blockDim.x);
-      } else {
-        rotateQK<0>(tile(st, 0), tile(st, 1), LD, cosS, sinS, rot.R, rot.interleaved, len, tid, blockDim.x);
-      }
-      __syncthreads();
+    if (2 * rot.R == D) {
+      rotateQK<D / 8>(tile(st, 0), tile(st, 1), LD, cosS, sinS, rot.R, rot.interleaved, len, tid, blockDim.x);
+    } else {
+      rotateQK<0>(tile(st, 0), tile(st, 1), LD, cosS, sinS, rot.R, rot.interleaved, len, tid, blockDim.x);
     }
+    __syncthreads();
     if (warp * 16 < len) {  // warps past a short window's rows skip the math, whole warps at once
       uint32_t qf[KS][4];
       attn::loadQFragments<D>(qf, tile(st, 0), warp, lane);
@@ -198,21 +197,16 @@ int windowHeads = 0;   // heads a block; 0: kWindowHeadsPerBlock
 
 template <int D>
 std::string launchWindows(const AttentionArgs& a, const WindowRotary& rot) {
-  using Shape = WindowShape<D>;
-  const size_t shared = Shape::sharedBytes(rot.cos != nullptr ? rot.R : 0);
-  static size_t raised = 0;  // the dynamic shared memory asked for so far (past 48 KB it must be asked for)
-  if (shared > raised) {
-    std::string status = cudaStatus(cudaFuncSetAttribute(windowAttentionKernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                         int(Shape::sharedBytes(D / 2))), "window attention: shared memory limit");
+  static bool sharedRaised = false;
+  if (!sharedRaised) {  // for the most angles a head dim can have (R = D / 2)
+    const std::string status = allowSharedBytes(reinterpret_cast<const void*>(windowAttentionKernel<D>), windowSharedBytes(D, D / 2),
+                                                "window attention");
     if (!status.empty()) return status;
-    status = cudaStatus(cudaFuncSetAttribute(windowAttentionKernel<D>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                             int(cudaSharedmemCarveoutMaxShared)), "window attention: carveout");
-    if (!status.empty()) return status;
-    raised = Shape::sharedBytes(D / 2);
+    sharedRaised = true;
   }
   const int heads = windowHeads > 0 ? windowHeads : kWindowHeadsPerBlock;
   const dim3 grid(unsigned(a.S), unsigned((a.Hq + heads - 1) / heads));
-  windowAttentionKernel<D><<<grid, attn::kWarps * 32, shared, stream()>>>(a, rot, heads);
+  windowAttentionKernel<D><<<grid, attn::kWarps * 32, windowSharedBytes(D, rot.R), stream()>>>(a, rot, heads);
   return launchStatus("window attention");
 }
 
@@ -228,14 +222,13 @@ void setAttentionWindows(int mode) { windowMode = mode < 0 ? -1 : mode > 0 ? 1 :
 void setAttentionWindowHeads(int heads) { windowHeads = heads > 0 && heads <= 64 ? heads : 0; }
 
 bool attentionWindowsApply(const AttentionArgs& a, const float* cos, const float* sin, int R) {
-  const uintptr_t bits = reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.k) |
-                         reinterpret_cast<uintptr_t>(a.v) | reinterpret_cast<uintptr_t>(a.out) |
-                         reinterpret_cast<uintptr_t>(cos) | reinterpret_cast<uintptr_t>(sin);
-  const bool dimOk = a.D == 16 || a.D == 32 || a.D == 64 || a.D == 80 || a.D == 88 || a.D == 96 || a.D == 128;
-  const bool rotationOk = cos != nullptr && sin != nullptr && R > 0 && R % 4 == 0 && 2 * R <= a.D;
-  return windowMode != 0 && a.dtype == kBF16 && !a.paged && dimOk && a.Hq == a.Hk && a.Hq > 0 && a.S > 0 &&
-         a.maxQueryLen > 0 && a.maxQueryLen <= attn::kKeys && a.chunkSize == 0 && a.forceSplits == 0 && a.scale > 0.f &&
-         rotationOk && bits % 16 == 0 && (a.qRow | a.kRow | a.vRow) % 8 == 0;
+  // What the tensor-core kernel needs (dtype, head dim, 16-byte rows and pointers), then the windows' own: one tile a
+  // segment, no GQA, the rotation in packs of four angles (16-byte aligned tables), and the larger shared footprint.
+  const bool rotationOk = cos != nullptr && sin != nullptr && R > 0 && R % 4 == 0 && 2 * R <= a.D &&
+                          (reinterpret_cast<uintptr_t>(cos) | reinterpret_cast<uintptr_t>(sin)) % 16 == 0;
+  const size_t shared = windowSharedBytes(a.D, R);
+  return windowMode != 0 && attentionMmaApplies(a) && !a.paged && a.Hq == a.Hk && a.Hq > 0 && a.S > 0 &&
+         a.maxQueryLen <= attn::kKeys && a.chunkSize == 0 && rotationOk && shared <= sharedBytesPerBlockLimit();
 }
 
 std::string attentionWindows(const AttentionArgs& a, const float* cos, const float* sin, int R, bool interleaved) {

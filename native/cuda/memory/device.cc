@@ -75,4 +75,24 @@ int computeCapability() {
 
 bool dependentLaunchSupported() { return computeCapability() >= 90; }
 
+size_t sharedBytesPerBlockLimit() {
+  static const size_t limit = [] {
+    int bytes = 0;
+    if (cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, currentDevice()) != cudaSuccess) {
+      cudaGetLastError();  // not left for the next launch's status
+      return size_t(48) << 10;
+    }
+    return size_t(bytes);
+  }();
+  return limit;
+}
+
+std::string allowSharedBytes(const void* kernel, size_t bytes, const char* what) {
+  std::string status = cudaStatus(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
+                                  (std::string(what) + ": shared memory limit").c_str());
+  if (!status.empty()) return status;
+  return cudaStatus(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, int(cudaSharedmemCarveoutMaxShared)),
+                    (std::string(what) + ": carveout").c_str());
+}
+
 }  // namespace iris
