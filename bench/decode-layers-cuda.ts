@@ -234,6 +234,19 @@ const stepUs = await graphMicroseconds(() => {
   layers.forEach((l) => kernels.forEach(([, k]) => k(l)));
   head.forEach(([, k]) => k());
 }, 1);
+// The tensor-core decode kernel's splits merged in a cluster of their blocks, through shared memory, against the
+// workspace and its arrival count (each forced; the same bits): the kernel alone, and the 36-layer chain above with
+// it, whose difference is what the merge costs inside the chain.
+const clusterMerge: { clusterMerge: boolean; attentionUs: number; layersGraphUs: number }[] = [];
+for (const on of [false, true]) {
+  tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeClusterMerge: on });
+  clusterMerge.push({
+    clusterMerge: on,
+    attentionUs: rounded(await perLayerCall(attention)),
+    layersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1)),
+  });
+}
+tuneCudaKernels({});
 const sumUs = rows.reduce((n, r) => n + r.perStepUs, 0);
 const weightBytes = L * 2 * (QKV * H + H * Hq * D + 2 * I * H + H * I) + 2 * V * H;
 console.log(JSON.stringify({
@@ -249,6 +262,7 @@ console.log(JSON.stringify({
   attentionOnDecodeTensorCoresUs,
   attentionDecodeTensorCoresSplits,
   attentionDecodeTensorCoresShapes,
+  clusterMerge,
   // The floor of decode attention: each sequence's K and V rows read once at ~4.24 TB/s.
   attentionFloorUs: +(((B * kvLen * Hk * D * 2 * 2) / 4240e9) * 1e6).toFixed(2),
   gemvSplits,

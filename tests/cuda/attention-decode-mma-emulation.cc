@@ -83,9 +83,8 @@ namespace {
 
 using decode_case::Case;
 
-bool runCase(const Case& c) {
-  decode_case::Inputs in;
-  decode_case::fill(c, in);
+// Launches the kernel on a case's inputs and checks its output against the float64 reference.
+bool launchAndCheck(const Case& c, decode_case::Inputs& in) {
   if (!iris::attentionDecodeMmaApplies(in.args)) {
     std::printf("FAIL %s: the tensor-core decode kernel does not take it\n", c.name);
     return false;
@@ -122,6 +121,32 @@ bool runCase(const Case& c) {
   return ok;
 }
 
+bool runCase(const Case& c) {
+  decode_case::Inputs in;
+  decode_case::fill(c, in);
+  return launchAndCheck(c, in);
+}
+
+// The splits merged in clusters (their blocks together, each reading the others' shared memory) against the
+// workspace's merge on the same inputs: each against the reference, and the same output bits.
+bool runClusterCase(const Case& c) {
+  decode_case::Inputs in;
+  decode_case::fill(c, in);
+  iris::setDecodeAttentionClusterMerge(0);
+  bool ok = launchAndCheck(c, in);
+  const std::vector<uint16_t> workspaceMerge = in.out;
+  std::fill(in.out.begin(), in.out.end(), uint16_t(0x7fff));  // NaN: whatever the kernel leaves unwritten shows
+  iris::setDecodeAttentionClusterMerge(1);
+  std::printf("  in clusters: ");
+  ok &= launchAndCheck(c, in);
+  iris::setDecodeAttentionClusterMerge(-1);
+  if (in.out != workspaceMerge) {
+    std::printf("FAIL %s: the cluster's merge and the workspace's differ\n", c.name);
+    return false;
+  }
+  return ok;
+}
+
 // `count` sequences of lengths spread over 1 .. 1 + span (few multiples of 16).
 std::vector<int> spreadLengths(int count, int step, int span) {
   std::vector<int> lengths;
@@ -154,8 +179,20 @@ int main() {
       {"G=5 D=128 chunked 128, batch 13 (52 pairs: a warp a pair)", spreadLengths(13, 71, 700), 20, 4, 128, 16, 128, 4096, 0},
       {"G=8 D=64, batch 25, pages of 3 (50 pairs: a warp a pair)", spreadLengths(25, 23, 300), 16, 2, 64, 3, 0, 0, 0},
   };
+  emuClusterShared = iris::decodeMmaShared;
+  emuClusterSharedBytes = sizeof(iris::decodeMmaShared);
   bool ok = true;
   for (const Case& c : cases) ok &= runCase(c);
+  // Clusters of 8 (batch 1: 24 splits, 4 with keys; forced 32 splits: 2,100 keys in 17 merge through the workspace in
+  // the same launch), 6 (lengths 1 to 1,000: one split alone, 4 and 6 in a cluster), 3, 5 and the chunked mask's 3;
+  // each block shape at batch 1 and forced 32 splits.
+  std::printf("the splits merged in clusters:\n");
+  for (int i : {0, 1, 3, 4, 5, 7, 11}) ok &= runClusterCase(cases[size_t(i)]);
+  for (int warps : {1, 2}) {
+    iris::setDecodeAttentionMmaWarps(warps);
+    for (int i : {1, 4}) ok &= runClusterCase(cases[size_t(i)]);
+  }
+  iris::setDecodeAttentionMmaWarps(0);
   // Each block shape forced: batches 1, 4 and 26, lengths off the tile, chunked masks, absent keys, forced splits,
   // head dim 64. The cases' indices above.
   const int forcedCases[] = {1, 2, 4, 5, 8, 11, 15, 16};

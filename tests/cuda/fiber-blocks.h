@@ -51,39 +51,46 @@ class Barrier {
   std::vector<int> waiters_;
 };
 
-// Runs `body` as the `threads` threads of block `index` (blockIdx), each a fiber, until all have returned.
-inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
+// Runs `count` fibers of `body` until every one has returned or waits at a barrier the others never reach (false: a
+// deadlock). `enter(f)` runs each time fiber f is about to run (it sets threadIdx and whatever else the fiber sees).
+inline bool runFibers(int count, std::function<void()> body, const std::function<void(int)>& enter) {
   static std::function<void()> current;
-  static std::vector<Fiber> blockFibers;
-  if (int(blockFibers.size()) < threads) blockFibers.resize(threads);
+  static std::vector<Fiber> pool;
+  if (int(pool.size()) < count) pool.resize(count);
   current = std::move(body);
-  emuBlockIdx = index;
-  fibers = &blockFibers;
-  for (int t = 0; t < threads; t++) {
-    Fiber& f = blockFibers[t];
-    f.done = false;
-    getcontext(&f.context);
-    f.context.uc_stack.ss_sp = f.stack;
-    f.context.uc_stack.ss_size = kStackBytes;
-    f.context.uc_link = &schedulerContext;
-    makecontext(&f.context, [] {
+  fibers = &pool;
+  for (int f = 0; f < count; f++) {
+    Fiber& fiber = pool[f];
+    fiber.done = false;
+    getcontext(&fiber.context);
+    fiber.context.uc_stack.ss_sp = fiber.stack;
+    fiber.context.uc_stack.ss_size = kStackBytes;
+    fiber.context.uc_link = &schedulerContext;
+    makecontext(&fiber.context, [] {
       current();
       (*fibers)[running].done = true;
     }, 0);
   }
   ready.clear();
-  for (int t = 0; t < threads; t++) ready.push_back(t);
+  for (int f = 0; f < count; f++) ready.push_back(f);
   while (!ready.empty()) {
     running = ready.back();
     ready.pop_back();
-    emuThreadIdx = {unsigned(running), 0, 0};
-    swapcontext(&schedulerContext, &blockFibers[running].context);
+    enter(running);
+    swapcontext(&schedulerContext, &pool[running].context);
   }
-  for (int t = 0; t < threads; t++) {
-    if (!blockFibers[t].done) {
-      std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", index.x, index.y, index.z);
-      std::exit(1);
-    }
+  for (int f = 0; f < count; f++) {
+    if (!pool[f].done) return false;
+  }
+  return true;
+}
+
+// Runs `body` as the `threads` threads of block `index` (blockIdx), each a fiber, until all have returned.
+inline void runBlock(EmuDim index, int threads, std::function<void()> body) {
+  emuBlockIdx = index;
+  if (!runFibers(threads, std::move(body), [](int f) { emuThreadIdx = {unsigned(f), 0, 0}; })) {
+    std::printf("deadlock: block (%u, %u, %u) has threads waiting at a barrier the others never reach\n", index.x, index.y, index.z);
+    std::exit(1);
   }
 }
 

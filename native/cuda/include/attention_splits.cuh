@@ -95,20 +95,21 @@ __device__ __forceinline__ bool arrivedLast(unsigned* counter, int active, int& 
   return last != 0;
 }
 
-// One warp merges one query head's `active` partial states (`part`: the first split's) into its D = 32 x DPL outputs,
-// lane j taking dims j*DPL .. j*DPL + DPL - 1: outputs weighted by exp2(m - max m), over the weighted sum of l.
-template <int DPL>
-__device__ __forceinline__ void mergeHead(const float* part, int active, __nv_bfloat16* out) {
-  constexpr int D = 32 * DPL;
+// One warp merges one query head's `active` partial states into its D = 32 x DPL outputs, lane j taking dims j*DPL ..
+// j*DPL + DPL - 1: outputs weighted by exp2(m - max m), over the weighted sum of l. `state(split, i)` reads float i of
+// a split's state (m, l, then the D output sums): from the workspace (mergeHead), or from the cluster's blocks' shared
+// memory (attention_decode_mma.cu); the same arithmetic either way, so the same bits.
+template <int DPL, class State>
+__device__ __forceinline__ void mergeStates(State state, int active, __nv_bfloat16* out) {
   const int lane = threadIdx.x % 32;
-  const float mSplit = lane < active ? __ldcg(part + lane * (D + 2)) : -INFINITY;
-  const float lSplit = lane < active ? __ldcg(part + lane * (D + 2) + 1) : 0.f;
+  const float mSplit = lane < active ? state(lane, 0) : -INFINITY;
+  const float lSplit = lane < active ? state(lane, 1) : 0.f;
   // The first four splits' outputs are read with their maxima (a short sequence's keys are all in them).
   float x[4][DPL];
 #pragma unroll
   for (int u = 0; u < 4; u++)
 #pragma unroll
-    for (int d = 0; d < DPL; d++) x[u][d] = u < active ? __ldcg(part + u * (D + 2) + 2 + lane * DPL + d) : 0.f;
+    for (int d = 0; d < DPL; d++) x[u][d] = u < active ? state(u, 2 + lane * DPL + d) : 0.f;
   const float mMax = warpMax(mSplit);
   const float weight = mSplit == -INFINITY ? 0.f : exp2f(mSplit - mMax);
   const float sum = warpSum(weight * lSplit);
@@ -124,7 +125,7 @@ __device__ __forceinline__ void mergeHead(const float* part, int active, __nv_bf
       if (sp0 + u >= active) w[u] = 0.f;
       if (sp0 == 0) continue;  // read above
 #pragma unroll
-      for (int d = 0; d < DPL; d++) x[u][d] = w[u] > 0.f ? __ldcg(part + (sp0 + u) * (D + 2) + 2 + lane * DPL + d) : 0.f;
+      for (int d = 0; d < DPL; d++) x[u][d] = w[u] > 0.f ? state(sp0 + u, 2 + lane * DPL + d) : 0.f;
     }
 #pragma unroll
     for (int u = 0; u < 4; u++)
@@ -133,6 +134,14 @@ __device__ __forceinline__ void mergeHead(const float* part, int active, __nv_bf
   }
 #pragma unroll
   for (int d = 0; d < DPL; d++) out[lane * DPL + d] = __float2bfloat16_rn(sum > 0.f ? o[d] / sum : 0.f);
+}
+
+// mergeStates over the workspace's states of one query head (`part`: its first split's), read past L1 (other blocks
+// wrote them).
+template <int DPL>
+__device__ __forceinline__ void mergeHead(const float* part, int active, __nv_bfloat16* out) {
+  constexpr int D = 32 * DPL;
+  mergeStates<DPL>([part](int split, int i) { return __ldcg(part + split * (D + 2) + i); }, active, out);
 }
 
 }  // namespace iris::decode_splits

@@ -26,22 +26,39 @@ __device__ __forceinline__ void releaseNext() {
 #endif
 }
 
+// The launch as a programmatic dependent, its blocks in clusters of `clusterX` along x where clusterX > 1 (the grid's
+// x a multiple of it; Hopper and later: cluster.cuh).
 template <typename... Params, typename... Args>
-std::string launchDependent(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, size_t sharedBytes,
-                            Args... args) {
+std::string launchDependentCluster(const char* what, unsigned clusterX, void (*kernel)(Params...), dim3 grid, dim3 block,
+                                   size_t sharedBytes, Args... args) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = block;
   config.dynamicSmemBytes = sharedBytes;
   config.stream = stream();
-  cudaLaunchAttribute attribute = {};
-  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &attribute;
-  config.numAttrs = dependentLaunchSupported() ? 1 : 0;
+  cudaLaunchAttribute attributes[2] = {};
+  unsigned count = 0;
+  if (dependentLaunchSupported()) {
+    attributes[count].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attributes[count++].val.programmaticStreamSerializationAllowed = 1;
+  }
+  if (clusterX > 1) {
+    attributes[count].id = cudaLaunchAttributeClusterDimension;
+    attributes[count].val.clusterDim.x = clusterX;
+    attributes[count].val.clusterDim.y = 1;
+    attributes[count++].val.clusterDim.z = 1;
+  }
+  config.attrs = attributes;
+  config.numAttrs = count;
   const cudaError_t launched = cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
   if (launched != cudaSuccess) (void)cudaGetLastError();  // reported here; not again by the next kernel's launch check
   return cudaStatus(launched, what);
+}
+
+template <typename... Params, typename... Args>
+std::string launchDependent(const char* what, void (*kernel)(Params...), dim3 grid, dim3 block, size_t sharedBytes,
+                            Args... args) {
+  return launchDependentCluster(what, 1u, kernel, grid, block, sharedBytes, args...);
 }
 
 }  // namespace iris

@@ -202,6 +202,9 @@ void setDecodeAttentionTensorCores(int mode);
 // anything else: the rule's, by the batch's (sequence, KV head) pairs).
 void setDecodeAttentionMmaWarps(int warps);
 void setDecodeAttentionMmaStages(int stages);
+// Decode attention on the tensor cores merges the splits of a short sequence in a cluster of blocks, through their shared
+// memory (1), or through the workspace and an arrival count (0); -1: the rule (attention_decode_mma.cu).
+void setDecodeAttentionClusterMerge(int mode);
 bool decodeAttentionOnTensorCores(const AttentionArgs& a);
 std::string attentionMma(const AttentionArgs& args);
 void setAttentionMmaEnabled(bool enabled);

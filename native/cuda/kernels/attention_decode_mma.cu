@@ -37,6 +37,7 @@
 #include <algorithm>
 
 #include "attention_splits.cuh"
+#include "cluster.cuh"
 #include "dependent_launch.cuh"
 #include "float_io.cuh"
 #include "mma_frag.cuh"
@@ -75,13 +76,15 @@ struct DecodeMmaShape {
   // floats), then D output sums a (warp, head).
   static constexpr int kCombineHeader = 3 * W * kHeadCols + 2 * kHeadCols;
   static constexpr size_t kCombineBytes = (size_t(kCombineHeader) + size_t(W) * kHeadCols * D) * sizeof(float);
-  static constexpr size_t kSharedBytes = kTileBytes > kCombineBytes ? kTileBytes : kCombineBytes;
+  // A cluster's merge (clusterSize > 1) keeps the block's partial states after the combine: m, l and D sums a head.
+  static constexpr size_t kMergeBytes = kCombineBytes + size_t(kHeadCols) * (D + 2) * sizeof(float);
+  static constexpr size_t kSharedBytes = kTileBytes > kMergeBytes ? kTileBytes : kMergeBytes;
 };
 
 // The register bound of every shape is the 4-warp block's at three a multiprocessor (170 a thread).
 template <int D, int W, int S>
 __global__ void __launch_bounds__(W * 32, 12 / W)
-    decodeAttentionMmaKernel(AttentionArgs a, int splits, float* workspace, unsigned* arrived) {
+    decodeAttentionMmaKernel(AttentionArgs a, int splits, int clusterSize, float* workspace, unsigned* arrived) {
   using Shape = DecodeMmaShape<D, W, S>;
   constexpr int LD = Shape::kLd, KS = D / 16;  // k-steps of S^T, and 16-dim m-tiles of O^T
   constexpr int kRowsPerCopy = 32 / Shape::kChunks, kCopies = kTileKeys / kRowsPerCopy;
@@ -101,8 +104,19 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
   // Only the first `active` splits hold keys: the others leave at once and the merge reads the active ones alone;
   // one active split writes the output itself (no keys at all: split 0 writes zeros, as the cpu reference).
   const int active = keys > partLen ? (keys + partLen - 1) / partLen : 1;
-  if (split >= active) return;
-  float* partial = active > 1 ? workspace : nullptr;
+  // Launched in clusters of clusterSize splits: where the first cluster holds every active split, they merge there,
+  // through its blocks' shared memory (the first block reads the others' states), rather than through the workspace
+  // and the arrival count (a global atomic's round trip, then the states' reads from L2). Uniform over a cluster.
+  const bool clusterMerge = clusterSize > 1 && active > 1 && active <= clusterSize;
+  if (split >= active) {
+    if (clusterMerge && split < clusterSize) {  // no keys, but the cluster's barriers count every thread of it
+      releaseNext();  // nothing to wait for: the dependent may launch once the blocks with keys have waited
+      clusterSync();
+      clusterSync();
+    }
+    return;
+  }
+  float* partial = active > 1 && !clusterMerge ? workspace : nullptr;
   const int kLo = lo + split * partLen, kHi = min(kvLen, kLo + partLen);
   const int tiles = kHi > kLo ? (kHi - kLo + kTileKeys - 1) / kTileKeys : 0;
   const int warpTiles = tiles > warp ? (tiles - warp + W - 1) / W : 0;  // uniform over the warp
@@ -269,12 +283,20 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
     l[h] += __shfl_xor_sync(0xffffffffu, l[h], 16);
   }
   __syncthreads();  // every warp is done with its stages
+  const size_t firstRow = size_t(row) * a.Hq + size_t(kv) * group;  // the output row of head 0
   float* wm = reinterpret_cast<float*>(decodeMmaShared);  // [warp][head]
   float* wl = wm + W * kHeadCols;
   float* wWeight = wl + W * kHeadCols;
   float* headSum = wWeight + W * kHeadCols;               // [head], then the split flag
   int& lastSplit = *reinterpret_cast<int*>(headSum + kHeadCols);
   float* wo = wm + Shape::kCombineHeader;                 // [warp][head][D]
+  float* clusterStates = wo + W * kHeadCols * D;          // [head][D + 2]: a cluster's merge
+  // Where this block's partial state of a head goes: the cluster's merge, the workspace (the last split block to
+  // arrive merges), or nowhere (one split writes the output itself).
+  auto stateOf = [&](int head) -> float* {
+    if (clusterMerge) return clusterStates + head * (D + 2);
+    return partial == nullptr ? nullptr : partial + decode_splits::stateOffset(firstRow + head, splits, split, D);
+  };
   if (g == 0) {
 #pragma unroll
     for (int h = 0; h < 2; h++) wm[warp * kHeadCols + 2 * t + h] = m[h], wl[warp * kHeadCols + 2 * t + h] = l[h];
@@ -285,7 +307,6 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
     for (int e = 0; e < 4; e++) wo[(warp * kHeadCols + accCol(lane, e)) * D + mt * 16 + accRow(lane, e)] = o[mt][e];
   __syncthreads();
   const int tid = threadIdx.x;
-  const size_t firstRow = size_t(row) * a.Hq + size_t(kv) * group;  // the output row of head 0
   if (tid < group) {
     float mMax = -INFINITY;
 #pragma unroll
@@ -299,10 +320,7 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
       sum += weight * wl[w * kHeadCols + tid];
     }
     headSum[tid] = sum;
-    if (partial != nullptr) {
-      float* part = partial + decode_splits::stateOffset(firstRow + tid, splits, split, D);
-      part[0] = mMax, part[1] = sum;
-    }
+    if (float* state = stateOf(tid)) state[0] = mMax, state[1] = sum;
   }
   __syncthreads();
   __nv_bfloat16* out = static_cast<__nv_bfloat16*>(a.out);
@@ -311,12 +329,24 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
     float sumO = 0.f;
 #pragma unroll
     for (int w = 0; w < W; w++) sumO = fmaf(wWeight[w * kHeadCols + head], wo[(w * kHeadCols + head) * D + dim], sumO);
-    if (partial != nullptr) {
-      partial[decode_splits::stateOffset(firstRow + head, splits, split, D) + 2 + dim] = sumO;
+    if (float* state = stateOf(head)) {
+      state[2 + dim] = sumO;
     } else {
       const float sum = headSum[head];
       out[(firstRow + head) * D + dim] = __float2bfloat16_rn(sum > 0.f ? sumO / sum : 0.f);
     }
+  }
+  if (clusterMerge) {
+    clusterSync();  // every split's states are in its block's shared memory, visible to the cluster
+    if (split == 0) {
+      for (int head = warp; head < group; head += W) {
+        const float* own = clusterStates + head * (D + 2);
+        decode_splits::mergeStates<D / 32>([own](int from, int i) { return mapShared(own, from)[i]; }, active,
+                                           out + (firstRow + head) * D);
+      }
+    }
+    clusterSync();  // the first block has read the others' shared memory before they exit
+    return;
   }
   if (partial == nullptr) return;
 
@@ -329,7 +359,7 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
 }
 
 template <int D, int W, int S>
-std::string launchDecodeMma(const AttentionArgs& a, int splits, float* partial, unsigned* arrived) {
+std::string launchDecodeMma(const AttentionArgs& a, int splits, int clusterSize, float* partial, unsigned* arrived) {
   using Shape = DecodeMmaShape<D, W, S>;
   static bool sharedRaised = false;
   if (!sharedRaised) {
@@ -339,8 +369,9 @@ std::string launchDecodeMma(const AttentionArgs& a, int splits, float* partial, 
     sharedRaised = true;
   }
   const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(W * 32);
-  return launchDependent("cudaLaunchKernelEx (decode attention, tensor cores)", decodeAttentionMmaKernel<D, W, S>, grid, block,
-                         Shape::kSharedBytes, a, splits, partial, arrived);
+  return launchDependentCluster("cudaLaunchKernelEx (decode attention, tensor cores)", unsigned(clusterSize),
+                                decodeAttentionMmaKernel<D, W, S>, grid, block, Shape::kSharedBytes, a, splits, clusterSize,
+                                partial, arrived);
 }
 
 struct BlockShape {
@@ -357,26 +388,48 @@ constexpr BlockShape kStreamShape{1, 3};  // {4, 2}: the 4-warp blocks at every 
 int forcedWarps = 0, forcedStages = 0;
 
 template <int D, int W>
-std::string launchWithStages(const AttentionArgs& a, int stages, int splits, float* partial, unsigned* arrived) {
-  if (stages == 4) return launchDecodeMma<D, W, 4>(a, splits, partial, arrived);
-  if (stages == 3) return launchDecodeMma<D, W, 3>(a, splits, partial, arrived);
-  return launchDecodeMma<D, W, 2>(a, splits, partial, arrived);
+std::string launchWithStages(const AttentionArgs& a, int stages, int splits, int cluster, float* partial, unsigned* arrived) {
+  if (stages == 4) return launchDecodeMma<D, W, 4>(a, splits, cluster, partial, arrived);
+  if (stages == 3) return launchDecodeMma<D, W, 3>(a, splits, cluster, partial, arrived);
+  return launchDecodeMma<D, W, 2>(a, splits, cluster, partial, arrived);
 }
 template <int D>
-std::string launchShape(const AttentionArgs& a, BlockShape shape, int splits, float* partial, unsigned* arrived) {
-  if (shape.warps == 1) return launchWithStages<D, 1>(a, shape.stages, splits, partial, arrived);
-  if (shape.warps == 2) return launchWithStages<D, 2>(a, shape.stages, splits, partial, arrived);
-  return launchWithStages<D, 4>(a, shape.stages, splits, partial, arrived);
+std::string launchShape(const AttentionArgs& a, BlockShape shape, int splits, int cluster, float* partial, unsigned* arrived) {
+  if (shape.warps == 1) return launchWithStages<D, 1>(a, shape.stages, splits, cluster, partial, arrived);
+  if (shape.warps == 2) return launchWithStages<D, 2>(a, shape.stages, splits, cluster, partial, arrived);
+  return launchWithStages<D, 4>(a, shape.stages, splits, cluster, partial, arrived);
 }
 
 // -1: the rule (below); 0 / 1: forced (setDecodeAttentionTensorCores).
 int tensorCoresMode = -1;
+
+// The splits' merge in a cluster (the kernel's clusterMerge): -1 the rule, 0 / 1 forced (setDecodeAttentionClusterMerge).
+// The rule leaves it off until the H200 has measured it. Why it may pay, at batch 1 (Qwen2.5-VL-3B, 400 keys: 4
+// active splits a KV head): the workspace's merge puts a global atomic's round trip and the last block's reads of
+// the states from L2 (~1 µs each) between the splits' end and the output, in every layer's chain (attention costs
+// 8.3 µs there against 5.8 alone); a cluster barrier and reads of a neighbour's shared memory cost a fraction.
+int clusterMergeMode = -1;
+constexpr bool kClusterMergeByRule = false;
+constexpr int kMaxClusterSplits = 8;  // the portable cluster size
+
+// The cluster size for a launch of `splits` (1: none): the largest divisor of splits up to kMaxClusterSplits, so a
+// sequence whose keys fill at most that many splits merges in its first cluster, and longer ones (more active splits)
+// through the workspace.
+int clusterSizeFor(long long splits) {
+  const bool on = clusterMergeMode < 0 ? kClusterMergeByRule : clusterMergeMode == 1;
+  if (!on || splits < 2 || computeCapability() < 90) return 1;
+  for (int size = kMaxClusterSplits; size >= 2; size--) {
+    if (splits % size == 0) return size;
+  }
+  return 1;
+}
 
 }  // namespace
 
 void setDecodeAttentionTensorCores(int mode) { tensorCoresMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
 void setDecodeAttentionMmaWarps(int warps) { forcedWarps = warps == 1 || warps == 2 || warps == 4 ? warps : 0; }
 void setDecodeAttentionMmaStages(int stages) { forcedStages = stages >= 2 && stages <= 4 ? stages : 0; }
+void setDecodeAttentionClusterMerge(int mode) { clusterMergeMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
 
 // The rule: every grouped head layout (G >= 2: Qwen2.5-VL's 8, Scout's 5), at every batch. Made the default before
 // its first GPU run, on the floors and predictions above against 6.6 / 20.7 µs measured for the kernels it replaces
@@ -412,8 +465,9 @@ std::string attentionDecodeMma(const AttentionArgs& a) {
   BlockShape shape = pairs > target ? kStreamShape : kGroupShape;
   if (forcedWarps > 0) shape.warps = forcedWarps;
   if (forcedStages > 0) shape.stages = forcedStages;
-  if (a.D == 64) return launchShape<64>(a, shape, int(splits), partial, arrived);
-  return launchShape<128>(a, shape, int(splits), partial, arrived);
+  const int cluster = clusterSizeFor(splits);
+  if (a.D == 64) return launchShape<64>(a, shape, int(splits), cluster, partial, arrived);
+  return launchShape<128>(a, shape, int(splits), cluster, partial, arrived);
 }
 
 }  // namespace iris

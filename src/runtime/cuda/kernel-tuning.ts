@@ -42,6 +42,12 @@ export interface KernelTuning {
   readonly attentionDecodeTensorCoresWarps?: number;
   readonly attentionDecodeTensorCoresStages?: number;
   /**
+   * That kernel merges the splits of a sequence's keys in a cluster of its blocks, through their shared memory (true;
+   * Hopper and later, where a sequence's splits with keys fit one cluster of at most 8), or through a workspace and an
+   * arrival count (false); left out, the addon's rule (attention_decode_mma.cu kClusterMergeByRule). The same bits.
+   */
+  readonly attentionDecodeClusterMerge?: boolean;
+  /**
    * The vision towers' attention straight from the fused q|k|v product (native/cuda/kernels/attention_qkv.cu: q and k
    * rotated in place, the tensor-core kernel reading q, k, v there) wherever that kernel serves the call (true), or
    * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
@@ -128,7 +134,7 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
   attentionWindows, attentionWindowHeads = 0,
-  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
+  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, attentionDecodeClusterMerge, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
   fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
@@ -143,6 +149,7 @@ export function tuneCudaKernels({
   addon.setAttentionWindowHeads(attentionWindowHeads);
   addon.setDecodeAttentionMmaWarps(attentionDecodeTensorCoresWarps);
   addon.setDecodeAttentionMmaStages(attentionDecodeTensorCoresStages);
+  addon.setDecodeAttentionClusterMerge(ruleOr(attentionDecodeClusterMerge));
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8PrefetchBudget(fp8PrefetchBudget);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
