@@ -235,13 +235,15 @@ const stepUs = await graphMicroseconds(() => {
   head.forEach(([, k]) => k());
 }, 1);
 // The tensor-core decode kernel's splits merged in a cluster of their blocks, through shared memory, against the
-// workspace and its arrival count (each forced; the same bits): the kernel alone, and the 36-layer chain above with
-// it, whose difference is what the merge costs inside the chain.
-const clusterMerge: { clusterMerge: boolean; attentionUs: number; layersGraphUs: number }[] = [];
-for (const on of [false, true]) {
-  tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeClusterMerge: on });
+// workspace and its arrival count (each forced; the same bits at the default split length, 128 keys), then the
+// cluster's splits at least 64 and 32 keys long (more of its blocks a sequence): the kernel alone, and the 36-layer
+// chain above with it, whose differences are what the merge costs inside the chain.
+const clusterMerge: { clusterMerge: boolean; splitKeys: number; attentionUs: number; layersGraphUs: number }[] = [];
+for (const [on, splitKeys] of [[false, 128], [true, 128], [true, 64], [true, 32]] as const) {
+  tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeClusterMerge: on, attentionDecodeClusterSplitKeys: splitKeys });
   clusterMerge.push({
     clusterMerge: on,
+    splitKeys,
     attentionUs: rounded(await perLayerCall(attention)),
     layersGraphUs: rounded(await graphMicroseconds(() => layers.forEach((l) => kernels.forEach(([, k]) => k(l))), 1)),
   });

@@ -41,11 +41,14 @@ describe("cuda decode attention, splits merged in a cluster", { skip: skipCuda }
     };
   }
 
-  /** The cuda output with the cluster's merge forced on or off (the tensor-core decode kernel forced either way). */
-  async function decode(c: DecodeCase, run: ReturnType<typeof inputs>, clusterMerge: boolean): Promise<Float32Array> {
+  /**
+   * The cuda output with the cluster's merge forced on or off (the tensor-core decode kernel forced either way), the
+   * cluster's splits at least `splitKeys` long (0: the default, 128).
+   */
+  async function decode(c: DecodeCase, run: ReturnType<typeof inputs>, clusterMerge: boolean, splitKeys = 0): Promise<Float32Array> {
     const backend = cuda().backend as CudaBackend;
     const [, out] = poisonedPair(run.outShape);
-    tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeClusterMerge: clusterMerge });
+    tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeClusterMerge: clusterMerge, attentionDecodeClusterSplitKeys: splitKeys });
     backend.attentionSplits = c.splits ?? 0;
     try {
       backend.pagedAttention(out, run.cuda.q, run.cuda.k, run.cuda.v, run.cuda.meta, run.options);
@@ -75,6 +78,23 @@ describe("cuda decode attention, splits merged in a cluster", { skip: skipCuda }
       const inCluster = await decode(c, run, true);
       expectRelL2(inCluster, await host(expected), 1e-2, `${what}: in a cluster, against the cpu`);
       assert.deepEqual(inCluster, viaWorkspace, `${what}: the cluster's merge and the workspace's differ`);
+    }
+  });
+
+  test("shorter splits spread over a cluster (at least 32 and 64 keys a split) against the cpu", async () => {
+    const cases: DecodeCase[] = [
+      { kvLens: [400], Hq: 16, Hk: 2, D: 128, launchKvLen: 4096 }, // 7 splits of 64 at 64, 8 of 64 at 32 (tiles of 16)
+      { kvLens: [1, 31, 100, 1000], Hq: 16, Hk: 2, D: 128, launchKvLen: 4096 }, // 100 keys: split in the cluster too
+      { kvLens: [31, 1000, 1, 400], Hq: 40, Hk: 8, D: 128, launchKvLen: 4096 }, // Scout
+    ];
+    for (const splitKeys of [32, 64]) {
+      for (const c of cases) {
+        const run = inputs(c);
+        const [expected] = poisonedPair(run.outShape);
+        cpu.backend.pagedAttention(expected, run.cpu.q, run.cpu.k, run.cpu.v, run.cpu.meta, run.options);
+        const inCluster = await decode(c, run, true, splitKeys);
+        expectRelL2(inCluster, await host(expected), 1e-2, `decode kv=${c.kvLens} Hq=${c.Hq} in a cluster, splits of ${splitKeys}+ keys`);
+      }
     }
   });
 

@@ -204,6 +204,16 @@ int main() {
       for (int i : forcedCases) ok &= runCase(cases[size_t(i)]);
     }
   }
+  // Shorter splits spread over a cluster (at least 32 and 64 keys a split, where the workspace's splits hold 128): other
+  // splits than the workspace's, so against the reference alone.
+  iris::setDecodeAttentionClusterMerge(1);
+  for (int keys : {32, 64}) {
+    iris::setDecodeAttentionClusterSplitKeys(keys);
+    std::printf("in clusters, splits of at least %d keys:\n", keys);
+    for (int i : {0, 1, 4, 7, 11}) ok &= runCase(cases[size_t(i)]);
+  }
+  iris::setDecodeAttentionClusterSplitKeys(0);
+  iris::setDecodeAttentionClusterMerge(-1);
   iris::setDecodeAttentionMmaWarps(0);
   iris::setDecodeAttentionMmaStages(0);
   std::printf(ok ? "ok\n" : "FAILED\n");

@@ -249,6 +249,7 @@ void registerKernels(napi_env env, napi_value exports) {
     {"setDecodeAttentionMmaWarps", nullptr, intSetter<setDecodeAttentionMmaWarps>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionMmaStages", nullptr, intSetter<setDecodeAttentionMmaStages>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setDecodeAttentionClusterMerge", nullptr, intSetter<setDecodeAttentionClusterMerge>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setDecodeAttentionClusterSplitKeys", nullptr, intSetter<setDecodeAttentionClusterSplitKeys>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"rmsNorm", nullptr, RmsNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_default, nullptr},

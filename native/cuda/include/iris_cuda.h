@@ -205,6 +205,9 @@ void setDecodeAttentionMmaStages(int stages);
 // Decode attention on the tensor cores merges the splits of a short sequence in a cluster of blocks, through their shared
 // memory (1), or through the workspace and an arrival count (0); -1: the rule (attention_decode_mma.cu).
 void setDecodeAttentionClusterMerge(int mode);
+// Those clusters' splits' least keys, for sweeps: a multiple of 16 from 16 to 512 (0 or anything else: 128, the
+// splits without clusters).
+void setDecodeAttentionClusterSplitKeys(int keys);
 bool decodeAttentionOnTensorCores(const AttentionArgs& a);
 std::string attentionMma(const AttentionArgs& args);
 void setAttentionMmaEnabled(bool enabled);

@@ -57,6 +57,9 @@ constexpr int kHeadCols = 8;   // the N columns: a KV head's q heads, G <= 8
 // 64 (the merge of more partial states and the blocks' fixed costs outweigh the shorter splits); long sequences
 // split as before (4,096 keys: 32 of 128).
 constexpr int kMinSplitKeys = 8 * kTileKeys;
+// A cluster's splits' least keys (setDecodeAttentionClusterSplitKeys, for sweeps; 0: kMinSplitKeys): with a merge in
+// shared memory, more and shorter splits may pay where the workspace's merge of more states did not.
+int clusterSplitKeys = 0;
 // Blocks a multiprocessor the splits aim at (one wave of the 4-warp blocks of two stages: 68 KB of shared memory at
 // D = 128, three fit the H200's 228 KB), whatever the block shape: the workspace holds their states.
 constexpr int kResidentBlocks = 3;
@@ -81,10 +84,19 @@ struct DecodeMmaShape {
   static constexpr size_t kSharedBytes = kTileBytes > kMergeBytes ? kTileBytes : kMergeBytes;
 };
 
+// A split's keys when `keys` are spread over `count` splits: whole tiles, at least `least`.
+__device__ __forceinline__ int splitLength(int keys, int count, int least) {
+  const int rounded = ((keys + count - 1) / count + kTileKeys - 1) / kTileKeys * kTileKeys;
+  return rounded > least ? rounded : least;
+}
+// The splits of `length` keys that hold some of `keys` (one at least: with no key, it writes the zeros).
+__device__ __forceinline__ int splitsWithKeys(int keys, int length) { return keys > length ? (keys + length - 1) / length : 1; }
+
 // The register bound of every shape is the 4-warp block's at three a multiprocessor (170 a thread).
 template <int D, int W, int S>
 __global__ void __launch_bounds__(W * 32, 12 / W)
-    decodeAttentionMmaKernel(AttentionArgs a, int splits, int clusterSize, float* workspace, unsigned* arrived) {
+    decodeAttentionMmaKernel(AttentionArgs a, int splits, int clusterSize, int clusterMinKeys, float* workspace,
+                             unsigned* arrived) {
   using Shape = DecodeMmaShape<D, W, S>;
   constexpr int LD = Shape::kLd, KS = D / 16;  // k-steps of S^T, and 16-dim m-tiles of O^T
   constexpr int kRowsPerCopy = 32 / Shape::kChunks, kCopies = kTileKeys / kRowsPerCopy;
@@ -98,16 +110,19 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
   const int kvLen = a.kvLens[s], pos = kvLen - 1;
   const int lo = a.chunkSize > 0 && pos > 0 ? pos - pos % a.chunkSize : 0;
   const int keys = kvLen > lo ? kvLen - lo : 0;
-  const int perSplit = (keys + splits - 1) / splits;
-  const int rounded = (perSplit + kTileKeys - 1) / kTileKeys * kTileKeys;
-  const int partLen = rounded > kMinSplitKeys ? rounded : kMinSplitKeys;
   // Only the first `active` splits hold keys: the others leave at once and the merge reads the active ones alone;
   // one active split writes the output itself (no keys at all: split 0 writes zeros, as the cpu reference).
-  const int active = keys > partLen ? (keys + partLen - 1) / partLen : 1;
-  // Launched in clusters of clusterSize splits: where the first cluster holds every active split, they merge there,
-  // through its blocks' shared memory (the first block reads the others' states), rather than through the workspace
-  // and the arrival count (a global atomic's round trip, then the states' reads from L2). Uniform over a cluster.
-  const bool clusterMerge = clusterSize > 1 && active > 1 && active <= clusterSize;
+  int partLen = splitLength(keys, splits, kMinSplitKeys), active = splitsWithKeys(keys, partLen);
+  // Launched in clusters of clusterSize splits: a sequence whose active splits fit the first cluster spreads its keys
+  // over that cluster's blocks (at least clusterMinKeys a split: at kMinSplitKeys, the same splits as without
+  // clusters) and merges them there, through the blocks' shared memory (the first block reads the others' states),
+  // rather than through the workspace and the arrival count (a global atomic's round trip, then the states' reads
+  // from L2). Uniform over a cluster.
+  bool clusterMerge = false;
+  if (clusterSize > 1 && active <= clusterSize) {
+    const int clusterLen = splitLength(keys, clusterSize, clusterMinKeys), clusterActive = splitsWithKeys(keys, clusterLen);
+    if (clusterActive > 1) partLen = clusterLen, active = clusterActive, clusterMerge = true;
+  }
   if (split >= active) {
     if (clusterMerge && split < clusterSize) {  // no keys, but the cluster's barriers count every thread of it
       releaseNext();  // nothing to wait for: the dependent may launch once the blocks with keys have waited
@@ -360,6 +375,7 @@ __global__ void __launch_bounds__(W * 32, 12 / W)
 
 template <int D, int W, int S>
 std::string launchDecodeMma(const AttentionArgs& a, int splits, int clusterSize, float* partial, unsigned* arrived) {
+  const int clusterMinKeys = clusterSplitKeys > 0 ? clusterSplitKeys : kMinSplitKeys;
   using Shape = DecodeMmaShape<D, W, S>;
   static bool sharedRaised = false;
   if (!sharedRaised) {
@@ -371,7 +387,7 @@ std::string launchDecodeMma(const AttentionArgs& a, int splits, int clusterSize,
   const dim3 grid(unsigned(splits), unsigned(a.Hk), unsigned(a.S)), block(W * 32);
   return launchDependentCluster("cudaLaunchKernelEx (decode attention, tensor cores)", unsigned(clusterSize),
                                 decodeAttentionMmaKernel<D, W, S>, grid, block, Shape::kSharedBytes, a, splits, clusterSize,
-                                partial, arrived);
+                                clusterMinKeys, partial, arrived);
 }
 
 struct BlockShape {
@@ -430,6 +446,9 @@ void setDecodeAttentionTensorCores(int mode) { tensorCoresMode = mode < 0 ? -1 :
 void setDecodeAttentionMmaWarps(int warps) { forcedWarps = warps == 1 || warps == 2 || warps == 4 ? warps : 0; }
 void setDecodeAttentionMmaStages(int stages) { forcedStages = stages >= 2 && stages <= 4 ? stages : 0; }
 void setDecodeAttentionClusterMerge(int mode) { clusterMergeMode = mode < 0 ? -1 : mode > 0 ? 1 : 0; }
+void setDecodeAttentionClusterSplitKeys(int keys) {
+  clusterSplitKeys = keys >= kTileKeys && keys <= 4 * kMinSplitKeys && keys % kTileKeys == 0 ? keys : 0;
+}
 
 // The rule: every grouped head layout (G >= 2: Qwen2.5-VL's 8, Scout's 5), at every batch. Made the default before
 // its first GPU run, on the floors and predictions above against 6.6 / 20.7 µs measured for the kernels it replaces

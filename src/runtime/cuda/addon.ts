@@ -108,6 +108,7 @@ export interface CudaAddon extends NcclEntryPoints {
   /** That kernel's shared stages a warp (tiles in flight + 1): 2, 3 or 4 forced, 0 the rule's. */
   setDecodeAttentionMmaStages(stages: number): void;
   setDecodeAttentionClusterMerge(mode: number): void;
+  setDecodeAttentionClusterSplitKeys(keys: number): void;
   /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
   setFp8StreamBatch(batch: number): void;
   /**

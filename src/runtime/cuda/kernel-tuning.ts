@@ -48,6 +48,11 @@ export interface KernelTuning {
    */
   readonly attentionDecodeClusterMerge?: boolean;
   /**
+   * Those clusters' splits' least keys: a multiple of 16 from 16 to 512 (0, the default: 128, the splits without
+   * clusters, so the same bits); shorter ones spread a sequence over more of its cluster's blocks.
+   */
+  readonly attentionDecodeClusterSplitKeys?: number;
+  /**
    * The vision towers' attention straight from the fused q|k|v product (native/cuda/kernels/attention_qkv.cu: q and k
    * rotated in place, the tensor-core kernel reading q, k, v there) wherever that kernel serves the call (true), or
    * never (false: q, k, v copied apart first, as before); left out, the addon's rule (kInPlaceByRule: in place).
@@ -134,7 +139,8 @@ const ruleOr = (forced: boolean | undefined): number => (forced === undefined ? 
 export function tuneCudaKernels({
   gemv, gemvSplit = 0, attentionParts = 0, attentionLanesPerKey = 0, attentionDecodeMma, attentionDecodeTensorCores, attentionQkvInPlace,
   attentionWindows, attentionWindowHeads = 0,
-  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, attentionDecodeClusterMerge, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
+  attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, attentionDecodeClusterMerge,
+  attentionDecodeClusterSplitKeys = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
   fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
@@ -150,6 +156,7 @@ export function tuneCudaKernels({
   addon.setDecodeAttentionMmaWarps(attentionDecodeTensorCoresWarps);
   addon.setDecodeAttentionMmaStages(attentionDecodeTensorCoresStages);
   addon.setDecodeAttentionClusterMerge(ruleOr(attentionDecodeClusterMerge));
+  addon.setDecodeAttentionClusterSplitKeys(attentionDecodeClusterSplitKeys);
   addon.setFp8StreamBatch(fp8StreamBatch);
   addon.setFp8PrefetchBudget(fp8PrefetchBudget);
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
