@@ -13,7 +13,8 @@ namespace iris {
 // block's through mapShared) are visible to every thread of the cluster after it (release, then acquire).
 __device__ __forceinline__ void clusterSync() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+  // Not .aligned: a caller's warps need not be converged when they reach it (after a loop of divergent trip counts).
+  asm volatile("barrier.cluster.arrive.release;\n\tbarrier.cluster.wait.acquire;" ::: "memory");
 #elif defined(__CUDA_ARCH__)
   __trap();
 #elif defined(IRIS_EMULATED_DEVICE)
