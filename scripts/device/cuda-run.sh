@@ -115,6 +115,12 @@ if [[ $latency == 1 && $build_rc == 0 ]]; then
   timeout 300 node "${lprof[@]}" --import tsx bench/latency.ts --model .device-bench/qwen2_5-vl-3b-shape --image .device-bench/photo-512.png \
     > "$out/latency-iris.json" 2> "$out/latency-iris.err"
   echo "iris latency rc=$?"
+  # LATENCY_CLUSTER=1: again with decode attention's splits merged in clusters (IRIS_DECODE_CLUSTER_MERGE=1).
+  if [[ -n ${LATENCY_CLUSTER:-} ]]; then
+    IRIS_DECODE_CLUSTER_MERGE=1 timeout 300 node --import tsx bench/latency.ts --model .device-bench/qwen2_5-vl-3b-shape \
+      --image .device-bench/photo-512.png > "$out/latency-iris-cluster.json" 2> "$out/latency-iris-cluster.err"
+    echo "iris latency (cluster merge) rc=$?"
+  fi
 fi
 model=.device-bench/qwen2_5-vl-3b-shape
 if [[ $decode == 1 && $build_rc == 0 ]]; then
@@ -264,6 +270,7 @@ grep -E "^(#|ℹ) (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)" "
 echo "==== kernels ===="
 cat "$out/kernels-cuda.txt" 2>/dev/null
 if [[ $latency == 1 ]]; then echo "==== iris latency ===="; cat "$out/latency-iris.json"; tail -15 "$out/latency-iris.err"; fi
+if [[ -s $out/latency-iris-cluster.json ]]; then echo "==== iris latency, cluster merge ===="; cat "$out/latency-iris-cluster.json"; fi
 if [[ $latency_scout == 1 ]]; then
   echo "==== scout fp8 latency ===="
   node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); delete d.ttftMs.all; console.log(JSON.stringify(d))' \

@@ -35,6 +35,7 @@
 // KV store (which writes Q and each sequence's newest K and V row): the lengths, the first tiles' page-table reads and
 // their copies of the older rows overlap it.
 #include <algorithm>
+#include <cstdlib>
 
 #include "attention_splits.cuh"
 #include "cluster.cuh"
@@ -424,7 +425,12 @@ int tensorCoresMode = -1;
 // active splits a KV head): the workspace's merge puts a global atomic's round trip and the last block's reads of
 // the states from L2 (~1 µs each) between the splits' end and the output, in every layer's chain (attention costs
 // 8.3 µs there against 5.8 alone); a cluster barrier and reads of a neighbour's shared memory cost a fraction.
-int clusterMergeMode = -1;
+// IRIS_DECODE_CLUSTER_MERGE=0 / 1 sets the starting mode, so a whole run (bench/latency.ts) measures either way.
+int clusterMergeFromEnvironment() {
+  const char* v = std::getenv("IRIS_DECODE_CLUSTER_MERGE");
+  return v == nullptr || v[0] == '\0' ? -1 : v[0] == '0' ? 0 : 1;
+}
+int clusterMergeMode = clusterMergeFromEnvironment();
 constexpr bool kClusterMergeByRule = false;
 constexpr int kMaxClusterSplits = 8;  // the portable cluster size
 
