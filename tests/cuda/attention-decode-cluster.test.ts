@@ -17,19 +17,25 @@ describe("cuda decode attention, splits merged in a cluster", { skip: skipCuda }
   const random = rng(17);
   const pageSize = 16;
 
-  /** A decode step's inputs (one query a sequence, random keys in every slot, pages shuffled) on both devices. */
-  function inputs(c: DecodeCase) {
+  /**
+   * A decode step's inputs (one query a sequence, random keys in every slot, pages shuffled) on both devices, each
+   * sequence's pages covering at least `coverKvLen` keys (a graph replayed at longer lengths).
+   */
+  function inputs(c: DecodeCase, coverKvLen = 0) {
     const S = c.kvLens.length;
-    const maxPages = Math.ceil(Math.max(...c.kvLens, c.launchKvLen ?? 0) / pageSize);
-    const numPages = S * maxPages;
+    const pagesOf = c.kvLens.map((n) => Math.ceil(Math.max(n, coverKvLen) / pageSize));
+    const maxPages = Math.max(...pagesOf), numPages = pagesOf.reduce((a, b) => a + b, 0);
     const order = Array.from({ length: numPages }, (_, i) => i).sort(() => random() - 0.5);
+    const table: number[] = [];
+    let next = 0;
+    for (let s = 0; s < S; s++) for (let p = 0; p < maxPages; p++) table.push(p < pagesOf[s] ? order[next++] : -1);
     const numSlots = numPages * pageSize;
     const [ckc, gkc] = floatPair(randomValues(random, numSlots * c.Hk * c.D, -2, 2), [numSlots, c.Hk, c.D]);
     const [cvc, gvc] = floatPair(randomValues(random, numSlots * c.Hk * c.D, -1, 1), [numSlots, c.Hk, c.D]);
     const [cq, gq] = floatPair(randomValues(random, S * c.Hq * c.D, -2, 2), [S, c.Hq, c.D]);
     const [cqs, gqs] = intPair(Array.from({ length: S + 1 }, (_, i) => i));
     const [ckv, gkv] = intPair(c.kvLens);
-    const [cpt, gpt] = intPair(order, [S, maxPages]);
+    const [cpt, gpt] = intPair(table, [S, maxPages]);
     const meta = (queryStart: Tensor, kvLens: Tensor, pageTable: Tensor): PagedAttentionMeta => ({
       queryStart, kvLens, pageTable, pageSize, maxQueryLen: 1, maxKvLen: Math.max(c.launchKvLen ?? 0, ...c.kvLens),
     });
@@ -101,7 +107,7 @@ describe("cuda decode attention, splits merged in a cluster", { skip: skipCuda }
   test("a decode captured with the cluster's merge replays at other KV lengths as an eager one", async () => {
     const backend = cuda().backend as CudaBackend;
     const c: DecodeCase = { kvLens: [5, 77, 300], Hq: 16, Hk: 2, D: 128, launchKvLen: 1024 };
-    const run = inputs(c);
+    const run = inputs(c, c.launchKvLen);
     const [, replayed] = poisonedPair(run.outShape);
     tuneCudaKernels({ attentionDecodeTensorCores: true, attentionDecodeClusterMerge: true });
     let graph: number;
