@@ -9,7 +9,7 @@ import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
 
 interface DecodeCase { kvLens: number[]; Hq: number; Hk: number; D: number; chunkSize?: number; splits?: number; launchKvLen?: number }
 
@@ -24,11 +24,8 @@ describe("cuda decode attention, splits merged in a cluster", { skip: skipCuda }
   function inputs(c: DecodeCase, coverKvLen = 0) {
     const S = c.kvLens.length;
     const pagesOf = c.kvLens.map((n) => Math.ceil(Math.max(n, coverKvLen) / pageSize));
-    const maxPages = Math.max(...pagesOf), numPages = pagesOf.reduce((a, b) => a + b, 0);
-    const order = Array.from({ length: numPages }, (_, i) => i).sort(() => random() - 0.5);
-    const table: number[] = [];
-    let next = 0;
-    for (let s = 0; s < S; s++) for (let p = 0; p < maxPages; p++) table.push(p < pagesOf[s] ? order[next++] : -1);
+    const maxPages = Math.max(...pagesOf);
+    const { table, numPages } = shuffledPageTable(random, pagesOf, maxPages);
     const numSlots = numPages * pageSize;
     const [ckc, gkc] = floatPair(randomValues(random, numSlots * c.Hk * c.D, -2, 2), [numSlots, c.Hk, c.D]);
     const [cvc, gvc] = floatPair(randomValues(random, numSlots * c.Hk * c.D, -1, 1), [numSlots, c.Hk, c.D]);

@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cuda, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+import { cpu, cuda, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
 
 /**
  * Relative L2 error, the largest absolute error, the first element off by more than 0.05 + 0.05 |expected|, and
@@ -125,11 +125,7 @@ describe("cuda attention on tensor cores", { skip: skipCuda }, () => {
     const S = batch.qLens.length, T = batch.qLens.reduce((a, b) => a + b, 0);
     const pagesOf = batch.kvLens.map((n) => Math.ceil(n / pageSize));
     const maxPages = Math.max(...pagesOf) + 1;  // a spare column of -1 past every sequence's pages
-    const numPages = pagesOf.reduce((a, b) => a + b, 0) + 3;
-    const order = Array.from({ length: numPages }, (_, i) => i).sort(() => random() - 0.5);
-    const table: number[] = [];
-    let next = 0;
-    for (let s = 0; s < S; s++) for (let p = 0; p < maxPages; p++) table.push(p < pagesOf[s] ? order[next++] : -1);
+    const { table, numPages } = shuffledPageTable(random, pagesOf, maxPages, 3);
     const numSlots = numPages * pageSize;
     const [ckc, gkc] = floatPair(randomValues(random, numSlots * Hk * D, -2, 2), [numSlots, Hk, D]);
     const [cvc, gvc] = floatPair(randomValues(random, numSlots * Hk * D), [numSlots, Hk, D]);

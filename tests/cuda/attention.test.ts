@@ -13,7 +13,7 @@ import { fromHost } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
 
 describe("cuda attention", { skip: skipCuda }, () => {
   const random = rng(3);
@@ -131,11 +131,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
     const S = batch.qLens.length, T = batch.qLens.reduce((a, b) => a + b, 0);
     const pagesOf = batch.kvLens.map((n) => Math.ceil(n / pageSize));
     const maxPages = Math.max(...pagesOf);
-    const numPages = pagesOf.reduce((a, b) => a + b, 0) + 3;
-    const order = Array.from({ length: numPages }, (_, i) => i).sort(() => random() - 0.5);
-    const table: number[] = [];
-    let next = 0;
-    for (let s = 0; s < S; s++) for (let p = 0; p < maxPages; p++) table.push(p < pagesOf[s] ? order[next++] : -1);
+    const { table, numPages } = shuffledPageTable(random, pagesOf, maxPages, 3);
     const numSlots = numPages * pageSize;
     // Every slot holds random keys, owned or not: a read past a mask or a wrong page shows in the output.
     const cacheValues = (lo: number, hi: number) => randomValues(random, numSlots * Hk * D, lo, hi);

@@ -163,11 +163,8 @@ inline void emuRunClusters(unsigned size, int threads, const std::function<void(
     c.size = int(size);
     c.threads = threads;
     c.slotOfRank.assign(size, 0);
-    for (unsigned r = 0; r < size; r++) c.index.push_back({k.x * size + r, k.y, k.z});
-    for (unsigned i = size; i > 1; i--) {  // which block's fibers start first
-      orderSeed = orderSeed * 1664525u + 1013904223u;
-      std::swap(c.index[i - 1], c.index[(orderSeed >> 8) % i]);
-    }
+    // The cluster's ranks scrambled too: which block's fibers start first.
+    for (const EmuDim& r : scrambledBlocks({size, 1, 1}, orderSeed)) c.index.push_back({k.x * size + r.x, k.y, k.z});
     for (unsigned slot = 0; slot < size; slot++) c.slotOfRank[c.index[slot].x % size] = int(slot);
     c.shared.assign(size, std::vector<unsigned char>(emuClusterSharedBytes, 0xff));
     c.waited.assign(size, std::vector<bool>(size_t(threads), false));

@@ -36,6 +36,19 @@ export function randomValues(random: () => number, n: number, lo = -1, hi = 1): 
   return out;
 }
 
+/**
+ * A page table [S, columns] giving sequence s its first pagesOf[s] entries (-1 past them) from a pool of their sum plus
+ * `sparePages` pages in shuffled order, so a read through a wrong page or past a sequence's pages shows.
+ */
+export function shuffledPageTable(random: () => number, pagesOf: readonly number[], columns: number, sparePages = 0): { table: number[]; numPages: number } {
+  const numPages = pagesOf.reduce((a, b) => a + b, 0) + sparePages;
+  const order = Array.from({ length: numPages }, (_, i) => i).sort(() => random() - 0.5);
+  const table: number[] = [];
+  let next = 0;
+  for (const pages of pagesOf) for (let p = 0; p < columns; p++) table.push(p < pages ? order[next++] : -1);
+  return { table, numPages };
+}
+
 /** The same values as a float tensor on cpu (F32) and on cuda (BF16, or F32 when `dtype` says so). */
 export function floatPair(values: Float32Array, shape: readonly number[], dtype: TensorDType = "BF16"): [Tensor, Tensor] {
   const host = cpuTensor(values, shape);
