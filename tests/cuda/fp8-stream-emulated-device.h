@@ -30,8 +30,6 @@ struct Slot {
 };
 using Block = EmuBlock<Slot, 256>;
 #define IRIS_EMULATED_MULTIPROCESSORS 2  // two multiprocessors of one block each: every block streams several passes
-// MmaRows's ring at its deepest (16 slots of 8 KB), then x (kQuantizingMaxBytes).
-#define IRIS_EMULATED_DYNAMIC_SHARED (16 * 8192 + 32768)
 #include "emulated-device.h"
 #include "emulated-tensor-cores.h"
 
@@ -51,16 +49,8 @@ int emuBlocksPerSM = 1;
 #undef __shared__
 #define __shared__ thread_local
 namespace iris::fp8stream {
-alignas(16) thread_local uint8_t quantizedX[IRIS_EMULATED_DYNAMIC_SHARED];  // the kernel's dynamic shared memory
+alignas(16) thread_local uint8_t quantizedX[32768];  // the kernel's dynamic shared memory (extern __shared__)
 }  // namespace iris::fp8stream
-
-// The launchers raise a kernel's dynamic shared memory past 48 KB through device.cc, which is not compiled here: the
-// emulated blocks have quantizedX's bytes.
-namespace iris {
-std::string allowSharedBytes(const void*, size_t bytes, const char* what) {
-  return bytes <= IRIS_EMULATED_DYNAMIC_SHARED ? "" : std::string(what) + ": more dynamic shared memory than the emulation holds";
-}
-}  // namespace iris
 
 // The launchers' choices, set by each case (fp8_gemv.cu holds them in the addon); the kernel headers declare them.
 namespace iris::fp8stream {

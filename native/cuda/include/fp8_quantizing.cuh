@@ -27,6 +27,11 @@
 namespace iris {
 namespace fp8stream {
 
+// The block's x rows as FP8 (T * K bytes: the kernel's dynamic shared memory). NOTE: declared here, not in the
+// kernel: the cpu emulation (tests/cuda/fp8-stream-emulation.cc) makes __shared__ thread_local, and g++ miscompiles a
+// block-scope extern thread_local array.
+extern __shared__ __align__(16) uint8_t quantizedX[];
+
 // Rows of one expert (or of a plain product), at most Stream::kMaxRows, K a multiple of 16, whose float values the
 // Prologue gives (`chunk(p, c)`: row p of the call, 16-byte chunk c, in its storage type `Storage`, rounded where the
 // model rounds): each block quantizes them into shared memory (dynamic: T * K bytes), then streams its weight rows
@@ -37,7 +42,7 @@ namespace fp8stream {
 template <typename Stream, typename Prologue>
 __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     quantizingRowsKernel(Fp8RowsArgs g, Prologue value, bool routingBeforeWait) {
-  uint8_t* xq = quantizedX + Stream::kRingBytes;
+  uint8_t* xq = quantizedX;
   __shared__ float shared32[32];
   __shared__ float xScale[Stream::kMaxRows];
   // NOTE: chunks is computed here, before the branches that prefetch: recomputed in each, ptxas spills decode's
@@ -123,9 +128,7 @@ int prefetchBytesFor(size_t K, size_t N, unsigned gridX, size_t groups) {
 template <typename Stream, typename Prologue>
 std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
-  const size_t sharedBytes = Stream::kRingBytes + g.T * g.K;
-  const std::string allowed = allowStreamShared<Stream, quantizingRowsKernel<Stream, Prologue>>();
-  if (!allowed.empty()) return allowed;
+  const size_t sharedBytes = g.T * g.K;
   const dim3 grid(quantizingGridX(g.N, Stream::kRows, groups, quantizingBlocksPerSM<Stream, Prologue>(sharedBytes)),
                   unsigned(groups));
   Fp8RowsArgs args = g;

@@ -82,7 +82,7 @@ __device__ __forceinline__ void quantizeRows(const Prologue& value, int first, i
 template <typename Stream, typename Routed, typename Shared, bool kPaired>
 __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     sharedExpertKernel(Fp8RowsArgs routed, Fp8RowsArgs shared, Routed routedValue, Shared sharedValue) {
-  uint8_t* xq = quantizedX + Stream::kRingBytes;  // the block's routed x rows, then (paired) as many shared ones
+  uint8_t* xq = quantizedX;  // the block's routed x rows, then (paired) as many shared ones
   __shared__ float shared32[32];
   __shared__ float xScale[2 * Stream::kMaxRows];
   const int lane = int(threadIdx.x) % 32, K = int(routed.K), chunks = K / 16;
@@ -91,7 +91,8 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     // The routing tables are two kernels back (route, gate|up, this): the expert is found, and both matrices' first
     // weights sent to L2, while gate|up still runs.
     if (!blockExpertByWarp(routed, lane, &e, &start, &rows)) return;
-    Stream::prefetchFirstPair(routed, shared, e, chunks);
+    Stream::prefetchFirst(routed, e, chunks);
+    Stream::prefetchFirst(shared, 0, chunks);
     waitForPrevious();
     releaseNext();
     quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
@@ -130,10 +131,7 @@ template <typename Stream, bool kPaired, typename Routed, typename Shared>
 std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue, Shared sharedValue) {
   constexpr auto kernel = sharedExpertKernel<Stream, Routed, Shared, kPaired>;
   const size_t routedGroups = routed.T < routed.E ? routed.T : routed.E;  // at most this many experts have rows
-  const size_t groups = kPaired ? routedGroups : routedGroups + 1;
-  const size_t sharedBytes = Stream::kRingBytes + (kPaired ? 2 : 1) * routed.T * routed.K;
-  const std::string allowed = allowStreamShared<Stream, kernel>();
-  if (!allowed.empty()) return allowed;
+  const size_t groups = kPaired ? routedGroups : routedGroups + 1, sharedBytes = (kPaired ? 2 : 1) * routed.T * routed.K;
   static std::vector<std::pair<size_t, int>> known;  // blocks a multiprocessor by shared bytes (one or two a model)
   int blocksPerSM = 0;
   for (const auto& [bytes, blocks] : known) {

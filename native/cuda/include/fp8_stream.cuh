@@ -26,23 +26,7 @@ namespace fp8stream {
 constexpr int kWarps = 8;
 constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane (one row a pass: see streamBatch)
 constexpr size_t kQuantizingMaxRows = 4;  // decode's few tokens; more quantize first (each MT variant costs build time)
-constexpr size_t kQuantizingMaxBytes = 32 * 1024;  // FP8 x in shared memory (fp8_quantizing.cuh)
-
-// The quantizing kernels' dynamic shared memory: the weight streaming's own (Stream::kRingBytes: MmaRows's ring of
-// loads in flight), then the block's x rows as FP8 (T * K bytes). NOTE: declared here, not in the kernels: the cpu
-// emulation (tests/cuda/fp8-stream-emulation.cc) makes __shared__ thread_local, and g++ miscompiles a block-scope
-// extern thread_local array.
-extern __shared__ __align__(16) uint8_t quantizedX[];
-
-// Lets kKernel (a quantizing kernel streaming as Stream) take its largest dynamic shared memory, Stream's own and
-// kQuantizingMaxBytes of x, past the 48 KB a launch gets unasked: once a kernel ("" or why not).
-template <typename Stream, auto kKernel>
-std::string allowStreamShared() {
-  constexpr size_t kBytes = Stream::kRingBytes + kQuantizingMaxBytes;
-  static const std::string status =
-      kBytes <= 48 * 1024 ? std::string() : allowSharedBytes(reinterpret_cast<const void*>(kKernel), kBytes, Stream::kName);
-  return status;
-}
+constexpr size_t kQuantizingMaxBytes = 32 * 1024;  // FP8 x in shared memory: within the 48 KB of a plain launch
 
 // The expert of block y and its rows [start, start + count); false when fewer experts have rows.
 __device__ __forceinline__ bool blockExpert(const Fp8RowsArgs& g, int* expert, int* start, int* count) {
@@ -319,7 +303,6 @@ struct WarpPerRow {
   // chunks (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas
   // chooses. None spills (ptxas -v).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
-  static constexpr size_t kRingBytes = 0;  // loads in flight in registers (dotChunks)
 
   // This warp's first row's first weights (of `chunks` 16-byte chunks a row) on their way to L2: its first
   // g.prefetchBytes by one bulk prefetch where the launcher set them, else the lanes' first batch.
@@ -331,12 +314,6 @@ struct WarpPerRow {
     } else {
       prefetchFirstChunks(rowChunks(g, e, n), chunks, threadIdx.x % 32, BATCH);
     }
-  }
-
-  // prefetchFirst for streamPair: both matrices' first rows.
-  __device__ __forceinline__ static void prefetchFirstPair(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int e, int chunks) {
-    prefetchFirst(a, e, chunks);
-    prefetchFirst(b, 0, chunks);
   }
 
   // out rows start .. start + rows - 1 (x's rows xq, FP8 in shared memory, scales xScale), each warp's columns n,

@@ -51,36 +51,6 @@ __device__ __forceinline__ void mmaStep(float (&acc)[4], uint4 lo, uint4 hi, uin
   mmaFromZero(acc, lo.z, hi.z, lo.w, hi.w, x.z, x.w);
 }
 
-// The passes a block streams, in order: pass j covers 16 weight rows from row r0(j) of matrix wa (a's expert e) or,
-// alternately with it for streamPair, of wb (b's one matrix, the same N and K). Rows from blockIdx.x * 16, gridDim.x * 16
-// apart. Held by value (the matrices' addresses, not the kernel's Fp8RowsArgs, whose address would move them to the
-// stack).
-struct BlockPasses {
-  const uint8_t* wa;
-  const uint8_t* wb;  // null: one matrix
-  int N, K;
-  __device__ __forceinline__ static BlockPasses of(const Fp8RowsArgs& g, int e) {
-    return {reinterpret_cast<const uint8_t*>(rowChunks(g, e, 0)), nullptr, int(g.N), int(g.K)};
-  }
-  __device__ __forceinline__ static BlockPasses pair(const Fp8RowsArgs& a, int e, const Fp8RowsArgs& b) {
-    return {reinterpret_cast<const uint8_t*>(rowChunks(a, e, 0)), reinterpret_cast<const uint8_t*>(rowChunks(b, 0, 0)),
-            int(a.N), int(a.K)};
-  }
-  __device__ __forceinline__ int count() const {
-    const int r = int(blockIdx.x) * 16, stride = int(gridDim.x) * 16;
-    const int passes = r < N ? (N - 1 - r) / stride + 1 : 0;
-    return wb != nullptr ? 2 * passes : passes;
-  }
-  __device__ __forceinline__ int r0(int j) const {
-    return int(blockIdx.x) * 16 + (wb != nullptr ? j >> 1 : j) * int(gridDim.x) * 16;
-  }
-  // Row n (clamped to N - 1: rows past N feed only sums never stored) of pass j's matrix, as 16-byte chunks.
-  __device__ __forceinline__ const uint4* row(int j, int n) const {
-    const uint8_t* w = wb != nullptr && (j & 1) != 0 ? wb : wa;
-    return reinterpret_cast<const uint4*>(w + size_t(min(n, N - 1)) * size_t(K));
-  }
-};
-
 template <int MT, int BATCH, typename OutT>
 struct MmaRows {
   static_assert(MT <= 8, "B has 8 columns");
@@ -88,13 +58,11 @@ struct MmaRows {
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
   static constexpr int kWarpsPerRow = kWarps;  // each warp a slice of K
-  // 64-byte steps a lane has in flight (its ring's slots): BATCH, 4 by default (setFp8StreamBatch forces 8 or 16).
-  static constexpr int kRing = BATCH;
-  // The ring at the front of the kernel's dynamic shared memory: a slot holds a lane's 16 bytes of row g, then of
-  // row g + 8, each half 256 threads x 16 bytes in thread order (a warp's 16-byte loads of one half hit 32 banks).
-  static constexpr size_t kRingBytes = size_t(kRing) * 2 * kWarps * 32 * 16;
-  // 4 blocks a multiprocessor (64 registers; the ring holds the loads in flight, not registers).
-  static constexpr int kMinBlocks = 4;
+  // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
+  static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
+  // 4 blocks a multiprocessor at the default batch (64 registers: 60 to 62 used on sm_90a, no spills); the forced
+  // larger batches as ptxas chooses (~90 and ~125 registers).
+  static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
 
   // This warp's slice of K, in 64-byte steps [first, end) (the last step of a row may be partial).
   __device__ __forceinline__ static void slice(size_t K, int* first, int* end) {
@@ -103,68 +71,31 @@ struct MmaRows {
     *end = min(steps, *first + per);
   }
 
-  // This thread's half (0: row g, 1: row g + 8) of ring slot `slot`.
-  __device__ __forceinline__ static uint4* ringSlot(int slot, int half) {
-    return reinterpret_cast<uint4*>(quantizedX) + (2 * slot + half) * kWarps * 32 + int(threadIdx.x);
-  }
-
-  // A lane's walk through its steps of the block's passes (its warp's slice of each), issuing each step's two 16-byte
-  // copies into the ring kRing steps ahead of their use: one cp.async group a step (an empty one past the last pass),
-  // so waiting for all but the newest kRing - 1 groups means the oldest step has landed.
-  struct Ring {
-    BlockPasses passes;
-    int first, end, count, chunks;
-    int j, s, slot;  // the next step to issue: pass j, step s, into slot
-
-    __device__ __forceinline__ Ring(const BlockPasses& p, int item) : passes(p) {
-      slice(size_t(p.K), &first, &end);
-      count = p.count();
-      chunks = p.K / 16;
-      const int steps = end - first;
-      j = steps > 0 ? item / steps : count;
-      s = steps > 0 ? first + item % steps : first;
-      slot = item % kRing;
-    }
-
-    __device__ __forceinline__ void issue() {
-      if (j < count) {
-        const int lane = int(threadIdx.x) % 32, gr = lane / 4, r0 = passes.r0(j), c = 4 * s + lane % 4;
-        const bool in = c < chunks;  // the last step of a row whose K is not a multiple of 64: zeros past it
-        mma::cpAsync16(ringSlot(slot, 0), passes.row(j, r0 + gr) + (in ? c : 0), in);
-        mma::cpAsync16(ringSlot(slot, 1), passes.row(j, r0 + gr + 8) + (in ? c : 0), in);
-        if (++s == end) {
-          s = first;
-          j++;
-        }
+  // This lane's first kSteps steps of rows r0 + g and r0 + g + 8 (`chunks` 16-byte chunks a row) on their way to L2.
+  __device__ __forceinline__ static void prefetchPass(const Fp8RowsArgs& g, int e, int r0, int chunks) {
+    const int lane = int(threadIdx.x) % 32;
+    int first, end;
+    slice(g.K, &first, &end);
+    for (int half = 0; half < 2; half++) {
+      const int n = r0 + lane / 4 + 8 * half;
+      if (n >= int(g.N)) break;
+      const uint4* row = rowChunks(g, e, n);
+      for (int s = first; s < end && s < first + kSteps; s++) {
+        const int c = 4 * s + lane % 4;
+        if (c < chunks) prefetchL2(row + c);
       }
-      mma::cpAsyncCommit();
-      slot = slot + 1 == kRing ? 0 : slot + 1;
     }
-  };
+  }
 
-  // The ring's first kRing steps, and (where the launcher set g.prefetchBytes) the first that many bytes of this
-  // warp's slice of each of the first pass's 16 rows on their way to L2 (a bulk prefetch a row, lanes 0 to 15):
-  // called once, before stream, with its arguments (often before the wait: weights only).
+  // The block's first pass on its way to L2: where the launcher set g.prefetchBytes, the first that many bytes of
+  // this warp's slice of each of the pass's 16 rows (a bulk prefetch a row, lanes 0 to 15), else prefetchPass's batch.
   __device__ __forceinline__ static void prefetchFirst(const Fp8RowsArgs& g, int e, int chunks) {
-    startRing(BlockPasses::of(g, e));
-    prefetchBytesFirst(g, e, chunks);
-  }
-  // prefetchFirst for streamPair.
-  __device__ __forceinline__ static void prefetchFirstPair(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int e, int chunks) {
-    startRing(BlockPasses::pair(a, e, b));
-    prefetchBytesFirst(a, e, chunks);
-    prefetchBytesFirst(b, 0, chunks);
-  }
-
-  __device__ __forceinline__ static void startRing(const BlockPasses& passes) {
-    Ring ring(passes, 0);
-#pragma unroll
-    for (int i = 0; i < kRing; i++) ring.issue();
-  }
-
-  __device__ __forceinline__ static void prefetchBytesFirst(const Fp8RowsArgs& g, int e, int chunks) {
     const int r0 = int(blockIdx.x) * kRows;
-    if (r0 >= int(g.N) || g.prefetchBytes <= 0) return;
+    if (r0 >= int(g.N)) return;
+    if (g.prefetchBytes <= 0) {
+      prefetchPass(g, e, r0, chunks);
+      return;
+    }
     const int lane = int(threadIdx.x) % 32;
     int first, end;
     slice(g.K, &first, &end);
@@ -174,64 +105,85 @@ struct MmaRows {
     }
   }
 
-  // out rows start .. start + rows - 1 (the block's x rows) from the block's passes of expert e's weights, their steps
-  // taken from the ring that prefetchFirst started.
+  // out rows start .. start + rows - 1 (the block's x rows), the block's passes of 16 columns r0, r0 + 16 * gridDim.x,
+  // ... of expert e's weights, the next pass's first weights on their way to L2 while a pass streams.
   __device__ __forceinline__ static void stream(const Fp8RowsArgs& g, int e, int start, int rows, const uint8_t* xq,
                                                 const float* xScale) {
-    Ring ring(BlockPasses::of(g, e), kRing);
-    for (int j = 0; j < ring.count; j++) {
+    const int stride = int(gridDim.x) * kRows;
+    for (int r0 = int(blockIdx.x) * kRows, pass = 0; r0 < int(g.N); r0 += stride, pass++) {
+      if (r0 + stride < int(g.N)) prefetchPass(g, e, r0 + stride, int(g.K) / 16);
       float sum;
-      if (streamPass(ring, rows, ring.passes.r0(j), j, xq, &sum)) {
+      if (streamPass(g, e, rows, r0, pass, xq, &sum)) {
         const int column = int(threadIdx.x) / 16;
-        fp8Epilogue<OutT>(g, start + column, e, ring.passes.r0(j) + int(threadIdx.x) % 16, sum, xScale[column]);
+        fp8Epilogue<OutT>(g, start + column, e, r0 + int(threadIdx.x) % 16, sum, xScale[column]);
       }
     }
-    mma::cpAsyncWaitAll();  // the empty groups past the last pass
   }
 
   // Two products of the same shape and x rows (a's expert e, b's one matrix) summed into a's output rows start ..
-  // start + rows - 1 (fp8_shared_expert.cuh's pairEpilogue): a's 16 columns, then b's same 16 (prefetchFirstPair
-  // started the ring), and the thread holding a column's sum of a takes b's too.
+  // start + rows - 1 (fp8_shared_expert.cuh's pairEpilogue): each pass streams a's 16 columns, then b's same 16, and
+  // the thread holding a column's sum of a takes b's too.
   __device__ __forceinline__ static void streamPair(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int e, int start, int rows,
                                                     const uint8_t* xqA, const float* xScaleA, const uint8_t* xqB,
                                                     const float* xScaleB) {
-    Ring ring(BlockPasses::pair(a, e, b), kRing);
-    for (int j = 0; j < ring.count; j += 2) {
-      const int r0 = ring.passes.r0(j);
+    const int stride = int(gridDim.x) * kRows, chunks = int(a.K) / 16;
+    for (int r0 = int(blockIdx.x) * kRows, pass = 0; r0 < int(a.N); r0 += stride, pass += 2) {
+      if (r0 + stride < int(a.N)) {
+        prefetchPass(a, e, r0 + stride, chunks);
+        prefetchPass(b, 0, r0 + stride, chunks);
+      }
       float sumA, sumB;
-      const bool held = streamPass(ring, rows, r0, j, xqA, &sumA);
-      streamPass(ring, rows, r0, j + 1, xqB, &sumB);
+      const bool held = streamPass(a, e, rows, r0, pass, xqA, &sumA);
+      streamPass(b, 0, rows, r0, pass + 1, xqB, &sumB);
       if (held) {
         const int column = int(threadIdx.x) / 16;
         pairEpilogue<OutT>(a, b, start + column, e, r0 + int(threadIdx.x) % 16, sumA, xScaleA[column], sumB, xScaleB[column]);
       }
     }
-    mma::cpAsyncWaitAll();
   }
 
-  // Pass j: columns r0 .. r0 + 15 against the block's `rows` x rows, each step from the ring's oldest slot, which then
-  // takes the step kRing ahead. The finished sum of (x row threadIdx.x / 16, column r0 + threadIdx.x % 16) goes to
-  // *sum of the thread that holds one (true). j's parity picks the half of the partial sums' buffer, so one barrier a
-  // pass keeps a pass's sums from the next one's.
-  __device__ __forceinline__ static bool streamPass(Ring& ring, int rows, int r0, int j, const uint8_t* xq, float* sum) {
+  // One pass: columns r0 .. r0 + 15 of expert e's weights against the block's `rows` x rows. The finished sum of
+  // (x row threadIdx.x / 16, column r0 + threadIdx.x % 16) goes to *sum of the thread that holds one (true). `pass`
+  // picks the half of the partial sums' buffer, so one barrier a pass keeps a pass's sums from the next one's.
+  __device__ __forceinline__ static bool streamPass(const Fp8RowsArgs& g, int e, int rows, int r0, int pass,
+                                                    const uint8_t* xq, float* sum) {
     __shared__ float partial[2][kWarps][MT][16];
     const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
-    const int N = ring.passes.N, chunks = ring.chunks;
-    // x rows past `rows` feed only sums never stored (mma keeps B's columns apart): they read x row 0.
-    const uint4* x = reinterpret_cast<const uint4*>(xq) + (gr < rows ? gr : 0) * chunks;
+    const int N = int(g.N), chunks = int(g.K) / 16;
+    int first, end;
+    slice(g.K, &first, &end);
+    // This lane's chunk of step `first` in rows g and g + 8 and in x, moving a batch at a time. Rows past N and x rows
+    // past `rows` feed only sums never stored (mma keeps A's rows and B's columns apart): they read row N - 1 and x
+    // row 0 rather than branch.
+    const int c0 = 4 * first + t;
+    const uint4* lo = rowChunks(g, e, min(r0 + gr, N - 1)) + c0;
+    const uint4* hi = rowChunks(g, e, min(r0 + gr + 8, N - 1)) + c0;
+    const uint4* x = reinterpret_cast<const uint4*>(xq) + (gr < rows ? gr : 0) * chunks + c0;
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll 1
-    for (int s = ring.first; s < ring.end; s++) {
-      const int slot = ring.slot;  // the oldest step's slot: the next issue refills it
-      mma::cpAsyncWait<kRing - 1>();
-      const uint4 lo = *ringSlot(slot, 0), hi = *ringSlot(slot, 1);
-      const int c = 4 * s + t;
-      const uint4 xv = c < chunks ? x[c] : make_uint4(0, 0, 0, 0);
-      mmaStep(acc, lo, hi, xv);
-      ring.issue();  // after the mma has taken lo and hi: the slot's next bytes land over them
+    for (int s = first; s < end; s += kSteps, lo += 4 * kSteps, hi += 4 * kSteps, x += 4 * kSteps) {
+      // Chunks past the slice, or past the row (the last step of a row whose K is not a multiple of 64), are zeros.
+      bool in[kSteps];
+      uint4 wl[kSteps], wh[kSteps];
+#pragma unroll
+      for (int b = 0; b < kSteps; b++) {
+        in[b] = s + b < end && 4 * (s + b) + t < chunks;
+        wl[b] = wh[b] = make_uint4(0, 0, 0, 0);
+        if (in[b]) {
+          wl[b] = __ldcs(lo + 4 * b);
+          wh[b] = __ldcs(hi + 4 * b);
+        }
+      }
+#pragma unroll
+      for (int b = 0; b < kSteps; b++) {
+        if (s + b >= end) break;  // the whole warp alike: mma is a warp's instruction
+        uint4 xv = make_uint4(0, 0, 0, 0);
+        if (in[b]) xv = x[4 * b];
+        mmaStep(acc, wl[b], wh[b], xv);
+      }
     }
     // c_i holds (row gr + 8 (i / 2), column 2t + i % 2): the columns below MT go to this warp's partial tile.
-    float (&mine)[MT][16] = partial[j & 1][warp];
+    float (&mine)[MT][16] = partial[pass & 1][warp];
 #pragma unroll
     for (int i = 0; i < 4; i++) {
       const int column = 2 * t + i % 2;
@@ -242,7 +194,7 @@ struct MmaRows {
     if (column >= rows || r0 + r >= N) return false;
     float total = 0.f;
 #pragma unroll
-    for (int k = 0; k < kWarps; k++) total += partial[j & 1][k][column][r];
+    for (int k = 0; k < kWarps; k++) total += partial[pass & 1][k][column][r];
     *sum = total;
     return true;
   }
