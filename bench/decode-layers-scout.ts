@@ -209,6 +209,28 @@ if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
   }
   tuneCudaKernels({});
 }
+// The tensor-core products' weights by bulk copies into shared memory, a 16-row tile a block (fp8BulkRows true:
+// native/cuda/include/fp8_stream_bulk.cuh; the paired downs stay on registers) or streamed through registers (false),
+// forced both ways with the products on the tensor cores by the rule: the products alone, the MoE block, the stack.
+const bulkRows: Record<string, number | boolean>[] = [];
+if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
+  const products = d.kernels.filter((k) => k.quantize !== undefined || k.name === "moeTop1SigmoidFp8");
+  for (const fp8BulkRows of [false, true]) {
+    tuneCudaKernels({ fp8BulkRows });
+    const byProduct: Record<string, number | boolean> = { bulkRows: fp8BulkRows };
+    for (const k of products) {
+      const on = layerIndices.filter(k.on);
+      byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
+    }
+    if (moeBlock !== undefined) {
+      const on = layerIndices.filter(moeBlock.on);
+      byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
+    }
+    byProduct.perLayerUs = round(await time(foldedStack, L));
+    bulkRows.push(byProduct);
+  }
+  tuneCudaKernels({});
+}
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));
 const preRows: Row[] = [], postRows: Row[] = [];
@@ -259,6 +281,8 @@ console.log(JSON.stringify({
   sharedExpertFold,
   // The products, the MoE block and the model's stack with each L2 prefetch budget before the wait, both streamings.
   fp8PrefetchBudgets: prefetchBudgets,
+  // The products, the MoE block and the model's stack with the tensor-core products by bulk copies (true) or not.
+  fp8BulkRows: bulkRows,
   step: [...preRows, ...postRows],
   sumOfLayerKernelsUs: round(sum(layerRows), 1),
   layersGraphUs: round(stackUs, 1),

@@ -7,7 +7,8 @@
  * as long as k = 4) the imbalance costs what the ceiling adds over the average, and a split of the tiles along K
  * would win it back; if it follows the average, it does not. The intercept of the line is the product's fixed cost
  * (launch, x quantized in every block, the last pass's tail). FP8 on the tensor cores forced (tuneCudaKernels
- * fp8ProductOnTensorCores), the quantization inside; bf16's gemv at the same shapes beside it.
+ * fp8ProductOnTensorCores), the quantization inside, streamed through registers (fp8: MmaRows, the rule) and by bulk
+ * copies of each tile (bulk: fp8BulkRows, fp8_stream_bulk.cuh); bf16's gemv at the same shapes beside it.
  *
  *   node --import tsx bench/fp8-tiles-cuda.ts
  */
@@ -64,10 +65,13 @@ try {
       backend.fill(w8.scale, 0.02 / E4M3_MAX);
       const w16 = uniform([N, K], 0.02);
       const fp8 = await time(() => linearFp8(x, w8));
+      tuneCudaKernels({ fp8ProductOnTensorCores: true, fp8BulkRows: true });
+      const bulk = await time(() => linearFp8(x, w8));
+      tuneCudaKernels({ fp8ProductOnTensorCores: true });
       const bf16 = await time(() => linear(x, w16));
       const tiles = Math.ceil(N / 16);
       rows.push({ K, N, tilesPerSM: +(tiles / SMS).toFixed(2), fp8Us: +(fp8 * 1e6).toFixed(2),
-        fp8GBps: Math.round(N * K / fp8 / 1e9), bf16Us: +(bf16 * 1e6).toFixed(2), bf16GBps: Math.round(2 * N * K / bf16 / 1e9) });
+        fp8GBps: Math.round(N * K / fp8 / 1e9), bulkUs: +(bulk * 1e6).toFixed(2), bulkGBps: Math.round(N * K / bulk / 1e9), bf16Us: +(bf16 * 1e6).toFixed(2), bf16GBps: Math.round(2 * N * K / bf16 / 1e9) });
       for (const t of [x, w8.data, w8.scale, w16]) t.dispose();
     }
   }

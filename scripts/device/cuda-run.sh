@@ -147,6 +147,12 @@ if [[ $latency_scout == 1 && $build_rc == 0 ]]; then
   timeout 400 node --import tsx bench/latency.ts --model "$scout_model" --image .device-bench/photo-512.png --quantization fp8 \
     > "$out/latency-scout.json" 2> "$out/latency-scout.err"
   echo "scout latency rc=$?"
+  # LATENCY_BULK=1: again with the tensor-core FP8 products by bulk copies (IRIS_FP8_BULK_ROWS=1).
+  if [[ -n ${LATENCY_BULK:-} ]]; then
+    IRIS_FP8_BULK_ROWS=1 timeout 400 node --import tsx bench/latency.ts --model "$scout_model" --image .device-bench/photo-512.png \
+      --quantization fp8 > "$out/latency-scout-bulk.json" 2> "$out/latency-scout-bulk.err"
+    echo "scout latency (bulk copies) rc=$?"
+  fi
 fi
 if [[ $scout_layers == 1 && $build_rc == 0 ]]; then
   for b in ${SCOUT_BATCHES:-1}; do
@@ -332,7 +338,8 @@ if [[ $scout_layers == 1 ]]; then
         `fp8 loads in flight a lane: ${(d.fp8StreamBatches ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
         `attention by lanes a key: ${(d.attentionLanesPerKey ?? []).map((a) => `${a.lanes}: ${a.perCallUs}`).join(", ")}, decode on tensor cores ${d.attentionOnDecodeTensorCoresUs};`,
         `fp8 quantization inside the product (default ${d.fp8QuantizeInProductDefault}) or a kernel before (counted): ${(d.fp8QuantizeInProduct ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
-        `fp8 dot products on the tensor cores or the CUDA cores (default tensor cores ${d.fp8ProductOnTensorCoresDefault}): ${(d.fp8ProductOnTensorCores ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
+        `fp8 dot products on the tensor cores or the CUDA cores (default tensor cores ${d.fp8ProductOnTensorCoresDefault}): ${(d.fp8ProductOnTensorCores ?? []).map((r) => JSON.stringify(r)).join(" ")};`,
+        `tensor-core products by bulk copies or registers: ${(d.fp8BulkRows ?? []).map((r) => JSON.stringify(r)).join(" ")}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
 fi

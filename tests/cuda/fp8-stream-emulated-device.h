@@ -30,8 +30,11 @@ struct Slot {
 };
 using Block = EmuBlock<Slot, 256>;
 #define IRIS_EMULATED_MULTIPROCESSORS 2  // two multiprocessors of one block each: every block streams several passes
+// BulkRows's tile (up to kBulkMaxShared with x): the largest dynamic shared memory a quantizing kernel takes.
+#define IRIS_EMULATED_DYNAMIC_SHARED (112 * 1024)
 #include "emulated-device.h"
 #include "emulated-tensor-cores.h"
+#include "emulated-bulk-copy.h"
 
 // The occupancy the launcher asks for: one block a multiprocessor unless a case says otherwise.
 int emuBlocksPerSM = 1;
@@ -49,15 +52,25 @@ int emuBlocksPerSM = 1;
 #undef __shared__
 #define __shared__ thread_local
 namespace iris::fp8stream {
-alignas(16) thread_local uint8_t quantizedX[32768];  // the kernel's dynamic shared memory (extern __shared__)
+alignas(16) thread_local uint8_t quantizedX[IRIS_EMULATED_DYNAMIC_SHARED];  // the kernel's dynamic shared memory
 }  // namespace iris::fp8stream
+
+// The launchers raise a BulkRows kernel's dynamic shared memory through device.cc, which is not compiled here: granted
+// up to what quantizedX holds.
+namespace iris {
+std::string allowSharedBytes(const void*, size_t bytes, const char* what) {
+  return bytes <= IRIS_EMULATED_DYNAMIC_SHARED ? "" : std::string(what) + ": more dynamic shared memory than the emulation holds";
+}
+}  // namespace iris
 
 // The launchers' choices, set by each case (fp8_gemv.cu holds them in the addon); the kernel headers declare them.
 namespace iris::fp8stream {
 bool tensorCores = false;
+bool bulkRows = false;  // the tensor-core products by bulk copies (BulkRows) where they serve
 int batch = 0;
 size_t prefetchBudget = 0;  // bytes; the prefetches themselves do nothing here, their sizes go through the launchers
 bool productOnTensorCores(size_t) { return tensorCores; }
+bool productByBulkCopy() { return bulkRows; }
 int forcedFp8StreamBatch() { return batch; }
 size_t prefetchBudgetBytes() { return prefetchBudget; }
 }  // namespace iris::fp8stream

@@ -32,9 +32,12 @@ float e4m3Value(uint8_t byte) {  // through cuda_fp8.h's host conversion, apart 
   return __half2float(__half(h));
 }
 
+// Runs case c on the streaming chosen (bulk: BulkRows where it serves, tensor cores only) against the float64
+// reference; with `bits`, its output's bytes there too.
 template <typename OutT>
-bool runCase(const Case& c, bool tensorCores, int batch) {
+bool runCase(const Case& c, bool tensorCores, int batch, bool bulk = false, std::vector<uint8_t>* bits = nullptr) {
   iris::fp8stream::tensorCores = tensorCores;
+  iris::fp8stream::bulkRows = bulk;
   iris::fp8stream::batch = batch;
   const int T = c.T, K = c.K, N = c.N, E = c.E;
   // Weights: random E4M3 bytes but NaN; x: a float row, one outlier setting its scale, rounded to OutT.
@@ -113,10 +116,15 @@ bool runCase(const Case& c, bool tensorCores, int batch) {
       }
     }
   }
+  if (bits != nullptr) {
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(out.data());
+    bits->assign(bytes, bytes + out.size() * sizeof(OutT));
+  }
   const double rel = std::sqrt(diff / std::max(norm, 1e-30));
   const bool ok = rel <= (std::is_same_v<OutT, float> ? 1e-6 : 4e-3) && firstBad.empty();
   std::printf("%s %s, %s, %d loads a lane: relative L2 %.2e, max |err| %.2e\n%s", ok ? "ok  " : "FAIL", c.name,
-              tensorCores ? "tensor cores" : "CUDA cores", batch ? batch : 4, rel, maxErr, firstBad.c_str());
+              !tensorCores ? "CUDA cores" : bulk ? "tensor cores by bulk copies" : "tensor cores", batch ? batch : 4, rel,
+              maxErr, firstBad.c_str());
   return ok;
 }
 
@@ -147,6 +155,23 @@ int main() {
     for (const Case& c : f32) ok &= runCase<float>(c, tensorCores, 0);
     for (int batch : {0, 8, 16}) ok &= runCase<__nv_bfloat16>(bf16, tensorCores, batch);  // forced only at one bf16 row
   }
+  // BulkRows takes MmaRows's K slices and sums in the same order: the same bits, tile by tile.
+  auto sameBits = [&](auto run, const char* name) {
+    std::vector<uint8_t> registers, bulk;
+    const uint32_t seed = emulation::seed;  // both runs draw the same inputs
+    bool both = run(false, &registers);
+    emulation::seed = seed;
+    both &= run(true, &bulk);
+    const bool same = both && registers == bulk;
+    std::printf("%s %s: by bulk copies %s the bits of the register streaming\n", same ? "ok  " : "FAIL", name,
+                same ? "gives" : "does not give");
+    return same;
+  };
+  for (const Case& c : f32) {
+    ok &= sameBits([&](bool bulk, std::vector<uint8_t>* bits) { return runCase<float>(c, true, 0, bulk, bits); }, c.name);
+  }
+  ok &= sameBits([&](bool bulk, std::vector<uint8_t>* bits) { return runCase<__nv_bfloat16>(bf16, true, 0, bulk, bits); },
+                 bf16.name);
   std::printf(ok ? "ok\n" : "FAILED\n");
   return ok ? 0 : 1;
 }

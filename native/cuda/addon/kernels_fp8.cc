@@ -79,6 +79,7 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"fp8QuantizeInProduct", nullptr, Fp8QuantizeInProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8GroupedMma", nullptr, intSetter<setFp8GroupedMma>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8ProductOnTensorCores", nullptr, intSetter<setFp8ProductOnTensorCores>, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8BulkRows", nullptr, intSetter<setFp8BulkRows>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"fp8ProductOnTensorCores", nullptr, Fp8ProductOnTensorCores, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -22,15 +22,10 @@
 
 #include <algorithm>
 
-#include "fp8_stream_mma.cuh"
+#include "fp8_stream_bulk.cuh"
 
 namespace iris {
 namespace fp8stream {
-
-// The block's x rows as FP8 (T * K bytes: the kernel's dynamic shared memory). NOTE: declared here, not in the
-// kernel: the cpu emulation (tests/cuda/fp8-stream-emulation.cc) makes __shared__ thread_local, and g++ miscompiles a
-// block-scope extern thread_local array.
-extern __shared__ __align__(16) uint8_t quantizedX[];
 
 // Rows of one expert (or of a plain product), at most Stream::kMaxRows, K a multiple of 16, whose float values the
 // Prologue gives (`chunk(p, c)`: row p of the call, 16-byte chunk c, in its storage type `Storage`, rounded where the
@@ -42,7 +37,7 @@ extern __shared__ __align__(16) uint8_t quantizedX[];
 template <typename Stream, typename Prologue>
 __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     quantizingRowsKernel(Fp8RowsArgs g, Prologue value, bool routingBeforeWait) {
-  uint8_t* xq = quantizedX;
+  uint8_t* xq = quantizedX + Stream::sharedBefore(g.K);
   __shared__ float shared32[32];
   __shared__ float xScale[Stream::kMaxRows];
   // NOTE: chunks is computed here, before the branches that prefetch: recomputed in each, ptxas spills decode's
@@ -128,8 +123,13 @@ int prefetchBytesFor(size_t K, size_t N, unsigned gridX, size_t groups) {
 template <typename Stream, typename Prologue>
 std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
-  const size_t sharedBytes = g.T * g.K;
-  const dim3 grid(quantizingGridX(g.N, Stream::kRows, groups, quantizingBlocksPerSM<Stream, Prologue>(sharedBytes)),
+  const size_t sharedBytes = Stream::sharedBefore(g.K) + g.T * g.K;
+  if constexpr (Stream::kTileABlock) {
+    const std::string allowed = allowBulkShared<Stream, quantizingRowsKernel<Stream, Prologue>>();
+    if (!allowed.empty()) return allowed;
+  }
+  const dim3 grid(Stream::kTileABlock ? tilesOf(g.N)
+                                      : quantizingGridX(g.N, Stream::kRows, groups, quantizingBlocksPerSM<Stream, Prologue>(sharedBytes)),
                   unsigned(groups));
   Fp8RowsArgs args = g;
   args.prefetchBytes = prefetchBytesFor<Stream>(g.K, g.N, grid.x, groups);
@@ -137,17 +137,20 @@ std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBefor
                          args, value, routingBeforeWait);
 }
 
-// Whether a quantizing product of `rows` output rows streams its weights on the tensor cores (MmaRows) or the CUDA
-// cores (WarpPerRow): setFp8ProductOnTensorCores's choice or its rule by rows, tensor cores only where the device has
-// FP8 ones (fp8_gemv.cu).
+// Whether a quantizing product of `rows` output rows streams its weights on the tensor cores (BulkRows or MmaRows) or
+// the CUDA cores (WarpPerRow): setFp8ProductOnTensorCores's choice or its rule by rows, tensor cores only where the
+// device has FP8 ones (fp8_gemv.cu).
 bool productOnTensorCores(size_t rows);
 
 template <int MT, typename OutT, typename Prologue>
 std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   return withStreamBatch<MT, OutT>([&](auto batch) {
     constexpr int B = decltype(batch)::value;
-    return productOnTensorCores(g.N) ? launchStream<MmaRows<MT, B, OutT>>(g, value, routingBeforeWait)
-                                  : launchStream<WarpPerRow<MT, B, OutT>>(g, value, routingBeforeWait);
+    if (!productOnTensorCores(g.N)) return launchStream<WarpPerRow<MT, B, OutT>>(g, value, routingBeforeWait);
+    if constexpr (B == kBatch) {
+      if (bulkRowsServe<BulkRows<MT, OutT>>(g.K, g.T)) return launchStream<BulkRows<MT, OutT>>(g, value, routingBeforeWait);
+    }
+    return launchStream<MmaRows<MT, B, OutT>>(g, value, routingBeforeWait);
   });
 }
 

@@ -82,7 +82,8 @@ __device__ __forceinline__ void quantizeRows(const Prologue& value, int first, i
 template <typename Stream, typename Routed, typename Shared, bool kPaired>
 __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     sharedExpertKernel(Fp8RowsArgs routed, Fp8RowsArgs shared, Routed routedValue, Shared sharedValue) {
-  uint8_t* xq = quantizedX;  // the block's routed x rows, then (paired) as many shared ones
+  // The block's routed x rows, then (paired) as many shared ones, after the streaming's own shared memory.
+  uint8_t* xq = quantizedX + Stream::sharedBefore(routed.K);
   __shared__ float shared32[32];
   __shared__ float xScale[2 * Stream::kMaxRows];
   const int lane = int(threadIdx.x) % 32, K = int(routed.K), chunks = K / 16;
@@ -131,13 +132,18 @@ template <typename Stream, bool kPaired, typename Routed, typename Shared>
 std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue, Shared sharedValue) {
   constexpr auto kernel = sharedExpertKernel<Stream, Routed, Shared, kPaired>;
   const size_t routedGroups = routed.T < routed.E ? routed.T : routed.E;  // at most this many experts have rows
-  const size_t groups = kPaired ? routedGroups : routedGroups + 1, sharedBytes = (kPaired ? 2 : 1) * routed.T * routed.K;
+  const size_t groups = kPaired ? routedGroups : routedGroups + 1;
+  const size_t sharedBytes = Stream::sharedBefore(routed.K) + (kPaired ? 2 : 1) * routed.T * routed.K;
+  if constexpr (Stream::kTileABlock) {
+    const std::string allowed = allowBulkShared<Stream, kernel>();
+    if (!allowed.empty()) return allowed;
+  }
   static std::vector<std::pair<size_t, int>> known;  // blocks a multiprocessor by shared bytes (one or two a model)
   int blocksPerSM = 0;
   for (const auto& [bytes, blocks] : known) {
     if (bytes == sharedBytes) blocksPerSM = blocks;
   }
-  if (blocksPerSM == 0) {
+  if (blocksPerSM == 0 && !Stream::kTileABlock) {
     if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocksPerSM, kernel, kWarps * 32, sharedBytes) != cudaSuccess ||
         blocksPerSM < 1) {
       cudaGetLastError();
@@ -146,7 +152,8 @@ std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& sha
       known.emplace_back(sharedBytes, blocksPerSM);
     }
   }
-  const dim3 grid(quantizingGridX(routed.N, Stream::kRows, groups, blocksPerSM), unsigned(groups));
+  const dim3 grid(Stream::kTileABlock ? tilesOf(routed.N) : quantizingGridX(routed.N, Stream::kRows, groups, blocksPerSM),
+                  unsigned(groups));
   // Paired, each block streams both matrices: twice the first passes' bytes against the budget.
   const int prefetch = prefetchBytesFor<Stream>(routed.K, routed.N, grid.x, kPaired ? 2 * groups : groups);
   Fp8RowsArgs routedArgs = routed, sharedArgs = shared;
@@ -160,9 +167,16 @@ std::string launchSharedExpertRows(const Fp8RowsArgs& routed, const Fp8RowsArgs&
                                    Shared sharedValue) {
   return withStreamBatch<MT, OutT>([&](auto batch) {
     constexpr int B = decltype(batch)::value;
-    return productOnTensorCores(routed.N)
-               ? launchSharedExpert<MmaRows<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue)
-               : launchSharedExpert<WarpPerRow<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
+    if (!productOnTensorCores(routed.N)) {
+      return launchSharedExpert<WarpPerRow<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
+    }
+    // The gate|ups by bulk copies where they serve (BulkRows streams one matrix a block: not the paired downs).
+    if constexpr (!kPaired && B == kBatch) {
+      if (bulkRowsServe<BulkRows<MT, OutT>>(routed.K, routed.T)) {
+        return launchSharedExpert<BulkRows<MT, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
+      }
+    }
+    return launchSharedExpert<MmaRows<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
   });
 }
 

@@ -28,6 +28,12 @@ constexpr int kBatch = 4;  // 16-byte weight loads in flight per lane (one row a
 constexpr size_t kQuantizingMaxRows = 4;  // decode's few tokens; more quantize first (each MT variant costs build time)
 constexpr size_t kQuantizingMaxBytes = 32 * 1024;  // FP8 x in shared memory: within the 48 KB of a plain launch
 
+// The quantizing kernels' dynamic shared memory: the weight streaming's own (Stream::sharedBefore(K): BulkRows's tile),
+// then the block's x rows as FP8 (T * K bytes). NOTE: declared here, not in the kernels: the cpu emulation
+// (tests/cuda/fp8-stream-emulation.cc) makes __shared__ thread_local, and g++ miscompiles a block-scope extern
+// thread_local array.
+extern __shared__ __align__(16) uint8_t quantizedX[];
+
 // The expert of block y and its rows [start, start + count); false when fewer experts have rows.
 __device__ __forceinline__ bool blockExpert(const Fp8RowsArgs& g, int* expert, int* start, int* count) {
   if (g.offsets == nullptr) {
@@ -303,6 +309,9 @@ struct WarpPerRow {
   // chunks (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas
   // chooses. None spills (ptxas -v).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
+  static constexpr bool kTileABlock = false;  // a resident wave of blocks, each looping over its passes
+  // Dynamic shared memory before the block's x rows: none.
+  __host__ __device__ static constexpr size_t sharedBefore(size_t) { return 0; }
 
   // This warp's first row's first weights (of `chunks` 16-byte chunks a row) on their way to L2: its first
   // g.prefetchBytes by one bulk prefetch where the launcher set them, else the lanes' first batch.

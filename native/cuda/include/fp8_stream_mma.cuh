@@ -63,6 +63,9 @@ struct MmaRows {
   // 4 blocks a multiprocessor at the default batch (64 registers: 60 to 62 used on sm_90a, no spills); the forced
   // larger batches as ptxas chooses (~90 and ~125 registers).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
+  static constexpr bool kTileABlock = false;  // a resident wave of blocks, each looping over its passes
+  // Dynamic shared memory before the block's x rows: none.
+  __host__ __device__ static constexpr size_t sharedBefore(size_t) { return 0; }
 
   // This warp's slice of K, in 64-byte steps [first, end) (the last step of a row may be partial).
   __device__ __forceinline__ static void slice(size_t K, int* first, int* end) {
@@ -147,8 +150,7 @@ struct MmaRows {
   // picks the half of the partial sums' buffer, so one barrier a pass keeps a pass's sums from the next one's.
   __device__ __forceinline__ static bool streamPass(const Fp8RowsArgs& g, int e, int rows, int r0, int pass,
                                                     const uint8_t* xq, float* sum) {
-    __shared__ float partial[2][kWarps][MT][16];
-    const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
+    const int lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
     const int N = int(g.N), chunks = int(g.K) / 16;
     int first, end;
     slice(g.K, &first, &end);
@@ -182,6 +184,15 @@ struct MmaRows {
         mmaStep(acc, wl[b], wh[b], xv);
       }
     }
+    return sumWarps(acc, rows, r0, N, pass, sum);
+  }
+
+  // The pass's sums over the warps' slices of K, each warp's tile `acc` (its mma's C) through shared memory, in warp
+  // order: the finished sum of (x row threadIdx.x / 16, column r0 + threadIdx.x % 16) goes to *sum of the thread that
+  // holds one (true). `pass` picks the half of the buffer, so one barrier a pass keeps a pass's sums from the next one's.
+  __device__ __forceinline__ static bool sumWarps(const float (&acc)[4], int rows, int r0, int N, int pass, float* sum) {
+    __shared__ float partial[2][kWarps][MT][16];
+    const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, gr = lane / 4, t = lane % 4;
     // c_i holds (row gr + 8 (i / 2), column 2t + i % 2): the columns below MT go to this warp's partial tile.
     float (&mine)[MT][16] = partial[pass & 1][warp];
 #pragma unroll

@@ -311,6 +311,9 @@ int fp8QuantizeInProduct();
 // only from sm_89 on, the CUDA cores elsewhere whatever the choice. fp8ProductOnTensorCores: the choice in force.
 void setFp8ProductOnTensorCores(int mode);
 int fp8ProductOnTensorCores();
+// Whether the tensor-core quantizing products copy each 16-row tile into shared memory whole (fp8_stream_bulk.cuh's
+// BulkRows, sm_90) or stream it through registers (MmaRows): 1 bulk copies, 0 registers, -1 the rule (fp8_gemv.cu).
+void setFp8BulkRows(int mode);
 // moeTop1Sigmoid with FP8 experts (kernels/fp8_moe.cu): gateUp F8 [E, 2I, H] with scales [E, 2I], down F8 [E, H, I]
 // with scales [E, H]; x, routerLogits and out of `dtype`. Scratch as moeTop1Sigmoid's (moeFp8ScratchBytes).
 size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);

@@ -13,6 +13,8 @@
 // quantizingRowsKernel, one resident wave of blocks): at batch 1 the quantizing kernel before each product cost Scout
 // 5.6 to 8.4 µs, four a layer. Whether callers hand it a float x is setFp8QuantizeInProduct's choice (below); whether
 // that kernel's dot products run on the tensor cores, setFp8ProductOnTensorCores's (fp8_stream_mma.cuh).
+#include <cstdlib>
+
 #include "fp8_quantizing.cuh"
 
 namespace iris {
@@ -120,6 +122,15 @@ int onTensorCores = -1;
 // 16.34 at 32): a prefetch queued ahead of the loads that need their bytes first delays them, the more so the larger.
 constexpr int kPrefetchBudgetDefaultMB = 8;
 int prefetchBudgetMB = -1;
+// The rule of setFp8BulkRows (-1): the tensor-core products by bulk copies (fp8_stream_bulk.cuh) or not. Off until
+// measured against MmaRows on the H200 (bench/decode-layers-scout.ts's fp8BulkRows sweep, bench/fp8-tiles-cuda.ts).
+// IRIS_FP8_BULK_ROWS=0 / 1 sets the starting choice, so a whole run (bench/latency.ts) measures either way.
+constexpr bool kBulkRowsByRule = false;
+int bulkRowsFromEnvironment() {
+  const char* v = std::getenv("IRIS_FP8_BULK_ROWS");
+  return v != nullptr && (v[0] == '0' || v[0] == '1') && v[1] == '\0' ? v[0] - '0' : -1;
+}
+int bulkRows = bulkRowsFromEnvironment();
 }  // namespace
 
 namespace fp8stream {
@@ -131,7 +142,10 @@ bool productOnTensorCores(size_t rows) {
   const bool chosen = onTensorCores < 0 ? rows > kCudaCoresMaxRows : onTensorCores == 1;
   return chosen && computeCapability() >= 89;
 }
+bool productByBulkCopy() { return bulkRows < 0 ? kBulkRowsByRule : bulkRows == 1; }
 }  // namespace fp8stream
+
+void setFp8BulkRows(int mode) { bulkRows = mode == 0 || mode == 1 ? mode : -1; }
 
 void setFp8StreamBatch(int batch) { forcedBatch = batch == 4 || batch == 8 || batch == 16 ? batch : 0; }
 

@@ -133,6 +133,7 @@ export interface CudaAddon extends NcclEntryPoints {
    * later) or the CUDA cores (0); -1: the addon's default (fp8_gemv.cu).
    */
   setFp8ProductOnTensorCores(mode: number): void;
+  setFp8BulkRows(mode: number): void;
   /** The choice in force: 1 tensor cores, 0 CUDA cores (always 0 before sm_89). */
   fp8ProductOnTensorCores(): number;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;

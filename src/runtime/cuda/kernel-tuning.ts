@@ -94,6 +94,12 @@ export interface KernelTuning {
    */
   readonly fp8ProductOnTensorCores?: boolean;
   /**
+   * Those products on the tensor cores copy each 16-row tile of weights into shared memory whole (true: bulk copies,
+   * one block a tile; sm_90 and the tile within 112 KB, else as false) or stream it through registers (false); left
+   * out, the addon's rule (native/cuda/kernels/fp8_gemv.cu kBulkRowsByRule, IRIS_FP8_BULK_ROWS its starting value).
+   */
+  readonly fp8BulkRows?: boolean;
+  /**
    * argmax on its 16-byte kernel (true; rows in whole aligned 16-byte packs, a wave of resident blocks) or the scalar
    * kernel (false); left out, the addon's rule: the 16-byte kernel wherever it applies (native/cuda/kernels/argmax.cu).
    */
@@ -141,7 +147,7 @@ export function tuneCudaKernels({
   attentionWindows, attentionWindowHeads = 0,
   attentionDecodeTensorCoresWarps = 0, attentionDecodeTensorCoresStages = 0, attentionDecodeClusterMerge,
   attentionDecodeClusterSplitKeys = 0, fp8StreamBatch = 0, fp8PrefetchBudget = -1, fp8QuantizeInProduct,
-  fp8GroupedMma, fp8ProductOnTensorCores, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
+  fp8GroupedMma, fp8ProductOnTensorCores, fp8BulkRows, fp8MoeSharedFold, argmaxVec16, rotaryStoreKVVec16,
 }: KernelTuning): void {
   const addon = tunableAddon();
   addon.setGemv(ruleOr(gemv));
@@ -162,6 +168,7 @@ export function tuneCudaKernels({
   addon.setFp8QuantizeInProduct(ruleOr(fp8QuantizeInProduct));
   addon.setFp8GroupedMma(ruleOr(fp8GroupedMma));
   addon.setFp8ProductOnTensorCores(ruleOr(fp8ProductOnTensorCores));
+  addon.setFp8BulkRows(ruleOr(fp8BulkRows));
   addon.setArgmaxVec16(ruleOr(argmaxVec16));
   addon.setRotaryStoreKVVec16(ruleOr(rotaryStoreKVVec16));
   addon.setFp8MoeSharedFold(ruleOr(fp8MoeSharedFold));
