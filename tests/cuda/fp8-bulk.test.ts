@@ -77,8 +77,9 @@ describe("cuda FP8 products by bulk copies", { skip: skipCuda }, () => {
     const backend = cuda().backend as CudaBackend;
     const [T, K, N] = [1, 5120, 7168];
     const w = deviceFp8([N, K], 31);
-    const [, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K], "BF16");
-    const [, out] = poisonedPair([T, N], "float");
+    // F32 activations: upload takes the values as the tensor stores them.
+    const [, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K], "F32");
+    const [, out] = poisonedPair([T, N], "F32");
     backend.beginCapture();
     let graph: number;
     try {
@@ -92,7 +93,7 @@ describe("cuda FP8 products by bulk copies", { skip: skipCuda }, () => {
         backend.upload(gx, randomValues(random, T * K, -2, 2));
         backend.replay(graph);
         replayed.push(Array.from(await host(out)));
-        const [, eager] = poisonedPair([T, N], "float");
+        const [, eager] = poisonedPair([T, N], "F32");
         backend.linearFp8(eager, gx, null, w, null);
         assert.deepEqual(replayed[round], Array.from(await host(eager)), `replay ${round}`);
       }

@@ -29,12 +29,9 @@ __device__ __forceinline__ void barrierInit(uint64_t* barrier, unsigned arrivals
 
 // One arrival that also expects `bytes` more of copies before the phase completes.
 __device__ __forceinline__ void arriveExpectingBytes(uint64_t* barrier, unsigned bytes) {
-  uint64_t state;
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 %0, [%1], %2;\n"
-               : "=l"(state)
-               : "r"(sharedAddress(barrier)), "r"(bytes)
+  asm volatile("{\n .reg .b64 state;\n mbarrier.arrive.expect_tx.shared::cta.b64 state, [%0], %1;\n}\n"
+               ::"r"(sharedAddress(barrier)), "r"(bytes)
                : "memory");
-  (void)state;
 }
 
 // `bytes` (a multiple of 16; both addresses 16-byte aligned) from global `src` to shared `dst`, counted on `barrier`.

@@ -14,6 +14,15 @@
 // two resident blocks a multiprocessor (~90 KB each at K = 5,120) keep ~160 KB in flight. One block a tile also lets
 // the block scheduler balance the tiles over the multiprocessors as they finish.
 //
+// Measured (session 13, H200): slower where it matters, so off by the rule (fp8_gemv.cu kBulkRowsByRule). It wins
+// below ~2.4 tiles a multiprocessor (1 tile: 5.16 µs against MmaRows's 6.18) and loses past 3 (Scout's q|k|v 15.56
+// against 13.83, the routed experts 62.2 against 51.0; 8 tiles 31.9 against 23.8). Two blocks fit a multiprocessor and
+// a block's copies start only when a block before it has left: past two tiles a multiprocessor, each pair of tiles pays
+// a whole round trip and a block's launch again, which MmaRows's resident blocks (their next pass's first weights sent
+// to L2 while they stream) do not. What would serve: resident blocks each holding two tile buffers, the next tile's
+// copies started while the current one is multiplied, the tiles split along K so that every multiprocessor streams
+// the same bytes (Scout's q|k|v is 3.39 tiles a multiprocessor: the ones with 4 set the time).
+//
 // Layout. Warp w's region holds its slice of K (MmaRows::slice: steps [first, end) of 64 bytes) for the tile's 16 rows,
 // a row every rowStride bytes: the slice rounded up to 64 past a multiple of 128, so rows g and g + 1 (lanes 0-3 and
 // 4-7 of a 16-byte load's phase) fall 16 banks apart. Rows past N are not copied; they feed only sums never stored.

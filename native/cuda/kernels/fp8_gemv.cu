@@ -122,8 +122,12 @@ int onTensorCores = -1;
 // 16.34 at 32): a prefetch queued ahead of the loads that need their bytes first delays them, the more so the larger.
 constexpr int kPrefetchBudgetDefaultMB = 8;
 int prefetchBudgetMB = -1;
-// The rule of setFp8BulkRows (-1): the tensor-core products by bulk copies (fp8_stream_bulk.cuh) or not. Off until
-// measured against MmaRows on the H200 (bench/decode-layers-scout.ts's fp8BulkRows sweep, bench/fp8-tiles-cuda.ts).
+// The rule of setFp8BulkRows (-1): the tensor-core products through registers (MmaRows), not by bulk copies
+// (fp8_stream_bulk.cuh). Measured on the H200 at e03b6fc (bench/decode-layers-scout.ts's fp8BulkRows sweep, Scout at
+// batch 1, µs a call registers / bulk): q|k|v 13.83 / 15.56, the routed experts 50.96 / 62.16, shared gate|up 24.28 /
+// 30.18, the MoE block 89.47 / 108.6, a layer 130.2 / 153.3; bench/latency.ts 141.4 / 122.0 tok/s. By tiles a
+// multiprocessor (bench/fp8-tiles-cuda.ts, K = 5,120) bulk copies win only up to ~2.4 (5.16 / 6.18 µs at 1, 11.21 /
+// 12.22 at 2.42) and lose past 3 (14.27 / 12.69 at 3.39, 31.9 / 23.8 at 8): see fp8_stream_bulk.cuh.
 // IRIS_FP8_BULK_ROWS=0 / 1 sets the starting choice, so a whole run (bench/latency.ts) measures either way.
 constexpr bool kBulkRowsByRule = false;
 int bulkRowsFromEnvironment() {
