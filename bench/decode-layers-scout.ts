@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadModelConfig } from "../src/checkpoint/model-config.js";
 import { FUSED_FP8_QUANTIZE } from "../src/kernels/linear-fp8.js";
-import { fp8ProductOnTensorCoresInForce, tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
+import { fp8ProductOnTensorCoresInForce, tuneCudaKernels, type KernelTuning } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import { graphMicroseconds } from "./graph-timing.js";
 import { runInfo } from "./run-info.js";
@@ -183,42 +183,13 @@ if (device.kind === "cuda" && moeBlock !== undefined) {
   }
   tuneCudaKernels({});
 }
-// The weights the quantizing FP8 products send to L2 before their wait (fp8PrefetchBudget, MB a call: 0 only each
-// warp's first loads), with the products' streaming by the rule and all on the tensor cores (whose 5,120-row products
-// lost for too few loads in flight from memory, which weights already in L2 may change): the products alone (the kernel
-// ahead of each is the same product, so little overlaps), the MoE block as the model calls it, and the stack as the
-// model runs it (the shared expert folded), µs a layer, where attention, the norms and the routing are ahead.
-const prefetchBudgets: Record<string, number | boolean | string>[] = [];
-if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
-  const products = d.kernels.filter((k) => k.quantize !== undefined);
-  for (const fp8ProductOnTensorCores of [undefined, true]) {
-    for (const fp8PrefetchBudget of [0, 4, 8, 12, 16, 24]) {
-      tuneCudaKernels({ fp8ProductOnTensorCores, fp8PrefetchBudget });
-      const byProduct: Record<string, number | boolean | string> = { tensorCores: fp8ProductOnTensorCores ?? "rule", budgetMB: fp8PrefetchBudget };
-      for (const k of products) {
-        const on = layerIndices.filter(k.on);
-        byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
-      }
-      if (moeBlock !== undefined) {
-        const on = layerIndices.filter(moeBlock.on);
-        byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
-      }
-      byProduct.perLayerUs = round(await time(foldedStack, L));
-      prefetchBudgets.push(byProduct);
-    }
-  }
-  tuneCudaKernels({});
-}
-// The tensor-core products' weights by bulk copies into shared memory, a 16-row tile a block (fp8BulkRows true:
-// native/cuda/include/fp8_stream_bulk.cuh; the paired downs stay on registers) or streamed through registers (false),
-// forced both ways with the products on the tensor cores by the rule: the products alone, the MoE block, the stack.
-const bulkRows: Record<string, number | boolean>[] = [];
-if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
-  const products = d.kernels.filter((k) => k.quantize !== undefined || k.name === "moeTop1SigmoidFp8");
-  for (const fp8BulkRows of [false, true]) {
-    tuneCudaKernels({ fp8BulkRows });
-    const byProduct: Record<string, number | boolean> = { bulkRows: fp8BulkRows };
-    for (const k of products) {
+// The quantizing products alone, the MoE block as the model calls it and the model's stack (the shared expert folded),
+// under `tuning` (the backend's rules restored after), labelled.
+async function underTuning(tuning: KernelTuning, labels: Record<string, number | boolean | string>): Promise<Record<string, number | boolean | string>> {
+  tuneCudaKernels(tuning);
+  try {
+    const byProduct = { ...labels };
+    for (const k of d.kernels.filter((k) => k.quantize !== undefined || k.name === "moeTop1SigmoidFp8")) {
       const on = layerIndices.filter(k.on);
       byProduct[k.name] = round(await time(() => on.forEach(k.run), on.length));
     }
@@ -227,9 +198,31 @@ if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
       byProduct.moeBlockUs = round(await time(() => on.forEach(moeBlock.run), on.length));
     }
     byProduct.perLayerUs = round(await time(foldedStack, L));
-    bulkRows.push(byProduct);
+    return byProduct;
+  } finally {
+    tuneCudaKernels({});
   }
-  tuneCudaKernels({});
+}
+// The weights the quantizing FP8 products send to L2 before their wait (fp8PrefetchBudget, MB a call: 0 only each
+// warp's first loads), with the products' streaming by the rule and all on the tensor cores (whose 5,120-row products
+// lost for too few loads in flight from memory, which weights already in L2 may change): the products alone (the kernel
+// ahead of each is the same product, so little overlaps), the MoE block as the model calls it, and the stack as the
+// model runs it (the shared expert folded), µs a layer, where attention, the norms and the routing are ahead.
+const prefetchBudgets: Record<string, number | boolean | string>[] = [];
+if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
+  for (const fp8ProductOnTensorCores of [undefined, true]) {
+    for (const fp8PrefetchBudget of [0, 4, 8, 12, 16, 24]) {
+      prefetchBudgets.push(await underTuning({ fp8ProductOnTensorCores, fp8PrefetchBudget },
+        { tensorCores: fp8ProductOnTensorCores ?? "rule", budgetMB: fp8PrefetchBudget }));
+    }
+  }
+}
+// The tensor-core products' weights by bulk copies into shared memory, a 16-row tile a block (fp8BulkRows true:
+// native/cuda/include/fp8_stream_bulk.cuh; the paired downs stay on registers) or streamed through registers (false),
+// forced both ways with the products on the tensor cores by the rule: the products alone, the MoE block, the stack.
+const bulkRows: Record<string, number | boolean | string>[] = [];
+if (B <= FUSED_FP8_QUANTIZE.maxRows && device.kind === "cuda") {
+  for (const fp8BulkRows of [false, true]) bulkRows.push(await underTuning({ fp8BulkRows }, { bulkRows: fp8BulkRows }));
 }
 // Once-a-step kernels: eight calls a graph.
 const stepRow = async (k: DecodeKernel) => row(k, 1, await time(() => { for (let i = 0; i < 8; i++) k.run(0); }, 8), k.bytes(0, experts));

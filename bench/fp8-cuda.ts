@@ -26,6 +26,7 @@ import { getDevice } from "../src/runtime/device.js";
 import type { Fp8Weight } from "../src/runtime/fp8-weight.js";
 import type { Tensor } from "../src/runtime/tensor.js";
 import { runInfo } from "./run-info.js";
+import { secondsPerDeviceCall } from "./timing.js";
 
 const device = getDevice("cuda");
 const backend = device.backend;
@@ -45,26 +46,8 @@ function fp8(shape: number[]): Fp8Weight {
   return { data, scale };
 }
 
-/** Seconds per call: warm-up, then back-to-back calls for about 0.3 s, one synchronize; intermediates in an arena. */
-async function time(fn: () => void): Promise<number> {
-  const arena = backend.createArena(64 << 20);
-  const run = () => device.inArena(arena, () => {
-    fn();
-    arena.reset();
-  });
-  for (let i = 0; i < 3; i++) run();
-  await backend.synchronize();
-  for (let calls = 10; ; calls *= 4) {
-    const start = performance.now();
-    for (let i = 0; i < calls; i++) run();
-    await backend.synchronize();
-    const seconds = (performance.now() - start) / 1000;
-    if (seconds > (quick ? 0.05 : 0.3) || calls >= 100_000) {
-      arena.destroy();
-      return seconds / calls;
-    }
-  }
-}
+/** Seconds per call (bench/timing.ts). */
+const time = (fn: () => void): Promise<number> => secondsPerDeviceCall(device, fn, quick ? 0.05 : 0.3);
 
 /** `fn`'s time with the decode products' dot products on the tensor cores (forced), the backend's defaults after. */
 async function onTensorCores(fn: () => void): Promise<number> {

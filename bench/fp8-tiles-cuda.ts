@@ -20,6 +20,7 @@ import { tuneCudaKernels } from "../src/runtime/cuda/kernel-tuning.js";
 import { getDevice } from "../src/runtime/device.js";
 import type { Tensor } from "../src/runtime/tensor.js";
 import { runInfo } from "./run-info.js";
+import { secondsPerDeviceCall } from "./timing.js";
 
 const device = getDevice("cuda");
 const backend = device.backend;
@@ -32,26 +33,8 @@ function uniform(shape: number[], scale: number, dtype?: "F8_E4M3"): Tensor {
   return t;
 }
 
-/** Seconds per call: warm-up, then back-to-back calls for about 0.2 s, one synchronize; intermediates in an arena. */
-async function time(fn: () => void): Promise<number> {
-  const arena = backend.createArena(16 << 20);
-  const run = () => device.inArena(arena, () => {
-    fn();
-    arena.reset();
-  });
-  for (let i = 0; i < 3; i++) run();
-  await backend.synchronize();
-  for (let calls = 10; ; calls *= 4) {
-    const start = performance.now();
-    for (let i = 0; i < calls; i++) run();
-    await backend.synchronize();
-    const seconds = (performance.now() - start) / 1000;
-    if (seconds > 0.2 || calls >= 100_000) {
-      arena.destroy();
-      return seconds / calls;
-    }
-  }
-}
+/** Seconds per call (bench/timing.ts). */
+const time = (fn: () => void): Promise<number> => secondsPerDeviceCall(device, fn, 0.2, 16 << 20);
 
 const rows: Record<string, unknown>[] = [];
 tuneCudaKernels({ fp8ProductOnTensorCores: true });

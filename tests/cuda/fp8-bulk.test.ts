@@ -6,20 +6,9 @@
 // takes the bulk copies and whose paired down does not), and captured in a graph replayed. Outputs poisoned first.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Fp8SharedExpert } from "../../src/kernels/moe-fp8-shared.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
-import { tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
-import { deviceFp8, routedLogits } from "./fp8-harness.js";
+import { DECODE_MOE_SHAPES, deviceFp8, deviceMoeWeights, routedLogits, withTuning } from "./fp8-harness.js";
 import { cuda, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
-
-async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
-  tuneCudaKernels(tuning);
-  try {
-    return await body();
-  } finally {
-    tuneCudaKernels({});
-  }
-}
 
 /** `run`'s output with the tensor-core products by bulk copies and through registers: the two must agree bit for bit. */
 async function bothWays(label: string, run: () => Promise<number[]>): Promise<void> {
@@ -48,10 +37,8 @@ describe("cuda FP8 products by bulk copies", { skip: skipCuda }, () => {
   });
 
   test("moeTop1SigmoidFp8, alone and with the shared expert folded in: the bits of the register streaming", async () => {
-    for (const [H, I, E, routes] of [[256, 384, 16, [[3], [3, 9], [0, 15, 15], [5, 5, 5, 5]]],
-      [5120, 8192, 2, [[1], [0, 1], [1, 1, 0, 1]]]] as const) {
-      const gateUp = deviceFp8([E, 2 * I, H], 11 + H), down = deviceFp8([E, H, I], 13 + I);
-      const shared: Fp8SharedExpert = { gateUp: deviceFp8([2 * I, H], 17 + H), down: deviceFp8([H, I], 19 + I) };
+    for (const [H, I, E, routes] of DECODE_MOE_SHAPES) {
+      const { gateUp, down, shared } = deviceMoeWeights(H, I, E);
       for (const route of routes) {
         const T = route.length;
         const [, gx] = floatPair(randomValues(random, T * H, -1, 1), [T, H], "BF16");

@@ -6,21 +6,11 @@
 // one by one); and captured in a graph. Every input is random and nonzero, outputs poisoned first.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { moeTop1SigmoidFp8WithShared, type Fp8SharedExpert } from "../../src/kernels/moe-fp8-shared.js";
+import { moeTop1SigmoidFp8WithShared } from "../../src/kernels/moe-fp8-shared.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
-import { tuneCudaKernels, type KernelTuning } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { deviceFp8, offTheBf16Grid, quantizedPair, routedLogits } from "./fp8-harness.js";
+import { DECODE_MOE_SHAPES, deviceMoeWeights, offTheBf16Grid, quantizedPair, routedLogits, withTuning } from "./fp8-harness.js";
 import { cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
-
-async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
-  tuneCudaKernels(tuning);
-  try {
-    return await body();
-  } finally {
-    tuneCudaKernels({});
-  }
-}
 
 describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, () => {
   const random = rng(2027);
@@ -28,10 +18,8 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
   test("folded: the bits of the kernels one by one (bf16 and F32, Scout's widths and small, each weight streaming)", async () => {
     // Tokens routed apart and together among 16 experts or 2; Scout's H 5120, I 8192 folds up to 2 tokens (2 T I bytes of
     // activations within 32 KB) and declines 4.
-    for (const [H, I, E, routes] of [[256, 384, 16, [[3], [3, 9], [0, 15, 15], [5, 5, 5, 5]]],
-      [5120, 8192, 2, [[1], [0, 1], [1, 1, 0, 1]]]] as const) {
-      const gateUp = deviceFp8([E, 2 * I, H], 11 + H), down = deviceFp8([E, H, I], 13 + I);
-      const shared: Fp8SharedExpert = { gateUp: deviceFp8([2 * I, H], 17 + H), down: deviceFp8([H, I], 19 + I) };
+    for (const [H, I, E, routes] of DECODE_MOE_SHAPES) {
+      const { gateUp, down, shared } = deviceMoeWeights(H, I, E);
       for (const route of routes) {
         const T = route.length;
         const logits = routedLogits(random, route, E);

@@ -15,7 +15,7 @@ import { fp8ProductOnTensorCoresInForce, tuneCudaKernels, type KernelTuning } fr
 import { empty } from "../../src/runtime/creation.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { bytesOf, deviceFp8, fp8Tensor, offTheBf16Grid, quantizedPair, routedLogits } from "./fp8-harness.js";
+import { bytesOf, deviceFp8, fp8Tensor, offTheBf16Grid, quantizedPair, routedLogits, withTuning } from "./fp8-harness.js";
 import { cpu, cpuTensor, cuda, expectClose, expectRelL2, floatPair, host, poisonedPair, randomValues, relL2, rng, skipCuda } from "./harness.js";
 
 /** An FP8 weight's values, bytes times their row's scale (float64). */
@@ -52,15 +52,6 @@ function exactExperts(x: ArrayLike<number>, logits: ArrayLike<number>, gateUp: F
 }
 
 /** `body` under `tuning`; the kernels' own choices after. */
-async function withTuning<R>(tuning: KernelTuning, body: () => Promise<R>): Promise<R> {
-  tuneCudaKernels(tuning);
-  try {
-    return await body();
-  } finally {
-    tuneCudaKernels({});
-  }
-}
-
 /**
  * The quantizing products on the CUDA cores, where a test compares them byte for byte with quantizeFp8 then the
  * product, which streams on the CUDA cores, or with the cpu at fp32's precision: the tensor cores' sums differ in the
