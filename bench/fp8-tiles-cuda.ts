@@ -8,7 +8,8 @@
  * would win it back; if it follows the average, it does not. The intercept of the line is the product's fixed cost
  * (launch, x quantized in every block, the last pass's tail). FP8 on the tensor cores forced (tuneCudaKernels
  * fp8ProductOnTensorCores), the quantization inside, streamed through registers (fp8: MmaRows, the rule) and by bulk
- * copies of each tile (bulk: fp8BulkRows, fp8_stream_bulk.cuh); bf16's gemv at the same shapes beside it.
+ * copies of each tile (bulk: fp8BulkRows, fp8_stream_bulk.cuh), and through registers with 8 loads a lane in flight
+ * (batch8: fp8StreamBatch 8, 4 blocks a multiprocessor as bf16's gemv has); bf16's gemv at the same shapes beside it.
  *
  *   node --import tsx bench/fp8-tiles-cuda.ts
  */
@@ -50,11 +51,14 @@ try {
       const fp8 = await time(() => linearFp8(x, w8));
       tuneCudaKernels({ fp8ProductOnTensorCores: true, fp8BulkRows: true });
       const bulk = await time(() => linearFp8(x, w8));
+      tuneCudaKernels({ fp8ProductOnTensorCores: true, fp8StreamBatch: 8 });
+      const batch8 = await time(() => linearFp8(x, w8));
       tuneCudaKernels({ fp8ProductOnTensorCores: true });
       const bf16 = await time(() => linear(x, w16));
       const tiles = Math.ceil(N / 16);
       rows.push({ K, N, tilesPerSM: +(tiles / SMS).toFixed(2), fp8Us: +(fp8 * 1e6).toFixed(2),
-        fp8GBps: Math.round(N * K / fp8 / 1e9), bulkUs: +(bulk * 1e6).toFixed(2), bulkGBps: Math.round(N * K / bulk / 1e9), bf16Us: +(bf16 * 1e6).toFixed(2), bf16GBps: Math.round(2 * N * K / bf16 / 1e9) });
+        fp8GBps: Math.round(N * K / fp8 / 1e9), bulkUs: +(bulk * 1e6).toFixed(2), bulkGBps: Math.round(N * K / bulk / 1e9),
+        batch8Us: +(batch8 * 1e6).toFixed(2), batch8GBps: Math.round(N * K / batch8 / 1e9), bf16Us: +(bf16 * 1e6).toFixed(2), bf16GBps: Math.round(2 * N * K / bf16 / 1e9) });
       for (const t of [x, w8.data, w8.scale, w16]) t.dispose();
     }
   }

@@ -35,7 +35,7 @@ namespace fp8stream {
 // were written two or more kernels back, so the block may find its expert, and prefetch that expert's weights,
 // before waiting for the kernel before it.
 template <typename Stream, typename Prologue>
-__global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
+__global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocksAlone)
     quantizingRowsKernel(Fp8RowsArgs g, Prologue value, bool routingBeforeWait) {
   uint8_t* xq = quantizedX + Stream::sharedBefore(g.K);
   __shared__ float shared32[32];

@@ -309,6 +309,7 @@ struct WarpPerRow {
   // chunks (4 blocks); 4 (64 registers) for the others, some of which spill at 48; the forced larger batches as ptxas
   // chooses. None spills (ptxas -v).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : MT == 1 && std::is_same_v<OutT, __nv_bfloat16> ? 5 : 4;
+  static constexpr int kMinBlocksAlone = kMinBlocks;  // the plain quantizing kernel's bound (fp8_quantizing.cuh)
   static constexpr bool kTileABlock = false;  // a resident wave of blocks, each looping over its passes
   // Dynamic shared memory before the block's x rows: none.
   __host__ __device__ static constexpr size_t sharedBefore(size_t) { return 0; }

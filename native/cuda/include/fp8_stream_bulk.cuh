@@ -42,6 +42,7 @@ struct BulkRows {
   static constexpr int kRows = 16;
   static constexpr int kWarpsPerRow = kWarps;
   static constexpr int kMinBlocks = 2;
+  static constexpr int kMinBlocksAlone = kMinBlocks;
   static constexpr bool kTileABlock = true;
 
   // Bytes between a warp's rows in shared memory (see Layout).

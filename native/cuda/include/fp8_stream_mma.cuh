@@ -61,8 +61,12 @@ struct MmaRows {
   // 64-byte steps a lane has in flight: BATCH 16-byte loads, two a step (rows g and g + 8), as WarpPerRow's BATCH.
   static constexpr int kSteps = BATCH / 2 > 0 ? BATCH / 2 : 1;
   // 4 blocks a multiprocessor at the default batch (64 registers: 60 to 62 used on sm_90a, no spills); the forced
-  // larger batches as ptxas chooses (~90 and ~125 registers).
+  // larger batches as ptxas chooses (~90 and ~125 registers), in the shared expert's kernels (fp8_shared_expert.cuh).
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
+  // The plain quantizing kernel's bound (fp8_quantizing.cuh): 4 blocks up to 8 loads a lane too (4 to 12 bytes spilled
+  // at 64 registers; 128 KB in flight a multiprocessor, as bf16's gemv streams at 4.0-4.3 TB/s with 8 loads a lane and
+  // 4 blocks, where this kernel at 8 measured slower on ~90 registers and 2 blocks: the same 64 KB as at 4).
+  static constexpr int kMinBlocksAlone = BATCH > 8 ? 1 : 4;
   static constexpr bool kTileABlock = false;  // a resident wave of blocks, each looping over its passes
   // Dynamic shared memory before the block's x rows: none.
   __host__ __device__ static constexpr size_t sharedBefore(size_t) { return 0; }
@@ -164,24 +168,44 @@ struct MmaRows {
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll 1
     for (int s = first; s < end; s += kSteps, lo += 4 * kSteps, hi += 4 * kSteps, x += 4 * kSteps) {
-      // Chunks past the slice, or past the row (the last step of a row whose K is not a multiple of 64), are zeros.
-      bool in[kSteps];
-      uint4 wl[kSteps], wh[kSteps];
+      if constexpr (kSteps <= 2) {
+        // Chunks past the slice, or past the row (the last step of a row whose K is not a multiple of 64), are zeros.
+        bool in[kSteps];
+        uint4 wl[kSteps], wh[kSteps];
 #pragma unroll
-      for (int b = 0; b < kSteps; b++) {
-        in[b] = s + b < end && 4 * (s + b) + t < chunks;
-        wl[b] = wh[b] = make_uint4(0, 0, 0, 0);
-        if (in[b]) {
-          wl[b] = __ldcs(lo + 4 * b);
-          wh[b] = __ldcs(hi + 4 * b);
+        for (int b = 0; b < kSteps; b++) {
+          in[b] = s + b < end && 4 * (s + b) + t < chunks;
+          wl[b] = wh[b] = make_uint4(0, 0, 0, 0);
+          if (in[b]) {
+            wl[b] = __ldcs(lo + 4 * b);
+            wh[b] = __ldcs(hi + 4 * b);
+          }
         }
-      }
 #pragma unroll
-      for (int b = 0; b < kSteps; b++) {
-        if (s + b >= end) break;  // the whole warp alike: mma is a warp's instruction
-        uint4 xv = make_uint4(0, 0, 0, 0);
-        if (in[b]) xv = x[4 * b];
-        mmaStep(acc, wl[b], wh[b], xv);
+        for (int b = 0; b < kSteps; b++) {
+          if (s + b >= end) break;  // the whole warp alike: mma is a warp's instruction
+          uint4 xv = make_uint4(0, 0, 0, 0);
+          if (in[b]) xv = x[4 * b];
+          mmaStep(acc, wl[b], wh[b], xv);
+        }
+      } else {
+        // Deeper batches (setFp8StreamBatch 8 or 16) hold no predicate across the batch, to fit 8 loads a lane in 64
+        // registers: a step past the slice or a chunk past the row loads the slice's last step or the row's last chunk
+        // (in bounds), zeroed at use, so the same sums as above.
+        uint4 wl[kSteps], wh[kSteps];
+#pragma unroll
+        for (int b = 0; b < kSteps; b++) {
+          const int c = 4 * min(s + b, end - 1) + t, back = min(c, chunks - 1) - (4 * (s + b) + t);
+          wl[b] = __ldcs(lo + 4 * b + back);
+          wh[b] = __ldcs(hi + 4 * b + back);
+        }
+#pragma unroll
+        for (int b = 0; b < kSteps; b++) {
+          if (s + b >= end) break;
+          const uint4 zero = make_uint4(0, 0, 0, 0);
+          const bool in = 4 * (s + b) + t < chunks;
+          mmaStep(acc, in ? wl[b] : zero, in ? wh[b] : zero, in ? x[4 * b] : zero);
+        }
       }
     }
     return sumWarps(acc, rows, r0, N, pass, sum);
