@@ -12,11 +12,13 @@
 
 #include <cstdint>
 
+#include "mma_frag.cuh"  // mma::sharedAddress
+
 namespace iris::bulk {
 
 #ifdef __CUDACC__
 
-__device__ __forceinline__ unsigned sharedAddress(const void* p) { return unsigned(__cvta_generic_to_shared(p)); }
+using mma::sharedAddress;
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 

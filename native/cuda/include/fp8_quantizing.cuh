@@ -75,17 +75,16 @@ inline std::string quantizingRowsRefusal(const Fp8RowsArgs& g) {
   return "";
 }
 
-// Blocks of this variant resident on one multiprocessor with `sharedBytes` of x (asked once a size: decode meets one
-// or two a model).
-template <typename Stream, typename Prologue>
-int quantizingBlocksPerSM(size_t sharedBytes) {
+// Blocks of kKernel (a quantizing kernel) resident on one multiprocessor with `sharedBytes` of dynamic shared memory
+// (asked once a size: decode meets one or two a model).
+template <auto kKernel>
+int residentBlocksPerSM(size_t sharedBytes) {
   static std::vector<std::pair<size_t, int>> known;
   for (const auto& [bytes, blocks] : known) {
     if (bytes == sharedBytes) return blocks;
   }
   int blocks = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, quantizingRowsKernel<Stream, Prologue>, kWarps * 32,
-                                                    sharedBytes) != cudaSuccess || blocks < 1) {
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kKernel, kWarps * 32, sharedBytes) != cudaSuccess || blocks < 1) {
     cudaGetLastError();
     return 1;  // not kept: asked again next time
   }
@@ -101,6 +100,19 @@ inline unsigned quantizingGridX(size_t N, int rowsPerPass, size_t groups, int bl
   if (resident < 1) resident = 1;
   const size_t passes = (rowBlocks + resident - 1) / resident;
   return unsigned((rowBlocks + passes - 1) / passes);
+}
+
+// The grid along N of kKernel (a quantizing kernel streaming as Stream) with `groups` groups of blocks and
+// `sharedBytes` of dynamic shared memory: one block a tile (BulkRows, its shared memory allowed past 48 KB first), or
+// one resident wave (quantizingGridX). 0 with *status set where the shared memory cannot be had.
+template <typename Stream, auto kKernel>
+unsigned streamGridX(size_t N, size_t groups, size_t sharedBytes, std::string* status) {
+  if constexpr (Stream::kTileABlock) {
+    *status = allowBulkShared<Stream, kKernel>();
+    return status->empty() ? tilesOf(N) : 0;
+  } else {
+    return quantizingGridX(N, Stream::kRows, groups, residentBlocksPerSM<kKernel>(sharedBytes));
+  }
 }
 
 // setFp8PrefetchBudget's budget in bytes (fp8_gemv.cu): 0 for the first batch of loads alone.
@@ -124,13 +136,9 @@ template <typename Stream, typename Prologue>
 std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
   const size_t groups = g.offsets == nullptr ? 1 : (g.T < g.E ? g.T : g.E);  // at most this many experts have rows
   const size_t sharedBytes = Stream::sharedBefore(g.K) + g.T * g.K;
-  if constexpr (Stream::kTileABlock) {
-    const std::string allowed = allowBulkShared<Stream, quantizingRowsKernel<Stream, Prologue>>();
-    if (!allowed.empty()) return allowed;
-  }
-  const dim3 grid(Stream::kTileABlock ? tilesOf(g.N)
-                                      : quantizingGridX(g.N, Stream::kRows, groups, quantizingBlocksPerSM<Stream, Prologue>(sharedBytes)),
-                  unsigned(groups));
+  std::string status;
+  const dim3 grid(streamGridX<Stream, quantizingRowsKernel<Stream, Prologue>>(g.N, groups, sharedBytes, &status), unsigned(groups));
+  if (!status.empty()) return status;
   Fp8RowsArgs args = g;
   args.prefetchBytes = prefetchBytesFor<Stream>(g.K, g.N, grid.x, groups);
   return launchDependent(Stream::kName, quantizingRowsKernel<Stream, Prologue>, grid, dim3(kWarps * 32), sharedBytes,
@@ -142,15 +150,33 @@ std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBefor
 // device has FP8 ones (fp8_gemv.cu).
 bool productOnTensorCores(size_t rows);
 
+// The weight streaming a quantizing product of N rows of K bytes against T x rows takes, as launch(StreamTag<Stream>{}):
+// WarpPerRow on the CUDA cores; on the tensor cores BulkRows where kBulkAllowed and bulkRowsServe say so (at the
+// default batch), else MmaRows.
+template <typename S>
+struct StreamTag {
+  using type = S;
+};
+template <int MT, typename OutT, bool kBulkAllowed, int B, typename Launch>
+std::string withStreamingAt(size_t N, size_t K, size_t T, Launch& launch) {
+  if (!productOnTensorCores(N)) return launch(StreamTag<WarpPerRow<MT, B, OutT>>{});
+  // NOTE: here, not inside withStreaming's generic lambda: nvcc instantiates a discarded `if constexpr` branch there.
+  if constexpr (kBulkAllowed && B == kBatch) {
+    if (bulkRowsServe<BulkRows<MT, OutT>>(K, T)) return launch(StreamTag<BulkRows<MT, OutT>>{});
+  }
+  return launch(StreamTag<MmaRows<MT, B, OutT>>{});
+}
+template <int MT, typename OutT, bool kBulkAllowed, typename Launch>
+std::string withStreaming(size_t N, size_t K, size_t T, Launch launch) {
+  return withStreamBatch<MT, OutT>([&](auto batch) {
+    return withStreamingAt<MT, OutT, kBulkAllowed, decltype(batch)::value>(N, K, T, launch);
+  });
+}
+
 template <int MT, typename OutT, typename Prologue>
 std::string launchQuantizing(const Fp8RowsArgs& g, Prologue value, bool routingBeforeWait) {
-  return withStreamBatch<MT, OutT>([&](auto batch) {
-    constexpr int B = decltype(batch)::value;
-    if (!productOnTensorCores(g.N)) return launchStream<WarpPerRow<MT, B, OutT>>(g, value, routingBeforeWait);
-    if constexpr (B == kBatch) {
-      if (bulkRowsServe<BulkRows<MT, OutT>>(g.K, g.T)) return launchStream<BulkRows<MT, OutT>>(g, value, routingBeforeWait);
-    }
-    return launchStream<MmaRows<MT, B, OutT>>(g, value, routingBeforeWait);
+  return withStreaming<MT, OutT, true>(g.N, g.K, g.T, [&](auto stream) {
+    return launchStream<typename decltype(stream)::type>(g, value, routingBeforeWait);
   });
 }
 

@@ -134,26 +134,9 @@ std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& sha
   const size_t routedGroups = routed.T < routed.E ? routed.T : routed.E;  // at most this many experts have rows
   const size_t groups = kPaired ? routedGroups : routedGroups + 1;
   const size_t sharedBytes = Stream::sharedBefore(routed.K) + (kPaired ? 2 : 1) * routed.T * routed.K;
-  if constexpr (Stream::kTileABlock) {
-    const std::string allowed = allowBulkShared<Stream, kernel>();
-    if (!allowed.empty()) return allowed;
-  }
-  static std::vector<std::pair<size_t, int>> known;  // blocks a multiprocessor by shared bytes (one or two a model)
-  int blocksPerSM = 0;
-  for (const auto& [bytes, blocks] : known) {
-    if (bytes == sharedBytes) blocksPerSM = blocks;
-  }
-  if (blocksPerSM == 0 && !Stream::kTileABlock) {
-    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocksPerSM, kernel, kWarps * 32, sharedBytes) != cudaSuccess ||
-        blocksPerSM < 1) {
-      cudaGetLastError();
-      blocksPerSM = 1;  // not kept: asked again next time
-    } else {
-      known.emplace_back(sharedBytes, blocksPerSM);
-    }
-  }
-  const dim3 grid(Stream::kTileABlock ? tilesOf(routed.N) : quantizingGridX(routed.N, Stream::kRows, groups, blocksPerSM),
-                  unsigned(groups));
+  std::string status;
+  const dim3 grid(streamGridX<Stream, kernel>(routed.N, groups, sharedBytes, &status), unsigned(groups));
+  if (!status.empty()) return status;
   // Paired, each block streams both matrices: twice the first passes' bytes against the budget.
   const int prefetch = prefetchBytesFor<Stream>(routed.K, routed.N, grid.x, kPaired ? 2 * groups : groups);
   Fp8RowsArgs routedArgs = routed, sharedArgs = shared;
@@ -165,18 +148,9 @@ std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& sha
 template <int MT, typename OutT, bool kPaired, typename Routed, typename Shared>
 std::string launchSharedExpertRows(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue,
                                    Shared sharedValue) {
-  return withStreamBatch<MT, OutT>([&](auto batch) {
-    constexpr int B = decltype(batch)::value;
-    if (!productOnTensorCores(routed.N)) {
-      return launchSharedExpert<WarpPerRow<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
-    }
-    // The gate|ups by bulk copies where they serve (BulkRows streams one matrix a block: not the paired downs).
-    if constexpr (!kPaired && B == kBatch) {
-      if (bulkRowsServe<BulkRows<MT, OutT>>(routed.K, routed.T)) {
-        return launchSharedExpert<BulkRows<MT, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
-      }
-    }
-    return launchSharedExpert<MmaRows<MT, B, OutT>, kPaired>(routed, shared, routedValue, sharedValue);
+  // The gate|ups may stream by bulk copies (BulkRows streams one matrix a block: not the paired downs).
+  return withStreaming<MT, OutT, !kPaired>(routed.N, routed.K, routed.T, [&](auto stream) {
+    return launchSharedExpert<typename decltype(stream)::type, kPaired>(routed, shared, routedValue, sharedValue);
   });
 }
 
