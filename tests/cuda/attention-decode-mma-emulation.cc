@@ -52,13 +52,6 @@ void* emuMalloc(size_t bytes) { return std::calloc(1, bytes); }
 #define cudaMalloc(ptr, bytes) (*(ptr) = emuMalloc(bytes), cudaSuccess)
 #define cudaMemsetAsync(ptr, value, bytes, stream) (std::memset(ptr, value, bytes), cudaSuccess)
 #define cudaFuncSetAttribute(...) cudaSuccess
-// The launcher's request for dynamic shared memory (native/cuda/memory/device.cc on the GPU): granted up to what the
-// emulated block's shared array holds.
-namespace iris {
-std::string allowSharedBytes(const void*, size_t bytes, const char* what) {
-  return bytes <= IRIS_EMULATED_DYNAMIC_SHARED ? "" : std::string(what) + ": more dynamic shared memory than the emulation holds";
-}
-}  // namespace iris
 
 #include "dependent_launch.cuh"  // launchDependent through emuLaunch; before the macros below rename gridDim
 #include "mma_frag.cuh"

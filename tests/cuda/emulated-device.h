@@ -11,7 +11,8 @@
 //     shared memory (emuClusterShared), which holds the running block's while the others' wait in copies (poisoned
 //     at the start: NaN floats), swapped when a fiber of another block runs; mapShared reaches a waiting block's copy.
 //     The scrambled order also decides which block of a cluster runs first;
-//   - the host helpers the launchers call (iris::multiprocessorCount, stream, dependentLaunchSupported, cudaStatus).
+//   - the host helpers the launchers call (iris::multiprocessorCount, stream, dependentLaunchSupported, cudaStatus,
+//     allowSharedBytes).
 // The including file defines first: `Block`, an EmuBlock over a slot type holding `uint32_t v[32]`, and
 // IRIS_EMULATED_MULTIPROCESSORS, the multiprocessors the launchers see. (Tensor-core PTX: emulated-tensor-cores.h.)
 #pragma once
@@ -220,4 +221,9 @@ cudaStream_t stream() { return nullptr; }
 bool dependentLaunchSupported() { return true; }
 int computeCapability() { return 90; }  // Hopper: programmatic dependents and clusters
 std::string cudaStatus(cudaError_t error, const char* what) { return error == cudaSuccess ? "" : what; }
+// The launchers' request for more dynamic shared memory (native/cuda/memory/device.cc on the GPU): granted up to what
+// the emulated block holds.
+std::string allowSharedBytes(const void*, size_t bytes, const char* what) {
+  return bytes <= IRIS_EMULATED_DYNAMIC_SHARED ? "" : std::string(what) + ": more dynamic shared memory than the emulation holds";
+}
 }  // namespace iris

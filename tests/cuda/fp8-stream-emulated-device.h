@@ -55,14 +55,6 @@ namespace iris::fp8stream {
 alignas(16) thread_local uint8_t quantizedX[IRIS_EMULATED_DYNAMIC_SHARED];  // the kernel's dynamic shared memory
 }  // namespace iris::fp8stream
 
-// The launchers raise a BulkRows kernel's dynamic shared memory through device.cc, which is not compiled here: granted
-// up to what quantizedX holds.
-namespace iris {
-std::string allowSharedBytes(const void*, size_t bytes, const char* what) {
-  return bytes <= IRIS_EMULATED_DYNAMIC_SHARED ? "" : std::string(what) + ": more dynamic shared memory than the emulation holds";
-}
-}  // namespace iris
-
 // The launchers' choices, set by each case (fp8_gemv.cu holds them in the addon); the kernel headers declare them.
 namespace iris::fp8stream {
 bool tensorCores = false;

@@ -421,10 +421,11 @@ std::string launchShape(const AttentionArgs& a, BlockShape shape, int splits, in
 int tensorCoresMode = -1;
 
 // The splits' merge in a cluster (the kernel's clusterMerge): -1 the rule, 0 / 1 forced (setDecodeAttentionClusterMerge).
-// The rule leaves it off until the H200 has measured it. Why it may pay, at batch 1 (Qwen2.5-VL-3B, 400 keys: 4
-// active splits a KV head): the workspace's merge puts a global atomic's round trip and the last block's reads of
-// the states from L2 (~1 µs each) between the splits' end and the output, in every layer's chain (attention costs
-// 8.3 µs there against 5.8 alone); a cluster barrier and reads of a neighbour's shared memory cost a fraction.
+// The rule leaves it off: measured slower on the H200 (session 13, dd329f9; Qwen2.5-VL-3B at batch 1, 400 keys: 4
+// active splits a KV head): attention 6.18 µs against 6.08 alone, the 36-layer chain 2,020.5 µs against 2,000.8,
+// split keys of 64 and 32 slower still, bench/latency.ts 454.2 against 455.2 tok/s. It had been expected to pay by
+// taking the workspace merge's atomic round trip and the states' reads from L2 (~1 µs each) out of every layer's
+// chain, where attention costs 8.65 µs against 6.1 alone; with either merge it costs the same there.
 // IRIS_DECODE_CLUSTER_MERGE=0 / 1 sets the starting mode, so a whole run (bench/latency.ts) measures either way.
 int clusterMergeFromEnvironment() {
   const char* v = std::getenv("IRIS_DECODE_CLUSTER_MERGE");
