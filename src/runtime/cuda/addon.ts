@@ -107,7 +107,9 @@ export interface CudaAddon extends NcclEntryPoints {
   setDecodeAttentionMmaWarps(warps: number): void;
   /** That kernel's shared stages a warp (tiles in flight + 1): 2, 3 or 4 forced, 0 the rule's. */
   setDecodeAttentionMmaStages(stages: number): void;
+  /** That kernel's splits merged in a cluster through shared memory (1) or through the workspace (0); -1 the rule. */
   setDecodeAttentionClusterMerge(mode: number): void;
+  /** Those clusters' splits' least keys: a multiple of 16 from 16 to 512, 0 the default (128). */
   setDecodeAttentionClusterSplitKeys(keys: number): void;
   /** 4, 8 or 16: the FP8 product's loads in flight per lane at one row a pass; 0: its own choice. */
   setFp8StreamBatch(batch: number): void;
@@ -133,6 +135,7 @@ export interface CudaAddon extends NcclEntryPoints {
    * later) or the CUDA cores (0); -1: the addon's default (fp8_gemv.cu).
    */
   setFp8ProductOnTensorCores(mode: number): void;
+  /** The tensor-core products' tiles copied into shared memory whole (1) or streamed through registers (0); -1 the rule. */
   setFp8BulkRows(mode: number): void;
   /** The choice in force: 1 tensor cores, 0 CUDA cores (always 0 before sm_89). */
   fp8ProductOnTensorCores(): number;
