@@ -27,8 +27,10 @@
 #   kernels (14 pictures a call) with Nsight Compute.
 # --scout-layers runs bench/decode-layers-scout.ts (Llama 4 Scout's FP8 decoder kernel by kernel in graphs, all 48
 #   layers' weights on the GPU) on ${SCOUT_MODEL:-/tmp/scout/llama4-scout-shape} at batch 1 (SCOUT_BATCHES="1 64" adds 64).
+# --timeline-scout runs bench/fp8-timeline-scout.ts (the FP8 products' phases on one clock inside Scout's decode layers)
+#   by the backend's rule and with every product on the tensor cores (timeline-scout-{rule,tc}-<budget>.json).
 # --serve runs iris serve's load benchmark (bench/serve-load.ts: 1,000 requests, 64 clients) on the demo model on cuda.
-#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--latency-scout] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--ncu-detail] [--scout-layers] [--serve]
+#   bash scripts/device/cuda-run.sh [--no-bench] [--no-test] [--quick] [--hf] [--latency] [--latency-scout] [--throughput] [--throughput-hf] [--decode] [--ncu-decode] [--ncu-detail] [--scout-layers] [--timeline-scout] [--serve]
 set -uo pipefail
 out=${OUT:-/tmp/iris-out}
 mkdir -p "$out"
@@ -47,6 +49,7 @@ vision=0
 ncu_vision=0
 ncu_detail=0
 scout_layers=0
+timeline_scout=0
 latency_scout=0
 throughput_scout=0
 for arg in "$@"; do
@@ -66,6 +69,7 @@ for arg in "$@"; do
     --ncu-vision) ncu_vision=1 ;;
     --ncu-detail) ncu_detail=1 ;;
     --scout-layers) scout_layers=1 ;;
+    --timeline-scout) timeline_scout=1 ;;
     --latency-scout) latency_scout=1 ;;
     --throughput-scout) throughput_scout=1 ;;
   esac
@@ -159,6 +163,18 @@ if [[ $scout_layers == 1 && $build_rc == 0 ]]; then
     timeout 300 node --import tsx bench/decode-layers-scout.ts --model "$scout_model" --batch $b \
       > "$out/scout-layers-b$b.json" 2> "$out/scout-layers-b$b.err"
     echo "scout layers b$b rc=$?"
+  done
+fi
+if [[ $timeline_scout == 1 && $build_rc == 0 ]]; then
+  # TIMELINE_RUNS: "mode:budget[:ordinary]" (mode rule or tc, budget MB or default; ordinary: the folded downs as
+  # ordinary launches, IRIS_FP8_PAIRED_DOWN_DEPENDENT=0), default "rule:default tc:default".
+  for run in ${TIMELINE_RUNS:-rule:default tc:default}; do
+    IFS=: read -r mode budget launch <<< "$run"
+    flags=(); [[ $mode == tc ]] && flags+=(--tensor-cores); [[ $budget != default ]] && flags+=(--prefetch-mb "$budget")
+    name="timeline-scout-$mode-$budget${launch:+-$launch}"
+    IRIS_FP8_PAIRED_DOWN_DEPENDENT=$([[ $launch == ordinary ]] && echo 0 || echo 1) \
+      timeout 200 node --import tsx bench/fp8-timeline-scout.ts --model "$scout_model" "${flags[@]}" > "$out/$name.json" 2> "$out/$name.err"
+    echo "scout timeline $run rc=$?"
   done
 fi
 if [[ $ncu_decode == 1 && $build_rc == 0 ]]; then
@@ -325,6 +341,10 @@ if [[ $decode == 1 ]]; then
         `unfused gate|up, siluAndMul: ${d.unfusedGateUp ? `${d.unfusedGateUp.gateUpUs}, ${d.unfusedGateUp.siluAndMulUs}` : "-"}`)' "$f" 2>/dev/null \
       || { echo "$(basename "$f"): unreadable"; tail -n 5 "${f%.json}.err"; }
   done
+fi
+if [[ $timeline_scout == 1 ]]; then
+  echo "==== scout fp8 products' timeline ===="
+  node scripts/device/timeline-table.cjs "$out"
 fi
 if [[ $scout_layers == 1 ]]; then
   echo "==== scout fp8 decode layers ===="

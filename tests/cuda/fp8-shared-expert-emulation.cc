@@ -44,8 +44,8 @@ std::vector<float> randomScales(size_t n) {
   return s;
 }
 
-// bulk: the tensor-core products by bulk copies where they serve (the gate|ups; the folded downs stream as MmaRows,
-// the separate ones by bulk copies, and must still agree bit for bit).
+// bulk: the tensor-core products by bulk copies where they serve (the separate ones; the folded products stream two
+// matrices a block, as MmaRows), which must still agree bit for bit.
 template <typename OutT>
 bool runCase(const Case& c, bool tensorCores, bool bulk = false) {
   fs::tensorCores = tensorCores;
@@ -67,8 +67,8 @@ bool runCase(const Case& c, bool tensorCores, bool bulk = false) {
   const std::vector<float> gateUpScale = randomScales(size_t(E) * 2 * I), downScale = randomScales(size_t(E) * H);
   const std::vector<float> sharedGateUpScale = randomScales(size_t(2) * I), sharedDownScale = randomScales(H);
   const OutT nan = iris::fromFloat<OutT>(NAN);
-  std::vector<OutT> h(size_t(T) * 2 * I, nan), hShared(h), out(size_t(T) * H, nan);
-  std::vector<OutT> hSeparate(h), hSharedSeparate(h), routed(out), shared(out);
+  std::vector<OutT> act(size_t(T) * I, nan), actShared(act), out(size_t(T) * H, nan);
+  std::vector<OutT> hSeparate(size_t(T) * 2 * I, nan), hSharedSeparate(hSeparate), routed(out), shared(out);
 
   Fp8RowsArgs g;
   g.outDtype = std::is_same_v<OutT, float> ? iris::kF32 : iris::kBF16;
@@ -76,7 +76,7 @@ bool runCase(const Case& c, bool tensorCores, bool bulk = false) {
   g.T = T;
   g.E = E;
   Fp8RowsArgs gateUpRows = g, downRows = g;
-  gateUpRows.w = gateUp.data(); gateUpRows.wScale = gateUpScale.data(); gateUpRows.out = h.data(); gateUpRows.K = H;
+  gateUpRows.w = gateUp.data(); gateUpRows.wScale = gateUpScale.data(); gateUpRows.out = hSeparate.data(); gateUpRows.K = H;
   gateUpRows.N = 2 * I;
   downRows.w = down.data(); downRows.wScale = downScale.data(); downRows.out = out.data(); downRows.rowMap = perm.data();
   downRows.K = I; downRows.N = H;
@@ -86,22 +86,24 @@ bool runCase(const Case& c, bool tensorCores, bool bulk = false) {
     s->rowMap = nullptr;
     s->E = 1;
   }
-  sharedGateUpRows.w = sharedGateUp.data(); sharedGateUpRows.wScale = sharedGateUpScale.data(); sharedGateUpRows.out = hShared.data();
+  sharedGateUpRows.w = sharedGateUp.data(); sharedGateUpRows.wScale = sharedGateUpScale.data(); sharedGateUpRows.out = hSharedSeparate.data();
   sharedDownRows.w = sharedDown.data(); sharedDownRows.wScale = sharedDownScale.data(); sharedDownRows.out = nullptr;
 
-  // The fold: two launches.
+  // The fold: two launches, gate|up over the matrices' halves writing the activations (fp8_moe.cu's runWithShared).
   const fs::GatheredRows<OutT> gathered{x.data(), perm.data(), score.data(), size_t(H), true};
   const fs::FloatRows<OutT> plain{x.data(), size_t(H), true};
   std::string status = fs::sharedExpertRefusal(gateUpRows, downRows);
-  if (status.empty()) status = fs::sharedExpertRows<OutT, false>(gateUpRows, sharedGateUpRows, gathered, plain);
   if (status.empty()) {
-    status = fs::sharedExpertRows<OutT, true>(downRows, sharedDownRows, fs::ActivatedRows<OutT>{h.data(), size_t(I)},
-                                              fs::ActivatedRows<OutT>{hShared.data(), size_t(I), perm.data()});
+    status = fs::sharedExpertRows<OutT, false>(fs::gatedHalves(gateUpRows, act.data()),
+                                               fs::gatedHalves(sharedGateUpRows, actShared.data()), gathered, plain);
   }
-  // The kernels it replaces (siluAndMul + quantizing as the quantizing products' ActivatedRows do it), then the add.
+  if (status.empty()) {
+    status = fs::sharedExpertRows<OutT, true>(downRows, sharedDownRows, fs::PermutedRows<OutT>{act.data(), size_t(I)},
+                                              fs::PermutedRows<OutT>{actShared.data(), size_t(I), perm.data()});
+  }
+  // The kernels it replaces (gate|up, siluAndMul + quantizing as the quantizing products' ActivatedRows do it), then
+  // the add.
   Fp8RowsArgs a = gateUpRows, b = sharedGateUpRows, d = downRows, sd = sharedDownRows;
-  a.out = hSeparate.data();
-  b.out = hSharedSeparate.data();
   d.out = routed.data();
   sd.out = shared.data();
   if (status.empty()) status = fs::quantizingRows<OutT>(a, gathered);
@@ -132,8 +134,19 @@ bool runCase(const Case& c, bool tensorCores, bool bulk = false) {
   };
   std::vector<OutT> sum(out.size());
   for (size_t i = 0; i < sum.size(); i++) sum[i] = iris::fromFloat<OutT>(iris::toFloat(shared[i]) + iris::toFloat(routed[i]));
-  compare("h", h, hSeparate);
-  compare("h shared", hShared, hSharedSeparate);
+  // siluAndMul of the separate gate|ups' outputs (elementwise.cu: each rounded product, siluTimes, rounded).
+  auto activated = [&](const std::vector<OutT>& h) {
+    std::vector<OutT> a(size_t(T) * I);
+    for (int t = 0; t < T; t++) {
+      for (int n = 0; n < I; n++) {
+        const float gate = iris::toFloat(h[size_t(t) * 2 * I + n]), up = iris::toFloat(h[size_t(t) * 2 * I + I + n]);
+        a[size_t(t) * I + n] = iris::fromFloat<OutT>(iris::siluTimes(gate, up));
+      }
+    }
+    return a;
+  };
+  compare("act", act, activated(hSeparate));
+  compare("act shared", actShared, activated(hSharedSeparate));
   compare("out", out, sum);
   const bool ok = mismatches == 0 && unwritten == 0;
   std::printf("%s %s, %s, %s: %d values differ, %d unwritten\n%s", ok ? "ok  " : "FAIL", c.name,

@@ -65,4 +65,5 @@ bool productOnTensorCores(size_t) { return tensorCores; }
 bool productByBulkCopy() { return bulkRows; }
 int forcedFp8StreamBatch() { return batch; }
 size_t prefetchBudgetBytes() { return prefetchBudget; }
+bool pairedDownDependent() { return true; }  // an ordinary launch runs the same here
 }  // namespace iris::fp8stream

@@ -61,6 +61,21 @@ napi_value Fp8ProductOnTensorCores(napi_env env, napi_callback_info) {
   return number(env, double(fp8ProductOnTensorCores()));
 }
 
+// setFp8Timeline(buffer, bytes): a zeroed device buffer for the products' marks (fp8_timeline.cuh), or 0 for off
+napi_value SetFp8Timeline(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  setFp8Timeline(ptr(a[0]), sz(a[1]));
+  return undefinedValue(env);
+}
+
+// fp8TimelineLaunches() -> the launches recorded since, "name,gridX,gridY,firstWord" a line
+napi_value Fp8TimelineLaunches(napi_env env, napi_callback_info) {
+  const std::string lines = fp8TimelineLaunches();
+  napi_value v;
+  napi_create_string_utf8(env, lines.data(), lines.size(), &v);
+  return v;
+}
+
 }  // namespace
 
 void registerFp8Kernels(napi_env env, napi_value exports) {
@@ -81,6 +96,8 @@ void registerFp8Kernels(napi_env env, napi_value exports) {
     {"setFp8ProductOnTensorCores", nullptr, intSetter<setFp8ProductOnTensorCores>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setFp8BulkRows", nullptr, intSetter<setFp8BulkRows>, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"fp8ProductOnTensorCores", nullptr, Fp8ProductOnTensorCores, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setFp8Timeline", nullptr, SetFp8Timeline, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"fp8TimelineLaunches", nullptr, Fp8TimelineLaunches, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
 }

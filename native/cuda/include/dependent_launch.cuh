@@ -26,11 +26,12 @@ __device__ __forceinline__ void releaseNext() {
 #endif
 }
 
-// The launch as a programmatic dependent, its blocks in clusters of `clusterX` along x where clusterX > 1 (the grid's
-// x a multiple of it; Hopper and later: cluster.cuh).
+// The launch, as a programmatic dependent where `dependent` (else an ordinary one: its blocks start once the kernel
+// before has ended, and its waitForPrevious returns at once), its blocks in clusters of `clusterX` along x where
+// clusterX > 1 (the grid's x a multiple of it; Hopper and later: cluster.cuh).
 template <typename... Params, typename... Args>
-std::string launchDependentCluster(const char* what, unsigned clusterX, void (*kernel)(Params...), dim3 grid, dim3 block,
-                                   size_t sharedBytes, Args... args) {
+std::string launchAs(const char* what, bool dependent, unsigned clusterX, void (*kernel)(Params...), dim3 grid, dim3 block,
+                     size_t sharedBytes, Args... args) {
   cudaLaunchConfig_t config = {};
   config.gridDim = grid;
   config.blockDim = block;
@@ -38,7 +39,7 @@ std::string launchDependentCluster(const char* what, unsigned clusterX, void (*k
   config.stream = stream();
   cudaLaunchAttribute attributes[2] = {};
   unsigned count = 0;
-  if (dependentLaunchSupported()) {
+  if (dependent && dependentLaunchSupported()) {
     attributes[count].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attributes[count++].val.programmaticStreamSerializationAllowed = 1;
   }
@@ -53,6 +54,13 @@ std::string launchDependentCluster(const char* what, unsigned clusterX, void (*k
   const cudaError_t launched = cudaLaunchKernelEx(&config, kernel, static_cast<Params>(args)...);
   if (launched != cudaSuccess) (void)cudaGetLastError();  // reported here; not again by the next kernel's launch check
   return cudaStatus(launched, what);
+}
+
+// The launch as a programmatic dependent in clusters of `clusterX` along x (launchAs).
+template <typename... Params, typename... Args>
+std::string launchDependentCluster(const char* what, unsigned clusterX, void (*kernel)(Params...), dim3 grid, dim3 block,
+                                   size_t sharedBytes, Args... args) {
+  return launchAs(what, true, clusterX, kernel, grid, block, sharedBytes, args...);
 }
 
 template <typename... Params, typename... Args>

@@ -33,4 +33,16 @@ __device__ __forceinline__ void pairEpilogue(const Fp8RowsArgs& a, const Fp8Rows
   static_cast<OutT*>(a.out)[row * a.N + n] = fromFloat<OutT>(__fadd_rn(vb, va));
 }
 
+// silu(gate) * up of one expert's gate and up products (fp8_shared_expert.cuh's folded gate|up, its matrix seen as
+// gate.N = I rows a half: eGate's and eUp's halves): each product rounded to the output type as the product stores it,
+// then siluTimes as the siluAndMul kernel computes it, rounded: the bits of gate|up, then siluAndMul. No bias, no rowMap.
+template <typename OutT>
+__device__ __forceinline__ void gatedEpilogue(const Fp8RowsArgs& g, int p, int eGate, int eUp, int n, float sumG,
+                                              float xScaleG, float sumU, float xScaleU) {
+  // Explicitly rounded: the product's two multiplies (fp8Epilogue's acc * xScale * wScale), never contracted.
+  const float gate = toFloat(fromFloat<OutT>(__fmul_rn(__fmul_rn(sumG, xScaleG), g.wScale[size_t(eGate) * g.N + n])));
+  const float up = toFloat(fromFloat<OutT>(__fmul_rn(__fmul_rn(sumU, xScaleU), g.wScale[size_t(eUp) * g.N + n])));
+  static_cast<OutT*>(g.out)[size_t(p) * g.N + n] = fromFloat<OutT>(siluTimes(gate, up));
+}
+
 }  // namespace iris

@@ -23,9 +23,23 @@
 #include <algorithm>
 
 #include "fp8_stream_bulk.cuh"
+#include "fp8_timeline.cuh"
 
 namespace iris {
 namespace fp8stream {
+
+// The timeline's marks and slices (fp8_timeline.cuh) for the tensor-core streams only: on WarpPerRow's 48 registers
+// the marks spill (ptxas: 8 to 20 bytes) in kernels every decode step runs; a benchmark forces the tensor cores to
+// see those products.
+template <typename Stream>
+__device__ __forceinline__ void markIf(unsigned long long* timeline, fp8timeline::Mark m) {
+  if constexpr (Stream::kTensorCores) fp8timeline::mark(timeline, m);
+}
+template <typename Stream>
+unsigned long long* timelineSlice(const char* kernel, size_t N, size_t K, dim3 grid) {
+  if constexpr (Stream::kTensorCores) return fp8timeline::slice(fp8timeline::launchName(kernel, N, K), grid.x, grid.y);
+  return nullptr;
+}
 
 // Rows of one expert (or of a plain product), at most Stream::kMaxRows, K a multiple of 16, whose float values the
 // Prologue gives (`chunk(p, c)`: row p of the call, 16-byte chunk c, in its storage type `Storage`, rounded where the
@@ -46,12 +60,14 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocksAlone)
   int e = 0, start = 0, rows = 0;
   // Before the wait nothing the kernel before may still write is read, and nothing is written.
   const bool early = g.offsets == nullptr || routingBeforeWait;
+  markIf<Stream>(g.timeline, fp8timeline::kEntry);
   if (early) {
     if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;  // the whole block alike
     Stream::prefetchFirst(g, e, chunks);
   }
   waitForPrevious();
   releaseNext();
+  markIf<Stream>(g.timeline, fp8timeline::kWaited);
   if (!early) {
     if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;
     Stream::prefetchFirst(g, e, chunks);
@@ -59,9 +75,12 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocksAlone)
   for (int t = 0; t < rows; t++) {
     const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32);
     if (threadIdx.x == 0) xScale[t] = scale;
+    if (t == 0) markIf<Stream>(g.timeline, fp8timeline::kFirstPart);
   }
   __syncthreads();
+  markIf<Stream>(g.timeline, fp8timeline::kQuantized);
   Stream::stream(g, e, start, rows, xq, xScale);
+  markIf<Stream>(g.timeline, fp8timeline::kStreamed);
 }
 
 // Why quantizingRowsKernel cannot serve `g` ("" when it can): at most 4 rows in all (so at most 4 an expert), K in
@@ -141,6 +160,7 @@ std::string launchStream(const Fp8RowsArgs& g, Prologue value, bool routingBefor
   if (!status.empty()) return status;
   Fp8RowsArgs args = g;
   args.prefetchBytes = prefetchBytesFor<Stream>(g.K, g.N, grid.x, groups);
+  args.timeline = timelineSlice<Stream>("product", g.N, g.K, grid);
   return launchDependent(Stream::kName, quantizingRowsKernel<Stream, Prologue>, grid, dim3(kWarps * 32), sharedBytes,
                          args, value, routingBeforeWait);
 }

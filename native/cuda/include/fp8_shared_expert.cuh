@@ -8,13 +8,20 @@
 // as the routed one does, so its products can ride the same launches:
 //   - gate|up: the shared expert is one more group of blocks beside the routed experts' (grid y = the routed groups,
 //     then one for the shared expert: the resident wave split among them); its blocks quantize x unscaled (FloatRows)
-//     where the routed ones gather x * score (GatheredRows), and write h_shared [T, 2I] in token order beside the
-//     routed h [T, 2I] in expert order;
-//   - down: a block of routed expert e takes its rows' activations of both experts (silu(gate) * up of h and of
-//     h_shared's rows perm[p]) into shared memory, streams row n of e's down and row n of the shared down one after
-//     the other (Stream::streamPair) and stores their sum (fp8_epilogue.cuh's pairEpilogue) in token order.
+//     where the routed ones gather x * score (GatheredRows). Each pass streams 16 gate rows, then the same 16 up rows
+//     (Stream::streamPair over the matrix's halves), and stores silu(gate) * up (fp8_epilogue.cuh's gatedEpilogue):
+//     act_shared [T, I] in token order beside the routed act [T, I] in expert order;
+//   - down: a block of routed expert e takes its rows' activations of both experts (act's rows and act_shared's rows
+//     perm[p], PermutedRows) into shared memory, streams row n of e's down and row n of the shared down one after the
+//     other (Stream::streamPair) and stores their sum (fp8_epilogue.cuh's pairEpilogue) in token order.
 // Every sum is the one the separate kernels compute (the same streaming, the same K order, each product rounded to
-// the output type before the add), so the output has the bits of the seven kernels'.
+// the output type before the add or the activation), so the output has the bits of the seven kernels'.
+//
+// Why the activation is the gate|up's epilogue (session 14). The products' timeline on the H200 (bench/fp8-timeline-
+// scout.ts, Scout at batch 1) showed the down's blocks spending 14.7 to 19.4 µs between their wait and the start of
+// their streaming, against 2.4 for q|k|v's: each of its 320 blocks computed silu(gate) * up of both experts' 8,192
+// values (an expf and two divisions a value, ~16 K warp instructions a block, four blocks a multiprocessor) before
+// quantizing them. Computed once an output in gate|up's epilogue, the down's blocks only quantize.
 #pragma once
 
 #include "fp8_quantizing.cuh"
@@ -65,6 +72,20 @@ struct ActivatedRows {
   }
 };
 
+// Row p of a float matrix [*, K] (row perm[p] with `perm`), chunk by chunk: the folded down's input, the activations
+// the folded gate|up wrote (the routed expert's rows in expert order, the shared expert's in token order). Scratch
+// (fp8_moe.cu: 256-byte aligned) and K a multiple of 16: always whole 16-byte loads.
+template <typename T>
+struct PermutedRows {
+  using Storage = T;
+  const T* x;
+  size_t K;
+  const int32_t* perm = nullptr;
+  __device__ __forceinline__ uint4 chunk(int p, int c) const {
+    return ChunkIO<T>::load(x + size_t(perm != nullptr ? perm[p] : p) * K, c, true);
+  }
+};
+
 // Rows first .. first + rows - 1 of `value` quantized into xq (K bytes a row) and their scales (the block together).
 template <typename Prologue>
 __device__ __forceinline__ void quantizeRows(const Prologue& value, int first, int rows, int K, uint8_t* xq, float* xScale,
@@ -74,6 +95,17 @@ __device__ __forceinline__ void quantizeRows(const Prologue& value, int first, i
     if (threadIdx.x == 0) xScale[t] = scale;
   }
   __syncthreads();
+}
+
+// silu(gate) * up of expert e's rows start .. start + rows - 1 (x quantized in xq, scales xScale) into g.out, g being
+// a gate|up seen as halves (gatedHalves): half 2e's rows against the same rows of half 2e + 1, a pass each.
+template <typename Stream>
+__device__ __forceinline__ void streamGated(const Fp8RowsArgs& g, int e, int start, int rows, const uint8_t* xq,
+                                            const float* xScale) {
+  Stream::streamPair(g, 2 * e, g, 2 * e + 1, start, rows, xq, xScale, xq, xScale,
+                     [&](int p, int n, float sumG, float xScaleG, float sumU, float xScaleU) {
+                       gatedEpilogue<typename Stream::Out>(g, p, 2 * e, 2 * e + 1, n, sumG, xScaleG, sumU, xScaleU);
+                     });
 }
 
 // kPaired false (gate|up): blocks of grid row y < gridDim.y - 1 serve the y-th routed expert with rows, the last grid
@@ -88,6 +120,7 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
   __shared__ float xScale[2 * Stream::kMaxRows];
   const int lane = int(threadIdx.x) % 32, K = int(routed.K), chunks = K / 16;
   int e = 0, start = 0, rows = 0;
+  markIf<Stream>(routed.timeline, fp8timeline::kEntry);
   if constexpr (kPaired) {
     // The routing tables are two kernels back (route, gate|up, this): the expert is found, and both matrices' first
     // weights sent to L2, while gate|up still runs.
@@ -96,25 +129,43 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     Stream::prefetchFirst(shared, 0, chunks);
     waitForPrevious();
     releaseNext();
+    markIf<Stream>(routed.timeline, fp8timeline::kWaited);
     quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
+    markIf<Stream>(routed.timeline, fp8timeline::kFirstPart);
     quantizeRows(sharedValue, start, rows, K, xq + size_t(rows) * K, xScale + Stream::kMaxRows, shared32);
-    Stream::streamPair(routed, shared, e, start, rows, xq, xScale, xq + size_t(rows) * K, xScale + Stream::kMaxRows);
+    markIf<Stream>(routed.timeline, fp8timeline::kQuantized);
+    Stream::streamPair(routed, e, shared, 0, start, rows, xq, xScale, xq + size_t(rows) * K, xScale + Stream::kMaxRows,
+                       [&](int p, int n, float sumA, float xScaleA, float sumB, float xScaleB) {
+                         pairEpilogue<typename Stream::Out>(routed, shared, p, e, n, sumA, xScaleA, sumB, xScaleB);
+                       });
   } else {
+    // Both matrices seen as halves (the launcher's gatedHalves): expert e's gate rows are half 2e, its up rows 2e + 1.
     const bool sharedBlock = blockIdx.y == gridDim.y - 1;
     // The shared expert's weights are never written by a kernel of the step: on their way before the wait.
-    if (sharedBlock) Stream::prefetchFirst(shared, 0, chunks);
+    if (sharedBlock) {
+      Stream::prefetchFirst(shared, 0, chunks);
+      Stream::prefetchFirst(shared, 1, chunks);
+    }
     waitForPrevious();  // the routing kernel just before wrote the tables
     releaseNext();
+    markIf<Stream>(routed.timeline, fp8timeline::kWaited);
+    // (Two calls, not one through a reference chosen at run time: that copies both parameter blocks to the stack.)
     if (sharedBlock) {
       quantizeRows(sharedValue, 0, int(shared.T), K, xq, xScale, shared32);
-      Stream::stream(shared, 0, 0, int(shared.T), xq, xScale);
-      return;
+      markIf<Stream>(routed.timeline, fp8timeline::kFirstPart);
+      markIf<Stream>(routed.timeline, fp8timeline::kQuantized);
+      streamGated<Stream>(shared, 0, 0, int(shared.T), xq, xScale);
+    } else {
+      if (!blockExpertByWarp(routed, lane, &e, &start, &rows)) return;
+      Stream::prefetchFirst(routed, 2 * e, chunks);
+      Stream::prefetchFirst(routed, 2 * e + 1, chunks);
+      markIf<Stream>(routed.timeline, fp8timeline::kFirstPart);
+      quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
+      markIf<Stream>(routed.timeline, fp8timeline::kQuantized);
+      streamGated<Stream>(routed, e, start, rows, xq, xScale);
     }
-    if (!blockExpertByWarp(routed, lane, &e, &start, &rows)) return;
-    Stream::prefetchFirst(routed, e, chunks);
-    quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
-    Stream::stream(routed, e, start, rows, xq, xScale);
   }
+  markIf<Stream>(routed.timeline, fp8timeline::kStreamed);
 }
 
 // Why the folded products cannot serve these sizes ("" when they can): as quantizingRowsRefusal, with the down's two
@@ -128,6 +179,19 @@ inline std::string sharedExpertRefusal(const Fp8RowsArgs& gateUp, const Fp8RowsA
   return "";
 }
 
+// Whether the folded downs launch as programmatic dependents of the gate|ups (their blocks resident while the gate|ups'
+// last blocks run) or as ordinary launches (fp8_gemv.cu: IRIS_FP8_PAIRED_DOWN_DEPENDENT, for measuring).
+bool pairedDownDependent();
+
+// A gate|up matrix [E, 2I, K] seen as 2E halves of I rows (gate rows of expert e: half 2e, its up rows: half 2e + 1),
+// the output [T, I]: the folded gate|up's view (E stays the routing's count of experts).
+inline Fp8RowsArgs gatedHalves(const Fp8RowsArgs& g, void* out) {
+  Fp8RowsArgs halves = g;
+  halves.N = g.N / 2;
+  halves.out = out;
+  return halves;
+}
+
 template <typename Stream, bool kPaired, typename Routed, typename Shared>
 std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue, Shared sharedValue) {
   constexpr auto kernel = sharedExpertKernel<Stream, Routed, Shared, kPaired>;
@@ -137,19 +201,21 @@ std::string launchSharedExpert(const Fp8RowsArgs& routed, const Fp8RowsArgs& sha
   std::string status;
   const dim3 grid(streamGridX<Stream, kernel>(routed.N, groups, sharedBytes, &status), unsigned(groups));
   if (!status.empty()) return status;
-  // Paired, each block streams both matrices: twice the first passes' bytes against the budget.
-  const int prefetch = prefetchBytesFor<Stream>(routed.K, routed.N, grid.x, kPaired ? 2 * groups : groups);
+  // Each block streams two matrices (or halves) a pass: twice the first passes' bytes against the budget.
+  const int prefetch = prefetchBytesFor<Stream>(routed.K, routed.N, grid.x, 2 * groups);
   Fp8RowsArgs routedArgs = routed, sharedArgs = shared;
   routedArgs.prefetchBytes = sharedArgs.prefetchBytes = prefetch;
-  return launchDependent(kPaired ? "moe fp8 down with the shared expert's" : "moe fp8 gate|up with the shared expert's",
-                         kernel, grid, dim3(kWarps * 32), sharedBytes, routedArgs, sharedArgs, routedValue, sharedValue);
+  routedArgs.timeline = timelineSlice<Stream>(kPaired ? "moe down paired" : "moe gate|up folded", routed.N, routed.K, grid);
+  const bool dependent = !kPaired || pairedDownDependent();
+  return launchAs(kPaired ? "moe fp8 down with the shared expert's" : "moe fp8 gate|up with the shared expert's", dependent,
+                  1u, kernel, grid, dim3(kWarps * 32), sharedBytes, routedArgs, sharedArgs, routedValue, sharedValue);
 }
 
 template <int MT, typename OutT, bool kPaired, typename Routed, typename Shared>
 std::string launchSharedExpertRows(const Fp8RowsArgs& routed, const Fp8RowsArgs& shared, Routed routedValue,
                                    Shared sharedValue) {
-  // The gate|ups may stream by bulk copies (BulkRows streams one matrix a block: not the paired downs).
-  return withStreaming<MT, OutT, !kPaired>(routed.N, routed.K, routed.T, [&](auto stream) {
+  // Never by bulk copies: BulkRows streams one matrix a block, and both folded products stream two.
+  return withStreaming<MT, OutT, false>(routed.N, routed.K, routed.T, [&](auto stream) {
     return launchSharedExpert<typename decltype(stream)::type, kPaired>(routed, shared, routedValue, sharedValue);
   });
 }

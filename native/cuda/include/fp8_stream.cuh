@@ -301,6 +301,8 @@ __device__ __forceinline__ const uint4* rowChunks(const Fp8RowsArgs& g, int e, i
 template <int MT, int BATCH, typename OutT>
 struct WarpPerRow {
   static constexpr const char* kName = "fp8 product (weight streaming, x quantized in the block)";
+  using Out = OutT;
+  static constexpr bool kTensorCores = false;
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = kWarps;  // weight rows a block streams a pass: one a warp
   static constexpr int kWarpsPerRow = 1;
@@ -347,29 +349,31 @@ struct WarpPerRow {
     }
   }
 
-  // Two products of the same shape and x rows (a's expert e, b's one matrix) summed into a's output rows (fp8_epilogue.cuh's
-  // pairEpilogue): each warp streams row n of a, then row n of b, and adds the two after.
-  __device__ __forceinline__ static void streamPair(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int e, int start, int rows,
-                                                    const uint8_t* xqA, const float* xScaleA, const uint8_t* xqB,
-                                                    const float* xScaleB) {
+  // Two products of the same shape (a's expert eA, b's expert eB, x rows xqA and xqB) whose sums one epilogue takes
+  // together, as MmaRows::streamPair: each warp streams row n of a, then row n of b, and lane 0 calls epilogue(p, n,
+  // sumA, xScaleA[t], sumB, xScaleB[t]) for each x row t (output row p = start + t).
+  template <typename Epilogue>
+  __device__ __forceinline__ static void streamPair(const Fp8RowsArgs& a, int eA, const Fp8RowsArgs& b, int eB, int start,
+                                                    int rows, const uint8_t* xqA, const float* xScaleA, const uint8_t* xqB,
+                                                    const float* xScaleB, Epilogue epilogue) {
     const int lane = int(threadIdx.x) % 32, chunks = int(a.K) / 16, N = int(a.N), stride = int(gridDim.x) * kWarps;
     const uint4* xA = reinterpret_cast<const uint4*>(xqA);
     const uint4* xB = reinterpret_cast<const uint4*>(xqB);
     for (int n = int(blockIdx.x) * kWarps + int(threadIdx.x) / 32; n < N; n += stride) {
       if (n + stride < N) {
-        prefetchFirstChunks(rowChunks(a, e, n + stride), chunks, lane, BATCH);
-        prefetchFirstChunks(rowChunks(b, 0, n + stride), chunks, lane, BATCH);
+        prefetchFirstChunks(rowChunks(a, eA, n + stride), chunks, lane, BATCH);
+        prefetchFirstChunks(rowChunks(b, eB, n + stride), chunks, lane, BATCH);
       }
       float accA[MT], accB[MT];
 #pragma unroll
       for (int t = 0; t < MT; t++) accA[t] = accB[t] = 0.f;
-      dotChunks<MT, BATCH>(rowChunks(a, e, n), chunks, lane, rows, true, [&](int t, int c) { return xA[t * chunks + c]; }, accA);
-      dotChunks<MT, BATCH>(rowChunks(b, 0, n), chunks, lane, rows, true, [&](int t, int c) { return xB[t * chunks + c]; }, accB);
+      dotChunks<MT, BATCH>(rowChunks(a, eA, n), chunks, lane, rows, true, [&](int t, int c) { return xA[t * chunks + c]; }, accA);
+      dotChunks<MT, BATCH>(rowChunks(b, eB, n), chunks, lane, rows, true, [&](int t, int c) { return xB[t * chunks + c]; }, accB);
 #pragma unroll
       for (int t = 0; t < MT; t++) {
         if (t >= rows) break;
         const float sumA = warpSum(accA[t]), sumB = warpSum(accB[t]);
-        if (lane == 0) pairEpilogue<OutT>(a, b, start + t, e, n, sumA, xScaleA[t], sumB, xScaleB[t]);
+        if (lane == 0) epilogue(start + t, n, sumA, xScaleA[t], sumB, xScaleB[t]);
       }
     }
   }

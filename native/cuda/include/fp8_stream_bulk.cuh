@@ -37,6 +37,8 @@ namespace fp8stream {
 template <int MT, typename OutT>
 struct BulkRows {
   static constexpr const char* kName = "fp8 product (a 16-row tile a block by bulk copy, tensor cores, x quantized in the block)";
+  using Out = OutT;
+  static constexpr bool kTensorCores = true;
   using Slices = MmaRows<MT, kBatch, OutT>;  // the K slices and the sum over warps, shared: the same bits
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = 16;

@@ -55,6 +55,8 @@ template <int MT, int BATCH, typename OutT>
 struct MmaRows {
   static_assert(MT <= 8, "B has 8 columns");
   static constexpr const char* kName = "fp8 product (weight streaming on the tensor cores, x quantized in the block)";
+  using Out = OutT;
+  static constexpr bool kTensorCores = true;
   static constexpr int kMaxRows = MT;
   static constexpr int kRows = 16;  // weight rows a block streams a pass: one m16 tile
   static constexpr int kWarpsPerRow = kWarps;  // each warp a slice of K
@@ -127,24 +129,26 @@ struct MmaRows {
     }
   }
 
-  // Two products of the same shape and x rows (a's expert e, b's one matrix) summed into a's output rows start ..
-  // start + rows - 1 (fp8_shared_expert.cuh's pairEpilogue): each pass streams a's 16 columns, then b's same 16, and
-  // the thread holding a column's sum of a takes b's too.
-  __device__ __forceinline__ static void streamPair(const Fp8RowsArgs& a, const Fp8RowsArgs& b, int e, int start, int rows,
-                                                    const uint8_t* xqA, const float* xScaleA, const uint8_t* xqB,
-                                                    const float* xScaleB) {
+  // Two products of the same shape (a's expert eA, b's expert eB, x rows xqA and xqB) whose sums one epilogue takes
+  // together (fp8_shared_expert.cuh: the downs' pairEpilogue, the gate|ups' gatedEpilogue): each pass streams a's 16
+  // columns, then b's same 16, and the thread holding a column's sum of a takes b's too: epilogue(p, n, sumA,
+  // xScaleA[t], sumB, xScaleB[t]) for the block's x row t (output row p = start + t) and column n.
+  template <typename Epilogue>
+  __device__ __forceinline__ static void streamPair(const Fp8RowsArgs& a, int eA, const Fp8RowsArgs& b, int eB, int start,
+                                                    int rows, const uint8_t* xqA, const float* xScaleA, const uint8_t* xqB,
+                                                    const float* xScaleB, Epilogue epilogue) {
     const int stride = int(gridDim.x) * kRows, chunks = int(a.K) / 16;
     for (int r0 = int(blockIdx.x) * kRows, pass = 0; r0 < int(a.N); r0 += stride, pass += 2) {
       if (r0 + stride < int(a.N)) {
-        prefetchPass(a, e, r0 + stride, chunks);
-        prefetchPass(b, 0, r0 + stride, chunks);
+        prefetchPass(a, eA, r0 + stride, chunks);
+        prefetchPass(b, eB, r0 + stride, chunks);
       }
       float sumA, sumB;
-      const bool held = streamPass(a, e, rows, r0, pass, xqA, &sumA);
-      streamPass(b, 0, rows, r0, pass + 1, xqB, &sumB);
+      const bool held = streamPass(a, eA, rows, r0, pass, xqA, &sumA);
+      streamPass(b, eB, rows, r0, pass + 1, xqB, &sumB);
       if (held) {
         const int column = int(threadIdx.x) / 16;
-        pairEpilogue<OutT>(a, b, start + column, e, r0 + int(threadIdx.x) % 16, sumA, xScaleA[column], sumB, xScaleB[column]);
+        epilogue(start + column, r0 + int(threadIdx.x) % 16, sumA, xScaleA[column], sumB, xScaleB[column]);
       }
     }
   }

@@ -284,6 +284,8 @@ struct Fp8RowsArgs {
   // Set by the quantizing kernels' launchers (fp8_quantizing.cuh), not by callers: bytes of each of a warp's first
   // rows that go to L2 before the wait (0: its first batch of loads alone).
   int prefetchBytes = 0;
+  // Set by the same launchers while a benchmark records the products' timeline (fp8_timeline.cuh), else null.
+  unsigned long long* timeline = nullptr;
 };
 std::string fp8Rows(const Fp8RowsArgs& args);
 // The same product for rows grouped by expert on the FP8 tensor cores (kernels/fp8_grouped_mma.cu): offsets given, x
@@ -314,6 +316,11 @@ int fp8ProductOnTensorCores();
 // Whether the tensor-core quantizing products copy each 16-row tile into shared memory whole (fp8_stream_bulk.cuh's
 // BulkRows, sm_90) or stream it through registers (MmaRows): 1 bulk copies, 0 registers, -1 the rule (fp8_gemv.cu).
 void setFp8BulkRows(int mode);
+// The quantizing FP8 products' timeline (fp8_timeline.cuh, for benchmarks): `buffer` (device memory of `bytes`, zeroed
+// by the caller) receives each block's marks from the next launch on; null turns it off. Either way the launches
+// recorded before are forgotten. fp8TimelineLaunches: those since, one "name,gridX,gridY,firstWord" a line.
+void setFp8Timeline(void* buffer, size_t bytes);
+std::string fp8TimelineLaunches();
 // moeTop1Sigmoid with FP8 experts (kernels/fp8_moe.cu): gateUp F8 [E, 2I, H] with scales [E, 2I], down F8 [E, H, I]
 // with scales [E, H]; x, routerLogits and out of `dtype`. Scratch as moeTop1Sigmoid's (moeFp8ScratchBytes).
 size_t moeFp8ScratchBytes(int dtype, size_t T, size_t H, size_t E, size_t I);

@@ -135,6 +135,11 @@ int bulkRowsFromEnvironment() {
   return v != nullptr && (v[0] == '0' || v[0] == '1') && v[1] == '\0' ? v[0] - '0' : -1;
 }
 int bulkRows = bulkRowsFromEnvironment();
+// IRIS_FP8_PAIRED_DOWN_DEPENDENT=0: the folded downs as ordinary launches (fp8_shared_expert.cuh), for measuring.
+const bool pairedDownDependentChoice = [] {
+  const char* v = std::getenv("IRIS_FP8_PAIRED_DOWN_DEPENDENT");
+  return !(v != nullptr && v[0] == '0' && v[1] == '\0');
+}();
 }  // namespace
 
 namespace fp8stream {
@@ -147,6 +152,7 @@ bool productOnTensorCores(size_t rows) {
   return chosen && computeCapability() >= 89;
 }
 bool productByBulkCopy() { return bulkRows < 0 ? kBulkRowsByRule : bulkRows == 1; }
+bool pairedDownDependent() { return pairedDownDependentChoice; }
 }  // namespace fp8stream
 
 void setFp8BulkRows(int mode) { bulkRows = mode == 0 || mode == 1 ? mode : -1; }
@@ -163,6 +169,22 @@ void setFp8ProductOnTensorCores(int mode) { onTensorCores = mode == 0 || mode ==
 
 // 1 where the tensor cores take the products (forced, or by the rule for the largest), 0 where the CUDA cores take all.
 int fp8ProductOnTensorCores() { return fp8stream::productOnTensorCores(SIZE_MAX) ? 1 : 0; }
+
+void setFp8Timeline(void* buffer, size_t bytes) {
+  fp8timeline::Recorder& r = fp8timeline::recorder();
+  r.buffer = static_cast<unsigned long long*>(buffer);
+  r.capacityWords = buffer == nullptr ? 0 : bytes / sizeof(unsigned long long);
+  r.usedWords = 0;
+  r.launches.clear();
+}
+
+std::string fp8TimelineLaunches() {
+  std::string lines;
+  for (const fp8timeline::Launch& l : fp8timeline::recorder().launches) {
+    lines += l.name + "," + std::to_string(l.gridX) + "," + std::to_string(l.gridY) + "," + std::to_string(l.firstWord) + "\n";
+  }
+  return lines;
+}
 
 std::string fp8Rows(const Fp8RowsArgs& g) {
   if (g.T == 0 || g.N == 0) return "";

@@ -19,7 +19,7 @@
 // With the shared expert (moeTop1SigmoidFp8Shared, where moeFp8SharedFold says it serves), its gate|up and down ride
 // the routed expert's two products and its output is added in the down's epilogue: route, gate|up, down
 // (include/fp8_shared_expert.cuh), three kernels where the routed expert and the shared one took seven.
-// Scratch (routing tables, xq, scales, h, act; with the shared expert its h too; moeFp8ScratchBytes,
+// Scratch (routing tables, xq, scales, h, act; with the shared expert its act too; moeFp8ScratchBytes,
 // moeFp8SharedScratchBytes): include/expert_scratch.h.
 #include "expert_scratch.h"
 #include "float_io.cuh"
@@ -50,13 +50,14 @@ __global__ void __launch_bounds__(256) gatherScaleQuantizeKernel(uint8_t* xq, fl
 using fp8stream::ActivatedRows;
 using fp8stream::FloatRows;
 using fp8stream::GatheredRows;
+using fp8stream::PermutedRows;
 
 // An expert product of quantized rows: on the tensor cores at prefill sizes (fp8_grouped_mma.cu), else streaming.
 std::string expertRows(const Fp8RowsArgs& g) { return fp8GroupedMmaApplies(g) ? fp8GroupedMma(g) : fp8Rows(g); }
 
 struct Scratch {
   RoutingTables routing;
-  size_t xq, xScale, h, act, hShared, total;
+  size_t xq, xScale, h, act, actShared, total;
 };
 
 Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I, bool withShared = false) {
@@ -68,34 +69,35 @@ Scratch planScratch(int dtype, size_t T, size_t H, size_t E, size_t I, bool with
   s.xScale = at; at += alignScratch(T * 4);
   s.h = at; at += alignScratch(T * 2 * I * element);
   s.act = at; at += alignScratch(T * I * element);
-  s.hShared = at; at += withShared ? alignScratch(T * 2 * I * element) : 0;  // the shared expert's gate|up, token order
+  s.actShared = at; at += withShared ? alignScratch(T * I * element) : 0;  // the shared expert's activations, token order
   s.total = at;
   return s;
 }
 
 // The shared expert's products folded into the routed expert's (include/fp8_shared_expert.cuh): gate|up with the
-// shared expert as one more group of blocks (x unscaled, its h in token order), then both downs summed into out.
+// shared expert as one more group of blocks (x unscaled), each writing its activations (the routed expert's to `act`
+// in expert order, the shared expert's to `actShared` in token order), then both downs summed into out.
 template <typename T>
 std::string runWithShared(const Fp8RowsArgs& gateUpRows, const Fp8RowsArgs& downRows, const Fp8SharedExpert& shared,
-                          const T* x, const int32_t* perm, const float* score, void* hShared) {
+                          const T* x, const int32_t* perm, const float* score, void* act, void* actShared) {
   Fp8RowsArgs sharedGateUp = gateUpRows, sharedDown = downRows;
   for (Fp8RowsArgs* g : {&sharedGateUp, &sharedDown}) {
     g->offsets = nullptr;  // one matrix, all T rows in token order
     g->rowMap = nullptr;
     g->E = 1;
   }
-  sharedGateUp.w = shared.gateUp; sharedGateUp.wScale = shared.gateUpScale; sharedGateUp.out = hShared;
+  sharedGateUp.w = shared.gateUp; sharedGateUp.wScale = shared.gateUpScale;
   sharedDown.w = shared.down; sharedDown.wScale = shared.downScale; sharedDown.out = nullptr;  // summed into downRows.out
   std::string status = fp8stream::sharedExpertRefusal(gateUpRows, downRows);
   if (status.empty()) status = fp8stream::sharedExpertRefusal(sharedGateUp, sharedDown);
   if (!status.empty()) return status;
   const size_t H = gateUpRows.K, I = downRows.K;
   const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0;
-  status = fp8stream::sharedExpertRows<T, false>(gateUpRows, sharedGateUp, GatheredRows<T>{x, perm, score, H, aligned},
-                                                 FloatRows<T>{x, H, aligned});
+  status = fp8stream::sharedExpertRows<T, false>(fp8stream::gatedHalves(gateUpRows, act), fp8stream::gatedHalves(sharedGateUp, actShared),
+                                                 GatheredRows<T>{x, perm, score, H, aligned}, FloatRows<T>{x, H, aligned});
   if (!status.empty()) return status;
-  return fp8stream::sharedExpertRows<T, true>(downRows, sharedDown, ActivatedRows<T>{static_cast<const T*>(gateUpRows.out), I},
-                                              ActivatedRows<T>{static_cast<const T*>(hShared), I, perm});
+  return fp8stream::sharedExpertRows<T, true>(downRows, sharedDown, PermutedRows<T>{static_cast<const T*>(act), I},
+                                              PermutedRows<T>{static_cast<const T*>(actShared), I, perm});
 }
 
 template <typename T>
@@ -128,7 +130,7 @@ std::string run(int dtype, void* out, const void* x, const void* routerLogits, c
   if constexpr (!std::is_same_v<T, __half>) {  // the quantizing products serve bf16 and F32 (fp8_quantizing.cuh)
     if (shared != nullptr) {
       if (tensorCores) return "moe fp8 with the shared expert: not where the grouped tensor-core product serves";
-      return runWithShared<T>(gateUpRows, downRows, *shared, static_cast<const T*>(x), perm, score, base + s.hShared);
+      return runWithShared<T>(gateUpRows, downRows, *shared, static_cast<const T*>(x), perm, score, act, base + s.actShared);
     }
     if (!tensorCores && fp8stream::quantizesInProduct() && fp8stream::quantizingRowsRefusal(gateUpRows).empty() &&
         fp8stream::quantizingRowsRefusal(downRows).empty()) {

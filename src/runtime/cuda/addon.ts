@@ -139,6 +139,14 @@ export interface CudaAddon extends NcclEntryPoints {
   setFp8BulkRows(mode: number): void;
   /** The choice in force: 1 tensor cores, 0 CUDA cores (always 0 before sm_89). */
   fp8ProductOnTensorCores(): number;
+  /**
+   * The quantizing FP8 products' timeline (native/cuda/include/fp8_timeline.cuh, benchmarks only): each launch from
+   * now on writes its blocks' marks into the next slice of `buffer` (a zeroed device buffer of `bytes`); 0 turns it
+   * off. Either way the launches recorded before are forgotten.
+   */
+  setFp8Timeline(buffer: number, bytes: number): void;
+  /** The launches recorded since setFp8Timeline: "name,gridX,gridY,firstWord" a line. */
+  fp8TimelineLaunches(): string;
   linear(dtype: number, out: number, x: number, w: number, bias: number, T: number, K: number, N: number): void;
   /** 1 where linearSiluAndMul has a fused kernel for out [T, I] from x [T, K] and w [2I, K] (skinny bf16 products). */
   linearSiluAndMulFuses(dtype: number, out: number, x: number, w: number, T: number, K: number, I: number): number;
