@@ -344,7 +344,7 @@ if [[ $decode == 1 ]]; then
 fi
 if [[ $timeline_scout == 1 ]]; then
   echo "==== scout fp8 products' timeline ===="
-  node scripts/device/timeline-table.cjs "$out"
+  node scripts/device/timeline-table.mjs "$out"
 fi
 if [[ $scout_layers == 1 ]]; then
   echo "==== scout fp8 decode layers ===="

@@ -3,13 +3,14 @@
 // product's entry) and each block's phases (median µs, p10/median/p90 where three): entry to wait (e2w), wait to the
 // prologue's first part (w2f), that to x quantized (f2q), wait to quantized (w2q), quantized to streamed (q2s); gap:
 // the product ahead's last block's end to this one's first release. Called by cuda-run.sh --timeline-scout.
-//   node scripts/device/timeline-table.cjs DIR
-const fs = require("fs");
+//   node scripts/device/timeline-table.mjs DIR
+import { readdirSync, readFileSync } from "node:fs";
+
 const dir = process.argv[2];
-for (const f of fs.readdirSync(dir).filter((f) => f.startsWith("timeline-scout") && f.endsWith(".json")).sort()) {
+for (const f of readdirSync(dir).filter((f) => f.startsWith("timeline-scout") && f.endsWith(".json")).sort()) {
   let d;
   try {
-    d = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
+    d = JSON.parse(readFileSync(`${dir}/${f}`, "utf8"));
   } catch {
     console.log(`${f}: unreadable`);
     continue;
