@@ -11,9 +11,11 @@
  * carry the marks (fp8_quantizing.cuh's markIf): by the backend's rule o and the folded down (5,120 rows) run on the
  * CUDA cores and go unrecorded; `--tensor-cores` forces every product onto the tensor cores.
  *
- * `--prefetch-mb` sets the products' L2 prefetch budget (kernel-tuning's fp8PrefetchBudget) instead of the default.
+ * `--prefetch-mb` sets the products' L2 prefetch budget (kernel-tuning's fp8PrefetchBudget) instead of the default,
+ * `--stream-batch` their loads in flight a lane (fp8StreamBatch: 8 and 16 hold fewer blocks a multiprocessor).
  *
  *   node --import tsx bench/fp8-timeline-scout.ts --model DIR [--layers 4] [--kv-len 600] [--tensor-cores] [--prefetch-mb N]
+ *     [--stream-batch N]
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     "kv-len": { type: "string", default: "600" },
     "tensor-cores": { type: "boolean", default: false },
     "prefetch-mb": { type: "string" },
+    "stream-batch": { type: "string" },
   },
 });
 if (values.model === undefined) throw new Error("--model DIR is required (a Llama 4 config.json; the weights are made on the device)");
@@ -43,7 +46,12 @@ const addon = cudaAddonStatus().addon;
 if (addon === null) throw new Error(`the cuda addon: ${cudaAddonStatus().reason}`);
 const device = getDevice("cuda");
 const prefetchMB = values["prefetch-mb"] === undefined ? undefined : Number(values["prefetch-mb"]);
-tuneCudaKernels({ ...(values["tensor-cores"] ? { fp8ProductOnTensorCores: true } : {}), ...(prefetchMB === undefined ? {} : { fp8PrefetchBudget: prefetchMB }) });
+const streamBatch = values["stream-batch"] === undefined ? undefined : Number(values["stream-batch"]);
+tuneCudaKernels({
+  ...(values["tensor-cores"] ? { fp8ProductOnTensorCores: true } : {}),
+  ...(prefetchMB === undefined ? {} : { fp8PrefetchBudget: prefetchMB }),
+  ...(streamBatch === undefined ? {} : { fp8StreamBatch: streamBatch }),
+});
 const backend = device.backend;
 const graphs = backend.graphs!;
 const L = Number(values.layers);
@@ -116,5 +124,6 @@ const rows = launches.map((l, j) => {
     previousEndToReleaseUs: lastEnd === undefined ? undefined : +(mark(1).min - lastEnd).toFixed(2),
   };
 });
-console.log(JSON.stringify({ ...runInfo(import.meta.url), device: backend.description, tensorCores: values["tensor-cores"], prefetchMB: prefetchMB ?? "default", layers: L, perLayerUs: +perLayerUs.toFixed(2),
+console.log(JSON.stringify({ ...runInfo(import.meta.url), device: backend.description, tensorCores: values["tensor-cores"], prefetchMB: prefetchMB ?? "default",
+  streamBatch: streamBatch ?? "default", layers: L, perLayerUs: +perLayerUs.toFixed(2),
   nsPerCycle: +rate.toFixed(4), launches: rows }, null, 1));

@@ -166,12 +166,13 @@ if [[ $scout_layers == 1 && $build_rc == 0 ]]; then
   done
 fi
 if [[ $timeline_scout == 1 && $build_rc == 0 ]]; then
-  # TIMELINE_RUNS: "mode:budget[:ordinary]" (mode rule or tc, budget MB or default; ordinary: the folded downs as
-  # ordinary launches, IRIS_FP8_PAIRED_DOWN_DEPENDENT=0), default "rule:default tc:default".
+  # TIMELINE_RUNS: "mode:budget[:launch[:batch]]" (mode rule or tc, budget MB or default; launch ordinary: the folded
+  # downs as ordinary launches, IRIS_FP8_PAIRED_DOWN_DEPENDENT=0; batch: fp8StreamBatch), default "rule:default tc:default".
   for run in ${TIMELINE_RUNS:-rule:default tc:default}; do
-    IFS=: read -r mode budget launch <<< "$run"
+    IFS=: read -r mode budget launch batch <<< "$run"
     flags=(); [[ $mode == tc ]] && flags+=(--tensor-cores); [[ $budget != default ]] && flags+=(--prefetch-mb "$budget")
-    name="timeline-scout-$mode-$budget${launch:+-$launch}"
+    [[ -n $batch ]] && flags+=(--stream-batch "$batch")
+    name="timeline-scout-$mode-$budget${launch:+-$launch}${batch:+-b$batch}"
     IRIS_FP8_PAIRED_DOWN_DEPENDENT=$([[ $launch == ordinary ]] && echo 0 || echo 1) \
       timeout 200 node --import tsx bench/fp8-timeline-scout.ts --model "$scout_model" "${flags[@]}" > "$out/$name.json" 2> "$out/$name.err"
     echo "scout timeline $run rc=$?"

@@ -67,7 +67,9 @@ struct MmaRows {
   static constexpr int kMinBlocks = BATCH > kBatch ? 1 : 4;
   // The plain quantizing kernel's bound (fp8_quantizing.cuh): 4 blocks up to 8 loads a lane too (4 to 12 bytes spilled
   // at 64 registers; 128 KB in flight a multiprocessor, as bf16's gemv streams at 4.0-4.3 TB/s with 8 loads a lane and
-  // 4 blocks, where this kernel at 8 measured slower on ~90 registers and 2 blocks: the same 64 KB as at 4).
+  // 4 blocks). Measured slower than 4 loads all the same (session 14, H200: Scout's q|k|v 16.42 against 13.88 µs,
+  // fp8-tiles at K = 8,192 and 4 tiles a multiprocessor 28.71 against 20.77): at 4 loads the products already stream at
+  // 4.3-4.9 TB/s once they stream (bench/fp8-timeline-scout.ts); their losses are before and after.
   static constexpr int kMinBlocksAlone = BATCH > 8 ? 1 : 4;
   static constexpr bool kTileABlock = false;  // a resident wave of blocks, each looping over its passes
   // Dynamic shared memory before the block's x rows: none.
