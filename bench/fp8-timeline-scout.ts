@@ -3,10 +3,11 @@
  * printing JSON: the layers as the model runs them (bench/scout-decoder.ts's foldedKernels: q|k|v, o, the MoE block's
  * folded gate|up and down), captured in one CUDA graph with the products' timeline on (native/cuda/include/
  * fp8_timeline.cuh), replayed, and each product's blocks' marks read back: when blocks entered (became resident),
- * passed the wait on the kernel ahead, had x quantized and ended their streaming, on the global ns timer, from the
- * first product's first entry. Per launch: those marks' earliest, median and latest, the multiprocessors its blocks ran
- * on, and per block (its own cycle counter, ~1 ns a cycle at 1.98 GHz) the median of wait-to-quantized and of
- * quantized-to-streamed; between launches, the gap from one product's last block's end to the next one's first release.
+ * passed the wait on the kernel ahead, finished the first part of their prologue (fp8_timeline.cuh says which), had x
+ * quantized and ended their streaming, on the global ns timer, from the first product's first entry. Per launch:
+ * those marks' spread (earliest, p10, median, p90, latest), the multiprocessors its blocks ran on and how many each,
+ * and per block (its own cycle counter, converted at the rate its two clocks agree on) the spread of each phase;
+ * between launches, the gap from one product's last block's end to the next one's first release.
  * The graph's µs a layer (replays between timing marks) for the same layers beside it. Only the tensor-core streams
  * carry the marks (fp8_quantizing.cuh's markIf): by the backend's rule o and the folded down (5,120 rows) run on the
  * CUDA cores and go unrecorded; `--tensor-cores` forces every product onto the tensor cores.

@@ -12,7 +12,9 @@
 // ~2 to 6 µs a call more than their bytes at the measured ~4 TB/s, and the three kernels' difference from one another
 // does not say where. The marks place each phase of every block of every product of a captured step on one clock:
 // when blocks become resident (before or after the kernel ahead ends), how long the wait holds them, what quantizing
-// x costs, and when the last block ends against the next kernel's first.
+// x costs, and when the last block ends against the next kernel's first. Its first finding (session 14): the folded
+// down's blocks spent 15 µs computing both experts' activations before streaming (now gate|up's epilogue does it
+// once, fp8_shared_expert.cuh); the rest of a layer's breakdown is in bench/results/2026-12-04-session14-h200.md.
 //
 // A graph captured while it is on keeps its launches' slices: replays write the same words again.
 #pragma once
