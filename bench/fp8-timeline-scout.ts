@@ -3,8 +3,8 @@
  * printing JSON: the layers as the model runs them (bench/scout-decoder.ts's foldedKernels: q|k|v, o, the MoE block's
  * folded gate|up and down), captured in one CUDA graph with the products' timeline on (native/cuda/include/
  * fp8_timeline.cuh), replayed, and each product's blocks' marks read back: when blocks entered (became resident),
- * passed the wait on the kernel ahead, finished the first part of their prologue (fp8_timeline.cuh says which), had x
- * quantized and ended their streaming, on the global ns timer, from the first product's first entry. Per launch:
+ * passed the wait on the kernel ahead, loaded x's first row and reduced its amax (the plain products only), finished
+ * the first part of their prologue (fp8_timeline.cuh says which), had x quantized and ended their streaming, on the global ns timer, from the first product's first entry. Per launch:
  * those marks' spread (earliest, p10, median, p90, latest), the multiprocessors its blocks ran on and how many each,
  * and per block (its own cycle counter, converted at the rate its two clocks agree on) the spread of each phase;
  * between launches, the gap from one product's last block's end to the next one's first release.
@@ -61,8 +61,9 @@ const d = buildDecoder(device, config.text, { batch: 1, kvLen: Number(values["kv
 const body = () => layers.forEach((i) => d.foldedKernels.forEach((k) => { if (k.on(i)) k.run(i); }));
 const perLayerUs = (await graphMicroseconds(backend, body, 1)) / L;
 
-// The marks: 5 (ns, cycles) pairs and the multiprocessor a block (fp8_timeline.cuh's kWordsPerBlock), 64-bit words.
-const MARKS = ["entry", "waited", "firstPart", "quantized", "streamed"] as const;
+// The marks: 7 (ns, cycles) pairs and the multiprocessor a block (fp8_timeline.cuh's kWordsPerBlock), 64-bit words.
+const MARKS = ["entry", "waited", "xLoaded", "reduced", "firstPart", "quantized", "streamed"] as const;
+const [ENTRY, WAITED, X_LOADED, REDUCED, FIRST_PART, QUANTIZED, STREAMED] = MARKS.map((_, i) => i);
 const WORDS = 2 * MARKS.length + 1;
 const capacityWords = 4096 * WORDS * 4 * L;
 const buffer = empty(device, [2 * capacityWords], "I32");
@@ -93,8 +94,8 @@ const launches = launchLines.trim().split("\n").filter((l) => l !== "").map((lin
   for (let b = 0; b < Number(gx) * Number(gy); b++) {
     const at = Number(first) + b * WORDS;
     const ns = MARKS.map((_, m) => word(at + 2 * m)), cycles = MARKS.map((_, m) => word(at + 2 * m + 1));
-    // A block that returned early (an expert without rows) wrote its entry alone.
-    if (ns.every((v) => v !== 0n)) blocks.push({ sm: Number(word(at + 2 * MARKS.length)), ns, cycles });
+    // A block that returned early (an expert without rows) wrote its entry alone; marks a kernel does not make stay 0.
+    if (ns[STREAMED] !== 0n) blocks.push({ sm: Number(word(at + 2 * MARKS.length)), ns, cycles });
   }
   return { name, grid: [Number(gx), Number(gy)], blocks };
 }).filter((l) => l.blocks.length > 0);
@@ -105,24 +106,30 @@ const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)];
 const at = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
 const spread = (xs: number[]) => { const s = sorted(xs); return { min: s[0], p10: at(s, 0.1), median: at(s, 0.5), p90: at(s, 0.9), max: s[s.length - 1] }; };
 // Cycles to µs at the rate the blocks' own two clocks agree on.
-const rate = median(launches.flatMap((l) => l.blocks.map((b) => Number(b.ns[4] - b.ns[0]) / Math.max(1, Number(b.cycles[4] - b.cycles[0])))));
+const rate = median(launches.flatMap((l) => l.blocks.map((b) => Number(b.ns[STREAMED] - b.ns[ENTRY]) / Math.max(1, Number(b.cycles[STREAMED] - b.cycles[ENTRY])))));
 const rows = launches.map((l, j) => {
-  const mark = (m: number) => spread(l.blocks.map((b) => us(b.ns[m])));
+  const marked = (m: number) => l.blocks.filter((b) => b.ns[m] !== 0n);
+  const mark = (m: number) => (marked(m).length === 0 ? undefined : spread(marked(m).map((b) => us(b.ns[m]))));
   const phase = (from: number, to: number) => {
-    const s = spread(l.blocks.map((b) => Number(b.cycles[to] - b.cycles[from]) * rate / 1e3));
+    const both = l.blocks.filter((b) => b.ns[from] !== 0n && b.ns[to] !== 0n);
+    if (both.length === 0) return undefined;
+    const s = spread(both.map((b) => Number(b.cycles[to] - b.cycles[from]) * rate / 1e3));
     return { p10: +s.p10.toFixed(2), median: +s.median.toFixed(2), p90: +s.p90.toFixed(2), max: +s.max.toFixed(2) };
   };
   const perSM = new Map<number, number>();
   for (const b of l.blocks) perSM.set(b.sm, (perSM.get(b.sm) ?? 0) + 1);
   const previous = j > 0 ? launches[j - 1] : undefined;
-  const lastEnd = previous === undefined ? undefined : Math.max(...previous.blocks.map((b) => us(b.ns[4])));
+  const lastEnd = previous === undefined ? undefined : Math.max(...previous.blocks.map((b) => us(b.ns[STREAMED])));
   return {
     launch: j, name: l.name, grid: l.grid, blocks: l.blocks.length, sms: perSM.size,
     blocksPerSM: { min: Math.min(...perSM.values()), max: Math.max(...perSM.values()) },
-    entryUs: mark(0), waitedUs: mark(1), firstPartUs: mark(2), quantizedUs: mark(3), streamedUs: mark(4),
-    blockEntryToWaitedUs: phase(0, 1), blockWaitToFirstPartUs: phase(1, 2), blockFirstPartToQuantizedUs: phase(2, 3),
-    blockWaitToQuantizedUs: phase(1, 3), blockQuantizedToStreamedUs: phase(3, 4),
-    previousEndToReleaseUs: lastEnd === undefined ? undefined : +(mark(1).min - lastEnd).toFixed(2),
+    entryUs: mark(ENTRY), waitedUs: mark(WAITED), xLoadedUs: mark(X_LOADED), reducedUs: mark(REDUCED),
+    firstPartUs: mark(FIRST_PART), quantizedUs: mark(QUANTIZED), streamedUs: mark(STREAMED),
+    blockEntryToWaitedUs: phase(ENTRY, WAITED), blockWaitToXLoadedUs: phase(WAITED, X_LOADED),
+    blockXLoadedToReducedUs: phase(X_LOADED, REDUCED), blockReducedToFirstPartUs: phase(REDUCED, FIRST_PART),
+    blockWaitToFirstPartUs: phase(WAITED, FIRST_PART), blockFirstPartToQuantizedUs: phase(FIRST_PART, QUANTIZED),
+    blockWaitToQuantizedUs: phase(WAITED, QUANTIZED), blockQuantizedToStreamedUs: phase(QUANTIZED, STREAMED),
+    previousEndToReleaseUs: lastEnd === undefined ? undefined : +(mark(WAITED)!.min - lastEnd).toFixed(2),
   };
 });
 console.log(JSON.stringify({ ...runInfo(import.meta.url), device: backend.description, tensorCores: values["tensor-cores"], prefetchMB: prefetchMB ?? "default",

@@ -35,6 +35,12 @@ template <typename Stream>
 __device__ __forceinline__ void markIf(unsigned long long* timeline, fp8timeline::Mark m) {
   if constexpr (Stream::kTensorCores) fp8timeline::mark(timeline, m);
 }
+// The timeline a tensor-core stream's prologue marks (null, at compile time, for the others).
+template <typename Stream>
+__device__ __forceinline__ unsigned long long* timelineOf(const Fp8RowsArgs& g) {
+  if constexpr (Stream::kTensorCores) return g.timeline;
+  return nullptr;
+}
 template <typename Stream>
 unsigned long long* timelineSlice(const char* kernel, size_t N, size_t K, dim3 grid) {
   if constexpr (Stream::kTensorCores) return fp8timeline::slice(fp8timeline::launchName(kernel, N, K), grid.x, grid.y);
@@ -73,7 +79,8 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocksAlone)
     Stream::prefetchFirst(g, e, chunks);
   }
   for (int t = 0; t < rows; t++) {
-    const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32);
+    unsigned long long* marks = t == 0 ? timelineOf<Stream>(g) : nullptr;
+    const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32, marks);
     if (threadIdx.x == 0) xScale[t] = scale;
     if (t == 0) markIf<Stream>(g.timeline, fp8timeline::kFirstPart);
   }

@@ -18,6 +18,7 @@
 #include "float_io.cuh"
 #include "fp8.cuh"
 #include "fp8_epilogue.cuh"
+#include "fp8_timeline.cuh"
 #include "iris_cuda.h"
 
 namespace iris {
@@ -248,8 +249,10 @@ __device__ __forceinline__ void loadHeld(const Prologue& value, int p, int first
 // quantizeFp8 does: amax over the row's values, scale = fp8ScaleFor(amax), bytes e4m3(value / scale). A row of one
 // round (kHeldChunks chunks a thread) is read once and quantized from registers; longer rows read each round again
 // for the bytes, the last one read first being still held.
+// `timeline`: where the products' timeline is on (fp8_timeline.cuh), the row's loads and its reduction are marked.
 template <typename Prologue>
-__device__ __forceinline__ float quantizeRow(const Prologue& value, int p, int K, uint8_t* dst, float* shared32) {
+__device__ __forceinline__ float quantizeRow(const Prologue& value, int p, int K, uint8_t* dst, float* shared32,
+                                             unsigned long long* timeline = nullptr) {
   using IO = ChunkIO<typename Prologue::Storage>;
   constexpr int V = IO::kValues;
   const int xChunks = K / V, perRound = kHeldChunks * int(blockDim.x);
@@ -257,7 +260,9 @@ __device__ __forceinline__ float quantizeRow(const Prologue& value, int p, int K
   uint4 held[kHeldChunks];
   float amax = 0.f;
   for (int r = 0; r < rounds; r++) loadHeld(value, p, r * perRound + int(threadIdx.x), xChunks, held, amax);
+  if (timeline != nullptr) fp8timeline::mark(timeline, fp8timeline::kXLoaded);
   const float scale = fp8ScaleFor(blockAbsMax(amax, shared32));
+  if (timeline != nullptr) fp8timeline::mark(timeline, fp8timeline::kReduced);
   for (int r = rounds - 1; r >= 0; r--) {
     const int first = r * perRound + int(threadIdx.x);
     if (r != rounds - 1) {

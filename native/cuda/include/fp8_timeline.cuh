@@ -1,11 +1,13 @@
 // A measurement of where a quantizing FP8 product's time goes inside a decode step (bench/fp8-timeline-scout.ts):
 // off unless a benchmark hands the addon a device buffer (setFp8Timeline). While on, each launch of the quantizing
 // kernels (fp8_quantizing.cuh, fp8_shared_expert.cuh) takes the next slice of that buffer, and each of its blocks'
-// thread 0 writes, at five marks (entry, past the wait on the kernel ahead, a first part of the prologue done, x
-// quantized, streaming done), the global nanosecond timer and its multiprocessor's cycle counter, and once its
-// multiprocessor's id. The first part is the kernel's own: the plain product's first row quantized, the folded
-// gate|up's routed blocks' expert found (the shared blocks': their rows quantized), the folded down's routed rows
-// quantized before the shared ones.
+// thread 0 writes, at up to seven marks (entry, past the wait on the kernel ahead, the first row of x loaded and its
+// amax reduced, a first part of the prologue done, x quantized, streaming done), the global nanosecond timer and its
+// multiprocessor's cycle counter, and once its multiprocessor's id. The loaded and reduced marks are quantizeRow's,
+// in the plain product only: in the folded MoE kernels they cost 4-20 bytes more of spills (ptxas), where the other
+// marks cost none. The first part is the kernel's own: the plain product's first row quantized, the folded gate|up's
+// routed blocks' expert found (the shared blocks': their rows quantized), the folded down's routed rows quantized
+// before the shared ones. A mark a block does not reach stays 0.
 //
 // Why. Three changes to the products' streaming (a cp.async ring, bulk-copied tiles, 8 loads a lane) were each
 // predicted from a model of the kernel alone and each measured slower inside the step; the step's products cost
@@ -26,7 +28,7 @@
 
 namespace iris::fp8timeline {
 
-enum Mark { kEntry, kWaited, kFirstPart, kQuantized, kStreamed, kMarks };
+enum Mark { kEntry, kWaited, kXLoaded, kReduced, kFirstPart, kQuantized, kStreamed, kMarks };
 // Words a block: a (global ns, cycles) pair a mark, then the multiprocessor's id.
 constexpr int kWordsPerBlock = 2 * kMarks + 1;
 
