@@ -9,7 +9,7 @@ import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
+import { captureGraph, cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
 
 interface DecodeCase { kvLens: number[]; Hq: number; Hk: number; D: number; chunkSize?: number; splits?: number; launchKvLen?: number }
 
@@ -110,12 +110,7 @@ describe("cuda decode attention, splits merged in a cluster", { skip: skipCuda }
     let graph: number;
     try {
       backend.pagedAttention(replayed, run.cuda.q, run.cuda.k, run.cuda.v, run.cuda.meta, run.options); // the workspace exists before the capture
-      backend.beginCapture();
-      try {
-        backend.pagedAttention(replayed, run.cuda.q, run.cuda.k, run.cuda.v, run.cuda.meta, run.options);
-      } finally {
-        graph = backend.endCapture();
-      }
+      graph = captureGraph(backend, () => backend.pagedAttention(replayed, run.cuda.q, run.cuda.k, run.cuda.v, run.cuda.meta, run.options));
     } finally {
       tuneCudaKernels({}); // the graph keeps the kernel and the clusters it captured
     }

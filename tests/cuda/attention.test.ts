@@ -13,7 +13,7 @@ import { fromHost } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { tuneCudaKernels } from "../../src/runtime/cuda/kernel-tuning.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
+import { captureGraph, cpu, cuda, expectRelL2, floatPair, host, intPair, poisonedPair, randomValues, rng, shuffledPageTable, skipCuda } from "./harness.js";
 
 describe("cuda attention", { skip: skipCuda }, () => {
   const random = rng(3);
@@ -318,12 +318,7 @@ describe("cuda attention", { skip: skipCuda }, () => {
       try {
         backend.upload(gkv, Int32Array.from([5, 77, 300]));
         backend.pagedAttention(go, gq, gkc, gvc, gmeta, options); // eagerly first: the split workspace exists before the capture
-        backend.beginCapture();
-        try {
-          backend.pagedAttention(go, gq, gkc, gvc, gmeta, options);
-        } finally {
-          graph = backend.endCapture();
-        }
+        graph = captureGraph(backend, () => backend.pagedAttention(go, gq, gkc, gvc, gmeta, options));
       } finally {
         tuneCudaKernels({}); // the graph keeps the kernel it captured
       }

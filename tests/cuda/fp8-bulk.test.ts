@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import { DECODE_MOE_SHAPES, deviceFp8, deviceMoeWeights, routedLogits, withTuning } from "./fp8-harness.js";
-import { cuda, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+import { captureGraph, cuda, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 /** `run`'s output with the tensor-core products by bulk copies and through registers: the two must agree bit for bit. */
 async function bothWays(label: string, run: () => Promise<number[]>): Promise<void> {
@@ -67,13 +67,7 @@ describe("cuda FP8 products by bulk copies", { skip: skipCuda }, () => {
     // F32 activations: upload takes the values as the tensor stores them.
     const [, gx] = floatPair(randomValues(random, T * K, -2, 2), [T, K], "F32");
     const [, out] = poisonedPair([T, N], "F32");
-    backend.beginCapture();
-    let graph: number;
-    try {
-      backend.linearFp8(out, gx, null, w, null);
-    } finally {
-      graph = backend.endCapture();
-    }
+    const graph = captureGraph(backend, () => backend.linearFp8(out, gx, null, w, null));
     try {
       const replayed: number[][] = [];
       for (let round = 0; round < 2; round++) {

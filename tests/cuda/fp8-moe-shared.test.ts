@@ -10,7 +10,7 @@ import { moeTop1SigmoidFp8WithShared } from "../../src/kernels/moe-fp8-shared.js
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import { DECODE_MOE_SHAPES, deviceMoeWeights, offTheBf16Grid, quantizedPair, routedLogits, withTuning } from "./fp8-harness.js";
-import { cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+import { captureGraph, cpuTensor, cuda, expectRelL2, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, () => {
   const random = rng(2027);
@@ -85,13 +85,10 @@ describe("cuda FP8 MoE with the shared expert folded in", { skip: skipCuda }, ()
     const [, gx] = floatPair(randomValues(random, T * H), [T, H], "F32");
     const [, gl] = floatPair(randomValues(random, T * E, -3, 3), [T, E], "F32");
     const arena = backend.createArena(1 << 20);
-    let out!: Tensor, graph: number;
-    backend.beginCapture();
-    try {
-      cuda().inArena(arena, () => { out = moeTop1SigmoidFp8WithShared(gx, gl, ggu, gdn, { gateUp: gsgu, down: gsdn }); });
-    } finally {
-      graph = backend.endCapture();
-    }
+    let out!: Tensor;
+    const graph = captureGraph(backend, () => cuda().inArena(arena, () => {
+      out = moeTop1SigmoidFp8WithShared(gx, gl, ggu, gdn, { gateUp: gsgu, down: gsdn });
+    }));
     try {
       for (let round = 0; round < 3; round++) {
         const x = offTheBf16Grid(randomValues(random, T * H), random);

@@ -16,7 +16,7 @@ import { empty } from "../../src/runtime/creation.js";
 import type { Fp8Weight } from "../../src/runtime/fp8-weight.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
 import { bytesOf, deviceFp8, fp8Tensor, offTheBf16Grid, quantizedPair, routedLogits, withTuning } from "./fp8-harness.js";
-import { cpu, cpuTensor, cuda, expectClose, expectRelL2, floatPair, host, poisonedPair, randomValues, relL2, rng, skipCuda } from "./harness.js";
+import { captureGraph, cpu, cpuTensor, cuda, expectClose, expectRelL2, floatPair, host, poisonedPair, randomValues, relL2, rng, skipCuda } from "./harness.js";
 
 /** An FP8 weight's values, bytes times their row's scale (float64). */
 async function dequantized(w: Fp8Weight): Promise<Float64Array> {
@@ -425,17 +425,12 @@ describe("cuda FP8 kernels", { skip: skipCuda }, () => {
     const [, gx] = floatPair(offTheBf16Grid(randomValues(random, T * K), random), [T, K], "F32");
     const [, gl] = floatPair(randomValues(random, T * E, -3, 3), [T, E], "F32");
     const arena = backend.createArena(1 << 20);
-    let linearOut!: Tensor, moeOut!: Tensor, graph: number;
-    backend.beginCapture();
-    try {
-      cuda().inArena(arena, () => {
-        linearOut = linearFp8(gx, gw);
-        moeOut = empty(cuda(), [T, K], "F32");
-        backend.moeTop1SigmoidFp8(moeOut, gx, gl, ggu, gdn);
-      });
-    } finally {
-      graph = backend.endCapture();
-    }
+    let linearOut!: Tensor, moeOut!: Tensor;
+    const graph = captureGraph(backend, () => cuda().inArena(arena, () => {
+      linearOut = linearFp8(gx, gw);
+      moeOut = empty(cuda(), [T, K], "F32");
+      backend.moeTop1SigmoidFp8(moeOut, gx, gl, ggu, gdn);
+    }));
     try {
       for (let round = 0; round < 3; round++) {
         const x = offTheBf16Grid(randomValues(random, T * K), random), logits = randomValues(random, T * E, -3, 3);

@@ -8,7 +8,7 @@ import type { PagedAttentionMeta } from "../../src/runtime/backend.js";
 import { empty, fromHost } from "../../src/runtime/creation.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
 import type { Tensor } from "../../src/runtime/tensor.js";
-import { cuda, host, randomValues, rng, skipCuda } from "./harness.js";
+import { captureGraph, cuda, host, randomValues, rng, skipCuda } from "./harness.js";
 
 describe("cuda graphs", { skip: skipCuda }, () => {
   test("a captured step replays on new inputs exactly as it runs eagerly", async () => {
@@ -34,13 +34,7 @@ describe("cuda graphs", { skip: skipCuda }, () => {
     };
     const outputs = () => [empty(device, [B, N]), empty(device, [B, N]), empty(device, [B, Hq, D])] as const;
     const graphOut = outputs();
-    backend.beginCapture();
-    let graph: number;
-    try {
-      step(...graphOut);
-    } finally {
-      graph = backend.endCapture();
-    }
+    const graph = captureGraph(backend, () => step(...graphOut));
     for (let round = 0; round < 3; round++) {
       backend.upload(x, bits(randomValues(random, B * K)));
       backend.upload(q, bits(randomValues(random, B * Hq * D)));

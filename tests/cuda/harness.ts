@@ -119,3 +119,18 @@ export function relL2(actual: ArrayLike<number>, expected: ArrayLike<number>): n
 export async function expectBf16Match(cpuOut: Tensor, cudaOut: Tensor, what: string, atol = 1e-3): Promise<void> {
   expectClose(await host(cudaOut), await host(cpuOut), 8e-3, atol, what);
 }
+
+/**
+ * The graph of the work `body` enqueues on `backend`, captured: the capture ends even where `body` throws (the
+ * error goes on).
+ */
+export function captureGraph(backend: { beginCapture(): void; endCapture(): number }, body: () => void): number {
+  backend.beginCapture();
+  let graph: number;
+  try {
+    body();
+  } finally {
+    graph = backend.endCapture();
+  }
+  return graph;
+}

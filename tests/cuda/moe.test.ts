@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { f32ToBf16 } from "../../src/core/half.js";
 import type { CudaBackend } from "../../src/runtime/cuda/cuda-backend.js";
-import { cpu, cuda, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
+import { captureGraph, cpu, cuda, floatPair, host, poisonedPair, randomValues, rng, skipCuda } from "./harness.js";
 
 interface Case {
   T: number; H: number; I: number; E: number;
@@ -122,13 +122,7 @@ describe("cuda mixture of experts", { skip: skipCuda }, () => {
       const [, gx] = floatPair(randomValues(random, c.T * c.H), [c.T, c.H]);
       const [, gl] = floatPair(routerLogits(random, c), [c.T, c.E]);
       const [, go] = poisonedPair([c.T, c.H]);
-      backend.beginCapture();
-      let graph: number;
-      try {
-        backend.moeTop1Sigmoid(go, gx, gl, gg, gd);
-      } finally {
-        graph = backend.endCapture();
-      }
+      const graph = captureGraph(backend, () => backend.moeTop1Sigmoid(go, gx, gl, gg, gd));
       try {
         for (let round = 0; round < 3; round++) {
           const x = randomValues(random, c.T * c.H), logits = routerLogits(random, c);
