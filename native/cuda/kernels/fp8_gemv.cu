@@ -130,16 +130,14 @@ int prefetchBudgetMB = -1;
 // 12.22 at 2.42) and lose past 3 (14.27 / 12.69 at 3.39, 31.9 / 23.8 at 8): see fp8_stream_bulk.cuh.
 // IRIS_FP8_BULK_ROWS=0 / 1 sets the starting choice, so a whole run (bench/latency.ts) measures either way.
 constexpr bool kBulkRowsByRule = false;
-int bulkRowsFromEnvironment() {
-  const char* v = std::getenv("IRIS_FP8_BULK_ROWS");
+// An environment variable's choice for measuring a whole run: 0 or 1 where it is exactly "0" or "1", else -1.
+int environmentChoice(const char* name) {
+  const char* v = std::getenv(name);
   return v != nullptr && (v[0] == '0' || v[0] == '1') && v[1] == '\0' ? v[0] - '0' : -1;
 }
-int bulkRows = bulkRowsFromEnvironment();
+int bulkRows = environmentChoice("IRIS_FP8_BULK_ROWS");
 // IRIS_FP8_PAIRED_DOWN_DEPENDENT=0: the folded downs as ordinary launches (fp8_shared_expert.cuh), for measuring.
-const bool pairedDownDependentChoice = [] {
-  const char* v = std::getenv("IRIS_FP8_PAIRED_DOWN_DEPENDENT");
-  return !(v != nullptr && v[0] == '0' && v[1] == '\0');
-}();
+const bool pairedDownDependentChoice = environmentChoice("IRIS_FP8_PAIRED_DOWN_DEPENDENT") != 0;
 }  // namespace
 
 namespace fp8stream {
