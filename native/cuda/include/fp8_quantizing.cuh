@@ -30,16 +30,15 @@ namespace fp8stream {
 
 // The timeline's marks and slices (fp8_timeline.cuh) for the tensor-core streams only: on WarpPerRow's 48 registers
 // the marks spill (ptxas: 8 to 20 bytes) in kernels every decode step runs; a benchmark forces the tensor cores to
-// see those products.
-template <typename Stream>
-__device__ __forceinline__ void markIf(unsigned long long* timeline, fp8timeline::Mark m) {
-  if constexpr (Stream::kTensorCores) fp8timeline::mark(timeline, m);
-}
-// The timeline a tensor-core stream's prologue marks (null, at compile time, for the others).
+// see those products. timelineOf: g's timeline, null at compile time for the other streams (their marks vanish).
 template <typename Stream>
 __device__ __forceinline__ unsigned long long* timelineOf(const Fp8RowsArgs& g) {
   if constexpr (Stream::kTensorCores) return g.timeline;
   return nullptr;
+}
+template <typename Stream>
+__device__ __forceinline__ void markIf(const Fp8RowsArgs& g, fp8timeline::Mark m) {
+  fp8timeline::mark(timelineOf<Stream>(g), m);
 }
 template <typename Stream>
 unsigned long long* timelineSlice(const char* kernel, size_t N, size_t K, dim3 grid) {
@@ -66,14 +65,14 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocksAlone)
   int e = 0, start = 0, rows = 0;
   // Before the wait nothing the kernel before may still write is read, and nothing is written.
   const bool early = g.offsets == nullptr || routingBeforeWait;
-  markIf<Stream>(g.timeline, fp8timeline::kEntry);
+  markIf<Stream>(g, fp8timeline::kEntry);
   if (early) {
     if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;  // the whole block alike
     Stream::prefetchFirst(g, e, chunks);
   }
   waitForPrevious();
   releaseNext();
-  markIf<Stream>(g.timeline, fp8timeline::kWaited);
+  markIf<Stream>(g, fp8timeline::kWaited);
   if (!early) {
     if (!blockExpertByWarp(g, lane, &e, &start, &rows)) return;
     Stream::prefetchFirst(g, e, chunks);
@@ -82,12 +81,12 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocksAlone)
     unsigned long long* marks = t == 0 ? timelineOf<Stream>(g) : nullptr;
     const float scale = quantizeRow(value, start + t, K, xq + size_t(t) * K, shared32, marks);
     if (threadIdx.x == 0) xScale[t] = scale;
-    if (t == 0) markIf<Stream>(g.timeline, fp8timeline::kFirstPart);
+    if (t == 0) markIf<Stream>(g, fp8timeline::kFirstPart);
   }
   __syncthreads();
-  markIf<Stream>(g.timeline, fp8timeline::kQuantized);
+  markIf<Stream>(g, fp8timeline::kQuantized);
   Stream::stream(g, e, start, rows, xq, xScale);
-  markIf<Stream>(g.timeline, fp8timeline::kStreamed);
+  markIf<Stream>(g, fp8timeline::kStreamed);
 }
 
 // Why quantizingRowsKernel cannot serve `g` ("" when it can): at most 4 rows in all (so at most 4 an expert), K in

@@ -120,7 +120,7 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
   __shared__ float xScale[2 * Stream::kMaxRows];
   const int lane = int(threadIdx.x) % 32, K = int(routed.K), chunks = K / 16;
   int e = 0, start = 0, rows = 0;
-  markIf<Stream>(routed.timeline, fp8timeline::kEntry);
+  markIf<Stream>(routed, fp8timeline::kEntry);
   if constexpr (kPaired) {
     // The routing tables are two kernels back (route, gate|up, this): the expert is found, and both matrices' first
     // weights sent to L2, while gate|up still runs.
@@ -129,11 +129,11 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     Stream::prefetchFirst(shared, 0, chunks);
     waitForPrevious();
     releaseNext();
-    markIf<Stream>(routed.timeline, fp8timeline::kWaited);
+    markIf<Stream>(routed, fp8timeline::kWaited);
     quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
-    markIf<Stream>(routed.timeline, fp8timeline::kFirstPart);
+    markIf<Stream>(routed, fp8timeline::kFirstPart);
     quantizeRows(sharedValue, start, rows, K, xq + size_t(rows) * K, xScale + Stream::kMaxRows, shared32);
-    markIf<Stream>(routed.timeline, fp8timeline::kQuantized);
+    markIf<Stream>(routed, fp8timeline::kQuantized);
     Stream::streamPair(routed, e, shared, 0, start, rows, xq, xScale, xq + size_t(rows) * K, xScale + Stream::kMaxRows,
                        [&](int p, int n, float sumA, float xScaleA, float sumB, float xScaleB) {
                          pairEpilogue<typename Stream::Out>(routed, shared, p, e, n, sumA, xScaleA, sumB, xScaleB);
@@ -148,24 +148,24 @@ __global__ void __launch_bounds__(kWarps * 32, Stream::kMinBlocks)
     }
     waitForPrevious();  // the routing kernel just before wrote the tables
     releaseNext();
-    markIf<Stream>(routed.timeline, fp8timeline::kWaited);
+    markIf<Stream>(routed, fp8timeline::kWaited);
     // (Two calls, not one through a reference chosen at run time: that copies both parameter blocks to the stack.)
     if (sharedBlock) {
       quantizeRows(sharedValue, 0, int(shared.T), K, xq, xScale, shared32);
-      markIf<Stream>(routed.timeline, fp8timeline::kFirstPart);
-      markIf<Stream>(routed.timeline, fp8timeline::kQuantized);
+      markIf<Stream>(routed, fp8timeline::kFirstPart);
+      markIf<Stream>(routed, fp8timeline::kQuantized);
       streamGated<Stream>(shared, 0, 0, int(shared.T), xq, xScale);
     } else {
       if (!blockExpertByWarp(routed, lane, &e, &start, &rows)) return;
       Stream::prefetchFirst(routed, 2 * e, chunks);
       Stream::prefetchFirst(routed, 2 * e + 1, chunks);
-      markIf<Stream>(routed.timeline, fp8timeline::kFirstPart);
+      markIf<Stream>(routed, fp8timeline::kFirstPart);
       quantizeRows(routedValue, start, rows, K, xq, xScale, shared32);
-      markIf<Stream>(routed.timeline, fp8timeline::kQuantized);
+      markIf<Stream>(routed, fp8timeline::kQuantized);
       streamGated<Stream>(routed, e, start, rows, xq, xScale);
     }
   }
-  markIf<Stream>(routed.timeline, fp8timeline::kStreamed);
+  markIf<Stream>(routed, fp8timeline::kStreamed);
 }
 
 // Why the folded products cannot serve these sizes ("" when they can): as quantizingRowsRefusal, with the down's two
